@@ -1,0 +1,502 @@
+/*
+ * cpk: symmetric cryptography for GlobalPlatform secure channels.
+ * The only file that uses OpenSSL's cipher and MAC interfaces.
+ */
+#include "gp_crypto.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+static cpk_status
+ssl_error(struct cpk_error *err, const char *what)
+{
+	unsigned long code = ERR_get_error();
+	char reason[160];
+
+	ERR_clear_error();
+	if (code != 0)
+		ERR_error_string_n(code, reason, sizeof(reason));
+	else
+		snprintf(reason, sizeof(reason), "no detail");
+	if (err != NULL)
+		err->ssl = code;
+	return cpk_error_set(err, CPK_ERR_CRYPTO, "%s failed (%s)", what, reason);
+}
+
+int
+gp_key_len_valid(enum gp_key_alg alg, size_t len)
+{
+	switch (alg) {
+	case GP_KEY_AES:
+		return len == 16 || len == 24 || len == 32;
+	case GP_KEY_3DES:
+		return len == 16 || len == 24;
+	}
+	return 0;
+}
+
+static const EVP_CIPHER *
+aes_cipher(size_t keylen, int cbc)
+{
+	switch (keylen) {
+	case 16:
+		return cbc ? EVP_aes_128_cbc() : EVP_aes_128_ecb();
+	case 24:
+		return cbc ? EVP_aes_192_cbc() : EVP_aes_192_ecb();
+	case 32:
+		return cbc ? EVP_aes_256_cbc() : EVP_aes_256_ecb();
+	}
+	return NULL;
+}
+
+static const EVP_CIPHER *
+des3_cipher(size_t keylen, int cbc)
+{
+	switch (keylen) {
+	case 16:
+		return cbc ? EVP_des_ede_cbc() : EVP_des_ede_ecb();
+	case 24:
+		return cbc ? EVP_des_ede3_cbc() : EVP_des_ede3_ecb();
+	}
+	return NULL;
+}
+
+/* Run a block cipher without padding over whole blocks. */
+static cpk_status
+cipher_run(const EVP_CIPHER *cipher, int encrypt, const uint8_t *key, const uint8_t *iv,
+    const uint8_t *in, size_t n, uint8_t *out, struct cpk_error *err)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	size_t block;
+	int outl = 0, finl = 0;
+	cpk_status ret = CPK_ERR_CRYPTO;
+
+	if (cipher == NULL) {
+		ret = cpk_error_set(err, CPK_ERR_ARG, "invalid key length for cipher");
+		goto out;
+	}
+	block = (size_t)EVP_CIPHER_get_block_size(cipher);
+	if (n > INT_MAX || block == 0 || n % block != 0) {
+		ret = cpk_error_set(err, CPK_ERR_ARG,
+		    "cipher input of %zu bytes is not a whole number of %zu-byte blocks",
+		    n, block);
+		goto out;
+	}
+	if (n == 0) {
+		ret = CPK_OK;
+		goto out;
+	}
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL) {
+		ret = ssl_error(err, "EVP_CIPHER_CTX_new");
+		goto out;
+	}
+	if (EVP_CipherInit_ex(ctx, cipher, NULL, key, iv, encrypt ? 1 : 0) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(ctx, 0) != 1) {
+		ret = ssl_error(err, "cipher initialisation");
+		goto out;
+	}
+	if (EVP_CipherUpdate(ctx, out, &outl, in, (int)n) != 1 ||
+	    EVP_CipherFinal_ex(ctx, out + outl, &finl) != 1 ||
+	    (size_t)outl + (size_t)finl != n) {
+		ret = ssl_error(err, "cipher operation");
+		goto out;
+	}
+	ret = CPK_OK;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return ret;
+}
+
+cpk_status
+gp_aes_ecb(int encrypt, const uint8_t *key, size_t keylen, const uint8_t *in, size_t n,
+    uint8_t *out, struct cpk_error *err)
+{
+	return cipher_run(aes_cipher(keylen, 0), encrypt, key, NULL, in, n, out, err);
+}
+
+cpk_status
+gp_aes_cbc(int encrypt, const uint8_t *key, size_t keylen, const uint8_t iv[GP_AES_BLOCK],
+    const uint8_t *in, size_t n, uint8_t *out, struct cpk_error *err)
+{
+	return cipher_run(aes_cipher(keylen, 1), encrypt, key, iv, in, n, out, err);
+}
+
+cpk_status
+gp_des3_ecb(int encrypt, const uint8_t *key, size_t keylen, const uint8_t *in, size_t n,
+    uint8_t *out, struct cpk_error *err)
+{
+	return cipher_run(des3_cipher(keylen, 0), encrypt, key, NULL, in, n, out, err);
+}
+
+cpk_status
+gp_des3_cbc(int encrypt, const uint8_t *key, size_t keylen, const uint8_t iv[GP_DES_BLOCK],
+    const uint8_t *in, size_t n, uint8_t *out, struct cpk_error *err)
+{
+	return cipher_run(des3_cipher(keylen, 1), encrypt, key, iv, in, n, out, err);
+}
+
+/*
+ * Single DES is only in OpenSSL 3's legacy provider; 3DES with K1 = K2 = K3
+ * computes exactly single DES and needs only the default provider.
+ */
+static void
+des_as_des3_key(const uint8_t key[8], uint8_t k3[24])
+{
+	memcpy(k3, key, 8);
+	memcpy(k3 + 8, key, 8);
+	memcpy(k3 + 16, key, 8);
+}
+
+cpk_status
+gp_des_ecb_block(const uint8_t key[8], const uint8_t in[GP_DES_BLOCK],
+    uint8_t out[GP_DES_BLOCK], struct cpk_error *err)
+{
+	uint8_t k3[24];
+	cpk_status ret;
+
+	des_as_des3_key(key, k3);
+	ret = cipher_run(EVP_des_ede3_ecb(), 1, k3, NULL, in, GP_DES_BLOCK, out, err);
+	cpk_cleanse(k3, sizeof(k3));
+	return ret;
+}
+
+cpk_status
+gp_pad80(struct cpk_buf *out, const uint8_t *msg, size_t n, size_t block,
+    struct cpk_error *err)
+{
+	size_t pad;
+	cpk_status st;
+
+	if (block == 0)
+		return cpk_error_set(err, CPK_ERR_ARG, "padding block size 0");
+	pad = block - (n % block);
+	if ((st = cpk_buf_reserve(out, n + pad, err)) != CPK_OK)
+		return st;
+	if (n > 0)
+		memcpy(out->data + out->len, msg, n);
+	out->data[out->len + n] = 0x80;
+	memset(out->data + out->len + n + 1, 0, pad - 1);
+	out->len += n + pad;
+	return CPK_OK;
+}
+
+cpk_status
+gp_unpad80(const uint8_t *p, size_t n, size_t block, size_t *plain_len,
+    struct cpk_error *err)
+{
+	size_t i;
+
+	*plain_len = 0;
+	if (n == 0 || block == 0 || n % block != 0)
+		return cpk_error_set(err, CPK_ERR_VERIFY,
+		    "padded data of %zu bytes is not a whole number of blocks", n);
+	/* Padding is at most one block: 80 followed by up to block-1 zeros. */
+	for (i = n; i > 0 && n - i < block; i--) {
+		if (p[i - 1] == 0x80) {
+			*plain_len = i - 1;
+			return CPK_OK;
+		}
+		if (p[i - 1] != 0x00)
+			break;
+	}
+	return cpk_error_set(err, CPK_ERR_VERIFY, "padding 80 00.. missing or malformed");
+}
+
+cpk_status
+gp_retail_mac(const uint8_t key[16], const uint8_t icv[GP_DES_BLOCK], const uint8_t *msg,
+    size_t n, uint8_t mac[GP_DES_BLOCK], struct cpk_error *err)
+{
+	struct cpk_buf padded = CPK_BUF_INIT, cbc = CPK_BUF_INIT;
+	uint8_t k1[24], h[GP_DES_BLOCK], x[GP_DES_BLOCK];
+	size_t blocks, i;
+	cpk_status ret;
+
+	memcpy(h, icv, GP_DES_BLOCK);
+	des_as_des3_key(key, k1);
+	if ((ret = gp_pad80(&padded, msg, n, GP_DES_BLOCK, err)) != CPK_OK)
+		goto out;
+	blocks = padded.len / GP_DES_BLOCK;
+	if (blocks > 1) {
+		size_t head = (blocks - 1) * GP_DES_BLOCK;
+
+		if ((ret = cpk_buf_reserve(&cbc, head, err)) != CPK_OK)
+			goto out;
+		ret = cipher_run(EVP_des_ede3_cbc(), 1, k1, icv, padded.data, head,
+		    cbc.data, err);
+		if (ret != CPK_OK)
+			goto out;
+		memcpy(h, cbc.data + head - GP_DES_BLOCK, GP_DES_BLOCK);
+	}
+	for (i = 0; i < GP_DES_BLOCK; i++)
+		x[i] = h[i] ^ padded.data[padded.len - GP_DES_BLOCK + i];
+	ret = gp_des3_ecb(1, key, 16, x, GP_DES_BLOCK, mac, err);
+out:
+	cpk_cleanse(k1, sizeof(k1));
+	cpk_cleanse(h, sizeof(h));
+	cpk_cleanse(x, sizeof(x));
+	cpk_buf_free(&padded);
+	cpk_buf_free(&cbc);
+	return ret;
+}
+
+cpk_status
+gp_des3_cbc_mac(const uint8_t key[16], const uint8_t icv[GP_DES_BLOCK], const uint8_t *msg,
+    size_t n, uint8_t mac[GP_DES_BLOCK], struct cpk_error *err)
+{
+	struct cpk_buf padded = CPK_BUF_INIT;
+	cpk_status ret;
+
+	if ((ret = gp_pad80(&padded, msg, n, GP_DES_BLOCK, err)) != CPK_OK)
+		goto out;
+	ret = gp_des3_cbc(1, key, 16, icv, padded.data, padded.len, padded.data, err);
+	if (ret != CPK_OK)
+		goto out;
+	memcpy(mac, padded.data + padded.len - GP_DES_BLOCK, GP_DES_BLOCK);
+out:
+	cpk_buf_free(&padded);
+	return ret;
+}
+
+cpk_status
+gp_aes_cmac(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t n,
+    uint8_t mac[GP_AES_BLOCK], struct cpk_error *err)
+{
+	EVP_MAC *alg = NULL;
+	EVP_MAC_CTX *ctx = NULL;
+	OSSL_PARAM params[2];
+	const char *cipher;
+	size_t outl = 0;
+	cpk_status ret = CPK_ERR_CRYPTO;
+
+	switch (keylen) {
+	case 16:
+		cipher = "AES-128-CBC";
+		break;
+	case 24:
+		cipher = "AES-192-CBC";
+		break;
+	case 32:
+		cipher = "AES-256-CBC";
+		break;
+	default:
+		ret = cpk_error_set(err, CPK_ERR_ARG, "AES key of %zu bytes", keylen);
+		goto out;
+	}
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, (char *)cipher, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((alg = EVP_MAC_fetch(NULL, "CMAC", NULL)) == NULL ||
+	    (ctx = EVP_MAC_CTX_new(alg)) == NULL) {
+		ret = ssl_error(err, "CMAC set-up");
+		goto out;
+	}
+	if (EVP_MAC_init(ctx, key, keylen, params) != 1 ||
+	    (n > 0 && EVP_MAC_update(ctx, msg, n) != 1) ||
+	    EVP_MAC_final(ctx, mac, &outl, GP_AES_BLOCK) != 1 || outl != GP_AES_BLOCK) {
+		ret = ssl_error(err, "AES-CMAC");
+		goto out;
+	}
+	ret = CPK_OK;
+out:
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(alg);
+	return ret;
+}
+
+cpk_status
+gp_kcv(enum gp_key_alg alg, const uint8_t *key, size_t keylen, uint8_t kcv[3],
+    struct cpk_error *err)
+{
+	uint8_t block[GP_AES_BLOCK];
+	cpk_status ret;
+
+	if (!gp_key_len_valid(alg, keylen))
+		return cpk_error_set(err, CPK_ERR_ARG, "key of %zu bytes for check value", keylen);
+	if (alg == GP_KEY_AES) {
+		memset(block, 0x01, sizeof(block));
+		ret = gp_aes_ecb(1, key, keylen, block, GP_AES_BLOCK, block, err);
+	} else {
+		memset(block, 0x00, sizeof(block));
+		ret = gp_des3_ecb(1, key, keylen, block, GP_DES_BLOCK, block, err);
+	}
+	if (ret == CPK_OK)
+		memcpy(kcv, block, 3);
+	cpk_cleanse(block, sizeof(block));
+	return ret;
+}
+
+cpk_status
+gp_random(uint8_t *out, size_t n, struct cpk_error *err)
+{
+	if (n > INT_MAX)
+		return cpk_error_set(err, CPK_ERR_ARG, "random request too large");
+	if (n > 0 && RAND_priv_bytes(out, (int)n) != 1)
+		return ssl_error(err, "random number generation");
+	return CPK_OK;
+}
+
+/* Largest context the KDF accepts (host+card challenge, counter+AID, KDD). */
+#define KDF_MAX_CONTEXT 64
+
+cpk_status
+gp_scp03_kdf_input(uint8_t constant, uint16_t l_bits, uint8_t counter,
+    const uint8_t *context, size_t ctxlen, struct cpk_buf *out, struct cpk_error *err)
+{
+	uint8_t head[16];
+	cpk_status st;
+
+	if (ctxlen > KDF_MAX_CONTEXT)
+		return cpk_error_set(err, CPK_ERR_ARG, "KDF context of %zu bytes", ctxlen);
+	memset(head, 0, 11);
+	head[11] = constant;
+	head[12] = 0x00;
+	cpk_put_u16be(head + 13, l_bits);
+	head[15] = counter;
+	if ((st = cpk_buf_append(out, head, sizeof(head), err)) != CPK_OK)
+		return st;
+	return cpk_buf_append(out, context, ctxlen, err);
+}
+
+cpk_status
+gp_scp03_kdf(const uint8_t *key, size_t keylen, uint8_t constant, uint16_t l_bits,
+    const uint8_t *context, size_t ctxlen, uint8_t *out, struct cpk_error *err)
+{
+	struct cpk_buf input = CPK_BUF_INIT;
+	uint8_t block[GP_AES_BLOCK];
+	size_t want, done = 0, take;
+	uint8_t i;
+	cpk_status ret = CPK_ERR_ARG;
+
+	if (l_bits == 0 || l_bits % 8 != 0 || l_bits > 512) {
+		ret = cpk_error_set(err, CPK_ERR_ARG, "KDF output of %u bits", l_bits);
+		goto out;
+	}
+	want = l_bits / 8;
+	for (i = 1; done < want; i++) {
+		cpk_buf_reset(&input);
+		ret = gp_scp03_kdf_input(constant, l_bits, i, context, ctxlen, &input, err);
+		if (ret != CPK_OK)
+			goto out;
+		if ((ret = gp_aes_cmac(key, keylen, input.data, input.len, block, err)) != CPK_OK)
+			goto out;
+		take = want - done < GP_AES_BLOCK ? want - done : GP_AES_BLOCK;
+		memcpy(out + done, block, take);
+		done += take;
+	}
+	ret = CPK_OK;
+out:
+	cpk_cleanse(block, sizeof(block));
+	cpk_buf_free(&input);
+	return ret;
+}
+
+static const char *const div_names[] = {
+	[GP_DIV_NONE] = "none",
+	[GP_DIV_EMV] = "emv",
+	[GP_DIV_VISA2] = "visa2",
+	[GP_DIV_KDF3] = "kdf3",
+};
+
+const char *
+gp_diversification_name(enum gp_diversification scheme)
+{
+	if ((unsigned)scheme >= sizeof(div_names) / sizeof(div_names[0]))
+		return "unknown";
+	return div_names[scheme];
+}
+
+cpk_status
+gp_diversification_parse(const char *name, enum gp_diversification *out,
+    struct cpk_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(div_names) / sizeof(div_names[0]); i++) {
+		if (strcmp(name, div_names[i]) == 0) {
+			*out = (enum gp_diversification)i;
+			return CPK_OK;
+		}
+	}
+	return cpk_error_set(err, CPK_ERR_PARSE,
+	    "unknown diversification '%s' (expected none, emv, visa2 or kdf3)", name);
+}
+
+/* EMV CPS and VISA2: 3DES-ECB of a 16-byte block built from the KDD. */
+static cpk_status
+diversify_des3(enum gp_diversification scheme, const uint8_t *master, size_t masterlen,
+    const uint8_t kdd[10], uint8_t kk, uint8_t *out, struct cpk_error *err)
+{
+	uint8_t d[16];
+	cpk_status ret;
+
+	if (masterlen != 16)
+		return cpk_error_set(err, CPK_ERR_ARG,
+		    "%s diversification needs a 16-byte 3DES master key, not %zu bytes",
+		    gp_diversification_name(scheme), masterlen);
+	if (scheme == GP_DIV_EMV) {
+		memcpy(d, kdd + 4, 6);
+		memcpy(d + 8, kdd + 4, 6);
+	} else {
+		memcpy(d, kdd, 2);
+		memcpy(d + 2, kdd + 4, 4);
+		memcpy(d + 8, kdd, 2);
+		memcpy(d + 10, kdd + 4, 4);
+	}
+	d[6] = 0xF0;
+	d[7] = kk;
+	d[14] = 0x0F;
+	d[15] = kk;
+	ret = gp_des3_ecb(1, master, masterlen, d, sizeof(d), out, err);
+	cpk_cleanse(d, sizeof(d));
+	return ret;
+}
+
+static cpk_status
+diversify_kdf3(const uint8_t *master, size_t masterlen, const uint8_t kdd[10], uint8_t kk,
+    uint8_t *out, struct cpk_error *err)
+{
+	uint8_t d[16], block[GP_AES_BLOCK];
+	size_t done = 0, take;
+	cpk_status ret = CPK_OK;
+
+	if (!gp_key_len_valid(GP_KEY_AES, masterlen))
+		return cpk_error_set(err, CPK_ERR_ARG,
+		    "kdf3 diversification needs an AES master key, not %zu bytes", masterlen);
+	memset(d, 0, 6);
+	d[4] = kk;
+	memcpy(d + 6, kdd, 10);
+	for (d[0] = 1; done < masterlen; d[0]++) {
+		if ((ret = gp_aes_cmac(master, masterlen, d, sizeof(d), block, err)) != CPK_OK)
+			break;
+		take = masterlen - done < GP_AES_BLOCK ? masterlen - done : GP_AES_BLOCK;
+		memcpy(out + done, block, take);
+		done += take;
+	}
+	cpk_cleanse(block, sizeof(block));
+	cpk_cleanse(d, sizeof(d));
+	return ret;
+}
+
+cpk_status
+gp_diversify_key(enum gp_diversification scheme, const uint8_t *master, size_t masterlen,
+    const uint8_t kdd[10], enum gp_key_type type, uint8_t *out, struct cpk_error *err)
+{
+	if (type != GP_KEY_ENC && type != GP_KEY_MAC && type != GP_KEY_DEK)
+		return cpk_error_set(err, CPK_ERR_ARG, "unknown key type %d", (int)type);
+	switch (scheme) {
+	case GP_DIV_NONE:
+		memcpy(out, master, masterlen);
+		return CPK_OK;
+	case GP_DIV_EMV:
+	case GP_DIV_VISA2:
+		return diversify_des3(scheme, master, masterlen, kdd, (uint8_t)type, out, err);
+	case GP_DIV_KDF3:
+		return diversify_kdf3(master, masterlen, kdd, (uint8_t)type, out, err);
+	}
+	return cpk_error_set(err, CPK_ERR_ARG, "unknown diversification scheme %d", (int)scheme);
+}

@@ -10,6 +10,9 @@
 #include "cpk_sw.h"
 #include "scp_int.h"
 
+static cpk_status check_channel_cla(const struct scp_session *s, uint8_t cla,
+    struct cpk_error *err);
+
 void
 scp_keyset_clear(struct scp_keyset *k)
 {
@@ -76,8 +79,9 @@ scp_iu_response_parse(const uint8_t *p, size_t n, struct scp_iu_response *out,
 		out->counter_len = (out->i & SCP03_I_PSEUDO) ? 3 : 0;
 		if (n != (out->counter_len ? 32u : 29u))
 			return cpk_error_set(err, CPK_ERR_PARSE,
-			    "INITIALIZE UPDATE response is %zu bytes but i=%02X %s a sequence counter",
-			    n, out->i, out->counter_len ? "requires" : "has no");
+			    "INITIALIZE UPDATE response is %zu bytes but i=%02X %s",
+			    n, out->i, out->counter_len ? "requires a sequence counter (32 bytes)" :
+			    "has no sequence counter (29 bytes)");
 	}
 	if (!cpk_cursor_copy(&c, out->card_challenge, out->challenge_len) ||
 	    !cpk_cursor_copy(&c, out->card_cryptogram, 8) ||
@@ -351,10 +355,12 @@ scp_card_external_authenticate(struct scp_session *s, const uint8_t *apdu, size_
 	}
 	if ((ret = cpk_apdu_parse(apdu, n, &a, err)) != CPK_OK)
 		goto out;
-	if ((a.cla & 0x04) == 0 || a.ins != 0x82 || a.p2 != 0x00 || a.lc != 16 || a.has_le) {
+	if ((a.cla & 0x04) == 0 || a.ins != 0x82 || a.p2 != 0x00 || a.lc != 16 || a.has_le ||
+	    check_channel_cla(NULL, a.cla, err) != CPK_OK) {
 		ret = cpk_error_set(err, CPK_ERR_PARSE, "malformed EXTERNAL AUTHENTICATE");
 		goto out;
 	}
+	s->channel = a.cla & 0x03;
 	if ((ret = scp_level_allowed(s->version, s->i, a.p1, err)) != CPK_OK)
 		goto out;
 	s->level = a.p1;
@@ -377,13 +383,20 @@ out:
 	return ret;
 }
 
+/*
+ * Channels 0-3 of the first interindustry and proprietary classes only; with
+ * an open session, the session's channel only.
+ */
 static cpk_status
-check_channel_cla(uint8_t cla, struct cpk_error *err)
+check_channel_cla(const struct scp_session *s, uint8_t cla, struct cpk_error *err)
 {
-	/* Channels 0-3 of the first interindustry and proprietary classes. */
 	if ((cla & 0x40) != 0 || cla == 0xFF)
 		return cpk_error_set(err, CPK_ERR_UNSUPPORTED,
 		    "CLA %02X cannot be protected (logical channels 0-3 only)", cla);
+	if (s != NULL && (cla & 0x03) != s->channel)
+		return cpk_error_set(err, CPK_ERR_VERIFY,
+		    "CLA %02X is for logical channel %d, but the secure channel is on channel %d",
+		    cla, cla & 0x03, s->channel);
 	return CPK_OK;
 }
 
@@ -398,7 +411,7 @@ scp_wrap_command(struct scp_session *s, const uint8_t *apdu, size_t n, struct cp
 		return cpk_error_set(err, CPK_ERR_STATE, "the secure channel is not open");
 	if ((ret = cpk_apdu_parse(apdu, n, &a, err)) != CPK_OK)
 		return ret;
-	if ((ret = check_channel_cla(a.cla, err)) != CPK_OK)
+	if ((ret = check_channel_cla(s, a.cla, err)) != CPK_OK)
 		return ret;
 	if (a.cla & 0x04)
 		return cpk_error_set(err, CPK_ERR_ARG,
@@ -425,7 +438,7 @@ scp_unwrap_command(struct scp_session *s, const uint8_t *apdu, size_t n, struct 
 	}
 	if ((ret = cpk_apdu_parse(apdu, n, &a, err)) != CPK_OK)
 		goto out;
-	if ((ret = check_channel_cla(a.cla, err)) != CPK_OK)
+	if ((ret = check_channel_cla(s, a.cla, err)) != CPK_OK)
 		goto out;
 	if ((a.cla & 0x04) == 0 || a.lc < 8 || a.extended) {
 		ret = cpk_error_set(err, CPK_ERR_VERIFY, "command without a C-MAC");

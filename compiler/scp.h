@@ -134,6 +134,7 @@ struct scp_session {
 	uint8_t i;
 	uint8_t kvn;
 	uint8_t level;
+	uint8_t channel;		/* logical channel of EXTERNAL AUTHENTICATE (CLA & 03) */
 	size_t key_len;
 	uint8_t s_enc[GP_MAX_KEY];
 	uint8_t s_mac[GP_MAX_KEY];
@@ -179,11 +180,19 @@ cpk_status scp_external_authenticate(struct scp_session *s, uint8_t level, struc
 cpk_status scp_card_external_authenticate(struct scp_session *s, const uint8_t *apdu, size_t n,
     struct cpk_error *err);
 
-/* Host: protect one command (short APDU, CLA 00-3F or 80-BF on channel 0-3). */
+/*
+ * Host: protect one command (short APDU, CLA 00-3F or 80-BF). Its logical
+ * channel must be the session's (EXTERNAL AUTHENTICATE is sent on channel 0).
+ */
 cpk_status scp_wrap_command(struct scp_session *s, const uint8_t *apdu, size_t n,
     struct cpk_buf *out, struct cpk_error *err);
 
-/* Card: verify and decrypt one command; out receives the plain APDU. */
+/*
+ * Card: verify and decrypt one command; out receives the plain APDU. A
+ * command for another logical channel than the session's is refused (SCP03
+ * leaves the channel bits out of the C-MAC, so this check is what binds a
+ * command to its channel).
+ */
 cpk_status scp_unwrap_command(struct scp_session *s, const uint8_t *apdu, size_t n,
     struct cpk_buf *out, struct cpk_error *err);
 

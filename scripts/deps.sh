@@ -1,0 +1,31 @@
+#!/bin/sh
+# Install the Debian 12 packages cpk needs to build and test: compilers,
+# meson, the four libraries, pcscd with the vpcd virtual reader (the
+# simulator's way in), mandoc (man page lint) and valgrind. Idempotent:
+# installs only what is missing. Needs root (or prints what to run).
+set -eu
+
+packages="build-essential meson ninja-build pkg-config libssl-dev libpcsclite-dev
+libyaml-dev libzip-dev pcscd vsmartcard-vpcd mandoc valgrind clang libclang-rt-14-dev
+zip unzip python3 util-linux procps"
+
+missing=""
+for p in $packages; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+if [ -z "$missing" ]; then
+	echo "deps: all packages present"
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing:$missing" >&2
+	echo "deps: run as root: apt-get install -y$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "deps: installed$missing"

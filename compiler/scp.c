@@ -599,3 +599,31 @@ scp_decrypt_key(const struct scp_session *s, const uint8_t *enc, size_t len, uin
 		return cpk_error_set(err, CPK_ERR_PARSE, "SCP03 key data of %zu bytes", len);
 	return gp_aes_cbc(0, s->dek, s->key_len, zero, enc, len, out, err);
 }
+
+cpk_status
+scp_encrypt_data(const struct scp_session *s, const uint8_t *data, size_t n,
+    struct cpk_buf *out, struct cpk_error *err)
+{
+	static const uint8_t zero[GP_AES_BLOCK];
+	struct cpk_buf tmp = CPK_BUF_INIT;
+	cpk_status ret;
+
+	if (s->state == SCP_STATE_NONE) {
+		ret = cpk_error_set(err, CPK_ERR_STATE, "no secure channel for data encryption");
+		goto out;
+	}
+	if (s->version == SCP02) {
+		if ((ret = gp_pad80(&tmp, data, n, GP_DES_BLOCK, err)) != CPK_OK ||
+		    (ret = gp_des3_ecb(1, s->dek, 16, tmp.data, tmp.len, tmp.data, err)) != CPK_OK)
+			goto out;
+	} else {
+		if ((ret = gp_pad80(&tmp, data, n, GP_AES_BLOCK, err)) != CPK_OK ||
+		    (ret = gp_aes_cbc(1, s->dek, s->key_len, zero, tmp.data, tmp.len, tmp.data,
+		    err)) != CPK_OK)
+			goto out;
+	}
+	ret = cpk_buf_append(out, tmp.data, tmp.len, err);
+out:
+	cpk_buf_free(&tmp);
+	return ret;
+}

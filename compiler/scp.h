@@ -214,6 +214,15 @@ bool scp_sw_protected(uint16_t sw);
  */
 cpk_status scp_encrypt_key(const struct scp_session *s, const uint8_t *key, size_t keylen,
     uint8_t *out, struct cpk_error *err);
+/*
+ * Encrypt sensitive personalization data (STORE DATA with the encryption
+ * indicator): padded with 80 00.. to the cipher block, then SCP02
+ * 3DES-ECB under the session DEK, SCP03 AES-CBC with a zero ICV under the
+ * static DEK. Appends to out.
+ */
+cpk_status scp_encrypt_data(const struct scp_session *s, const uint8_t *data, size_t n,
+    struct cpk_buf *out, struct cpk_error *err);
+
 /* Card side inverse, for the simulator. */
 cpk_status scp_decrypt_key(const struct scp_session *s, const uint8_t *enc, size_t len,
     uint8_t *out, struct cpk_error *err);

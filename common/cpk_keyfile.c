@@ -1,0 +1,213 @@
+/*
+ * cpk: signing key files (signify-like, two lines). Layout in cpk_bundle.h
+ * and cpk(5). Secret key bytes pass through here; every temporary copy is
+ * cleansed before return.
+ */
+#include "cpk_bundle.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+#define COMMENT_PREFIX "untrusted comment: "
+#define COMMENT_MAX 256
+#define BLOB_LEN (2 + CPK_KEY_ID_LEN + CPK_ED25519_KEY_LEN)	/* 42 */
+#define B64_LEN (4 * ((BLOB_LEN + 2) / 3))			/* 56 */
+
+static const char *
+kind_word(enum cpk_keyfile_kind kind)
+{
+	return kind == CPK_KEYFILE_SECRET ? "secret" : "public";
+}
+
+static const char *
+kind_alg(enum cpk_keyfile_kind kind)
+{
+	return kind == CPK_KEYFILE_SECRET ? CPK_SECKEY_ALG : CPK_PUBKEY_ALG;
+}
+
+static cpk_status
+check_note(const char *note, struct cpk_error *err)
+{
+	size_t len = strnlen(note, CPK_KEY_NOTE_MAX + 1), i;
+	cpk_status st = CPK_ERR_ARG;
+
+	if (len > CPK_KEY_NOTE_MAX) {
+		cpk_error_set(err, st, "key comment longer than %d characters", CPK_KEY_NOTE_MAX);
+		goto out;
+	}
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)note[i] < 0x20 || (unsigned char)note[i] >= 0x7f) {
+			cpk_error_set(err, st, "key comment holds byte 0x%02X; printable ASCII only",
+			    (unsigned char)note[i]);
+			goto out;
+		}
+	}
+	st = CPK_OK;
+out:
+	return st;
+}
+
+cpk_status
+cpk_keyfile_encode(enum cpk_keyfile_kind kind, const uint8_t key_id[CPK_KEY_ID_LEN],
+    const uint8_t key[CPK_ED25519_KEY_LEN], const char *note, struct cpk_buf *out,
+    struct cpk_error *err)
+{
+	uint8_t blob[BLOB_LEN];
+	char line[COMMENT_MAX + CPK_KEY_NOTE_MAX];
+	char b64[B64_LEN + 1];
+	char id[2 * CPK_KEY_ID_LEN + 1];
+	size_t start = out->len;
+	int n;
+	cpk_status st;
+
+	if (note == NULL)
+		note = "";
+	if ((st = check_note(note, err)) != CPK_OK)
+		goto out;
+	cpk_key_id_hex(key_id, id);
+	n = snprintf(line, sizeof(line), "%scpk %s key %s%s%s\n", COMMENT_PREFIX,
+	    kind_word(kind), id, note[0] != '\0' ? " " : "", note);
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		st = cpk_error_set(err, CPK_ERR_RANGE, "key comment too long");
+		goto out;
+	}
+	memcpy(blob, kind_alg(kind), 2);
+	memcpy(blob + 2, key_id, CPK_KEY_ID_LEN);
+	memcpy(blob + 2 + CPK_KEY_ID_LEN, key, CPK_ED25519_KEY_LEN);
+	if (EVP_EncodeBlock((unsigned char *)b64, blob, BLOB_LEN) != B64_LEN) {
+		st = cpk_error_set(err, CPK_ERR_CRYPTO, "base64 encoding failed");
+		goto out;
+	}
+	if ((st = cpk_buf_append(out, line, (size_t)n, err)) != CPK_OK ||
+	    (st = cpk_buf_append(out, b64, B64_LEN, err)) != CPK_OK ||
+	    (st = cpk_buf_append_byte(out, '\n', err)) != CPK_OK)
+		goto out;
+out:
+	if (st != CPK_OK && out->len > start)
+		cpk_buf_truncate(out, out->len - start);
+	cpk_cleanse(blob, sizeof(blob));
+	cpk_cleanse(b64, sizeof(b64));
+	return st;
+}
+
+static bool
+b64_char(char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+	    ch == '+' || ch == '/';
+}
+
+/* Line 1: the comment. Sets *next to the start of line 2. */
+static cpk_status
+check_comment(const char *s, size_t n, const char *name, size_t *next, struct cpk_error *err)
+{
+	const size_t plen = sizeof(COMMENT_PREFIX) - 1;
+	const char *nl = memchr(s, '\n', n);
+	size_t len, i;
+	cpk_status st = CPK_ERR_PARSE;
+
+	if (n < plen || memcmp(s, COMMENT_PREFIX, plen) != 0) {
+		cpk_error_set(err, st, "%s: not a cpk key file (the first line must start with "
+		    "\"%s\")", name, COMMENT_PREFIX);
+		goto out;
+	}
+	if (nl == NULL) {
+		cpk_error_set(err, st, "%s: truncated key file (no key line)", name);
+		goto out;
+	}
+	len = (size_t)(nl - s);
+	if (len > COMMENT_MAX + CPK_KEY_NOTE_MAX) {
+		st = cpk_error_set(err, CPK_ERR_RANGE, "%s: comment line too long", name);
+		goto out;
+	}
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f) {
+			cpk_error_set(err, st, "%s:1: byte 0x%02X in the comment line", name,
+			    (unsigned char)s[i]);
+			goto out;
+		}
+	}
+	*next = len + 1;
+	st = CPK_OK;
+out:
+	return st;
+}
+
+cpk_status
+cpk_keyfile_decode(const uint8_t *text, size_t n, const char *name, enum cpk_keyfile_kind kind,
+    uint8_t key_id[CPK_KEY_ID_LEN], uint8_t key[CPK_ED25519_KEY_LEN], struct cpk_error *err)
+{
+	const char *s = (const char *)text;
+	uint8_t blob[B64_LEN];	/* EVP_DecodeBlock writes 3 bytes per 4 characters */
+	size_t pos = 0, rest, i;
+	cpk_status st;
+
+	if (n > CPK_KEYFILE_MAX) {
+		st = cpk_error_set(err, CPK_ERR_RANGE, "%s: %zu bytes is too large for a key file "
+		    "(at most %zu)", name, n, CPK_KEYFILE_MAX);
+		goto out;
+	}
+	if ((st = check_comment(s, n, name, &pos, err)) != CPK_OK)
+		goto out;
+	st = CPK_ERR_PARSE;
+	rest = n - pos;
+	if (rest < B64_LEN || (rest > B64_LEN && !(rest == B64_LEN + 1 && s[n - 1] == '\n'))) {
+		cpk_error_set(err, st, "%s:2: the key line must be %d base64 characters and "
+		    "nothing may follow it", name, B64_LEN);
+		goto out;
+	}
+	for (i = 0; i < B64_LEN; i++) {
+		if (!b64_char(s[pos + i])) {
+			cpk_error_set(err, st, "%s:2:%zu: not a base64 character", name, i + 1);
+			goto out;
+		}
+	}
+	if (EVP_DecodeBlock(blob, (const unsigned char *)s + pos, B64_LEN) != BLOB_LEN) {
+		cpk_error_set(err, st, "%s:2: bad base64", name);
+		goto out;
+	}
+	if (memcmp(blob, kind_alg(kind), 2) != 0) {
+		if (memcmp(blob, kind_alg(kind == CPK_KEYFILE_SECRET ? CPK_KEYFILE_PUBLIC :
+		    CPK_KEYFILE_SECRET), 2) == 0)
+			cpk_error_set(err, st, "%s is a %s key file, not a %s key", name,
+			    kind == CPK_KEYFILE_SECRET ? "public" : "secret", kind_word(kind));
+		else
+			st = cpk_error_set(err, CPK_ERR_UNSUPPORTED,
+			    "%s: unknown key algorithm 0x%02X%02X (expected Ed25519)", name,
+			    blob[0], blob[1]);
+		goto out;
+	}
+	memcpy(key_id, blob + 2, CPK_KEY_ID_LEN);
+	memcpy(key, blob + 2 + CPK_KEY_ID_LEN, CPK_ED25519_KEY_LEN);
+	st = CPK_OK;
+out:
+	cpk_cleanse(blob, sizeof(blob));
+	return st;
+}
+
+cpk_status
+cpk_pubkey_parse(const uint8_t *text, size_t n, const char *name, struct cpk_pubkey *out,
+    struct cpk_error *err)
+{
+	struct cpk_pubkey pk;
+	uint8_t id[CPK_KEY_ID_LEN];
+	char have[2 * CPK_KEY_ID_LEN + 1], want[2 * CPK_KEY_ID_LEN + 1];
+	cpk_status st;
+
+	if ((st = cpk_keyfile_decode(text, n, name, CPK_KEYFILE_PUBLIC, pk.key_id, pk.pub,
+	    err)) != CPK_OK)
+		goto out;
+	if ((st = cpk_key_id(pk.pub, id, err)) != CPK_OK)
+		goto out;
+	if (memcmp(id, pk.key_id, sizeof(id)) != 0) {
+		cpk_key_id_hex(pk.key_id, have);
+		cpk_key_id_hex(id, want);
+		st = cpk_error_set(err, CPK_ERR_PARSE, "%s: the key id in the file (%s) does not "
+		    "match its key (%s): the file is damaged", name, have, want);
+		goto out;
+	}
+	*out = pk;
+out:
+	return st;
+}

@@ -1,0 +1,72 @@
+/*
+ * cpk: Java Card CAP files (a zip of component files) read with libzip.
+ *
+ * Components are found by name, `<package path>/javacard/<Name>.cap`,
+ * whatever the order of the zip entries. Refused, with a message naming
+ * the CAP: two packages in one file, a component stored twice, a missing
+ * required component, an entry larger than its limit (checked on the
+ * entry's declared uncompressed size before reading, and again on the
+ * bytes actually read), a component whose tag or u2 size disagrees with
+ * its file, an extended-format CAP (Header flag 08). Debug.cap is never
+ * loaded; other entries (the manifest, export files, custom components)
+ * are ignored.
+ *
+ * The Load File Data Block is the components concatenated in the order of
+ * PROTOCOLS.md, with or without the Descriptor (a profile choice). It is
+ * checked, and the package and applet AIDs are taken from it, by the
+ * shared parser cpk_lfdb_parse (common/cpk_lfdb.h), the same one the card
+ * simulator runs on what it receives.
+ */
+#ifndef CPK_CAP_H
+#define CPK_CAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpk_bytes.h"
+#include "cpk_error.h"
+#include "cpk_lfdb.h"
+
+#define CAP_FILE_MAX ((size_t)4 * 1024 * 1024)		/* the zip itself */
+#define CAP_COMPONENT_MAX ((size_t)512 * 1024)		/* one component file */
+#define CAP_LFDB_MAX ((size_t)1024 * 1024)		/* the whole block */
+#define CAP_MAX_ENTRIES 1024
+
+enum cap_hash {
+	CAP_HASH_NONE = 0,
+	CAP_HASH_SHA1,
+	CAP_HASH_SHA256,
+};
+#define CAP_HASH_MAX 32
+
+struct cap_file {
+	char *name;				/* as given, for messages */
+	char *package_path;			/* "com/example/hello" */
+	struct cpk_buf comp[CPK_CAP_TAG_MAX + 1];	/* raw component files, by tag */
+	bool present[CPK_CAP_TAG_MAX + 1];
+	struct cpk_lfdb_info info;		/* of the LFDB with Descriptor if present */
+};
+
+/* Read a CAP file from disk (at most CAP_FILE_MAX bytes). */
+cpk_status cap_open_file(const char *path, struct cap_file **out, struct cpk_error *err);
+/* The same from memory; `name` is used in messages. */
+cpk_status cap_open_buffer(const char *name, const uint8_t *p, size_t n, struct cap_file **out,
+    struct cpk_error *err);
+void cap_free(struct cap_file **cap);
+
+/*
+ * Build the Load File Data Block (out is replaced) and check it with
+ * cpk_lfdb_parse. with_descriptor needs a Descriptor component.
+ */
+cpk_status cap_build_lfdb(const struct cap_file *cap, bool with_descriptor, struct cpk_buf *out,
+    struct cpk_lfdb_info *info, struct cpk_error *err);
+
+/* Hash of p[0..n): SHA-1 (20 bytes) or SHA-256 (32); CAP_HASH_NONE gives 0 bytes. */
+cpk_status cap_hash(enum cap_hash alg, const uint8_t *p, size_t n, uint8_t out[CAP_HASH_MAX],
+    size_t *outlen, struct cpk_error *err);
+
+/* Is this AID an applet of the package? */
+bool cap_has_applet(const struct cap_file *cap, const uint8_t *aid, size_t len);
+
+#endif

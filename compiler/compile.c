@@ -1,0 +1,550 @@
+/*
+ * cpk: script assembly (see compile.h).
+ */
+#include "compile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpk_apdu.h"
+#include "gp_cmd.h"
+#include "keyset.h"
+#include "scp.h"
+
+#include "cpk_config.h"
+
+struct asm_ctx {
+	struct cpk_compiled *out;
+	struct scp_session s;
+	const struct profile *p;
+	const struct card_record *card;
+	const struct profile_step *step;	/* NULL outside the steps */
+	size_t step_index;
+	/* Label of the next emitted command(s). */
+	char label[CPK_LABEL_MAX + 1];
+	size_t seq, total;			/* "LOAD 3/57" numbering, 0 = none */
+};
+
+static const struct cpk_sw_pattern sw_9000 = { 0x9000, 0xFFFF };
+
+void
+cpk_compiled_free(struct cpk_compiled *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->ncmds; i++) {
+		uint8_t *apdu = (uint8_t *)(uintptr_t)c->cmds[i].apdu;
+
+		cpk_cleanse(apdu, c->cmds[i].apdu_len);
+		free(apdu);
+	}
+	free(c->cmds);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Append one command record, copying its APDU. */
+static cpk_status
+add_command(struct cpk_compiled *c, uint8_t flags, const char *label, const uint8_t *apdu,
+    size_t n, const struct cpk_sw_pattern *sw, size_t nsw, struct cpk_error *err)
+{
+	struct cpk_command *cmd, *grown;
+	uint8_t *copy;
+	size_t i;
+
+	if (c->ncmds >= CPK_SCRIPT_MAX_COMMANDS)
+		return cpk_error_set(err, CPK_ERR_RANGE,
+		    "the script would exceed %d commands", CPK_SCRIPT_MAX_COMMANDS);
+	if (nsw == 0 || nsw > CPK_SW_MAX)
+		return cpk_error_set(err, CPK_ERR_ARG, "%zu accepted status words", nsw);
+	if (c->ncmds == c->cap) {
+		size_t ncap = c->cap == 0 ? 64 : c->cap * 2;
+
+		if ((grown = calloc(ncap, sizeof(*grown))) == NULL)
+			return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
+		if (c->ncmds > 0)
+			memcpy(grown, c->cmds, c->ncmds * sizeof(*grown));
+		free(c->cmds);
+		c->cmds = grown;
+		c->cap = ncap;
+	}
+	if ((copy = malloc(n)) == NULL)
+		return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
+	memcpy(copy, apdu, n);
+	cmd = &c->cmds[c->ncmds];
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->flags = flags;
+	snprintf(cmd->label, sizeof(cmd->label), "%s", label);
+	cmd->apdu = copy;
+	cmd->apdu_len = n;
+	for (i = 0; i < nsw; i++)
+		cmd->sw[i] = sw[i];
+	cmd->nsw = nsw;
+	c->ncmds++;
+	return CPK_OK;
+}
+
+/* The step's accepted status words, or 9000. */
+static size_t
+step_sw(const struct profile_step *st, struct cpk_sw_pattern *sw)
+{
+	size_t i, n = 0;
+
+	if (st == NULL || st->naccept == 0) {
+		sw[0] = sw_9000;
+		return 1;
+	}
+	for (i = 0; i < st->naccept && i < CPK_SW_MAX; i++) {
+		sw[n].value = st->accept[i];
+		sw[n].mask = 0xFFFF;
+		n++;
+	}
+	return n;
+}
+
+/* Wrap a plain command with the session and record it under the current label. */
+static cpk_status
+emit_secured(void *vctx, const uint8_t *apdu, size_t n, struct cpk_error *err)
+{
+	struct asm_ctx *a = vctx;
+	struct cpk_buf w = CPK_BUF_INIT;
+	struct cpk_sw_pattern sw[CPK_SW_MAX];
+	char label[CPK_LABEL_MAX + 48];
+	size_t nsw = step_sw(a->step, sw);
+	cpk_status ret;
+
+	if (a->total > 0) {
+		a->seq++;
+		snprintf(label, sizeof(label), "%.*s %zu/%zu", (int)(CPK_LABEL_MAX - 12), a->label,
+		    a->seq, a->total);
+	} else {
+		snprintf(label, sizeof(label), "%s", a->label);
+	}
+	if ((ret = scp_wrap_command(&a->s, apdu, n, &w, err)) != CPK_OK)
+		goto out;
+	ret = add_command(a->out, CPK_CMD_SECURED, label, w.data, w.len, sw, nsw, err);
+out:
+	cpk_buf_free(&w);
+	return ret;
+}
+
+static void
+set_label(struct asm_ctx *a, const char *fallback, const struct gp_aid *aid, size_t total)
+{
+	char hex[2 * GP_AID_MAX + 1];
+	const char *base = a->step != NULL && a->step->label != NULL ? a->step->label : fallback;
+
+	if (aid != NULL && (a->step == NULL || a->step->label == NULL)) {
+		gp_aid_hex(aid, hex);
+		snprintf(a->label, sizeof(a->label), "%.*s %s", (int)(CPK_LABEL_MAX - 33), base, hex);
+	} else {
+		snprintf(a->label, sizeof(a->label), "%s", base);
+	}
+	a->seq = 0;
+	a->total = total;
+}
+
+/* Build into a buffer, then wrap and record. */
+static cpk_status
+emit_buf(struct asm_ctx *a, struct cpk_buf *plain, struct cpk_error *err)
+{
+	cpk_status ret = emit_secured(a, plain->data, plain->len, err);
+
+	cpk_buf_reset(plain);
+	return ret;
+}
+
+static cpk_status
+step_delete(struct asm_ctx *a, const struct profile_delete *d, struct cpk_buf *b,
+    struct cpk_error *err)
+{
+	cpk_status ret;
+
+	set_label(a, "DELETE", &d->aid, 0);
+	if ((ret = gp_cmd_delete(&d->aid, d->related, b, err)) != CPK_OK)
+		return ret;
+	return emit_buf(a, b, err);
+}
+
+static cpk_status
+step_load(struct asm_ctx *a, const struct profile_load *l, struct cpk_buf *b,
+    struct cpk_error *err)
+{
+	struct cpk_buf file = CPK_BUF_INIT;
+	const struct profile_step *saved = a->step;
+	size_t blocks;
+	cpk_status ret;
+
+	set_label(a, "INSTALL [for load]", &l->package, 0);
+	/* INSTALL [for load] answers 9000; the step's words are for LOAD. */
+	a->step = NULL;
+	if (saved->label != NULL)
+		snprintf(a->label, sizeof(a->label), "%s: INSTALL [for load]", saved->label);
+	ret = gp_cmd_install_for_load(&l->package, l->has_sd ? &l->sd : NULL, l->lfdb_hash,
+	    l->lfdb_hash_len, l->params, l->params_len, NULL, 0, b, err);
+	if (ret == CPK_OK)
+		ret = emit_buf(a, b, err);
+	a->step = saved;
+	if (ret != CPK_OK)
+		goto out;
+	if ((ret = gp_load_file(l->lfdb.data, l->lfdb.len, &file, err)) != CPK_OK ||
+	    (ret = gp_load_block_count(file.len, l->block, &blocks, err)) != CPK_OK)
+		goto out;
+	set_label(a, "LOAD", NULL, blocks);
+	ret = gp_cmd_load_all(file.data, file.len, l->block, emit_secured, a, err);
+out:
+	cpk_buf_free(&file);
+	return ret;
+}
+
+static cpk_status
+step_install(struct asm_ctx *a, const struct profile_install *in, struct cpk_buf *b,
+    struct cpk_error *err)
+{
+	struct gp_install g;
+	cpk_status ret;
+
+	memset(&g, 0, sizeof(g));
+	g.package = in->package;
+	g.module = in->applet;
+	g.instance = in->instance;
+	memcpy(g.privileges, in->privileges, sizeof(g.privileges));
+	g.privileges_len = in->privileges_len;
+	g.params = in->params;
+	g.params_len = in->params_len;
+	g.has_system_params = in->has_system_params;
+	g.system_params = in->system_params;
+	g.system_params_len = in->system_params_len;
+	if (in->selectable && in->combined) {
+		set_label(a, "INSTALL [for install and make selectable]", &in->instance, 0);
+		if ((ret = gp_cmd_install(GP_INSTALL_FOR_INSTALL_AND_SELECTABLE, &g, b, err)) != CPK_OK)
+			return ret;
+		return emit_buf(a, b, err);
+	}
+	set_label(a, "INSTALL [for install]", &in->instance, 0);
+	if ((ret = gp_cmd_install(GP_INSTALL_FOR_INSTALL, &g, b, err)) != CPK_OK ||
+	    (ret = emit_buf(a, b, err)) != CPK_OK)
+		return ret;
+	if (!in->selectable)
+		return CPK_OK;
+	set_label(a, "INSTALL [for make selectable]", &in->instance, 0);
+	if ((ret = gp_cmd_make_selectable(&in->instance, in->privileges, in->privileges_len, b,
+	    err)) != CPK_OK)
+		return ret;
+	return emit_buf(a, b, err);
+}
+
+static cpk_status
+encrypt_sensitive(void *vctx, const uint8_t *in, size_t n, struct cpk_buf *out,
+    struct cpk_error *err)
+{
+	const struct asm_ctx *a = vctx;
+
+	return scp_encrypt_data(&a->s, in, n, out, err);
+}
+
+static cpk_status
+step_store_data(struct asm_ctx *a, const struct profile_store_data *sd, struct cpk_buf *b,
+    struct cpk_error *err)
+{
+	struct gp_store_item *items = NULL;
+	struct cpk_buf *values = NULL;
+	size_t i;
+	cpk_status ret;
+
+	if (sd->has_instance) {
+		const struct profile_step *saved = a->step;
+
+		a->step = NULL;
+		set_label(a, "INSTALL [for personalization]", &sd->instance, 0);
+		ret = gp_cmd_install_for_personalization(&sd->instance, b, err);
+		if (ret == CPK_OK)
+			ret = emit_buf(a, b, err);
+		a->step = saved;
+		if (ret != CPK_OK)
+			goto out;
+	}
+	if ((items = calloc(sd->nitems ? sd->nitems : 1, sizeof(*items))) == NULL ||
+	    (values = calloc(sd->nitems ? sd->nitems : 1, sizeof(*values))) == NULL) {
+		ret = cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < sd->nitems; i++) {
+		if ((ret = profile_render(a->p, &sd->items[i].value, a->card, &values[i], err)) != CPK_OK)
+			goto out;
+		items[i].id = sd->items[i].id;
+		items[i].value = values[i].data;
+		items[i].len = values[i].len;
+		items[i].encrypt = sd->items[i].encrypt;
+	}
+	set_label(a, "STORE DATA", NULL, 0);
+	ret = gp_cmd_store_data_all(sd->format, items, sd->nitems,
+	    scp_max_plain_data(a->s.level), encrypt_sensitive, a, emit_secured, a, err);
+out:
+	if (values != NULL)
+		for (i = 0; i < sd->nitems; i++)
+			cpk_buf_free(&values[i]);
+	free(values);
+	free(items);
+	return ret;
+}
+
+static cpk_status
+step_put_key(struct asm_ctx *a, const struct profile_put_key *pk, struct cpk_buf *b,
+    struct cpk_error *err)
+{
+	struct scp_keyset fresh;
+	enum gp_diversification div;
+	char what[40];
+	cpk_status ret;
+
+	memset(&fresh, 0, sizeof(fresh));
+	if ((ret = keyset_effective_div(pk->set, false, GP_DIV_NONE, &div, err)) != CPK_OK ||
+	    (ret = keyset_card_keys(pk->set, div, a->card->kdd, &fresh, err)) != CPK_OK)
+		goto out;
+	fresh.kvn = pk->version;
+	snprintf(what, sizeof(what), "PUT KEY version %02X", pk->version);
+	set_label(a, what, NULL, 0);
+	if ((ret = gp_cmd_put_key(pk->replace ? pk->old_kvn : 0x00, &fresh,
+	    gp_wrap_key_with_session, &a->s, b, err)) != CPK_OK)
+		goto out;
+	ret = emit_buf(a, b, err);
+out:
+	scp_keyset_clear(&fresh);
+	return ret;
+}
+
+static cpk_status
+step_apdu(struct asm_ctx *a, const struct profile_apdu *ap, struct cpk_buf *b,
+    struct cpk_error *err)
+{
+	struct cpk_buf data = CPK_BUF_INIT;
+	char what[32];
+	cpk_status ret;
+
+	snprintf(what, sizeof(what), "APDU %02X%02X%02X%02X", ap->header[0], ap->header[1],
+	    ap->header[2], ap->header[3]);
+	set_label(a, what, NULL, 0);
+	if ((ret = profile_render(a->p, &ap->data, a->card, &data, err)) != CPK_OK ||
+	    (ret = gp_cmd_raw(ap->header, data.data, data.len, ap->has_le, ap->ne, b, err)) != CPK_OK)
+		goto out;
+	ret = emit_buf(a, b, err);
+out:
+	cpk_buf_free(&data);
+	return ret;
+}
+
+static cpk_status
+run_steps(struct asm_ctx *a, struct cpk_error *err)
+{
+	struct cpk_buf b = CPK_BUF_INIT;
+	size_t i;
+	cpk_status ret = CPK_OK;
+
+	for (i = 0; i < a->p->nsteps && ret == CPK_OK; i++) {
+		const struct profile_step *st = &a->p->steps[i];
+
+		a->step = st;
+		a->step_index = i;
+		switch (st->kind) {
+		case PROFILE_STEP_DELETE:
+			ret = step_delete(a, &st->u.del, &b, err);
+			break;
+		case PROFILE_STEP_LOAD:
+			ret = step_load(a, &st->u.load, &b, err);
+			break;
+		case PROFILE_STEP_INSTALL:
+			ret = step_install(a, &st->u.install, &b, err);
+			break;
+		case PROFILE_STEP_STORE_DATA:
+			ret = step_store_data(a, &st->u.store, &b, err);
+			break;
+		case PROFILE_STEP_PUT_KEY:
+			ret = step_put_key(a, &st->u.put_key, &b, err);
+			break;
+		case PROFILE_STEP_APDU:
+			ret = step_apdu(a, &st->u.apdu, &b, err);
+			break;
+		default:
+			ret = cpk_error_set(err, CPK_ERR_ARG, "unknown step kind %d", (int)st->kind);
+		}
+		if (ret != CPK_OK)
+			cpk_error_prefix(err, "step %zu (%s)", i + 1, profile_step_name(st->kind));
+	}
+	a->step = NULL;
+	cpk_buf_free(&b);
+	return ret;
+}
+
+/* SELECT, INITIALIZE UPDATE with the expected response, for an offline bundle. */
+static cpk_status
+open_offline(struct asm_ctx *a, const struct scp_keyset *keys, const struct gp_aid *aid,
+    uint8_t kvn, const uint8_t hc[SCP_CHALLENGE_LEN], struct cpk_error *err)
+{
+	const struct card_record *card = a->card;
+	struct cpk_manifest *m = &a->out->manifest;
+	struct scp_iu_response iu;
+	struct cpk_buf b = CPK_BUF_INIT;
+	size_t cl;
+	cpk_status ret;
+
+	memset(&iu, 0, sizeof(iu));
+	memcpy(iu.kdd, card->kdd, SCP_KDD_LEN);
+	iu.kvn = kvn;
+	iu.scp = (uint8_t)a->p->sd.scp;
+	iu.i = a->p->sd.scp == SCP03 ? a->p->sd.i : 0;
+	iu.counter_len = a->p->sd.scp == SCP02 ? 2 : 3;
+	if (card->counter_len != iu.counter_len) {
+		ret = cpk_error_set(err, CPK_ERR_ARG,
+		    "the card record's sequence counter has %zu bytes; SCP%02d needs %zu",
+		    card->counter_len, (int)a->p->sd.scp, iu.counter_len);
+		goto out;
+	}
+	memcpy(iu.counter, card->counter, iu.counter_len);
+	iu.challenge_len = a->p->sd.scp == SCP02 ? 6 : 8;
+	if ((ret = scp_pseudo_random_challenge(keys, a->p->sd.scp, iu.counter, iu.counter_len,
+	    aid->b, aid->len, iu.card_challenge, &cl, err)) != CPK_OK ||
+	    (ret = scp_session_begin(&a->s, keys, a->p->sd.scp, a->p->sd.i, hc, &iu, err)) != CPK_OK)
+		goto out;
+	memcpy(iu.card_cryptogram, a->s.card_cryptogram, 8);
+	cpk_buf_reset(&b);
+	if ((ret = scp_iu_response_build(&iu, &b, err)) != CPK_OK)
+		goto out;
+	memcpy(m->iu_response, b.data, b.len);
+	m->iu_response_len = b.len;
+	memcpy(m->counter, iu.counter, iu.counter_len);
+	m->counter_len = iu.counter_len;
+	memcpy(m->host_challenge, hc, SCP_CHALLENGE_LEN);
+	m->has_host_challenge = true;
+	/* SELECT the security domain: 00 A4 04 00 Lc AID 00. */
+	{
+		struct cpk_apdu sel = { .cla = 0x00, .ins = 0xA4, .p1 = 0x04, .p2 = 0x00,
+		    .data = aid->b, .lc = aid->len, .has_le = true, .ne = 256 };
+
+		cpk_buf_reset(&b);
+		if ((ret = cpk_apdu_build(&sel, &b, err)) != CPK_OK ||
+		    (ret = add_command(a->out, 0, "SELECT security domain", b.data, b.len,
+		    &sw_9000, 1, err)) != CPK_OK)
+			goto out;
+	}
+	cpk_buf_reset(&b);
+	if ((ret = scp_initialize_update_apdu(kvn, hc, &b, err)) != CPK_OK ||
+	    (ret = add_command(a->out, CPK_CMD_INIT_UPDATE, "INITIALIZE UPDATE", b.data, b.len,
+	    &sw_9000, 1, err)) != CPK_OK)
+		goto out;
+out:
+	cpk_buf_free(&b);
+	return ret;
+}
+
+/* Session mode: verify the card's live answer (this authenticates the card). */
+static cpk_status
+open_session(struct asm_ctx *a, const struct scp_keyset *keys, uint8_t kvn,
+    struct cpk_error *err)
+{
+	const struct card_record *card = a->card;
+	struct cpk_manifest *m = &a->out->manifest;
+	cpk_status ret;
+
+	if (!card->has_session)
+		return cpk_error_set(err, CPK_ERR_ARG,
+		    "session mode needs the card record's host-challenge and iu-response "
+		    "(the live INITIALIZE UPDATE exchange)");
+	if (card->iu.kvn != kvn)
+		return cpk_error_set(err, CPK_ERR_VERIFY,
+		    "the card answered INITIALIZE UPDATE with key version %02X, but the "
+		    "profile uses %02X", card->iu.kvn, kvn);
+	if (memcmp(card->iu.kdd, card->kdd, SCP_KDD_LEN) != 0)
+		return cpk_error_set(err, CPK_ERR_VERIFY,
+		    "the INITIALIZE UPDATE response carries another KDD than the card record: "
+		    "it comes from another card");
+	if ((ret = scp_session_begin(&a->s, keys, a->p->sd.scp, a->p->sd.i, card->host_challenge,
+	    &card->iu, err)) != CPK_OK)
+		return ret;
+	if ((ret = scp_check_card_cryptogram(&a->s, card->iu.card_cryptogram, err)) != CPK_OK)
+		return ret;
+	memcpy(m->counter, card->iu.counter, card->iu.counter_len);
+	m->counter_len = card->iu.counter_len;
+	return CPK_OK;
+}
+
+static cpk_status
+fill_manifest(const struct profile *p, const struct card_record *card,
+    const struct cpk_compile_opts *opts, const struct gp_aid *aid, uint8_t kvn,
+    struct cpk_manifest *m, struct cpk_error *err)
+{
+	memset(m, 0, sizeof(*m));
+	m->format = CPK_BUNDLE_FORMAT;
+	snprintf(m->compiler, sizeof(m->compiler), "cpk %s", CPK_VERSION);
+	if (strlen(p->name) > CPK_MANIFEST_STR_MAX)
+		return cpk_error_set(err, CPK_ERR_RANGE, "profile name longer than %d characters",
+		    CPK_MANIFEST_STR_MAX);
+	snprintf(m->profile, sizeof(m->profile), "%s", p->name);
+	memcpy(m->profile_sha256, opts->profile_sha256, CPK_SHA256_LEN);
+	m->created = opts->created;
+	m->mode = p->sd.mode == PROFILE_MODE_OFFLINE ? CPK_MODE_OFFLINE : CPK_MODE_SESSION;
+	snprintf(m->serial, sizeof(m->serial), "%s", card->serial);
+	memcpy(m->kdd, card->kdd, SCP_KDD_LEN);
+	memcpy(m->sd_aid, aid->b, aid->len);
+	m->sd_aid_len = aid->len;
+	memcpy(m->iin, card->iin, card->iin_len);
+	m->iin_len = card->iin_len;
+	memcpy(m->cin, card->cin, card->cin_len);
+	m->cin_len = card->cin_len;
+	m->scp = (uint8_t)p->sd.scp;
+	m->i = p->sd.i;
+	m->kvn = kvn;
+	m->level = p->sd.level;
+	return CPK_OK;
+}
+
+cpk_status
+cpk_compile(const struct profile *p, const struct card_record *card,
+    const struct cpk_compile_opts *opts, struct cpk_compiled *out, struct cpk_error *err)
+{
+	struct asm_ctx a;
+	struct scp_keyset keys;
+	struct cpk_buf ea = CPK_BUF_INIT;
+	uint8_t hc[SCP_CHALLENGE_LEN];
+	const struct gp_aid *aid = profile_sd_aid(p, card);
+	uint8_t kvn = profile_sd_kvn(p, card);
+	cpk_status ret;
+
+	memset(out, 0, sizeof(*out));
+	memset(&a, 0, sizeof(a));
+	memset(&keys, 0, sizeof(keys));
+	a.out = out;
+	a.p = p;
+	a.card = card;
+	if ((ret = profile_check_card(p, card, err)) != CPK_OK ||
+	    (ret = keyset_card_keys(p->keys.set, p->keys.effective_div, card->kdd, &keys,
+	    err)) != CPK_OK ||
+	    (ret = fill_manifest(p, card, opts, aid, kvn, &out->manifest, err)) != CPK_OK)
+		goto out;
+	if (p->sd.mode == PROFILE_MODE_OFFLINE) {
+		if (opts->host_challenge != NULL)
+			memcpy(hc, opts->host_challenge, sizeof(hc));
+		else if ((ret = gp_random(hc, sizeof(hc), err)) != CPK_OK)
+			goto out;
+		ret = open_offline(&a, &keys, aid, kvn, hc, err);
+	} else {
+		ret = open_session(&a, &keys, kvn, err);
+	}
+	if (ret != CPK_OK)
+		goto out;
+	if ((ret = scp_external_authenticate(&a.s, p->sd.level, &ea, err)) != CPK_OK ||
+	    (ret = add_command(out, CPK_CMD_EXT_AUTH | CPK_CMD_SECURED, "EXTERNAL AUTHENTICATE",
+	    ea.data, ea.len, &sw_9000, 1, err)) != CPK_OK)
+		goto out;
+	ret = run_steps(&a, err);
+out:
+	if (ret != CPK_OK)
+		cpk_compiled_free(out);
+	scp_session_clear(&a.s);
+	scp_keyset_clear(&keys);
+	cpk_cleanse(hc, sizeof(hc));
+	cpk_buf_free(&ea);
+	return ret;
+}

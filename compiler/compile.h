@@ -1,0 +1,49 @@
+/*
+ * cpk: script assembly. One loaded profile plus one card record become the
+ * command sequence of a bundle: SELECT of the security domain, INITIALIZE
+ * UPDATE with its expected response, EXTERNAL AUTHENTICATE and every step's
+ * commands wrapped by the secure channel (offline mode), or EXTERNAL
+ * AUTHENTICATE and the wrapped commands after a live INITIALIZE UPDATE
+ * carried by the card record (session mode).
+ *
+ * The profile is not modified, so one profile serves many cards and many
+ * threads; everything per card lives in struct cpk_compiled.
+ */
+#ifndef CPK_COMPILE_H
+#define CPK_COMPILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "card.h"
+#include "cpk_bundle.h"
+#include "cpk_error.h"
+#include "profile.h"
+
+struct cpk_compile_opts {
+	/* Offline mode: the host challenge; NULL draws one from the CSPRNG. */
+	const uint8_t *host_challenge;
+	/* Manifest fields the caller knows: SHA-256 of the profile file, creation time. */
+	uint8_t profile_sha256[CPK_SHA256_LEN];
+	uint64_t created;
+};
+
+struct cpk_compiled {
+	struct cpk_manifest manifest;
+	struct cpk_command *cmds;	/* apdu pointers refer to storage owned here */
+	size_t ncmds;
+	size_t cap;
+};
+
+/*
+ * Compile the commands for one card. Errors name the card field or the
+ * profile step (`step 3 (load)`) that caused them. On failure *out is
+ * left empty.
+ */
+cpk_status cpk_compile(const struct profile *p, const struct card_record *card,
+    const struct cpk_compile_opts *opts, struct cpk_compiled *out, struct cpk_error *err);
+
+/* Release the commands (their bytes are cleansed). NULL accepted. */
+void cpk_compiled_free(struct cpk_compiled *c);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * cpk: key set files (see cpk-profile(5), KEY SETS).
+ *
+ *	kvn: "30"                 # key version, two hex digits (01-FF)
+ *	algorithm: aes            # aes | 3des
+ *	enc: <hex>                # static card keys ...
+ *	mac: <hex>
+ *	dek: <hex>
+ *	# ... or master keys and how to derive each card's keys from them:
+ *	master: <hex>             # one master for ENC, MAC and DEK, or
+ *	master: { enc: <hex>, mac: <hex>, dek: <hex> }
+ *	diversification: kdf3     # none | emv | visa2 | kdf3
+ *
+ * The file must be a regular file (not a symbolic link) that grants no
+ * permission to group or others; it is refused with CPK_ERR_PERMISSION
+ * otherwise. Key bytes never appear in an error message. Every buffer
+ * that held key material is cleansed (see ydoc.h for the one libyaml
+ * buffer that cannot be).
+ */
+#ifndef CPK_KEYSET_H
+#define CPK_KEYSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpk_error.h"
+#include "gp_crypto.h"
+#include "scp.h"
+
+/* Largest key file read. */
+#define KEYSET_FILE_MAX 65536
+
+struct keyset {
+	char *path;			/* as given to keyset_load (for messages) */
+	bool master;			/* keys are master keys to diversify */
+	bool div_set;			/* the file names a diversification */
+	enum gp_diversification div;	/* GP_DIV_NONE for static keys */
+	struct scp_keyset keys;		/* alg, len, kvn, enc, mac, dek */
+};
+
+/* Read and check a key file. */
+cpk_status keyset_load(const char *path, struct keyset **out, struct cpk_error *err);
+/* The same from memory (no permission check: for tests and fuzzing). */
+cpk_status keyset_parse(const char *name, const uint8_t *text, size_t len, struct keyset **out,
+    struct cpk_error *err);
+/* Cleanse and free; NULL accepted; *ks set to NULL. */
+void keyset_free(struct keyset **ks);
+
+/*
+ * The diversification in force: the key file's, else the profile's
+ * (profile_set false: the profile names none). Errors (CPK_ERR_PARSE):
+ * both named and different; master keys with no scheme; static keys
+ * with a scheme other than none.
+ */
+cpk_status keyset_effective_div(const struct keyset *ks, bool profile_set,
+    enum gp_diversification profile_div, enum gp_diversification *out, struct cpk_error *err);
+
+/*
+ * One card's static keys: master keys diversified with the card's KDD
+ * (scheme from keyset_effective_div), or a copy of the static keys.
+ */
+cpk_status keyset_card_keys(const struct keyset *ks, enum gp_diversification div,
+    const uint8_t kdd[SCP_KDD_LEN], struct scp_keyset *out, struct cpk_error *err);
+
+#endif

@@ -1,0 +1,272 @@
+/*
+ * cpk: provisioning profiles (cpk-profile(5), `profile: 1`).
+ *
+ * Loading runs in three stages, each refusing its input with a
+ * file:line:column error and leaving no partial result:
+ *
+ *   profile_parse    YAML -> model, with the table-driven schema of every
+ *                    mapping (unknown, duplicate and missing keys, wrong
+ *                    kinds and values, out-of-range numbers);
+ *   profile_resolve  reads what the profile names: CAP files (relative to
+ *                    the profile's folder) and key set files (relative to
+ *                    the key folder given by the caller, else to the
+ *                    profile's folder); builds each load step's Load File
+ *                    Data Block, its hash and its block plan;
+ *   profile_check    the semantic pass: rules across fields and steps.
+ *
+ * profile_load does all three. A loaded profile is never modified
+ * afterwards: one profile serves any number of cards (and threads). What
+ * differs per card is bound late: profile_check_card checks a card record
+ * against the profile, and profile_render expands a value template
+ * (${card.serial}, ${data.NAME}, ...) for one card into bytes.
+ */
+#ifndef CPK_PROFILE_H
+#define CPK_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cap.h"
+#include "card.h"
+#include "cpk_bytes.h"
+#include "cpk_error.h"
+#include "gp_cmd.h"
+#include "gp_crypto.h"
+#include "keyset.h"
+#include "scp.h"
+
+#define PROFILE_VERSION 1
+#define PROFILE_FILE_MAX ((size_t)1024 * 1024)
+#define PROFILE_MAX_STEPS 1024
+#define PROFILE_MAX_ITEMS 256		/* STORE DATA items of one step */
+#define PROFILE_MAX_ACCEPT 8		/* accepted status words of one step */
+#define PROFILE_MAX_DATA 64		/* declared per-card data names */
+
+/* Where something was written in the profile (line and column from 1). */
+struct profile_loc {
+	unsigned line, col;
+};
+
+/* What a template placeholder stands for. */
+enum profile_field {
+	PROFILE_F_SERIAL = 1,		/* ${card.serial}: its ASCII characters */
+	PROFILE_F_CIN,			/* ${card.cin}: bytes */
+	PROFILE_F_IIN,			/* ${card.iin}: bytes */
+	PROFILE_F_KDD,			/* ${card.kdd}: 10 bytes */
+	PROFILE_F_CPLC,			/* ${card.cplc}: 42 bytes */
+	PROFILE_F_SD_AID,		/* ${card.sd-aid}: bytes */
+	PROFILE_F_DATA,			/* ${data.NAME}: the value, which must be hex */
+	PROFILE_F_DATA_TEXT,		/* ${text:data.NAME}: the value's UTF-8 bytes */
+};
+
+struct profile_seg {
+	enum profile_field field;	/* 0: literal bytes */
+	uint8_t *bytes;			/* literal */
+	size_t len;
+	char *name;			/* data name for PROFILE_F_DATA* */
+};
+
+/* A byte string with placeholders: hex text and ${...} in any order. */
+struct profile_tmpl {
+	struct profile_seg *segs;
+	size_t nsegs;
+	bool fixed;			/* no placeholders: segs[0] (if any) is everything */
+	struct profile_loc loc;
+};
+
+enum profile_mode {
+	PROFILE_MODE_OFFLINE = 1,	/* predictable challenge: compiled without the card */
+	PROFILE_MODE_SESSION,		/* card record carries the live INITIALIZE UPDATE */
+};
+
+struct profile_sd {
+	bool has_aid;			/* else the card record's */
+	struct gp_aid aid;
+	enum scp_version scp;
+	uint8_t i;
+	bool has_kvn;			/* else the card record's */
+	uint8_t kvn;
+	uint8_t level;			/* 01 03 11 13 33 */
+	enum profile_mode mode;		/* given, or by i */
+	bool mode_given;
+	struct profile_loc loc, loc_scp, loc_i, loc_level, loc_mode;
+};
+
+struct profile_keys {
+	char *file;			/* as written */
+	char *path;			/* resolved */
+	bool div_given;
+	enum gp_diversification div;	/* as written in the profile */
+	enum gp_diversification effective_div;	/* after profile_resolve */
+	struct keyset *set;		/* after profile_resolve */
+	struct profile_loc loc, loc_file;
+};
+
+enum profile_step_kind {
+	PROFILE_STEP_DELETE = 1,
+	PROFILE_STEP_LOAD,
+	PROFILE_STEP_INSTALL,
+	PROFILE_STEP_STORE_DATA,
+	PROFILE_STEP_PUT_KEY,
+	PROFILE_STEP_APDU,
+};
+
+struct profile_delete {
+	struct gp_aid aid;
+	bool related;			/* P2 80 */
+	bool missing_ok;		/* 6A88 accepted too */
+};
+
+struct profile_load {
+	char *cap_file;			/* as written */
+	char *cap_path;			/* resolved */
+	bool descriptor;		/* include the Descriptor component (default true) */
+	enum cap_hash hash;		/* default none */
+	uint8_t params[255];		/* INSTALL [for load] load parameters */
+	size_t params_len;
+	size_t block_size;		/* 0 = auto: scp_max_plain_data(level) */
+	bool has_sd;
+	struct gp_aid sd;		/* security domain to load into (INSTALL [for load]) */
+	/* After profile_resolve: */
+	struct cap_file *cap;
+	struct gp_aid package;		/* from the CAP */
+	struct cpk_buf lfdb;		/* the Load File Data Block to load */
+	uint8_t lfdb_hash[CAP_HASH_MAX];
+	size_t lfdb_hash_len;
+	size_t block;			/* effective block size */
+	struct profile_loc loc_cap, loc_block;
+};
+
+struct profile_install {
+	bool has_package;		/* else the preceding load's package */
+	struct gp_aid package;		/* filled from the load when not given */
+	struct gp_aid applet;		/* module (applet class) AID */
+	struct gp_aid instance;		/* default: the applet AID */
+	uint8_t privileges[3];
+	size_t privileges_len;		/* 1 or 3 */
+	uint8_t params[255];		/* C9 content */
+	size_t params_len;
+	bool has_system_params;
+	uint8_t system_params[255];	/* EF content */
+	size_t system_params_len;
+	bool selectable;		/* default true */
+	bool combined;			/* 0C (default) rather than 04 then 08 */
+	int load_step;			/* index of the load step the package comes from, -1 */
+	struct profile_loc loc_package, loc_applet, loc_instance;
+};
+
+struct profile_item {
+	uint32_t id;			/* DGI or tag */
+	struct profile_tmpl value;
+	bool encrypt;
+	struct profile_loc loc;
+};
+
+struct profile_store_data {
+	bool has_instance;		/* else the security domain itself */
+	struct gp_aid instance;		/* INSTALL [for personalization] target */
+	enum gp_store_format format;
+	struct profile_item *items;
+	size_t nitems;
+	struct profile_loc loc_instance;
+};
+
+struct profile_put_key {
+	char *file;			/* as written */
+	char *path;			/* resolved */
+	uint8_t version;		/* new key version (the key file's) */
+	bool replace;			/* P1 = old_kvn; else add (P1 = 00) */
+	uint8_t old_kvn;
+	struct keyset *set;		/* after profile_resolve */
+	struct profile_loc loc_file;
+};
+
+struct profile_apdu {
+	uint8_t header[4];		/* CLA INS P1 P2 */
+	struct profile_tmpl data;	/* may be empty */
+	bool has_le;
+	size_t ne;			/* 1..256 */
+};
+
+struct profile_step {
+	enum profile_step_kind kind;
+	char *label;			/* NULL unless given */
+	uint16_t accept[PROFILE_MAX_ACCEPT];	/* status words that count as success */
+	size_t naccept;
+	struct profile_loc loc;
+	union {
+		struct profile_delete del;
+		struct profile_load load;
+		struct profile_install install;
+		struct profile_store_data store;
+		struct profile_put_key put_key;
+		struct profile_apdu apdu;
+	} u;
+};
+
+struct profile {
+	char *file;			/* path as given, for messages */
+	char *dir;			/* the profile's folder */
+	char *name;
+	char *description;		/* NULL unless given */
+	struct profile_sd sd;
+	struct profile_keys keys;
+	char *data_names[PROFILE_MAX_DATA];	/* declared per-card data */
+	size_t ndata;
+	struct profile_step *steps;
+	size_t nsteps;
+};
+
+struct profile_opts {
+	const char *keydir;		/* -k KEYDIR: key files are resolved here; NULL: profile's folder */
+};
+
+/* Parse, resolve and check. */
+cpk_status profile_load(const char *path, const struct profile_opts *opts, struct profile **out,
+    struct cpk_error *err);
+
+/* The stages, for tests and tools. `dir` is where relative paths start. */
+cpk_status profile_parse(const char *name, const char *dir, const uint8_t *text, size_t len,
+    struct profile **out, struct cpk_error *err);
+cpk_status profile_resolve(struct profile *p, const struct profile_opts *opts,
+    struct cpk_error *err);
+cpk_status profile_check(const struct profile *p, struct cpk_error *err);
+
+void profile_free(struct profile **p);
+
+/* "delete", "load", ... */
+const char *profile_step_name(enum profile_step_kind kind);
+
+/*
+ * Does this card fit the profile? The card's SCP, i, security-domain AID
+ * and key version must match what the profile states; the mode needs its
+ * fields (session: host challenge and INITIALIZE UPDATE response; offline:
+ * the sequence counter); every placeholder must find its value (CIN, IIN,
+ * CPLC, serial; declared per-card data; hex where hex is needed).
+ * Errors name the card field (and, for placeholders, the profile location).
+ */
+cpk_status profile_check_card(const struct profile *p, const struct card_record *card,
+    struct cpk_error *err);
+
+/*
+ * Expand a template for one card, appending to out. Per-card data comes
+ * with the card record (card.yaml 'data:', batch keys/columns data.NAME).
+ */
+cpk_status profile_render(const struct profile *p, const struct profile_tmpl *t,
+    const struct card_record *card, struct cpk_buf *out, struct cpk_error *err);
+
+/*
+ * The INSTALL command fields of an install step (for gp_cmd_install and
+ * gp_cmd_make_selectable). out points into `in`, which must outlive it.
+ * P1: GP_INSTALL_FOR_INSTALL_AND_SELECTABLE when in->selectable &&
+ * in->combined; else GP_INSTALL_FOR_INSTALL, followed, when selectable,
+ * by INSTALL [for make selectable].
+ */
+void profile_install_to_gp(const struct profile_install *in, struct gp_install *out);
+
+/* The security domain AID and key version in force for a card. */
+const struct gp_aid *profile_sd_aid(const struct profile *p, const struct card_record *card);
+uint8_t profile_sd_kvn(const struct profile *p, const struct card_record *card);
+
+#endif

@@ -1,0 +1,643 @@
+/*
+ * cpk: profiles after parsing: resolving the files they name, the
+ * semantic pass, and binding to one card (see profile.h).
+ */
+#include "profile.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpk_bytes.h"
+
+static cpk_status
+at(const struct profile *p, struct cpk_error *err, struct profile_loc l, cpk_status st,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* An error at a profile location. */
+static cpk_status
+at(const struct profile *p, struct cpk_error *err, struct profile_loc l, cpk_status st,
+    const char *fmt, ...)
+{
+	char msg[sizeof(err->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return cpk_error_set_at(err, st, p->file, l.line, l.col, "%s", msg);
+}
+
+/* Keep an error's message and status, move it to a profile location. */
+static cpk_status
+relocate(const struct profile *p, struct cpk_error *err, struct profile_loc l, cpk_status st)
+{
+	if (err != NULL) {
+		snprintf(err->file, sizeof(err->file), "%s", p->file);
+		err->line = l.line;
+		err->col = l.col;
+	}
+	return st;
+}
+
+static const char *
+level_name(uint8_t level)
+{
+	switch (level) {
+	case 0x01:
+		return "c-mac";
+	case 0x03:
+		return "c-mac+c-dec";
+	case 0x11:
+		return "c-mac+r-mac";
+	case 0x13:
+		return "c-mac+c-dec+r-mac";
+	case 0x33:
+		return "c-mac+c-dec+r-mac+r-enc";
+	}
+	return "?";
+}
+
+/* --- resolving files --- */
+
+static cpk_status
+join_path(const char *dir, const char *file, char **out, struct cpk_error *err)
+{
+	size_t n;
+
+	if (file[0] == '/' || dir == NULL || dir[0] == '\0')
+		*out = strdup(file);
+	else {
+		n = strlen(dir) + 1 + strlen(file) + 1;
+		if ((*out = malloc(n)) != NULL)
+			snprintf(*out, n, "%s%s%s", dir,
+			    dir[strlen(dir) - 1] == '/' ? "" : "/", file);
+	}
+	if (*out == NULL)
+		return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
+	return CPK_OK;
+}
+
+/* The key file's algorithm and length must suit the protocol. */
+static cpk_status
+check_key_alg(const struct profile *p, const struct keyset *ks, struct profile_loc l,
+    bool for_put_key, struct cpk_error *err)
+{
+	if (p->sd.scp == SCP02 && (ks->keys.alg != GP_KEY_3DES || ks->keys.len != 16))
+		return at(p, err, l, CPK_ERR_PARSE,
+		    "SCP02 uses 16-byte 3DES keys, but key file '%s' holds %zu-byte %s keys",
+		    ks->path, ks->keys.len, ks->keys.alg == GP_KEY_AES ? "AES" : "3DES");
+	if (p->sd.scp == SCP03 && ks->keys.alg != GP_KEY_AES)
+		return at(p, err, l, CPK_ERR_PARSE,
+		    "SCP03 uses AES keys, but key file '%s' holds 3DES keys", ks->path);
+	if (for_put_key && p->sd.scp == SCP03 && ks->keys.len == 24)
+		return at(p, err, l, CPK_ERR_UNSUPPORTED,
+		    "PUT KEY of AES-192 keys is not supported (key file '%s'): use AES-128 or "
+		    "AES-256", ks->path);
+	return CPK_OK;
+}
+
+static cpk_status
+resolve_keys(struct profile *p, const struct profile_opts *opts, struct cpk_error *err)
+{
+	struct profile_keys *k = &p->keys;
+	const char *base = opts != NULL && opts->keydir != NULL ? opts->keydir : p->dir;
+	cpk_status ret;
+
+	if ((ret = join_path(base, k->file, &k->path, err)) != CPK_OK)
+		return ret;
+	if ((ret = keyset_load(k->path, &k->set, err)) != CPK_OK)
+		return ret;
+	if ((ret = keyset_effective_div(k->set, k->div_given, k->div, &k->effective_div,
+	    err)) != CPK_OK)
+		return relocate(p, err, k->loc_file, ret);
+	if ((ret = check_key_alg(p, k->set, k->loc_file, false, err)) != CPK_OK)
+		return ret;
+	if (p->sd.has_kvn && k->set->keys.kvn != p->sd.kvn)
+		return at(p, err, k->loc_file, CPK_ERR_PARSE,
+		    "the security domain uses key version %02X, but key file '%s' holds version %02X",
+		    p->sd.kvn, k->set->path, k->set->keys.kvn);
+	return CPK_OK;
+}
+
+static cpk_status
+resolve_load(struct profile *p, struct profile_load *l, struct cpk_error *err)
+{
+	cpk_status ret;
+
+	if ((ret = join_path(p->dir, l->cap_file, &l->cap_path, err)) != CPK_OK)
+		return ret;
+	if ((ret = cap_open_file(l->cap_path, &l->cap, err)) != CPK_OK)
+		return relocate(p, err, l->loc_cap, ret);
+	if ((ret = gp_aid_set(&l->package, l->cap->info.pkg_aid, l->cap->info.pkg_aid_len,
+	    err)) != CPK_OK)
+		return relocate(p, err, l->loc_cap, ret);
+	if ((ret = cap_build_lfdb(l->cap, l->descriptor, &l->lfdb, NULL, err)) != CPK_OK)
+		return relocate(p, err, l->loc_cap, ret);
+	if ((ret = cap_hash(l->hash, l->lfdb.data, l->lfdb.len, l->lfdb_hash, &l->lfdb_hash_len,
+	    err)) != CPK_OK)
+		return relocate(p, err, l->loc_cap, ret);
+	l->block = l->block_size != 0 ? l->block_size : scp_max_plain_data(p->sd.level);
+	return CPK_OK;
+}
+
+static cpk_status
+resolve_put_key(struct profile *p, const struct profile_opts *opts, struct profile_put_key *pk,
+    struct cpk_error *err)
+{
+	const char *base = opts != NULL && opts->keydir != NULL ? opts->keydir : p->dir;
+	enum gp_diversification div;
+	cpk_status ret;
+
+	if ((ret = join_path(base, pk->file, &pk->path, err)) != CPK_OK)
+		return ret;
+	if ((ret = keyset_load(pk->path, &pk->set, err)) != CPK_OK)
+		return ret;
+	if ((ret = keyset_effective_div(pk->set, false, GP_DIV_NONE, &div, err)) != CPK_OK)
+		return relocate(p, err, pk->loc_file, ret);
+	if ((ret = check_key_alg(p, pk->set, pk->loc_file, true, err)) != CPK_OK)
+		return ret;
+	if (pk->set->keys.kvn > 0x7F)
+		return at(p, err, pk->loc_file, CPK_ERR_RANGE,
+		    "key file '%s' holds key version %02X: PUT KEY takes new versions 01 to 7F",
+		    pk->set->path, pk->set->keys.kvn);
+	if (pk->version != 0 && pk->version != pk->set->keys.kvn)
+		return at(p, err, pk->loc_file, CPK_ERR_PARSE,
+		    "'version' is %02X but key file '%s' holds key version %02X", pk->version,
+		    pk->set->path, pk->set->keys.kvn);
+	pk->version = pk->set->keys.kvn;
+	return CPK_OK;
+}
+
+cpk_status
+profile_resolve(struct profile *p, const struct profile_opts *opts, struct cpk_error *err)
+{
+	struct profile_step *s;
+	cpk_status ret;
+	size_t i;
+
+	cpk_error_clear(err);
+	if ((ret = resolve_keys(p, opts, err)) != CPK_OK)
+		return ret;
+	for (i = 0; i < p->nsteps; i++) {
+		s = &p->steps[i];
+		if (s->kind == PROFILE_STEP_LOAD)
+			ret = resolve_load(p, &s->u.load, err);
+		else if (s->kind == PROFILE_STEP_PUT_KEY)
+			ret = resolve_put_key(p, opts, &s->u.put_key, err);
+		else if (s->kind == PROFILE_STEP_INSTALL && s->u.install.load_step >= 0)
+			s->u.install.package = p->steps[s->u.install.load_step].u.load.package;
+		if (ret != CPK_OK)
+			return ret;
+	}
+	return CPK_OK;
+}
+
+/* --- the semantic pass --- */
+
+static cpk_status
+check_sd(const struct profile *p, struct cpk_error *err)
+{
+	const struct profile_sd *sd = &p->sd;
+	cpk_status ret;
+
+	if ((ret = scp_i_supported(sd->scp, sd->i, err)) != CPK_OK)
+		return relocate(p, err, sd->loc_i, ret);
+	if ((ret = scp_level_allowed(sd->scp, sd->i, sd->level, err)) != CPK_OK)
+		return relocate(p, err, sd->loc_level, ret);
+	if (sd->mode == PROFILE_MODE_OFFLINE && !scp_i_pseudo_random(sd->scp, sd->i))
+		return at(p, err, sd->loc_mode, CPK_ERR_UNSUPPORTED,
+		    "an offline bundle needs a predictable card challenge, but SCP%02d i=%02X gives "
+		    "a random one (no pseudo-random bit %02X): use 'mode: session' with a live "
+		    "INITIALIZE UPDATE exchange in the card record", (int)sd->scp, sd->i,
+		    sd->scp == SCP02 ? SCP02_I_PSEUDO : SCP03_I_PSEUDO);
+	return CPK_OK;
+}
+
+/* A plain command's data must fit the channel at the profile's level. */
+static cpk_status
+check_fits(const struct profile *p, const struct cpk_buf *apdu, const char *what,
+    struct profile_loc l, struct cpk_error *err)
+{
+	size_t lc = apdu->len > 5 ? apdu->data[4] : 0;
+	size_t max = scp_max_plain_data(p->sd.level);
+
+	if (lc > max)
+		return at(p, err, l, CPK_ERR_RANGE,
+		    "%s carries %zu bytes of data; the secure channel at security level %02X (%s) "
+		    "carries at most %zu", what, lc, p->sd.level, level_name(p->sd.level), max);
+	return CPK_OK;
+}
+
+static cpk_status
+check_load(const struct profile *p, const struct profile_step *s, struct cpk_error *err)
+{
+	const struct profile_load *l = &s->u.load;
+	struct cpk_buf apdu = CPK_BUF_INIT, file = CPK_BUF_INIT;
+	size_t max = scp_max_plain_data(p->sd.level), count;
+	cpk_status ret;
+
+	if (l->block > max) {
+		ret = at(p, err, l->loc_block, CPK_ERR_RANGE,
+		    "'block-size' %zu does not fit the secure channel: at security level %02X (%s) "
+		    "a command carries at most %zu bytes of data (write 'auto')", l->block,
+		    p->sd.level, level_name(p->sd.level), max);
+		goto out;
+	}
+	if ((ret = gp_load_file(l->lfdb.data, l->lfdb.len, &file, err)) != CPK_OK ||
+	    (ret = gp_load_block_count(file.len, l->block, &count, err)) != CPK_OK) {
+		relocate(p, err, l->block_size != 0 ? l->loc_block : l->loc_cap, ret);
+		goto out;
+	}
+	if ((ret = gp_cmd_install_for_load(&l->package, l->has_sd ? &l->sd : NULL, l->lfdb_hash,
+	    l->lfdb_hash_len, l->params, l->params_len, NULL, 0, &apdu, err)) != CPK_OK) {
+		relocate(p, err, s->loc, ret);
+		goto out;
+	}
+	ret = check_fits(p, &apdu, "INSTALL [for load]", s->loc, err);
+out:
+	cpk_buf_free(&apdu);
+	cpk_buf_free(&file);
+	return ret;
+}
+
+/* The load step (before `upto`) whose package is `pkg`, or -1. */
+static int
+find_load(const struct profile *p, size_t upto, const struct gp_aid *pkg)
+{
+	size_t i;
+	int found = -1;
+
+	for (i = 0; i < upto; i++)
+		if (p->steps[i].kind == PROFILE_STEP_LOAD &&
+		    gp_aid_equal(&p->steps[i].u.load.package, pkg))
+			found = (int)i;
+	return found;
+}
+
+static cpk_status
+applet_missing(const struct profile *p, const struct profile_install *in, int li,
+    const struct cap_file *cap, struct cpk_error *err)
+{
+	char aid[2 * GP_AID_MAX + 1], list[200];
+	size_t i, o = 0;
+
+	gp_aid_hex(&in->applet, aid);
+	list[0] = '\0';
+	for (i = 0; i < cap->info.napplets && o + 36 < sizeof(list); i++) {
+		int w = snprintf(list + o, sizeof(list) - o, "%s", i > 0 ? ", " : "");
+
+		o += (size_t)w;
+		cpk_hex_encode(cap->info.applets[i].aid, cap->info.applets[i].aid_len, list + o,
+		    sizeof(list) - o);
+		o += strlen(list + o);
+	}
+	return at(p, err, in->loc_applet, CPK_ERR_NOT_FOUND,
+	    "applet %s is not in the CAP file loaded by step %d (%s); its applets: %s", aid, li + 1,
+	    p->steps[li].u.load.cap_file, cap->info.napplets > 0 ? list : "none");
+}
+
+static cpk_status
+check_privileges(const struct profile *p, const struct profile_install *in, struct profile_loc l,
+    struct cpk_error *err)
+{
+	uint8_t b = in->privileges[0];
+
+	if ((b & 0x80) == 0 && (b & 0x61) != 0)
+		return at(p, err, l, CPK_ERR_PARSE,
+		    "privileges %02X: dap-verification, delegated-management and "
+		    "mandated-dap-verification are security domain privileges (add security-domain)",
+		    b);
+	if ((b & 0x01) != 0 && (b & 0x40) == 0)
+		return at(p, err, l, CPK_ERR_PARSE,
+		    "privileges %02X: mandated-dap-verification needs dap-verification", b);
+	return CPK_OK;
+}
+
+void
+profile_install_to_gp(const struct profile_install *in, struct gp_install *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->package = in->package;
+	out->module = in->applet;
+	out->instance = in->instance;
+	memcpy(out->privileges, in->privileges, sizeof(out->privileges));
+	out->privileges_len = in->privileges_len;
+	out->params = in->params;
+	out->params_len = in->params_len;
+	out->system_params = in->system_params;
+	out->system_params_len = in->system_params_len;
+	out->has_system_params = in->has_system_params;
+}
+
+static cpk_status
+check_install(const struct profile *p, size_t idx, struct cpk_error *err)
+{
+	const struct profile_step *s = &p->steps[idx];
+	const struct profile_install *in = &s->u.install;
+	struct gp_install gi;
+	struct cpk_buf apdu = CPK_BUF_INIT;
+	cpk_status ret;
+	int li;
+
+	li = in->load_step >= 0 ? in->load_step : find_load(p, idx, &in->package);
+	if (li >= 0 && !cap_has_applet(p->steps[li].u.load.cap, in->applet.b, in->applet.len)) {
+		ret = applet_missing(p, in, li, p->steps[li].u.load.cap, err);
+		goto out;
+	}
+	if ((ret = check_privileges(p, in, s->loc, err)) != CPK_OK)
+		goto out;
+	profile_install_to_gp(in, &gi);
+	if ((ret = gp_cmd_install(GP_INSTALL_FOR_INSTALL_AND_SELECTABLE, &gi, &apdu, err)) != CPK_OK) {
+		relocate(p, err, s->loc, ret);
+		goto out;
+	}
+	ret = check_fits(p, &apdu, "INSTALL [for install]", s->loc, err);
+out:
+	cpk_buf_free(&apdu);
+	return ret;
+}
+
+/* An instance installed twice with no delete of it in between. */
+static cpk_status
+check_reinstall(const struct profile *p, size_t idx, struct cpk_error *err)
+{
+	const struct profile_install *in = &p->steps[idx].u.install;
+	char aid[2 * GP_AID_MAX + 1];
+	size_t i;
+
+	for (i = idx; i-- > 0;) {
+		const struct profile_step *s = &p->steps[i];
+
+		if (s->kind == PROFILE_STEP_DELETE &&
+		    (gp_aid_equal(&s->u.del.aid, &in->instance) ||
+		    (s->u.del.related && gp_aid_equal(&s->u.del.aid, &in->package))))
+			return CPK_OK;
+		if (s->kind == PROFILE_STEP_INSTALL && gp_aid_equal(&s->u.install.instance,
+		    &in->instance)) {
+			gp_aid_hex(&in->instance, aid);
+			return at(p, err, in->loc_instance, CPK_ERR_PARSE,
+			    "instance %s is already installed by step %zu (delete it first)", aid,
+			    i + 1);
+		}
+	}
+	return CPK_OK;
+}
+
+static bool
+data_declared(const struct profile *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->ndata; i++)
+		if (strcmp(p->data_names[i], name) == 0)
+			return true;
+	return false;
+}
+
+static cpk_status
+check_tmpl(const struct profile *p, const struct profile_tmpl *t, struct cpk_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < t->nsegs; i++) {
+		const struct profile_seg *sg = &t->segs[i];
+
+		if ((sg->field == PROFILE_F_DATA || sg->field == PROFILE_F_DATA_TEXT) &&
+		    !data_declared(p, sg->name))
+			return at(p, err, t->loc, CPK_ERR_PARSE,
+			    "placeholder '${%sdata.%s}' names per-card data '%s', which the profile "
+			    "does not declare (add it to 'data')",
+			    sg->field == PROFILE_F_DATA_TEXT ? "text:" : "", sg->name, sg->name);
+	}
+	return CPK_OK;
+}
+
+static size_t
+tmpl_fixed_len(const struct profile_tmpl *t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->nsegs; i++)
+		n += t->segs[i].len;
+	return n;
+}
+
+static cpk_status
+check_apdu(const struct profile *p, const struct profile_step *s, struct cpk_error *err)
+{
+	const struct profile_apdu *a = &s->u.apdu;
+	size_t max = scp_max_plain_data(p->sd.level), n;
+	cpk_status ret;
+
+	if ((ret = check_tmpl(p, &a->data, err)) != CPK_OK)
+		return ret;
+	if ((a->header[0] & 0x40) != 0 || a->header[0] == 0xFF)
+		return at(p, err, s->loc, CPK_ERR_UNSUPPORTED,
+		    "CLA %02X cannot be sent in the secure channel (logical channels 0-3 only)",
+		    a->header[0]);
+	n = tmpl_fixed_len(&a->data);
+	if (n > max)
+		return at(p, err, a->data.loc, CPK_ERR_RANGE,
+		    "'data' holds %zu bytes; the secure channel at security level %02X (%s) carries "
+		    "at most %zu", n, p->sd.level, level_name(p->sd.level), max);
+	return CPK_OK;
+}
+
+static cpk_status
+check_step(const struct profile *p, size_t i, struct cpk_error *err)
+{
+	const struct profile_step *s = &p->steps[i];
+	cpk_status ret = CPK_OK;
+	size_t k;
+
+	switch (s->kind) {
+	case PROFILE_STEP_LOAD:
+		ret = check_load(p, s, err);
+		break;
+	case PROFILE_STEP_INSTALL:
+		if ((ret = check_install(p, i, err)) == CPK_OK)
+			ret = check_reinstall(p, i, err);
+		break;
+	case PROFILE_STEP_STORE_DATA:
+		for (k = 0; k < s->u.store.nitems && ret == CPK_OK; k++)
+			ret = check_tmpl(p, &s->u.store.items[k].value, err);
+		break;
+	case PROFILE_STEP_APDU:
+		ret = check_apdu(p, s, err);
+		break;
+	default:
+		break;
+	}
+	return ret;
+}
+
+cpk_status
+profile_check(const struct profile *p, struct cpk_error *err)
+{
+	cpk_status ret;
+	size_t i;
+
+	cpk_error_clear(err);
+	if ((ret = check_sd(p, err)) != CPK_OK)
+		return ret;
+	for (i = 0; i < p->nsteps; i++)
+		if ((ret = check_step(p, i, err)) != CPK_OK)
+			return ret;
+	return CPK_OK;
+}
+
+/* --- one card --- */
+
+const struct gp_aid *
+profile_sd_aid(const struct profile *p, const struct card_record *card)
+{
+	return p->sd.has_aid ? &p->sd.aid : &card->sd_aid;
+}
+
+uint8_t
+profile_sd_kvn(const struct profile *p, const struct card_record *card)
+{
+	return p->sd.has_kvn ? p->sd.kvn : card->kvn;
+}
+
+/* The bytes a placeholder stands for; *text is set for data items. */
+static cpk_status
+field_value(const struct profile *p, const struct profile_tmpl *t, const struct profile_seg *sg,
+    const struct card_record *card, struct cpk_buf *out, struct cpk_error *err)
+{
+	const char *v;
+	const char *need = NULL;
+	cpk_status ret;
+
+	switch (sg->field) {
+	case PROFILE_F_SERIAL:
+		if (card->serial[0] != '\0')
+			return cpk_buf_append(out, card->serial, strlen(card->serial), err);
+		need = "serial";
+		break;
+	case PROFILE_F_CIN:
+		if (card->cin_len > 0)
+			return cpk_buf_append(out, card->cin, card->cin_len, err);
+		need = "cin";
+		break;
+	case PROFILE_F_IIN:
+		if (card->iin_len > 0)
+			return cpk_buf_append(out, card->iin, card->iin_len, err);
+		need = "iin";
+		break;
+	case PROFILE_F_CPLC:
+		if (card->has_cplc)
+			return cpk_buf_append(out, card->cplc, sizeof(card->cplc), err);
+		need = "cplc";
+		break;
+	case PROFILE_F_KDD:
+		return cpk_buf_append(out, card->kdd, sizeof(card->kdd), err);
+	case PROFILE_F_SD_AID:
+		v = (const char *)profile_sd_aid(p, card)->b;
+		return cpk_buf_append(out, v, profile_sd_aid(p, card)->len, err);
+	case PROFILE_F_DATA:
+	case PROFILE_F_DATA_TEXT:
+		if ((v = card_data_get(card, sg->name)) == NULL)
+			return at(p, err, t->loc, CPK_ERR_NOT_FOUND,
+			    "the card record has no per-card data '%s' (data.%s)", sg->name,
+			    sg->name);
+		if (sg->field == PROFILE_F_DATA_TEXT)
+			return cpk_buf_append(out, v, strlen(v), err);
+		if ((ret = cpk_hex_decode_buf(v, out, err)) != CPK_OK)
+			return at(p, err, t->loc, CPK_ERR_PARSE,
+			    "per-card data '%s' must be hex for '${data.%s}' (write "
+			    "'${text:data.%s}' for text)", sg->name, sg->name, sg->name);
+		return CPK_OK;
+	default:
+		return cpk_buf_append(out, sg->bytes, sg->len, err);
+	}
+	return at(p, err, t->loc, CPK_ERR_NOT_FOUND,
+	    "${card.%s} needs the card's '%s', which the card record does not give", need, need);
+}
+
+cpk_status
+profile_render(const struct profile *p, const struct profile_tmpl *t,
+    const struct card_record *card, struct cpk_buf *out, struct cpk_error *err)
+{
+	cpk_status ret;
+	size_t i;
+
+	for (i = 0; i < t->nsegs; i++)
+		if ((ret = field_value(p, t, &t->segs[i], card, out, err)) != CPK_OK)
+			return ret;
+	return CPK_OK;
+}
+
+static cpk_status
+check_card_tmpl(const struct profile *p, const struct profile_tmpl *t,
+    const struct card_record *card, struct cpk_error *err)
+{
+	struct cpk_buf tmp = CPK_BUF_INIT;
+	cpk_status ret;
+
+	if (t->fixed)
+		return CPK_OK;
+	ret = profile_render(p, t, card, &tmp, err);
+	cpk_buf_free(&tmp);
+	return ret;
+}
+
+static cpk_status
+check_card_ids(const struct profile *p, const struct card_record *card, struct cpk_error *err)
+{
+	char a[2 * GP_AID_MAX + 1], b[2 * GP_AID_MAX + 1];
+	uint8_t kvn = profile_sd_kvn(p, card);
+
+	if (card->scp != p->sd.scp || card->i != p->sd.i)
+		return cpk_error_set(err, CPK_ERR_PARSE,
+		    "the card uses SCP%02d i=%02X, but the profile is written for SCP%02d i=%02X",
+		    (int)card->scp, card->i, (int)p->sd.scp, p->sd.i);
+	if (p->sd.has_aid && !gp_aid_equal(&p->sd.aid, &card->sd_aid)) {
+		gp_aid_hex(&card->sd_aid, a);
+		gp_aid_hex(&p->sd.aid, b);
+		return cpk_error_set(err, CPK_ERR_PARSE,
+		    "the card's security domain is %s, but the profile names %s", a, b);
+	}
+	if (p->sd.has_kvn && p->sd.kvn != card->kvn)
+		return cpk_error_set(err, CPK_ERR_PARSE,
+		    "the card record gives key version %02X, but the profile uses %02X", card->kvn,
+		    p->sd.kvn);
+	if (p->keys.set != NULL && p->keys.set->keys.kvn != kvn)
+		return cpk_error_set(err, CPK_ERR_PARSE,
+		    "the card's security domain uses key version %02X, but key file '%s' holds "
+		    "version %02X", kvn, p->keys.set->path, p->keys.set->keys.kvn);
+	if (p->sd.mode == PROFILE_MODE_SESSION && !card->has_session)
+		return cpk_error_set(err, CPK_ERR_PARSE,
+		    "the profile makes a session bundle (SCP%02d i=%02X%s), but the card record has "
+		    "no 'host-challenge' and 'iu-response'", (int)p->sd.scp, p->sd.i,
+		    p->sd.mode_given ? ", mode: session" : " has no predictable challenge");
+	if (p->sd.mode == PROFILE_MODE_OFFLINE && card->counter_len == 0)
+		return cpk_error_set(err, CPK_ERR_PARSE,
+		    "an offline bundle needs the card's next sequence counter ('counter')");
+	return CPK_OK;
+}
+
+cpk_status
+profile_check_card(const struct profile *p, const struct card_record *card,
+    struct cpk_error *err)
+{
+	const struct profile_step *s;
+	cpk_status ret;
+	size_t i, k;
+
+	cpk_error_clear(err);
+	if ((ret = check_card_ids(p, card, err)) != CPK_OK)
+		return ret;
+	for (i = 0; i < p->nsteps; i++) {
+		s = &p->steps[i];
+		if (s->kind == PROFILE_STEP_APDU &&
+		    (ret = check_card_tmpl(p, &s->u.apdu.data, card, err)) != CPK_OK)
+			return ret;
+		for (k = 0; s->kind == PROFILE_STEP_STORE_DATA && k < s->u.store.nitems; k++)
+			if ((ret = check_card_tmpl(p, &s->u.store.items[k].value, card, err)) != CPK_OK)
+				return ret;
+	}
+	return CPK_OK;
+}

@@ -1,0 +1,339 @@
+/* cpk: Ed25519 signing keys: generation, loading, signing. */
+#include "sign.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct cpk_signer {
+	EVP_PKEY *pkey;
+	struct cpk_pubkey pub;
+};
+
+static cpk_status
+crypto_error(struct cpk_error *err, const char *what)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *reason = e != 0 ? ERR_reason_error_string(e) : NULL;
+	cpk_status st = cpk_error_set(err, CPK_ERR_CRYPTO, "%s failed (OpenSSL: %s)", what,
+	    reason != NULL ? reason : "no reason given");
+
+	if (err != NULL)
+		err->ssl = e;
+	ERR_clear_error();
+	return st;
+}
+
+cpk_status
+cpk_signer_from_seed(const uint8_t seed[CPK_ED25519_KEY_LEN], struct cpk_signer **out,
+    struct cpk_error *err)
+{
+	struct cpk_signer *s = NULL;
+	size_t len = CPK_ED25519_KEY_LEN;
+	cpk_status st = CPK_ERR_NOMEM;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		cpk_error_set(err, st, "out of memory");
+		goto out;
+	}
+	s->pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, CPK_ED25519_KEY_LEN);
+	if (s->pkey == NULL) {
+		st = crypto_error(err, "loading the Ed25519 key");
+		goto out;
+	}
+	if (EVP_PKEY_get_raw_public_key(s->pkey, s->pub.pub, &len) != 1 ||
+	    len != CPK_ED25519_KEY_LEN) {
+		st = crypto_error(err, "deriving the Ed25519 public key");
+		goto out;
+	}
+	if ((st = cpk_key_id(s->pub.pub, s->pub.key_id, err)) != CPK_OK)
+		goto out;
+	*out = s;
+	s = NULL;
+	st = CPK_OK;
+out:
+	cpk_signer_free(&s);
+	return st;
+}
+
+void
+cpk_signer_free(struct cpk_signer **s)
+{
+	if (s == NULL || *s == NULL)
+		return;
+	EVP_PKEY_free((*s)->pkey);
+	cpk_cleanse(*s, sizeof(**s));
+	free(*s);
+	*s = NULL;
+}
+
+const struct cpk_pubkey *
+cpk_signer_pubkey(const struct cpk_signer *s)
+{
+	return &s->pub;
+}
+
+cpk_status
+cpk_signer_sign(const struct cpk_signer *s, const uint8_t *msg, size_t n,
+    uint8_t sig[CPK_SIG_LEN], struct cpk_error *err)
+{
+	EVP_MD_CTX *ctx = NULL;
+	size_t siglen = CPK_ED25519_SIG_LEN;
+	cpk_status st = CPK_ERR_NOMEM;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL) {
+		cpk_error_set(err, st, "out of memory");
+		goto out;
+	}
+	memcpy(sig, CPK_SIG_ALG, 2);
+	memcpy(sig + 2, s->pub.key_id, CPK_KEY_ID_LEN);
+	if (EVP_DigestSignInit(ctx, NULL, NULL, NULL, s->pkey) != 1 ||
+	    EVP_DigestSign(ctx, sig + 2 + CPK_KEY_ID_LEN, &siglen, msg, n) != 1 ||
+	    siglen != CPK_ED25519_SIG_LEN) {
+		st = crypto_error(err, "Ed25519 signing");
+		goto out;
+	}
+	st = CPK_OK;
+out:
+	EVP_MD_CTX_free(ctx);
+	return st;
+}
+
+/* --- files --- */
+
+static cpk_status
+io_error(struct cpk_error *err, const char *what, const char *path, int e)
+{
+	return cpk_error_set(err, CPK_ERR_IO, "%s '%s': %s", what, path, strerror(e));
+}
+
+static cpk_status
+write_all(int fd, const uint8_t *p, size_t n, const char *path, struct cpk_error *err)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return io_error(err, "cannot write", path, w < 0 ? errno : EIO);
+		p += w;
+		n -= (size_t)w;
+	}
+	return CPK_OK;
+}
+
+/* fsync the directory holding path, so that a new name survives a crash. */
+static cpk_status
+sync_parent_dir(const char *path, struct cpk_error *err)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd;
+	cpk_status st = CPK_OK;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return io_error(err, "cannot open directory", dir, errno);
+	if (fsync(fd) != 0 && errno != EINVAL)
+		st = io_error(err, "cannot sync directory", dir, errno);
+	close(fd);
+	return st;
+}
+
+/* Create a new file that must not exist; never follows a symbolic link. */
+static cpk_status
+create_exclusive(const char *path, mode_t mode, int *fd, struct cpk_error *err)
+{
+	*fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (*fd < 0) {
+		if (errno == EEXIST)
+			return cpk_error_set(err, CPK_ERR_IO,
+			    "'%s' already exists; cpk never overwrites a key file", path);
+		return io_error(err, "cannot create", path, errno);
+	}
+	if (fchmod(*fd, mode) != 0)
+		return io_error(err, "cannot set the mode of", path, errno);
+	return CPK_OK;
+}
+
+static cpk_status
+finish_file(int *fd, const struct cpk_buf *b, const char *path, struct cpk_error *err)
+{
+	cpk_status st;
+	int rc;
+
+	if ((st = write_all(*fd, b->data, b->len, path, err)) != CPK_OK)
+		goto out;
+	if (fsync(*fd) != 0) {
+		st = io_error(err, "cannot sync", path, errno);
+		goto out;
+	}
+	rc = close(*fd);
+	*fd = -1;
+	if (rc != 0) {
+		st = io_error(err, "cannot close", path, errno);
+		goto out;
+	}
+out:
+	return st;
+}
+
+cpk_status
+cpk_sign_keygen(const char *prefix, const char *note, uint8_t key_id[CPK_KEY_ID_LEN],
+    struct cpk_error *err)
+{
+	char keypath[PATH_MAX], pubpath[PATH_MAX];
+	uint8_t seed[CPK_ED25519_KEY_LEN];
+	struct cpk_buf sec = CPK_BUF_INIT, pub = CPK_BUF_INIT;
+	struct cpk_signer *s = NULL;
+	int kfd = -1, pfd = -1;
+	bool made_key = false, made_pub = false;
+	cpk_status st = CPK_ERR_ARG;
+
+	if (prefix == NULL || prefix[0] == '\0' ||
+	    snprintf(keypath, sizeof(keypath), "%s.key", prefix) >= (int)sizeof(keypath) ||
+	    snprintf(pubpath, sizeof(pubpath), "%s.pub", prefix) >= (int)sizeof(pubpath)) {
+		cpk_error_set(err, st, "key file prefix is empty or too long");
+		goto out;
+	}
+	if (RAND_priv_bytes(seed, sizeof(seed)) != 1) {
+		st = crypto_error(err, "random key generation");
+		goto out;
+	}
+	if ((st = cpk_signer_from_seed(seed, &s, err)) != CPK_OK ||
+	    (st = cpk_keyfile_encode(CPK_KEYFILE_SECRET, s->pub.key_id, seed, note, &sec,
+	    err)) != CPK_OK ||
+	    (st = cpk_keyfile_encode(CPK_KEYFILE_PUBLIC, s->pub.key_id, s->pub.pub, note, &pub,
+	    err)) != CPK_OK)
+		goto out;
+	st = create_exclusive(keypath, 0600, &kfd, err);
+	made_key = kfd >= 0;
+	if (st != CPK_OK)
+		goto out;
+	st = create_exclusive(pubpath, 0644, &pfd, err);
+	made_pub = pfd >= 0;
+	if (st != CPK_OK)
+		goto out;
+	if ((st = finish_file(&kfd, &sec, keypath, err)) != CPK_OK ||
+	    (st = finish_file(&pfd, &pub, pubpath, err)) != CPK_OK ||
+	    (st = sync_parent_dir(keypath, err)) != CPK_OK)
+		goto out;
+	if (key_id != NULL)
+		memcpy(key_id, s->pub.key_id, CPK_KEY_ID_LEN);
+	st = CPK_OK;
+out:
+	if (kfd >= 0)
+		close(kfd);
+	if (pfd >= 0)
+		close(pfd);
+	if (st != CPK_OK && made_key)
+		unlink(keypath);
+	if (st != CPK_OK && made_pub)
+		unlink(pubpath);
+	cpk_cleanse(seed, sizeof(seed));
+	cpk_buf_free(&sec);
+	cpk_buf_free(&pub);
+	cpk_signer_free(&s);
+	return st;
+}
+
+/* Open a private key file: a regular file, no symbolic link, mode 0600 or stricter. */
+static cpk_status
+open_private(const char *path, int *fd, struct cpk_error *err)
+{
+	struct stat sb;
+	cpk_status st;
+
+	*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (*fd < 0) {
+		if (errno == ELOOP)
+			return cpk_error_set(err, CPK_ERR_IO, "signing key '%s' is a symbolic link; "
+			    "give the path of the file itself", path);
+		if (errno == ENOENT)
+			return cpk_error_set(err, CPK_ERR_NOT_FOUND, "signing key '%s' does not exist",
+			    path);
+		return io_error(err, "cannot open signing key", path, errno);
+	}
+	if (fstat(*fd, &sb) != 0)
+		return io_error(err, "cannot stat", path, errno);
+	if (!S_ISREG(sb.st_mode))
+		return cpk_error_set(err, CPK_ERR_IO, "signing key '%s' is not a regular file", path);
+	if (sb.st_mode & 077) {
+		st = cpk_error_set(err, CPK_ERR_PERMISSION,
+		    "signing key '%s' has mode %04o: group or others may access it; "
+		    "run: chmod 600 '%s'", path, (unsigned)(sb.st_mode & 07777), path);
+		return st;
+	}
+	return CPK_OK;
+}
+
+static cpk_status
+read_small(int fd, uint8_t *buf, size_t cap, size_t *n, const char *path, struct cpk_error *err)
+{
+	ssize_t r;
+
+	*n = 0;
+	while (*n < cap) {
+		r = read(fd, buf + *n, cap - *n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return io_error(err, "cannot read", path, errno);
+		if (r == 0)
+			break;
+		*n += (size_t)r;
+	}
+	return CPK_OK;
+}
+
+cpk_status
+cpk_signer_load(const char *path, struct cpk_signer **out, struct cpk_error *err)
+{
+	uint8_t text[CPK_KEYFILE_MAX + 1];
+	uint8_t id[CPK_KEY_ID_LEN], seed[CPK_ED25519_KEY_LEN];
+	char have[2 * CPK_KEY_ID_LEN + 1], want[2 * CPK_KEY_ID_LEN + 1];
+	struct cpk_signer *s = NULL;
+	size_t n = 0;
+	int fd = -1;
+	cpk_status st;
+
+	*out = NULL;
+	if ((st = open_private(path, &fd, err)) != CPK_OK ||
+	    (st = read_small(fd, text, sizeof(text), &n, path, err)) != CPK_OK ||
+	    (st = cpk_keyfile_decode(text, n, path, CPK_KEYFILE_SECRET, id, seed, err)) != CPK_OK ||
+	    (st = cpk_signer_from_seed(seed, &s, err)) != CPK_OK)
+		goto out;
+	if (memcmp(id, s->pub.key_id, sizeof(id)) != 0) {
+		cpk_key_id_hex(id, have);
+		cpk_key_id_hex(s->pub.key_id, want);
+		st = cpk_error_set(err, CPK_ERR_PARSE, "%s: the key id in the file (%s) does not "
+		    "match its key (%s): the file is damaged", path, have, want);
+		goto out;
+	}
+	*out = s;
+	s = NULL;
+	st = CPK_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	cpk_cleanse(text, sizeof(text));
+	cpk_cleanse(seed, sizeof(seed));
+	cpk_signer_free(&s);
+	return st;
+}

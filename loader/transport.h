@@ -1,0 +1,50 @@
+/*
+ * cpk: the card transport seen by the loader. pcsc.c implements it over
+ * PC/SC (the only file that includes winscard.h); tests and fuzzers plug in
+ * a scripted transport with the same operations.
+ */
+#ifndef CPK_TRANSPORT_H
+#define CPK_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpk_bytes.h"
+#include "cpk_error.h"
+
+struct cpk_transport_ops {
+	/* One raw exchange: resp receives response data || SW1 SW2. */
+	cpk_status (*transmit)(void *ctx, const uint8_t *cmd, size_t n, struct cpk_buf *resp,
+	    struct cpk_error *err);
+	/* Exclusive access for the whole run (may be NULL). */
+	cpk_status (*begin)(void *ctx, struct cpk_error *err);
+	cpk_status (*end)(void *ctx, struct cpk_error *err);
+	/* Release everything; ctx is invalid afterwards (may be NULL). */
+	void (*close)(void *ctx);
+};
+
+struct cpk_transport {
+	const struct cpk_transport_ops *ops;
+	void *ctx;
+	char name[128];			/* reader name, for messages */
+};
+
+/* Largest response the exchange assembles from 61xx chains. */
+#define CPK_TRANSPORT_MAX_RESPONSE 65538
+
+/*
+ * Send a command and return the complete response (data || SW):
+ * - 61xx: fetch the rest with GET RESPONSE (00 C0 00 00 xx) and append it;
+ * - 6Cxx: resend once with Le = xx, unless the command is secured (CLA bit
+ *   04): a protected command is never sent twice.
+ * resp is reset first.
+ */
+cpk_status cpk_transport_exchange(struct cpk_transport *t, const uint8_t *cmd, size_t n,
+    struct cpk_buf *resp, struct cpk_error *err);
+
+cpk_status cpk_transport_begin(struct cpk_transport *t, struct cpk_error *err);
+cpk_status cpk_transport_end(struct cpk_transport *t, struct cpk_error *err);
+/* Close and clear; NULL and closed transports are accepted. */
+void cpk_transport_close(struct cpk_transport *t);
+
+#endif

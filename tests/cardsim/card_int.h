@@ -1,0 +1,66 @@
+/*
+ * cardsim: internals shared by the command handlers of the card core.
+ */
+#ifndef CARDSIM_CARD_INT_H
+#define CARDSIM_CARD_INT_H
+
+#include "cardsim.h"
+#include "cpk_apdu.h"
+
+#define SW_OK 0x9000
+#define SW_MORE_DATA 0x6310
+#define SW_AUTH_FAILED 0x6300
+#define SW_WRONG_LENGTH 0x6700
+#define SW_CHANNEL 0x6881
+#define SW_SM_UNSUPPORTED 0x6882
+#define SW_CHAINING 0x6884
+#define SW_SECURITY 0x6982
+#define SW_CONDITIONS 0x6985
+#define SW_WRONG_DATA 0x6A80
+#define SW_FILE_NOT_FOUND 0x6A82
+#define SW_NO_MEMORY 0x6A84
+#define SW_WRONG_P1P2 0x6A86
+#define SW_NOT_FOUND 0x6A88
+#define SW_INS 0x6D00
+#define SW_CLA 0x6E00
+#define SW_INTERNAL 0x6F00
+
+#define INS_SELECT 0xA4
+#define INS_GET_DATA 0xCA
+#define INS_INITIALIZE_UPDATE 0x50
+#define INS_EXTERNAL_AUTHENTICATE 0x82
+#define INS_DELETE 0xE4
+#define INS_INSTALL 0xE6
+#define INS_LOAD 0xE8
+#define INS_GET_STATUS 0xF2
+#define INS_STORE_DATA 0xE2
+#define INS_PUT_KEY 0xD8
+
+/* Record why a command is refused; returns sw. */
+uint16_t cs_refuse(struct cardsim *c, uint16_t sw, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* End the secure channel session and what depends on it. */
+void cs_close_session(struct cardsim *c);
+/* Forget a load in progress. */
+void cs_abandon_load(struct cardsim *c);
+
+/* Is the plain response limited (secure messaging overhead, Le)? */
+size_t cs_response_limit(const struct cardsim *c, const struct cpk_apdu *a);
+
+/*
+ * Does this AID name a registry entry (ISD, load file, application)? Module
+ * AIDs are not entries: an instance often takes its module's AID.
+ */
+bool cs_aid_in_use(struct cardsim *c, const uint8_t *aid, size_t len);
+
+/* Card content management (content.c). */
+uint16_t cs_cmd_delete(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out);
+uint16_t cs_cmd_install(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out);
+uint16_t cs_cmd_load(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out);
+uint16_t cs_cmd_get_status(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out);
+uint16_t cs_cmd_store_data(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out);
+/* Key management (putkey.c). */
+uint16_t cs_cmd_put_key(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out);
+
+#endif

@@ -1,0 +1,192 @@
+/*
+ * cardsim: a strict GlobalPlatform 2.3 card (issuer security domain) for
+ * tests. See tests/cardsim/README.md.
+ *
+ * This header is the card core: the card's data (identity, key sets and
+ * their sequence counters, registry of load files and applications, stored
+ * personalization data), its volatile state (selection, secure channel,
+ * load in progress) and cardsim_process(), a pure APDU handler with no I/O.
+ * The state file (cardsim_state.h) and the vpcd connection (cardsim_vpcd.h)
+ * are separate, so a unit test or a fuzz target drives the core directly.
+ *
+ * All secure-channel cryptography comes from compiler/scp.h and
+ * compiler/gp_crypto.h: the card side of the very code the compiler uses.
+ */
+#ifndef CARDSIM_H
+#define CARDSIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpk_bytes.h"
+#include "cpk_error.h"
+#include "cpk_lfdb.h"
+#include "scp.h"
+
+#define CS_AID_MAX 16
+#define CS_ATR_MAX 33
+#define CS_DATA_MAX 255		/* CPLC, IIN, CIN, parameters */
+#define CS_MAX_KEYSETS 8
+#define CS_MAX_LOADFILES 32
+#define CS_MAX_APPS 64
+#define CS_MAX_MODULES 16	/* applets per load file */
+#define CS_MAX_BLOCKS 256	/* stored STORE DATA blocks per target */
+#define CS_DEFAULT_MEMORY ((size_t)256 * 1024)
+
+/* Life-cycle states (GP 2.3 chapter 5). */
+#define CS_LC_CARD_SECURED 0x0F
+#define CS_LC_LOAD_FILE_LOADED 0x01
+#define CS_LC_APP_INSTALLED 0x03
+#define CS_LC_APP_SELECTABLE 0x07
+
+struct cs_aid {
+	uint8_t b[CS_AID_MAX];
+	size_t len;
+};
+
+/* A secure channel key set and its sequence counter. */
+struct cs_keyset {
+	struct scp_keyset keys;	/* static card keys (after diversification) */
+	uint32_t counter;	/* SCP03: 24 bits; SCP02: 16 bits (0x10000 = exhausted) */
+};
+
+struct cs_loadfile {
+	struct cs_aid aid;
+	uint8_t major, minor;	/* package version */
+	size_t size;		/* bytes of the Load File Data Block */
+	size_t nmodules;
+	struct cs_aid modules[CS_MAX_MODULES];
+};
+
+/* One STORE DATA block as received (after secure-channel decryption). */
+struct cs_block {
+	uint8_t p1, p2;
+	uint8_t *data;
+	size_t len;
+};
+
+struct cs_stored {
+	struct cs_block *blocks;
+	size_t n;
+};
+
+struct cs_app {
+	struct cs_aid aid;
+	struct cs_aid load_file;
+	struct cs_aid module;
+	uint8_t life_cycle;	/* CS_LC_APP_* */
+	uint8_t priv[3];
+	size_t priv_len;	/* 1 or 3 as given */
+	uint8_t params[CS_DATA_MAX];	/* install parameters field as given */
+	size_t params_len;
+	struct cs_stored stored;
+};
+
+/* Persistent data: what the state file holds. */
+struct cs_identity {
+	struct cs_aid isd;
+	uint8_t atr[CS_ATR_MAX];
+	size_t atr_len;
+	uint8_t cplc[CS_DATA_MAX];
+	size_t cplc_len;	/* 0 = GET DATA 9F7F answers 6A88 */
+	uint8_t iin[CS_DATA_MAX];
+	size_t iin_len;
+	uint8_t cin[CS_DATA_MAX];
+	size_t cin_len;
+	uint8_t kdd[SCP_KDD_LEN];
+	enum scp_version scp;
+	uint8_t i;
+	size_t memory;		/* bytes available for load files */
+};
+
+/* Fault injection (command numbers count every APDU from 1). */
+struct cs_faults {
+	unsigned long drop_after;	/* 0 = off: answer command N, then vanish */
+	unsigned long sw_at;		/* 0 = off: answer `sw` to command N, do nothing */
+	uint16_t sw;
+	bool refuse_iu;			/* answer refuse_iu_sw to every INITIALIZE UPDATE */
+	uint16_t refuse_iu_sw;
+	int vanish_load_block;		/* -1 = off: vanish on receiving LOAD block P2 = N */
+};
+
+/* What the I/O layer must do after cardsim_process. */
+enum cs_action {
+	CS_ACTION_REPLY = 0,	/* send the response */
+	CS_ACTION_REPLY_DROP,	/* send the response, then remove the card */
+	CS_ACTION_VANISH,	/* remove the card without answering */
+};
+
+struct cardsim {
+	struct cs_identity id;
+	size_t nkeysets;
+	struct cs_keyset keysets[CS_MAX_KEYSETS];
+	size_t nloadfiles;
+	struct cs_loadfile loadfiles[CS_MAX_LOADFILES];
+	size_t napps;
+	struct cs_app apps[CS_MAX_APPS];
+	struct cs_stored isd_stored;	/* STORE DATA addressed to the ISD */
+
+	struct cs_faults faults;
+
+	/* Volatile (lost on reset and power off). */
+	int selected;			/* -1 ISD, else index into apps */
+	struct scp_session sc;
+	struct {
+		bool active;
+		struct cs_aid aid;
+		uint8_t hash[32];
+		size_t hash_len;
+		unsigned next_block;
+		struct cpk_buf data;
+	} load;
+	struct {
+		int target;		/* -1 ISD, else index into apps */
+		unsigned next_block;
+	} perso;
+	struct {
+		bool more;
+		uint8_t p1;
+		struct cs_aid prefix;
+		bool tagged;
+		size_t next;
+	} status;
+
+	/* Per command. */
+	unsigned long ncommands;
+	bool dirty;			/* persistent data changed: save the state */
+	enum cs_action action;
+	char why[256];			/* why the last command was refused (for logs) */
+};
+
+/* A card with default identity, no key set and an empty registry. NULL on OOM. */
+struct cardsim *cardsim_new(void);
+/* Free (cleansing keys and session); NULL accepted; *card set to NULL. */
+void cardsim_free(struct cardsim **card);
+
+/* Power on, warm reset or power off: drop everything volatile, select the ISD. */
+void cardsim_reset(struct cardsim *card);
+
+/*
+ * Process one command APDU; resp receives the response (data || SW1 SW2),
+ * or nothing when card->action is CS_ACTION_VANISH. Never fails: internal
+ * errors answer 6F00. Afterwards card->dirty says whether persistent data
+ * changed and card->why explains a refusal.
+ */
+void cardsim_process(struct cardsim *card, const uint8_t *cmd, size_t n, struct cpk_buf *resp);
+
+/* Registry look-ups (NULL if absent). */
+struct cs_loadfile *cardsim_find_loadfile(struct cardsim *card, const uint8_t *aid, size_t len);
+struct cs_app *cardsim_find_app(struct cardsim *card, const uint8_t *aid, size_t len);
+struct cs_keyset *cardsim_find_keyset(struct cardsim *card, uint8_t kvn);
+
+/* Bytes of card memory used by load files. */
+size_t cardsim_memory_used(const struct cardsim *card);
+
+/* Release a stored-data list. */
+void cs_stored_clear(struct cs_stored *s);
+/* Append a block (copy). */
+cpk_status cs_stored_add(struct cs_stored *s, uint8_t p1, uint8_t p2, const uint8_t *data,
+    size_t len, struct cpk_error *err);
+
+#endif

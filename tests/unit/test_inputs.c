@@ -1,0 +1,1240 @@
+/*
+ * cpk unit tests: the inputs of cardc — profiles (compiler/profile*.c),
+ * card records (card.c), key sets (keyset.c) and CAP files (cap.c).
+ *
+ * Every bad input has its own test that checks the whole error, location
+ * included ("p.yaml:15:7: unknown key 'aid' in step 'install' (did you
+ * mean 'applet'?)"), and that nothing is returned. CAP fixtures come from
+ * tests/capgen. Files go to a private temporary folder.
+ *
+ * Argument: the source root (for keys/ and profiles/).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zip.h>
+
+#include <openssl/evp.h>
+
+#include "cap.h"
+#include "capgen.h"
+#include "card.h"
+#include "cpk_bytes.h"
+#include "keyset.h"
+#include "profile.h"
+#include "testlib.h"
+
+static char tmpdir[256];
+static const char *srcroot;
+
+#define HELLO_PKG "F043504B48454C4C4F"
+#define HELLO_APPLET "F043504B48454C4C4F01"
+
+/* --- helpers --- */
+
+static const char *
+tpath(const char *name)
+{
+	static char buf[4][512];
+	static int k;
+
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
+	return buf[k];
+}
+
+static void
+write_file(const char *name, const void *p, size_t n, mode_t mode)
+{
+	const char *path = tpath(name);
+	FILE *f;
+
+	unlink(path);
+	if ((f = fopen(path, "wb")) == NULL || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
+		perror(path);
+		abort();
+	}
+	if (chmod(path, mode) != 0)
+		abort();
+}
+
+static void
+write_text(const char *name, const char *text, mode_t mode)
+{
+	write_file(name, text, strlen(text), mode);
+}
+
+static char *
+read_source(const char *rel)
+{
+	char path[512];
+	FILE *f;
+	long n;
+	char *buf;
+
+	snprintf(path, sizeof(path), "%s/%s", srcroot, rel);
+	if ((f = fopen(path, "rb")) == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)n + 1)) == NULL ||
+	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		perror(path);
+		abort();
+	}
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* The error as a person reads it: "file:line:col: message" (or "message"). */
+static void
+format_error(const struct cpk_error *err, char *out, size_t cap)
+{
+	if (err->line > 0)
+		snprintf(out, cap, "%s:%u:%u: %s", err->file, err->line, err->col, err->msg);
+	else
+		snprintf(out, cap, "%s", err->msg);
+}
+
+static void expect_error(const struct cpk_error *err, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+expect_error(const struct cpk_error *err, int line, const char *fmt, ...)
+{
+	char want[1024], got[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	format_error(err, got, sizeof(got));
+	test_check_str(got, want, "error", __FILE__, line);
+}
+
+#define EXPECT_ERROR(err, ...) expect_error((err), __LINE__, __VA_ARGS__)
+
+static void
+make_cap(const char *name, const struct capgen_spec *spec)
+{
+	struct cpk_error err;
+
+	cpk_error_clear(&err);
+	if (capgen_write(spec, tpath(name), &err) != CPK_OK) {
+		fprintf(stderr, "capgen: %s\n", err.msg);
+		abort();
+	}
+}
+
+static void
+hello_spec(struct capgen_spec *spec)
+{
+	capgen_spec_init(spec);
+	if (capgen_aid_parse(HELLO_PKG, &spec->package, NULL) != CPK_OK ||
+	    capgen_aid_parse(HELLO_APPLET, &spec->applets[0], NULL) != CPK_OK)
+		abort();
+	spec->applet_count = 1;
+	spec->name = "com/example/hello";
+}
+
+/* Parse, resolve (key files from tmpdir) and check a profile given as text. */
+static cpk_status
+profile_text(const char *text, struct profile **p, struct cpk_error *err)
+{
+	struct profile_opts opts = { tmpdir };
+	cpk_status ret;
+
+	cpk_error_clear(err);
+	*p = NULL;
+	if ((ret = profile_parse("p.yaml", tmpdir, (const uint8_t *)text, strlen(text), p,
+	    err)) != CPK_OK)
+		return ret;
+	if ((ret = profile_resolve(*p, &opts, err)) == CPK_OK)
+		ret = profile_check(*p, err);
+	if (ret != CPK_OK)
+		profile_free(p);
+	return ret;
+}
+
+/* A profile that must be refused with exactly this error. */
+static void
+bad_profile(int line, const char *text, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+bad_profile(int line, const char *text, const char *fmt, ...)
+{
+	struct cpk_error err;
+	struct profile *p = NULL;
+	char want[1024], got[1024];
+	va_list ap;
+
+	test_check(profile_text(text, &p, &err) != CPK_OK, "profile refused", __FILE__, line);
+	test_check(p == NULL, "no partial profile", __FILE__, line);
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	format_error(&err, got, sizeof(got));
+	test_check_str(got, want, "profile error", __FILE__, line);
+	profile_free(&p);
+}
+
+/* Lines 1-13 of most test profiles; steps continue at line 14. */
+#define HEAD \
+	"profile: 1\n"				/* 1 */ \
+	"name: test\n"				/* 2 */ \
+	"security-domain:\n"			/* 3 */ \
+	"  aid: A000000151000000\n"		/* 4 */ \
+	"  scp: 03\n"				/* 5 */ \
+	"  i: 70\n"				/* 6 */ \
+	"  kvn: 30\n"				/* 7 */ \
+	"  security-level: c-mac\n"		/* 8 */ \
+	"keys:\n"				/* 9 */ \
+	"  file: aes.yaml\n"			/* 10 */ \
+	"steps:\n"				/* 11 */ \
+	"  - load:\n"				/* 12 */ \
+	"      cap: hello.cap\n"		/* 13 */
+
+static const char aes_keys[] =
+    "kvn: \"30\"\nalgorithm: aes\n"
+    "enc: 404142434445464748494A4B4C4D4E4F\n"
+    "mac: 404142434445464748494A4B4C4D4E4F\n"
+    "dek: 404142434445464748494A4B4C4D4E4F\n";
+static const char des_keys[] =
+    "kvn: \"01\"\nalgorithm: 3des\n"
+    "enc: 404142434445464748494A4B4C4D4E4F\n"
+    "mac: 404142434445464748494A4B4C4D4E4F\n"
+    "dek: 404142434445464748494A4B4C4D4E4F\n";
+
+static void
+setup(void)
+{
+	struct capgen_spec spec;
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/cpk-inputs-XXXXXX",
+	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	write_text("aes.yaml", aes_keys, 0600);
+	write_text("des.yaml", des_keys, 0600);
+	hello_spec(&spec);
+	make_cap("hello.cap", &spec);
+}
+
+static void
+teardown(void)
+{
+	char cmd[600];
+
+	/* Our own private folder, made by mkdtemp above. */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (strstr(tmpdir, "cpk-inputs-") != NULL && system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+/* --- profiles: schema errors --- */
+
+static void
+test_profile_schema_errors(void)
+{
+	/* 1. unknown key, with the hint for a likely mistake */
+	bad_profile(__LINE__, HEAD
+	    "  - install:\n"
+	    "      aid: " HELLO_APPLET "\n",
+	    "p.yaml:15:7: unknown key 'aid' in step 'install' (did you mean 'applet'?)");
+	/* 2. unknown key, suggestion by edit distance */
+	bad_profile(__LINE__, HEAD
+	    "  - install:\n"
+	    "      applet: " HELLO_APPLET "\n"
+	    "      privilges: [card-reset]\n",
+	    "p.yaml:16:7: unknown key 'privilges' in step 'install' (did you mean 'privileges'?)");
+	/* 3. duplicate key */
+	bad_profile(__LINE__, HEAD
+	    "  - install:\n"
+	    "      applet: " HELLO_APPLET "\n"
+	    "      applet: " HELLO_APPLET "\n",
+	    "p.yaml:16:7: duplicate key 'applet' (first given at line 15)");
+	/* 4. wrong type */
+	bad_profile(__LINE__, HEAD
+	    "  - delete:\n"
+	    "      aid: " HELLO_PKG "\n"
+	    "      related: yes\n",
+	    "p.yaml:16:16: 'related' must be true or false, got 'yes'");
+	/* 5. out of range */
+	bad_profile(__LINE__, HEAD
+	    "      block-size: 300\n",
+	    "p.yaml:14:19: 'block-size' must be auto or a whole number from 1 to 255, got '300'");
+	/* 6. missing required key */
+	bad_profile(__LINE__, HEAD
+	    "  - install:\n"
+	    "      instance: " HELLO_APPLET "\n",
+	    "p.yaml:15:7: missing required key 'applet' in step 'install'");
+	/* 7. unsupported format version */
+	bad_profile(__LINE__, "profile: 2\n",
+	    "p.yaml:1:10: profile format '2' is not supported (this cardc reads 'profile: 1')");
+	/* 8. unknown step kind */
+	bad_profile(__LINE__, HEAD
+	    "  - instal:\n"
+	    "      applet: " HELLO_APPLET "\n",
+	    "p.yaml:14:5: unknown step 'instal' (did you mean 'install'?)");
+	/* 9. enum value */
+	bad_profile(__LINE__,
+	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n  security-level: mac\n"
+	    "keys:\n  file: aes.yaml\nsteps:\n  - delete:\n      aid: " HELLO_PKG "\n",
+	    "p.yaml:6:19: 'security-level' must be c-mac, c-mac+c-dec, c-mac+r-mac, "
+	    "c-mac+c-dec+r-mac or c-mac+c-dec+r-mac+r-enc, got 'mac'");
+	/* 10. AID length */
+	bad_profile(__LINE__, HEAD
+	    "  - delete:\n"
+	    "      aid: A0000001\n",
+	    "p.yaml:15:12: 'aid' must be 5 to 16 bytes, got 4");
+	/* 11. unknown placeholder */
+	bad_profile(__LINE__, HEAD
+	    "  - apdu:\n"
+	    "      header: 80CA9F7F\n"
+	    "      data: 00${card.foo}\n",
+	    "p.yaml:16:13: unknown placeholder '${card.foo}' in 'data' (known: ${card.serial}, "
+	    "${card.cin}, ${card.iin}, ${card.kdd}, ${card.cplc}, ${card.sd-aid}, ${data.NAME}, "
+	    "${text:data.NAME})");
+	/* 12. unknown privilege */
+	bad_profile(__LINE__, HEAD
+	    "  - install:\n"
+	    "      applet: " HELLO_APPLET "\n"
+	    "      privileges: [card-lok]\n",
+	    "p.yaml:16:20: unknown privilege 'card-lok' (did you mean 'card-lock'?)");
+	/* 13. YAML syntax */
+	bad_profile(__LINE__, "profile: 1\nname: [unclosed\n",
+	    "p.yaml:3:1: YAML syntax error: did not find expected ',' or ']' while parsing a flow "
+	    "sequence");
+	/* 14. put-key needs replace or add */
+	bad_profile(__LINE__, HEAD
+	    "  - put-key:\n"
+	    "      file: new.yaml\n",
+	    "p.yaml:15:7: step 'put-key' needs 'replace: KVN' (the key version it replaces) or "
+	    "'add: true'");
+	/* 15. install with nothing to install from */
+	bad_profile(__LINE__,
+	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n  security-level: c-mac\n"
+	    "keys:\n  file: aes.yaml\nsteps:\n  - install:\n      applet: " HELLO_APPLET "\n",
+	    "p.yaml:10:5: step 'install' needs 'package': no load step comes before it");
+	/* 16. a BER-TLV tag in a DGI store-data step */
+	bad_profile(__LINE__, HEAD
+	    "  - store-data:\n"
+	    "      format: dgi\n"
+	    "      items:\n"
+	    "        - tag: 5F20\n"
+	    "          value: \"00\"\n",
+	    "p.yaml:17:11: 'tag' in a store-data item of format 'dgi' (use 'dgi')");
+	/* 17. odd hex in a value template */
+	bad_profile(__LINE__, HEAD
+	    "  - store-data:\n"
+	    "      format: ber-tlv\n"
+	    "      items:\n"
+	    "        - tag: 5F20\n"
+	    "          value: 123${card.cin}\n",
+	    "p.yaml:18:18: 'value' has an odd number of hex digits at position 1");
+	/* 18. aliases are refused */
+	bad_profile(__LINE__, "profile: 1\nname: &n test\n",
+	    "p.yaml:2:7: YAML anchors and tags are not supported");
+}
+
+/* --- profiles: the semantic pass --- */
+
+static void
+test_profile_semantic_errors(void)
+{
+	struct capgen_spec spec;
+
+	/* 19. offline for an i without a predictable challenge */
+	bad_profile(__LINE__,
+	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 02\n  i: 15\n  security-level: c-mac\n"
+	    "  mode: offline\nkeys:\n  file: des.yaml\nsteps:\n  - delete:\n      aid: " HELLO_PKG "\n",
+	    "p.yaml:7:9: an offline bundle needs a predictable card challenge, but SCP02 i=15 "
+	    "gives a random one (no pseudo-random bit 40): use 'mode: session' with a live "
+	    "INITIALIZE UPDATE exchange in the card record");
+	/* 20. a security level the i does not allow */
+	bad_profile(__LINE__,
+	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 02\n  i: 15\n"
+	    "  security-level: c-mac+r-mac\n"
+	    "keys:\n  file: des.yaml\nsteps:\n  - delete:\n      aid: " HELLO_PKG "\n",
+	    "p.yaml:6:19: security level 11 asks for R-MAC but SCP02 i=15 does not support it");
+	/* 21. a block size the channel cannot carry */
+	bad_profile(__LINE__,
+	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n"
+	    "  security-level: c-mac+c-dec\n"
+	    "keys:\n  file: aes.yaml\nsteps:\n  - load:\n      cap: hello.cap\n"
+	    "      block-size: 240\n",
+	    "p.yaml:12:19: 'block-size' 240 does not fit the secure channel: at security level "
+	    "03 (c-mac+c-dec) a command carries at most 239 bytes of data (write 'auto')");
+	/* 22. an applet that is not in the loaded CAP */
+	bad_profile(__LINE__, HEAD
+	    "  - install:\n"
+	    "      applet: F043504B48454C4C4F02\n",
+	    "p.yaml:15:15: applet F043504B48454C4C4F02 is not in the CAP file loaded by step 1 "
+	    "(hello.cap); its applets: F043504B48454C4C4F01");
+	/* 23. per-card data the profile does not declare */
+	bad_profile(__LINE__, HEAD
+	    "  - store-data:\n"
+	    "      format: dgi\n"
+	    "      items:\n"
+	    "        - dgi: \"0101\"\n"
+	    "          value: ${data.pin}\n",
+	    "p.yaml:18:18: placeholder '${data.pin}' names per-card data 'pin', which the "
+	    "profile does not declare (add it to 'data')");
+	/* 24. the same instance installed twice */
+	bad_profile(__LINE__, HEAD
+	    "  - install:\n"
+	    "      applet: " HELLO_APPLET "\n"
+	    "  - install:\n"
+	    "      applet: " HELLO_APPLET "\n",
+	    "p.yaml:17:15: instance F043504B48454C4C4F01 is already installed by step 2 "
+	    "(delete it first)");
+	/* 25. more than 256 LOAD blocks */
+	hello_spec(&spec);
+	spec.lfdb_size = 3000;
+	make_cap("big.cap", &spec);
+	bad_profile(__LINE__,
+	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n  security-level: c-mac\n"
+	    "keys:\n  file: aes.yaml\nsteps:\n  - load:\n      cap: big.cap\n"
+	    "      block-size: 10\n",
+	    "p.yaml:12:19: the load file of 3004 bytes needs 301 LOAD commands of 10 bytes; at "
+	    "most 256 are possible (block numbers 00-FF)");
+	/* 26. SCP03 with a 3DES key file */
+	bad_profile(__LINE__,
+	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n  security-level: c-mac\n"
+	    "keys:\n  file: des.yaml\nsteps:\n  - delete:\n      aid: " HELLO_PKG "\n",
+	    "p.yaml:8:9: SCP03 uses AES keys, but key file '%s' holds 3DES keys",
+	    tpath("des.yaml"));
+	/* 27. key version of the profile and the key file differ */
+	bad_profile(__LINE__,
+	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n  kvn: 31\n"
+	    "  security-level: c-mac\n"
+	    "keys:\n  file: aes.yaml\nsteps:\n  - delete:\n      aid: " HELLO_PKG "\n",
+	    "p.yaml:9:9: the security domain uses key version 31, but key file '%s' holds "
+	    "version 30", tpath("aes.yaml"));
+	/* 28. Descriptor asked for, CAP has none */
+	hello_spec(&spec);
+	spec.descriptor = false;
+	make_cap("nodesc.cap", &spec);
+	bad_profile(__LINE__,
+	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n  security-level: c-mac\n"
+	    "keys:\n  file: aes.yaml\nsteps:\n  - load:\n      cap: nodesc.cap\n",
+	    "p.yaml:11:12: CAP '%s' has no Descriptor component to include in the load file "
+	    "(use 'descriptor: exclude')", tpath("nodesc.cap"));
+	/* 29. a CAP file that is not there */
+	bad_profile(__LINE__,
+	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n  security-level: c-mac\n"
+	    "keys:\n  file: aes.yaml\nsteps:\n  - load:\n      cap: missing.cap\n",
+	    "p.yaml:11:12: cannot open '%s': No such file or directory", tpath("missing.cap"));
+	/* 30. master keys with no diversification anywhere */
+	write_text("master.yaml", "kvn: \"30\"\nalgorithm: aes\n"
+	    "master: 404142434445464748494A4B4C4D4E4F\n", 0600);
+	bad_profile(__LINE__,
+	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n  security-level: c-mac\n"
+	    "keys:\n  file: master.yaml\nsteps:\n  - delete:\n      aid: " HELLO_PKG "\n",
+	    "p.yaml:8:9: key file '%s' holds master keys but no diversification is named (emv, "
+	    "visa2 or kdf3, in the key file or the profile)", tpath("master.yaml"));
+}
+
+/* --- profiles: valid --- */
+
+static void
+test_profile_valid(void)
+{
+	static const char text[] =
+	    "profile: 1\n"
+	    "name: all steps\n"
+	    "description: every step kind once\n"
+	    "security-domain:\n"
+	    "  scp: 03\n"
+	    "  i: 70\n"
+	    "  security-level: c-mac+c-dec\n"
+	    "keys:\n"
+	    "  file: aes.yaml\n"
+	    "data: [pin, holder]\n"
+	    "steps:\n"
+	    "  - delete: {aid: " HELLO_PKG ", related: true, missing-ok: true}\n"
+	    "  - load:\n"
+	    "      cap: hello.cap\n"
+	    "      descriptor: exclude\n"
+	    "      hash: sha1\n"
+	    "      load-parameters: {code: 1024, nvdata: 256}\n"
+	    "  - install:\n"
+	    "      applet: " HELLO_APPLET "\n"
+	    "      instance: " HELLO_APPLET "02\n"
+	    "      privileges: [card-reset, global-registry]\n"
+	    "      params: \"AABB\"\n"
+	    "      system-params: C7020100\n"
+	    "      combined: false\n"
+	    "  - store-data:\n"
+	    "      instance: " HELLO_APPLET "02\n"
+	    "      format: ber-tlv\n"
+	    "      items:\n"
+	    "        - {tag: 5F20, value: \"${text:data.holder}\"}\n"
+	    "        - {tag: 9F7F, value: \"01${data.pin}\", encrypt: true}\n"
+	    "  - put-key: {file: aes.yaml, add: true}\n"
+	    "  - apdu:\n"
+	    "      label: status\n"
+	    "      header: 80F24000\n"
+	    "      data: 4F00\n"
+	    "      le: \"00\"\n"
+	    "      accept: [\"9000\", \"6310\"]\n";
+	struct cpk_error err;
+	struct profile *p = NULL;
+	const struct profile_step *s;
+	uint8_t want_hash[20];
+	unsigned int hlen;
+
+	if (!CHECK_OK(profile_text(text, &p, &err))) {
+		fprintf(stderr, "  %s:%u:%u: %s\n", err.file, err.line, err.col, err.msg);
+		return;
+	}
+	CHECK_STR(p->name, "all steps");
+	CHECK(p->sd.scp == SCP03 && p->sd.i == 0x70 && p->sd.level == 0x03);
+	CHECK(p->sd.mode == PROFILE_MODE_OFFLINE && !p->sd.mode_given && !p->sd.has_aid);
+	CHECK(p->keys.set != NULL && p->keys.set->keys.kvn == 0x30);
+	CHECK(p->ndata == 2 && p->nsteps == 6);
+	s = &p->steps[0];
+	CHECK(s->kind == PROFILE_STEP_DELETE && s->u.del.related && s->u.del.missing_ok);
+	CHECK(s->naccept == 2 && s->accept[0] == 0x9000 && s->accept[1] == 0x6A88);
+	s = &p->steps[1];
+	CHECK(s->kind == PROFILE_STEP_LOAD && !s->u.load.descriptor);
+	CHECK_HEX(s->u.load.params, s->u.load.params_len, "EF08C6020400C8020100");
+	CHECK_HEX(s->u.load.package.b, s->u.load.package.len, HELLO_PKG);
+	CHECK(s->u.load.block == 239);
+	EVP_Digest(s->u.load.lfdb.data, s->u.load.lfdb.len, want_hash, &hlen, EVP_sha1(), NULL);
+	CHECK_MEM(s->u.load.lfdb_hash, s->u.load.lfdb_hash_len, want_hash, hlen);
+	s = &p->steps[2];
+	CHECK(s->kind == PROFILE_STEP_INSTALL && s->u.install.load_step == 1);
+	CHECK_HEX(s->u.install.package.b, s->u.install.package.len, HELLO_PKG);
+	CHECK_HEX(s->u.install.instance.b, s->u.install.instance.len, HELLO_APPLET "02");
+	CHECK_HEX(s->u.install.privileges, s->u.install.privileges_len, "040400");
+	CHECK_HEX(s->u.install.params, s->u.install.params_len, "AABB");
+	CHECK(s->u.install.has_system_params && s->u.install.selectable && !s->u.install.combined);
+	s = &p->steps[3];
+	CHECK(s->kind == PROFILE_STEP_STORE_DATA && s->u.store.format == GP_STORE_BER_TLV);
+	CHECK(s->u.store.nitems == 2 && s->u.store.items[1].id == 0x9F7F &&
+	    s->u.store.items[1].encrypt);
+	s = &p->steps[4];
+	CHECK(s->kind == PROFILE_STEP_PUT_KEY && !s->u.put_key.replace && s->u.put_key.version == 0x30);
+	s = &p->steps[5];
+	CHECK(s->kind == PROFILE_STEP_APDU && s->u.apdu.has_le && s->u.apdu.ne == 256);
+	CHECK_STR(s->label, "status");
+	CHECK(s->naccept == 2 && s->accept[1] == 0x6310);
+	profile_free(&p);
+	CHECK(p == NULL);
+}
+
+/* --- card records --- */
+
+#define CARD \
+	"sd-aid: A000000151000000\n"	/* 1 */ \
+	"scp: 03\n"			/* 2 */ \
+	"i: 70\n"			/* 3 */ \
+	"kvn: 30\n"			/* 4 */ \
+	"kdd: 00010203040506070809\n"	/* 5 */ \
+	"counter: 000001\n"		/* 6 */ \
+	"serial: CARD-0001\n"		/* 7 */
+
+static void
+bad_card_yaml(int line, const char *text, const char *want)
+{
+	struct cpk_error err;
+	struct card_record c;
+
+	cpk_error_clear(&err);
+	test_check(card_parse_yaml("c.yaml", (const uint8_t *)text, strlen(text), &c, &err) !=
+	    CPK_OK, "card refused", __FILE__, line);
+	expect_error(&err, line, "%s", want);
+	card_record_clear(&c);
+}
+
+static void
+bad_card_json(int line, const char *text, const char *want)
+{
+	struct cpk_error err;
+	struct card_record c;
+
+	cpk_error_clear(&err);
+	test_check(card_parse_json("c.jsonl", 3, text, strlen(text), &c, &err) != CPK_OK,
+	    "card refused", __FILE__, line);
+	expect_error(&err, line, "%s", want);
+	card_record_clear(&c);
+}
+
+static void
+test_card_errors(void)
+{
+	struct card_csv_header h;
+	struct card_record c;
+	struct cpk_error err;
+	static const char hdr[] = "sd-aid,scp,i,kvn,kdd,counter,data.holder";
+
+	/* 31. wrong length */
+	bad_card_yaml(__LINE__,
+	    "sd-aid: A000000151000000\nscp: 03\ni: 70\nkvn: 30\nkdd: 000102030405060708\n",
+	    "c.yaml:5:6: 'kdd' must be 10 bytes (20 hex digits), got 9");
+	/* 32. counter length against the protocol */
+	bad_card_yaml(__LINE__,
+	    "sd-aid: A000000151000000\nscp: 03\ni: 70\nkvn: 30\nkdd: 00010203040506070809\n"
+	    "counter: 0001\n",
+	    "c.yaml:6:10: 'counter' must be 3 bytes for SCP03, got 2");
+	/* 33. a serial that would make a bad file name */
+	bad_card_yaml(__LINE__,
+	    "sd-aid: A000000151000000\nscp: 03\ni: 70\nkvn: 30\nkdd: 00010203040506070809\n"
+	    "counter: 000001\nserial: ../etc\n",
+	    "c.yaml:7:9: 'serial' may hold only A-Z, a-z, 0-9, '_', and '.' or '-' after the "
+	    "first character (it names files), got '../etc'");
+	/* 34. half an INITIALIZE UPDATE exchange */
+	bad_card_yaml(__LINE__, CARD "host-challenge: 0102030405060708\n",
+	    "c.yaml:8:17: 'host-challenge' needs 'iu-response' too (a live INITIALIZE UPDATE "
+	    "exchange has both)");
+	/* 35. a response for another card */
+	bad_card_yaml(__LINE__,
+	    "sd-aid: A000000151000000\nscp: 03\ni: 00\nkvn: 30\nkdd: 00010203040506070809\n"
+	    "host-challenge: 0102030405060708\n"
+	    "iu-response: FFFFFFFFFFFFFFFFFFFF300300AAAAAAAAAAAAAAAABBBBBBBBBBBBBBBB\n",
+	    "c.yaml:7:14: 'iu-response' carries KDD FFFFFFFFFFFFFFFFFFFF but 'kdd' is "
+	    "00010203040506070809");
+	/* 36. no counter and no live exchange */
+	bad_card_yaml(__LINE__,
+	    "sd-aid: A000000151000000\nscp: 03\ni: 70\nkvn: 30\nkdd: 00010203040506070809\n",
+	    "c.yaml:1:1: missing required key 'counter' in the card record (the next sequence "
+	    "counter; or give 'host-challenge' and 'iu-response')");
+	/* 37. JSON: unknown key with a hint */
+	bad_card_json(__LINE__, "{\"sd_aid\":\"A000000151000000\"}",
+	    "c.jsonl:3:2: unknown key 'sd_aid' in the card record (did you mean 'sd-aid'?)");
+	/* 38. JSON: a number instead of a string */
+	bad_card_json(__LINE__, "{\"sd-aid\":\"A000000151000000\", \"scp\": 3}",
+	    "c.jsonl:3:38: the value of 'scp' must be a string in double quotes");
+	/* 39. JSON: duplicate key */
+	bad_card_json(__LINE__, "{\"scp\":\"03\",\"scp\":\"02\"}",
+	    "c.jsonl:3:13: duplicate key 'scp'");
+	/* 40. JSON: text after the object */
+	bad_card_json(__LINE__,
+	    "{\"sd-aid\":\"A000000151000000\",\"scp\":\"03\",\"i\":\"70\",\"kvn\":\"30\","
+	    "\"kdd\":\"00010203040506070809\",\"counter\":\"000001\"} x",
+	    "c.jsonl:3:110: unexpected text after the JSON object");
+	/* 41. JSON: a bad value is located at the value */
+	bad_card_json(__LINE__, "{\"i\":\"7\"}",
+	    "c.jsonl:3:6: 'i' must be two hex digits from 00 to FF, got '7'");
+	/* 42. CSV: a header without a required column */
+	cpk_error_clear(&err);
+	CHECK_STATUS(card_csv_header_parse("c.csv", 1, "sd-aid,scp,i,kvn", 16, &h, &err),
+	    CPK_ERR_PARSE);
+	EXPECT_ERROR(&err, "c.csv:1:1: the CSV header has no column 'kdd' (a required field)");
+	/* 43. CSV: unknown column */
+	cpk_error_clear(&err);
+	CHECK_STATUS(card_csv_header_parse("c.csv", 1, "sd-aid,scp,i,kvn,kdd,countr", 27, &h,
+	    &err), CPK_ERR_PARSE);
+	EXPECT_ERROR(&err, "c.csv:1:22: unknown column 'countr' in the card record (did you mean "
+	    "'counter'?)");
+	CHECK_OK(card_csv_header_parse("c.csv", 1, hdr, strlen(hdr), &h, &err));
+	/* 44. CSV: fields and columns disagree */
+	cpk_error_clear(&err);
+	CHECK_STATUS(card_parse_csv(&h, "c.csv", 2, "A000000151000000,03,70\n", 23, &c, &err),
+	    CPK_ERR_PARSE);
+	EXPECT_ERROR(&err, "c.csv:2:1: the row has 3 fields but the header has 7 columns");
+	/* 45. CSV: an i the protocol does not have, located at its field */
+	cpk_error_clear(&err);
+	CHECK_STATUS(card_parse_csv(&h, "c.csv", 3,
+	    "A000000151000000,03,15,30,00010203040506070809,000001,x", 55, &c, &err),
+	    CPK_ERR_UNSUPPORTED);
+	EXPECT_ERROR(&err, "c.csv:3:21: SCP03 i=15 is not supported (expected 00, 10, 20, 30, 60 "
+	    "or 70)");
+	/* 46. CSV: unterminated quote */
+	cpk_error_clear(&err);
+	CHECK_STATUS(card_parse_csv(&h, "c.csv", 4, "\"A0000001510000,03", 18, &c, &err),
+	    CPK_ERR_PARSE);
+	EXPECT_ERROR(&err, "c.csv:4:1: unterminated quoted field");
+	card_csv_header_free(&h);
+}
+
+static void
+test_card_valid(void)
+{
+	static const char yaml[] = CARD "cin: 0102030405060708\ndata:\n  holder: \"Ada L\"\n";
+	static const char json[] =
+	    "{\"sd-aid\": \"A000000151000000\", \"scp\": \"03\", \"i\": \"70\", \"kvn\": \"30\", "
+	    "\"kdd\": \"00010203040506070809\", \"counter\": \"000001\", \"serial\": "
+	    "\"CARD-0001\", \"cin\": \"0102030405060708\", \"data.holder\": \"Ada\\u0020L\"}";
+	static const char hdr[] = "sd-aid,scp,i,kvn,kdd,counter,serial,cin,data.holder\r\n";
+	static const char row[] =
+	    "A000000151000000,03,70,30,00010203040506070809,000001,CARD-0001,0102030405060708,"
+	    "\"Ada L\"\r\n";
+	struct card_record a, b, c;
+	struct card_csv_header h;
+	struct cpk_error err;
+
+	cpk_error_clear(&err);
+	CHECK_OK(card_parse_yaml("c.yaml", (const uint8_t *)yaml, strlen(yaml), &a, &err));
+	CHECK_OK(card_parse_json("c.jsonl", 1, json, strlen(json), &b, &err));
+	CHECK_OK(card_csv_header_parse("c.csv", 1, hdr, strlen(hdr), &h, &err));
+	CHECK_OK(card_parse_csv(&h, "c.csv", 2, row, strlen(row), &c, &err));
+	CHECK(a.scp == SCP03 && a.i == 0x70 && a.kvn == 0x30 && a.counter_len == 3);
+	CHECK_HEX(a.sd_aid.b, a.sd_aid.len, "A000000151000000");
+	CHECK_STR(a.serial, "CARD-0001");
+	CHECK_STR(card_data_get(&a, "holder"), "Ada L");
+	/* The three forms give the same record. */
+	CHECK(b.scp == a.scp && b.i == a.i && b.kvn == a.kvn && c.i == a.i);
+	CHECK_MEM(b.kdd, 10, a.kdd, 10);
+	CHECK_MEM(c.counter, c.counter_len, a.counter, a.counter_len);
+	CHECK_MEM(b.cin, b.cin_len, a.cin, a.cin_len);
+	CHECK_MEM(c.cin, c.cin_len, a.cin, a.cin_len);
+	CHECK_STR(b.serial, a.serial);
+	CHECK_STR(c.serial, a.serial);
+	CHECK_STR(card_data_get(&b, "holder"), "Ada L");
+	CHECK_STR(card_data_get(&c, "holder"), "Ada L");
+	card_record_clear(&a);
+	card_record_clear(&b);
+	card_record_clear(&c);
+	card_csv_header_free(&h);
+}
+
+/* --- key sets --- */
+
+static void
+bad_keys(int line, const char *text, const char *want)
+{
+	struct keyset *ks = NULL;
+	struct cpk_error err;
+
+	cpk_error_clear(&err);
+	test_check(keyset_parse("k.yaml", (const uint8_t *)text, strlen(text), &ks, &err) != CPK_OK,
+	    "key set refused", __FILE__, line);
+	test_check(ks == NULL, "no partial key set", __FILE__, line);
+	expect_error(&err, line, "%s", want);
+	/* Keys never appear in a message. */
+	test_check(strstr(err.msg, "4041424344") == NULL && strstr(err.msg, "4X41") == NULL,
+	    "no key bytes in the message", __FILE__, line);
+	keyset_free(&ks);
+}
+
+static void
+test_keyset_errors(void)
+{
+	struct keyset *ks = NULL;
+	struct cpk_error err;
+
+	/* 47. readable by others */
+	write_text("open.yaml", des_keys, 0644);
+	cpk_error_clear(&err);
+	CHECK_STATUS(keyset_load(tpath("open.yaml"), &ks, &err), CPK_ERR_PERMISSION);
+	EXPECT_ERROR(&err, "key file '%s' has mode 0644: a key file must be accessible by its "
+	    "owner only (chmod 600 '%s')", tpath("open.yaml"), tpath("open.yaml"));
+	/* 48. group bits alone are enough to refuse */
+	write_text("group.yaml", des_keys, 0640);
+	CHECK_STATUS(keyset_load(tpath("group.yaml"), &ks, &err), CPK_ERR_PERMISSION);
+	/* 49. a symbolic link */
+	unlink(tpath("link.yaml"));
+	if (symlink(tpath("des.yaml"), tpath("link.yaml")) != 0)
+		abort();
+	cpk_error_clear(&err);
+	CHECK_STATUS(keyset_load(tpath("link.yaml"), &ks, &err), CPK_ERR_PERMISSION);
+	EXPECT_ERROR(&err, "key file '%s' is a symbolic link: refused", tpath("link.yaml"));
+	CHECK(ks == NULL);
+	/* 50. a key of the wrong length */
+	bad_keys(__LINE__, "kvn: \"01\"\nalgorithm: 3des\nenc: 404142434445464748494A4B4C4D4E\n"
+	    "mac: 404142434445464748494A4B4C4D4E4F\ndek: 404142434445464748494A4B4C4D4E4F\n",
+	    "k.yaml:3:6: 'enc' must be 16 or 24 bytes for 3DES, got 15 bytes");
+	/* 51. not hex: the message does not quote the key */
+	bad_keys(__LINE__, "kvn: \"01\"\nalgorithm: 3des\nenc: 404142434445464748494A4B4C4D4E4F\n"
+	    "mac: 4X41424344454647\ndek: 404142434445464748494A4B4C4D4E4F\n",
+	    "k.yaml:4:6: 'mac' must be hex digits only (character 2 is not)");
+	/* 52. static keys and master keys together */
+	bad_keys(__LINE__, "kvn: \"01\"\nalgorithm: aes\nmaster: 404142434445464748494A4B4C4D4E4F\n"
+	    "enc: 404142434445464748494A4B4C4D4E4F\n",
+	    "k.yaml:4:1: 'enc' cannot be combined with 'master': give either the static keys or "
+	    "master keys");
+	/* 53. a scheme for the other algorithm */
+	bad_keys(__LINE__, "kvn: \"01\"\nalgorithm: 3des\nmaster: 404142434445464748494A4B4C4D4E4F\n"
+	    "diversification: kdf3\n",
+	    "k.yaml:4:18: diversification 'kdf3' applies to AES keys, not 3DES");
+	/* 54. keys of different lengths */
+	bad_keys(__LINE__, "kvn: \"01\"\nalgorithm: aes\nenc: 404142434445464748494A4B4C4D4E4F\n"
+	    "mac: 404142434445464748494A4B4C4D4E4F4041424344454647\n"
+	    "dek: 404142434445464748494A4B4C4D4E4F\n",
+	    "k.yaml:4:6: 'mac' is 24 bytes but 'enc' is 16: the keys of a set have one length");
+	/* 55. a missing key */
+	bad_keys(__LINE__, "kvn: \"01\"\nalgorithm: aes\nenc: 404142434445464748494A4B4C4D4E4F\n",
+	    "k.yaml:1:1: missing required key 'mac' in the key set (or give 'master')");
+}
+
+static void
+test_keyset_valid(void)
+{
+	static const char text[] =
+	    "kvn: \"30\"\nalgorithm: aes\n"
+	    "master:\n  enc: 404142434445464748494A4B4C4D4E4F\n"
+	    "  mac: 404142434445464748494A4B4C4D4E4F\n  dek: 404142434445464748494A4B4C4D4E4F\n"
+	    "diversification: kdf3\n";
+	struct keyset *ks = NULL;
+	struct scp_keyset card, want;
+	struct cpk_error err;
+	enum gp_diversification div;
+	uint8_t kdd[10] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+
+	cpk_error_clear(&err);
+	CHECK_OK(keyset_load(tpath("des.yaml"), &ks, &err));
+	CHECK(ks != NULL && ks->keys.alg == GP_KEY_3DES && ks->keys.len == 16 && !ks->master);
+	keyset_free(&ks);
+	CHECK(ks == NULL);
+	CHECK_OK(keyset_parse("k.yaml", (const uint8_t *)text, strlen(text), &ks, &err));
+	CHECK(ks->master && ks->div_set && ks->div == GP_DIV_KDF3);
+	CHECK_OK(keyset_effective_div(ks, false, GP_DIV_NONE, &div, &err));
+	CHECK(div == GP_DIV_KDF3);
+	CHECK_STATUS(keyset_effective_div(ks, true, GP_DIV_EMV, &div, &err), CPK_ERR_PARSE);
+	EXPECT_ERROR(&err, "the profile asks for diversification 'emv' but key file 'k.yaml' says "
+	    "'kdf3'");
+	CHECK_OK(keyset_card_keys(ks, div, kdd, &card, &err));
+	CHECK_OK(scp_keyset_diversify(&ks->keys, GP_DIV_KDF3, kdd, &want, &err));
+	CHECK_MEM(card.enc, card.len, want.enc, want.len);
+	CHECK_MEM(card.dek, card.len, want.dek, want.len);
+	scp_keyset_clear(&card);
+	scp_keyset_clear(&want);
+	keyset_free(&ks);
+	/* The shipped test keys parse once their mode is 0600. */
+	{
+		char *k = read_source("keys/gp-test-keys.yaml");
+
+		write_text("shipped.yaml", k, 0600);
+		free(k);
+		CHECK_OK(keyset_load(tpath("shipped.yaml"), &ks, &err));
+		CHECK(ks != NULL && ks->keys.kvn == 0x01 && ks->keys.alg == GP_KEY_3DES);
+		keyset_free(&ks);
+		k = read_source("keys/gp-test-keys-aes.yaml");
+		write_text("shipped-aes.yaml", k, 0600);
+		free(k);
+		CHECK_OK(keyset_load(tpath("shipped-aes.yaml"), &ks, &err));
+		CHECK(ks != NULL && ks->keys.kvn == 0x30 && ks->keys.alg == GP_KEY_AES);
+		keyset_free(&ks);
+	}
+}
+
+/* --- CAP files --- */
+
+static void
+build_cap(const struct capgen_spec *spec, struct cpk_buf *zip)
+{
+	struct cpk_error err;
+
+	if (capgen_build(spec, zip, &err) != CPK_OK) {
+		fprintf(stderr, "capgen: %s\n", err.msg);
+		abort();
+	}
+}
+
+static void
+bad_cap(int line, const uint8_t *p, size_t n, cpk_status want_st, const char *want)
+{
+	struct cap_file *cap = NULL;
+	struct cpk_error err;
+
+	cpk_error_clear(&err);
+	test_check_status(cap_open_buffer("x.cap", p, n, &cap, &err), want_st, "cap_open_buffer",
+	    __FILE__, line);
+	test_check(cap == NULL, "no partial CAP", __FILE__, line);
+	expect_error(&err, line, "%s", want);
+	cap_free(&cap);
+}
+
+/* A zip made here from (name, bytes) pairs. */
+static void
+make_zip(struct cpk_buf *out, const char *const *names, const struct cpk_buf *const *data,
+    size_t n)
+{
+	zip_source_t *src, *fs;
+	zip_error_t ze;
+	zip_t *za;
+	zip_stat_t st;
+	size_t i;
+
+	zip_error_init(&ze);
+	if ((src = zip_source_buffer_create(NULL, 0, 0, &ze)) == NULL)
+		abort();
+	zip_source_keep(src);
+	if ((za = zip_open_from_source(src, ZIP_TRUNCATE, &ze)) == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		if ((fs = zip_source_buffer(za, data[i]->data, data[i]->len, 0)) == NULL ||
+		    zip_file_add(za, names[i], fs, 0) < 0)
+			abort();
+	}
+	if (zip_close(za) != 0 || zip_source_stat(src, &st) != 0 || zip_source_open(src) != 0)
+		abort();
+	cpk_buf_reset(out);
+	if (cpk_buf_reserve(out, (size_t)st.size, NULL) != CPK_OK ||
+	    zip_source_read(src, out->data, st.size) != (zip_int64_t)st.size)
+		abort();
+	out->len = (size_t)st.size;
+	zip_source_close(src);
+	zip_source_free(src);
+	zip_error_fini(&ze);
+}
+
+static void
+test_cap_errors(void)
+{
+	struct capgen_spec spec;
+	struct cpk_buf zip = CPK_BUF_INIT, big = CPK_BUF_INIT, hdr = CPK_BUF_INIT;
+	struct cap_file *good = NULL;
+	struct cpk_error err;
+	const char *names[2];
+	const struct cpk_buf *data[2];
+	char want[512];
+	size_t method_len;
+
+	/* 57. no Header component */
+	hello_spec(&spec);
+	spec.malform = CAPGEN_MAL_NO_HEADER;
+	build_cap(&spec, &zip);
+	bad_cap(__LINE__, zip.data, zip.len, CPK_ERR_PARSE,
+	    "CAP 'x.cap' has no Header component (com/example/hello/javacard/Header.cap)");
+	/* 58. extended format */
+	hello_spec(&spec);
+	spec.extended = true;
+	build_cap(&spec, &zip);
+	bad_cap(__LINE__, zip.data, zip.len, CPK_ERR_UNSUPPORTED,
+	    "CAP 'x.cap' is an extended-format CAP file (Header flag 08, Java Card 3.1): cpk "
+	    "loads compact-format CAP files only; convert it in compact format");
+	/* 59. a component whose size field lies */
+	hello_spec(&spec);
+	build_cap(&spec, &zip);
+	cpk_error_clear(&err);
+	CHECK_OK(cap_open_buffer("good.cap", zip.data, zip.len, &good, &err));
+	method_len = good->comp[CPK_CAP_METHOD].len - 3;
+	cap_free(&good);
+	spec.malform = CAPGEN_MAL_BAD_SIZE;
+	spec.malform_tag = CAPGEN_METHOD;
+	build_cap(&spec, &zip);
+	snprintf(want, sizeof(want), "CAP 'x.cap': com/example/hello/javacard/Method.cap says its "
+	    "content is %zu bytes, but the file holds %zu", method_len + 1, method_len);
+	bad_cap(__LINE__, zip.data, zip.len, CPK_ERR_PARSE, want);
+	/* 60. the same component twice */
+	hello_spec(&spec);
+	spec.malform = CAPGEN_MAL_DUPLICATE;
+	spec.malform_tag = CAPGEN_METHOD;
+	build_cap(&spec, &zip);
+	bad_cap(__LINE__, zip.data, zip.len, CPK_ERR_PARSE,
+	    "CAP 'x.cap' has two zip entries of the same name (a component stored twice?)");
+	/* 61. not a zip at all */
+	bad_cap(__LINE__, (const uint8_t *)"hello, world", 12, CPK_ERR_PARSE,
+	    "CAP 'x.cap' is not a readable zip file: Not a zip archive");
+	/* 62. two packages in one file */
+	hello_spec(&spec);
+	build_cap(&spec, &zip);
+	CHECK_OK(cap_open_buffer("good.cap", zip.data, zip.len, &good, &err));
+	CHECK_OK(cpk_buf_set(&hdr, good->comp[CPK_CAP_HEADER].data, good->comp[CPK_CAP_HEADER].len,
+	    NULL));
+	names[0] = "com/example/hello/javacard/Header.cap";
+	names[1] = "com/example/other/javacard/Method.cap";
+	data[0] = &hdr;
+	data[1] = &good->comp[CPK_CAP_METHOD];
+	make_zip(&zip, names, data, 2);
+	cap_free(&good);
+	bad_cap(__LINE__, zip.data, zip.len, CPK_ERR_UNSUPPORTED,
+	    "CAP 'x.cap' holds two packages ('com/example/hello' and 'com/example/other'): cpk "
+	    "loads one package per CAP file");
+	/* 63. a component larger than its limit, refused before it is read */
+	CHECK_OK(cpk_buf_reserve(&big, 600000, NULL));
+	memset(big.data, 0, 600000);
+	big.len = 600000;
+	names[0] = "p/javacard/Method.cap";
+	data[0] = &big;
+	make_zip(&zip, names, data, 1);
+	bad_cap(__LINE__, zip.data, zip.len, CPK_ERR_RANGE,
+	    "CAP 'x.cap': p/javacard/Method.cap is 600000 bytes, more than the limit of 524288 "
+	    "for one component");
+	/* 64. applets announced, no Applet component: the shared LFDB parser says so */
+	hello_spec(&spec);
+	spec.malform = CAPGEN_MAL_NO_APPLET;
+	build_cap(&spec, &zip);
+	cpk_error_clear(&err);
+	CHECK_STATUS(cap_open_buffer("x.cap", zip.data, zip.len, &good, &err), CPK_ERR_PARSE);
+	CHECK(good == NULL);
+	CHECK(strncmp(err.msg, "CAP 'x.cap': ", 13) == 0);
+	/* 65. a zip with no components */
+	names[0] = "META-INF/MANIFEST.MF";
+	data[0] = &hdr;
+	make_zip(&zip, names, data, 1);
+	bad_cap(__LINE__, zip.data, zip.len, CPK_ERR_PARSE,
+	    "CAP 'x.cap' holds no Java Card components (no <package>/javacard/*.cap entries)");
+	cpk_buf_free(&zip);
+	cpk_buf_free(&big);
+	cpk_buf_free(&hdr);
+}
+
+static void
+test_cap_valid(void)
+{
+	struct capgen_spec spec;
+	struct cpk_buf zip = CPK_BUF_INIT, lfdb = CPK_BUF_INIT, want = CPK_BUF_INIT;
+	struct cap_file *cap = NULL;
+	struct cpk_error err;
+	uint8_t h[CAP_HASH_MAX], aid[16];
+	size_t hlen, n;
+
+	/* Entries in a shuffled order, a Debug component that is never loaded. */
+	hello_spec(&spec);
+	spec.shuffle = true;
+	spec.cap_minor = 2;
+	spec.debug = true;
+	build_cap(&spec, &zip);
+	cpk_error_clear(&err);
+	if (!CHECK_OK(cap_open_buffer("hello.cap", zip.data, zip.len, &cap, &err))) {
+		fprintf(stderr, "  %s\n", err.msg);
+		goto out;
+	}
+	CHECK_STR(cap->package_path, "com/example/hello");
+	CHECK_HEX(cap->info.pkg_aid, cap->info.pkg_aid_len, HELLO_PKG);
+	CHECK(cap->info.napplets == 1);
+	n = test_unhex(HELLO_APPLET, aid, sizeof(aid));
+	CHECK(cap_has_applet(cap, aid, n));
+	CHECK(!cap_has_applet(cap, aid, n - 1));
+	/* The LFDB is exactly what the generator says a loader must build. */
+	CHECK_OK(cap_build_lfdb(cap, true, &lfdb, NULL, &err));
+	CHECK_OK(capgen_lfdb(&spec, true, &want, &err));
+	CHECK_MEM(lfdb.data, lfdb.len, want.data, want.len);
+	CHECK_OK(cap_build_lfdb(cap, false, &lfdb, NULL, &err));
+	CHECK_OK(capgen_lfdb(&spec, false, &want, &err));
+	CHECK_MEM(lfdb.data, lfdb.len, want.data, want.len);
+	/* Hashes: FIPS 180 "abc" vectors. */
+	CHECK_OK(cap_hash(CAP_HASH_SHA256, (const uint8_t *)"abc", 3, h, &hlen, &err));
+	CHECK_HEX(h, hlen, "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD");
+	CHECK_OK(cap_hash(CAP_HASH_SHA1, (const uint8_t *)"abc", 3, h, &hlen, &err));
+	CHECK_HEX(h, hlen, "A9993E364706816ABA3E25717850C26C9CD0D89D");
+	CHECK_OK(cap_hash(CAP_HASH_NONE, (const uint8_t *)"abc", 3, h, &hlen, &err));
+	CHECK(hlen == 0);
+	cap_free(&cap);
+	/* From a file. */
+	CHECK_OK(cap_open_file(tpath("hello.cap"), &cap, &err));
+	CHECK(cap != NULL && cap->present[CPK_CAP_DESCRIPTOR]);
+out:
+	cap_free(&cap);
+	cpk_buf_free(&zip);
+	cpk_buf_free(&lfdb);
+	cpk_buf_free(&want);
+}
+
+/* --- binding a profile to cards --- */
+
+static void
+test_render(void)
+{
+	static const char text[] = HEAD
+	    "  - store-data:\n"
+	    "      format: dgi\n"
+	    "      items:\n"
+	    "        - dgi: \"0101\"\n"
+	    "          value: 01${card.serial}02${card.cin}${data.pin}${text:data.pin}\n";
+	static const char card_text[] = CARD "cin: AABB\ndata:\n  pin: \"1234\"\n";
+	static const char card_nocin[] = CARD "data:\n  pin: \"1234\"\n";
+	static const char card_badpin[] = CARD "cin: AABB\ndata:\n  pin: \"12x4\"\n";
+	struct profile *p = NULL;
+	struct card_record c;
+	struct cpk_buf out = CPK_BUF_INIT;
+	struct cpk_error err;
+	char *with_data;
+
+	/* Undeclared data is refused (test 23); declare it. */
+	with_data = malloc(strlen(text) + 32);
+	if (with_data == NULL)
+		abort();
+	snprintf(with_data, strlen(text) + 32, "data: [pin]\n%s", text);
+	if (!CHECK_OK(profile_text(with_data, &p, &err))) {
+		fprintf(stderr, "  %s:%u:%u: %s\n", err.file, err.line, err.col, err.msg);
+		free(with_data);
+		return;
+	}
+	CHECK_OK(card_parse_yaml("c.yaml", (const uint8_t *)card_text, strlen(card_text), &c, &err));
+	CHECK_OK(profile_check_card(p, &c, &err));
+	/* 01 | "CARD-0001" | 02 | AABB | 1234 (hex) | "1234" (text) */
+	CHECK_OK(profile_render(p, &p->steps[1].u.store.items[0].value, &c, &out, &err));
+	CHECK_HEX(out.data, out.len, "01434152442D3030303102AABB123431323334");
+	card_record_clear(&c);
+	/* 66. a card without the field a placeholder needs */
+	CHECK_OK(card_parse_yaml("c.yaml", (const uint8_t *)card_nocin, strlen(card_nocin), &c, &err));
+	CHECK_STATUS(profile_check_card(p, &c, &err), CPK_ERR_NOT_FOUND);
+	EXPECT_ERROR(&err, "p.yaml:19:18: ${card.cin} needs the card's 'cin', which the card "
+	    "record does not give");
+	card_record_clear(&c);
+	/* 67. per-card data that is not hex where hex is needed */
+	CHECK_OK(card_parse_yaml("c.yaml", (const uint8_t *)card_badpin, strlen(card_badpin), &c,
+	    &err));
+	CHECK_STATUS(profile_check_card(p, &c, &err), CPK_ERR_PARSE);
+	EXPECT_ERROR(&err, "p.yaml:19:18: per-card data 'pin' must be hex for '${data.pin}' "
+	    "(write '${text:data.pin}' for text)");
+	card_record_clear(&c);
+	/* 68. a card of another protocol */
+	CHECK_OK(card_parse_yaml("c.yaml", (const uint8_t *)
+	    "sd-aid: A000000151000000\nscp: 02\ni: 55\nkvn: 30\nkdd: 00010203040506070809\n"
+	    "counter: 0001\n", 86, &c, &err));
+	CHECK_STATUS(profile_check_card(p, &c, &err), CPK_ERR_PARSE);
+	EXPECT_ERROR(&err, "the card uses SCP02 i=55, but the profile is written for SCP03 i=70");
+	card_record_clear(&c);
+	cpk_buf_free(&out);
+	profile_free(&p);
+	free(with_data);
+}
+
+/* --- hostile input: every byte of valid inputs replaced, no crash, no partial result --- */
+
+static void
+test_mutations(void)
+{
+	static const char replace[] = { '\0', '"', ':', '$', '{', '\n', '-', (char)0xFF };
+	static const char json[] =
+	    "{\"sd-aid\":\"A000000151000000\",\"scp\":\"03\",\"i\":\"70\",\"kvn\":\"30\","
+	    "\"kdd\":\"00010203040506070809\",\"counter\":\"000001\",\"data.x\":\"\\u00e9\"}";
+	static const char csv[] = "A000000151000000,03,70,30,00010203040506070809,000001,\"a\"\"b\"";
+	static const char hdr[] = "sd-aid,scp,i,kvn,kdd,counter,data.x";
+	char *text = read_source("profiles/personalize.yaml");
+	struct capgen_spec spec;
+	struct cpk_buf zip = CPK_BUF_INIT;
+	struct card_csv_header h;
+	struct profile *p;
+	struct card_record c;
+	struct cap_file *cap;
+	struct cpk_error err;
+	char buf[4096];
+	size_t i, k, n, bad = 0;
+
+	CHECK_OK(card_csv_header_parse("c.csv", 1, hdr, strlen(hdr), &h, &err));
+	n = strlen(text) < sizeof(buf) ? strlen(text) : sizeof(buf);
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < sizeof(replace); k++) {
+			memcpy(buf, text, n);
+			buf[i] = replace[k];
+			p = NULL;
+			if (profile_parse("m.yaml", tmpdir, (const uint8_t *)buf, n, &p, &err) != CPK_OK &&
+			    p != NULL)
+				bad++;
+			profile_free(&p);
+		}
+	}
+	for (i = 0; i < sizeof(json) - 1; i++) {
+		for (k = 0; k < sizeof(replace); k++) {
+			memcpy(buf, json, sizeof(json) - 1);
+			buf[i] = replace[k];
+			if (card_parse_json("m.jsonl", 1, buf, sizeof(json) - 1, &c, &err) != CPK_OK &&
+			    c.ndata != 0)
+				bad++;
+			card_record_clear(&c);
+		}
+	}
+	for (i = 0; i < sizeof(csv) - 1; i++) {
+		for (k = 0; k < sizeof(replace); k++) {
+			memcpy(buf, csv, sizeof(csv) - 1);
+			buf[i] = replace[k];
+			if (card_parse_csv(&h, "m.csv", 2, buf, sizeof(csv) - 1, &c, &err) != CPK_OK &&
+			    c.ndata != 0)
+				bad++;
+			card_record_clear(&c);
+		}
+	}
+	hello_spec(&spec);
+	build_cap(&spec, &zip);
+	for (i = 0; i < zip.len; i++) {
+		uint8_t old = zip.data[i];
+
+		zip.data[i] ^= 0x5A;
+		cap = NULL;
+		if (cap_open_buffer("m.cap", zip.data, zip.len, &cap, &err) != CPK_OK && cap != NULL)
+			bad++;
+		cap_free(&cap);
+		zip.data[i] = old;
+	}
+	CHECK(bad == 0);
+	card_csv_header_free(&h);
+	cpk_buf_free(&zip);
+	free(text);
+}
+
+/* --- the example profiles --- */
+
+static void
+example(const char *name, const char *card_text)
+{
+	struct profile_opts opts = { tmpdir };
+	struct profile *p = NULL;
+	struct card_record c;
+	struct cpk_error err;
+	char rel[128], *text;
+
+	snprintf(rel, sizeof(rel), "profiles/%s", name);
+	text = read_source(rel);
+	write_text(name, text, 0644);
+	free(text);
+	cpk_error_clear(&err);
+	if (!test_check_status(profile_load(tpath(name), &opts, &p, &err), CPK_OK, name, __FILE__,
+	    __LINE__)) {
+		fprintf(stderr, "  %s:%u:%u: %s\n", err.file, err.line, err.col, err.msg);
+		return;
+	}
+	if (CHECK_OK(card_parse_yaml("card.yaml", (const uint8_t *)card_text, strlen(card_text), &c,
+	    &err))) {
+		if (!test_check_status(profile_check_card(p, &c, &err), CPK_OK, name, __FILE__,
+		    __LINE__))
+			fprintf(stderr, "  %s\n", err.msg);
+		card_record_clear(&c);
+	}
+	profile_free(&p);
+}
+
+static void
+test_examples(void)
+{
+	static const char scp03_card[] =
+	    "sd-aid: A000000151000000\nscp: 03\ni: 70\nkvn: 30\nkdd: 00010203040506070809\n"
+	    "counter: 000001\nserial: CARD-0001\ncin: 0102030405060708\n"
+	    "data:\n  holder: Ada Lovelace\n";
+	static const char scp02_card[] =
+	    "sd-aid: A000000151000000\nscp: 02\ni: 55\nkvn: 01\nkdd: 00010203040506070809\n"
+	    "counter: 0001\nserial: CARD-0002\n";
+	char *k;
+
+	/* The shipped test keys, with the mode cardc wants, in the -k folder. */
+	k = read_source("keys/gp-test-keys-aes.yaml");
+	write_text("gp-test-keys-aes.yaml", k, 0600);
+	free(k);
+	k = read_source("keys/gp-test-keys.yaml");
+	write_text("gp-test-keys.yaml", k, 0600);
+	/* The rotation's new key set: the same keys as version 02. */
+	k[strstr(k, "kvn: \"01\"") - k + 7] = '2';
+	write_text("new-keys.yaml", k, 0600);
+	free(k);
+	example("install-applet.yaml", scp03_card);
+	example("reinstall.yaml", scp03_card);
+	example("personalize.yaml", scp03_card);
+	example("rotate-keys.yaml", scp02_card);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: test_inputs SOURCE_ROOT\n");
+		return 2;
+	}
+	srcroot = argv[1];
+	setup();
+	test_profile_schema_errors();
+	test_profile_semantic_errors();
+	test_profile_valid();
+	test_card_errors();
+	test_card_valid();
+	test_keyset_errors();
+	test_keyset_valid();
+	test_cap_errors();
+	test_cap_valid();
+	test_render();
+	test_mutations();
+	test_examples();
+	teardown();
+	return test_summary("inputs");
+}

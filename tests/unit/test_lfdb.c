@@ -1,0 +1,418 @@
+/*
+ * cpk unit tests for common/cpk_lfdb: valid Load File Data Blocks and every
+ * way the parser refuses one, with its message.
+ *
+ * The blocks are assembled here from hand-written component contents; only
+ * the Header, Directory and Applet contents matter to the parser.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpk_bytes.h"
+#include "cpk_error.h"
+#include "cpk_lfdb.h"
+#include "testlib.h"
+
+/* Package D2760000850101 version 1.0, CAP 2.1, flags 04 (applets). */
+#define HDR_21 "DECAFFED" "01" "02" "04" "00" "01" "07" "D2760000850101"
+/* The same in CAP 2.2 with the package name "pkg". */
+#define HDR_22 "DECAFFED" "02" "02" "04" "00" "01" "07" "D2760000850101" "03706B67"
+/* One applet D276000085010101, install method at 0012. */
+#define APPLET_1 "01" "08" "D276000085010101" "0012"
+/* 29 zero bytes: the rest of a 33-byte Directory after two sizes. */
+#define Z29 "000000000000000000000000000000" \
+    "0000000000000000000000000000"
+
+/* Component contents by tag (hex; NULL = absent; Directory NULL = computed). */
+struct pkg {
+	const char *info[CPK_CAP_TAG_MAX + 1];
+};
+
+static const uint8_t ref_order[] = { 1, 2, 4, 3, 6, 7, 8, 10, 5, 9, 11 };
+
+static void
+pkg_default(struct pkg *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->info[CPK_CAP_HEADER] = HDR_21;
+	k->info[CPK_CAP_IMPORT] = "0100010" "7A0000000620101";
+	k->info[CPK_CAP_APPLET] = APPLET_1;
+	k->info[CPK_CAP_CLASS] = "0001020304";
+	k->info[CPK_CAP_METHOD] = "000102";
+	k->info[CPK_CAP_STATIC_FIELD] = "0000000000000000";
+	k->info[CPK_CAP_CONSTANT_POOL] = "0000";
+	k->info[CPK_CAP_REF_LOCATION] = "00000000";
+}
+
+static size_t
+hexlen(const char *h)
+{
+	return h == NULL ? 0 : strlen(h) / 2;
+}
+
+static void
+put_component(struct cpk_buf *b, unsigned tag, const uint8_t *info, size_t n)
+{
+	if (cpk_buf_append_byte(b, (uint8_t)tag, NULL) != CPK_OK ||
+	    cpk_buf_append_u16be(b, (uint16_t)n, NULL) != CPK_OK ||
+	    cpk_buf_append(b, info, n, NULL) != CPK_OK)
+		abort();
+}
+
+static void
+put_hex_component(struct cpk_buf *b, unsigned tag, const char *hex)
+{
+	uint8_t tmp[512];
+	size_t n = test_unhex(hex, tmp, sizeof(tmp));
+
+	put_component(b, tag, tmp, n);
+}
+
+/* Directory contents: component_sizes[12], static field info, three counts. */
+static void
+put_directory(struct cpk_buf *b, const struct pkg *k)
+{
+	uint8_t d[24 + 6 + 3];
+	unsigned tag;
+
+	memset(d, 0, sizeof(d));
+	for (tag = 1; tag <= CPK_CAP_TAG_MAX; tag++)
+		cpk_put_u16be(d + 2 * (tag - 1), (uint16_t)(tag == CPK_CAP_DIRECTORY ?
+		    sizeof(d) : hexlen(k->info[tag])));
+	put_component(b, CPK_CAP_DIRECTORY, d, sizeof(d));
+}
+
+/* Emit the present components in `order`. */
+static void
+pkg_build(const struct pkg *k, const uint8_t *order, size_t norder, struct cpk_buf *b)
+{
+	size_t i;
+
+	cpk_buf_reset(b);
+	for (i = 0; i < norder; i++) {
+		if (order[i] == CPK_CAP_DIRECTORY && k->info[CPK_CAP_DIRECTORY] == NULL)
+			put_directory(b, k);
+		else if (k->info[order[i]] != NULL)
+			put_hex_component(b, order[i], k->info[order[i]]);
+	}
+}
+
+static cpk_status
+parse_pkg(const struct pkg *k, struct cpk_buf *b, struct cpk_lfdb_info *info,
+    struct cpk_error *err)
+{
+	pkg_build(k, ref_order, sizeof(ref_order), b);
+	cpk_error_clear(err);
+	return cpk_lfdb_parse(b->data, b->len, info, err);
+}
+
+static struct cpk_lfdb_info info;
+
+static void
+test_valid(void)
+{
+	struct cpk_buf b = CPK_BUF_INIT;
+	struct cpk_error err;
+	struct pkg k;
+	static const uint8_t a2[] = { 0xD2, 0x76, 0x00, 0x00, 0x85, 0x01, 0x01, 0x02 };
+
+	pkg_default(&k);
+	CHECK_OK(parse_pkg(&k, &b, &info, &err));
+	CHECK(info.cap_major == 2 && info.cap_minor == 1);
+	CHECK(info.pkg_major == 1 && info.pkg_minor == 0);
+	CHECK(info.flags == 0x04);
+	CHECK_HEX(info.pkg_aid, info.pkg_aid_len, "D2760000850101");
+	CHECK(info.napplets == 1);
+	CHECK_HEX(info.applets[0].aid, info.applets[0].aid_len, "D276000085010101");
+	CHECK(info.applets[0].install_method == 0x0012);
+	CHECK(info.comp[CPK_CAP_HEADER].present && info.comp[CPK_CAP_HEADER].offset == 0);
+	CHECK(info.comp[CPK_CAP_HEADER].size == hexlen(HDR_21));
+	CHECK(info.comp[CPK_CAP_DIRECTORY].offset == 3 + hexlen(HDR_21));
+	CHECK(!info.comp[CPK_CAP_DESCRIPTOR].present && !info.comp[CPK_CAP_EXPORT].present);
+	CHECK(info.total == b.len);
+	CHECK(cpk_lfdb_has_applet(&info, (const uint8_t *)"\xD2\x76\x00\x00\x85\x01\x01\x01", 8));
+	CHECK(!cpk_lfdb_has_applet(&info, a2, sizeof(a2)));
+	CHECK(!cpk_lfdb_has_applet(&info, a2, 7));
+
+	/* CAP 2.2 with a package name, two applets, Export and Descriptor. */
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "02" "02" "06" "03" "02" "07" "D2760000850101"
+	    "03706B67";
+	k.info[CPK_CAP_APPLET] = "02" "08D276000085010101" "0012" "08D276000085010102" "0100";
+	k.info[CPK_CAP_EXPORT] = "00";
+	k.info[CPK_CAP_DESCRIPTOR] = "000000";
+	CHECK_OK(parse_pkg(&k, &b, &info, &err));
+	CHECK(info.cap_minor == 2 && info.pkg_major == 2 && info.pkg_minor == 3);
+	CHECK(info.napplets == 2);
+	CHECK(info.applets[1].install_method == 0x0100);
+	CHECK(cpk_lfdb_has_applet(&info, a2, sizeof(a2)));
+	CHECK(info.comp[CPK_CAP_DESCRIPTOR].present && info.comp[CPK_CAP_DESCRIPTOR].size == 3);
+	CHECK(info.comp[CPK_CAP_EXPORT].present);
+
+	/* A library package: no applets, an Export component, CAP 2.3. */
+	pkg_default(&k);
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "03" "02" "03" "00" "01" "07" "D2760000850101";
+	k.info[CPK_CAP_APPLET] = NULL;
+	k.info[CPK_CAP_EXPORT] = "0000";
+	CHECK_OK(parse_pkg(&k, &b, &info, &err));
+	CHECK(info.napplets == 0 && info.cap_minor == 3 && info.flags == 0x03);
+
+	CHECK_STR(cpk_cap_component_name(CPK_CAP_REF_LOCATION), "RefLocation");
+	CHECK_STR(cpk_cap_component_name(0), "unknown");
+	CHECK_STR(cpk_cap_component_name(13), "unknown");
+	cpk_buf_free(&b);
+}
+
+/* Parse raw hex; expect failure with a status and a message fragment. */
+static void
+check_raw(const char *hex, cpk_status want, const char *needle, int line)
+{
+	uint8_t tmp[512];
+	size_t n = test_unhex(hex, tmp, sizeof(tmp));
+	struct cpk_error err;
+
+	cpk_error_clear(&err);
+	test_check_status(cpk_lfdb_parse(tmp, n, &info, &err), want, hex, __FILE__, line);
+	test_check_msg(&err, needle, __FILE__, line);
+	test_check(info.pkg_aid_len == 0 && info.total == 0, "output zeroed", __FILE__, line);
+}
+
+static void
+check_pkg(const struct pkg *k, cpk_status want, const char *needle, int line)
+{
+	struct cpk_buf b = CPK_BUF_INIT;
+	struct cpk_error err;
+
+	test_check_status(parse_pkg(k, &b, &info, &err), want, "parse_pkg", __FILE__, line);
+	test_check_msg(&err, needle, __FILE__, line);
+	cpk_buf_free(&b);
+}
+
+static void
+check_order(const struct pkg *k, const uint8_t *order, size_t norder, const char *needle,
+    int line)
+{
+	struct cpk_buf b = CPK_BUF_INIT;
+	struct cpk_error err;
+
+	pkg_build(k, order, norder, &b);
+	cpk_error_clear(&err);
+	test_check_status(cpk_lfdb_parse(b.data, b.len, &info, &err), CPK_ERR_PARSE,
+	    "cpk_lfdb_parse", __FILE__, line);
+	test_check_msg(&err, needle, __FILE__, line);
+	cpk_buf_free(&b);
+}
+
+static void
+test_walk_errors(void)
+{
+	struct cpk_error err;
+	struct pkg k;
+	static const uint8_t no_method[] = { 1, 2, 4, 3, 6, 8, 5, 9 };
+	static const uint8_t swapped[] = { 1, 2, 3, 4, 6, 7, 8, 5, 9 };
+	static const uint8_t header_late[] = { 2, 1, 4, 3, 6, 7, 8, 5, 9 };
+
+	cpk_error_clear(&err);
+	CHECK_STATUS(cpk_lfdb_parse(NULL, 3, &info, &err), CPK_ERR_ARG);
+	CHECK_MSG(&err, "load file data block: no input bytes");
+	CHECK_STATUS(cpk_lfdb_parse(NULL, 0, &info, &err), CPK_ERR_PARSE);
+	CHECK_MSG(&err, "load file data block: empty");
+
+	check_raw("01", CPK_ERR_PARSE, "truncated component at offset 0: 1 of the 3 bytes", __LINE__);
+	check_raw("0100", CPK_ERR_PARSE, "2 of the 3 bytes of tag and size", __LINE__);
+	check_raw("010005DECAFF", CPK_ERR_PARSE,
+	    "truncated Header component (tag 1) at offset 0: its size says 5 bytes but 3 remain",
+	    __LINE__);
+	check_raw("0D0000", CPK_ERR_PARSE, "unknown component tag 13 at offset 0", __LINE__);
+	check_raw("000000", CPK_ERR_PARSE, "unknown component tag 0 at offset 0", __LINE__);
+	check_raw("FF0000", CPK_ERR_PARSE, "unknown component tag 255", __LINE__);
+	check_raw("0100000C0000", CPK_ERR_PARSE,
+	    "Debug component (tag 12) at offset 3: the Debug component is never loaded", __LINE__);
+	check_raw("010000010000", CPK_ERR_PARSE,
+	    "duplicate Header component (tag 1) at offset 3; the first is at offset 0", __LINE__);
+	check_raw("010000", CPK_ERR_PARSE, "missing Directory component (tag 2)", __LINE__);
+
+	pkg_default(&k);
+	check_order(&k, no_method, sizeof(no_method), "missing Method component (tag 7)", __LINE__);
+	check_order(&k, swapped, sizeof(swapped),
+	    "Import component (tag 4) at offset", __LINE__);
+	check_order(&k, swapped, sizeof(swapped),
+	    "is out of load order: it must come before the Applet component (tag 3)", __LINE__);
+	check_order(&k, header_late, sizeof(header_late),
+	    "Header component (tag 1) at offset 36 is out of load order", __LINE__);
+	/* Descriptor before RefLocation. */
+	{
+		static const uint8_t desc_early[] = { 1, 2, 4, 3, 6, 7, 8, 5, 11, 9 };
+
+		k.info[CPK_CAP_DESCRIPTOR] = "00";
+		check_order(&k, desc_early, sizeof(desc_early),
+		    "RefLocation component (tag 9)", __LINE__);
+	}
+	/* Trailing garbage after the last component is an unknown or truncated one. */
+	pkg_default(&k);
+	{
+		struct cpk_buf b = CPK_BUF_INIT;
+
+		pkg_build(&k, ref_order, sizeof(ref_order), &b);
+		if (cpk_buf_append_byte(&b, 0x0B, NULL) != CPK_OK)
+			abort();
+		cpk_error_clear(&err);
+		CHECK_STATUS(cpk_lfdb_parse(b.data, b.len, &info, &err), CPK_ERR_PARSE);
+		CHECK_MSG(&err, "1 of the 3 bytes of tag and size");
+		cpk_buf_free(&b);
+	}
+}
+
+static void
+test_header_errors(void)
+{
+	struct pkg k;
+
+	pkg_default(&k);
+	k.info[CPK_CAP_HEADER] = "DECAFFED0102040001";
+	check_pkg(&k, CPK_ERR_PARSE, "load file data block: Header component of 9 bytes is too "
+	    "short (at least 10 before the package AID)", __LINE__);
+	k.info[CPK_CAP_HEADER] = "CAFEBABE" "01" "02" "04" "00" "01" "07" "D2760000850101";
+	check_pkg(&k, CPK_ERR_PARSE, "Header component: magic CAFEBABE, expected DECAFFED",
+	    __LINE__);
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "00" "03" "04" "00" "01" "07" "D2760000850101";
+	check_pkg(&k, CPK_ERR_UNSUPPORTED,
+	    "CAP format 3.0 is not supported (expected 2.1, 2.2 or 2.3)", __LINE__);
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "00" "02" "04" "00" "01" "07" "D2760000850101";
+	check_pkg(&k, CPK_ERR_UNSUPPORTED, "CAP format 2.0 is not supported", __LINE__);
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "04" "02" "04" "00" "01" "07" "D2760000850101";
+	check_pkg(&k, CPK_ERR_UNSUPPORTED, "CAP format 2.4 is not supported", __LINE__);
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "03" "02" "0C" "00" "01" "07" "D2760000850101";
+	check_pkg(&k, CPK_ERR_UNSUPPORTED,
+	    "extended-format CAP (Header flag 08) is not supported", __LINE__);
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "01" "02" "14" "00" "01" "07" "D2760000850101";
+	check_pkg(&k, CPK_ERR_PARSE, "Header component: flags 14 has unknown bits 10", __LINE__);
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "01" "02" "04" "00" "01" "04" "D2760000";
+	check_pkg(&k, CPK_ERR_PARSE, "package AID length 4 (expected 5-16)", __LINE__);
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "01" "02" "04" "00" "01" "11"
+	    "D2760000850101010101010101010101" "01";
+	check_pkg(&k, CPK_ERR_PARSE, "package AID length 17 (expected 5-16)", __LINE__);
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "01" "02" "04" "00" "01" "08" "D2760000850101";
+	check_pkg(&k, CPK_ERR_PARSE,
+	    "Header component of 17 bytes ends inside the 8-byte package AID", __LINE__);
+	k.info[CPK_CAP_HEADER] = HDR_21 "00";
+	check_pkg(&k, CPK_ERR_PARSE, "Header component: 1 unexpected bytes after the package AID",
+	    __LINE__);
+	k.info[CPK_CAP_HEADER] = HDR_22 "00";
+	check_pkg(&k, CPK_ERR_PARSE, "Header component: 5 unexpected bytes after the package AID",
+	    __LINE__);
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "02" "02" "04" "00" "01" "07" "D2760000850101" "05706B67";
+	check_pkg(&k, CPK_ERR_PARSE, "4 unexpected bytes after the package AID", __LINE__);
+	k.info[CPK_CAP_HEADER] = HDR_22;
+	check_pkg(&k, CPK_OK, "", __LINE__);
+}
+
+static void
+test_directory_errors(void)
+{
+	struct pkg k;
+
+	pkg_default(&k);
+	k.info[CPK_CAP_DIRECTORY] = "000000000000000000000000000000000000000000";
+	check_pkg(&k, CPK_ERR_PARSE,
+	    "Directory component of 21 bytes is too short for its component sizes", __LINE__);
+	/* Header 17 bytes listed as 16. */
+	k.info[CPK_CAP_DIRECTORY] = "0010" "0021" Z29;
+	check_pkg(&k, CPK_ERR_PARSE,
+	    "Directory component lists 16 bytes for the Header component, which has 17", __LINE__);
+	k.info[CPK_CAP_DIRECTORY] = "0011" "0022" Z29;
+	check_pkg(&k, CPK_ERR_PARSE,
+	    "Directory component lists 34 bytes for the Directory component, which has 33",
+	    __LINE__);
+	k.info[CPK_CAP_DIRECTORY] = "0011" "0021" Z29;
+	check_pkg(&k, CPK_ERR_PARSE,
+	    "Directory component lists 0 bytes for the Applet component, which has 12", __LINE__);
+}
+
+static void
+test_applet_errors(void)
+{
+	struct pkg k;
+
+	pkg_default(&k);
+	k.info[CPK_CAP_APPLET] = "00";
+	check_pkg(&k, CPK_ERR_PARSE, "Applet component declares no applet", __LINE__);
+	k.info[CPK_CAP_APPLET] = "";
+	check_pkg(&k, CPK_ERR_PARSE, "Applet component declares no applet", __LINE__);
+	k.info[CPK_CAP_APPLET] = "01" "04" "D2760000" "0012";
+	check_pkg(&k, CPK_ERR_PARSE, "applet 1 has an AID of 4 bytes (expected 5-16)", __LINE__);
+	k.info[CPK_CAP_APPLET] = "01" "11" "D276000085010101010101010101010101" "0012";
+	check_pkg(&k, CPK_ERR_PARSE, "applet 1 has an AID of 17 bytes", __LINE__);
+	k.info[CPK_CAP_APPLET] = "02" "08" "D276000085010101" "0012";
+	check_pkg(&k, CPK_ERR_PARSE, "Applet component: truncated at applet 2 of 2", __LINE__);
+	k.info[CPK_CAP_APPLET] = "01" "08" "D276000085010101" "00";
+	check_pkg(&k, CPK_ERR_PARSE, "Applet component: truncated at applet 1 of 1", __LINE__);
+	k.info[CPK_CAP_APPLET] = "01" "08" "D276000086010101" "0012";
+	check_pkg(&k, CPK_ERR_PARSE, "applet 1 does not share the package's RID", __LINE__);
+	k.info[CPK_CAP_APPLET] = "02" "08D276000085010101" "0012" "08D276000085010101" "0013";
+	check_pkg(&k, CPK_ERR_PARSE, "applets 1 and 2 have the same AID", __LINE__);
+	k.info[CPK_CAP_APPLET] = APPLET_1 "00";
+	check_pkg(&k, CPK_ERR_PARSE, "Applet component: 1 bytes after its 1 applets", __LINE__);
+
+	/* Flags against components. */
+	pkg_default(&k);
+	k.info[CPK_CAP_APPLET] = NULL;
+	check_pkg(&k, CPK_ERR_PARSE,
+	    "Header flag 04 (applets) is set but the Applet component is absent", __LINE__);
+	pkg_default(&k);
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "01" "02" "00" "00" "01" "07" "D2760000850101";
+	check_pkg(&k, CPK_ERR_PARSE,
+	    "Header flag 04 (applets) is clear but the Applet component is present", __LINE__);
+	pkg_default(&k);
+	k.info[CPK_CAP_EXPORT] = "00";
+	check_pkg(&k, CPK_ERR_PARSE,
+	    "Header flag 02 (export) is clear but the Export component is present", __LINE__);
+	k.info[CPK_CAP_EXPORT] = NULL;
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "01" "02" "06" "00" "01" "07" "D2760000850101";
+	check_pkg(&k, CPK_ERR_PARSE,
+	    "Header flag 02 (export) is set but the Export component is absent", __LINE__);
+}
+
+/* Every prefix of a valid block is refused, never read past. */
+static void
+test_truncations(void)
+{
+	struct cpk_buf b = CPK_BUF_INIT;
+	struct cpk_error err;
+	struct pkg k;
+	uint8_t *copy;
+	size_t n;
+
+	pkg_default(&k);
+	k.info[CPK_CAP_DESCRIPTOR] = "0102";
+	pkg_build(&k, ref_order, sizeof(ref_order), &b);
+	for (n = 1; n < b.len; n++) {
+		/* Without its Descriptor (the last 5 bytes) the block is whole. */
+		if (n == b.len - 5)
+			continue;
+		/* An exact-size heap copy lets ASan catch any over-read. */
+		copy = malloc(n);
+		if (copy == NULL)
+			abort();
+		memcpy(copy, b.data, n);
+		cpk_error_clear(&err);
+		if (!CHECK(cpk_lfdb_parse(copy, n, &info, &err) != CPK_OK))
+			fprintf(stderr, "  prefix of %zu bytes accepted\n", n);
+		free(copy);
+	}
+	cpk_error_clear(&err);
+	CHECK_OK(cpk_lfdb_parse(b.data, b.len, &info, &err));
+	cpk_buf_free(&b);
+}
+
+int
+main(void)
+{
+	test_valid();
+	test_walk_errors();
+	test_header_errors();
+	test_directory_errors();
+	test_applet_errors();
+	test_truncations();
+	return test_summary("lfdb");
+}

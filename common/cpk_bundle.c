@@ -4,6 +4,7 @@
  * cpk_bundle.h and cpk(5).
  */
 #include "cpk_bundle.h"
+#include "scp_iu.h"
 
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -213,8 +214,7 @@ level_known(uint8_t level)
 static cpk_status
 check_iu_response(const struct cpk_manifest *m, struct cpk_error *err)
 {
-	const uint8_t *r = m->iu_response;
-	const uint8_t *ctr = NULL;
+	struct scp_iu_response iu;
 	size_t want;
 	cpk_status st = CPK_ERR_PARSE;
 
@@ -228,26 +228,27 @@ check_iu_response(const struct cpk_manifest *m, struct cpk_error *err)
 		    m->iu_response_len, m->scp, m->i, want);
 		goto out;
 	}
-	if (memcmp(r, m->kdd, sizeof(m->kdd)) != 0) {
+	if (scp_iu_response_parse(m->iu_response, m->iu_response_len, &iu, err) != CPK_OK) {
+		cpk_error_prefix(err, "manifest: iu-response");
+		goto out;
+	}
+	if (memcmp(iu.kdd, m->kdd, sizeof(m->kdd)) != 0) {
 		cpk_error_set(err, st, "manifest: iu-response does not start with the card's kdd");
 		goto out;
 	}
-	if (r[10] != m->kvn || r[11] != m->scp) {
+	if (iu.kvn != m->kvn || iu.scp != m->scp) {
 		cpk_error_set(err, st,
 		    "manifest: iu-response key information %02X%02X differs from kvn %02X, scp %02X",
-		    r[10], r[11], m->kvn, m->scp);
+		    iu.kvn, iu.scp, m->kvn, m->scp);
 		goto out;
 	}
-	if (m->scp == 3 && r[12] != m->i) {
+	if (m->scp == 3 && iu.i != m->i) {
 		cpk_error_set(err, st, "manifest: iu-response says i=%02X but channel i is %02X",
-		    r[12], m->i);
+		    iu.i, m->i);
 		goto out;
 	}
-	if (m->scp == 2)
-		ctr = r + 12;
-	else if (m->i & 0x10)
-		ctr = r + 29;
-	if (m->counter_len > 0 && ctr != NULL && memcmp(ctr, m->counter, m->counter_len) != 0) {
+	if (m->counter_len > 0 && iu.counter_len > 0 &&
+	    memcmp(iu.counter, m->counter, m->counter_len) != 0) {
 		cpk_error_set(err, st,
 		    "manifest: iu-response carries another sequence counter than 'counter'");
 		goto out;

@@ -283,9 +283,12 @@ cpk_hex_decode_buf(const char *s, struct cpk_buf *out, struct cpk_error *err)
 	size_t slen = strlen(s), got;
 	cpk_status st;
 
-	/* Nothing to append; out->data may be NULL, and NULL + 0 is undefined. */
-	if (slen == 0)
-		return CPK_OK;
+	/*
+	 * Fewer than 2 digits decode to no byte (or an odd-length error), and
+	 * reserving 0 bytes may leave out->data NULL: NULL + 0 is undefined.
+	 */
+	if (slen < 2)
+		return cpk_hex_decode(s, slen, NULL, 0, &got, err);
 	if ((st = cpk_buf_reserve(out, slen / 2, err)) != CPK_OK)
 		return st;
 	st = cpk_hex_decode(s, slen, out->data + out->len, out->cap - out->len, &got, err);

@@ -392,7 +392,9 @@ open_offline(struct asm_ctx *a, const struct scp_keyset *keys, const struct gp_a
 
 	memset(&iu, 0, sizeof(iu));
 	memcpy(iu.kdd, card->kdd, SCP_KDD_LEN);
-	iu.kvn = kvn;
+	/* INITIALIZE UPDATE with KVN 00 asks for the default key set: the card answers with its version. */
+	iu.kvn = kvn != 0x00 ? kvn : keys->kvn;
+	a->out->manifest.kvn = iu.kvn;
 	iu.scp = (uint8_t)a->p->sd.scp;
 	iu.i = a->p->sd.scp == SCP03 ? a->p->sd.i : 0;
 	iu.counter_len = a->p->sd.scp == SCP02 ? 2 : 3;
@@ -452,10 +454,10 @@ open_session(struct asm_ctx *a, const struct scp_keyset *keys, uint8_t kvn,
 		return cpk_error_set(err, CPK_ERR_ARG,
 		    "session mode needs the card record's host-challenge and iu-response "
 		    "(the live INITIALIZE UPDATE exchange)");
-	if (card->iu.kvn != kvn)
+	if (card->iu.kvn != (kvn != 0x00 ? kvn : keys->kvn))
 		return cpk_error_set(err, CPK_ERR_VERIFY,
 		    "the card answered INITIALIZE UPDATE with key version %02X, but the "
-		    "profile uses %02X", card->iu.kvn, kvn);
+		    "key set is version %02X", card->iu.kvn, kvn != 0x00 ? kvn : keys->kvn);
 	if (memcmp(card->iu.kdd, card->kdd, SCP_KDD_LEN) != 0)
 		return cpk_error_set(err, CPK_ERR_VERIFY,
 		    "the INITIALIZE UPDATE response carries another KDD than the card record: "
@@ -465,8 +467,14 @@ open_session(struct asm_ctx *a, const struct scp_keyset *keys, uint8_t kvn,
 		return ret;
 	if ((ret = scp_check_card_cryptogram(&a->s, card->iu.card_cryptogram, err)) != CPK_OK)
 		return ret;
+	/* The live exchange goes into the manifest too, so cardc verify can recompute it. */
 	memcpy(m->counter, card->iu.counter, card->iu.counter_len);
 	m->counter_len = card->iu.counter_len;
+	memcpy(m->host_challenge, card->host_challenge, SCP_CHALLENGE_LEN);
+	m->has_host_challenge = true;
+	memcpy(m->iu_response, card->iu_raw, card->iu_len);
+	m->iu_response_len = card->iu_len;
+	m->kvn = card->iu.kvn;
 	return CPK_OK;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpk_bundle.h"
 #include "cpk_tlv.h"
 #include "ydoc.h"
 
@@ -57,7 +58,7 @@ static const struct ydoc_field sd_fields[] = {
 	[SD_AID] = { "aid", YDOC_T_HEX, false, GP_AID_MIN, GP_AID_MAX, NULL, false },
 	[SD_SCP] = { "scp", YDOC_T_ENUM, true, 0, 0, scp_names, false },
 	[SD_I] = { "i", YDOC_T_BYTE, true, 0x00, 0xFF, NULL, false },
-	[SD_KVN] = { "kvn", YDOC_T_BYTE, false, 0x01, 0xFF, NULL, false },
+	[SD_KVN] = { "kvn", YDOC_T_BYTE, false, 0x00, 0xFF, NULL, false },	/* 00: the default key set */
 	[SD_LEVEL] = { "security-level", YDOC_T_ENUM, true, 0, 0, level_names, false },
 	[SD_MODE] = { "mode", YDOC_T_ENUM, false, 0, 0, mode_names, false },
 };
@@ -1194,6 +1195,8 @@ profile_parse(const char *name, const char *dir, const uint8_t *text, size_t len
 	c.file = name;
 	c.p = p;
 	c.err = err;
+	if ((ret = cpk_sha256(text, len, p->sha256, err)) != CPK_OK)
+		goto out;
 	if ((ret = ydoc_parse(name, text, len, &root, err)) != CPK_OK)
 		goto out;
 	if ((ret = parse_top(&c, root)) != CPK_OK)

@@ -42,6 +42,7 @@
 #define PROFILE_MAX_ITEMS 256		/* STORE DATA items of one step */
 #define PROFILE_MAX_ACCEPT 8		/* accepted status words of one step */
 #define PROFILE_MAX_DATA 64		/* declared per-card data names */
+#define PROFILE_SHA256_LEN 32
 
 /* Where something was written in the profile (line and column from 1). */
 struct profile_loc {
@@ -210,6 +211,8 @@ struct profile {
 	char *dir;			/* the profile's folder */
 	char *name;
 	char *description;		/* NULL unless given */
+	/* SHA-256 of the exact text profile_parse read (the manifest's profile-sha256). */
+	uint8_t sha256[PROFILE_SHA256_LEN];
 	struct profile_sd sd;
 	struct profile_keys keys;
 	char *data_names[PROFILE_MAX_DATA];	/* declared per-card data */

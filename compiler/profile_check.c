@@ -114,7 +114,8 @@ resolve_keys(struct profile *p, const struct profile_opts *opts, struct cpk_erro
 		return relocate(p, err, k->loc_file, ret);
 	if ((ret = check_key_alg(p, k->set, k->loc_file, false, err)) != CPK_OK)
 		return ret;
-	if (p->sd.has_kvn && k->set->keys.kvn != p->sd.kvn)
+	/* kvn 00 addresses the card's default key set: the card answers with its version. */
+	if (p->sd.has_kvn && p->sd.kvn != 0x00 && k->set->keys.kvn != p->sd.kvn)
 		return at(p, err, k->loc_file, CPK_ERR_PARSE,
 		    "the security domain uses key version %02X, but key file '%s' holds version %02X",
 		    p->sd.kvn, k->set->path, k->set->keys.kvn);
@@ -588,7 +589,8 @@ static cpk_status
 check_card_ids(const struct profile *p, const struct card_record *card, struct cpk_error *err)
 {
 	char a[2 * GP_AID_MAX + 1], b[2 * GP_AID_MAX + 1];
-	uint8_t kvn = profile_sd_kvn(p, card);
+	/* Profile kvn 00 (the default key set): the card's own version must match the keys. */
+	uint8_t kvn = p->sd.has_kvn && p->sd.kvn != 0x00 ? p->sd.kvn : card->kvn;
 
 	if (card->scp != p->sd.scp || card->i != p->sd.i)
 		return cpk_error_set(err, CPK_ERR_PARSE,
@@ -600,7 +602,7 @@ check_card_ids(const struct profile *p, const struct card_record *card, struct c
 		return cpk_error_set(err, CPK_ERR_PARSE,
 		    "the card's security domain is %s, but the profile names %s", a, b);
 	}
-	if (p->sd.has_kvn && p->sd.kvn != card->kvn)
+	if (p->sd.has_kvn && p->sd.kvn != 0x00 && p->sd.kvn != card->kvn)
 		return cpk_error_set(err, CPK_ERR_PARSE,
 		    "the card record gives key version %02X, but the profile uses %02X", card->kvn,
 		    p->sd.kvn);

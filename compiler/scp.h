@@ -27,6 +27,7 @@
 #include "cpk_bytes.h"
 #include "cpk_error.h"
 #include "gp_crypto.h"
+#include "scp_iu.h"
 
 enum scp_version {
 	SCP02 = 2,
@@ -52,8 +53,6 @@ enum scp_version {
 #define SCP03_I_RMAC 0x20
 #define SCP03_I_RENC 0x40
 
-#define SCP_CHALLENGE_LEN 8
-#define SCP_KDD_LEN 10
 #define SCP_AID_MAX 16
 
 /* A static key set (card keys, after any diversification). */
@@ -74,29 +73,6 @@ void scp_keyset_clear(struct scp_keyset *k);
  */
 cpk_status scp_keyset_diversify(const struct scp_keyset *master, enum gp_diversification scheme,
     const uint8_t kdd[SCP_KDD_LEN], struct scp_keyset *out, struct cpk_error *err);
-
-/* The INITIALIZE UPDATE response data (without SW1 SW2). */
-struct scp_iu_response {
-	uint8_t kdd[SCP_KDD_LEN];
-	uint8_t kvn;
-	uint8_t scp;			/* 02 or 03 */
-	uint8_t i;			/* SCP03 only; SCP02 responses do not carry it */
-	uint8_t counter[3];
-	size_t counter_len;		/* SCP02 2; SCP03 3 when i & 0x10, else 0 */
-	uint8_t card_challenge[SCP_CHALLENGE_LEN];
-	size_t challenge_len;		/* SCP02 6, SCP03 8 */
-	uint8_t card_cryptogram[8];
-};
-
-/* Parse the response: 28 bytes (SCP02), 29 or 32 bytes (SCP03). */
-cpk_status scp_iu_response_parse(const uint8_t *p, size_t n, struct scp_iu_response *out,
-    struct cpk_error *err);
-cpk_status scp_iu_response_build(const struct scp_iu_response *r, struct cpk_buf *out,
-    struct cpk_error *err);
-
-/* 80 50 KVN 00 08 <host challenge> 00 */
-cpk_status scp_initialize_update_apdu(uint8_t kvn, const uint8_t host_challenge[SCP_CHALLENGE_LEN],
-    struct cpk_buf *out, struct cpk_error *err);
 
 /*
  * Is this `i` one cpk implements? SCP02: three keys, modified APDU,

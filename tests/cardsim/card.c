@@ -339,24 +339,30 @@ cmd_select(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out)
 {
 	struct cpk_error err;
 	int target;
+	uint16_t sw;
 
-	if (a->p1 != 0x04 || a->p2 != 0x00)
-		return cs_refuse(c, SW_WRONG_P1P2,
+	if (a->p1 != 0x04 || a->p2 != 0x00) {
+		sw = cs_refuse(c, SW_WRONG_P1P2,
 		    "SELECT P1 P2 %02X %02X: only 04 00 (by AID, first or only occurrence)",
 		    a->p1, a->p2);
-	if (a->lc > CS_AID_MAX)
-		return cs_refuse(c, SW_WRONG_DATA, "SELECT of a %zu-byte AID (at most 16)", a->lc);
-	target = select_target(c, a);
-	if (target == -2)
-		return cs_refuse(c, SW_FILE_NOT_FOUND, "SELECT: no selectable application matches");
+		goto done;
+	}
+	if (a->lc > CS_AID_MAX) {
+		sw = cs_refuse(c, SW_WRONG_DATA, "SELECT of a %zu-byte AID (at most 16)", a->lc);
+		goto done;
+	}
+	if ((target = select_target(c, a)) == -2) {
+		sw = cs_refuse(c, SW_FILE_NOT_FOUND, "SELECT: no selectable application matches");
+		goto done;
+	}
 	/* Deselecting the current application ends its secure channel session. */
 	cs_close_session(c);
 	c->selected = target;
-	if (target >= 0)
-		return SW_OK;
-	if (put_isd_fci(c, out, &err) != CPK_OK)
-		return cs_refuse(c, SW_INTERNAL, "SELECT: %s", err.msg);
-	return SW_OK;
+	sw = SW_OK;
+	if (target < 0 && put_isd_fci(c, out, &err) != CPK_OK)
+		sw = cs_refuse(c, SW_INTERNAL, "SELECT: %s", err.msg);
+done:
+	return sw;
 }
 
 /* --- GET DATA --- */
@@ -450,13 +456,51 @@ out:
 
 /* --- INITIALIZE UPDATE and EXTERNAL AUTHENTICATE --- */
 
+/*
+ * The session's sequence counter by the protocol's rule, into iu (with its
+ * full length: the response drops an SCP03 counter when i hides it).
+ */
+static uint16_t
+session_counter(struct cardsim *c, struct cs_keyset *ks, struct scp_iu_response *iu)
+{
+	uint16_t sw = SW_CONDITIONS;
+
+	if (c->id.scp == SCP03) {
+		/* SCP03: increment first, then use and return the new value. */
+		if (ks->counter >= 0xFFFFFFu) {
+			sw = cs_refuse(c, SW_CONDITIONS, "sequence counter exhausted");
+			goto out;
+		}
+		ks->counter++;
+		c->dirty = true;
+		iu->counter[0] = (uint8_t)(ks->counter >> 16);
+		iu->counter[1] = (uint8_t)(ks->counter >> 8);
+		iu->counter[2] = (uint8_t)ks->counter;
+		iu->counter_len = 3;
+		iu->challenge_len = 8;
+	} else {
+		/* SCP02: use the current value; EXTERNAL AUTHENTICATE increments it. */
+		if (ks->counter > 0xFFFFu) {
+			sw = cs_refuse(c, SW_CONDITIONS, "sequence counter exhausted");
+			goto out;
+		}
+		iu->counter[0] = (uint8_t)(ks->counter >> 8);
+		iu->counter[1] = (uint8_t)ks->counter;
+		iu->counter_len = 2;
+		iu->challenge_len = 6;
+	}
+	sw = SW_OK;
+out:
+	return sw;
+}
+
 static uint16_t
 cmd_initialize_update(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out)
 {
 	struct scp_iu_response iu;
 	struct cs_keyset *ks;
 	struct cpk_error err;
-	uint32_t ctr;
+	size_t clen = 0;
 	uint16_t sw = SW_INTERNAL;
 
 	cpk_error_clear(&err);
@@ -482,63 +526,26 @@ cmd_initialize_update(struct cardsim *c, const struct cpk_apdu *a, struct cpk_bu
 		    a->p1);
 		goto out;
 	}
-	if (c->id.scp == SCP03) {
-		/* SCP03: increment first, then use and return the new value. */
-		if (ks->counter >= 0xFFFFFFu) {
-			sw = cs_refuse(c, SW_CONDITIONS, "sequence counter exhausted");
-			goto out;
-		}
-		ks->counter++;
-		c->dirty = true;
-		ctr = ks->counter;
-		iu.counter[0] = (uint8_t)(ctr >> 16);
-		iu.counter[1] = (uint8_t)(ctr >> 8);
-		iu.counter[2] = (uint8_t)ctr;
-		iu.counter_len = (c->id.i & SCP03_I_PSEUDO) ? 3 : 0;
-		iu.challenge_len = 8;
-	} else {
-		/* SCP02: use the current value; EXTERNAL AUTHENTICATE increments it. */
-		if (ks->counter > 0xFFFFu) {
-			sw = cs_refuse(c, SW_CONDITIONS, "sequence counter exhausted");
-			goto out;
-		}
-		iu.counter[0] = (uint8_t)(ks->counter >> 8);
-		iu.counter[1] = (uint8_t)ks->counter;
-		iu.counter_len = 2;
-		iu.challenge_len = 6;
-	}
+	if ((sw = session_counter(c, ks, &iu)) != SW_OK)
+		goto out;
+	sw = SW_INTERNAL;
 	memcpy(iu.kdd, c->id.kdd, SCP_KDD_LEN);
 	iu.kvn = ks->keys.kvn;
 	iu.scp = (uint8_t)c->id.scp;
 	iu.i = c->id.i;
 	if (scp_i_pseudo_random(c->id.scp, c->id.i)) {
-		/* The SCP03 challenge takes the 3-byte counter even when i hides it. */
-		size_t clen = 0;
-		uint8_t full[3];
-
-		full[0] = (uint8_t)(ks->counter >> 16);
-		full[1] = (uint8_t)(ks->counter >> 8);
-		full[2] = (uint8_t)ks->counter;
-		if (scp_pseudo_random_challenge(&ks->keys, c->id.scp,
-		    c->id.scp == SCP03 ? full : iu.counter, c->id.scp == SCP03 ? 3 : 2,
+		if (scp_pseudo_random_challenge(&ks->keys, c->id.scp, iu.counter, iu.counter_len,
 		    c->id.isd.b, c->id.isd.len, iu.card_challenge, &clen, &err) != CPK_OK)
 			goto fail;
 	} else if (gp_random(iu.card_challenge, iu.challenge_len, &err) != CPK_OK) {
 		goto fail;
 	}
-	{
-		/* scp_session_begin wants the counter in the response fields. */
-		struct scp_iu_response fields = iu;
-
-		if (c->id.scp == SCP03) {
-			fields.counter_len = 3;
-			memcpy(fields.counter, iu.counter, 3);
-		}
-		if (scp_session_begin(&c->sc, &ks->keys, c->id.scp, c->id.i, a->data, &fields,
-		    &err) != CPK_OK)
-			goto fail;
-	}
+	if (scp_session_begin(&c->sc, &ks->keys, c->id.scp, c->id.i, a->data, &iu, &err) !=
+	    CPK_OK)
+		goto fail;
 	memcpy(iu.card_cryptogram, c->sc.card_cryptogram, 8);
+	if (c->id.scp == SCP03 && !(c->id.i & SCP03_I_PSEUDO))
+		iu.counter_len = 0;	/* not in the response */
 	if (scp_iu_response_build(&iu, out, &err) != CPK_OK)
 		goto fail;
 	sw = SW_OK;
@@ -557,43 +564,47 @@ cmd_external_authenticate(struct cardsim *c, const uint8_t *cmd, size_t n,
 {
 	struct cpk_error err;
 	struct cs_keyset *ks;
-	uint16_t sw;
+	uint16_t sw = SW_INTERNAL;
 
 	cpk_error_clear(&err);
 	if (c->sc.state != SCP_STATE_INITIALIZED) {
-		cs_close_session(c);
-		return cs_refuse(c, SW_CONDITIONS,
+		sw = cs_refuse(c, SW_CONDITIONS,
 		    "EXTERNAL AUTHENTICATE without a preceding INITIALIZE UPDATE");
+		goto out;
 	}
 	if ((a->cla & 0x04) == 0) {
-		cs_close_session(c);
-		return cs_refuse(c, SW_CLA, "EXTERNAL AUTHENTICATE needs CLA 84 (C-MAC)");
+		sw = cs_refuse(c, SW_CLA, "EXTERNAL AUTHENTICATE needs CLA 84 (C-MAC)");
+		goto out;
 	}
 	if (a->p2 != 0x00) {
-		cs_close_session(c);
-		return cs_refuse(c, SW_WRONG_P1P2, "EXTERNAL AUTHENTICATE P2 %02X (00 only)", a->p2);
+		sw = cs_refuse(c, SW_WRONG_P1P2, "EXTERNAL AUTHENTICATE P2 %02X (00 only)", a->p2);
+		goto out;
 	}
 	if (scp_level_allowed(c->id.scp, c->id.i, a->p1, &err) != CPK_OK) {
-		cs_close_session(c);
-		return cs_refuse(c, SW_WRONG_P1P2, "EXTERNAL AUTHENTICATE: %s", err.msg);
+		sw = cs_refuse(c, SW_WRONG_P1P2, "EXTERNAL AUTHENTICATE: %s", err.msg);
+		goto out;
 	}
 	if (a->lc != 16 || a->has_le) {
-		cs_close_session(c);
-		return cs_refuse(c, SW_WRONG_LENGTH,
+		sw = cs_refuse(c, SW_WRONG_LENGTH,
 		    "EXTERNAL AUTHENTICATE: %zu data bytes%s (host cryptogram and C-MAC: 16, no Le)",
 		    a->lc, a->has_le ? " and an Le" : "");
+		goto out;
 	}
 	ks = cardsim_find_keyset(c, c->sc.kvn);
 	if (scp_card_external_authenticate(&c->sc, cmd, n, &err) != CPK_OK) {
-		cs_close_session(c);
-		return cs_refuse(c, SW_AUTH_FAILED, "EXTERNAL AUTHENTICATE: %s", err.msg);
+		sw = cs_refuse(c, SW_AUTH_FAILED, "EXTERNAL AUTHENTICATE: %s", err.msg);
+		goto out;
 	}
-	sw = SW_OK;
 	/* SCP02: the counter moves on once the first C-MAC of the session verified. */
 	if (c->id.scp == SCP02 && ks != NULL) {
 		ks->counter++;
 		c->dirty = true;
 	}
+	sw = SW_OK;
+out:
+	/* Any failure ends the session (or its initiation). */
+	if (sw != SW_OK)
+		cs_close_session(c);
 	return sw;
 }
 
@@ -634,75 +645,75 @@ sw_has_data(uint16_t sw)
 	return sw == SW_OK || (sw >> 8) == 0x62 || (sw >> 8) == 0x63;
 }
 
-/*
- * Check, unwrap and run one command. *wrap says whether the response must
- * be protected by the secure channel.
- */
+/* Class, extended length, selection, instruction: *def on success. */
 static uint16_t
-dispatch(struct cardsim *c, const uint8_t *cmd, size_t n, struct cpk_buf *data, bool *wrap)
+check_command(struct cardsim *c, const struct cpk_apdu *a, const struct cs_command **def)
 {
-	struct cpk_buf plain = CPK_BUF_INIT;
-	const struct cs_command *def;
-	struct cpk_error err;
-	struct cpk_apdu a;
 	unsigned cls = 0;
-	bool sm;
 	uint16_t sw;
 
-	*wrap = false;
-	cpk_error_clear(&err);
-	if (cpk_apdu_parse(cmd, n, &a, &err) != CPK_OK) {
-		sw = cs_refuse(c, SW_WRONG_LENGTH, "%s", err.msg);
+	if ((sw = check_cla(c, a->cla, &cls)) != SW_OK)
 		goto out;
-	}
-	if ((sw = check_cla(c, a.cla, &cls)) != SW_OK)
-		goto out;
-	if (a.extended) {
+	if (a->extended) {
 		sw = cs_refuse(c, SW_WRONG_LENGTH, "extended-length APDUs are not supported");
 		goto out;
 	}
-	sm = (a.cla & 0x04) != 0;
-	if (c->selected >= 0 && !(a.ins == INS_SELECT && cls == CLS_ISO && !sm)) {
+	if (c->selected >= 0 && !(a->ins == INS_SELECT && cls == CLS_ISO && !(a->cla & 0x04))) {
 		sw = cs_refuse(c, SW_INS, "the selected application implements no command");
 		goto out;
 	}
-	if ((def = find_command(a.ins)) == NULL) {
-		sw = cs_refuse(c, SW_INS, "INS %02X is not supported", a.ins);
+	if ((*def = find_command(a->ins)) == NULL) {
+		sw = cs_refuse(c, SW_INS, "INS %02X is not supported", a->ins);
 		goto out;
 	}
-	if ((def->classes & cls) == 0) {
-		sw = cs_refuse(c, SW_CLA, "%s with CLA %02X", def->name, a.cla);
+	if (((*def)->classes & cls) == 0) {
+		sw = cs_refuse(c, SW_CLA, "%s with CLA %02X", (*def)->name, a->cla);
 		goto out;
 	}
-	if (a.ins == INS_EXTERNAL_AUTHENTICATE) {
-		sw = cmd_external_authenticate(c, cmd, n, &a);
-		goto out;
-	}
-	if (sm) {
+	sw = SW_OK;
+out:
+	return sw;
+}
+
+/*
+ * The secure channel's rules for one command (not EXTERNAL AUTHENTICATE):
+ * a protected command is verified and unwrapped into plain and *a, and its
+ * response must be wrapped (*wrap); an unprotected one is checked against
+ * the session state.
+ */
+static uint16_t
+channel_rules(struct cardsim *c, const struct cs_command *def, const uint8_t *cmd, size_t n,
+    struct cpk_apdu *a, struct cpk_buf *plain, bool *wrap)
+{
+	struct cpk_error err;
+	uint16_t sw = SW_INTERNAL;
+
+	cpk_error_clear(&err);
+	if (a->cla & 0x04) {
 		if (c->sc.state != SCP_STATE_OPEN) {
 			cs_close_session(c);
 			sw = cs_refuse(c, SW_SECURITY, "%s with secure messaging but no open "
 			    "secure channel", def->name);
 			goto out;
 		}
-		if (scp_unwrap_command(&c->sc, cmd, n, &plain, &err) != CPK_OK) {
+		if (scp_unwrap_command(&c->sc, cmd, n, plain, &err) != CPK_OK) {
 			cs_close_session(c);
 			sw = cs_refuse(c, SW_SECURITY, "%s: %s; secure channel closed", def->name,
 			    err.msg);
 			goto out;
 		}
-		if (cpk_apdu_parse(plain.data, plain.len, &a, &err) != CPK_OK) {
+		if (cpk_apdu_parse(plain->data, plain->len, a, &err) != CPK_OK) {
 			sw = cs_refuse(c, SW_INTERNAL, "unwrapped %s: %s", def->name, err.msg);
 			goto out;
 		}
 		*wrap = true;
-	} else if (c->sc.state == SCP_STATE_OPEN && a.ins != INS_SELECT &&
-	    a.ins != INS_INITIALIZE_UPDATE) {
+	} else if (c->sc.state == SCP_STATE_OPEN && a->ins != INS_SELECT &&
+	    a->ins != INS_INITIALIZE_UPDATE) {
 		cs_close_session(c);
 		sw = cs_refuse(c, SW_SECURITY, "%s without secure messaging inside an open "
 		    "secure channel; channel closed", def->name);
 		goto out;
-	} else if (c->sc.state == SCP_STATE_INITIALIZED && a.ins != INS_SELECT) {
+	} else if (c->sc.state == SCP_STATE_INITIALIZED && a->ins != INS_SELECT) {
 		/* Anything but EXTERNAL AUTHENTICATE abandons the initiation. */
 		cs_close_session(c);
 	}
@@ -711,6 +722,38 @@ dispatch(struct cardsim *c, const uint8_t *cmd, size_t n, struct cpk_buf *data, 
 		    def->name);
 		goto out;
 	}
+	sw = SW_OK;
+out:
+	return sw;
+}
+
+/*
+ * Check, unwrap and run one command. *wrap says whether the response must
+ * be protected by the secure channel.
+ */
+static uint16_t
+dispatch(struct cardsim *c, const uint8_t *cmd, size_t n, struct cpk_buf *data, bool *wrap)
+{
+	struct cpk_buf plain = CPK_BUF_INIT;
+	const struct cs_command *def = NULL;
+	struct cpk_error err;
+	struct cpk_apdu a;
+	uint16_t sw;
+
+	*wrap = false;
+	cpk_error_clear(&err);
+	if (cpk_apdu_parse(cmd, n, &a, &err) != CPK_OK) {
+		sw = cs_refuse(c, SW_WRONG_LENGTH, "%s", err.msg);
+		goto out;
+	}
+	if ((sw = check_command(c, &a, &def)) != SW_OK)
+		goto out;
+	if (a.ins == INS_EXTERNAL_AUTHENTICATE) {
+		sw = cmd_external_authenticate(c, cmd, n, &a);
+		goto out;
+	}
+	if ((sw = channel_rules(c, def, cmd, n, &a, &plain, wrap)) != SW_OK)
+		goto out;
 	if (a.ins != INS_LOAD)
 		cs_abandon_load(c);
 	if (a.ins != INS_GET_STATUS)

@@ -24,10 +24,10 @@ struct lv {
 };
 
 static uint16_t
-answer_zero(const struct cpk_apdu *a, struct cpk_buf *out)
+answer_zero(const struct cpk_apdu *a, struct cpk_buf *resp)
 {
 	/* "A single byte 00" confirms DELETE, INSTALL and LOAD when Le asks for it. */
-	if (a->has_le && cpk_buf_append_byte(out, 0x00, NULL) != CPK_OK)
+	if (a->has_le && cpk_buf_append_byte(resp, 0x00, NULL) != CPK_OK)
 		return SW_INTERNAL;
 	return SW_OK;
 }
@@ -61,18 +61,25 @@ parse_fields(struct cardsim *c, const struct cpk_apdu *a, struct lv *f, size_t n
 	struct cpk_cursor cur;
 	uint8_t len;
 	size_t i;
+	uint16_t sw = SW_WRONG_DATA;
 
 	cpk_cursor_init(&cur, a->data, a->lc);
 	for (i = 0; i < nf; i++) {
-		if (!cpk_cursor_u8(&cur, &len) || !cpk_cursor_bytes(&cur, len, &f[i].p))
-			return cs_refuse(c, SW_WRONG_DATA, "INSTALL [for %s]: field %zu of %zu truncated",
+		if (!cpk_cursor_u8(&cur, &len) || !cpk_cursor_bytes(&cur, len, &f[i].p)) {
+			sw = cs_refuse(c, SW_WRONG_DATA, "INSTALL [for %s]: field %zu of %zu truncated",
 			    what, i + 1, nf);
+			goto out;
+		}
 		f[i].n = len;
 	}
-	if (cpk_cursor_left(&cur) != 0)
-		return cs_refuse(c, SW_WRONG_DATA, "INSTALL [for %s]: %zu bytes after the last field",
+	if (cpk_cursor_left(&cur) != 0) {
+		sw = cs_refuse(c, SW_WRONG_DATA, "INSTALL [for %s]: %zu bytes after the last field",
 		    what, cpk_cursor_left(&cur));
-	return SW_OK;
+		goto out;
+	}
+	sw = SW_OK;
+out:
+	return sw;
 }
 
 /* --- INSTALL [for load] and LOAD --- */
@@ -85,63 +92,86 @@ check_load_parameters(struct cardsim *c, const struct lv *f, size_t *need)
 	struct cpk_error err;
 	struct cpk_tlv ef, t;
 	size_t j, v;
+	uint16_t sw = SW_OK;
 
 	*need = 0;
 	if (f->n == 0)
-		return SW_OK;
+		goto out;
 	cpk_error_clear(&err);
 	cpk_cursor_init(&cur, f->p, f->n);
-	if (cpk_tlv_next(&cur, &ef, &err) != CPK_OK || ef.tag != 0xEF || cpk_cursor_left(&cur) != 0)
-		return cs_refuse(c, SW_WRONG_DATA, "INSTALL [for load]: load parameters must be one "
+	if (cpk_tlv_next(&cur, &ef, &err) != CPK_OK || ef.tag != 0xEF || cpk_cursor_left(&cur) != 0) {
+		sw = cs_refuse(c, SW_WRONG_DATA, "INSTALL [for load]: load parameters must be one "
 		    "EF template%s%s", err.msg[0] ? ": " : "", err.msg);
+		goto out;
+	}
 	cpk_cursor_init(&in, ef.value, ef.len);
 	while (cpk_cursor_left(&in) > 0) {
-		if (cpk_tlv_next(&in, &t, &err) != CPK_OK)
-			return cs_refuse(c, SW_WRONG_DATA, "INSTALL [for load]: load parameters: %s",
+		if (cpk_tlv_next(&in, &t, &err) != CPK_OK) {
+			sw = cs_refuse(c, SW_WRONG_DATA, "INSTALL [for load]: load parameters: %s",
 			    err.msg);
+			goto out;
+		}
 		if (t.tag == 0xC6 || t.tag == 0xC8) {
-			if (t.len != 2 && t.len != 4)
-				return cs_refuse(c, SW_WRONG_DATA,
+			if (t.len != 2 && t.len != 4) {
+				sw = cs_refuse(c, SW_WRONG_DATA,
 				    "INSTALL [for load]: memory parameter %02X of %zu bytes",
 				    (unsigned)t.tag, t.len);
+				goto out;
+			}
 			for (v = 0, j = 0; j < t.len; j++)
 				v = (v << 8) | t.value[j];
 			*need += v;
 		}
 	}
-	return SW_OK;
+	sw = SW_OK;
+out:
+	return sw;
 }
 
 static uint16_t
-install_for_load(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out)
+install_for_load(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 {
 	struct lv f[5];
 	size_t need, avail = memory_free(c);
 	uint16_t sw;
 
 	if ((sw = parse_fields(c, a, f, 5, "load")) != SW_OK)
-		return sw;
-	if (!aid_len_ok(f[0].n))
-		return cs_refuse(c, SW_WRONG_DATA, "INSTALL [for load]: load file AID of %zu bytes",
+		goto out;
+	if (!aid_len_ok(f[0].n)) {
+		sw = cs_refuse(c, SW_WRONG_DATA, "INSTALL [for load]: load file AID of %zu bytes",
 		    f[0].n);
-	if (f[1].n != 0 && (f[1].n != c->id.isd.len || memcmp(f[1].p, c->id.isd.b, f[1].n) != 0))
-		return cs_refuse(c, SW_NOT_FOUND,
+		goto out;
+	}
+	if (f[1].n != 0 && (f[1].n != c->id.isd.len || memcmp(f[1].p, c->id.isd.b, f[1].n) != 0)) {
+		sw = cs_refuse(c, SW_NOT_FOUND,
 		    "INSTALL [for load]: the security domain named is not on the card");
-	if (f[2].n != 0 && f[2].n != 20 && f[2].n != 32)
-		return cs_refuse(c, SW_WRONG_DATA, "INSTALL [for load]: load file data block hash "
+		goto out;
+	}
+	if (f[2].n != 0 && f[2].n != 20 && f[2].n != 32) {
+		sw = cs_refuse(c, SW_WRONG_DATA, "INSTALL [for load]: load file data block hash "
 		    "of %zu bytes (SHA-1: 20, SHA-256: 32)", f[2].n);
+		goto out;
+	}
 	if ((sw = check_load_parameters(c, &f[3], &need)) != SW_OK)
-		return sw;
-	if (f[4].n != 0)
-		return cs_refuse(c, SW_WRONG_DATA,
+		goto out;
+	if (f[4].n != 0) {
+		sw = cs_refuse(c, SW_WRONG_DATA,
 		    "INSTALL [for load]: load tokens (delegated management) are not supported");
-	if (cs_aid_in_use(c, f[0].p, f[0].n))
-		return cs_refuse(c, SW_CONDITIONS, "INSTALL [for load]: the AID is already in use");
-	if (c->nloadfiles >= CS_MAX_LOADFILES)
-		return cs_refuse(c, SW_NO_MEMORY, "INSTALL [for load]: registry full");
-	if (need > avail)
-		return cs_refuse(c, SW_NO_MEMORY, "INSTALL [for load]: load parameters ask for %zu "
+		goto out;
+	}
+	if (cs_aid_in_use(c, f[0].p, f[0].n)) {
+		sw = cs_refuse(c, SW_CONDITIONS, "INSTALL [for load]: the AID is already in use");
+		goto out;
+	}
+	if (c->nloadfiles >= CS_MAX_LOADFILES) {
+		sw = cs_refuse(c, SW_NO_MEMORY, "INSTALL [for load]: registry full");
+		goto out;
+	}
+	if (need > avail) {
+		sw = cs_refuse(c, SW_NO_MEMORY, "INSTALL [for load]: load parameters ask for %zu "
 		    "bytes, %zu free", need, avail);
+		goto out;
+	}
 	cs_abandon_load(c);
 	c->load.active = true;
 	memcpy(c->load.aid.b, f[0].p, f[0].n);
@@ -149,7 +179,9 @@ install_for_load(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *ou
 	memcpy(c->load.hash, f[2].p, f[2].n);
 	c->load.hash_len = f[2].n;
 	c->load.next_block = 0;
-	return answer_zero(a, out);
+	sw = answer_zero(a, resp);
+out:
+	return sw;
 }
 
 enum load_header {
@@ -276,7 +308,7 @@ out:
 }
 
 uint16_t
-cs_cmd_load(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out)
+cs_cmd_load(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 {
 	struct cpk_error err;
 	size_t hdr = 0, lfdb_len = 0, avail = memory_free(c);
@@ -284,60 +316,75 @@ cs_cmd_load(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out)
 	uint16_t sw;
 
 	cpk_error_clear(&err);
-	if (a->p1 != 0x00 && a->p1 != 0x80)
-		return cs_refuse(c, SW_WRONG_P1P2, "LOAD P1 %02X (00 more blocks, 80 last block)",
+	if (a->p1 != 0x00 && a->p1 != 0x80) {
+		sw = cs_refuse(c, SW_WRONG_P1P2, "LOAD P1 %02X (00 more blocks, 80 last block)",
 		    a->p1);
-	if (!c->load.active)
-		return cs_refuse(c, SW_CONDITIONS, "LOAD without INSTALL [for load]");
+		goto out;
+	}
+	if (!c->load.active) {
+		sw = cs_refuse(c, SW_CONDITIONS, "LOAD without INSTALL [for load]");
+		goto out;
+	}
 	if (a->p2 != c->load.next_block) {
 		sw = cs_refuse(c, SW_WRONG_P1P2, "LOAD block %02X, expected %02X; load abandoned",
 		    a->p2, c->load.next_block);
 		cs_abandon_load(c);
-		return sw;
+		goto out;
 	}
-	if (a->lc == 0)
-		return cs_refuse(c, SW_WRONG_LENGTH, "LOAD block without data");
+	if (a->lc == 0) {
+		sw = cs_refuse(c, SW_WRONG_LENGTH, "LOAD block without data");
+		goto out;
+	}
 	if (c->faults.vanish_load_block >= 0 && a->p2 == (unsigned)c->faults.vanish_load_block) {
 		c->faults.vanish_load_block = -1;
 		cardsim_reset(c);
 		c->action = CS_ACTION_VANISH;
-		return cs_refuse(c, SW_INTERNAL, "fault injection: card removed during LOAD block %02X",
+		sw = cs_refuse(c, SW_INTERNAL, "fault injection: card removed during LOAD block %02X",
 		    a->p2);
+		goto out;
 	}
 	if (cpk_buf_append(&c->load.data, a->data, a->lc, &err) != CPK_OK) {
 		cs_abandon_load(c);
-		return cs_refuse(c, SW_NO_MEMORY, "LOAD: %s", err.msg);
+		sw = cs_refuse(c, SW_NO_MEMORY, "LOAD: %s", err.msg);
+		goto out;
 	}
 	c->load.next_block++;
 	h = parse_load_header(c->load.data.data, c->load.data.len, &hdr, &lfdb_len);
 	if (h == LOAD_HEADER_BAD) {
 		cs_abandon_load(c);
-		return cs_refuse(c, SW_WRONG_DATA, "LOAD: the load file must be [E2 DAP blocks] "
+		sw = cs_refuse(c, SW_WRONG_DATA, "LOAD: the load file must be [E2 DAP blocks] "
 		    "C4 <BER length> <load file data block>");
+		goto out;
 	}
 	if (h == LOAD_HEADER_OK) {
 		if (lfdb_len > avail) {
 			cs_abandon_load(c);
-			return cs_refuse(c, SW_NO_MEMORY, "LOAD: %zu bytes, %zu free", lfdb_len, avail);
+			sw = cs_refuse(c, SW_NO_MEMORY, "LOAD: %zu bytes, %zu free", lfdb_len, avail);
+			goto out;
 		}
 		if (c->load.data.len - hdr > lfdb_len) {
 			cs_abandon_load(c);
-			return cs_refuse(c, SW_WRONG_DATA, "LOAD: more than the %zu bytes C4 announces",
+			sw = cs_refuse(c, SW_WRONG_DATA, "LOAD: more than the %zu bytes C4 announces",
 			    lfdb_len);
+			goto out;
 		}
 	}
 	if (a->p1 == 0x80) {
 		if (h != LOAD_HEADER_OK) {
 			cs_abandon_load(c);
-			return cs_refuse(c, SW_WRONG_DATA, "LOAD: last block before the C4 header");
+			sw = cs_refuse(c, SW_WRONG_DATA, "LOAD: last block before the C4 header");
+			goto out;
 		}
 		if ((sw = finish_load(c, hdr, lfdb_len)) != SW_OK)
-			return sw;
+			goto out;
 	} else if (c->load.next_block > 0xFF) {
 		cs_abandon_load(c);
-		return cs_refuse(c, SW_WRONG_P1P2, "LOAD: block FF is not marked last");
+		sw = cs_refuse(c, SW_WRONG_P1P2, "LOAD: block FF is not marked last");
+		goto out;
 	}
-	return answer_zero(a, out);
+	sw = answer_zero(a, resp);
+out:
+	return sw;
 }
 
 /* --- INSTALL [for install], [for make selectable], [for personalization] --- */
@@ -350,23 +397,32 @@ check_install_parameters(struct cardsim *c, const struct lv *f)
 	struct cpk_error err;
 	struct cpk_tlv t;
 	size_t k = 0;
+	uint16_t sw = SW_WRONG_DATA;
 
 	cpk_error_clear(&err);
 	cpk_cursor_init(&cur, f->p, f->n);
 	while (cpk_cursor_left(&cur) > 0) {
-		if (cpk_tlv_next(&cur, &t, &err) != CPK_OK)
-			return cs_refuse(c, SW_WRONG_DATA, "INSTALL [for install]: install parameters: %s",
+		if (cpk_tlv_next(&cur, &t, &err) != CPK_OK) {
+			sw = cs_refuse(c, SW_WRONG_DATA, "INSTALL [for install]: install parameters: %s",
 			    err.msg);
-		if ((k == 0 && t.tag != 0xC9) || (k > 0 && t.tag != 0xEF) || k > 1)
-			return cs_refuse(c, SW_WRONG_DATA, "INSTALL [for install]: install parameters "
+			goto out;
+		}
+		if ((k == 0 && t.tag != 0xC9) || (k > 0 && t.tag != 0xEF) || k > 1) {
+			sw = cs_refuse(c, SW_WRONG_DATA, "INSTALL [for install]: install parameters "
 			    "must be C9 (application parameters), then optionally EF (system "
 			    "parameters)");
+			goto out;
+		}
 		k++;
 	}
-	if (k == 0)
-		return cs_refuse(c, SW_WRONG_DATA,
+	if (k == 0) {
+		sw = cs_refuse(c, SW_WRONG_DATA,
 		    "INSTALL [for install]: install parameters need C9 (C9 00 if empty)");
-	return SW_OK;
+		goto out;
+	}
+	sw = SW_OK;
+out:
+	return sw;
 }
 
 static bool
@@ -381,7 +437,7 @@ module_of(const struct cs_loadfile *lf, const struct lv *f)
 }
 
 static uint16_t
-install_for_install(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out)
+install_for_install(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 {
 	struct cs_loadfile *lf;
 	struct cs_app *app;
@@ -390,37 +446,50 @@ install_for_install(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf 
 	uint16_t sw;
 
 	if ((sw = parse_fields(c, a, f, 6, "install")) != SW_OK)
-		return sw;
-	if (!aid_len_ok(f[0].n) || !aid_len_ok(f[1].n) || !aid_len_ok(f[2].n))
-		return cs_refuse(c, SW_WRONG_DATA, "INSTALL [for install]: AIDs of %zu, %zu, %zu bytes",
+		goto out;
+	if (!aid_len_ok(f[0].n) || !aid_len_ok(f[1].n) || !aid_len_ok(f[2].n)) {
+		sw = cs_refuse(c, SW_WRONG_DATA, "INSTALL [for install]: AIDs of %zu, %zu, %zu bytes",
 		    f[0].n, f[1].n, f[2].n);
+		goto out;
+	}
 	if ((lf = cardsim_find_loadfile(c, f[0].p, f[0].n)) == NULL) {
 		hex_of(f[0].p, f[0].n, hex, sizeof(hex));
-		return cs_refuse(c, SW_NOT_FOUND, "INSTALL [for install]: no load file %s", hex);
+		sw = cs_refuse(c, SW_NOT_FOUND, "INSTALL [for install]: no load file %s", hex);
+		goto out;
 	}
 	if (!module_of(lf, &f[1])) {
 		hex_of(f[1].p, f[1].n, hex, sizeof(hex));
-		return cs_refuse(c, SW_NOT_FOUND, "INSTALL [for install]: the load file has no "
+		sw = cs_refuse(c, SW_NOT_FOUND, "INSTALL [for install]: the load file has no "
 		    "module %s", hex);
+		goto out;
 	}
-	if (f[3].n != 1 && f[3].n != 3)
-		return cs_refuse(c, SW_WRONG_DATA, "INSTALL [for install]: privileges of %zu bytes "
+	if (f[3].n != 1 && f[3].n != 3) {
+		sw = cs_refuse(c, SW_WRONG_DATA, "INSTALL [for install]: privileges of %zu bytes "
 		    "(1 or 3)", f[3].n);
-	if (f[3].p[0] & 0x80)
-		return cs_refuse(c, SW_WRONG_DATA,
+		goto out;
+	}
+	if (f[3].p[0] & 0x80) {
+		sw = cs_refuse(c, SW_WRONG_DATA,
 		    "INSTALL [for install]: installing security domains is not supported");
+		goto out;
+	}
 	if ((sw = check_install_parameters(c, &f[4])) != SW_OK)
-		return sw;
-	if (f[5].n != 0)
-		return cs_refuse(c, SW_WRONG_DATA,
+		goto out;
+	if (f[5].n != 0) {
+		sw = cs_refuse(c, SW_WRONG_DATA,
 		    "INSTALL [for install]: install tokens (delegated management) are not supported");
+		goto out;
+	}
 	if (cs_aid_in_use(c, f[2].p, f[2].n)) {
 		hex_of(f[2].p, f[2].n, hex, sizeof(hex));
-		return cs_refuse(c, SW_CONDITIONS, "INSTALL [for install]: AID %s is already in use",
+		sw = cs_refuse(c, SW_CONDITIONS, "INSTALL [for install]: AID %s is already in use",
 		    hex);
+		goto out;
 	}
-	if (c->napps >= CS_MAX_APPS)
-		return cs_refuse(c, SW_NO_MEMORY, "INSTALL [for install]: registry full");
+	if (c->napps >= CS_MAX_APPS) {
+		sw = cs_refuse(c, SW_NO_MEMORY, "INSTALL [for install]: registry full");
+		goto out;
+	}
 	app = &c->apps[c->napps];
 	memset(app, 0, sizeof(*app));
 	memcpy(app->aid.b, f[2].p, f[2].n);
@@ -435,79 +504,110 @@ install_for_install(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf 
 	app->params_len = f[4].n;
 	c->napps++;
 	c->dirty = true;
-	return answer_zero(a, out);
+	sw = answer_zero(a, resp);
+out:
+	return sw;
 }
 
 static uint16_t
-install_make_selectable(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out)
+install_make_selectable(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 {
 	struct cs_app *app;
 	struct lv f[6];
 	uint16_t sw;
 
 	if ((sw = parse_fields(c, a, f, 6, "make selectable")) != SW_OK)
-		return sw;
+		goto out;
 	if (f[0].n != 0 || f[1].n != 0 || f[4].n != 0 || f[5].n != 0 || !aid_len_ok(f[2].n) ||
-	    (f[3].n != 1 && f[3].n != 3))
-		return cs_refuse(c, SW_WRONG_DATA, "INSTALL [for make selectable]: expected "
+	    (f[3].n != 1 && f[3].n != 3)) {
+		sw = cs_refuse(c, SW_WRONG_DATA, "INSTALL [for make selectable]: expected "
 		    "00 00 <instance AID> <privileges> 00 00");
-	if ((app = cardsim_find_app(c, f[2].p, f[2].n)) == NULL)
-		return cs_refuse(c, SW_NOT_FOUND, "INSTALL [for make selectable]: no such application");
-	if (app->life_cycle != CS_LC_APP_INSTALLED)
-		return cs_refuse(c, SW_CONDITIONS,
+		goto out;
+	}
+	if ((app = cardsim_find_app(c, f[2].p, f[2].n)) == NULL) {
+		sw = cs_refuse(c, SW_NOT_FOUND, "INSTALL [for make selectable]: no such application");
+		goto out;
+	}
+	if (app->life_cycle != CS_LC_APP_INSTALLED) {
+		sw = cs_refuse(c, SW_CONDITIONS,
 		    "INSTALL [for make selectable]: the application is not in state INSTALLED");
-	if (f[3].p[0] & 0x80)
-		return cs_refuse(c, SW_WRONG_DATA,
+		goto out;
+	}
+	if (f[3].p[0] & 0x80) {
+		sw = cs_refuse(c, SW_WRONG_DATA,
 		    "INSTALL [for make selectable]: security domain privilege");
+		goto out;
+	}
 	memset(app->priv, 0, sizeof(app->priv));
 	memcpy(app->priv, f[3].p, f[3].n);
 	app->priv_len = f[3].n;
 	app->life_cycle = CS_LC_APP_SELECTABLE;
 	c->dirty = true;
-	return answer_zero(a, out);
+	sw = answer_zero(a, resp);
+out:
+	return sw;
 }
 
 static uint16_t
-install_for_perso(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out)
+install_for_perso(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 {
 	struct cs_app *app;
 	struct lv f[6];
 	uint16_t sw;
 
 	if ((sw = parse_fields(c, a, f, 6, "personalization")) != SW_OK)
-		return sw;
+		goto out;
 	if (f[0].n != 0 || f[1].n != 0 || f[3].n != 0 || f[4].n != 0 || f[5].n != 0 ||
-	    !aid_len_ok(f[2].n))
-		return cs_refuse(c, SW_WRONG_DATA, "INSTALL [for personalization]: expected "
+	    !aid_len_ok(f[2].n)) {
+		sw = cs_refuse(c, SW_WRONG_DATA, "INSTALL [for personalization]: expected "
 		    "00 00 <application AID> 00 00 00");
-	if ((app = cardsim_find_app(c, f[2].p, f[2].n)) == NULL)
-		return cs_refuse(c, SW_NOT_FOUND, "INSTALL [for personalization]: no such application");
+		goto out;
+	}
+	if ((app = cardsim_find_app(c, f[2].p, f[2].n)) == NULL) {
+		sw = cs_refuse(c, SW_NOT_FOUND, "INSTALL [for personalization]: no such application");
+		goto out;
+	}
 	c->perso.target = (int)(app - c->apps);
 	c->perso.next_block = 0;
-	return answer_zero(a, out);
+	sw = answer_zero(a, resp);
+out:
+	return sw;
 }
 
 uint16_t
-cs_cmd_install(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out)
+cs_cmd_install(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 {
-	if (a->p2 != 0x00)
-		return cs_refuse(c, SW_WRONG_P1P2, "INSTALL P2 %02X (00 only)", a->p2);
-	if (a->lc == 0)
-		return cs_refuse(c, SW_WRONG_LENGTH, "INSTALL without data");
+	uint16_t sw;
+
+	if (a->p2 != 0x00) {
+		sw = cs_refuse(c, SW_WRONG_P1P2, "INSTALL P2 %02X (00 only)", a->p2);
+		goto out;
+	}
+	if (a->lc == 0) {
+		sw = cs_refuse(c, SW_WRONG_LENGTH, "INSTALL without data");
+		goto out;
+	}
 	switch (a->p1) {
 	case 0x02:
-		return install_for_load(c, a, out);
+		sw = install_for_load(c, a, resp);
+		break;
 	case 0x04:
 	case 0x0C:
-		return install_for_install(c, a, out);
+		sw = install_for_install(c, a, resp);
+		break;
 	case 0x08:
-		return install_make_selectable(c, a, out);
+		sw = install_make_selectable(c, a, resp);
+		break;
 	case 0x20:
-		return install_for_perso(c, a, out);
+		sw = install_for_perso(c, a, resp);
+		break;
 	default:
-		return cs_refuse(c, SW_WRONG_P1P2,
+		sw = cs_refuse(c, SW_WRONG_P1P2,
 		    "INSTALL P1 %02X is not supported (02, 04, 08, 0C, 20)", a->p1);
+		break;
 	}
+out:
+	return sw;
 }
 
 /* --- DELETE --- */
@@ -533,7 +633,7 @@ app_of_loadfile(const struct cs_app *app, const struct cs_loadfile *lf)
 }
 
 uint16_t
-cs_cmd_delete(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out)
+cs_cmd_delete(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 {
 	struct cpk_cursor cur;
 	struct cpk_error err;
@@ -541,36 +641,52 @@ cs_cmd_delete(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out)
 	struct cs_loadfile *lf;
 	struct cs_app *app;
 	size_t i, refs = 0, idx;
+	uint16_t sw;
 
 	cpk_error_clear(&err);
-	if (a->p1 != 0x00)
-		return cs_refuse(c, SW_WRONG_P1P2, "DELETE P1 %02X (00: last or only command)", a->p1);
-	if (a->p2 != 0x00 && a->p2 != 0x80)
-		return cs_refuse(c, SW_WRONG_P1P2, "DELETE P2 %02X (00 object, 80 with related "
+	if (a->p1 != 0x00) {
+		sw = cs_refuse(c, SW_WRONG_P1P2, "DELETE P1 %02X (00: last or only command)", a->p1);
+		goto out;
+	}
+	if (a->p2 != 0x00 && a->p2 != 0x80) {
+		sw = cs_refuse(c, SW_WRONG_P1P2, "DELETE P2 %02X (00 object, 80 with related "
 		    "objects)", a->p2);
-	if (a->lc == 0)
-		return cs_refuse(c, SW_WRONG_LENGTH, "DELETE without data");
+		goto out;
+	}
+	if (a->lc == 0) {
+		sw = cs_refuse(c, SW_WRONG_LENGTH, "DELETE without data");
+		goto out;
+	}
 	cpk_cursor_init(&cur, a->data, a->lc);
 	if (cpk_tlv_next(&cur, &t, &err) != CPK_OK || t.tag != 0x4F || cpk_cursor_left(&cur) != 0 ||
-	    !aid_len_ok(t.len))
-		return cs_refuse(c, SW_WRONG_DATA, "DELETE data must be 4F <AID of 5-16 bytes>%s%s",
+	    !aid_len_ok(t.len)) {
+		sw = cs_refuse(c, SW_WRONG_DATA, "DELETE data must be 4F <AID of 5-16 bytes>%s%s",
 		    err.msg[0] ? ": " : "", err.msg);
-	if (t.len == c->id.isd.len && memcmp(t.value, c->id.isd.b, t.len) == 0)
-		return cs_refuse(c, SW_CONDITIONS, "DELETE of the issuer security domain");
+		goto out;
+	}
+	if (t.len == c->id.isd.len && memcmp(t.value, c->id.isd.b, t.len) == 0) {
+		sw = cs_refuse(c, SW_CONDITIONS, "DELETE of the issuer security domain");
+		goto out;
+	}
 	c->status.more = false;
 	if ((app = cardsim_find_app(c, t.value, t.len)) != NULL) {
 		remove_app(c, (size_t)(app - c->apps));
 		c->dirty = true;
-		return answer_zero(a, out);
+		sw = answer_zero(a, resp);
+		goto out;
 	}
-	if ((lf = cardsim_find_loadfile(c, t.value, t.len)) == NULL)
-		return cs_refuse(c, SW_NOT_FOUND, "DELETE: no such load file or application");
+	if ((lf = cardsim_find_loadfile(c, t.value, t.len)) == NULL) {
+		sw = cs_refuse(c, SW_NOT_FOUND, "DELETE: no such load file or application");
+		goto out;
+	}
 	for (i = 0; i < c->napps; i++)
 		if (app_of_loadfile(&c->apps[i], lf))
 			refs++;
-	if (refs > 0 && a->p2 != 0x80)
-		return cs_refuse(c, SW_CONDITIONS, "DELETE: the load file has %zu application(s); "
+	if (refs > 0 && a->p2 != 0x80) {
+		sw = cs_refuse(c, SW_CONDITIONS, "DELETE: the load file has %zu application(s); "
 		    "delete them first or use P2 80 (related objects)", refs);
+		goto out;
+	}
 	for (i = c->napps; i > 0; i--)
 		if (app_of_loadfile(&c->apps[i - 1], lf))
 			remove_app(c, i - 1);
@@ -580,7 +696,9 @@ cs_cmd_delete(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out)
 	c->nloadfiles--;
 	memset(&c->loadfiles[c->nloadfiles], 0, sizeof(c->loadfiles[0]));
 	c->dirty = true;
-	return answer_zero(a, out);
+	sw = answer_zero(a, resp);
+out:
+	return sw;
 }
 
 /* --- GET STATUS --- */
@@ -685,7 +803,7 @@ status_match(const struct cardsim *c, size_t i)
 }
 
 uint16_t
-cs_cmd_get_status(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out)
+cs_cmd_get_status(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 {
 	struct cpk_buf e = CPK_BUF_INIT;
 	struct cpk_cursor cur;
@@ -741,7 +859,7 @@ cs_cmd_get_status(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *o
 			sw = cs_refuse(c, SW_INTERNAL, "GET STATUS: %s", err.msg);
 			goto out;
 		}
-		if (out->len + e.len > limit) {
+		if (resp->len + e.len > limit) {
 			if (found == 0) {
 				sw = cs_refuse(c, SW_WRONG_LENGTH, "GET STATUS: an entry of %zu bytes "
 				    "exceeds the %zu-byte response", e.len, limit);
@@ -752,7 +870,7 @@ cs_cmd_get_status(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *o
 			sw = SW_MORE_DATA;
 			goto out;
 		}
-		if (cpk_buf_append(out, e.data, e.len, &err) != CPK_OK) {
+		if (cpk_buf_append(resp, e.data, e.len, &err) != CPK_OK) {
 			sw = cs_refuse(c, SW_INTERNAL, "GET STATUS: %s", err.msg);
 			goto out;
 		}
@@ -792,33 +910,47 @@ dgi_valid(const uint8_t *p, size_t n)
 }
 
 uint16_t
-cs_cmd_store_data(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out)
+cs_cmd_store_data(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 {
 	struct cpk_error err;
 	struct cs_stored *dst;
 	uint8_t structure = a->p1 & 0x18, enc = a->p1 & 0x60;
 	unsigned expected;
+	uint16_t sw;
 
-	(void)out;
+	(void)resp;
 	cpk_error_clear(&err);
-	if (structure == 0x18 || enc == 0x40 || (a->p1 & 0x06) != 0)
-		return cs_refuse(c, SW_WRONG_P1P2, "STORE DATA P1 %02X has reserved bits set", a->p1);
+	if (structure == 0x18 || enc == 0x40 || (a->p1 & 0x06) != 0) {
+		sw = cs_refuse(c, SW_WRONG_P1P2, "STORE DATA P1 %02X has reserved bits set", a->p1);
+		goto out;
+	}
 	if (a->p2 != c->perso.next_block) {
 		expected = c->perso.next_block;
 		c->perso.next_block = 0;
-		return cs_refuse(c, SW_WRONG_P1P2, "STORE DATA block %02X, expected %02X", a->p2,
+		sw = cs_refuse(c, SW_WRONG_P1P2, "STORE DATA block %02X, expected %02X", a->p2,
 		    expected);
+		goto out;
 	}
-	if (a->lc == 0)
-		return cs_refuse(c, SW_WRONG_LENGTH, "STORE DATA without data");
-	if (enc == 0x00 && structure == 0x08 && !dgi_valid(a->data, a->lc))
-		return cs_refuse(c, SW_WRONG_DATA, "STORE DATA: malformed DGI data");
-	if (enc == 0x00 && structure == 0x10 && cpk_tlv_validate(a->data, a->lc, 0, &err) != CPK_OK)
-		return cs_refuse(c, SW_WRONG_DATA, "STORE DATA: %s", err.msg);
+	if (a->lc == 0) {
+		sw = cs_refuse(c, SW_WRONG_LENGTH, "STORE DATA without data");
+		goto out;
+	}
+	if (enc == 0x00 && structure == 0x08 && !dgi_valid(a->data, a->lc)) {
+		sw = cs_refuse(c, SW_WRONG_DATA, "STORE DATA: malformed DGI data");
+		goto out;
+	}
+	if (enc == 0x00 && structure == 0x10 && cpk_tlv_validate(a->data, a->lc, 0, &err) != CPK_OK) {
+		sw = cs_refuse(c, SW_WRONG_DATA, "STORE DATA: %s", err.msg);
+		goto out;
+	}
 	dst = c->perso.target >= 0 ? &c->apps[c->perso.target].stored : &c->isd_stored;
-	if (cs_stored_add(dst, a->p1, a->p2, a->data, a->lc, &err) != CPK_OK)
-		return cs_refuse(c, SW_NO_MEMORY, "STORE DATA: %s", err.msg);
+	if (cs_stored_add(dst, a->p1, a->p2, a->data, a->lc, &err) != CPK_OK) {
+		sw = cs_refuse(c, SW_NO_MEMORY, "STORE DATA: %s", err.msg);
+		goto out;
+	}
 	c->dirty = true;
 	c->perso.next_block = (a->p1 & 0x80) ? 0 : c->perso.next_block + 1;
-	return SW_OK;
+	sw = SW_OK;
+out:
+	return sw;
 }

@@ -112,7 +112,7 @@ parse_options(int argc, char **argv, struct options *o)
 {
 	unsigned long v;
 	const char *colon;
-	int ch;
+	int ch, rc = 2;
 
 	memset(o, 0, sizeof(*o));
 	o->vpcd.host = "127.0.0.1";
@@ -137,7 +137,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'p':
 			if (!parse_ulong(optarg, 65535, &v) || v == 0) {
 				fprintf(stderr, "cardsim: --port '%s': expected 1-65535\n", optarg);
-				return 2;
+				goto bad;
 			}
 			o->vpcd.port = optarg;
 			break;
@@ -149,7 +149,7 @@ parse_options(int argc, char **argv, struct options *o)
 			    o->faults.drop_after == 0) {
 				fprintf(stderr, "cardsim: --drop-after '%s': expected a command number "
 				    "from 1\n", optarg);
-				return 2;
+				goto bad;
 			}
 			break;
 		case OPT_SW_AT:
@@ -157,7 +157,7 @@ parse_options(int argc, char **argv, struct options *o)
 			if (colon == NULL || !parse_sw(colon + 1, &o->faults.sw)) {
 				fprintf(stderr, "cardsim: --sw-at '%s': expected N:SW (e.g. 5:6A84)\n",
 				    optarg);
-				return 2;
+				goto bad;
 			}
 			{
 				char num[32];
@@ -166,7 +166,7 @@ parse_options(int argc, char **argv, struct options *o)
 				if (n == 0 || n >= sizeof(num)) {
 					fprintf(stderr, "cardsim: --sw-at '%s': bad command number\n",
 					    optarg);
-					return 2;
+					goto bad;
 				}
 				memcpy(num, optarg, n);
 				num[n] = '\0';
@@ -174,7 +174,7 @@ parse_options(int argc, char **argv, struct options *o)
 				    o->faults.sw_at == 0) {
 					fprintf(stderr, "cardsim: --sw-at '%s': bad command number\n",
 					    optarg);
-					return 2;
+					goto bad;
 				}
 			}
 			break;
@@ -183,14 +183,14 @@ parse_options(int argc, char **argv, struct options *o)
 			if (optarg != NULL && !parse_sw(optarg, &o->faults.refuse_iu_sw)) {
 				fprintf(stderr, "cardsim: --refuse-iu='%s': expected a status word "
 				    "(4 hex digits)\n", optarg);
-				return 2;
+				goto bad;
 			}
 			break;
 		case OPT_VANISH_IN_LOAD:
 			if (!parse_ulong(optarg, 255, &v)) {
 				fprintf(stderr, "cardsim: --vanish-in-load '%s': expected a block number "
 				    "0-255\n", optarg);
-				return 2;
+				goto bad;
 			}
 			o->faults.vanish_load_block = (int)v;
 			break;
@@ -198,7 +198,7 @@ parse_options(int argc, char **argv, struct options *o)
 			if (!parse_ulong(optarg, 3600000ul, &v)) {
 				fprintf(stderr, "cardsim: --reinsert '%s': expected milliseconds\n",
 				    optarg);
-				return 2;
+				goto bad;
 			}
 			o->vpcd.reinsert_ms = (long)v;
 			break;
@@ -207,24 +207,30 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'h':
 			usage(stdout);
-			return -1;
+			rc = -1;
+			goto out;
 		default:
 			usage(stderr);
-			return 2;
+			goto bad;
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, "cardsim: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
-		return 2;
+		goto bad;
 	}
 	if (o->config == NULL && o->state == NULL) {
 		fprintf(stderr, "cardsim: give --config, --state or both\n");
 		usage(stderr);
-		return 2;
+		goto bad;
 	}
 	o->vpcd.state_path = o->state;
-	return 0;
+	rc = 0;
+	goto out;
+bad:
+	rc = 2;
+out:
+	return rc;
 }
 
 static void
@@ -250,30 +256,29 @@ load_card(struct cardsim *card, const struct options *o)
 	struct cpk_error err;
 	struct stat sb;
 	bool have_state = o->state != NULL && stat(o->state, &sb) == 0;
+	int rc = 1;
 
 	cpk_error_clear(&err);
 	if (have_state && !o->reset) {
-		if (cardsim_state_load(card, o->state, &err) != CPK_OK) {
-			print_error(&err);
-			return 1;
-		}
-		return 0;
+		if (cardsim_state_load(card, o->state, &err) != CPK_OK)
+			goto fail;
+		rc = 0;
+		goto out;
 	}
 	if (o->config == NULL) {
 		fprintf(stderr, "cardsim: %s does not exist; give --config to create the card\n",
 		    o->state);
-		return 1;
+		goto out;
 	}
-	if (cardsim_state_load(card, o->config, &err) != CPK_OK) {
-		print_error(&err);
-		return 1;
-	}
-	if (o->state != NULL && !o->print &&
-	    cardsim_state_save(card, o->state, &err) != CPK_OK) {
-		print_error(&err);
-		return 1;
-	}
-	return 0;
+	if (cardsim_state_load(card, o->config, &err) != CPK_OK ||
+	    (o->state != NULL && !o->print && cardsim_state_save(card, o->state, &err) != CPK_OK))
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	print_error(&err);
+out:
+	return rc;
 }
 
 int

@@ -67,25 +67,36 @@ walk_map(const struct yctx *y, const yaml_node_t *map, const char *what,
 	yaml_node_pair_t *pair;
 	yaml_node_t *k;
 	size_t i;
+	cpk_status st = CPK_ERR_PARSE;
 
 	for (i = 0; i < nkeys; i++)
 		vals[i] = NULL;
-	if (map->type != YAML_MAPPING_NODE)
-		return yerr(y, map, "%s must be a mapping", what);
+	if (map->type != YAML_MAPPING_NODE) {
+		st = yerr(y, map, "%s must be a mapping", what);
+		goto out;
+	}
 	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
 		k = yaml_document_get_node(y->doc, pair->key);
-		if (k == NULL || k->type != YAML_SCALAR_NODE)
-			return yerr(y, k, "keys of %s must be plain words", what);
+		if (k == NULL || k->type != YAML_SCALAR_NODE) {
+			st = yerr(y, k, "keys of %s must be plain words", what);
+			goto out;
+		}
 		for (i = 0; i < nkeys; i++)
 			if (strcmp(scalar(k), keys[i]) == 0)
 				break;
-		if (i == nkeys)
-			return yerr(y, k, "unknown key '%s' in %s", scalar(k), what);
-		if (vals[i] != NULL)
-			return yerr(y, k, "duplicate key '%s' in %s", keys[i], what);
+		if (i == nkeys) {
+			st = yerr(y, k, "unknown key '%s' in %s", scalar(k), what);
+			goto out;
+		}
+		if (vals[i] != NULL) {
+			st = yerr(y, k, "duplicate key '%s' in %s", keys[i], what);
+			goto out;
+		}
 		vals[i] = yaml_document_get_node(y->doc, pair->value);
 	}
-	return CPK_OK;
+	st = CPK_OK;
+out:
+	return st;
 }
 
 static cpk_status
@@ -94,30 +105,40 @@ get_hex(const struct yctx *y, const yaml_node_t *n, const char *key, size_t min,
 {
 	struct cpk_error e;
 	const char *s;
-	cpk_status st;
+	cpk_status st = CPK_ERR_PARSE;
 
 	if ((st = need_scalar(y, n, key)) != CPK_OK)
-		return st;
+		goto out;
 	s = scalar(n);
-	if (cpk_hex_decode(s, strlen(s), out, max, len, &e) != CPK_OK)
-		return yerr(y, n, "'%s': %s", key, e.msg);
-	if (*len < min)
-		return yerr(y, n, "'%s' has %zu bytes, at least %zu expected", key, *len, min);
-	return CPK_OK;
+	if (cpk_hex_decode(s, strlen(s), out, max, len, &e) != CPK_OK) {
+		st = yerr(y, n, "'%s': %s", key, e.msg);
+		goto out;
+	}
+	if (*len < min) {
+		st = yerr(y, n, "'%s' has %zu bytes, at least %zu expected", key, *len, min);
+		goto out;
+	}
+	st = CPK_OK;
+out:
+	return st;
 }
 
 static cpk_status
 get_byte(const struct yctx *y, const yaml_node_t *n, const char *key, uint8_t *out)
 {
 	size_t len = 0;
-	cpk_status st;
+	cpk_status st = CPK_ERR_PARSE;
 
 	if ((st = need_scalar(y, n, key)) != CPK_OK)
-		return st;
-	if (strlen(scalar(n)) != 2 || get_hex(y, n, key, 1, 1, out, &len) != CPK_OK)
-		return yerr(y, n, "'%s' must be one byte in hex (two digits), not '%s'", key,
+		goto out;
+	if (strlen(scalar(n)) != 2 || get_hex(y, n, key, 1, 1, out, &len) != CPK_OK) {
+		st = yerr(y, n, "'%s' must be one byte in hex (two digits), not '%s'", key,
 		    scalar(n));
-	return CPK_OK;
+		goto out;
+	}
+	st = CPK_OK;
+out:
+	return st;
 }
 
 static cpk_status
@@ -126,18 +147,22 @@ get_uint(const struct yctx *y, const yaml_node_t *n, const char *key, unsigned l
 {
 	const char *s;
 	unsigned long v = 0;
-	cpk_status st;
+	cpk_status st = CPK_ERR_PARSE;
 
 	if ((st = need_scalar(y, n, key)) != CPK_OK)
-		return st;
+		goto out;
 	for (s = scalar(n); *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || v > (max - (unsigned long)(*s - '0')) / 10)
-			return yerr(y, n, "'%s' must be a decimal number from 0 to %lu, not '%s'",
+		if (*s < '0' || *s > '9' || v > (max - (unsigned long)(*s - '0')) / 10) {
+			st = yerr(y, n, "'%s' must be a decimal number from 0 to %lu, not '%s'",
 			    key, max, scalar(n));
+			goto out;
+		}
 		v = v * 10 + (unsigned long)(*s - '0');
 	}
 	*out = v;
-	return CPK_OK;
+	st = CPK_OK;
+out:
+	return st;
 }
 
 static cpk_status
@@ -158,10 +183,10 @@ read_card(const struct yctx *y, const yaml_node_t *map, struct cardsim *c)
 	struct cpk_error e;
 	unsigned long n;
 	size_t len;
-	cpk_status st;
+	cpk_status st = CPK_ERR_PARSE;
 
 	if ((st = walk_map(y, map, "'card'", card_keys, C_N, v)) != CPK_OK)
-		return st;
+		goto out;
 	if ((v[C_ISD] && (st = get_aid(y, v[C_ISD], "isd", &c->id.isd)) != CPK_OK) ||
 	    (v[C_ATR] && (st = get_hex(y, v[C_ATR], "atr", 2, CS_ATR_MAX, c->id.atr,
 	    &c->id.atr_len)) != CPK_OK) ||
@@ -173,24 +198,32 @@ read_card(const struct yctx *y, const yaml_node_t *map, struct cardsim *c)
 	    &c->id.cin_len)) != CPK_OK) ||
 	    (v[C_KDD] && (st = get_hex(y, v[C_KDD], "kdd", SCP_KDD_LEN, SCP_KDD_LEN, c->id.kdd,
 	    &len)) != CPK_OK))
-		return st;
-	if (v[C_SCP] == NULL || v[C_I] == NULL)
-		return yerr(y, map, "'card' needs 'scp' (2 or 3) and 'i' (hex)");
+		goto out;
+	if (v[C_SCP] == NULL || v[C_I] == NULL) {
+		st = yerr(y, map, "'card' needs 'scp' (2 or 3) and 'i' (hex)");
+		goto out;
+	}
 	if ((st = get_uint(y, v[C_SCP], "scp", 99, &n)) != CPK_OK)
-		return st;
-	if (n != 2 && n != 3)
-		return yerr(y, v[C_SCP], "'scp' must be 2 or 3");
+		goto out;
+	if (n != 2 && n != 3) {
+		st = yerr(y, v[C_SCP], "'scp' must be 2 or 3");
+		goto out;
+	}
 	c->id.scp = n == 2 ? SCP02 : SCP03;
 	if ((st = get_byte(y, v[C_I], "i", &c->id.i)) != CPK_OK)
-		return st;
-	if (scp_i_supported(c->id.scp, c->id.i, &e) != CPK_OK)
-		return yerr(y, v[C_I], "%s", e.msg);
+		goto out;
+	if (scp_i_supported(c->id.scp, c->id.i, &e) != CPK_OK) {
+		st = yerr(y, v[C_I], "%s", e.msg);
+		goto out;
+	}
 	if (v[C_MEMORY] != NULL) {
 		if ((st = get_uint(y, v[C_MEMORY], "memory", 64ul * 1024 * 1024, &n)) != CPK_OK)
-			return st;
+			goto out;
 		c->id.memory = n;
 	}
-	return CPK_OK;
+	st = CPK_OK;
+out:
+	return st;
 }
 
 enum { K_KVN, K_TYPE, K_ENC, K_MAC, K_DEK, K_KEY, K_DIV, K_COUNTER, K_N };
@@ -304,36 +337,47 @@ read_loadfile(const struct yctx *y, const yaml_node_t *map, struct cs_loadfile *
 	unsigned long size;
 	unsigned maj, min;
 	char tail;
-	cpk_status st;
+	cpk_status st = CPK_ERR_PARSE;
 
 	if ((st = walk_map(y, map, "a load file", loadfile_keys, L_N, v)) != CPK_OK)
-		return st;
-	if (v[L_AID] == NULL || v[L_VERSION] == NULL || v[L_SIZE] == NULL)
-		return yerr(y, map, "a load file needs 'aid', 'version' and 'size'");
+		goto out;
+	if (v[L_AID] == NULL || v[L_VERSION] == NULL || v[L_SIZE] == NULL) {
+		st = yerr(y, map, "a load file needs 'aid', 'version' and 'size'");
+		goto out;
+	}
 	if ((st = get_aid(y, v[L_AID], "aid", &lf->aid)) != CPK_OK ||
 	    (st = need_scalar(y, v[L_VERSION], "version")) != CPK_OK ||
 	    (st = get_uint(y, v[L_SIZE], "size", 64ul * 1024 * 1024, &size)) != CPK_OK)
-		return st;
+		goto out;
 	if (sscanf(scalar(v[L_VERSION]), "%u.%u%c", &maj, &min, &tail) != 2 || maj > 255 ||
-	    min > 255)
-		return yerr(y, v[L_VERSION], "'version' must be MAJOR.MINOR (0-255 each)");
+	    min > 255) {
+		st = yerr(y, v[L_VERSION], "'version' must be MAJOR.MINOR (0-255 each)");
+		goto out;
+	}
 	lf->major = (uint8_t)maj;
 	lf->minor = (uint8_t)min;
 	lf->size = size;
+	st = CPK_OK;
 	if (v[L_MODULES] == NULL)
-		return CPK_OK;
-	if (v[L_MODULES]->type != YAML_SEQUENCE_NODE)
-		return yerr(y, v[L_MODULES], "'modules' must be a list of AIDs");
+		goto out;
+	if (v[L_MODULES]->type != YAML_SEQUENCE_NODE) {
+		st = yerr(y, v[L_MODULES], "'modules' must be a list of AIDs");
+		goto out;
+	}
 	for (it = v[L_MODULES]->data.sequence.items.start;
 	    it < v[L_MODULES]->data.sequence.items.top; it++) {
 		m = yaml_document_get_node(y->doc, *it);
-		if (lf->nmodules >= CS_MAX_MODULES)
-			return yerr(y, m, "more than %d modules", CS_MAX_MODULES);
+		if (lf->nmodules >= CS_MAX_MODULES) {
+			st = yerr(y, m, "more than %d modules", CS_MAX_MODULES);
+			goto out;
+		}
 		if ((st = get_aid(y, m, "modules", &lf->modules[lf->nmodules])) != CPK_OK)
-			return st;
+			goto out;
 		lf->nmodules++;
 	}
-	return CPK_OK;
+	st = CPK_OK;
+out:
+	return st;
 }
 
 enum { S_P1, S_BLOCK, S_DATA, S_N };
@@ -347,24 +391,32 @@ read_stored(const struct yctx *y, const yaml_node_t *seq, const char *key, struc
 	struct cpk_error e;
 	uint8_t p1, p2, data[CS_DATA_MAX];
 	size_t len;
-	cpk_status st;
+	cpk_status st = CPK_ERR_PARSE;
 
-	if (seq->type != YAML_SEQUENCE_NODE)
-		return yerr(y, seq, "'%s' must be a list", key);
+	if (seq->type != YAML_SEQUENCE_NODE) {
+		st = yerr(y, seq, "'%s' must be a list", key);
+		goto out;
+	}
 	for (it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
 		b = yaml_document_get_node(y->doc, *it);
 		if ((st = walk_map(y, b, "a stored block", block_keys, S_N, v)) != CPK_OK)
-			return st;
-		if (v[S_P1] == NULL || v[S_BLOCK] == NULL || v[S_DATA] == NULL)
-			return yerr(y, b, "a stored block needs 'p1', 'block' and 'data'");
+			goto out;
+		if (v[S_P1] == NULL || v[S_BLOCK] == NULL || v[S_DATA] == NULL) {
+			st = yerr(y, b, "a stored block needs 'p1', 'block' and 'data'");
+			goto out;
+		}
 		if ((st = get_byte(y, v[S_P1], "p1", &p1)) != CPK_OK ||
 		    (st = get_byte(y, v[S_BLOCK], "block", &p2)) != CPK_OK ||
 		    (st = get_hex(y, v[S_DATA], "data", 1, sizeof(data), data, &len)) != CPK_OK)
-			return st;
-		if (cs_stored_add(s, p1, p2, data, len, &e) != CPK_OK)
-			return yerr(y, b, "%s", e.msg);
+			goto out;
+		if (cs_stored_add(s, p1, p2, data, len, &e) != CPK_OK) {
+			st = yerr(y, b, "%s", e.msg);
+			goto out;
+		}
 	}
-	return CPK_OK;
+	st = CPK_OK;
+out:
+	return st;
 }
 
 enum { A_AID, A_LF, A_MODULE, A_LC, A_PRIV, A_PARAMS, A_STORED, A_N };
@@ -379,38 +431,49 @@ read_app(const struct yctx *y, const yaml_node_t *map, struct cardsim *c, struct
 	const yaml_node_t *v[A_N];
 	struct cs_loadfile *lf;
 	size_t i;
-	cpk_status st;
+	cpk_status st = CPK_ERR_PARSE;
 
 	if ((st = walk_map(y, map, "an application", app_keys, A_N, v)) != CPK_OK)
-		return st;
+		goto out;
 	if (v[A_AID] == NULL || v[A_LF] == NULL || v[A_MODULE] == NULL || v[A_LC] == NULL ||
-	    v[A_PRIV] == NULL)
-		return yerr(y, map, "an application needs 'aid', 'load-file', 'module', "
+	    v[A_PRIV] == NULL) {
+		st = yerr(y, map, "an application needs 'aid', 'load-file', 'module', "
 		    "'life-cycle' and 'privileges'");
+		goto out;
+	}
 	if ((st = get_aid(y, v[A_AID], "aid", &app->aid)) != CPK_OK ||
 	    (st = get_aid(y, v[A_LF], "load-file", &app->load_file)) != CPK_OK ||
 	    (st = get_aid(y, v[A_MODULE], "module", &app->module)) != CPK_OK ||
 	    (st = get_byte(y, v[A_LC], "life-cycle", &app->life_cycle)) != CPK_OK ||
 	    (st = get_hex(y, v[A_PRIV], "privileges", 1, 3, app->priv, &app->priv_len)) != CPK_OK)
-		return st;
-	if (app->priv_len == 2)
-		return yerr(y, v[A_PRIV], "'privileges' has 1 or 3 bytes");
-	if (app->life_cycle != CS_LC_APP_INSTALLED && app->life_cycle != CS_LC_APP_SELECTABLE)
-		return yerr(y, v[A_LC], "'life-cycle' must be 03 (installed) or 07 (selectable)");
+		goto out;
+	if (app->priv_len == 2) {
+		st = yerr(y, v[A_PRIV], "'privileges' has 1 or 3 bytes");
+		goto out;
+	}
+	if (app->life_cycle != CS_LC_APP_INSTALLED && app->life_cycle != CS_LC_APP_SELECTABLE) {
+		st = yerr(y, v[A_LC], "'life-cycle' must be 03 (installed) or 07 (selectable)");
+		goto out;
+	}
 	if (v[A_PARAMS] != NULL && (st = get_hex(y, v[A_PARAMS], "install-parameters", 1,
 	    CS_DATA_MAX, app->params, &app->params_len)) != CPK_OK)
-		return st;
-	if ((lf = cardsim_find_loadfile(c, app->load_file.b, app->load_file.len)) == NULL)
-		return yerr(y, v[A_LF], "no load file with this AID");
+		goto out;
+	if ((lf = cardsim_find_loadfile(c, app->load_file.b, app->load_file.len)) == NULL) {
+		st = yerr(y, v[A_LF], "no load file with this AID");
+		goto out;
+	}
 	for (i = 0; i < lf->nmodules; i++)
 		if (lf->modules[i].len == app->module.len &&
 		    memcmp(lf->modules[i].b, app->module.b, app->module.len) == 0)
 			break;
-	if (i == lf->nmodules)
-		return yerr(y, v[A_MODULE], "the load file has no such module");
-	if (v[A_STORED] != NULL)
-		return read_stored(y, v[A_STORED], "stored-data", &app->stored);
-	return CPK_OK;
+	if (i == lf->nmodules) {
+		st = yerr(y, v[A_MODULE], "the load file has no such module");
+		goto out;
+	}
+	st = v[A_STORED] != NULL ? read_stored(y, v[A_STORED], "stored-data", &app->stored) :
+	    CPK_OK;
+out:
+	return st;
 }
 
 /* Does application idx share its AID with the ISD, a load file or an earlier application? */
@@ -440,59 +503,78 @@ read_lists(const struct yctx *y, const yaml_node_t **v, struct cardsim *c)
 	yaml_node_item_t *it;
 	yaml_node_t *n;
 	size_t i;
-	cpk_status st;
+	cpk_status st = CPK_ERR_PARSE;
 
 	if (v[T_KEYSETS] == NULL || v[T_KEYSETS]->type != YAML_SEQUENCE_NODE ||
-	    v[T_KEYSETS]->data.sequence.items.start == v[T_KEYSETS]->data.sequence.items.top)
-		return yerr(y, v[T_KEYSETS], "'key-sets' must be a list of at least one key set");
+	    v[T_KEYSETS]->data.sequence.items.start == v[T_KEYSETS]->data.sequence.items.top) {
+		st = yerr(y, v[T_KEYSETS], "'key-sets' must be a list of at least one key set");
+		goto out;
+	}
 	for (it = v[T_KEYSETS]->data.sequence.items.start;
 	    it < v[T_KEYSETS]->data.sequence.items.top; it++) {
 		n = yaml_document_get_node(y->doc, *it);
-		if (c->nkeysets >= CS_MAX_KEYSETS)
-			return yerr(y, n, "more than %d key sets", CS_MAX_KEYSETS);
+		if (c->nkeysets >= CS_MAX_KEYSETS) {
+			st = yerr(y, n, "more than %d key sets", CS_MAX_KEYSETS);
+			goto out;
+		}
 		if ((st = read_keyset(y, n, c, &c->keysets[c->nkeysets])) != CPK_OK)
-			return st;
+			goto out;
 		for (i = 0; i < c->nkeysets; i++)
-			if (c->keysets[i].keys.kvn == c->keysets[c->nkeysets].keys.kvn)
-				return yerr(y, n, "two key sets with version %02X",
+			if (c->keysets[i].keys.kvn == c->keysets[c->nkeysets].keys.kvn) {
+				st = yerr(y, n, "two key sets with version %02X",
 				    c->keysets[i].keys.kvn);
+				goto out;
+			}
 		c->nkeysets++;
 	}
 	if (v[T_LOADFILES] != NULL) {
-		if (v[T_LOADFILES]->type != YAML_SEQUENCE_NODE)
-			return yerr(y, v[T_LOADFILES], "'load-files' must be a list");
+		if (v[T_LOADFILES]->type != YAML_SEQUENCE_NODE) {
+			st = yerr(y, v[T_LOADFILES], "'load-files' must be a list");
+			goto out;
+		}
 		for (it = v[T_LOADFILES]->data.sequence.items.start;
 		    it < v[T_LOADFILES]->data.sequence.items.top; it++) {
 			n = yaml_document_get_node(y->doc, *it);
-			if (c->nloadfiles >= CS_MAX_LOADFILES)
-				return yerr(y, n, "more than %d load files", CS_MAX_LOADFILES);
+			if (c->nloadfiles >= CS_MAX_LOADFILES) {
+				st = yerr(y, n, "more than %d load files", CS_MAX_LOADFILES);
+				goto out;
+			}
 			if ((st = read_loadfile(y, n, &c->loadfiles[c->nloadfiles])) != CPK_OK)
-				return st;
+				goto out;
 			if (cardsim_find_loadfile(c, c->loadfiles[c->nloadfiles].aid.b,
-			    c->loadfiles[c->nloadfiles].aid.len) != NULL)
-				return yerr(y, n, "two load files with the same AID");
+			    c->loadfiles[c->nloadfiles].aid.len) != NULL) {
+				st = yerr(y, n, "two load files with the same AID");
+				goto out;
+			}
 			c->nloadfiles++;
 		}
 	}
 	if (v[T_APPS] != NULL) {
-		if (v[T_APPS]->type != YAML_SEQUENCE_NODE)
-			return yerr(y, v[T_APPS], "'applications' must be a list");
+		if (v[T_APPS]->type != YAML_SEQUENCE_NODE) {
+			st = yerr(y, v[T_APPS], "'applications' must be a list");
+			goto out;
+		}
 		for (it = v[T_APPS]->data.sequence.items.start;
 		    it < v[T_APPS]->data.sequence.items.top; it++) {
 			n = yaml_document_get_node(y->doc, *it);
-			if (c->napps >= CS_MAX_APPS)
-				return yerr(y, n, "more than %d applications", CS_MAX_APPS);
+			if (c->napps >= CS_MAX_APPS) {
+				st = yerr(y, n, "more than %d applications", CS_MAX_APPS);
+				goto out;
+			}
 			/* Counted before it is read, so that cardsim_free releases it. */
 			c->napps++;
 			if ((st = read_app(y, n, c, &c->apps[c->napps - 1])) != CPK_OK)
-				return st;
-			if (app_aid_taken(c, c->napps - 1))
-				return yerr(y, n, "the application AID is already in use");
+				goto out;
+			if (app_aid_taken(c, c->napps - 1)) {
+				st = yerr(y, n, "the application AID is already in use");
+				goto out;
+			}
 		}
 	}
-	if (v[T_ISD_STORED] != NULL)
-		return read_stored(y, v[T_ISD_STORED], "isd-stored-data", &c->isd_stored);
-	return CPK_OK;
+	st = v[T_ISD_STORED] != NULL ? read_stored(y, v[T_ISD_STORED], "isd-stored-data",
+	    &c->isd_stored) : CPK_OK;
+out:
+	return st;
 }
 
 static cpk_status
@@ -501,23 +583,31 @@ read_document(const struct yctx *y, struct cardsim *c)
 	const yaml_node_t *v[T_N];
 	yaml_node_t *root = yaml_document_get_root_node(y->doc);
 	unsigned long ver;
-	cpk_status st;
+	cpk_status st = CPK_ERR_PARSE;
 
-	if (root == NULL)
-		return yerr(y, NULL, "empty document");
+	if (root == NULL) {
+		st = yerr(y, NULL, "empty document");
+		goto out;
+	}
 	if ((st = walk_map(y, root, "the card file", top_keys, T_N, v)) != CPK_OK)
-		return st;
+		goto out;
 	if (v[T_VERSION] != NULL) {
 		if ((st = get_uint(y, v[T_VERSION], "cardsim", 1000, &ver)) != CPK_OK)
-			return st;
-		if (ver != 1)
-			return yerr(y, v[T_VERSION], "format version %lu (this cardsim reads 1)", ver);
+			goto out;
+		if (ver != 1) {
+			st = yerr(y, v[T_VERSION], "format version %lu (this cardsim reads 1)", ver);
+			goto out;
+		}
 	}
-	if (v[T_CARD] == NULL)
-		return yerr(y, root, "missing 'card'");
+	if (v[T_CARD] == NULL) {
+		st = yerr(y, root, "missing 'card'");
+		goto out;
+	}
 	if ((st = read_card(y, v[T_CARD], c)) != CPK_OK)
-		return st;
-	return read_lists(y, v, c);
+		goto out;
+	st = read_lists(y, v, c);
+out:
+	return st;
 }
 
 /* Move the persistent data of src into dst (src's stored data is taken over). */

@@ -69,6 +69,8 @@ cpk_buf_truncate(struct cpk_buf *b, size_t n)
 {
 	if (n > b->len)
 		n = b->len;
+	if (n == 0)
+		return;	/* b->data may be NULL: no pointer arithmetic on it */
 	cpk_cleanse(b->data + (b->len - n), n);
 	b->len -= n;
 }

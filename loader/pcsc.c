@@ -36,6 +36,7 @@ cpk_pcsc_describe(long code)
 		return "the reader is not available (unplugged?)";
 	case (LONG)SCARD_W_REMOVED_CARD:
 	case (LONG)SCARD_E_NO_SMARTCARD:
+	case (LONG)SCARD_E_NOT_TRANSACTED:
 		return "the card was removed from the reader";
 	case (LONG)SCARD_W_RESET_CARD:
 		return "the card was reset by another program";

@@ -17,6 +17,9 @@ raw(struct cpk_transport *t, const uint8_t *cmd, size_t n, struct cpk_buf *resp,
 	cpk_buf_reset(resp);
 	if ((st = t->ops->transmit(t->ctx, cmd, n, resp, err)) != CPK_OK)
 		return st;
+	if (resp->len == 0)
+		return cpk_error_set(err, CPK_ERR_PCSC,
+		    "the card gave no answer: it was removed or lost power");
 	if (resp->len < 2 || resp->len > CPK_TRANSPORT_MAX_RESPONSE)
 		return cpk_error_set(err, CPK_ERR_PARSE,
 		    "the card's response has length %zu; expected 2 to %d bytes", resp->len,

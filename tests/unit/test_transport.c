@@ -78,6 +78,7 @@ main(void)
 	struct script endless = { { NULL }, { NULL }, 0, 0, 1, 0 };
 	struct script short_resp = { { "80CA006600" }, { "90" }, 1, 0, 0, 0 };
 	struct script removed = { { "80F2400200" }, { "0A6104" }, 1, 0, 0, 2 };
+	struct script silent = { { "80CA006600" }, { "" }, 1, 0, 0, 0 };
 	struct cpk_error err;
 
 	run(&plain, "80CA006600", CPK_OK, "01029000");
@@ -89,6 +90,7 @@ main(void)
 	run(&endless, "80F2400200", CPK_ERR_PARSE, "kept announcing more data (61xx) after 300");
 	run(&short_resp, "80CA006600", CPK_ERR_PARSE, "response has length 1; expected 2 to");
 	run(&removed, "80F2400200", CPK_ERR_PCSC, "the card was removed");
+	run(&silent, "80CA006600", CPK_ERR_PCSC, "the card gave no answer");
 	CHECK_STATUS(cpk_transport_exchange(NULL, (const uint8_t *)"\x00", 1, NULL, &err),
 	    CPK_ERR_STATE);
 	CHECK_MSG(&err, "no card connection");

@@ -7,7 +7,7 @@ set -eu
 
 packages="build-essential meson ninja-build pkg-config libssl-dev libpcsclite-dev
 libyaml-dev libzip-dev pcscd vsmartcard-vpcd mandoc valgrind clang libclang-rt-14-dev
-zip unzip python3 util-linux procps"
+zip unzip python3 util-linux procps iproute2"
 
 missing=""
 for p in $packages; do

@@ -1,5 +1,6 @@
 /* cpk: the bundle writer. */
 #include "bundle_write.h"
+#include "cpk_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -198,97 +199,6 @@ out:
 	return st;
 }
 
-/* --- atomic file output --- */
-
-static cpk_status
-io_error(struct cpk_error *err, const char *what, const char *path, int e)
-{
-	return cpk_error_set(err, CPK_ERR_IO, "%s '%s': %s", what, path, strerror(e));
-}
-
-static cpk_status
-write_all(int fd, const uint8_t *p, size_t n, const char *path, struct cpk_error *err)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return io_error(err, "cannot write", path, w < 0 ? errno : EIO);
-		p += w;
-		n -= (size_t)w;
-	}
-	return CPK_OK;
-}
-
-/* "dir/.name.XXXXXX" next to path, and dir itself. */
-static cpk_status
-temp_names(const char *path, char *tmpl, size_t tcap, char *dir, size_t dcap,
-    struct cpk_error *err)
-{
-	const char *slash = strrchr(path, '/');
-	const char *base = slash != NULL ? slash + 1 : path;
-	int a, b;
-
-	if (slash == NULL)
-		a = snprintf(dir, dcap, ".");
-	else if (slash == path)
-		a = snprintf(dir, dcap, "/");
-	else
-		a = snprintf(dir, dcap, "%.*s", (int)(slash - path), path);
-	b = snprintf(tmpl, tcap, "%.*s.%s.XXXXXX", (int)(base - path), path, base);
-	if (base[0] == '\0' || a < 0 || (size_t)a >= dcap || b < 0 || (size_t)b >= tcap)
-		return cpk_error_set(err, CPK_ERR_ARG, "bad output path '%s'", path);
-	return CPK_OK;
-}
-
-static cpk_status
-replace_file(const char *path, const uint8_t *p, size_t n, struct cpk_error *err)
-{
-	char tmp[PATH_MAX], dir[PATH_MAX];
-	int fd = -1, dfd = -1;
-	bool made = false;
-	cpk_status st;
-
-	if ((st = temp_names(path, tmp, sizeof(tmp), dir, sizeof(dir), err)) != CPK_OK)
-		goto out;
-	if ((fd = mkstemp(tmp)) < 0) {
-		st = io_error(err, "cannot create a temporary file like", tmp, errno);
-		goto out;
-	}
-	made = true;
-	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-	if ((st = write_all(fd, p, n, tmp, err)) != CPK_OK)
-		goto out;
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		fd = -1;
-		st = io_error(err, "cannot sync", tmp, errno);
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		st = io_error(err, "cannot rename the temporary file to", path, errno);
-		goto out;
-	}
-	made = false;
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    (fsync(dfd) != 0 && errno != EINVAL)) {
-		st = io_error(err, "cannot sync directory", dir, errno);
-		goto out;
-	}
-	st = CPK_OK;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
-	if (made)
-		unlink(tmp);
-	return st;
-}
-
 cpk_status
 cpk_bundle_write_file(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n,
     const struct cpk_signer *signer, const char *path, struct cpk_error *err)
@@ -297,7 +207,7 @@ cpk_bundle_write_file(const struct cpk_manifest *m, const struct cpk_command *cm
 	cpk_status st;
 
 	if ((st = cpk_bundle_write(m, cmds, n, signer, &b, err)) != CPK_OK ||
-	    (st = replace_file(path, b.data, b.len, err)) != CPK_OK)
+	    (st = cpk_file_replace(path, b.data, b.len, 0600, err)) != CPK_OK)
 		goto out;
 out:
 	cpk_buf_free(&b);

@@ -1,5 +1,6 @@
 /* cpk: Ed25519 signing keys: generation, loading, signing. */
 #include "sign.h"
+#include "cpk_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -110,52 +111,6 @@ out:
 
 /* --- files --- */
 
-static cpk_status
-io_error(struct cpk_error *err, const char *what, const char *path, int e)
-{
-	return cpk_error_set(err, CPK_ERR_IO, "%s '%s': %s", what, path, strerror(e));
-}
-
-static cpk_status
-write_all(int fd, const uint8_t *p, size_t n, const char *path, struct cpk_error *err)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return io_error(err, "cannot write", path, w < 0 ? errno : EIO);
-		p += w;
-		n -= (size_t)w;
-	}
-	return CPK_OK;
-}
-
-/* fsync the directory holding path, so that a new name survives a crash. */
-static cpk_status
-sync_parent_dir(const char *path, struct cpk_error *err)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	int fd;
-	cpk_status st = CPK_OK;
-
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return io_error(err, "cannot open directory", dir, errno);
-	if (fsync(fd) != 0 && errno != EINVAL)
-		st = io_error(err, "cannot sync directory", dir, errno);
-	close(fd);
-	return st;
-}
-
 /* Create a new file that must not exist; never follows a symbolic link. */
 static cpk_status
 create_exclusive(const char *path, mode_t mode, int *fd, struct cpk_error *err)
@@ -165,10 +120,10 @@ create_exclusive(const char *path, mode_t mode, int *fd, struct cpk_error *err)
 		if (errno == EEXIST)
 			return cpk_error_set(err, CPK_ERR_IO,
 			    "'%s' already exists; cpk never overwrites a key file", path);
-		return io_error(err, "cannot create", path, errno);
+		return cpk_io_error(err, "cannot create", path, errno);
 	}
 	if (fchmod(*fd, mode) != 0)
-		return io_error(err, "cannot set the mode of", path, errno);
+		return cpk_io_error(err, "cannot set the mode of", path, errno);
 	return CPK_OK;
 }
 
@@ -178,16 +133,16 @@ finish_file(int *fd, const struct cpk_buf *b, const char *path, struct cpk_error
 	cpk_status st;
 	int rc;
 
-	if ((st = write_all(*fd, b->data, b->len, path, err)) != CPK_OK)
+	if ((st = cpk_write_all(*fd, b->data, b->len, path, err)) != CPK_OK)
 		goto out;
 	if (fsync(*fd) != 0) {
-		st = io_error(err, "cannot sync", path, errno);
+		st = cpk_io_error(err, "cannot sync", path, errno);
 		goto out;
 	}
 	rc = close(*fd);
 	*fd = -1;
 	if (rc != 0) {
-		st = io_error(err, "cannot close", path, errno);
+		st = cpk_io_error(err, "cannot close", path, errno);
 		goto out;
 	}
 out:
@@ -232,7 +187,7 @@ cpk_sign_keygen(const char *prefix, const char *note, uint8_t key_id[CPK_KEY_ID_
 		goto out;
 	if ((st = finish_file(&kfd, &sec, keypath, err)) != CPK_OK ||
 	    (st = finish_file(&pfd, &pub, pubpath, err)) != CPK_OK ||
-	    (st = sync_parent_dir(keypath, err)) != CPK_OK)
+	    (st = cpk_fsync_parent_dir(keypath, err)) != CPK_OK)
 		goto out;
 	if (key_id != NULL)
 		memcpy(key_id, s->pub.key_id, CPK_KEY_ID_LEN);
@@ -268,10 +223,10 @@ open_private(const char *path, int *fd, struct cpk_error *err)
 		if (errno == ENOENT)
 			return cpk_error_set(err, CPK_ERR_NOT_FOUND, "signing key '%s' does not exist",
 			    path);
-		return io_error(err, "cannot open signing key", path, errno);
+		return cpk_io_error(err, "cannot open signing key", path, errno);
 	}
 	if (fstat(*fd, &sb) != 0)
-		return io_error(err, "cannot stat", path, errno);
+		return cpk_io_error(err, "cannot stat", path, errno);
 	if (!S_ISREG(sb.st_mode))
 		return cpk_error_set(err, CPK_ERR_IO, "signing key '%s' is not a regular file", path);
 	if (sb.st_mode & 077) {
@@ -294,7 +249,7 @@ read_small(int fd, uint8_t *buf, size_t cap, size_t *n, const char *path, struct
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return io_error(err, "cannot read", path, errno);
+			return cpk_io_error(err, "cannot read", path, errno);
 		if (r == 0)
 			break;
 		*n += (size_t)r;

@@ -3,6 +3,7 @@
  * state writer and the registry printer.
  */
 #include "cardsim_state.h"
+#include "cpk_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -820,80 +821,24 @@ cardsim_state_write(const struct cardsim *c, FILE *out, struct cpk_error *err)
 	return CPK_OK;
 }
 
-static cpk_status
-fsync_dir_of(const char *path, struct cpk_error *err)
-{
-	char *copy = strdup(path);
-	int fd = -1;
-	cpk_status st = CPK_ERR_IO;
-
-	if (copy == NULL) {
-		st = cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY)) < 0 || fsync(fd) != 0) {
-		st = cpk_error_set(err, CPK_ERR_IO, "%s: syncing its directory: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	st = CPK_OK;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return st;
-}
-
 cpk_status
 cardsim_state_save(const struct cardsim *c, const char *path, struct cpk_error *err)
 {
-	char tmp[4096];
-	FILE *f = NULL;
-	int fd = -1, n;
-	bool created = false;
-	cpk_status st = CPK_ERR_IO;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	cpk_status st;
 
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		st = cpk_error_set(err, CPK_ERR_RANGE, "state file name too long");
-		goto out;
-	}
-	if ((fd = mkstemp(tmp)) < 0) {
-		st = cpk_error_set(err, CPK_ERR_IO, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	created = true;
-	if (fchmod(fd, 0600) != 0 || (f = fdopen(fd, "w")) == NULL) {
-		st = cpk_error_set(err, CPK_ERR_IO, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if ((st = cardsim_state_write(c, f, err)) != CPK_OK)
-		goto out;
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		st = cpk_error_set(err, CPK_ERR_IO, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (fclose(f) != 0) {
-		f = NULL;
-		st = cpk_error_set(err, CPK_ERR_IO, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	f = NULL;
-	if (rename(tmp, path) != 0) {
-		st = cpk_error_set(err, CPK_ERR_IO, "renaming %s to %s: %s", tmp, path,
-		    strerror(errno));
-		goto out;
-	}
-	created = false;
-	st = fsync_dir_of(path, err);
-out:
-	if (f != NULL)
-		fclose(f);
-	if (fd >= 0)
-		close(fd);
-	if (created)
-		(void)unlink(tmp);
+	if ((f = open_memstream(&text, &len)) == NULL)
+		return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
+	st = cardsim_state_write(c, f, err);
+	if (fclose(f) != 0 && st == CPK_OK)
+		st = cpk_error_set(err, CPK_ERR_IO, "%s: cannot render the state", path);
+	if (st == CPK_OK)
+		st = cpk_file_replace(path, (const uint8_t *)text, len, 0600, err);
+	if (text != NULL)
+		cpk_cleanse(text, len);
+	free(text);
 	return st;
 }
 

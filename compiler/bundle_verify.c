@@ -334,18 +334,24 @@ check_secured(const struct cpk_command *c, struct scp_session *s, struct cpk_buf
 	return CPK_OK;
 }
 
+/*
+ * After the key search: the pseudo-random challenge (offline), then the
+ * commands from `start` on (the checked SELECT and INITIALIZE UPDATE come
+ * before it), playing the card.
+ */
 static cpk_status
 run_commands(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n,
-    const struct scp_keyset *keys, struct scp_session *s, bundle_verify_fn fn, void *ctx,
-    struct bundle_verify_result *res, struct cpk_error *err)
+    size_t start, const struct scp_keyset *keys, struct scp_session *s, bundle_verify_fn fn,
+    void *ctx, struct bundle_verify_result *res, struct cpk_error *err)
 {
 	struct cpk_buf plain = CPK_BUF_INIT;
 	uint8_t chal[SCP_CHALLENGE_LEN];
 	char ctr[7];
 	struct scp_iu_response iu;
-	size_t i = 0, cl;
+	size_t i, cl;
 	cpk_status ret;
 
+	memset(chal, 0, sizeof(chal));
 	if (m->mode == CPK_MODE_OFFLINE) {
 		if ((ret = scp_iu_response_parse(m->iu_response, m->iu_response_len, &iu, err)) !=
 		    CPK_OK ||
@@ -354,27 +360,19 @@ run_commands(const struct cpk_manifest *m, const struct cpk_command *cmds, size_
 			goto out;
 		if (cl != iu.challenge_len || !cpk_ct_equal(chal, iu.card_challenge, cl)) {
 			cpk_hex_encode(iu.counter, iu.counter_len, ctr, sizeof(ctr));
-			ret = cpk_error_set(err, CPK_ERR_VERIFY,
+			cpk_error_set(err, CPK_ERR_VERIFY,
 			    "key set %s reproduces the card cryptogram but not the pseudo-random "
 			    "card challenge for counter %s and this security domain: its ENC key "
 			    "is not the card's, or the response was altered", res->key_file, ctr);
-			if (n > 1)
-				ret = mismatch_at(res, cmds, 1, err);
-			else
-				res->mismatch = true;
+			ret = mismatch_at(res, cmds, start - 1, err);
 			goto out;
 		}
-		if ((ret = check_opening(m, cmds, n, &i, err)) != CPK_OK) {
-			if (ret == CPK_ERR_VERIFY && i < n)
-				ret = mismatch_at(res, cmds, i, err);
+	}
+	for (i = 0; i < start; i++) {
+		if (fn != NULL &&
+		    (ret = fn(ctx, i, &cmds[i], cmds[i].apdu, cmds[i].apdu_len, err)) != CPK_OK)
 			goto out;
-		}
-		for (size_t k = 0; k < i; k++) {
-			if (fn != NULL &&
-			    (ret = fn(ctx, k, &cmds[k], cmds[k].apdu, cmds[k].apdu_len, err)) != CPK_OK)
-				goto out;
-			res->checked++;
-		}
+		res->checked++;
 	}
 	if (i >= n) {
 		ret = cpk_error_set(err, CPK_ERR_VERIFY, "no EXTERNAL AUTHENTICATE");
@@ -413,6 +411,7 @@ bundle_verify(const struct cpk_manifest *m, const struct cpk_command *cmds, size
 	struct scp_keyset keys;
 	struct scp_session s;
 	struct scp_iu_response iu;
+	size_t start = 0;
 	cpk_status ret;
 
 	memset(res, 0, sizeof(*res));
@@ -434,14 +433,22 @@ bundle_verify(const struct cpk_manifest *m, const struct cpk_command *cmds, size
 	}
 	if ((ret = load_keys(keys_path, kl, res, err)) != CPK_OK)
 		goto out;
+	/* In command order: SELECT and INITIALIZE UPDATE need no key. */
+	if (m->mode == CPK_MODE_OFFLINE &&
+	    (ret = check_opening(m, cmds, n, &start, err)) != CPK_OK) {
+		if (ret == CPK_ERR_VERIFY && start < n)
+			ret = mismatch_at(res, cmds, start, err);
+		goto out;
+	}
 	if ((ret = find_keys(m, &iu, kl, &keys, &s, res, err)) != CPK_OK) {
-		if (m->mode == CPK_MODE_OFFLINE && n > 1 && cmds[1].flags == CPK_CMD_INIT_UPDATE)
-			ret = mismatch_at(res, cmds, 1, err);
+		/* The expected response is INITIALIZE UPDATE's (offline) or the manifest's own. */
+		if (start > 0)
+			ret = mismatch_at(res, cmds, start - 1, err);
 		else
 			res->mismatch = true;
 		goto out;
 	}
-	ret = run_commands(m, cmds, n, &keys, &s, fn, ctx, res, err);
+	ret = run_commands(m, cmds, n, start, &keys, &s, fn, ctx, res, err);
 out:
 	if (kl != NULL)
 		key_list_free(kl);

@@ -2,31 +2,34 @@
  * cpk: recompute a bundle with the card keys (cardc verify).
  *
  * The bundle's signature says who made it; this says that what it holds is
- * exactly what the card will accept, and shows what the card will do. With
- * the card's key sets it:
+ * exactly what the card will accept, and shows what the card will do. In
+ * command order, so that the mismatch reported is the first:
  *
- *   1. finds the key set that reproduces the card cryptogram of the
- *      manifest's INITIALIZE UPDATE response (offline and session bundles
- *      both carry the host challenge and that response): every key file
- *      of a folder (or one file) is tried with its diversification, or,
- *      for master keys that name none, with each scheme that fits their
- *      algorithm (3DES: emv, visa2; AES: kdf3), using the manifest's KDD;
- *   2. offline bundles: checks that the card challenge is the
- *      pseudo-random one for the manifest's counter and security domain,
- *      that the first command is exactly SELECT of the manifest's security
- *      domain (00 A4 04 00 Lc AID 00) and the second exactly INITIALIZE
- *      UPDATE (80 50 KVN 00 08 host-challenge 00, KVN the manifest's or
- *      00 for the default key set);
- *   3. plays the card: EXTERNAL AUTHENTICATE (host cryptogram, C-MAC, the
- *      manifest's security level), then every secured command through
- *      scp_unwrap_command (C-MAC chain, C-DEC); the Le byte of a secured
- *      command, which no MAC covers, must be 00 when present;
- *   4. hands each command, in plain form, to a callback.
+ *   1. offline bundles: the first command must be exactly SELECT of the
+ *      manifest's security domain (00 A4 04 00 Lc AID 00), the second
+ *      exactly INITIALIZE UPDATE (80 50 KVN 00 08 host-challenge 00, KVN
+ *      the manifest's or 00 for the default key set);
+ *   2. the key set that reproduces the card cryptogram of the manifest's
+ *      INITIALIZE UPDATE response (offline and session bundles both carry
+ *      the host challenge and that response): every key file of a folder
+ *      (or one file), those of the manifest's key version first, with its
+ *      diversification or, for master keys that name none, each scheme
+ *      that fits their algorithm (3DES: emv, visa2; AES: kdf3), with the
+ *      manifest's KDD; a mismatch here is INITIALIZE UPDATE's (offline) or
+ *      the manifest's (session: no command index);
+ *   3. offline bundles: the card challenge must be the pseudo-random one
+ *      for the manifest's counter and security domain;
+ *   4. the card's side: EXTERNAL AUTHENTICATE (host cryptogram, C-MAC, the
+ *      manifest's security level, the basic channel of INITIALIZE UPDATE),
+ *      then every secured command through scp_unwrap_command (C-MAC chain,
+ *      C-DEC); the Le byte of a secured command, which no MAC covers, must
+ *      be 00 when present;
+ *   5. each command, in plain form, goes to a callback.
  *
  * The first mismatch stops the run: CPK_ERR_VERIFY, a message naming the
- * command ("command 7 (LOAD 2/3): C-MAC mismatch ...", numbered from 1)
- * and its 0-based index in the result. Nothing here prints. Every key
- * buffer is cleansed.
+ * command ("command 7 (LOAD 2/3): C-MAC mismatch", numbered from 1) and
+ * its 0-based index in the result. Nothing here prints. Every key buffer
+ * is cleansed.
  */
 #ifndef CPK_BUNDLE_VERIFY_H
 #define CPK_BUNDLE_VERIFY_H

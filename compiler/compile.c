@@ -138,7 +138,9 @@ set_label(struct asm_ctx *a, const char *fallback, const struct gp_aid *aid, siz
 
 	if (aid != NULL && (a->step == NULL || a->step->label == NULL)) {
 		gp_aid_hex(aid, hex);
-		snprintf(a->label, sizeof(a->label), "%.*s %s", (int)(CPK_LABEL_MAX - 33), base, hex);
+		/* Cut the name only as far as the AID needs (at most 32 hex digits). */
+		snprintf(a->label, sizeof(a->label), "%.*s %s", (int)(CPK_LABEL_MAX - 1 - strlen(hex)),
+		    base, hex);
 	} else {
 		snprintf(a->label, sizeof(a->label), "%s", base);
 	}

@@ -272,7 +272,13 @@ scp_card_external_authenticate(struct scp_session *s, const uint8_t *apdu, size_
 		ret = cpk_error_set(err, CPK_ERR_PARSE, "malformed EXTERNAL AUTHENTICATE");
 		goto out;
 	}
-	s->channel = a.cla & 0x03;
+	/* EXTERNAL AUTHENTICATE comes on the channel of INITIALIZE UPDATE. */
+	if ((a.cla & 0x03) != s->channel) {
+		ret = cpk_error_set(err, CPK_ERR_VERIFY,
+		    "EXTERNAL AUTHENTICATE on logical channel %d, INITIALIZE UPDATE was on %d",
+		    a.cla & 0x03, s->channel);
+		goto out;
+	}
 	if ((ret = scp_level_allowed(s->version, s->i, a.p1, err)) != CPK_OK)
 		goto out;
 	s->level = a.p1;

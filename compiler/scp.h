@@ -110,7 +110,8 @@ struct scp_session {
 	uint8_t i;
 	uint8_t kvn;
 	uint8_t level;
-	uint8_t channel;		/* logical channel of EXTERNAL AUTHENTICATE (CLA & 03) */
+	uint8_t channel;		/* logical channel (CLA & 03): 0 after scp_session_begin;
+					   a card serving channels 1-3 sets it from INITIALIZE UPDATE */
 	size_t key_len;
 	uint8_t s_enc[GP_MAX_KEY];
 	uint8_t s_mac[GP_MAX_KEY];

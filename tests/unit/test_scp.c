@@ -330,6 +330,12 @@ test_tampered_external_authenticate(void)
 		CHECK(c2.state == SCP_STATE_NONE);
 		ea.data[idx] ^= 0x20;
 	}
+	/* On another logical channel than INITIALIZE UPDATE's (the C-MAC does not cover it). */
+	ea.data[0] |= 0x01;
+	c2 = card;
+	CHECK_STATUS(scp_card_external_authenticate(&c2, ea.data, ea.len, &err), CPK_ERR_VERIFY);
+	CHECK_MSG(&err, "EXTERNAL AUTHENTICATE on logical channel 1, INITIALIZE UPDATE was on 0");
+	ea.data[0] &= (uint8_t)~0x01;
 	c2 = card;
 	CHECK_OK(scp_card_external_authenticate(&c2, ea.data, ea.len, NULL));
 	/* A second EXTERNAL AUTHENTICATE is refused once the channel is open. */

@@ -1,0 +1,56 @@
+/*
+ * cardc, the bundle compiler: one file per subcommand (cardc_NAME.c), each
+ * defining its table entry. cardc.c dispatches over the table and prints
+ * the help from it, so `cardc --help`, `cardc help NAME` and
+ * `cardc NAME --help` never disagree with what runs.
+ */
+#ifndef CPK_CARDC_H
+#define CPK_CARDC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "cpk_error.h"
+
+struct cardc_command {
+	const char *name;
+	/* argv[0] is the subcommand's name; returns the exit status. */
+	int (*run)(int argc, char *argv[]);
+	const char *summary;	/* one line for `cardc --help` */
+	const char *synopsis;	/* "cardc NAME ...", for usage errors too */
+	const char *help;	/* what it does, its options, notes */
+};
+
+extern const struct cardc_command cardc_compile_command;
+extern const struct cardc_command cardc_inspect_command;
+extern const struct cardc_command cardc_verify_command;
+extern const struct cardc_command cardc_keygen_command;
+extern const struct cardc_command cardc_batch_command;
+
+/* The full help of a subcommand: "usage: SYNOPSIS", a blank line, the help text. */
+void cardc_help(const struct cardc_command *c, FILE *f);
+
+/* The option string prefix every subcommand passes to getopt_long. */
+#define CARDC_GETOPT_PREFIX ":"
+
+/* --- shared by inspect and verify (cardc_bundle.c) --- */
+
+struct cpk_bundle;
+struct cli_json;
+
+/*
+ * Read a bundle (a path, or "-" for stdin) and open it: with trust anchors
+ * (trust: a .pub file or a folder of them) the signature must verify;
+ * without (trust NULL) or with `inspect` set, it is opened for showing
+ * only and cardc_signature_* say whether it verified.
+ */
+cpk_status cardc_open_bundle(const char *path, const char *trust, bool inspect,
+    struct cpk_bundle **out, struct cpk_error *err);
+
+/* One line: "verified (key ID, trusted file F)", "not verified (...)", ... */
+void cardc_signature_text(const struct cpk_bundle *b, bool trust_given, char *buf, size_t n);
+/* The "signature" member of a JSON document. */
+void cardc_signature_json(struct cli_json *j, const struct cpk_bundle *b, bool trust_given);
+
+#endif

@@ -1,0 +1,653 @@
+/*
+ * cardc batch: one profile, a file of card records, one bundle per card.
+ *
+ * The profile is loaded once and shared read-only by the workers. The
+ * cards file is read as a stream under one mutex: a worker takes the next
+ * line, skips what is not its record (blank, comment, other shard), parses
+ * it and claims its serial, then compiles and writes outside the lock.
+ * Because lines are taken in file order under the lock, "the second record
+ * with a serial" is the same whatever -j is. Every bundle is written to a
+ * temporary name and renamed (cpk_bundle_write_file).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bundle_write.h"
+#include "card.h"
+#include "cardc.h"
+#include "cli_util.h"
+#include "compile.h"
+#include "profile.h"
+#include "sign.h"
+
+#define SYNOPSIS "cardc batch -p PROFILE --cards FILE -s SIGNKEY -o OUTDIR [-k KEYDIR] " \
+    "[-j N] [--shard I/N] [--json]"
+#define BATCH_MAX_JOBS 64
+#define BATCH_MAX_SHARDS 1000000
+
+enum { OPT_CARDS = 256, OPT_SHARD, OPT_JSON };
+
+static const struct option long_options[] = {
+	{ "profile", required_argument, NULL, 'p' },
+	{ "cards", required_argument, NULL, OPT_CARDS },
+	{ "sign-key", required_argument, NULL, 's' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "keys", required_argument, NULL, 'k' },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "shard", required_argument, NULL, OPT_SHARD },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct batch_args {
+	const char *profile, *cards, *sign_key, *outdir, *keys;
+	unsigned long jobs, shard_i, shard_n;
+	bool json;
+};
+
+/* Serials claimed in this run, with the line that claimed each. */
+struct serial_set {
+	struct serial_slot {
+		char *serial;
+		unsigned line;
+	} *slots;
+	size_t n, cap;		/* cap: 0 or a power of two */
+};
+
+/* What happened to one record, for --json. */
+struct record_result {
+	unsigned line;
+	char serial[CARD_SERIAL_MAX + 1];
+	bool ok;
+	char *message;		/* NULL when ok */
+};
+
+struct batch {
+	const struct batch_args *a;
+	const struct profile *p;
+	const struct cpk_signer *signer;
+	uint64_t created;
+	const char *name;		/* the cards file in messages */
+
+	pthread_mutex_t mu;		/* everything below */
+	FILE *in;
+	char *line;
+	size_t linecap;
+	unsigned lineno;
+	bool json_lines;
+	struct card_csv_header hdr;
+	bool has_pending;		/* a JSON line read while detecting the format */
+	char *pending;
+	unsigned pending_line;
+	bool done;			/* end of input (or a read error) */
+	int read_errno;			/* the read error, 0 if none */
+	size_t records;			/* records seen, every shard */
+	size_t cards, written, failed;
+	struct serial_set seen;
+	struct record_result *results;
+	size_t nresults, capresults;
+};
+
+/* A record a worker took: its card, or why it cannot be compiled. */
+struct job {
+	unsigned line;
+	struct card_record card;
+	bool bad;
+	struct cpk_error err;
+};
+
+static uint64_t
+fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Claim a serial: 0 if new, else the line that claimed it first (-1: out of memory). */
+static long
+serial_claim(struct serial_set *set, const char *serial, unsigned line)
+{
+	struct serial_slot *old = set->slots;
+	size_t i, k, oldcap = set->cap;
+
+	if (set->n * 2 >= set->cap) {
+		size_t ncap = set->cap == 0 ? 64 : set->cap * 2;
+
+		if ((set->slots = calloc(ncap, sizeof(*set->slots))) == NULL) {
+			set->slots = old;
+			return -1;
+		}
+		set->cap = ncap;
+		for (i = 0; i < oldcap; i++) {
+			if (old[i].serial == NULL)
+				continue;
+			for (k = fnv1a(old[i].serial) & (ncap - 1); set->slots[k].serial != NULL;
+			    k = (k + 1) & (ncap - 1))
+				;
+			set->slots[k] = old[i];
+		}
+		free(old);
+	}
+	for (k = fnv1a(serial) & (set->cap - 1); set->slots[k].serial != NULL;
+	    k = (k + 1) & (set->cap - 1))
+		if (strcmp(set->slots[k].serial, serial) == 0)
+			return (long)set->slots[k].line;
+	if ((set->slots[k].serial = strdup(serial)) == NULL)
+		return -1;
+	set->slots[k].line = line;
+	set->n++;
+	return 0;
+}
+
+static void
+serial_set_free(struct serial_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->cap; i++)
+		free(set->slots[i].serial);
+	free(set->slots);
+	memset(set, 0, sizeof(*set));
+}
+
+/* Strip the line end; true if the line holds nothing to read (blank or # comment). */
+static bool
+skip_line(char *s, size_t *len)
+{
+	size_t i;
+
+	while (*len > 0 && (s[*len - 1] == '\n' || s[*len - 1] == '\r'))
+		s[--*len] = '\0';
+	for (i = 0; i < *len && (s[i] == ' ' || s[i] == '\t'); i++)
+		;
+	return i == *len || s[i] == '#';
+}
+
+/* The next line with content, under the lock. false at the end of input. */
+static bool
+next_line(struct batch *B, char **line, size_t *len, unsigned *lineno)
+{
+	ssize_t r;
+
+	for (;;) {
+		errno = 0;
+		if ((r = getline(&B->line, &B->linecap, B->in)) < 0) {
+			/* Reported once the workers are done (or by detect_format). */
+			if (ferror(B->in))
+				B->read_errno = errno != 0 ? errno : EIO;
+			B->done = true;
+			return false;
+		}
+		B->lineno++;
+		*len = (size_t)r;
+		if (skip_line(B->line, len))
+			continue;
+		*line = B->line;
+		*lineno = B->lineno;
+		return true;
+	}
+}
+
+/* Parse one record line into the job (under the lock). */
+static void
+parse_record(struct batch *B, const char *line, size_t len, struct job *jb)
+{
+	long first;
+
+	card_record_init(&jb->card);
+	cpk_error_clear(&jb->err);
+	jb->bad = true;
+	if (len > CARD_LINE_MAX) {
+		cpk_error_set_at(&jb->err, CPK_ERR_RANGE, B->name, jb->line, 0,
+		    "record of %zu bytes; at most %d", len, CARD_LINE_MAX);
+		return;
+	}
+	if ((B->json_lines ? card_parse_json(B->name, jb->line, line, len, &jb->card, &jb->err) :
+	    card_parse_csv(&B->hdr, B->name, jb->line, line, len, &jb->card, &jb->err)) != CPK_OK) {
+		if (jb->err.line == 0) {
+			char msg[sizeof(jb->err.msg)];
+
+			memcpy(msg, jb->err.msg, sizeof(msg));
+			cpk_error_set_at(&jb->err, jb->err.status, B->name, jb->line, 0, "%s", msg);
+		}
+		return;
+	}
+	if (jb->card.serial[0] == '\0') {
+		cpk_error_set_at(&jb->err, CPK_ERR_ARG, B->name, jb->line, 0,
+		    "the card record has no 'serial': batch names each bundle SERIAL.cpk");
+		return;
+	}
+	if ((first = serial_claim(&B->seen, jb->card.serial, jb->line)) != 0) {
+		if (first < 0)
+			cpk_error_set_at(&jb->err, CPK_ERR_NOMEM, B->name, jb->line, 0,
+			    "out of memory");
+		else
+			cpk_error_set_at(&jb->err, CPK_ERR_ARG, B->name, jb->line, 0,
+			    "serial '%s' was already given at line %ld: each card needs its own "
+			    "serial (its bundle's name)", jb->card.serial, first);
+		return;
+	}
+	jb->bad = false;
+}
+
+/* Take the next record of this shard. false when there is none. */
+static bool
+take_record(struct batch *B, struct job *jb)
+{
+	char *line;
+	size_t len;
+	unsigned lineno;
+	bool found = false;
+
+	pthread_mutex_lock(&B->mu);
+	while (!found) {
+		if (B->has_pending) {
+			B->has_pending = false;
+			line = B->pending;
+			len = strlen(line);
+			lineno = B->pending_line;
+		} else if (B->done || !next_line(B, &line, &len, &lineno)) {
+			break;
+		}
+		if (B->records++ % B->a->shard_n != B->a->shard_i - 1)
+			continue;
+		B->cards++;
+		jb->line = lineno;
+		parse_record(B, line, len, jb);
+		found = true;
+	}
+	pthread_mutex_unlock(&B->mu);
+	return found;
+}
+
+/* Count and report one record's outcome. */
+static void
+report(struct batch *B, const struct job *jb, cpk_status st, const struct cpk_error *err)
+{
+	char text[1024], msg[1400];
+	struct record_result *r, *grown;
+
+	msg[0] = '\0';
+	if (st != CPK_OK) {
+		cli_error_text(err, text, sizeof(text));
+		/* Parse errors carry the record's location; compile errors get it here. */
+		if (err->line != jb->line || strcmp(err->file, B->name) != 0)
+			snprintf(msg, sizeof(msg), "%s:%u: %s", B->name, jb->line, text);
+		else
+			snprintf(msg, sizeof(msg), "%s", text);
+	}
+	pthread_mutex_lock(&B->mu);
+	if (st == CPK_OK) {
+		B->written++;
+	} else {
+		B->failed++;
+		fprintf(stderr, "%s: %s\n", cli_progname(), msg);
+	}
+	if (B->a->json && B->nresults == B->capresults) {
+		size_t ncap = B->capresults == 0 ? 64 : B->capresults * 2;
+
+		if ((grown = realloc(B->results, ncap * sizeof(*grown))) != NULL) {
+			B->results = grown;
+			B->capresults = ncap;
+		}
+	}
+	if (B->a->json && B->nresults < B->capresults) {
+		r = &B->results[B->nresults++];
+		memset(r, 0, sizeof(*r));
+		r->line = jb->line;
+		snprintf(r->serial, sizeof(r->serial), "%s", jb->card.serial);
+		r->ok = st == CPK_OK;
+		r->message = st == CPK_OK ? NULL : strdup(msg);
+	}
+	pthread_mutex_unlock(&B->mu);
+}
+
+static cpk_status
+compile_one(struct batch *B, const struct card_record *card, struct cpk_error *err)
+{
+	struct cpk_compile_opts opts;
+	struct cpk_compiled c;
+	char path[4096];
+	cpk_status ret;
+
+	memset(&opts, 0, sizeof(opts));
+	memcpy(opts.profile_sha256, B->p->sha256, sizeof(opts.profile_sha256));
+	opts.created = B->created;
+	opts.host_challenge = NULL;	/* the CSPRNG, for every card */
+	if (snprintf(path, sizeof(path), "%s/%s.cpk", B->a->outdir, card->serial) >=
+	    (int)sizeof(path))
+		return cpk_error_set(err, CPK_ERR_RANGE, "output path too long");
+	if ((ret = cpk_compile(B->p, card, &opts, &c, err)) != CPK_OK) {
+		cpk_error_prefix(err, "card %s", card->serial);
+		return ret;
+	}
+	ret = cpk_bundle_write_file(&c.manifest, c.cmds, c.ncmds, B->signer, path, err);
+	cpk_compiled_free(&c);
+	return ret;
+}
+
+static void *
+worker(void *arg)
+{
+	struct batch *B = arg;
+	struct job jb;
+	struct cpk_error err;
+	cpk_status st;
+
+	while (take_record(B, &jb)) {
+		if (jb.bad) {
+			report(B, &jb, jb.err.status != CPK_OK ? jb.err.status : CPK_ERR_ARG, &jb.err);
+		} else {
+			cpk_error_clear(&err);
+			st = compile_one(B, &jb.card, &err);
+			report(B, &jb, st, &err);
+		}
+		card_record_clear(&jb.card);
+	}
+	return NULL;
+}
+
+/* Read up to the first line with content: JSON lines or a CSV header. */
+static cpk_status
+detect_format(struct batch *B, struct cpk_error *err)
+{
+	char *line;
+	size_t len, i;
+	unsigned lineno;
+
+	if (!next_line(B, &line, &len, &lineno))
+		return B->read_errno == 0 ? CPK_OK : cpk_error_set(err, CPK_ERR_IO,
+		    "cannot read '%s': %s", B->name, strerror(B->read_errno));
+	for (i = 0; line[i] == ' ' || line[i] == '\t'; i++)
+		;
+	if (line[i] == '{') {
+		B->json_lines = true;
+		if ((B->pending = strdup(line)) == NULL)
+			return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
+		B->pending_line = lineno;
+		B->has_pending = true;
+		return CPK_OK;
+	}
+	return card_csv_header_parse(B->name, lineno, line, len, &B->hdr, err);
+}
+
+static int
+cmp_results(const void *x, const void *y)
+{
+	const struct record_result *a = x, *b = y;
+
+	return a->line < b->line ? -1 : a->line > b->line;
+}
+
+static void
+print_json(const struct batch *B)
+{
+	struct cli_json j;
+	char path[4096];
+	size_t i;
+
+	cli_json_init(&j, stdout);
+	cli_json_object(&j, NULL);
+	cli_json_str(&j, "profile", B->a->profile);
+	cli_json_str(&j, "cards-file", B->name);
+	cli_json_str(&j, "format", B->json_lines ? "json-lines" : "csv");
+	cli_json_str(&j, "output", B->a->outdir);
+	cli_json_object(&j, "shard");
+	cli_json_uint(&j, "index", B->a->shard_i);
+	cli_json_uint(&j, "count", B->a->shard_n);
+	cli_json_end(&j);
+	cli_json_uint(&j, "records", B->records);
+	cli_json_uint(&j, "cards", B->cards);
+	cli_json_uint(&j, "written", B->written);
+	cli_json_uint(&j, "failed", B->failed);
+	cli_json_array(&j, "results");
+	for (i = 0; i < B->nresults; i++) {
+		const struct record_result *r = &B->results[i];
+
+		cli_json_object(&j, NULL);
+		cli_json_uint(&j, "line", r->line);
+		cli_json_str(&j, "serial", r->serial[0] != '\0' ? r->serial : NULL);
+		cli_json_bool(&j, "ok", r->ok);
+		if (r->ok) {
+			snprintf(path, sizeof(path), "%s/%s.cpk", B->a->outdir, r->serial);
+			cli_json_str(&j, "bundle", path);
+		} else {
+			cli_json_str(&j, "error", r->message != NULL ? r->message : "out of memory");
+		}
+		cli_json_end(&j);
+	}
+	cli_json_end(&j);
+	cli_json_finish(&j);
+}
+
+static void
+summary(const struct batch *B, FILE *f)
+{
+	fprintf(f, "batch: %zu card%s, %zu bundle%s written, %zu failed", B->cards,
+	    B->cards == 1 ? "" : "s", B->written, B->written == 1 ? "" : "s", B->failed);
+	if (B->a->shard_n > 1)
+		fprintf(f, " (shard %lu/%lu of %zu records)", B->a->shard_i, B->a->shard_n,
+		    B->records);
+	fputc('\n', f);
+}
+
+static cpk_status
+make_outdir(const char *dir, struct cpk_error *err)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		return cpk_error_set(err, CPK_ERR_IO, "cannot create output folder '%s': %s", dir,
+		    strerror(errno));
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return cpk_error_set(err, CPK_ERR_IO, "output '%s' is not a folder", dir);
+	return CPK_OK;
+}
+
+static void
+run_workers(struct batch *B)
+{
+	pthread_t tid[BATCH_MAX_JOBS];
+	unsigned long i, started = 0;
+
+	/* The main thread is worker number one. */
+	for (i = 1; i < B->a->jobs; i++) {
+		if (pthread_create(&tid[started], NULL, worker, B) != 0)
+			break;
+		started++;
+	}
+	worker(B);
+	for (i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+}
+
+static int
+run(const struct batch_args *a)
+{
+	struct profile_opts popts = { a->keys };
+	struct profile *p = NULL;
+	struct cpk_signer *signer = NULL;
+	struct batch B;
+	struct cpk_error err;
+	cpk_status ret;
+	size_t i;
+	int status = CLI_EXIT_ERROR;
+
+	memset(&B, 0, sizeof(B));
+	cpk_error_clear(&err);
+	B.a = a;
+	B.name = strcmp(a->cards, "-") == 0 ? "stdin" : a->cards;
+	pthread_mutex_init(&B.mu, NULL);
+	if ((ret = cpk_bundle_creation_time(&B.created, &err)) != CPK_OK) {
+		cpk_error_prefix(&err, "SOURCE_DATE_EPOCH");
+		goto out;
+	}
+	if ((ret = profile_load(a->profile, &popts, &p, &err)) != CPK_OK ||
+	    (ret = cpk_signer_load(a->sign_key, &signer, &err)) != CPK_OK ||
+	    (ret = make_outdir(a->outdir, &err)) != CPK_OK)
+		goto out;
+	B.p = p;
+	B.signer = signer;
+	if (strcmp(a->cards, "-") == 0) {
+		B.in = stdin;
+	} else if ((B.in = fopen(a->cards, "r")) == NULL) {
+		ret = cpk_error_set(&err, CPK_ERR_IO, "cannot open cards file '%s': %s", a->cards,
+		    strerror(errno));
+		goto out;
+	}
+	if ((ret = detect_format(&B, &err)) != CPK_OK)
+		goto out;
+	run_workers(&B);
+	if (B.read_errno != 0) {
+		/* The records before the error were compiled; the run failed. */
+		cli_errorf("%s:%u: cannot read: %s", B.name, B.lineno + 1, strerror(B.read_errno));
+		B.failed++;
+	}
+	if (a->json) {
+		qsort(B.results, B.nresults, sizeof(*B.results), cmp_results);
+		print_json(&B);
+		summary(&B, stderr);
+	} else {
+		summary(&B, stdout);
+	}
+	status = B.failed == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+out:
+	if (ret != CPK_OK)
+		cli_error(&err);
+	if (B.in != NULL && B.in != stdin)
+		fclose(B.in);
+	for (i = 0; i < B.nresults; i++)
+		free(B.results[i].message);
+	free(B.results);
+	free(B.line);
+	free(B.pending);
+	card_csv_header_free(&B.hdr);
+	serial_set_free(&B.seen);
+	pthread_mutex_destroy(&B.mu);
+	cpk_signer_free(&signer);
+	profile_free(&p);
+	return status;
+}
+
+static bool
+parse_shard(const char *s, unsigned long *i, unsigned long *n)
+{
+	char buf[32];
+	char *slash;
+
+	if (strlen(s) >= sizeof(buf))
+		return false;
+	memcpy(buf, s, strlen(s) + 1);
+	if ((slash = strchr(buf, '/')) == NULL)
+		return false;
+	*slash = '\0';
+	return cli_parse_uint(slash + 1, 1, BATCH_MAX_SHARDS, n) &&
+	    cli_parse_uint(buf, 1, *n, i);
+}
+
+static int
+batch_main(int argc, char *argv[])
+{
+	struct batch_args a;
+	int c;
+
+	memset(&a, 0, sizeof(a));
+	a.jobs = 1;
+	a.shard_i = a.shard_n = 1;
+	while ((c = getopt_long(argc, argv, CARDC_GETOPT_PREFIX "p:s:o:k:j:h", long_options,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			a.profile = optarg;
+			break;
+		case OPT_CARDS:
+			a.cards = optarg;
+			break;
+		case 's':
+			a.sign_key = optarg;
+			break;
+		case 'o':
+			a.outdir = optarg;
+			break;
+		case 'k':
+			a.keys = optarg;
+			break;
+		case 'j':
+			if (!cli_parse_uint(optarg, 1, BATCH_MAX_JOBS, &a.jobs))
+				return cli_usage("batch", SYNOPSIS,
+				    "-j wants a number of workers from 1 to %d, not '%s'",
+				    BATCH_MAX_JOBS, optarg);
+			break;
+		case OPT_SHARD:
+			if (!parse_shard(optarg, &a.shard_i, &a.shard_n))
+				return cli_usage("batch", SYNOPSIS,
+				    "--shard wants I/N with 1 <= I <= N <= %d, not '%s'",
+				    BATCH_MAX_SHARDS, optarg);
+			break;
+		case OPT_JSON:
+			a.json = true;
+			break;
+		case 'h':
+			cardc_help(&cardc_batch_command, stdout);
+			return CLI_EXIT_OK;
+		default:
+			return cli_bad_option("batch", SYNOPSIS, c, argv, long_options);
+		}
+	}
+	if (optind < argc)
+		return cli_usage("batch", SYNOPSIS, "unexpected argument '%s'", argv[optind]);
+	if (a.profile == NULL)
+		return cli_usage("batch", SYNOPSIS, "missing -p PROFILE");
+	if (a.cards == NULL)
+		return cli_usage("batch", SYNOPSIS, "missing --cards FILE");
+	if (a.sign_key == NULL)
+		return cli_usage("batch", SYNOPSIS, "missing -s SIGNKEY");
+	if (a.outdir == NULL)
+		return cli_usage("batch", SYNOPSIS, "missing -o OUTDIR");
+	if (strcmp(a.outdir, "-") == 0)
+		return cli_usage("batch", SYNOPSIS, "-o wants a folder, not '-'");
+	return run(&a);
+}
+
+const struct cardc_command cardc_batch_command = {
+	.name = "batch",
+	.run = batch_main,
+	.summary = "compile a profile for every card of a file of card records",
+	.synopsis = SYNOPSIS,
+	.help =
+	    "Compile PROFILE once for every card record of FILE and write one bundle\n"
+	    "per card, OUTDIR/SERIAL.cpk (written to a temporary name, then renamed).\n"
+	    "FILE ('-' reads stdin) holds JSON lines (one object per line) when its\n"
+	    "first line with content starts with '{', else CSV under a header line\n"
+	    "(CARD RECORDS in cpk-profile(5)). Blank lines and lines starting with\n"
+	    "'#' are skipped. A bad record is reported as FILE:LINE: message and does\n"
+	    "not stop the others; every record needs a serial, and a serial given\n"
+	    "twice is an error for the second record (within one run). Host\n"
+	    "challenges come from the system's CSPRNG. A summary line ends the run;\n"
+	    "the exit status is 1 if any record failed.\n"
+	    "\n"
+	    "  -p, --profile PROFILE    the provisioning profile\n"
+	    "      --cards FILE         the card records\n"
+	    "  -s, --sign-key SIGNKEY   the bundle-signing private key (cardc keygen)\n"
+	    "  -o, --output OUTDIR      the folder for the bundles (made if missing)\n"
+	    "  -k, --keys KEYDIR        folder of the key set files the profile names\n"
+	    "                           (default: the profile's folder)\n"
+	    "  -j, --jobs N             compile with N worker threads (1-64, default 1)\n"
+	    "      --shard I/N          take only the records whose number, counted\n"
+	    "                           from 0 in file order, leaves I-1 when divided\n"
+	    "                           by N: runs with 1/N ... N/N share a file\n"
+	    "      --json               print one JSON document with every record's\n"
+	    "                           outcome (the summary line goes to stderr)\n"
+	    "  -h, --help               show this help\n"
+	    "\n"
+	    "SOURCE_DATE_EPOCH, when set, is the creation time of every bundle.\n",
+};

@@ -1,0 +1,196 @@
+/*
+ * cardc compile: one profile and one card record into a signed bundle.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle_write.h"
+#include "card.h"
+#include "cardc.h"
+#include "cli_util.h"
+#include "compile.h"
+#include "profile.h"
+#include "sign.h"
+
+#define SYNOPSIS "cardc compile -p PROFILE -c CARD [-k KEYDIR] -s SIGNKEY -o OUT.cpk " \
+    "[--host-challenge HEX]"
+
+enum { OPT_HOST_CHALLENGE = 256 };
+
+static const struct option long_options[] = {
+	{ "profile", required_argument, NULL, 'p' },
+	{ "card", required_argument, NULL, 'c' },
+	{ "keys", required_argument, NULL, 'k' },
+	{ "sign-key", required_argument, NULL, 's' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "host-challenge", required_argument, NULL, OPT_HOST_CHALLENGE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct compile_args {
+	const char *profile, *card, *keys, *sign_key, *output;
+	uint8_t host_challenge[8];
+	bool has_host_challenge;
+};
+
+static cpk_status
+load_card(const char *path, struct card_record *card, struct cpk_error *err)
+{
+	struct cpk_buf text = CPK_BUF_INIT;
+	cpk_status ret;
+
+	if (strcmp(path, "-") != 0)
+		return card_load_yaml(path, card, err);
+	card_record_init(card);
+	if ((ret = cli_read_input("-", CARD_FILE_MAX, &text, err)) == CPK_OK)
+		ret = card_parse_yaml("stdin", text.data, text.len, card, err);
+	cpk_buf_free(&text);
+	return ret;
+}
+
+static cpk_status
+write_output(const char *path, const struct cpk_compiled *c, const struct cpk_signer *signer,
+    struct cpk_error *err)
+{
+	struct cpk_buf out = CPK_BUF_INIT;
+	cpk_status ret;
+
+	if (strcmp(path, "-") != 0)
+		return cpk_bundle_write_file(&c->manifest, c->cmds, c->ncmds, signer, path, err);
+	if (isatty(STDOUT_FILENO))
+		return cpk_error_set(err, CPK_ERR_ARG,
+		    "refusing to write a bundle (binary) to a terminal; redirect stdout or give "
+		    "-o FILE");
+	if ((ret = cpk_bundle_write(&c->manifest, c->cmds, c->ncmds, signer, &out, err)) == CPK_OK)
+		ret = cli_write_stdout(out.data, out.len, err);
+	cpk_buf_free(&out);
+	return ret;
+}
+
+static int
+run(const struct compile_args *a)
+{
+	struct profile_opts popts = { a->keys };
+	struct cpk_compile_opts copts;
+	struct cpk_compiled compiled;
+	struct card_record card;
+	struct profile *p = NULL;
+	struct cpk_signer *signer = NULL;
+	struct cpk_error err;
+	cpk_status ret;
+
+	cpk_error_clear(&err);
+	memset(&copts, 0, sizeof(copts));
+	memset(&compiled, 0, sizeof(compiled));
+	card_record_init(&card);
+	if ((ret = cpk_bundle_creation_time(&copts.created, &err)) != CPK_OK) {
+		cpk_error_prefix(&err, "SOURCE_DATE_EPOCH");
+		goto out;
+	}
+	if ((ret = profile_load(a->profile, &popts, &p, &err)) != CPK_OK ||
+	    (ret = load_card(a->card, &card, &err)) != CPK_OK ||
+	    (ret = cpk_signer_load(a->sign_key, &signer, &err)) != CPK_OK)
+		goto out;
+	if (a->has_host_challenge && p->sd.mode != PROFILE_MODE_OFFLINE) {
+		ret = cpk_error_set(&err, CPK_ERR_ARG,
+		    "--host-challenge is for offline bundles; profile '%s' makes session bundles, "
+		    "whose host challenge comes from the card record", a->profile);
+		goto out;
+	}
+	memcpy(copts.profile_sha256, p->sha256, sizeof(copts.profile_sha256));
+	copts.host_challenge = a->has_host_challenge ? a->host_challenge : NULL;
+	if ((ret = cpk_compile(p, &card, &copts, &compiled, &err)) != CPK_OK) {
+		if (err.line == 0)
+			cpk_error_prefix(&err, "%s", a->card);
+		goto out;
+	}
+	ret = write_output(a->output, &compiled, signer, &err);
+out:
+	if (ret != CPK_OK)
+		cli_error(&err);
+	cpk_compiled_free(&compiled);
+	card_record_clear(&card);
+	cpk_signer_free(&signer);
+	profile_free(&p);
+	return cli_exit_status(ret);
+}
+
+static int
+compile_main(int argc, char *argv[])
+{
+	struct compile_args a;
+	int c;
+
+	memset(&a, 0, sizeof(a));
+	while ((c = getopt_long(argc, argv, CARDC_GETOPT_PREFIX "p:c:k:s:o:h", long_options,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			a.profile = optarg;
+			break;
+		case 'c':
+			a.card = optarg;
+			break;
+		case 'k':
+			a.keys = optarg;
+			break;
+		case 's':
+			a.sign_key = optarg;
+			break;
+		case 'o':
+			a.output = optarg;
+			break;
+		case OPT_HOST_CHALLENGE:
+			if (cpk_hex_decode_exact(optarg, a.host_challenge, sizeof(a.host_challenge),
+			    NULL) != CPK_OK)
+				return cli_usage("compile", SYNOPSIS,
+				    "--host-challenge wants 16 hex digits (8 bytes), not '%s'", optarg);
+			a.has_host_challenge = true;
+			break;
+		case 'h':
+			cardc_help(&cardc_compile_command, stdout);
+			return CLI_EXIT_OK;
+		default:
+			return cli_bad_option("compile", SYNOPSIS, c, argv, long_options);
+		}
+	}
+	if (optind < argc)
+		return cli_usage("compile", SYNOPSIS, "unexpected argument '%s'", argv[optind]);
+	if (a.profile == NULL)
+		return cli_usage("compile", SYNOPSIS, "missing -p PROFILE");
+	if (a.card == NULL)
+		return cli_usage("compile", SYNOPSIS, "missing -c CARD");
+	if (a.sign_key == NULL)
+		return cli_usage("compile", SYNOPSIS, "missing -s SIGNKEY");
+	if (a.output == NULL)
+		return cli_usage("compile", SYNOPSIS, "missing -o OUT.cpk");
+	return run(&a);
+}
+
+const struct cardc_command cardc_compile_command = {
+	.name = "compile",
+	.run = compile_main,
+	.summary = "compile a profile for one card into a signed bundle",
+	.synopsis = SYNOPSIS,
+	.help =
+	    "Compile the provisioning profile PROFILE (cpk-profile(5)) for the card\n"
+	    "described by the card record CARD into a bundle signed with SIGNKEY.\n"
+	    "\n"
+	    "  -p, --profile PROFILE     the provisioning profile\n"
+	    "  -c, --card CARD           the card record, YAML ('-' reads stdin)\n"
+	    "  -k, --keys KEYDIR         folder of the key set files the profile names\n"
+	    "                            (default: the profile's folder)\n"
+	    "  -s, --sign-key SIGNKEY    the bundle-signing private key (cardc keygen)\n"
+	    "  -o, --output OUT.cpk      the bundle to write, replaced atomically\n"
+	    "                            ('-' writes stdout)\n"
+	    "      --host-challenge HEX  the 8-byte host challenge of an offline bundle\n"
+	    "                            (16 hex digits; default: random), for\n"
+	    "                            reproducible builds and tests\n"
+	    "  -h, --help                show this help\n"
+	    "\n"
+	    "SOURCE_DATE_EPOCH, when set, is the bundle's creation time. The same\n"
+	    "inputs, host challenge and SOURCE_DATE_EPOCH give the same bundle bytes.\n",
+};

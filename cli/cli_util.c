@@ -1,0 +1,406 @@
+/* cpk command-line programs: shared helpers (see cli_util.h). */
+#include "cli_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *progname = "cpk";
+
+void
+cli_set_progname(const char *name)
+{
+	progname = name;
+}
+
+const char *
+cli_progname(void)
+{
+	return progname;
+}
+
+void
+cli_error_text(const struct cpk_error *err, char *buf, size_t n)
+{
+	const char *msg = err->msg[0] != '\0' ? err->msg : cpk_status_str(err->status);
+
+	if (err->file[0] != '\0' && err->line > 0 && err->col > 0)
+		snprintf(buf, n, "%s:%u:%u: %s", err->file, err->line, err->col, msg);
+	else if (err->file[0] != '\0' && err->line > 0)
+		snprintf(buf, n, "%s:%u: %s", err->file, err->line, msg);
+	else
+		snprintf(buf, n, "%s", msg);
+}
+
+void
+cli_error(const struct cpk_error *err)
+{
+	char text[1024];
+
+	cli_error_text(err, text, sizeof(text));
+	fprintf(stderr, "%s: %s\n", progname, text);
+}
+
+void
+cli_error_in(const char *where, const struct cpk_error *err)
+{
+	char text[1024];
+
+	cli_error_text(err, text, sizeof(text));
+	fprintf(stderr, "%s: %s: %s\n", progname, where, text);
+}
+
+void
+cli_errorf(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+cli_usage(const char *cmd, const char *synopsis, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cmd != NULL)
+		fprintf(stderr, "%s %s: ", progname, cmd);
+	else
+		fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (synopsis != NULL)
+		fprintf(stderr, "usage: %s\n", synopsis);
+	if (cmd != NULL)
+		fprintf(stderr, "Try '%s help %s' for more.\n", progname, cmd);
+	else
+		fprintf(stderr, "Try '%s --help' for more.\n", progname);
+	return CLI_EXIT_USAGE;
+}
+
+int
+cli_bad_option(const char *cmd, const char *synopsis, int c, char *const argv[],
+    const struct option *longopts)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : NULL;
+	const struct option *o, *match = NULL;
+	char name[64];
+	size_t len, nmatch = 0;
+
+	if (arg == NULL || strncmp(arg, "--", 2) != 0) {
+		/* A short option: getopt names it in optopt. */
+		if (optopt > 0 && optopt < 128)
+			snprintf(name, sizeof(name), "-%c", optopt);
+		else
+			snprintf(name, sizeof(name), "%s", arg != NULL ? arg : "?");
+		if (c == ':')
+			return cli_usage(cmd, synopsis, "option '%s' needs a value", name);
+		return cli_usage(cmd, synopsis, "unknown option '%s'", name);
+	}
+	/* A long option, as typed up to '=' (getopt accepts unique abbreviations). */
+	len = strcspn(arg + 2, "=");
+	snprintf(name, sizeof(name), "--%.*s", (int)len, arg + 2);
+	for (o = longopts; o != NULL && o->name != NULL; o++) {
+		if (strncmp(o->name, arg + 2, len) != 0)
+			continue;
+		if (strlen(o->name) == len) {
+			match = o;
+			nmatch = 1;
+			break;
+		}
+		match = o;
+		nmatch++;
+	}
+	if (c == ':')
+		return cli_usage(cmd, synopsis, "option '%s' needs a value", name);
+	if (nmatch > 1)
+		return cli_usage(cmd, synopsis, "ambiguous option '%s'", name);
+	if (nmatch == 1 && match->has_arg == no_argument && arg[2 + len] == '=')
+		return cli_usage(cmd, synopsis, "option '--%s' takes no value", match->name);
+	return cli_usage(cmd, synopsis, "unknown option '%s'", name);
+}
+
+int
+cli_exit_status(cpk_status st)
+{
+	return st == CPK_OK ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+}
+
+bool
+cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+	const char *p;
+
+	if (s == NULL || *s == '\0' || strlen(s) > 19)
+		return false;
+	for (p = s; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static cpk_status
+read_fd_all(int fd, const char *name, size_t max, struct cpk_buf *out, struct cpk_error *err)
+{
+	ssize_t r;
+	cpk_status ret;
+
+	for (;;) {
+		if ((ret = cpk_buf_reserve(out, 4096, err)) != CPK_OK)
+			return ret;
+		r = read(fd, out->data + out->len, out->cap - out->len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return cpk_error_set(err, CPK_ERR_IO, "cannot read %s: %s", name,
+			    strerror(errno));
+		if (r == 0)
+			return CPK_OK;
+		out->len += (size_t)r;
+		if (out->len > max)
+			return cpk_error_set(err, CPK_ERR_RANGE, "%s is too large (more than %zu bytes)",
+			    name, max);
+	}
+}
+
+cpk_status
+cli_read_input(const char *path, size_t max, struct cpk_buf *out, struct cpk_error *err)
+{
+	char name[300];
+	cpk_status ret;
+	int fd;
+
+	cpk_buf_reset(out);
+	if (strcmp(path, "-") == 0)
+		return read_fd_all(STDIN_FILENO, "stdin", max, out, err);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return cpk_error_set(err, CPK_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+	snprintf(name, sizeof(name), "'%s'", path);
+	ret = read_fd_all(fd, name, max, out, err);
+	close(fd);
+	return ret;
+}
+
+cpk_status
+cli_write_stdout(const uint8_t *p, size_t n, struct cpk_error *err)
+{
+	if (fwrite(p, 1, n, stdout) != n || fflush(stdout) != 0)
+		return cpk_error_set(err, CPK_ERR_IO, "cannot write to stdout: %s", strerror(errno));
+	return CPK_OK;
+}
+
+void
+cli_print_hex(FILE *f, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		fprintf(f, "%02X", p[i]);
+}
+
+/* Length of a valid UTF-8 sequence at s (1..4), or 0. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+	unsigned long cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xC2 && s[0] <= 0xDF)
+		n = 2, cp = s[0] & 0x1Fu;
+	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+		n = 3, cp = s[0] & 0x0Fu;
+	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+		n = 4, cp = s[0] & 0x07u;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3Fu);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+		return 0;
+	return n;
+}
+
+void
+cli_json_string(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n;
+
+	fputc('"', f);
+	while (*s != '\0') {
+		if (*s == '"' || *s == '\\') {
+			fputc('\\', f);
+			fputc(*s++, f);
+		} else if (*s == '\n') {
+			fputs("\\n", f);
+			s++;
+		} else if (*s == '\t') {
+			fputs("\\t", f);
+			s++;
+		} else if (*s < 0x20 || *s == 0x7F) {
+			fprintf(f, "\\u%04x", *s++);
+		} else if ((n = utf8_len(s)) == 0) {
+			fputs("\\ufffd", f);
+			s++;
+		} else {
+			fwrite(s, 1, n, f);
+			s += n;
+		}
+	}
+	fputc('"', f);
+}
+
+void
+cli_json_init(struct cli_json *j, FILE *f)
+{
+	memset(j, 0, sizeof(*j));
+	j->f = f;
+}
+
+/* Comma, newline, indentation and "key": before a value. */
+static void
+json_member(struct cli_json *j, const char *key)
+{
+	unsigned i;
+
+	if (j->depth > 0) {
+		if (j->need_comma[j->depth - 1])
+			fputc(',', j->f);
+		fputc('\n', j->f);
+		j->need_comma[j->depth - 1] = true;
+	}
+	for (i = 0; i < j->depth; i++)
+		fputs("  ", j->f);
+	if (key != NULL) {
+		cli_json_string(j->f, key);
+		fputs(": ", j->f);
+	}
+}
+
+static void
+json_open(struct cli_json *j, const char *key, char c)
+{
+	json_member(j, key);
+	fputc(c, j->f);
+	if (j->depth >= CLI_JSON_MAX_DEPTH)
+		return;		/* deeper than any cpk document: ignored */
+	j->need_comma[j->depth] = false;
+	j->closer[j->depth] = c == '{' ? '}' : ']';
+	j->depth++;
+}
+
+void
+cli_json_object(struct cli_json *j, const char *key)
+{
+	json_open(j, key, '{');
+}
+
+void
+cli_json_array(struct cli_json *j, const char *key)
+{
+	json_open(j, key, '[');
+}
+
+void
+cli_json_end(struct cli_json *j)
+{
+	unsigned i;
+
+	if (j->depth == 0)
+		return;
+	j->depth--;
+	if (j->need_comma[j->depth]) {
+		fputc('\n', j->f);
+		for (i = 0; i < j->depth; i++)
+			fputs("  ", j->f);
+	}
+	fputc(j->closer[j->depth], j->f);
+}
+
+void
+cli_json_str(struct cli_json *j, const char *key, const char *v)
+{
+	json_member(j, key);
+	if (v == NULL)
+		fputs("null", j->f);
+	else
+		cli_json_string(j->f, v);
+}
+
+void
+cli_json_hex(struct cli_json *j, const char *key, const uint8_t *p, size_t n)
+{
+	json_member(j, key);
+	fputc('"', j->f);
+	cli_print_hex(j->f, p, n);
+	fputc('"', j->f);
+}
+
+void
+cli_json_uint(struct cli_json *j, const char *key, uint64_t v)
+{
+	json_member(j, key);
+	fprintf(j->f, "%llu", (unsigned long long)v);
+}
+
+void
+cli_json_bool(struct cli_json *j, const char *key, bool v)
+{
+	json_member(j, key);
+	fputs(v ? "true" : "false", j->f);
+}
+
+void
+cli_json_null(struct cli_json *j, const char *key)
+{
+	json_member(j, key);
+	fputs("null", j->f);
+}
+
+void
+cli_json_finish(struct cli_json *j)
+{
+	while (j->depth > 0)
+		cli_json_end(j);
+	fputc('\n', j->f);
+	fflush(j->f);
+}
+
+const char *
+cli_level_name(uint8_t level)
+{
+	switch (level) {
+	case 0x01:
+		return "c-mac";
+	case 0x03:
+		return "c-mac+c-dec";
+	case 0x11:
+		return "c-mac+r-mac";
+	case 0x13:
+		return "c-mac+c-dec+r-mac";
+	case 0x33:
+		return "c-mac+c-dec+r-mac+r-enc";
+	default:
+		return "unknown";
+	}
+}

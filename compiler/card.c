@@ -272,7 +272,12 @@ card_finish(struct card_record *c, const bool *seen, int *bad, struct cpk_error 
 	if (c->has_session && (ret = check_session(c, bad, err)) != CPK_OK)
 		return ret;
 	*bad = -1;
-	if (c->counter_len == 0)
+	/*
+	 * Without a live exchange the counter is the only way to the card's
+	 * session; with one, the response carries it when i says so (SCP02, SCP03
+	 * i & 10) and a session of SCP03 i=00/20/60 does not need it.
+	 */
+	if (!c->has_session && c->counter_len == 0)
 		return cpk_error_set(err, CPK_ERR_PARSE,
 		    "missing required key 'counter' in the card record (the next sequence "
 		    "counter; or give 'host-challenge' and 'iu-response')");
@@ -340,8 +345,12 @@ card_parse_yaml(const char *name, const uint8_t *text, size_t len, struct card_r
     struct cpk_error *err)
 {
 	struct ydoc_node *root = NULL;
+	struct cpk_error local;
 	cpk_status ret;
 
+	/* ydoc_locate returns the status it finds in err: never let it be NULL. */
+	if (err == NULL)
+		err = &local;
 	card_record_init(out);
 	cpk_error_clear(err);
 	if ((ret = ydoc_parse(name, text, len, &root, err)) == CPK_OK)
@@ -708,11 +717,15 @@ card_parse_json(const char *name, unsigned lineno, const char *line, size_t len,
     struct card_record *out, struct cpk_error *err)
 {
 	struct jparse j;
+	struct cpk_error local;
 	bool seen[C_COUNT];
 	size_t fcol[C_COUNT];
 	cpk_status ret;
 	int bad;
 
+	/* ydoc_locate returns the status it finds in err: never let it be NULL. */
+	if (err == NULL)
+		err = &local;
 	card_record_init(out);
 	cpk_error_clear(err);
 	memset(seen, 0, sizeof(seen));
@@ -816,7 +829,8 @@ csv_split(const char *file, unsigned lineno, const char *s, size_t n, struct csv
 					goto out;
 			}
 		}
-		if (memchr(b.data, '\0', b.len) != NULL) {
+		/* An empty field may have no storage yet: memchr needs a pointer. */
+		if (b.len > 0 && memchr(b.data, '\0', b.len) != NULL) {
 			ret = cpk_error_set_at(err, CPK_ERR_PARSE, file, lineno, (unsigned)col,
 			    "NUL character in a field");
 			goto out;

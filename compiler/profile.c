@@ -1181,10 +1181,14 @@ profile_parse(const char *name, const char *dir, const uint8_t *text, size_t len
     struct profile **out, struct cpk_error *err)
 {
 	struct ydoc_node *root = NULL;
+	struct cpk_error local;
 	struct pctx c;
 	struct profile *p = NULL;
 	cpk_status ret;
 
+	/* ydoc_locate returns the status it finds in err: never let it be NULL. */
+	if (err == NULL)
+		err = &local;
 	*out = NULL;
 	cpk_error_clear(err);
 	if ((p = calloc(1, sizeof(*p))) == NULL || (p->file = strdup(name)) == NULL ||

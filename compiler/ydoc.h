@@ -160,7 +160,13 @@ cpk_status ydoc_get_str(const char *file, const struct ydoc_node *n, const struc
 /* The key node of a value in a mapping (the value itself if not found). */
 const struct ydoc_node *ydoc_key_of(const struct ydoc_node *map, const struct ydoc_node *val);
 
-/* Set the location of an error a decoder just filled (keeps message and status). */
+/*
+ * Set the location of an error a decoder just filled (keeps message and
+ * status) and return that status. With err NULL there is no status to
+ * return and it returns CPK_OK: a public entry point that returns what this
+ * returns must give it an error structure of its own when its caller passes
+ * NULL.
+ */
 cpk_status ydoc_locate(struct cpk_error *err, const char *file, unsigned line, unsigned col);
 
 /* Quote a value for a message: at most 40 characters, non-printable bytes as \xHH. */

@@ -19,7 +19,8 @@ struct pcsc_ctx {
 	SCARDCONTEXT context;
 	SCARDHANDLE card;
 	DWORD protocol;
-	bool context_ok, card_ok, in_transaction;
+	bool context_ok, card_ok;
+	unsigned transaction_depth;	/* nested begin/end: only the outermost talks to pcscd */
 };
 
 const char *
@@ -245,11 +246,14 @@ static cpk_status
 pcsc_begin(void *vctx, struct cpk_error *err)
 {
 	struct pcsc_ctx *c = vctx;
-	LONG rv = SCardBeginTransaction(c->card);
+	LONG rv;
 
-	if (rv != SCARD_S_SUCCESS)
-		return pcsc_error(err, rv, "reserving the card");
-	c->in_transaction = true;
+	if (c->transaction_depth == 0) {
+		rv = SCardBeginTransaction(c->card);
+		if (rv != SCARD_S_SUCCESS)
+			return pcsc_error(err, rv, "reserving the card");
+	}
+	c->transaction_depth++;
 	return CPK_OK;
 }
 
@@ -259,9 +263,8 @@ pcsc_end(void *vctx, struct cpk_error *err)
 	struct pcsc_ctx *c = vctx;
 	LONG rv;
 
-	if (!c->in_transaction)
+	if (c->transaction_depth == 0 || --c->transaction_depth > 0)
 		return CPK_OK;
-	c->in_transaction = false;
 	rv = SCardEndTransaction(c->card, SCARD_LEAVE_CARD);
 	/* A card removed or reset meanwhile has no transaction left to end. */
 	if (rv != SCARD_S_SUCCESS && rv != (LONG)SCARD_W_REMOVED_CARD &&
@@ -278,7 +281,7 @@ pcsc_close(void *vctx)
 
 	if (c == NULL)
 		return;
-	if (c->in_transaction)
+	if (c->transaction_depth > 0)
 		(void)SCardEndTransaction(c->card, SCARD_LEAVE_CARD);
 	if (c->card_ok)
 		(void)SCardDisconnect(c->card, SCARD_LEAVE_CARD);

@@ -16,7 +16,7 @@ struct cpk_transport_ops {
 	/* One raw exchange: resp receives response data || SW1 SW2. */
 	cpk_status (*transmit)(void *ctx, const uint8_t *cmd, size_t n, struct cpk_buf *resp,
 	    struct cpk_error *err);
-	/* Exclusive access for the whole run (may be NULL). */
+	/* Exclusive access for the whole run (may be NULL); calls may nest. */
 	cpk_status (*begin)(void *ctx, struct cpk_error *err);
 	cpk_status (*end)(void *ctx, struct cpk_error *err);
 	/* Release everything; ctx is invalid afterwards (may be NULL). */

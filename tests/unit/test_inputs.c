@@ -696,6 +696,30 @@ test_card_valid(void)
 	card_csv_header_free(&h);
 }
 
+/*
+ * Regression (found by the e2e matrix): a live exchange with an SCP03 card
+ * whose i has no pseudo-random challenge (00, 20, 60) carries no sequence
+ * counter, and a session needs none; such a record was refused for lacking
+ * 'counter'. Without the exchange the counter is still required (case 36).
+ */
+static void
+test_card_session_without_counter(void)
+{
+	static const char yaml[] =
+	    "sd-aid: A000000151000000\nscp: 03\ni: 60\nkvn: 30\nkdd: 00010203040506070809\n"
+	    "host-challenge: 0102030405060708\n"
+	    "iu-response: 00010203040506070809300360AAAAAAAAAAAAAAAABBBBBBBBBBBBBBBB\n";
+	struct card_record a;
+	struct cpk_error err;
+
+	cpk_error_clear(&err);
+	if (CHECK_OK(card_parse_yaml("c.yaml", (const uint8_t *)yaml, strlen(yaml), &a, &err))) {
+		CHECK(a.has_session && a.counter_len == 0 && a.iu.counter_len == 0);
+		CHECK(a.iu.i == 0x60 && a.iu.challenge_len == 8);
+	}
+	card_record_clear(&a);
+}
+
 /* --- key sets --- */
 
 static void
@@ -1228,6 +1252,7 @@ main(int argc, char **argv)
 	test_profile_valid();
 	test_card_errors();
 	test_card_valid();
+	test_card_session_without_counter();
 	test_keyset_errors();
 	test_keyset_valid();
 	test_cap_errors();

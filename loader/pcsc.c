@@ -36,9 +36,10 @@ cpk_pcsc_describe(long code)
 	case (LONG)SCARD_E_READER_UNAVAILABLE:
 		return "the reader is not available (unplugged?)";
 	case (LONG)SCARD_W_REMOVED_CARD:
-	case (LONG)SCARD_E_NO_SMARTCARD:
 	case (LONG)SCARD_E_NOT_TRANSACTED:
 		return "the card was removed from the reader";
+	case (LONG)SCARD_E_NO_SMARTCARD:
+		return "there is no card in the reader (removed?)";
 	case (LONG)SCARD_W_RESET_CARD:
 		return "the card was reset by another program";
 	case (LONG)SCARD_W_UNRESPONSIVE_CARD:
@@ -54,6 +55,12 @@ cpk_pcsc_describe(long code)
 		return "communication with the reader failed";
 	}
 	return pcsc_stringify_error((LONG)code);
+}
+
+bool
+cpk_pcsc_no_service(long code)
+{
+	return (LONG)code == (LONG)SCARD_E_NO_SERVICE || (LONG)code == (LONG)SCARD_E_SERVICE_STOPPED;
 }
 
 static cpk_status

@@ -42,4 +42,7 @@ cpk_status cpk_pcsc_open(const char *want, struct cpk_transport *t, struct cpk_e
 /* Plain-words description of a PC/SC return code ("the card was removed"). */
 const char *cpk_pcsc_describe(long code);
 
+/* Is this PC/SC return code "the smart-card service is not running"? */
+bool cpk_pcsc_no_service(long code);
+
 #endif

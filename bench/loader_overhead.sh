@@ -1,0 +1,89 @@
+#!/bin/bash
+# Benchmark: cardload's wall time for a bundle against a bare SCardTransmit
+# replay of the same APDUs through the same pcscd and card simulator, in one
+# run, inside the e2e harness (private pcscd + vpcd + cardsim, see
+# tests/e2e/harness.sh). Prints the medians and their ratio.
+#
+#   loader_overhead.sh [ROUNDS]    (meson passes CARDSIM, GPCLIENT, E2E_DIR,
+#                                   E2E_WORK, CARDLOAD, CARDC, CAPGEN,
+#                                   LOADER_OVERHEAD, CPK_SOURCE_ROOT)
+#
+# For each bundle size (a CAP of 1 KB: 7 commands; of 48 KB: ~210 commands),
+# the card is identified once and its state file kept; each round restores
+# that state, so cardload and the replay see the very same card (SCP03 i=70:
+# the same counter, so the same card challenge and cryptograms), then
+#   - times `cardload --trust PUB --log FILE BUNDLE` (spawn to exit), and
+#   - times the replay (SCardEstablishContext to SCardReleaseContext) of the
+#     bundle's APDUs, each of which must answer 9000.
+# The ratio is median(cardload) / median(replay). The build type matters:
+# run it in a release build (a sanitizer build measures the sanitizers).
+
+. "${E2E_DIR:?}/harness.sh"
+harness_enter "$@"
+
+ROUNDS=${1:-7}
+: "${CARDLOAD:?}" "${CARDC:?}" "${CAPGEN:?}" "${LOADER_OVERHEAD:?}" "${CPK_SOURCE_ROOT:?}"
+SRC=$CPK_SOURCE_ROOT
+PKG=F043504B48454C4C4F
+APP=F043504B48454C4C4F01
+
+harness_setup bench-loader-overhead
+mkdir -p "$WORK/keys" "$WORK/p" "$WORK/home" || harness_die "mkdir"
+export HOME=$WORK/home XDG_STATE_HOME=$WORK/home/state XDG_CONFIG_HOME=$WORK/home/config
+cp "$SRC/keys/test-signing.key" "$SRC/keys/gp-test-keys-aes.yaml" "$WORK/keys/" &&
+    chmod 600 "$WORK"/keys/* && cp "$SRC/profiles/install-applet.yaml" "$WORK/p/" ||
+	harness_die "setup"
+PUB=$SRC/keys/test-signing.pub
+
+# Restore the card to its identified state and insert it.
+fresh_card() {
+	cp "$WORK/identified.state" "$WORK/card.state" || harness_die "restore state"
+	harness_start_cardsim --state "$WORK/card.state"
+	harness_wait_card
+}
+
+median() {
+	sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
+# bench_size LABEL CAP-SIZE
+bench_size() {
+	local label=$1 size=$2 r ncmd mc mr
+	rm -f "$WORK/card.state"
+	"$CAPGEN" -o "$WORK/p/hello.cap" --package $PKG --applet $APP --size "$size" >/dev/null ||
+		harness_die "capgen"
+	harness_start_cardsim --config "$E2E_DIR/cards/scp03.yaml" --state "$WORK/card.state"
+	harness_wait_card
+	harness_run "$CARDLOAD" identify -o "$WORK/card.yaml" </dev/null 2>/dev/null ||
+		harness_die "identify failed"
+	harness_stop_cardsim
+	cp "$WORK/card.state" "$WORK/identified.state"
+	"$CARDC" compile -p "$WORK/p/install-applet.yaml" -c "$WORK/card.yaml" -k "$WORK/keys" \
+	    -s "$WORK/keys/test-signing.key" -o "$WORK/$label.cpk" || harness_die "compile"
+	"$LOADER_OVERHEAD" extract "$WORK/$label.cpk" "$PUB" >"$WORK/$label.apdus" ||
+		harness_die "extract"
+	ncmd=$(wc -l <"$WORK/$label.apdus")
+	: >"$WORK/$label.cardload"
+	: >"$WORK/$label.replay"
+	for r in $(seq 1 "$ROUNDS"); do
+		fresh_card
+		harness_run "$LOADER_OVERHEAD" cardload "$CARDLOAD" --trust "$PUB" \
+		    --log "$WORK/run.log" "$WORK/$label.cpk" </dev/null >>"$WORK/$label.cardload" \
+		    2>>"$WORK/cardload.err" || harness_die "cardload failed (see cardload.err)"
+		harness_stop_cardsim
+		fresh_card
+		harness_run "$LOADER_OVERHEAD" replay "$WORK/$label.apdus" </dev/null \
+		    >>"$WORK/$label.replay" || harness_die "replay failed"
+		harness_stop_cardsim
+	done
+	mc=$(median <"$WORK/$label.cardload")
+	mr=$(median <"$WORK/$label.replay")
+	awk -v l="$label" -v n="$ncmd" -v c="$mc" -v r="$mr" -v k="$ROUNDS" 'BEGIN {
+		printf "%-6s %4d commands  cardload %8.1f ms  replay %8.1f ms  ratio %.2f  (median of %d)\n",
+		    l, n, c / 1000, r / 1000, c / r, k }'
+}
+
+harness_start_pcscd
+echo "loader overhead: cardload (spawn to exit) / bare SCardTransmit replay (connect to release)"
+bench_size small 0
+bench_size large 48000

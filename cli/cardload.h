@@ -1,0 +1,65 @@
+/*
+ * cardload, the keyless loader: one file per subcommand (cardload_NAME.c),
+ * each defining its table entry; cardload.c dispatches over the table (the
+ * default action, without a subcommand name, is `load`) and prints the
+ * help from it. cardload links the loader library only: never the
+ * compiler library, never libyaml.
+ */
+#ifndef CPK_CARDLOAD_H
+#define CPK_CARDLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cpk_error.h"
+#include "transport.h"
+
+/* Exit codes beyond cli_util.h's 0, 1 and 2 (cardload(1) EXIT STATUS). */
+#define CARDLOAD_EXIT_REJECTED 3	/* nothing sent: bundle, trust, wrong card, stale */
+#define CARDLOAD_EXIT_REFUSED 4		/* the card refused a command of the secure channel */
+#define CARDLOAD_EXIT_READER 5		/* no reader, no card, no PC/SC service, card removed */
+
+struct cardload_command {
+	const char *name;
+	int (*run)(int argc, char *argv[]);	/* argv[0] is the command's name */
+	const char *summary;
+	const char *synopsis;
+	const char *help;
+};
+
+extern const struct cardload_command cardload_load_command;
+extern const struct cardload_command cardload_identify_command;
+extern const struct cardload_command cardload_readers_command;
+
+/* "usage: SYNOPSIS", a blank line, the help text. */
+void cardload_help(const struct cardload_command *c, FILE *f);
+
+#define CARDLOAD_GETOPT_PREFIX ":"
+
+/* --- shared by the subcommands (cardload_common.c) --- */
+
+/* -r, else $CPK_READER, else NULL (the only reader holding a card). */
+const char *cardload_reader_choice(const char *opt);
+
+/*
+ * Open the card for a subcommand; on failure word the error (with what to
+ * check) and return CARDLOAD_EXIT_READER or CLI_EXIT_ERROR.
+ */
+int cardload_open_card(const char *want, struct cpk_transport *t, struct cpk_error *err);
+
+/* What to do about a failure to reach the card (no service, no reader, no card). */
+const char *cardload_reader_advice(const struct cpk_error *err);
+
+/* Exit status for a PC/SC-side failure: 5 for CPK_ERR_PCSC, else 1. */
+int cardload_transport_exit(cpk_status st);
+
+/* The APDU trace of -v on stderr: ">> 80CA..." and "<< ... 9000 (3 ms)". */
+void cardload_trace_command(const uint8_t *cmd, size_t n, const char *label);
+void cardload_trace_response(const uint8_t *resp, size_t n, uint64_t usec);
+
+/* A hex dump cut to at most max bytes: "0102...(253 bytes)". */
+void cardload_hex_cut(FILE *f, const uint8_t *p, size_t n, size_t max);
+
+#endif

@@ -1,0 +1,856 @@
+/*
+ * cardload [load]: check a bundle, then stream it to the card it was made
+ * for. Every check of the bundle (trust anchors, signature, script hash,
+ * limits, parsing) happens before a reader is opened; the card's
+ * INITIALIZE UPDATE answer is compared with the bundle's before EXTERNAL
+ * AUTHENTICATE; the run stops at the first refused command. Each run ends
+ * with one line in the run log, one message for the technician on stderr
+ * and, with --json, one document on stdout.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bundle_read.h"
+#include "cardload.h"
+#include "cli_util.h"
+#include "cpk_config.h"
+#include "cpk_sw.h"
+#include "fetch.h"
+#include "pcsc.h"
+#include "runlog.h"
+#include "stream.h"
+#include "verify.h"
+
+#define SYNOPSIS "cardload [-r READER] [--trust PUB|DIR] [--json] [-v] [--log FILE] " \
+    "[--cacert FILE] [--timeout SECONDS] BUNDLE|URL|-"
+
+#define SYSTEM_TRUST_DIR "/etc/cpk/trusted"
+
+enum { OPT_TRUST = 256, OPT_JSON, OPT_LOG, OPT_CACERT, OPT_TIMEOUT };
+
+static const struct option long_options[] = {
+	{ "reader", required_argument, NULL, 'r' },
+	{ "trust", required_argument, NULL, OPT_TRUST },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ "cacert", required_argument, NULL, OPT_CACERT },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct load_args {
+	const char *reader, *trust, *log, *cacert, *source;
+	unsigned timeout;
+	bool json, verbose;
+};
+
+/* Everything the outcome needs, filled as the run goes. */
+struct run {
+	const struct load_args *a;
+	struct cpk_error err;
+	char start[CPK_RUNLOG_TIME_LEN], end[CPK_RUNLOG_TIME_LEN];
+	uint8_t sha256[CPK_SHA256_LEN];
+	bool has_sha256;
+	uint8_t key_id[CPK_KEY_ID_LEN];
+	bool has_key_id;
+	struct cpk_bundle *bundle;
+	const struct cpk_manifest *m;
+	size_t total;
+	char reader[128];
+	bool streamed;
+	struct cpk_stream_result r;
+	cpk_status stream_st;
+
+	/* The outcome. */
+	const char *result;
+	int exit;
+	char message[1400];
+	char advice[600];
+	char log_path[CPK_RUNLOG_PATH_MAX];
+	bool log_ok;
+	char log_error[600];
+
+	/* Progress display. */
+	bool tty;
+	size_t bar_shown;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* SIGINT, SIGTERM and SIGHUP stop the run between two commands. */
+static void
+catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;	/* the command in flight completes */
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL);
+}
+
+static void
+now_iso(char out[CPK_RUNLOG_TIME_LEN])
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		memset(&ts, 0, sizeof(ts));
+	cpk_runlog_time(&ts, out);
+}
+
+static void
+outcome(struct run *run, const char *result, int code, const char *advice, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void
+outcome(struct run *run, const char *result, int code, const char *advice, const char *fmt, ...)
+{
+	va_list ap;
+
+	run->result = result;
+	run->exit = code;
+	va_start(ap, fmt);
+	vsnprintf(run->message, sizeof(run->message), fmt, ap);
+	va_end(ap);
+	snprintf(run->advice, sizeof(run->advice), "%s", advice != NULL ? advice : "");
+}
+
+/* --- trust anchors --- */
+
+static cpk_status
+add_default_dir(struct cpk_trust *t, const char *dir, struct cpk_error *err)
+{
+	cpk_status st = cpk_trust_add_dir(t, dir, NULL, err);
+
+	if (st == CPK_ERR_NOT_FOUND) {
+		cpk_error_clear(err);
+		return CPK_OK;
+	}
+	return st;
+}
+
+static void
+user_trust_dir(char *out, size_t cap)
+{
+	const char *cfg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+
+	if (cfg != NULL && cfg[0] == '/')
+		snprintf(out, cap, "%s/cpk/trusted", cfg);
+	else if (home != NULL && home[0] == '/')
+		snprintf(out, cap, "%s/.config/cpk/trusted", home);
+	else
+		out[0] = '\0';
+}
+
+static bool
+load_trust(struct run *run, struct cpk_trust **out)
+{
+	char user[CPK_RUNLOG_PATH_MAX];
+	cpk_status st;
+
+	if ((st = cpk_trust_new(out, &run->err)) != CPK_OK)
+		goto fail;
+	if (run->a->trust != NULL) {
+		if ((st = cpk_trust_add_path(*out, run->a->trust, &run->err)) != CPK_OK)
+			goto fail;
+		if (cpk_trust_count(*out) == 0) {
+			outcome(run, "rejected", CARDLOAD_EXIT_REJECTED,
+			    "put the bureau's public key (.pub) there, or name it with --trust",
+			    "no trusted signing key in '%s': the bundle cannot be checked; nothing was "
+			    "sent to a card", run->a->trust);
+			return false;
+		}
+		return true;
+	}
+	user_trust_dir(user, sizeof(user));
+	if ((user[0] != '\0' && (st = add_default_dir(*out, user, &run->err)) != CPK_OK) ||
+	    (st = add_default_dir(*out, SYSTEM_TRUST_DIR, &run->err)) != CPK_OK)
+		goto fail;
+	if (cpk_trust_count(*out) == 0) {
+		outcome(run, "rejected", CARDLOAD_EXIT_REJECTED,
+		    "install the bureau's public key (a .pub file from 'cardc keygen') in that "
+		    "folder, or give it with --trust FILE|DIR",
+		    "no trusted signing key: none in %s%s%s, and no --trust given; the bundle cannot "
+		    "be checked, nothing was sent to a card", user[0] != '\0' ? user : "",
+		    user[0] != '\0' ? " or " : "", SYSTEM_TRUST_DIR);
+		return false;
+	}
+	return true;
+fail:
+	outcome(run, "error", CLI_EXIT_ERROR,
+	    "check the --trust path, or remove the broken file from the trusted folder",
+	    "cannot read the trusted signing keys: %s", run->err.msg);
+	return false;
+}
+
+/* --- the bundle --- */
+
+static bool
+read_bundle(struct run *run, struct cpk_buf *bytes)
+{
+	const struct load_args *a = run->a;
+	struct cpk_fetch_opts fo = { a->cacert, a->timeout, CPK_BUNDLE_MAX_SIZE };
+	cpk_status st;
+
+	if (strcmp(a->source, "-") == 0)
+		st = cpk_bundle_read_fd(STDIN_FILENO, "stdin", bytes, &run->err);
+	else if (cpk_fetch_is_url(a->source))
+		st = cpk_fetch(a->source, &fo, bytes, &run->err);
+	else
+		st = cpk_bundle_read_path(a->source, bytes, &run->err);
+	if (st == CPK_OK) {
+		if (cpk_sha256(bytes->data, bytes->len, run->sha256, NULL) == CPK_OK)
+			run->has_sha256 = true;
+		return true;
+	}
+	if (st == CPK_ERR_RANGE)
+		outcome(run, "rejected", CARDLOAD_EXIT_REJECTED,
+		    "check that this is the bundle you were given; ask the bureau for it again",
+		    "%s; nothing was sent to a card", run->err.msg);
+	else
+		outcome(run, "error", CLI_EXIT_ERROR, cpk_fetch_is_url(a->source) ?
+		    "check the address and the network, then run cardload again" :
+		    "check the file name, then run cardload again", "%s", run->err.msg);
+	return false;
+}
+
+static void
+bundle_rejected(struct run *run, cpk_status st, const struct cpk_bundle_diag *diag)
+{
+	char id[2 * CPK_KEY_ID_LEN + 1];
+	const char *what, *advice;
+
+	if (diag->has_key_id) {
+		memcpy(run->key_id, diag->key_id, CPK_KEY_ID_LEN);
+		run->has_key_id = true;
+	}
+	switch (diag->fault) {
+	case CPK_FAULT_UNKNOWN_KEY:
+		cpk_key_id_hex(diag->key_id, id);
+		outcome(run, "rejected", CARDLOAD_EXIT_REJECTED,
+		    "ask the bureau for a bundle signed with a key you trust, or, if this signer is "
+		    "genuine, install its public key (.pub) in your trusted folder or give --trust",
+		    "the bundle is signed by the key %s, which is not one of your trusted keys; "
+		    "nothing was sent to a card", id);
+		return;
+	case CPK_FAULT_BAD_SIGNATURE:
+		what = "the bundle's signature is not valid: the file was changed or damaged after "
+		    "it was signed";
+		advice = "do not use this file; download it again or ask the bureau for a new one";
+		break;
+	case CPK_FAULT_SIGNATURE_FORMAT:
+		what = "the bundle's signature is malformed or of an unknown kind";
+		advice = "do not use this file; download it again or ask the bureau for a new one";
+		break;
+	case CPK_FAULT_HASH:
+		what = "the commands in the bundle do not match its signed manifest: the file was "
+		    "altered";
+		advice = "do not use this file; download it again or ask the bureau for a new one";
+		break;
+	case CPK_FAULT_VERSION:
+		what = "the bundle uses a format this cardload does not know";
+		advice = "update cardload (cpk) and run it again";
+		break;
+	case CPK_FAULT_CONTAINER:
+	case CPK_FAULT_MANIFEST:
+	case CPK_FAULT_SCRIPT:
+		what = "this is not a valid cpk bundle";
+		advice = "check that this is the bundle you were given; download it again";
+		break;
+	default:
+		outcome(run, "error", cli_exit_status(st), NULL, "cannot open the bundle: %s",
+		    run->err.msg);
+		return;
+	}
+	outcome(run, "rejected", CARDLOAD_EXIT_REJECTED, advice, "%s (%s); nothing was sent to a "
+	    "card", what, run->err.msg);
+}
+
+static bool
+open_bundle(struct run *run, const struct cpk_buf *bytes, const struct cpk_trust *trust)
+{
+	struct cpk_bundle_diag diag;
+	cpk_status st;
+
+	memset(&diag, 0, sizeof(diag));
+	st = cpk_bundle_open(bytes->data, bytes->len, trust, 0, &run->bundle, &diag, &run->err);
+	if (st != CPK_OK) {
+		bundle_rejected(run, st, &diag);
+		return false;
+	}
+	run->m = cpk_bundle_manifest(run->bundle);
+	run->total = cpk_bundle_command_count(run->bundle);
+	memcpy(run->key_id, cpk_bundle_key_id(run->bundle), CPK_KEY_ID_LEN);
+	run->has_key_id = true;
+	return true;
+}
+
+/* --- progress and trace --- */
+
+#define BAR_WIDTH 30
+
+static void
+draw_bar(struct run *run, size_t done, const char *label)
+{
+	size_t fill = run->total == 0 ? BAR_WIDTH : done * BAR_WIDTH / run->total, i;
+
+	fputs("\r[", stderr);
+	for (i = 0; i < BAR_WIDTH; i++)
+		fputc(i < fill ? '#' : '-', stderr);
+	fprintf(stderr, "] %zu/%zu %.28s\033[K", done, run->total, label);
+	fflush(stderr);
+	run->bar_shown = 1;
+}
+
+static void
+clear_bar(struct run *run)
+{
+	if (run->bar_shown) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+		run->bar_shown = 0;
+	}
+}
+
+static void
+hook_before(void *ctx, size_t index, const struct cpk_command *c)
+{
+	struct run *run = ctx;
+
+	if (run->a->verbose)
+		cardload_trace_command(c->apdu, c->apdu_len, c->label);
+	else if (run->tty)
+		draw_bar(run, index, c->label);
+}
+
+static void
+hook_after(void *ctx, size_t index, const struct cpk_command *c, const uint8_t *resp, size_t n,
+    uint64_t usec)
+{
+	struct run *run = ctx;
+
+	if (run->a->verbose)
+		cardload_trace_response(resp, n, usec);
+	else if (run->tty)
+		draw_bar(run, index + 1, c->label);
+}
+
+/* --- the card --- */
+
+/*
+ * Can this bundle still be used after a stop? An SCP03 card moves its
+ * counter at INITIALIZE UPDATE, an SCP02 card after a successful
+ * authentication; a session bundle belongs to one card session.
+ */
+static bool
+bundle_used_up(const struct run *run)
+{
+	size_t i;
+
+	if (run->r.sent == 0)
+		return false;
+	if (run->m->mode == CPK_MODE_SESSION)
+		return true;
+	if (run->m->scp == 0x02)
+		return run->r.channel_open;
+	for (i = 0; i < run->total; i++)
+		if (cpk_bundle_command(run->bundle, i)->flags & CPK_CMD_INIT_UPDATE)
+			return run->r.sent > i;
+	return false;
+}
+
+/* What a technician does about each INITIALIZE UPDATE difference. */
+static const char *
+mismatch_advice(const struct run *run)
+{
+	switch (run->r.iu.diff) {
+	case CPK_IU_CARD:
+	case CPK_IU_PROTOCOL:
+		return "insert the card this bundle was made for, or ask the bureau for this "
+		    "card's bundle (send them its record: 'cardload identify')";
+	case CPK_IU_STALE:
+	case CPK_IU_COUNTER_AHEAD:
+		return "ask the bureau for a new bundle made from a fresh card record "
+		    "('cardload identify' on this card)";
+	case CPK_IU_KEY_VERSION:
+	case CPK_IU_CHALLENGE:
+	case CPK_IU_CRYPTOGRAM:
+		return "the card's keys are not those the bundle was made with: report it to "
+		    "the bureau with the run log line";
+	default:
+		return "check that this is the card the bundle was made for; report it to the "
+		    "bureau with the run log line";
+	}
+}
+
+static const char *
+stopped_label(const struct run *run)
+{
+	const struct cpk_command *c = cpk_bundle_command(run->bundle, run->r.index);
+
+	return c != NULL ? c->label : "?";
+}
+
+/* The stream names the command in its message; ours names it already. */
+static const char *
+without_prefix(const char *msg, size_t index, const char *label)
+{
+	char prefix[CPK_LABEL_MAX + 40];
+	size_t n;
+
+	snprintf(prefix, sizeof(prefix), "command %zu (%s): ", index + 1, label);
+	n = strlen(prefix);
+	return strncmp(msg, prefix, n) == 0 ? msg + n : msg;
+}
+
+/* The card refused EXTERNAL AUTHENTICATE or a secured command. */
+static void
+refused_outcome(struct run *run, const char *label, const char *meaning, const char *used)
+{
+	const struct cpk_stream_result *r = &run->r;
+	bool session = run->m->mode == CPK_MODE_SESSION;
+	char adv[400];
+
+	if (r->channel_open) {
+		outcome(run, "refused", CARDLOAD_EXIT_REFUSED,
+		    "keep the card aside and send the run log line to the bureau: a new bundle "
+		    "for this card can finish or undo the work",
+		    "the card refused command %zu of %zu (%s) with %04X: %s. %zu command(s) had been "
+		    "accepted: the card may be partly provisioned.%s", r->index + 1, run->total,
+		    label, r->sw, meaning, r->accepted, bundle_used_up(run) ? used : "");
+		return;
+	}
+	snprintf(adv, sizeof(adv), "ask the bureau for a new bundle%s", session ? " (a session "
+	    "bundle must be loaded in the card session it was made in: right after 'cardload "
+	    "identify --session', without removing the card)" : "");
+	outcome(run, "refused", CARDLOAD_EXIT_REFUSED, adv,
+	    "the card refused EXTERNAL AUTHENTICATE (command %zu of %zu) with %04X: %s. %s; "
+	    "nothing was installed.%s", r->index + 1, run->total, r->sw, meaning, session ?
+	    "The card is not in the session this bundle was made for, or holds other keys" :
+	    "The card did not accept the bundle's keys", bundle_used_up(run) ? used : "");
+}
+
+/* The card or the reader went away, or answered something unusable. */
+static void
+transport_outcome(struct run *run, const char *label, const char *used)
+{
+	const struct cpk_stream_result *r = &run->r;
+	const char *why = without_prefix(run->err.msg, r->index, label);
+	const char *state = r->channel_open ? "The card may be partly provisioned." :
+	    "Nothing was installed.";
+	const char *adv;
+
+	if (r->channel_open)
+		adv = "put the card back (or check the reader) and ask the bureau for a new "
+		    "bundle for this card; send them the run log line";
+	else if (bundle_used_up(run))
+		adv = "put the card back firmly, check the reader, and ask the bureau for a new "
+		    "bundle";
+	else
+		adv = "put the card back firmly, check the reader, and run cardload again";
+	if (run->stream_st != CPK_ERR_PCSC) {
+		outcome(run, "error", CLI_EXIT_ERROR, "report it to the bureau with the run log "
+		    "line: the card may be faulty", "the card's answer to command %zu of %zu (%s) "
+		    "cannot be used: %s. %s%s", r->index + 1, run->total, label, why, state,
+		    bundle_used_up(run) ? used : "");
+		return;
+	}
+	outcome(run, "transport", CARDLOAD_EXIT_READER, adv, "lost the card during command %zu "
+	    "of %zu (%s): %s. %s%s", r->index + 1, run->total, label, why, state,
+	    bundle_used_up(run) ? used : "");
+}
+
+static void
+stream_outcome_failed(struct run *run)
+{
+	const struct cpk_stream_result *r = &run->r;
+	const char *used = run->m->mode == CPK_MODE_SESSION ? " This bundle is used up now "
+	    "(its card session is over)." : " This bundle is used up now (the card's sequence "
+	    "counter has moved on).";
+	const char *label = stopped_label(run);
+	char meaning[160];
+
+	cpk_sw_describe(r->sw, meaning, sizeof(meaning));
+	switch (r->stop) {
+	case CPK_STOP_MISMATCH:
+		outcome(run, "mismatch", CARDLOAD_EXIT_REJECTED, mismatch_advice(run),
+		    "this bundle does not fit the card: %s: %s. No secured command was sent; "
+		    "nothing was installed", r->iu.field, r->iu.detail);
+		return;
+	case CPK_STOP_PRE_CHANNEL:
+		outcome(run, "pre-channel", CARDLOAD_EXIT_REJECTED,
+		    "check that this is the card the bundle was made for; if it is, the card may be "
+		    "locked or its keys changed: report it to the bureau with the run log line",
+		    "the card refused command %zu of %zu (%s) with %04X: %s. No secured command was "
+		    "sent; nothing was installed", r->index + 1, run->total, label, r->sw, meaning);
+		return;
+	case CPK_STOP_REFUSED:
+		refused_outcome(run, label, meaning, used);
+		return;
+	case CPK_STOP_TRANSPORT:
+		transport_outcome(run, label, used);
+		return;
+	case CPK_STOP_INTERRUPTED:
+		outcome(run, "interrupted", CLI_EXIT_ERROR, r->channel_open ? "send the run log "
+		    "line to the bureau; a new bundle for this card can finish or undo the work" :
+		    bundle_used_up(run) ? "ask the bureau for a new bundle" :
+		    "run cardload again when ready",
+		    "interrupted after %zu of %zu commands; %s.%s", r->sent, run->total,
+		    r->channel_open ? "the card may be partly provisioned" :
+		    "no secured command was sent, nothing was installed",
+		    bundle_used_up(run) ? used : "");
+		return;
+	case CPK_STOP_NONE:
+		break;
+	}
+	outcome(run, "error", CLI_EXIT_ERROR, NULL, "%s", run->err.msg);
+}
+
+static void
+stream(struct run *run)
+{
+	struct cpk_transport t;
+	struct cpk_stream_hooks hooks = { run, hook_before, hook_after, &stop_requested };
+	const char *want = cardload_reader_choice(run->a->reader);
+	cpk_status st;
+
+	memset(&t, 0, sizeof(t));
+	cpk_error_clear(&run->err);
+	if ((st = cpk_pcsc_open(want, &t, &run->err)) != CPK_OK) {
+		outcome(run, "reader", cardload_transport_exit(st), cardload_reader_advice(&run->err),
+		    "%s; nothing was sent to a card", run->err.msg);
+		return;
+	}
+	snprintf(run->reader, sizeof(run->reader), "%s", t.name);
+	fprintf(stderr, "cardload: loading %zu commands (profile %s%s%s) into the card in '%s'\n",
+	    run->total, run->m->profile, run->m->serial[0] != '\0' ? ", card " : "",
+	    run->m->serial, run->reader);
+	st = cpk_stream_run(&t, run->bundle, &hooks, &run->r, &run->err);
+	clear_bar(run);
+	cpk_transport_close(&t);
+	run->streamed = true;
+	run->stream_st = st;
+	if (st == CPK_OK) {
+		outcome(run, "ok", CLI_EXIT_OK, "the card is ready: you may remove it",
+		    "done: all %zu commands were accepted by the card in '%s' (profile %s%s%s)",
+		    run->total, run->reader, run->m->profile,
+		    run->m->serial[0] != '\0' ? ", card " : "", run->m->serial);
+		return;
+	}
+	stream_outcome_failed(run);
+}
+
+/* --- results: run log, stderr, JSON --- */
+
+static bool
+has_failure(const struct run *run)
+{
+	return run->streamed && run->r.stop != CPK_STOP_NONE &&
+	    run->r.stop != CPK_STOP_INTERRUPTED;
+}
+
+static void
+write_log(struct run *run)
+{
+	struct cpk_runlog_entry e;
+	struct cpk_buf line = CPK_BUF_INIT;
+	struct cpk_error err;
+	const struct cpk_command *c = NULL;
+	cpk_status st;
+
+	cpk_error_clear(&err);
+	memset(&e, 0, sizeof(e));
+	memcpy(e.start, run->start, sizeof(e.start));
+	memcpy(e.end, run->end, sizeof(e.end));
+	e.version = CPK_VERSION;
+	e.result = run->result;
+	e.exit_code = run->exit;
+	e.source = run->a->source;
+	e.bundle_sha256 = run->has_sha256 ? run->sha256 : NULL;
+	e.key_id = run->has_key_id ? run->key_id : NULL;
+	e.serial = run->m != NULL ? run->m->serial : NULL;
+	e.reader = run->reader;
+	e.commands = run->total;
+	e.sent = run->r.sent;
+	e.accepted = run->r.accepted;
+	if (has_failure(run)) {
+		c = cpk_bundle_command(run->bundle, run->r.index);
+		e.failed = true;
+		e.failed_index = run->r.index + 1;
+		e.failed_label = c != NULL ? c->label : NULL;
+		e.failed_sw = run->r.sw;
+		e.iu_field = run->r.stop == CPK_STOP_MISMATCH ? run->r.iu.field : NULL;
+	}
+	e.message = run->message;
+	if (run->a->log != NULL)
+		snprintf(run->log_path, sizeof(run->log_path), "%s", run->a->log);
+	if ((run->a->log == NULL &&
+	    (st = cpk_runlog_default_path(run->log_path, sizeof(run->log_path), &err)) != CPK_OK) ||
+	    (st = cpk_runlog_format(&e, &line, &err)) != CPK_OK ||
+	    (st = cpk_runlog_append(run->log_path, line.data, line.len, &err)) != CPK_OK) {
+		snprintf(run->log_error, sizeof(run->log_error), "%s", err.msg);
+		run->log_ok = false;
+	} else {
+		run->log_ok = true;
+	}
+	cpk_buf_free(&line);
+}
+
+static void
+json_failure(struct cli_json *j, const struct run *run)
+{
+	const struct cpk_command *c;
+	char sw[5], meaning[160];
+
+	if (!has_failure(run)) {
+		cli_json_null(j, "failed");
+		return;
+	}
+	c = cpk_bundle_command(run->bundle, run->r.index);
+	cli_json_object(j, "failed");
+	cli_json_uint(j, "index", run->r.index + 1);
+	cli_json_str(j, "label", c != NULL ? c->label : NULL);
+	if (run->r.sw != 0) {
+		snprintf(sw, sizeof(sw), "%04X", run->r.sw);
+		cli_json_str(j, "sw", sw);
+		if (run->r.stop == CPK_STOP_MISMATCH)
+			snprintf(meaning, sizeof(meaning), "accepted, but the answer is not the one "
+			    "the bundle expects (%s)", run->r.iu.field);
+		else
+			cpk_sw_describe(run->r.sw, meaning, sizeof(meaning));
+		cli_json_str(j, "meaning", meaning);
+	} else {
+		cli_json_null(j, "sw");
+		cli_json_null(j, "meaning");
+	}
+	cli_json_end(j);
+}
+
+static void
+json_bundle(struct cli_json *j, const struct run *run)
+{
+	char id[2 * CPK_KEY_ID_LEN + 1];
+
+	cli_json_object(j, "bundle");
+	if (run->has_sha256)
+		cli_json_hex(j, "sha256", run->sha256, sizeof(run->sha256));
+	else
+		cli_json_null(j, "sha256");
+	if (run->has_key_id) {
+		cpk_key_id_hex(run->key_id, id);
+		cli_json_str(j, "key-id", id);
+	} else {
+		cli_json_null(j, "key-id");
+	}
+	cli_json_str(j, "signer", run->bundle != NULL ? cpk_bundle_signer(run->bundle) : NULL);
+	if (run->m != NULL) {
+		cli_json_str(j, "profile", run->m->profile);
+		cli_json_str(j, "mode", run->m->mode == CPK_MODE_OFFLINE ? "offline" : "session");
+		cli_json_str(j, "serial", run->m->serial[0] != '\0' ? run->m->serial : NULL);
+		cli_json_uint(j, "created", run->m->created);
+	}
+	cli_json_end(j);
+}
+
+static void
+print_json(const struct run *run)
+{
+	struct cli_json j;
+
+	cli_json_init(&j, stdout);
+	cli_json_object(&j, NULL);
+	cli_json_str(&j, "result", run->result);
+	cli_json_uint(&j, "exit", (uint64_t)run->exit);
+	cli_json_str(&j, "message", run->message);
+	cli_json_str(&j, "advice", run->advice[0] != '\0' ? run->advice : NULL);
+	cli_json_str(&j, "cardload", CPK_VERSION);
+	cli_json_str(&j, "source", run->a->source);
+	json_bundle(&j, run);
+	cli_json_str(&j, "serial", run->m != NULL && run->m->serial[0] != '\0' ?
+	    run->m->serial : NULL);
+	cli_json_str(&j, "reader", run->reader[0] != '\0' ? run->reader : NULL);
+	cli_json_object(&j, "commands");
+	cli_json_uint(&j, "total", run->total);
+	cli_json_uint(&j, "sent", run->r.sent);
+	cli_json_uint(&j, "accepted", run->r.accepted);
+	cli_json_end(&j);
+	json_failure(&j, run);
+	if (run->streamed && run->r.stop == CPK_STOP_MISMATCH) {
+		cli_json_object(&j, "iu");
+		cli_json_str(&j, "field", run->r.iu.field);
+		cli_json_str(&j, "detail", run->r.iu.detail);
+		cli_json_end(&j);
+	} else {
+		cli_json_null(&j, "iu");
+	}
+	cli_json_bool(&j, "channel-open", run->r.channel_open);
+	cli_json_str(&j, "start", run->start);
+	cli_json_str(&j, "end", run->end);
+	cli_json_object(&j, "log");
+	cli_json_str(&j, "path", run->log_path[0] != '\0' ? run->log_path : NULL);
+	cli_json_bool(&j, "written", run->log_ok);
+	cli_json_str(&j, "error", run->log_ok ? NULL : run->log_error);
+	cli_json_end(&j);
+	cli_json_finish(&j);
+}
+
+static void
+report(struct run *run)
+{
+	now_iso(run->end);
+	write_log(run);
+	fprintf(stderr, "cardload: %s%s\n", run->exit == CLI_EXIT_OK ? "" : "FAILED: ",
+	    run->message);
+	if (run->advice[0] != '\0')
+		fprintf(stderr, "cardload: what to do: %s\n", run->advice);
+	if (!run->log_ok) {
+		fprintf(stderr, "cardload: the run log could not be written: %s; write the result "
+		    "down by hand%s\n", run->log_error, run->a->log == NULL ?
+		    " (or give another file with --log)" : "");
+		/* A log failure matters only when the card work itself went well. */
+		if (run->exit == CLI_EXIT_OK)
+			run->exit = CLI_EXIT_ERROR;
+	}
+	if (run->a->json)
+		print_json(run);
+}
+
+static int
+run_load(const struct load_args *a)
+{
+	struct run run;
+	struct cpk_trust *trust = NULL;
+	struct cpk_buf bytes = CPK_BUF_INIT;
+
+	memset(&run, 0, sizeof(run));
+	run.a = a;
+	run.tty = isatty(STDERR_FILENO) == 1;
+	cpk_error_clear(&run.err);
+	now_iso(run.start);
+	if (load_trust(&run, &trust) && read_bundle(&run, &bytes) &&
+	    open_bundle(&run, &bytes, trust)) {
+		catch_signals();
+		stream(&run);
+	}
+	report(&run);
+	cpk_bundle_free(&run.bundle);
+	cpk_buf_free(&bytes);
+	cpk_trust_free(&trust);
+	return run.exit;
+}
+
+static int
+load_main(int argc, char *argv[])
+{
+	struct load_args a;
+	unsigned long v;
+	int c;
+
+	memset(&a, 0, sizeof(a));
+	while ((c = getopt_long(argc, argv, CARDLOAD_GETOPT_PREFIX "r:vh", long_options,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			a.reader = optarg;
+			break;
+		case OPT_TRUST:
+			a.trust = optarg;
+			break;
+		case OPT_JSON:
+			a.json = true;
+			break;
+		case 'v':
+			a.verbose = true;
+			break;
+		case OPT_LOG:
+			a.log = optarg;
+			break;
+		case OPT_CACERT:
+			a.cacert = optarg;
+			break;
+		case OPT_TIMEOUT:
+			if (!cli_parse_uint(optarg, 1, 3600, &v))
+				return cli_usage(NULL, SYNOPSIS,
+				    "--timeout wants seconds from 1 to 3600, not '%s'", optarg);
+			a.timeout = (unsigned)v;
+			break;
+		case 'h':
+			cardload_help(&cardload_load_command, stdout);
+			return CLI_EXIT_OK;
+		default:
+			return cli_bad_option(NULL, SYNOPSIS, c, argv, long_options);
+		}
+	}
+	if (optind == argc)
+		return cli_usage(NULL, SYNOPSIS, "no bundle given (a file, an https:// URL, or - "
+		    "for stdin)");
+	if (argc - optind > 1)
+		return cli_usage(NULL, SYNOPSIS, "one bundle at a time (got '%s' and '%s')",
+		    argv[optind], argv[optind + 1]);
+	a.source = argv[optind];
+	if (a.source[0] == '\0')
+		return cli_usage(NULL, SYNOPSIS, "the bundle name is empty");
+	if (cpk_fetch_is_url(a.source) && strncmp(a.source, "https://", 8) != 0)
+		return cli_usage(NULL, SYNOPSIS, "'%s': only https:// URLs are fetched (the "
+		    "server's certificate is checked)", a.source);
+	if (a.log != NULL && a.log[0] == '\0')
+		return cli_usage(NULL, SYNOPSIS, "--log wants a file name");
+	return run_load(&a);
+}
+
+const struct cardload_command cardload_load_command = {
+	"load",
+	load_main,
+	"check a bundle and stream it to the card (the default command)",
+	SYNOPSIS,
+	"Check the bundle's signature against the trusted keys, its command list\n"
+	"against the signed manifest, and every limit, before any reader is opened;\n"
+	"then check that the card in the reader is the one the bundle was made for\n"
+	"(its INITIALIZE UPDATE answer, field by field, before EXTERNAL AUTHENTICATE)\n"
+	"and send the commands one by one, stopping at the first one the card refuses.\n"
+	"'load' may be left out: 'cardload FILE' is 'cardload load FILE'.\n"
+	"\n"
+	"  BUNDLE|URL|-          a .cpk file, an https:// URL, or - for stdin\n"
+	"  -r, --reader NAME     the reader: its exact name or a unique part of it\n"
+	"                        (default: $CPK_READER, else the only reader with a card)\n"
+	"      --trust PUB|DIR   trusted signing keys: a .pub file or a folder of them\n"
+	"                        (default: $XDG_CONFIG_HOME/cpk/trusted/ and\n"
+	"                        /etc/cpk/trusted/)\n"
+	"      --json            print one JSON result document on stdout\n"
+	"  -v, --verbose         print the APDU trace on stderr (no progress bar)\n"
+	"      --log FILE        the run log (default $XDG_STATE_HOME/cpk/cardload.log,\n"
+	"                        $XDG_STATE_HOME defaulting to ~/.local/state)\n"
+	"      --cacert FILE     CA certificates (PEM) for an https:// server\n"
+	"      --timeout SECONDS download time limit (default 120)\n"
+	"  -h, --help            this text\n"
+	"\n"
+	"Every run appends one JSON line to the run log. If the log cannot be written,\n"
+	"cardload says so and exits 1, unless the run already failed with another code.\n"
+	"Ctrl-C stops between two commands (exit 1) and says how far the run got.\n"
+	"\n"
+	"Exit status: 0 every command accepted; 1 error (input, download, run log,\n"
+	"interrupted); 2 usage; 3 bundle rejected before anything was sent (signature,\n"
+	"hash, limits, no trusted key, wrong card, stale counter, SELECT or INITIALIZE\n"
+	"UPDATE refused); 4 the card refused EXTERNAL AUTHENTICATE or a command of the\n"
+	"secure channel; 5 no reader, no card, no smart-card service, or the card was\n"
+	"removed.\n",
+};

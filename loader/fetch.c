@@ -1,0 +1,185 @@
+/* cpk: fetching a bundle over HTTPS with libcurl (see fetch.h). */
+#include "fetch.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "cpk_bundle.h"
+
+struct sink {
+	struct cpk_buf *out;
+	size_t start, cap;
+	bool too_big;
+	cpk_status st;
+	struct cpk_error *err;
+};
+
+bool
+cpk_fetch_is_url(const char *s)
+{
+	const char *p = s;
+
+	if (s == NULL || !isalpha((unsigned char)*p))
+		return false;
+	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
+		p++;
+	return strncmp(p, "://", 3) == 0;
+}
+
+static size_t
+sink_write(char *data, size_t size, size_t nmemb, void *ctx)
+{
+	struct sink *s = ctx;
+	size_t n = size * nmemb;
+
+	if (nmemb != 0 && n / nmemb != size)
+		return 0;
+	if (s->out->len - s->start + n > s->cap) {
+		s->too_big = true;
+		return 0;
+	}
+	if ((s->st = cpk_buf_append(s->out, data, n, s->err)) != CPK_OK)
+		return 0;
+	return n;
+}
+
+/* Plain words for the libcurl errors a technician meets. */
+static cpk_status
+curl_failure(CURLcode rc, CURL *h, const char *url, const char *detail, struct cpk_error *err)
+{
+	long http = 0;
+	const char *what;
+
+	switch (rc) {
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		return cpk_error_set(err, CPK_ERR_UNSUPPORTED,
+		    "'%s': only https:// is accepted (also for redirects)", url);
+	case CURLE_COULDNT_RESOLVE_HOST:
+		what = "the server's name could not be resolved (no network, or a wrong address)";
+		break;
+	case CURLE_COULDNT_CONNECT:
+		what = "could not connect to the server (no network, the server is down, or a "
+		    "wrong address)";
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		what = "the download timed out";
+		break;
+	case CURLE_PEER_FAILED_VERIFICATION:
+		what = "the server's certificate could not be verified (if your organisation uses "
+		    "its own certificate authority, give its certificate with --cacert)";
+		break;
+	case CURLE_SSL_CACERT_BADFILE:
+		what = "the CA certificate file could not be read";
+		break;
+	case CURLE_HTTP_RETURNED_ERROR:
+		(void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
+		return cpk_error_set(err, CPK_ERR_IO, "downloading '%s': the server answered HTTP "
+		    "%ld%s", url, http, http == 404 ? " (not found: check the address)" : "");
+	case CURLE_TOO_MANY_REDIRECTS:
+		what = "too many redirects";
+		break;
+	default:
+		what = curl_easy_strerror(rc);
+		break;
+	}
+	if (detail != NULL && *detail != '\0')
+		return cpk_error_set(err, CPK_ERR_IO, "downloading '%s': %s [%.200s]", url, what,
+		    detail);
+	return cpk_error_set(err, CPK_ERR_IO, "downloading '%s': %s", url, what);
+}
+
+static CURLcode
+set_options(CURL *h, const char *url, const struct cpk_fetch_opts *o, struct sink *s,
+    char *errbuf)
+{
+	long timeout = (long)(o != NULL && o->timeout != 0 ? o->timeout :
+	    CPK_FETCH_TIMEOUT_DEFAULT);
+	long connect = timeout < (long)CPK_FETCH_CONNECT_TIMEOUT_MAX ? timeout :
+	    (long)CPK_FETCH_CONNECT_TIMEOUT_MAX;
+	CURLcode rc;
+
+	if ((rc = curl_easy_setopt(h, CURLOPT_URL, url)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf)) != CURLE_OK ||
+#if LIBCURL_VERSION_NUM >= 0x075500
+	    (rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https")) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https")) != CURLE_OK ||
+#else
+	    (rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS)) != CURLE_OK ||
+#endif
+	    (rc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_MAXREDIRS, CPK_FETCH_MAX_REDIRECTS)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, connect)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->cap)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, s)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_USERAGENT, "cpk-cardload")) != CURLE_OK)
+		return rc;
+	if (o != NULL && o->cacert != NULL)
+		rc = curl_easy_setopt(h, CURLOPT_CAINFO, o->cacert);
+	return rc;
+}
+
+cpk_status
+cpk_fetch(const char *url, const struct cpk_fetch_opts *o, struct cpk_buf *out,
+    struct cpk_error *err)
+{
+	char errbuf[CURL_ERROR_SIZE];
+	struct sink s = { out, out->len, CPK_BUNDLE_MAX_SIZE, false, CPK_OK, err };
+	CURL *h = NULL;
+	bool global = false;
+	CURLcode rc;
+	cpk_status st;
+
+	errbuf[0] = '\0';
+	if (o != NULL && o->max_size != 0)
+		s.cap = o->max_size;
+	if (url == NULL || strncasecmp(url, "https://", 8) != 0) {
+		st = cpk_error_set(err, CPK_ERR_UNSUPPORTED,
+		    "'%s': only https:// URLs are fetched (the server's certificate is checked)",
+		    url != NULL ? url : "");
+		goto out;
+	}
+	global = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+	if (!global || (h = curl_easy_init()) == NULL) {
+		st = cpk_error_set(err, CPK_ERR_NOMEM, "cannot set up the HTTPS client");
+		goto out;
+	}
+	if ((rc = set_options(h, url, o, &s, errbuf)) != CURLE_OK) {
+		st = cpk_error_set(err, CPK_ERR_UNSUPPORTED, "cannot set up the HTTPS client: %s",
+		    curl_easy_strerror(rc));
+		goto out;
+	}
+	rc = curl_easy_perform(h);
+	if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+		st = cpk_error_set(err, CPK_ERR_RANGE, "'%s' is larger than %zu bytes: not a bundle",
+		    url, s.cap);
+		goto out;
+	}
+	if (s.st != CPK_OK) {
+		st = s.st;
+		goto out;
+	}
+	if (rc != CURLE_OK) {
+		st = curl_failure(rc, h, url, errbuf, err);
+		goto out;
+	}
+	st = CPK_OK;
+out:
+	if (st != CPK_OK && out->len > s.start)
+		cpk_buf_truncate(out, out->len - s.start);
+	if (h != NULL)
+		curl_easy_cleanup(h);
+	if (global)
+		curl_global_cleanup();
+	return st;
+}

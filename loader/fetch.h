@@ -1,0 +1,40 @@
+/*
+ * cpk: fetching a bundle over HTTPS (libcurl). Only https:// is accepted,
+ * for the first request and for every redirect; the server's certificate
+ * and name are verified (against the system's CA store, or the CA file the
+ * caller gives); the body is capped and the transfer timed out. The bytes
+ * are not trusted: the caller opens them with cpk_bundle_open like a file.
+ */
+#ifndef CPK_FETCH_H
+#define CPK_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cpk_bytes.h"
+#include "cpk_error.h"
+
+#define CPK_FETCH_TIMEOUT_DEFAULT 120u		/* seconds, whole transfer */
+#define CPK_FETCH_CONNECT_TIMEOUT_MAX 20u	/* seconds, connection set-up */
+#define CPK_FETCH_MAX_REDIRECTS 5L
+
+struct cpk_fetch_opts {
+	const char *cacert;	/* PEM file of CA certificates, NULL: the system's */
+	unsigned timeout;	/* seconds for the whole transfer, 0: the default */
+	size_t max_size;	/* body cap in bytes, 0: CPK_BUNDLE_MAX_SIZE */
+};
+
+/* Does s look like a URL ("scheme://...")? Says nothing about the scheme. */
+bool cpk_fetch_is_url(const char *s);
+
+/*
+ * GET url into out (appended). Errors:
+ *   CPK_ERR_UNSUPPORTED  not an https:// URL (also a redirect elsewhere)
+ *   CPK_ERR_RANGE        the body is larger than the cap
+ *   CPK_ERR_IO           connection, TLS, certificate, HTTP status, timeout
+ *                        (the message says which, in plain words)
+ */
+cpk_status cpk_fetch(const char *url, const struct cpk_fetch_opts *o, struct cpk_buf *out,
+    struct cpk_error *err);
+
+#endif

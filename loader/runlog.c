@@ -1,0 +1,305 @@
+/* cpk: the loader's run log (see runlog.h). */
+#include "runlog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cpk_file.h"
+
+/* Longest string member written; longer ones are cut (a path or URL, a message). */
+#define STR_MAX 1024
+
+void
+cpk_runlog_time(const struct timespec *ts, char out[CPK_RUNLOG_TIME_LEN])
+{
+	struct tm tm;
+	char base[24];
+	int ms = (int)((unsigned long)ts->tv_nsec / 1000000ul % 1000ul);
+
+	if (gmtime_r(&ts->tv_sec, &tm) == NULL ||
+	    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+		snprintf(out, CPK_RUNLOG_TIME_LEN, "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	snprintf(out, CPK_RUNLOG_TIME_LEN, "%.19s.%03dZ", base, ms);
+}
+
+/* Length of a valid UTF-8 sequence at s[0..n) (1..4), or 0. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	unsigned long cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xC2 && s[0] <= 0xDF)
+		len = 2, cp = s[0] & 0x1Fu;
+	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+		len = 3, cp = s[0] & 0x0Fu;
+	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+		len = 4, cp = s[0] & 0x07u;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3Fu);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+		return 0;
+	return len;
+}
+
+struct jw {
+	struct cpk_buf *out;
+	bool first;
+	cpk_status st;
+	struct cpk_error *err;
+};
+
+static void
+put(struct jw *j, const void *p, size_t n)
+{
+	if (j->st == CPK_OK)
+		j->st = cpk_buf_append(j->out, p, n, j->err);
+}
+
+static void
+puts_(struct jw *j, const char *s)
+{
+	put(j, s, strlen(s));
+}
+
+static void
+string(struct jw *j, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = strnlen(str, STR_MAX), k;
+	char esc[8];
+
+	put(j, "\"", 1);
+	while (n > 0) {
+		if (*s == '"' || *s == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)*s;
+			put(j, esc, 2);
+			k = 1;
+		} else if (*s < 0x20 || *s == 0x7F) {
+			snprintf(esc, sizeof(esc), "\\u%04x", *s);
+			puts_(j, esc);
+			k = 1;
+		} else if ((k = utf8_len(s, n)) == 0) {
+			puts_(j, "\\ufffd");
+			k = 1;
+		} else {
+			put(j, s, k);
+		}
+		s += k;
+		n -= k;
+	}
+	put(j, "\"", 1);
+}
+
+static void
+key(struct jw *j, const char *k)
+{
+	if (!j->first)
+		put(j, ",", 1);
+	j->first = false;
+	string(j, k);
+	put(j, ":", 1);
+}
+
+static void
+m_str(struct jw *j, const char *k, const char *v)
+{
+	key(j, k);
+	if (v == NULL || *v == '\0')
+		puts_(j, "null");
+	else
+		string(j, v);
+}
+
+static void
+m_hex(struct jw *j, const char *k, const uint8_t *p, size_t n)
+{
+	char hex[2 * CPK_SHA256_LEN + 1];
+
+	key(j, k);
+	if (p == NULL || cpk_hex_encode(p, n, hex, sizeof(hex)) != CPK_OK) {
+		puts_(j, "null");
+		return;
+	}
+	string(j, hex);
+}
+
+static void
+m_uint(struct jw *j, const char *k, unsigned long long v)
+{
+	char num[24];
+
+	key(j, k);
+	snprintf(num, sizeof(num), "%llu", v);
+	puts_(j, num);
+}
+
+cpk_status
+cpk_runlog_format(const struct cpk_runlog_entry *e, struct cpk_buf *out, struct cpk_error *err)
+{
+	struct jw j = { out, true, CPK_OK, err };
+	size_t start = out->len;
+	char sw[5], id[2 * CPK_KEY_ID_LEN + 1];
+
+	put(&j, "{", 1);
+	m_str(&j, "start", e->start);
+	m_str(&j, "end", e->end);
+	m_str(&j, "cardload", e->version);
+	m_str(&j, "result", e->result);
+	m_uint(&j, "exit", (unsigned long long)(e->exit_code < 0 ? 0 : e->exit_code));
+	m_str(&j, "source", e->source);
+	m_hex(&j, "bundle-sha256", e->bundle_sha256, CPK_SHA256_LEN);
+	if (e->key_id != NULL) {
+		cpk_key_id_hex(e->key_id, id);
+		m_str(&j, "key-id", id);
+	} else {
+		m_str(&j, "key-id", NULL);
+	}
+	m_str(&j, "serial", e->serial);
+	m_str(&j, "reader", e->reader);
+	m_uint(&j, "commands", e->commands);
+	m_uint(&j, "sent", e->sent);
+	m_uint(&j, "accepted", e->accepted);
+	if (e->failed) {
+		m_uint(&j, "failed-index", e->failed_index);
+		m_str(&j, "failed-label", e->failed_label);
+		snprintf(sw, sizeof(sw), "%04X", e->failed_sw);
+		m_str(&j, "failed-sw", e->failed_sw != 0 ? sw : NULL);
+	} else {
+		m_str(&j, "failed-index", NULL);
+		m_str(&j, "failed-label", NULL);
+		m_str(&j, "failed-sw", NULL);
+	}
+	m_str(&j, "iu-field", e->iu_field);
+	m_str(&j, "message", e->message);
+	put(&j, "}\n", 2);
+	if (j.st != CPK_OK)
+		return j.st;
+	if (out->len - start > CPK_RUNLOG_LINE_MAX) {
+		cpk_buf_truncate(out, out->len - start);
+		return cpk_error_set(err, CPK_ERR_RANGE, "run log line longer than %zu bytes",
+		    CPK_RUNLOG_LINE_MAX);
+	}
+	return CPK_OK;
+}
+
+cpk_status
+cpk_runlog_default_path(char *out, size_t cap, struct cpk_error *err)
+{
+	const char *state = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	int n;
+
+	if (state != NULL && state[0] == '/')
+		n = snprintf(out, cap, "%s/cpk/cardload.log", state);
+	else if (home != NULL && home[0] == '/')
+		n = snprintf(out, cap, "%s/.local/state/cpk/cardload.log", home);
+	else
+		return cpk_error_set(err, CPK_ERR_NOT_FOUND,
+		    "neither XDG_STATE_HOME nor HOME names a folder for the run log");
+	if (n < 0 || (size_t)n >= cap)
+		return cpk_error_set(err, CPK_ERR_RANGE, "the run log path is too long");
+	return CPK_OK;
+}
+
+/* Create the missing folders above path's last component, mode 0700. */
+static cpk_status
+make_parents(const char *path, struct cpk_error *err)
+{
+	char dir[CPK_RUNLOG_PATH_MAX];
+	struct stat sb;
+	char *p, c;
+	int n = snprintf(dir, sizeof(dir), "%s", path);
+
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return cpk_error_set(err, CPK_ERR_RANGE, "the run log path is too long");
+	if ((p = strrchr(dir, '/')) == NULL || p == dir)
+		return CPK_OK;
+	*p = '\0';
+	if (stat(dir, &sb) == 0) {
+		if (!S_ISDIR(sb.st_mode))
+			return cpk_error_set(err, CPK_ERR_IO, "cannot create the run log: '%s' is "
+			    "not a folder", dir);
+		return CPK_OK;
+	}
+	for (p = dir + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			return cpk_io_error(err, "cannot create the run log folder", dir, errno);
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	return CPK_OK;
+}
+
+cpk_status
+cpk_runlog_append(const char *path, const uint8_t *line, size_t n, struct cpk_error *err)
+{
+	const int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
+	bool created = true;
+	ssize_t w;
+	int fd = -1;
+	cpk_status st;
+
+	if (path == NULL || *path == '\0') {
+		st = cpk_error_set(err, CPK_ERR_ARG, "no run log path");
+		goto out;
+	}
+	if ((st = make_parents(path, err)) != CPK_OK)
+		goto out;
+	fd = open(path, flags | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		created = false;
+		fd = open(path, flags);
+	}
+	if (fd < 0) {
+		st = cpk_io_error(err, "cannot open the run log", path, errno);
+		goto out;
+	}
+	do
+		w = write(fd, line, n);
+	while (w < 0 && errno == EINTR);
+	if (w < 0) {
+		st = cpk_io_error(err, "cannot write the run log", path, errno);
+		goto out;
+	}
+	if ((size_t)w != n) {
+		st = cpk_error_set(err, CPK_ERR_IO, "cannot write the run log '%s': only %zd of "
+		    "%zu bytes written (disk full?)", path, w, n);
+		goto out;
+	}
+	/* EINVAL: a file that cannot be synced (a character device such as /dev/null). */
+	if (fsync(fd) != 0 && errno != EINVAL) {
+		st = cpk_io_error(err, "cannot sync the run log", path, errno);
+		goto out;
+	}
+	if (created && (st = cpk_fsync_parent_dir(path, err)) != CPK_OK)
+		goto out;
+	st = CPK_OK;
+out:
+	if (fd >= 0 && close(fd) != 0 && st == CPK_OK)
+		st = cpk_io_error(err, "cannot close the run log", path, errno);
+	return st;
+}

@@ -1,0 +1,93 @@
+/*
+ * cpk: the loader's run log. Every cardload run appends one JSON object on
+ * one line to a log file, so that a technician's results survive a crash
+ * or a pulled cable:
+ *
+ *   - the file is opened with O_APPEND (created mode 0600, never through a
+ *     symbolic link), the line is written with a single write(), then the
+ *     file is fsync'd (and its folder, when the file is new);
+ *   - missing folders of the path are created with mode 0700.
+ *
+ * The line's members, in this order (absent values are null):
+ *
+ *   start, end        ISO-8601 UTC with milliseconds, "2025-11-22T10:04:05.123Z"
+ *   cardload          the cardload version
+ *   result            ok | rejected | mismatch | pre-channel | refused |
+ *                     transport | reader | interrupted | error
+ *   exit              cardload's exit status
+ *   source            the bundle's path, URL or "-" (stdin)
+ *   bundle-sha256     SHA-256 of the bundle file (64 uppercase hex digits, as
+ *                     cardc inspect shows it)
+ *   key-id            the signer's key id (16 lowercase hex digits, as in key files)
+ *   serial            the card serial the bundle names
+ *   reader            the reader used
+ *   commands, sent, accepted     counts
+ *   failed-index      1-based number of the command that stopped the run
+ *   failed-label      its label
+ *   failed-sw         its status word (4 hex digits)
+ *   iu-field          the INITIALIZE UPDATE field that differed
+ *   message           the one-line outcome as shown to the technician
+ */
+#ifndef CPK_RUNLOG_H
+#define CPK_RUNLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "cpk_bundle.h"
+#include "cpk_bytes.h"
+#include "cpk_error.h"
+
+#define CPK_RUNLOG_PATH_MAX 4096
+#define CPK_RUNLOG_TIME_LEN 32		/* room for an ISO-8601 time and its NUL */
+#define CPK_RUNLOG_LINE_MAX ((size_t)8192)
+
+struct cpk_runlog_entry {
+	char start[CPK_RUNLOG_TIME_LEN];
+	char end[CPK_RUNLOG_TIME_LEN];
+	const char *version;
+	const char *result;
+	int exit_code;
+	const char *source;			/* NULL: null */
+	const uint8_t *bundle_sha256;		/* CPK_SHA256_LEN bytes, NULL: null */
+	const uint8_t *key_id;			/* CPK_KEY_ID_LEN bytes, NULL: null */
+	const char *serial;			/* NULL or "": null */
+	const char *reader;			/* NULL or "": null */
+	size_t commands, sent, accepted;
+	bool failed;				/* the failed-* members are set */
+	size_t failed_index;			/* 1-based */
+	const char *failed_label;
+	uint16_t failed_sw;			/* 0: null */
+	const char *iu_field;			/* NULL or "": null */
+	const char *message;			/* NULL: null */
+};
+
+/* "2025-11-22T10:04:05.123Z" for a CLOCK_REALTIME time. */
+void cpk_runlog_time(const struct timespec *ts, char out[CPK_RUNLOG_TIME_LEN]);
+
+/*
+ * Append the entry as one JSON line (ending in LF) to out. Strings are
+ * escaped; invalid UTF-8 becomes U+FFFD. CPK_ERR_RANGE if the line would
+ * exceed CPK_RUNLOG_LINE_MAX (long strings are cut first, so this does not
+ * happen with the loader's own fields).
+ */
+cpk_status cpk_runlog_format(const struct cpk_runlog_entry *e, struct cpk_buf *out,
+    struct cpk_error *err);
+
+/*
+ * The default log path: $XDG_STATE_HOME/cpk/cardload.log, or
+ * $HOME/.local/state/cpk/cardload.log when XDG_STATE_HOME is unset, empty
+ * or not absolute. CPK_ERR_NOT_FOUND when neither gives an absolute path.
+ */
+cpk_status cpk_runlog_default_path(char *out, size_t cap, struct cpk_error *err);
+
+/*
+ * Append line[0..n) to path with one write(), then fsync. Creates missing
+ * folders (0700) and the file (0600). CPK_ERR_IO names the path.
+ */
+cpk_status cpk_runlog_append(const char *path, const uint8_t *line, size_t n,
+    struct cpk_error *err);
+
+#endif

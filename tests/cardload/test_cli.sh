@@ -1,0 +1,123 @@
+#!/bin/sh
+# cardload's command line without a card or a smart-card service: help and
+# usage errors (exit 2), the man page naming every option --help names, and
+# bundles refused before any reader is opened (exit 3, or 1), each with its
+# run-log line. Nothing here talks to PC/SC: every case stops earlier.
+#
+# usage: test_cli.sh CARDLOAD SOURCE_ROOT
+CARDLOAD=${1:?usage: test_cli.sh CARDLOAD SOURCE_ROOT}
+SRCROOT=${2:?usage: test_cli.sh CARDLOAD SOURCE_ROOT}
+failures=0
+checks=0
+T=$(mktemp -d "${TMPDIR:-/tmp}/cpk-cardload-cli-XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT INT TERM
+export XDG_CONFIG_HOME="$T/config" XDG_STATE_HOME="$T/state" HOME="$T/home"
+unset CPK_READER
+
+fail() {
+	failures=$((failures + 1))
+	echo "FAIL: $*" >&2
+}
+
+# expect CODE STDERR-SUBSTRING ARGS...: exit status and a message.
+expect() {
+	want=$1
+	needle=$2
+	shift 2
+	checks=$((checks + 1))
+	"$CARDLOAD" "$@" >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+	if [ "$rc" != "$want" ]; then
+		fail "cardload $*: exit $rc, expected $want"
+		sed 's/^/    /' "$T/err" >&2
+		return 1
+	fi
+	if [ -n "$needle" ] && ! grep -qF -- "$needle" "$T/err"; then
+		fail "cardload $*: stderr lacks '$needle'"
+		sed 's/^/    /' "$T/err" >&2
+	fi
+	return 0
+}
+
+# --- help and usage ---
+expect 0 "" --help && grep -q "^usage: cardload \[OPTIONS\] BUNDLE|URL|-" "$T/out" ||
+    fail "--help text"
+expect 0 "" --version && grep -q "^cardload (cpk) " "$T/out" || fail "--version"
+expect 0 "" help identify && grep -q "^usage: cardload identify" "$T/out" || fail "help identify"
+expect 0 "" identify --help
+expect 0 "" readers --help
+expect 0 "" load --help
+expect 2 "usage: cardload [OPTIONS]"
+expect 2 "unknown option '--bogus'" --bogus x.cpk
+expect 2 "no bundle given" load
+expect 2 "no bundle given" -v
+expect 2 "one bundle at a time" a.cpk b.cpk
+expect 2 "option '--trust' needs a value" x.cpk --trust
+expect 2 "--timeout wants seconds" --timeout 0 x.cpk
+expect 2 "--timeout wants seconds" --timeout 3601 x.cpk
+expect 2 "only https:// URLs" http://example.org/x.cpk
+expect 2 "only https:// URLs" ftp://example.org/x.cpk
+expect 2 "option '--json' takes no value" --json=1 x.cpk
+expect 2 "--sd wants an AID" identify --sd A0000001
+expect 2 "--sd wants an AID" identify --sd XYZ
+expect 2 "--kvn wants a key version" identify --kvn 80
+expect 2 "--scp-i wants two hex digits" identify --scp-i 5
+expect 2 "unexpected argument 'x'" identify x
+expect 2 "unexpected argument 'x'" readers x
+expect 2 "unknown command 'nosuch'" help nosuch
+[ ! -e "$XDG_STATE_HOME/cpk/cardload.log" ] || fail "a usage error wrote the run log"
+
+# --- the man page names every option of --help, and the other way round ---
+for cmd in load identify readers; do
+	"$CARDLOAD" help $cmd
+done | grep -oE -- '--[a-z][a-z-]+' | sort -u >"$T/help-opts"
+grep -oE -- '^\.(It|Op) Fl -[a-z][a-z-]+|Fl -[a-z][a-z-]+' "$SRCROOT/man/cardload.1" |
+    sed 's/.*Fl -/--/' | sort -u >"$T/man-opts"
+checks=$((checks + 1))
+missing=$(comm -23 "$T/help-opts" "$T/man-opts")
+[ -z "$missing" ] || fail "options in --help but not in cardload(1): $missing"
+extra=$(comm -13 "$T/help-opts" "$T/man-opts" | grep -vx -- '--version')
+[ -z "$extra" ] || fail "options in cardload(1) but not in --help: $extra"
+
+# --- refused before any reader (nothing here reaches PC/SC) ---
+mkdir -p "$T/trusted" "$T/empty" "$XDG_CONFIG_HOME/cpk" || exit 1
+cp "$SRCROOT/keys/test-signing.pub" "$T/trusted/"
+head -c 2000 /dev/zero >"$T/zero.cpk"
+expect 3 "no trusted signing key in" --trust "$T/empty" "$SRCROOT/tests/golden/install-applet.cpk"
+expect 1 "nosuch.pub" --trust "$T/nosuch.pub" "$SRCROOT/tests/golden/install-applet.cpk"
+expect 3 "not a valid cpk bundle" --trust "$T/trusted" "$T/zero.cpk"
+expect 1 "cannot open bundle" --trust "$T/trusted" "$T/nosuch.cpk"
+expect 3 "not a valid cpk bundle" --trust "$T/trusted" --json - <"$T/zero.cpk"
+# --log /dev/null: a file that cannot be synced is still a log (no error).
+expect 3 "not a valid cpk bundle" --trust "$T/trusted" --log /dev/null "$T/zero.cpk" &&
+    ! grep -q "run log could not be written" "$T/err" || fail "--log /dev/null"
+# A bundle from stdin (expect() gives /dev/null): empty, refused.
+expect 3 "not a valid cpk bundle" --trust "$T/trusted" -
+# The golden bundle is signed by the test key: trusted folder without it.
+"$CARDLOAD" --trust "$T/empty" --json "$SRCROOT/tests/golden/install-applet.cpk" \
+    >"$T/out" 2>"$T/err" </dev/null
+rc=$?
+checks=$((checks + 1))
+[ "$rc" = 3 ] || fail "untrusted folder: exit $rc"
+if command -v python3 >/dev/null 2>&1; then
+	checks=$((checks + 1))
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["result"] == "rejected" and d["exit"] == 3, d
+assert d["commands"]["sent"] == 0 and d["reader"] is None, d
+assert d["log"]["written"] is True, d' "$T/out" || fail "--json document"
+	checks=$((checks + 1))
+	python3 -c '
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == int(sys.argv[2]), (len(lines), sys.argv[2])
+for l in lines:
+    d = json.loads(l)
+    assert d["sent"] == 0 and d["reader"] is None and d["exit"] in (1, 3), d' \
+	    "$XDG_STATE_HOME/cpk/cardload.log" 7 || fail "run log lines"
+	[ "$(stat -c %a "$XDG_STATE_HOME/cpk")" = 700 ] || fail "run log folder mode"
+fi
+
+echo "cardload-cli: $checks checks, $failures failed"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,209 @@
+/*
+ * cpk unit test: the run log (loader/runlog.h) and the fetch refusals that
+ * need no network (loader/fetch.h). The line format (members, nulls,
+ * escaping, invalid UTF-8), the default path, appending (folders 0700,
+ * file 0600, one line per call, no symbolic link followed, a folder in the
+ * way), and https-only URLs.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fetch.h"
+#include "runlog.h"
+#include "testlib.h"
+
+static char tmpdir[256];
+
+static void
+test_format(void)
+{
+	struct cpk_runlog_entry e;
+	struct cpk_buf out = CPK_BUF_INIT;
+	uint8_t sha[CPK_SHA256_LEN], id[CPK_KEY_ID_LEN];
+	struct timespec ts = { 1763805845, 123456789 };
+	const char *want;
+
+	memset(&e, 0, sizeof(e));
+	cpk_runlog_time(&ts, e.start);
+	CHECK_STR(e.start, "2025-11-22T10:04:05.123Z");
+	ts.tv_nsec = 999999999;
+	cpk_runlog_time(&ts, e.end);
+	CHECK_STR(e.end, "2025-11-22T10:04:05.999Z");
+	e.version = "0.1.0";
+	e.result = "rejected";
+	e.exit_code = 3;
+	e.source = "a\"b\\c\n\x01\xff\xc3\xa9.cpk";
+	CHECK_OK(cpk_runlog_format(&e, &out, NULL));
+	want = "{\"start\":\"2025-11-22T10:04:05.123Z\",\"end\":\"2025-11-22T10:04:05.999Z\","
+	    "\"cardload\":\"0.1.0\",\"result\":\"rejected\",\"exit\":3,"
+	    "\"source\":\"a\\\"b\\\\c\\u000a\\u0001\\ufffd\xc3\xa9.cpk\",\"bundle-sha256\":null,"
+	    "\"key-id\":null,\"serial\":null,\"reader\":null,\"commands\":0,\"sent\":0,"
+	    "\"accepted\":0,\"failed-index\":null,\"failed-label\":null,\"failed-sw\":null,"
+	    "\"iu-field\":null,\"message\":null}\n";
+	CHECK_MEM(out.data, out.len, want, strlen(want));
+
+	memset(sha, 0xAB, sizeof(sha));
+	memset(id, 0x1C, sizeof(id));
+	e.result = "refused";
+	e.exit_code = 4;
+	e.source = "-";
+	e.bundle_sha256 = sha;
+	e.key_id = id;
+	e.serial = "CARD-0001";
+	e.reader = "Virtual PCD 00 00";
+	e.commands = 57;
+	e.sent = 17;
+	e.accepted = 16;
+	e.failed = true;
+	e.failed_index = 17;
+	e.failed_label = "LOAD 12/20";
+	e.failed_sw = 0x6A84;
+	e.message = "the card refused command 17";
+	cpk_buf_reset(&out);
+	CHECK_OK(cpk_runlog_format(&e, &out, NULL));
+	CHECK(strstr((char *)out.data, "\"bundle-sha256\":\"ABABABAB") != NULL);
+	CHECK(strstr((char *)out.data, "\"key-id\":\"1c1c1c1c1c1c1c1c\"") != NULL);
+	CHECK(strstr((char *)out.data, "\"commands\":57,\"sent\":17,\"accepted\":16,"
+	    "\"failed-index\":17,\"failed-label\":\"LOAD 12/20\",\"failed-sw\":\"6A84\"") != NULL);
+	CHECK(memchr(out.data, '\n', out.len) == out.data + out.len - 1);
+
+	/* Long strings are cut; the line stays bounded. */
+	{
+		char *longs = malloc(5000);
+
+		CHECK(longs != NULL);
+		memset(longs, 'x', 4999);
+		longs[4999] = '\0';
+		e.source = longs;
+		e.message = longs;
+		cpk_buf_reset(&out);
+		CHECK_OK(cpk_runlog_format(&e, &out, NULL));
+		CHECK(out.len < CPK_RUNLOG_LINE_MAX);
+		free(longs);
+	}
+	cpk_buf_free(&out);
+}
+
+static void
+test_default_path(void)
+{
+	char path[CPK_RUNLOG_PATH_MAX];
+	struct cpk_error err;
+
+	setenv("XDG_STATE_HOME", "/var/state", 1);
+	setenv("HOME", "/home/tech", 1);
+	CHECK_OK(cpk_runlog_default_path(path, sizeof(path), NULL));
+	CHECK_STR(path, "/var/state/cpk/cardload.log");
+	setenv("XDG_STATE_HOME", "relative", 1);
+	CHECK_OK(cpk_runlog_default_path(path, sizeof(path), NULL));
+	CHECK_STR(path, "/home/tech/.local/state/cpk/cardload.log");
+	unsetenv("XDG_STATE_HOME");
+	CHECK_OK(cpk_runlog_default_path(path, sizeof(path), NULL));
+	CHECK_STR(path, "/home/tech/.local/state/cpk/cardload.log");
+	unsetenv("HOME");
+	cpk_error_clear(&err);
+	CHECK_STATUS(cpk_runlog_default_path(path, sizeof(path), &err), CPK_ERR_NOT_FOUND);
+	CHECK_MSG(&err, "XDG_STATE_HOME");
+}
+
+static size_t
+lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+	int c;
+
+	if (f == NULL)
+		return 0;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+static void
+test_append(void)
+{
+	char path[700], dir[300], link[700];
+	struct stat sb;
+	struct cpk_error err;
+	const uint8_t line[] = "{\"a\":1}\n";
+
+	snprintf(dir, sizeof(dir), "%s/x/y", tmpdir);
+	snprintf(path, sizeof(path), "%s/run.log", dir);
+	CHECK_OK(cpk_runlog_append(path, line, sizeof(line) - 1, NULL));
+	CHECK_OK(cpk_runlog_append(path, line, sizeof(line) - 1, NULL));
+	CHECK(lines(path) == 2);
+	CHECK(stat(dir, &sb) == 0 && (sb.st_mode & 0777) == 0700);
+	CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600 && sb.st_size == 16);
+
+	/* A symbolic link is not followed. */
+	snprintf(link, sizeof(link), "%s/link.log", tmpdir);
+	CHECK(symlink(path, link) == 0);
+	cpk_error_clear(&err);
+	CHECK_STATUS(cpk_runlog_append(link, line, sizeof(line) - 1, &err), CPK_ERR_IO);
+	CHECK_MSG(&err, "cannot open the run log");
+	CHECK(lines(path) == 2);
+	/* A folder where the file should be, a file where a folder should be. */
+	cpk_error_clear(&err);
+	CHECK_STATUS(cpk_runlog_append(dir, line, sizeof(line) - 1, &err), CPK_ERR_IO);
+	snprintf(link, sizeof(link), "%s/run.log/z.log", dir);
+	cpk_error_clear(&err);
+	CHECK_STATUS(cpk_runlog_append(link, line, sizeof(line) - 1, &err), CPK_ERR_IO);
+	CHECK_MSG(&err, "not a folder");
+	CHECK_STATUS(cpk_runlog_append("", line, 1, NULL), CPK_ERR_ARG);
+	unlink(path);
+	snprintf(link, sizeof(link), "%s/link.log", tmpdir);
+	unlink(link);
+	rmdir(dir);
+	snprintf(dir, sizeof(dir), "%s/x", tmpdir);
+	rmdir(dir);
+}
+
+static void
+test_fetch_refusals(void)
+{
+	struct cpk_buf out = CPK_BUF_INIT;
+	struct cpk_fetch_opts o = { NULL, 5, 0 };
+	struct cpk_error err;
+
+	CHECK(cpk_fetch_is_url("https://example.org/b.cpk"));
+	CHECK(cpk_fetch_is_url("HTTP://example.org/b.cpk"));
+	CHECK(cpk_fetch_is_url("svn+ssh://h/x"));
+	CHECK(!cpk_fetch_is_url("bundle.cpk"));
+	CHECK(!cpk_fetch_is_url("./https://x"));
+	CHECK(!cpk_fetch_is_url("c:/x"));
+	CHECK(!cpk_fetch_is_url("-"));
+	cpk_error_clear(&err);
+	CHECK_STATUS(cpk_fetch("http://127.0.0.1/b.cpk", &o, &out, &err), CPK_ERR_UNSUPPORTED);
+	CHECK_MSG(&err, "only https:// URLs");
+	CHECK_STATUS(cpk_fetch("file:///etc/passwd", &o, &out, &err), CPK_ERR_UNSUPPORTED);
+	CHECK_STATUS(cpk_fetch("/etc/passwd", &o, &out, &err), CPK_ERR_UNSUPPORTED);
+	/* Nobody listens on port 1 of the loopback: refused at once, nothing kept. */
+	cpk_error_clear(&err);
+	CHECK_STATUS(cpk_fetch("https://127.0.0.1:1/b.cpk", &o, &out, &err), CPK_ERR_IO);
+	CHECK_MSG(&err, "could not connect to the server");
+	CHECK(out.len == 0);
+	cpk_buf_free(&out);
+}
+
+int
+main(void)
+{
+	const char *base = getenv("TMPDIR");
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/cpk-runlog-XXXXXX",
+	    base != NULL && *base == '/' ? base : "/tmp");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_format();
+	test_default_path();
+	test_append();
+	test_fetch_refusals();
+	rmdir(tmpdir);
+	return test_summary("runlog");
+}

@@ -1,0 +1,778 @@
+#!/bin/bash
+# End-to-end tests of cardload (issue 5): identify -> cardc compile ->
+# cardload through the real pcscd + vpcd + cardsim, each test in its own
+# namespaces with its own pcscd (see harness.sh).
+#
+#   cardload.sh TEST   (meson passes CARDSIM, GPCLIENT, E2E_DIR, E2E_WORK,
+#                       CARDLOAD, CARDC, CAPGEN, CPK_SOURCE_ROOT)
+#
+# Every cardload run here writes its run log to $WORK/state/cpk/cardload.log
+# (XDG_STATE_HOME) and trusts $WORK/config/cpk/trusted/ (XDG_CONFIG_HOME):
+# each test checks the log holds one valid JSON line per run.
+
+. "${E2E_DIR:?}/harness.sh"
+harness_enter "$@"
+
+TEST=${1:?usage: cardload.sh TEST}
+: "${CARDLOAD:?CARDLOAD must name the cardload program}"
+: "${CARDC:?CARDC must name the cardc program}"
+: "${CAPGEN:?CAPGEN must name the capgen program}"
+: "${CPK_SOURCE_ROOT:?CPK_SOURCE_ROOT must name the source tree}"
+SRC=$CPK_SOURCE_ROOT
+CARDS=$E2E_DIR/cards
+PKG=F043504B48454C4C4F
+APP=F043504B48454C4C4F01
+K=404142434445464748494A4B4C4D4E4F
+RUNS=0
+
+harness_setup "cardload-$TEST"
+
+export XDG_CONFIG_HOME=$WORK/config XDG_STATE_HOME=$WORK/state HOME=$WORK/home
+unset CPK_READER
+LOG=$XDG_STATE_HOME/cpk/cardload.log
+mkdir -p "$XDG_CONFIG_HOME/cpk/trusted" "$HOME" "$WORK/keys" "$WORK/p" || harness_die "mkdir"
+cp "$SRC/keys/test-signing.pub" "$XDG_CONFIG_HOME/cpk/trusted/" || harness_die "trust"
+cp "$SRC/keys/test-signing.key" "$SRC/keys/gp-test-keys-aes.yaml" "$WORK/keys/" &&
+    sed 's/^kvn: "01"/kvn: "20"/' "$SRC/keys/gp-test-keys.yaml" >"$WORK/keys/gp-test-keys.yaml" &&
+    chmod 600 "$WORK"/keys/* || harness_die "cannot copy the test keys"
+cp "$SRC/profiles/install-applet.yaml" "$WORK/p/" || harness_die "profile"
+"$CAPGEN" -o "$WORK/p/hello.cap" --package $PKG --applet $APP >/dev/null ||
+    harness_die "capgen failed"
+# If the machine has system trust anchors, hide them: this test decides what is trusted.
+if [ -d /etc/cpk/trusted ]; then
+	mount -t tmpfs -o mode=0755 cpk-e2e-etc /etc/cpk/trusted ||
+		harness_die "cannot hide /etc/cpk/trusted"
+fi
+
+# --- helpers ---
+
+# Start pcscd's card from a config in tests/e2e/cards or $WORK (verbose log).
+start_card() {
+	local config=$1
+	shift
+	[ -f "$config" ] || config=$CARDS/$config
+	harness_start_cardsim --config "$config" --state "$WORK/card.state" -v "$@"
+	harness_wait_card
+}
+
+# Start the same card again (its state file) with fault options.
+restart_card() {
+	harness_stop_cardsim
+	harness_start_cardsim --state "$WORK/card.state" -v "$@"
+	harness_wait_card
+}
+
+cardsim_log() {
+	echo "$WORK/cardsim.$CARDSIM_RUNS.log"
+}
+
+# Commands the current cardsim has received (optionally those matching a prefix).
+card_commands() {
+	grep -c "^cardsim: >> ${1:-}" "$(cardsim_log)"
+}
+
+# cardload_run EXPECTED-EXIT ARGS...: runs cardload (stdout $WORK/out,
+# stderr $WORK/err), checks the exit status and that the run log grew by
+# exactly one valid JSON line.
+cardload_run() {
+	local want=$1 rc before after
+	shift
+	before=$( [ -f "$LOG" ] && wc -l <"$LOG" || echo 0)
+	harness_run "$CARDLOAD" "$@" >"$WORK/out" 2>"$WORK/err" </dev/null
+	rc=$?
+	RUNS=$((RUNS + 1))
+	{ echo "----- cardload $* (exit $rc)"; cat "$WORK/err"; } >>"$WORK/cardload.log"
+	cat "$WORK/err" >&2
+	[ "$rc" = "$want" ] || harness_die "cardload $*: exit $rc, expected $want"
+	if [ "${NO_LOG_CHECK:-}" != 1 ]; then
+		after=$(wc -l <"$LOG")
+		[ "$after" = $((before + 1)) ] ||
+			harness_die "cardload $*: the run log has $after lines, expected $((before + 1))"
+		tail -n 1 "$LOG" | python3 -m json.tool >/dev/null ||
+			harness_die "cardload $*: the run log line is not JSON"
+	fi
+}
+
+# The last stderr of cardload contains a string.
+err_has() {
+	grep -qF -- "$1" "$WORK/err" || harness_die "cardload's message lacks '$1'"
+}
+
+# A member of the last --json document: json_get KEY[.KEY...]
+json_get() {
+	python3 -c '
+import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v[k] if v is not None else None
+print("null" if v is None else v)' "$WORK/out" "$1" || harness_die "--json output is not JSON"
+}
+
+json_is() {
+	local got
+	got=$(json_get "$1")
+	[ "$got" = "$2" ] || harness_die "JSON $1 is '$got', expected '$2'"
+}
+
+# The last run-log line's member.
+log_get() {
+	tail -n 1 "$LOG" | python3 -c '
+import json, sys
+v = json.loads(sys.stdin.read())[sys.argv[1]]
+print("null" if v is None else v)' "$1"
+}
+
+log_is() {
+	local got
+	got=$(log_get "$1")
+	[ "$got" = "$2" ] || harness_die "run log $1 is '$got', expected '$2'"
+}
+
+# identify the current card into $WORK/NAME.yaml
+identify() {
+	harness_run "$CARDLOAD" identify -o "$WORK/$1.yaml" "${@:2}" </dev/null \
+	    2>"$WORK/identify.err" || { cat "$WORK/identify.err" >&2; harness_die "identify failed"; }
+	cat "$WORK/identify.err" "$WORK/$1.yaml" >&2
+}
+
+# compile PROFILE CARD OUT
+compile() {
+	"$CARDC" compile -p "$1" -c "$2" -k "$WORK/keys" -s "$WORK/keys/test-signing.key" \
+	    -o "$3" || harness_die "cardc compile $1 for $2 failed"
+}
+
+# A fresh bundle for the card of the state file: start it, identify, stop.
+fresh_bundle() {
+	local name=$1 config=${2:-scp03.yaml}
+	if [ -f "$WORK/card.state" ]; then
+		harness_start_cardsim --state "$WORK/card.state"
+		harness_wait_card
+	else
+		start_card "$config"
+	fi
+	identify "$name"
+	harness_stop_cardsim
+	compile "$WORK/p/install-applet.yaml" "$WORK/$name.yaml" "$WORK/$name.cpk"
+}
+
+print_registry() {
+	"$CARDSIM" --state "$WORK/card.state" --print >"$WORK/registry.txt" ||
+		harness_die "cardsim --print failed"
+	cat "$WORK/registry.txt" >&2
+}
+
+registry_has() {
+	grep -Eq "$1" "$WORK/registry.txt" || harness_die "registry lacks /$1/"
+}
+
+registry_lacks() {
+	! grep -Eq "$1" "$WORK/registry.txt" || harness_die "registry has /$1/"
+}
+
+check_log_lines() {
+	local n
+	n=$(wc -l <"$LOG")
+	[ "$n" = "$RUNS" ] || harness_die "the run log has $n lines for $RUNS runs"
+	python3 -c '
+import json, sys
+for n, line in enumerate(open(sys.argv[1]), 1):
+    d = json.loads(line)
+    for k in ("start", "end", "cardload", "result", "exit", "bundle-sha256", "serial",
+              "reader", "sent", "failed-index", "failed-sw"):
+        assert k in d, "line %d lacks %s" % (n, k)' "$LOG" || harness_die "run log malformed"
+}
+
+# --- tests ---
+
+# identify -> compile -> load; GET STATUS through PC/SC; the same bundle
+# again is stale; the run log holds both runs.
+test_load() {
+	local sha
+	harness_start_pcscd
+	start_card scp03.yaml
+	identify card
+	grep -q '^sd-aid: A000000151000000$' "$WORK/card.yaml" || harness_die "sd-aid"
+	grep -q '^scp: 03$' "$WORK/card.yaml" && grep -q '^i: 70$' "$WORK/card.yaml" &&
+	    grep -q '^kvn: 30$' "$WORK/card.yaml" || harness_die "scp/i/kvn"
+	grep -q '^kdd: 0102030405060708090A$' "$WORK/card.yaml" || harness_die "kdd"
+	# The probe used counter 1: the next session is 2.
+	grep -q '^counter: 000002$' "$WORK/card.yaml" || harness_die "next counter"
+	grep -q '^cplc: 4790516747911210471100' "$WORK/card.yaml" || harness_die "cplc"
+	grep -q '^iin: 0001020304$' "$WORK/card.yaml" && grep -q '^cin: 0102030405060708$' \
+	    "$WORK/card.yaml" || harness_die "iin/cin"
+	# The CPLC's IC serial number is zero here: the serial comes from the CIN.
+	grep -q '^serial: 0102030405060708$' "$WORK/card.yaml" || harness_die "serial"
+	! grep -q '^iu-response' "$WORK/card.yaml" || harness_die "iu-response without --session"
+	compile "$WORK/p/install-applet.yaml" "$WORK/card.yaml" "$WORK/card.cpk"
+	sha=$(sha256sum "$WORK/card.cpk" | cut -c1-64 | tr a-f A-F)
+
+	cardload_run 0 --json "$WORK/card.cpk"
+	err_has "done: all"
+	json_is result ok
+	json_is exit 0
+	json_is bundle.sha256 "$sha"
+	json_is bundle.key-id "$(sed -n 's/^untrusted comment: cpk public key \([0-9a-f]*\).*/\1/p' \
+	    "$SRC/keys/test-signing.pub")"
+	json_is serial 0102030405060708
+	json_is reader "Virtual PCD 00 00"
+	json_is commands.sent "$(json_get commands.total)"
+	json_is commands.accepted "$(json_get commands.total)"
+	json_is failed null
+	log_is result ok
+	log_is bundle-sha256 "$sha"
+	log_is sent "$(json_get commands.total)"
+
+	# GET STATUS through PC/SC, in a new secure channel.
+	harness_client <<EOF
+keys aes 30 $K $K $K
+send 00A4040008A00000015100000000
+open scp03 70 03
+ssend 80F24002024F0000
+expect-contains 4F0A${APP}9F700107
+ssend 80F22002024F0000
+expect-contains 4F09${PKG}
+EOF
+	# The same bundle again: the counter moved on. Refused before EXTERNAL AUTHENTICATE.
+	local ea
+	ea=$(card_commands 8482)
+	cardload_run 3 --json "$WORK/card.cpk"
+	err_has "sequence counter: the bundle was made for 000002 but the card is at 000004"
+	err_has "ask for a new one"
+	json_is result mismatch
+	json_is iu.field "sequence counter"
+	json_is commands.sent 2
+	[ "$(card_commands 8482)" = "$ea" ] || harness_die "EXTERNAL AUTHENTICATE was sent"
+	log_is result mismatch
+	log_is iu-field "sequence counter"
+	log_is failed-index 2
+
+	# -v: the APDU trace, cut, with timings.
+	cardload_run 3 -v "$WORK/card.cpk"
+	grep -Eq '^>> 00A4040008A00000015100000000  \[' "$WORK/err" || harness_die "trace: SELECT"
+	grep -Eq '^<< 6F.*9000 \([0-9]+ ms\)$' "$WORK/err" || harness_die "trace: response"
+	grep -Eq '^>> 8050300008[0-9A-F]{16}00  \[' "$WORK/err" || harness_die "trace: IU"
+
+	harness_stop_cardsim
+	print_registry
+	registry_has "^LOADFILE ${PKG} "
+	registry_has "^APP ${APP}  SELECTABLE  from ${PKG}"
+	check_log_lines
+}
+
+# Reader choice: -r (exact or unique part), CPK_READER, errors list the readers.
+test_readers() {
+	harness_start_pcscd
+	start_card scp03.yaml
+	harness_run "$CARDLOAD" readers >"$WORK/out" 2>"$WORK/err" || harness_die "readers failed"
+	cat "$WORK/out" >&2
+	grep -q "^Virtual PCD 00 00	card  ATR 3B80800101$" "$WORK/out" || harness_die "readers: card"
+	grep -q "^Virtual PCD 00 01	no card$" "$WORK/out" || harness_die "readers: empty"
+	harness_run "$CARDLOAD" readers --json >"$WORK/out" 2>"$WORK/err" ||
+		harness_die "readers --json failed"
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["readers"][0] == {"name": "Virtual PCD 00 00", "card": True, "in-use": False,
+    "atr": "3B80800101"}, d
+assert d["readers"][1]["card"] is False and d["readers"][1]["atr"] is None' "$WORK/out" ||
+		harness_die "readers --json"
+	identify card
+	compile "$WORK/p/install-applet.yaml" "$WORK/card.yaml" "$WORK/card.cpk"
+	# The empty reader, by a unique part of its name: no card there.
+	cardload_run 5 -r "PCD 00 01" "$WORK/card.cpk"
+	err_has "Virtual PCD 00 01"
+	log_is result reader
+	# A part that matches both readers: ambiguous, both listed.
+	cardload_run 5 -r "Virtual" "$WORK/card.cpk"
+	err_has "more than one reader matches 'Virtual'"
+	err_has "'Virtual PCD 00 00' (card)"
+	# CPK_READER names a reader that does not exist.
+	CPK_READER=nosuch cardload_run 5 "$WORK/card.cpk"
+	err_has "no reader matches 'nosuch'"
+	# -r wins over CPK_READER; exact name.
+	CPK_READER=nosuch cardload_run 0 -r "Virtual PCD 00 00" "$WORK/card.cpk"
+	log_is reader "Virtual PCD 00 00"
+	check_log_lines
+}
+
+# A bundle made for another card (other KDD): refused at INITIALIZE UPDATE.
+test_other_card() {
+	harness_start_pcscd
+	start_card scp03.yaml
+	identify card
+	sed 's/^kdd: .*/kdd: 0A0908070605040302FF/' "$WORK/card.yaml" >"$WORK/other.yaml"
+	compile "$WORK/p/install-applet.yaml" "$WORK/other.yaml" "$WORK/other.cpk"
+	cardload_run 3 --json "$WORK/other.cpk"
+	err_has "key diversification data: the bundle was made for the card with KDD 0A0908070605040302FF, but this card has KDD 0102030405060708090A"
+	err_has "another card"
+	json_is result mismatch
+	json_is iu.field "key diversification data"
+	json_is failed.index 2
+	json_is failed.label "INITIALIZE UPDATE"
+	json_is failed.meaning "accepted, but the answer is not the one the bundle expects (key diversification data)"
+	# Key set 31 holds keys diversified from the master (kdf3); a bundle made with
+	# the master as if it were the static keys: other keys, refused the same way.
+	identify card31 --kvn 31
+	grep -q '^kvn: 31$' "$WORK/card31.yaml" || harness_die "identify --kvn 31"
+	mkdir -p "$WORK/keys31"
+	sed 's/^kvn: "30"/kvn: "31"/' "$WORK/keys/gp-test-keys-aes.yaml" \
+	    >"$WORK/keys31/gp-test-keys-aes.yaml" && chmod 600 "$WORK/keys31/gp-test-keys-aes.yaml"
+	"$CARDC" compile -p "$WORK/p/install-applet.yaml" -c "$WORK/card31.yaml" -k "$WORK/keys31" \
+	    -s "$WORK/keys/test-signing.key" -o "$WORK/keys31.cpk" || harness_die "compile"
+	cardload_run 3 --json "$WORK/keys31.cpk"
+	err_has "card challenge: the card's challenge is not the one its keys and counter predict"
+	json_is iu.field "card challenge"
+	[ "$(card_commands 8482)" = 0 ] || harness_die "EXTERNAL AUTHENTICATE was sent"
+	[ "$(card_commands 84)" = 0 ] || harness_die "a secured command was sent"
+	check_log_lines
+}
+
+# Bundles that must be refused before anything reaches the card.
+test_rejected() {
+	local n
+	harness_start_pcscd
+	start_card scp03.yaml
+	identify card
+	compile "$WORK/p/install-applet.yaml" "$WORK/card.yaml" "$WORK/card.cpk"
+	n=$(card_commands)
+	# A byte of script.bin changed (the last byte of the archive's data part).
+	python3 - "$WORK/card.cpk" "$WORK/script.cpk" "$WORK/manifest.cpk" <<'EOF'
+import sys, zipfile
+src = open(sys.argv[1], "rb").read()
+z = zipfile.ZipFile(sys.argv[1])
+for name, out in (("script.bin", sys.argv[2]), ("manifest.yaml", sys.argv[3])):
+    info = z.getinfo(name)
+    # stored entries: data follows the 30-byte local header, name and extra field
+    off = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    b = bytearray(src)
+    pos = off + info.file_size - 3
+    b[pos] ^= 0x01
+    open(out, "wb").write(bytes(b))
+EOF
+	cardload_run 3 "$WORK/script.cpk"
+	err_has "not a valid cpk bundle"
+	log_is result rejected
+	cardload_run 3 "$WORK/manifest.cpk"
+	err_has "not a valid cpk bundle"
+	# The CRC is checked first; the same change with a fixed CRC is a hash or signature fault.
+	python3 - "$WORK/card.cpk" "$WORK/script2.cpk" "$WORK/manifest2.cpk" <<'EOF'
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+for target, out in (("script.bin", sys.argv[2]), ("manifest.yaml", sys.argv[3])):
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as w:
+        for info in z.infolist():
+            data = bytearray(z.read(info))
+            if info.filename == target:
+                data[-3] ^= 0x01
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.external_attr = info.external_attr
+            w.writestr(zi, bytes(data))
+EOF
+	cardload_run 3 --json "$WORK/script2.cpk"
+	err_has "the commands in the bundle do not match its signed manifest"
+	json_is result rejected
+	json_is commands.sent 0
+	json_is reader null
+	cardload_run 3 "$WORK/manifest2.cpk"
+	err_has "the bundle's signature is not valid"
+	# Not a bundle at all; too large; empty.
+	head -c 3000 /dev/urandom >"$WORK/junk.cpk"
+	cardload_run 3 "$WORK/junk.cpk"
+	err_has "not a valid cpk bundle"
+	head -c $((16 * 1024 * 1024 + 1)) /dev/zero >"$WORK/big.cpk"
+	cardload_run 3 "$WORK/big.cpk"
+	err_has "larger than 16777216 bytes"
+	# From stdin too.
+	harness_run "$CARDLOAD" - <"$WORK/script2.cpk" >"$WORK/out" 2>"$WORK/err"
+	[ $? = 3 ] || harness_die "stdin: tampered bundle not refused with 3"
+	RUNS=$((RUNS + 1))
+	# Signed by a key that is not trusted: the key id is named.
+	"$CARDC" keygen -o "$WORK/other-signer" >/dev/null 2>&1 || harness_die "keygen"
+	"$CARDC" compile -p "$WORK/p/install-applet.yaml" -c "$WORK/card.yaml" -k "$WORK/keys" \
+	    -s "$WORK/other-signer.key" -o "$WORK/foreign.cpk" || harness_die "compile"
+	cardload_run 3 --json "$WORK/foreign.cpk"
+	err_has "signed by the key $(sed -n 's/^untrusted comment: cpk public key \([0-9a-f]*\).*/\1/p' \
+	    "$WORK/other-signer.pub"), which is not one of your trusted keys"
+	json_is bundle.key-id "$(sed -n 's/^untrusted comment: cpk public key \([0-9a-f]*\).*/\1/p' \
+	    "$WORK/other-signer.pub")"
+	# ... and accepted with --trust naming that key (file) or a folder of keys; then
+	# it is stale for this card only by the IU comparison, never by the signature.
+	cardload_run 0 --trust "$WORK/other-signer.pub" "$WORK/foreign.cpk"
+	n=$(card_commands)
+	# No trust anchor at all.
+	mv "$XDG_CONFIG_HOME/cpk/trusted" "$XDG_CONFIG_HOME/cpk/trusted.off"
+	cardload_run 3 --json "$WORK/card.cpk"
+	err_has "no trusted signing key"
+	json_is result rejected
+	mkdir "$XDG_CONFIG_HOME/cpk/empty"
+	cardload_run 3 --trust "$XDG_CONFIG_HOME/cpk/empty" "$WORK/card.cpk"
+	err_has "no trusted signing key in"
+	cardload_run 1 --trust "$WORK/nosuch.pub" "$WORK/card.cpk"
+	err_has "nosuch.pub"
+	mv "$XDG_CONFIG_HOME/cpk/trusted.off" "$XDG_CONFIG_HOME/cpk/trusted"
+	# A missing file.
+	cardload_run 1 "$WORK/nosuch.cpk"
+	err_has "cannot open bundle"
+	[ "$(card_commands)" = "$n" ] || harness_die "a refused bundle reached the card"
+	check_log_lines
+}
+
+# The run log: --log FILE, folders created 0700, and a log that cannot be
+# written (exit 1 after a good run, the run's own code otherwise).
+test_runlog() {
+	harness_start_pcscd
+	start_card scp03.yaml
+	identify card
+	compile "$WORK/p/install-applet.yaml" "$WORK/card.yaml" "$WORK/card.cpk"
+	NO_LOG_CHECK=1 cardload_run 0 --log "$WORK/logs/a/b/run.log" "$WORK/card.cpk"
+	[ "$(stat -c %a "$WORK/logs/a/b")" = 700 ] || harness_die "log folder mode"
+	[ "$(stat -c %a "$WORK/logs/a/b/run.log")" = 600 ] || harness_die "log file mode"
+	[ "$(wc -l <"$WORK/logs/a/b/run.log")" = 1 ] || harness_die "one line expected"
+	python3 -m json.tool "$WORK/logs/a/b/run.log" >/dev/null || harness_die "log line not JSON"
+	# A folder where the log file should be: the run was refused (stale) -> 3 stays.
+	mkdir -p "$WORK/dir.log"
+	NO_LOG_CHECK=1 cardload_run 3 --json --log "$WORK/dir.log" "$WORK/card.cpk"
+	err_has "the run log could not be written"
+	json_is log.written False
+	# ... and after a good run: 1.
+	harness_stop_cardsim
+	rm -f "$WORK/card.state"
+	start_card scp03.yaml
+	identify card2
+	compile "$WORK/p/install-applet.yaml" "$WORK/card2.yaml" "$WORK/card2.cpk"
+	NO_LOG_CHECK=1 cardload_run 1 --json --log "$WORK/dir.log" "$WORK/card2.cpk"
+	err_has "done: all"
+	err_has "the run log could not be written"
+	json_is result ok
+	# A symbolic link is not followed.
+	ln -s "$WORK/elsewhere.log" "$WORK/link.log"
+	NO_LOG_CHECK=1 cardload_run 3 --log "$WORK/link.log" "$WORK/card2.cpk"
+	[ ! -e "$WORK/elsewhere.log" ] || harness_die "the log followed a symbolic link"
+}
+
+# Simulator faults: each gives its documented stop, message and exit code.
+test_fault_drop() {
+	harness_start_pcscd
+	fresh_bundle card
+	# SELECT, INITIALIZE UPDATE, EXTERNAL AUTHENTICATE answered; then the card is gone.
+	harness_start_cardsim --state "$WORK/card.state" -v --drop-after 3
+	harness_wait_card
+	cardload_run 5 --json "$WORK/card.cpk"
+	err_has "lost the card during command 4 of"
+	err_has "The card may be partly provisioned"
+	json_is result transport
+	json_is commands.sent 4
+	json_is commands.accepted 3
+	json_is failed.index 4
+	json_is failed.sw null
+	log_is result transport
+	harness_wait_cardsim_exit 0
+	check_log_lines
+}
+
+test_fault_sw() {
+	harness_start_pcscd
+	fresh_bundle card
+	harness_start_cardsim --state "$WORK/card.state" -v --sw-at 5:6A84
+	harness_wait_card
+	cardload_run 4 --json "$WORK/card.cpk"
+	err_has "the card refused command 5 of"
+	err_has "with 6A84: not enough memory space on the card"
+	err_has "4 command(s) had been accepted: the card may be partly provisioned"
+	json_is result refused
+	json_is failed.index 5
+	json_is failed.sw 6A84
+	json_is failed.meaning "not enough memory space on the card"
+	[ "$(json_get failed.label)" != null ] || harness_die "no label"
+	err_has "($(json_get failed.label))"
+	json_is commands.accepted 4
+	log_is failed-index 5
+	log_is failed-sw 6A84
+	# EXTERNAL AUTHENTICATE refused (the card's keys are not the bundle's): also 4.
+	harness_stop_cardsim
+	rm -f "$WORK/card.state"
+	fresh_bundle card2
+	harness_start_cardsim --state "$WORK/card.state" -v --sw-at 3:6300
+	harness_wait_card
+	cardload_run 4 --json "$WORK/card2.cpk"
+	err_has "the card refused EXTERNAL AUTHENTICATE (command 3 of"
+	err_has "nothing was installed"
+	json_is failed.index 3
+	json_is failed.sw 6300
+	json_is channel-open False
+	check_log_lines
+}
+
+test_fault_refuse_iu() {
+	harness_start_pcscd
+	fresh_bundle card
+	harness_start_cardsim --state "$WORK/card.state" -v --refuse-iu
+	harness_wait_card
+	cardload_run 3 --json "$WORK/card.cpk"
+	err_has "the card refused command 2 of"
+	err_has "(INITIALIZE UPDATE) with 6985"
+	err_has "No secured command was sent; nothing was installed"
+	json_is result pre-channel
+	json_is failed.sw 6985
+	[ "$(card_commands 84)" = 0 ] || harness_die "a secured command was sent"
+	# identify on such a card: exit 1 with the status word.
+	harness_run "$CARDLOAD" identify >"$WORK/out" 2>"$WORK/err" </dev/null
+	[ $? = 1 ] || harness_die "identify on a card refusing INITIALIZE UPDATE: not exit 1"
+	grep -q "INITIALIZE UPDATE: the card answered 6985" "$WORK/err" || harness_die "identify msg"
+	check_log_lines
+}
+
+test_fault_vanish_load() {
+	harness_start_pcscd
+	# A package of several LOAD blocks.
+	"$CAPGEN" -o "$WORK/p/hello.cap" --package $PKG --applet $APP --size 2000 >/dev/null ||
+		harness_die capgen
+	fresh_bundle card
+	harness_start_cardsim --state "$WORK/card.state" -v --vanish-in-load 2
+	harness_wait_card
+	cardload_run 5 --json "$WORK/card.cpk"
+	err_has "lost the card during command"
+	# cardsim counts LOAD blocks from 0 (P2): block 2 is the third LOAD.
+	err_has "(LOAD 3/"
+	err_has "the card gave no answer: it was removed or lost power"
+	json_is result transport
+	case $(json_get failed.label) in "LOAD 3/"*) ;; *) harness_die "label";; esac
+	harness_wait_cardsim_exit 0
+	print_registry
+	registry_lacks "^LOADFILE ${PKG}"
+	check_log_lines
+}
+
+# No smart-card service: 5 for load, identify and readers.
+test_no_pcscd() {
+	"$CARDC" compile -p "$WORK/p/install-applet.yaml" -c "$SRC/tests/cli/data/card-scp03.yaml" \
+	    -k "$WORK/keys" -s "$WORK/keys/test-signing.key" -o "$WORK/card.cpk" ||
+		harness_die "compile"
+	cardload_run 5 --json "$WORK/card.cpk"
+	err_has "the smart-card service (pcscd) is not running"
+	err_has "start the smart-card service"
+	json_is result reader
+	json_is advice "start the smart-card service (for example 'sudo systemctl start pcscd'), then run cardload again"
+	harness_run "$CARDLOAD" identify </dev/null >"$WORK/out" 2>"$WORK/err"
+	[ $? = 5 ] || harness_die "identify without pcscd: not 5"
+	err_has "start the smart-card service"
+	harness_run "$CARDLOAD" readers </dev/null >"$WORK/out" 2>"$WORK/err"
+	[ $? = 5 ] || harness_die "readers without pcscd: not 5"
+	err_has "start the smart-card service"
+	# pcscd without a card.
+	harness_start_pcscd
+	cardload_run 5 "$WORK/card.cpk"
+	err_has "no card in any reader"
+	err_has "check that the reader is plugged in and the card inserted"
+	harness_run "$CARDLOAD" identify </dev/null >"$WORK/out" 2>"$WORK/err"
+	[ $? = 5 ] || harness_die "identify without a card: not 5"
+	err_has "no card in any reader"
+	check_log_lines
+}
+
+# Ctrl-C between commands: freeze the card mid-run, interrupt, thaw.
+test_interrupt() {
+	local pid i rc
+	harness_start_pcscd
+	start_card scp03.yaml
+	identify card
+	harness_stop_cardsim
+	# A large package: ~200 LOAD commands.
+	"$CAPGEN" -o "$WORK/p/hello.cap" --package $PKG --applet $APP --size 48000 >/dev/null ||
+		harness_die capgen
+	compile "$WORK/p/install-applet.yaml" "$WORK/card.yaml" "$WORK/card.cpk"
+	harness_start_cardsim --state "$WORK/card.state" -v
+	harness_wait_card
+	"$CARDLOAD" -v "$WORK/card.cpk" >"$WORK/out" 2>"$WORK/err" </dev/null &
+	pid=$!
+	harness_track "$pid"
+	for i in $(seq 1 500); do
+		[ "$(grep -c '^>> 84E8' "$WORK/err")" -ge 5 ] && break
+		sleep 0.01
+	done
+	kill -STOP "$CARDSIM_PID"
+	kill -INT "$pid"
+	sleep 0.3
+	kill -CONT "$CARDSIM_PID"
+	wait "$pid"
+	rc=$?
+	harness_untrack "$pid"
+	RUNS=$((RUNS + 1))
+	grep -v '^[<>]' "$WORK/err" >&2
+	[ "$rc" = 1 ] || harness_die "interrupted cardload: exit $rc, expected 1"
+	grep -Eq "interrupted after [0-9]+ of [0-9]+ commands; the card may be partly provisioned" \
+	    "$WORK/err" || harness_die "no interruption message"
+	log_is result interrupted
+	[ "$(log_get sent)" -lt "$(log_get commands)" ] || harness_die "the run was not stopped"
+	check_log_lines
+}
+
+# Progress bar on a terminal (script(1) gives cardload a pseudo-terminal).
+test_progress() {
+	command -v script >/dev/null || harness_die "script (util-linux) is needed"
+	harness_start_pcscd
+	start_card scp03.yaml
+	identify card
+	compile "$WORK/p/install-applet.yaml" "$WORK/card.yaml" "$WORK/card.cpk"
+	harness_run script -qec "'$CARDLOAD' '$WORK/card.cpk'" /dev/null >"$WORK/tty.out" \
+	    </dev/null || harness_die "cardload on a terminal failed"
+	RUNS=$((RUNS + 1))
+	cat -v "$WORK/tty.out" >&2
+	grep -q $'\r\\[#' "$WORK/tty.out" || harness_die "no progress bar on the terminal"
+	# Not a terminal: no bar, plain lines only.
+	harness_stop_cardsim
+	rm -f "$WORK/card.state"
+	start_card scp03.yaml
+	identify card2
+	compile "$WORK/p/install-applet.yaml" "$WORK/card2.yaml" "$WORK/card2.cpk"
+	cardload_run 0 "$WORK/card2.cpk"
+	! grep -q $'\r' "$WORK/err" || harness_die "a progress bar on a pipe"
+	[ "$(wc -l <"$WORK/err")" -le 3 ] || harness_die "noisy output on a pipe"
+	check_log_lines
+}
+
+# SCP02: the next counter is the returned one (it moves only after a
+# successful authentication); load, then stale.
+test_scp02() {
+	harness_start_pcscd
+	start_card scp02.yaml
+	identify card --kvn 20
+	grep -q '^scp: 02$' "$WORK/card.yaml" && grep -q '^i: 55$' "$WORK/card.yaml" &&
+	    grep -q '^kvn: 20$' "$WORK/card.yaml" || harness_die "scp/i/kvn"
+	grep -q '^counter: 0000$' "$WORK/card.yaml" || harness_die "SCP02 next counter"
+	identify card --kvn 20
+	grep -q '^counter: 0000$' "$WORK/card.yaml" || harness_die "SCP02 probe moved the counter"
+	sed -e 's/^  scp: 03 .*/  scp: 02/' -e 's/^  i: 70 .*/  i: 55/' \
+	    -e 's/^  security-level: .*/  security-level: c-mac+c-dec/' \
+	    -e 's/^  file: gp-test-keys-aes.yaml.*/  file: gp-test-keys.yaml/' \
+	    "$WORK/p/install-applet.yaml" >"$WORK/p/scp02.yaml"
+	compile "$WORK/p/scp02.yaml" "$WORK/card.yaml" "$WORK/card.cpk"
+	cardload_run 0 "$WORK/card.cpk"
+	cardload_run 3 "$WORK/card.cpk"
+	err_has "sequence counter: the bundle was made for 0000 but the card is at 0001"
+	harness_stop_cardsim
+	print_registry
+	registry_has "^APP ${APP}  SELECTABLE"
+	check_log_lines
+}
+
+# A session bundle (SCP03 i=60, random challenge): identify --session, compile,
+# load right away in the same card session.
+test_session() {
+	cat >"$WORK/i60.yaml" <<EOF
+cardsim: 1
+card:
+  isd: A000000151000000
+  kdd: 1112131415161718191A
+  cin: 0A0B0C0D
+  scp: 3
+  i: 60
+key-sets:
+  - kvn: 30
+    type: aes
+    enc: $K
+    mac: $K
+    dek: $K
+EOF
+	harness_start_pcscd
+	start_card "$WORK/i60.yaml"
+	# Without --session there is no counter: the record cannot be offline.
+	harness_run "$CARDLOAD" identify -o "$WORK/nosession.yaml" </dev/null 2>"$WORK/err"
+	[ $? = 1 ] || harness_die "identify of an i=60 card without --session: not 1"
+	grep -q "only a session record (--session)" "$WORK/err" || harness_die "message"
+	identify card --session
+	grep -q '^host-challenge: [0-9A-F]\{16\}$' "$WORK/card.yaml" || harness_die "host-challenge"
+	grep -q '^iu-response: [0-9A-F]\{58\}$' "$WORK/card.yaml" || harness_die "iu-response"
+	! grep -q '^counter:' "$WORK/card.yaml" || harness_die "a session record has no counter"
+	sed -e 's/^  i: 70 .*/  i: 60/' "$WORK/p/install-applet.yaml" >"$WORK/p/session.yaml"
+	compile "$WORK/p/session.yaml" "$WORK/card.yaml" "$WORK/card.cpk"
+	cardload_run 0 --json "$WORK/card.cpk"
+	json_is bundle.mode session
+	# The session is over: the same bundle is refused at EXTERNAL AUTHENTICATE.
+	cardload_run 4 "$WORK/card.cpk"
+	err_has "the card refused EXTERNAL AUTHENTICATE (command 1 of"
+	err_has "a session bundle must be loaded in the card session it was made in"
+	harness_stop_cardsim
+	print_registry
+	registry_has "^APP ${APP}  SELECTABLE"
+	check_log_lines
+}
+
+# https:// through libcurl: a local TLS server in this network namespace.
+test_https() {
+	local port=8443 pid i
+	command -v python3 >/dev/null || harness_die "python3 is needed"
+	command -v openssl >/dev/null || harness_die "openssl is needed"
+	mkdir -p "$WORK/www"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+	    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+	    -keyout "$WORK/server.key" -out "$WORK/server.pem" 2>/dev/null ||
+		harness_die "cannot make a test certificate"
+	harness_start_pcscd
+	start_card scp03.yaml
+	identify card
+	compile "$WORK/p/install-applet.yaml" "$WORK/card.yaml" "$WORK/www/card.cpk"
+	head -c $((16 * 1024 * 1024 + 10)) /dev/zero >"$WORK/www/big.cpk"
+	python3 - "$WORK/www" "$port" "$WORK/server.pem" "$WORK/server.key" \
+	    >"$WORK/https.log" 2>&1 <<'EOF' &
+import functools, http.server, ssl, sys
+root, port, cert, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
+httpd = http.server.HTTPServer(("127.0.0.1", port), handler)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+print("ready", flush=True)
+httpd.serve_forever()
+EOF
+	pid=$!
+	harness_track "$pid"
+	for i in $(seq 1 100); do
+		grep -q ready "$WORK/https.log" && break
+		sleep 0.1
+	done
+	grep -q ready "$WORK/https.log" || harness_die "the https server did not start"
+	local url=https://127.0.0.1:$port
+	# Certificate not trusted (not in the system store): refused, nothing sent.
+	cardload_run 1 "$url/card.cpk"
+	err_has "the server's certificate could not be verified"
+	# With --cacert: fetched, checked and loaded.
+	cardload_run 0 --json --cacert "$WORK/server.pem" "$url/card.cpk"
+	json_is result ok
+	json_is source "$url/card.cpk"
+	log_is source "$url/card.cpk"
+	# 404, too large, http://, nobody listening.
+	cardload_run 1 --cacert "$WORK/server.pem" "$url/nosuch.cpk"
+	err_has "the server answered HTTP 404"
+	cardload_run 3 --cacert "$WORK/server.pem" "$url/big.cpk"
+	err_has "larger than 16777216 bytes"
+	harness_run "$CARDLOAD" "http://127.0.0.1:$port/card.cpk" </dev/null 2>"$WORK/err"
+	[ $? = 2 ] || harness_die "http:// not refused as a usage error"
+	grep -q "only https:// URLs" "$WORK/err" || harness_die "http:// message"
+	harness_run "$CARDLOAD" "ftp://127.0.0.1/card.cpk" </dev/null 2>"$WORK/err"
+	[ $? = 2 ] || harness_die "ftp:// not refused"
+	cardload_run 1 --timeout 5 "https://127.0.0.1:1/card.cpk"
+	err_has "could not connect to the server"
+	harness_stop_pid "$pid"
+	check_log_lines
+}
+
+case $TEST in
+load) test_load ;;
+readers) test_readers ;;
+other-card) test_other_card ;;
+rejected) test_rejected ;;
+runlog) test_runlog ;;
+fault-drop) test_fault_drop ;;
+fault-sw) test_fault_sw ;;
+fault-refuse-iu) test_fault_refuse_iu ;;
+fault-vanish-load) test_fault_vanish_load ;;
+no-pcscd) test_no_pcscd ;;
+interrupt) test_interrupt ;;
+progress) test_progress ;;
+scp02) test_scp02 ;;
+session) test_session ;;
+https) test_https ;;
+*) harness_die "unknown test '$TEST'" ;;
+esac
+echo "harness: cardload test $TEST passed" >&2

@@ -1,5 +1,6 @@
 /* cpk command-line programs: shared helpers (see cli_util.h). */
 #include "cli_util.h"
+#include "scp_iu.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -389,18 +390,7 @@ cli_json_finish(struct cli_json *j)
 const char *
 cli_level_name(uint8_t level)
 {
-	switch (level) {
-	case 0x01:
-		return "c-mac";
-	case 0x03:
-		return "c-mac+c-dec";
-	case 0x11:
-		return "c-mac+r-mac";
-	case 0x13:
-		return "c-mac+c-dec+r-mac";
-	case 0x33:
-		return "c-mac+c-dec+r-mac+r-enc";
-	default:
-		return "unknown";
-	}
+	const char *n = scp_level_name(level);
+
+	return n != NULL ? n : "unknown";
 }

@@ -216,8 +216,8 @@ cpk_cursor_u32be(struct cpk_cursor *c, uint32_t *v)
 	return true;
 }
 
-static int
-hex_value(char ch)
+int
+cpk_hex_value(char ch)
 {
 	if (ch >= '0' && ch <= '9')
 		return ch - '0';
@@ -243,8 +243,8 @@ cpk_hex_decode(const char *s, size_t slen, uint8_t *out, size_t outcap,
 		return cpk_error_set(err, CPK_ERR_RANGE,
 		    "hex string too long: %zu bytes, at most %zu", slen / 2, outcap);
 	for (i = 0; i < slen; i += 2) {
-		hi = hex_value(s[i]);
-		lo = hex_value(s[i + 1]);
+		hi = cpk_hex_value(s[i]);
+		lo = cpk_hex_value(s[i + 1]);
 		if (hi < 0 || lo < 0) {
 			size_t bad = hi < 0 ? i : i + 1;
 			unsigned char ch = (unsigned char)s[bad];

@@ -75,6 +75,9 @@ cpk_status cpk_hex_decode_buf(const char *s, struct cpk_buf *out, struct cpk_err
  */
 cpk_status cpk_hex_encode(const uint8_t *p, size_t n, char *out, size_t outcap);
 
+/* The value of one hex digit (0-9, a-f, A-F), or -1. */
+int cpk_hex_value(char ch);
+
 /* Constant-time equality of two byte strings of the same length. */
 bool cpk_ct_equal(const void *a, const void *b, size_t n);
 /* Overwrite memory so that the compiler cannot elide it. */

@@ -16,17 +16,6 @@
 
 /* --- status-word patterns --- */
 
-static int
-hex_nibble(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
 
 cpk_status
 cpk_sw_pattern_parse(const char *s, struct cpk_sw_pattern *out, struct cpk_error *err)
@@ -42,7 +31,7 @@ cpk_sw_pattern_parse(const char *s, struct cpk_sw_pattern *out, struct cpk_error
 		goto out;
 	}
 	for (i = 0; i < 4; i++) {
-		int d = hex_nibble(s[i]);
+		int d = cpk_hex_value(s[i]);
 
 		value <<= 4;
 		mask <<= 4;

@@ -97,3 +97,21 @@ scp_initialize_update_apdu(uint8_t kvn, const uint8_t host_challenge[SCP_CHALLEN
 	return cpk_apdu_build(&a, out, err);
 }
 
+
+const char *
+scp_level_name(uint8_t level)
+{
+	switch (level) {
+	case 0x01:
+		return "c-mac";
+	case 0x03:
+		return "c-mac+c-dec";
+	case 0x11:
+		return "c-mac+r-mac";
+	case 0x13:
+		return "c-mac+c-dec+r-mac";
+	case 0x33:
+		return "c-mac+c-dec+r-mac+r-enc";
+	}
+	return NULL;
+}

@@ -35,6 +35,12 @@ cpk_status scp_iu_response_parse(const uint8_t *p, size_t n, struct scp_iu_respo
 cpk_status scp_iu_response_build(const struct scp_iu_response *r, struct cpk_buf *out,
     struct cpk_error *err);
 
+/*
+ * The name of a security level as profiles write it ("c-mac+c-dec" for 03),
+ * or NULL for a level cpk does not know.
+ */
+const char *scp_level_name(uint8_t level);
+
 /* 80 50 KVN 00 08 <host challenge> 00 */
 cpk_status scp_initialize_update_apdu(uint8_t kvn, const uint8_t host_challenge[SCP_CHALLENGE_LEN],
     struct cpk_buf *out, struct cpk_error *err);

@@ -44,19 +44,9 @@ relocate(const struct profile *p, struct cpk_error *err, struct profile_loc l, c
 static const char *
 level_name(uint8_t level)
 {
-	switch (level) {
-	case 0x01:
-		return "c-mac";
-	case 0x03:
-		return "c-mac+c-dec";
-	case 0x11:
-		return "c-mac+r-mac";
-	case 0x13:
-		return "c-mac+c-dec+r-mac";
-	case 0x33:
-		return "c-mac+c-dec+r-mac+r-enc";
-	}
-	return "?";
+	const char *n = scp_level_name(level);
+
+	return n != NULL ? n : "?";
 }
 
 /* --- resolving files --- */

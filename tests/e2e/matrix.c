@@ -135,23 +135,6 @@ cell_fail(struct matrix *m, const struct cell *c, const char *fmt, ...)
 	m->failed++;
 }
 
-static const char *
-level_name(uint8_t level)
-{
-	switch (level) {
-	case 0x01:
-		return "c-mac";
-	case 0x03:
-		return "c-mac+c-dec";
-	case 0x11:
-		return "c-mac+r-mac";
-	case 0x13:
-		return "c-mac+c-dec+r-mac";
-	case 0x33:
-		return "c-mac+c-dec+r-mac+r-enc";
-	}
-	return NULL;
-}
 
 static void
 hex(const uint8_t *p, size_t n, char *out, size_t cap)
@@ -565,7 +548,7 @@ write_inputs(struct matrix *m, const struct cell *c, struct cpk_error *err)
 	    "  - install:\n"
 	    "      applet: %s\n"
 	    "      params: \"0102\"\n",
-	    c->index, c->name, (unsigned)m->scp, m->i, m->kvn, level_name(c->level), pkg, c->index,
+	    c->index, c->name, (unsigned)m->scp, m->i, m->kvn, scp_level_name(c->level), pkg, c->index,
 	    m->scp == SCP02 ? "sha1" : "sha256", app);
 	snprintf(name, sizeof(name), "cell%zu.yaml", c->index);
 	return write_text(m->work, name, text, err);
@@ -821,7 +804,7 @@ parse_cell(struct matrix *m, const char *arg, size_t index, struct cell *c)
 
 	memset(c, 0, sizeof(*c));
 	level = strtoul(arg, &end, 16);
-	if (end != arg + 2 || *end != ':' || level_name((uint8_t)level) == NULL ||
+	if (end != arg + 2 || *end != ':' || scp_level_name((uint8_t)level) == NULL ||
 	    scp_level_allowed(m->scp, m->i, (uint8_t)level, NULL) != CPK_OK) {
 		fprintf(stderr, "e2e_matrix: cell '%s': level not allowed for SCP%02X i=%02X\n", arg,
 		    (unsigned)m->scp, m->i);
@@ -857,7 +840,7 @@ parse_cell(struct matrix *m, const char *arg, size_t index, struct cell *c)
 	c->applet.b[c->applet.len++] = 0x01;
 	snprintf(c->name, sizeof(c->name), "SCP%02X i=%02X %s level %02X (%s) div %s LFDB %zu%s",
 	    (unsigned)m->scp, m->i, m->session ? "session" : "offline", c->level,
-	    level_name(c->level), m->div_name, c->size,
+	    scp_level_name(c->level), m->div_name, c->size,
 	    c->over ? " = 256 blocks + 1" : c->size == max ? " = 256 blocks" : "");
 	return true;
 }

@@ -14,173 +14,8 @@
 harness_enter "$@"
 
 TEST=${1:?usage: cardload.sh TEST}
-: "${CARDLOAD:?CARDLOAD must name the cardload program}"
-: "${CARDC:?CARDC must name the cardc program}"
-: "${CAPGEN:?CAPGEN must name the capgen program}"
-: "${CPK_SOURCE_ROOT:?CPK_SOURCE_ROOT must name the source tree}"
-SRC=$CPK_SOURCE_ROOT
-CARDS=$E2E_DIR/cards
-PKG=F043504B48454C4C4F
-APP=F043504B48454C4C4F01
-K=404142434445464748494A4B4C4D4E4F
-RUNS=0
-
-harness_setup "cardload-$TEST"
-
-export XDG_CONFIG_HOME=$WORK/config XDG_STATE_HOME=$WORK/state HOME=$WORK/home
-unset CPK_READER
-LOG=$XDG_STATE_HOME/cpk/cardload.log
-mkdir -p "$XDG_CONFIG_HOME/cpk/trusted" "$HOME" "$WORK/keys" "$WORK/p" || harness_die "mkdir"
-cp "$SRC/keys/test-signing.pub" "$XDG_CONFIG_HOME/cpk/trusted/" || harness_die "trust"
-cp "$SRC/keys/test-signing.key" "$SRC/keys/gp-test-keys-aes.yaml" "$WORK/keys/" &&
-    sed 's/^kvn: "01"/kvn: "20"/' "$SRC/keys/gp-test-keys.yaml" >"$WORK/keys/gp-test-keys.yaml" &&
-    chmod 600 "$WORK"/keys/* || harness_die "cannot copy the test keys"
-cp "$SRC/profiles/install-applet.yaml" "$WORK/p/" || harness_die "profile"
-"$CAPGEN" -o "$WORK/p/hello.cap" --package $PKG --applet $APP >/dev/null ||
-    harness_die "capgen failed"
-# If the machine has system trust anchors, hide them: this test decides what is trusted.
-if [ -d /etc/cpk/trusted ]; then
-	mount -t tmpfs -o mode=0755 cpk-e2e-etc /etc/cpk/trusted ||
-		harness_die "cannot hide /etc/cpk/trusted"
-fi
-
-# --- helpers ---
-
-# Start pcscd's card from a config in tests/e2e/cards or $WORK (verbose log).
-start_card() {
-	local config=$1
-	shift
-	[ -f "$config" ] || config=$CARDS/$config
-	harness_start_cardsim --config "$config" --state "$WORK/card.state" -v "$@"
-	harness_wait_card
-}
-
-# Start the same card again (its state file) with fault options.
-restart_card() {
-	harness_stop_cardsim
-	harness_start_cardsim --state "$WORK/card.state" -v "$@"
-	harness_wait_card
-}
-
-cardsim_log() {
-	echo "$WORK/cardsim.$CARDSIM_RUNS.log"
-}
-
-# Commands the current cardsim has received (optionally those matching a prefix).
-card_commands() {
-	grep -c "^cardsim: >> ${1:-}" "$(cardsim_log)"
-}
-
-# cardload_run EXPECTED-EXIT ARGS...: runs cardload (stdout $WORK/out,
-# stderr $WORK/err), checks the exit status and that the run log grew by
-# exactly one valid JSON line.
-cardload_run() {
-	local want=$1 rc before after
-	shift
-	before=$( [ -f "$LOG" ] && wc -l <"$LOG" || echo 0)
-	harness_run "$CARDLOAD" "$@" >"$WORK/out" 2>"$WORK/err" </dev/null
-	rc=$?
-	RUNS=$((RUNS + 1))
-	{ echo "----- cardload $* (exit $rc)"; cat "$WORK/err"; } >>"$WORK/cardload.log"
-	cat "$WORK/err" >&2
-	[ "$rc" = "$want" ] || harness_die "cardload $*: exit $rc, expected $want"
-	if [ "${NO_LOG_CHECK:-}" != 1 ]; then
-		after=$(wc -l <"$LOG")
-		[ "$after" = $((before + 1)) ] ||
-			harness_die "cardload $*: the run log has $after lines, expected $((before + 1))"
-		tail -n 1 "$LOG" | python3 -m json.tool >/dev/null ||
-			harness_die "cardload $*: the run log line is not JSON"
-	fi
-}
-
-# The last stderr of cardload contains a string.
-err_has() {
-	grep -qF -- "$1" "$WORK/err" || harness_die "cardload's message lacks '$1'"
-}
-
-# A member of the last --json document: json_get KEY[.KEY...]
-json_get() {
-	python3 -c '
-import json, sys
-v = json.load(open(sys.argv[1]))
-for k in sys.argv[2].split("."):
-    v = v[k] if v is not None else None
-print("null" if v is None else v)' "$WORK/out" "$1" || harness_die "--json output is not JSON"
-}
-
-json_is() {
-	local got
-	got=$(json_get "$1")
-	[ "$got" = "$2" ] || harness_die "JSON $1 is '$got', expected '$2'"
-}
-
-# The last run-log line's member.
-log_get() {
-	tail -n 1 "$LOG" | python3 -c '
-import json, sys
-v = json.loads(sys.stdin.read())[sys.argv[1]]
-print("null" if v is None else v)' "$1"
-}
-
-log_is() {
-	local got
-	got=$(log_get "$1")
-	[ "$got" = "$2" ] || harness_die "run log $1 is '$got', expected '$2'"
-}
-
-# identify the current card into $WORK/NAME.yaml
-identify() {
-	harness_run "$CARDLOAD" identify -o "$WORK/$1.yaml" "${@:2}" </dev/null \
-	    2>"$WORK/identify.err" || { cat "$WORK/identify.err" >&2; harness_die "identify failed"; }
-	cat "$WORK/identify.err" "$WORK/$1.yaml" >&2
-}
-
-# compile PROFILE CARD OUT
-compile() {
-	"$CARDC" compile -p "$1" -c "$2" -k "$WORK/keys" -s "$WORK/keys/test-signing.key" \
-	    -o "$3" || harness_die "cardc compile $1 for $2 failed"
-}
-
-# A fresh bundle for the card of the state file: start it, identify, stop.
-fresh_bundle() {
-	local name=$1 config=${2:-scp03.yaml}
-	if [ -f "$WORK/card.state" ]; then
-		harness_start_cardsim --state "$WORK/card.state"
-		harness_wait_card
-	else
-		start_card "$config"
-	fi
-	identify "$name"
-	harness_stop_cardsim
-	compile "$WORK/p/install-applet.yaml" "$WORK/$name.yaml" "$WORK/$name.cpk"
-}
-
-print_registry() {
-	"$CARDSIM" --state "$WORK/card.state" --print >"$WORK/registry.txt" ||
-		harness_die "cardsim --print failed"
-	cat "$WORK/registry.txt" >&2
-}
-
-registry_has() {
-	grep -Eq "$1" "$WORK/registry.txt" || harness_die "registry lacks /$1/"
-}
-
-registry_lacks() {
-	! grep -Eq "$1" "$WORK/registry.txt" || harness_die "registry has /$1/"
-}
-
-check_log_lines() {
-	local n
-	n=$(wc -l <"$LOG")
-	[ "$n" = "$RUNS" ] || harness_die "the run log has $n lines for $RUNS runs"
-	python3 -c '
-import json, sys
-for n, line in enumerate(open(sys.argv[1]), 1):
-    d = json.loads(line)
-    for k in ("start", "end", "cardload", "result", "exit", "bundle-sha256", "serial",
-              "reader", "sent", "failed-index", "failed-sw"):
-        assert k in d, "line %d lacks %s" % (n, k)' "$LOG" || harness_die "run log malformed"
-}
+E2E_NAME=cardload-$TEST
+. "$E2E_DIR/cardload_lib.sh"
 
 # --- tests ---
 
@@ -235,6 +70,7 @@ EOF
 	# The same bundle again: the counter moved on. Refused before EXTERNAL AUTHENTICATE.
 	local ea
 	ea=$(card_commands 8482)
+	card_snap stale
 	cardload_run 3 --json "$WORK/card.cpk"
 	err_has "sequence counter: the bundle was made for 000002 but the card is at 000004"
 	err_has "ask for a new one"
@@ -245,6 +81,7 @@ EOF
 	log_is result mismatch
 	log_is iu-field "sequence counter"
 	log_is failed-index 2
+	card_pre_channel stale "30  AES-128  counter 000004"
 
 	# -v: the APDU trace, cut, with timings.
 	cardload_run 3 -v "$WORK/card.cpk"
@@ -302,6 +139,7 @@ test_other_card() {
 	identify card
 	sed 's/^kdd: .*/kdd: 0A0908070605040302FF/' "$WORK/card.yaml" >"$WORK/other.yaml"
 	compile "$WORK/p/install-applet.yaml" "$WORK/other.yaml" "$WORK/other.cpk"
+	card_snap other
 	cardload_run 3 --json "$WORK/other.cpk"
 	err_has "key diversification data: the bundle was made for the card with KDD 0A0908070605040302FF, but this card has KDD 0102030405060708090A"
 	err_has "another card"
@@ -310,6 +148,7 @@ test_other_card() {
 	json_is failed.index 2
 	json_is failed.label "INITIALIZE UPDATE"
 	json_is failed.meaning "accepted, but the answer is not the one the bundle expects (key diversification data)"
+	card_pre_channel other "30  AES-128  counter 000002"
 	# Key set 31 holds keys diversified from the master (kdf3); a bundle made with
 	# the master as if it were the static keys: other keys, refused the same way.
 	identify card31 --kvn 31
@@ -334,7 +173,7 @@ test_rejected() {
 	start_card scp03.yaml
 	identify card
 	compile "$WORK/p/install-applet.yaml" "$WORK/card.yaml" "$WORK/card.cpk"
-	n=$(card_commands)
+	card_snap rejected
 	# A byte of script.bin changed (the last byte of the archive's data part).
 	python3 - "$WORK/card.cpk" "$WORK/script.cpk" "$WORK/manifest.cpk" <<'EOF'
 import sys, zipfile
@@ -395,6 +234,8 @@ EOF
 	    "$WORK/other-signer.pub"), which is not one of your trusted keys"
 	json_is bundle.key-id "$(sed -n 's/^untrusted comment: cpk public key \([0-9a-f]*\).*/\1/p' \
 	    "$WORK/other-signer.pub")"
+	# None of the refusals above reached the card.
+	card_untouched rejected
 	# ... and accepted with --trust naming that key (file) or a folder of keys; then
 	# it is stale for this card only by the IU comparison, never by the signature.
 	cardload_run 0 --trust "$WORK/other-signer.pub" "$WORK/foreign.cpk"
@@ -457,6 +298,7 @@ test_fault_drop() {
 	# SELECT, INITIALIZE UPDATE, EXTERNAL AUTHENTICATE answered; then the card is gone.
 	harness_start_cardsim --state "$WORK/card.state" -v --drop-after 3
 	harness_wait_card
+	card_snap drop
 	cardload_run 5 --json "$WORK/card.cpk"
 	err_has "lost the card during command 4 of"
 	err_has "The card may be partly provisioned"
@@ -467,6 +309,9 @@ test_fault_drop() {
 	json_is failed.sw null
 	log_is result transport
 	harness_wait_cardsim_exit 0
+	card_received drop 3
+	print_registry
+	registry_lacks "^LOADFILE"
 	check_log_lines
 }
 
@@ -475,6 +320,7 @@ test_fault_sw() {
 	fresh_bundle card
 	harness_start_cardsim --state "$WORK/card.state" -v --sw-at 5:6A84
 	harness_wait_card
+	card_snap sw
 	cardload_run 4 --json "$WORK/card.cpk"
 	err_has "the card refused command 5 of"
 	err_has "with 6A84: not enough memory space on the card"
@@ -488,6 +334,9 @@ test_fault_sw() {
 	json_is commands.accepted 4
 	log_is failed-index 5
 	log_is failed-sw 6A84
+	card_received sw 5
+	print_registry
+	registry_lacks "^LOADFILE"
 	# EXTERNAL AUTHENTICATE refused (the card's keys are not the bundle's): also 4.
 	harness_stop_cardsim
 	rm -f "$WORK/card.state"
@@ -508,6 +357,7 @@ test_fault_refuse_iu() {
 	fresh_bundle card
 	harness_start_cardsim --state "$WORK/card.state" -v --refuse-iu
 	harness_wait_card
+	card_snap refuse
 	cardload_run 3 --json "$WORK/card.cpk"
 	err_has "the card refused command 2 of"
 	err_has "(INITIALIZE UPDATE) with 6985"
@@ -515,6 +365,7 @@ test_fault_refuse_iu() {
 	json_is result pre-channel
 	json_is failed.sw 6985
 	[ "$(card_commands 84)" = 0 ] || harness_die "a secured command was sent"
+	card_pre_channel refuse "30  AES-128  counter 000001"
 	# identify on such a card: exit 1 with the status word.
 	harness_run "$CARDLOAD" identify >"$WORK/out" 2>"$WORK/err" </dev/null
 	[ $? = 1 ] || harness_die "identify on a card refusing INITIALIZE UPDATE: not exit 1"
@@ -583,6 +434,7 @@ test_interrupt() {
 	compile "$WORK/p/install-applet.yaml" "$WORK/card.yaml" "$WORK/card.cpk"
 	harness_start_cardsim --state "$WORK/card.state" -v
 	harness_wait_card
+	card_snap interrupt
 	"$CARDLOAD" -v "$WORK/card.cpk" >"$WORK/out" 2>"$WORK/err" </dev/null &
 	pid=$!
 	harness_track "$pid"
@@ -604,6 +456,10 @@ test_interrupt() {
 	    "$WORK/err" || harness_die "no interruption message"
 	log_is result interrupted
 	[ "$(log_get sent)" -lt "$(log_get commands)" ] || harness_die "the run was not stopped"
+	# The card received exactly what cardload sent; the load was not completed.
+	card_received interrupt "$(log_get sent)"
+	print_registry
+	registry_lacks "^LOADFILE"
 	check_log_lines
 }
 

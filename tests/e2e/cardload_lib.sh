@@ -1,0 +1,223 @@
+# cardload_lib.sh: the set-up and helpers of the cardload end-to-end tests
+# (cardload.sh, failures.sh). Sourced after harness_enter, with E2E_NAME set
+# to the test's work-directory name; needs CARDLOAD, CARDC, CAPGEN and
+# CPK_SOURCE_ROOT from meson.
+
+: "${CARDLOAD:?CARDLOAD must name the cardload program}"
+: "${CARDC:?CARDC must name the cardc program}"
+: "${CAPGEN:?CAPGEN must name the capgen program}"
+: "${CPK_SOURCE_ROOT:?CPK_SOURCE_ROOT must name the source tree}"
+SRC=$CPK_SOURCE_ROOT
+CARDS=$E2E_DIR/cards
+PKG=F043504B48454C4C4F
+APP=F043504B48454C4C4F01
+K=404142434445464748494A4B4C4D4E4F
+RUNS=0
+
+harness_setup "$E2E_NAME"
+
+export XDG_CONFIG_HOME=$WORK/config XDG_STATE_HOME=$WORK/state HOME=$WORK/home
+unset CPK_READER
+LOG=$XDG_STATE_HOME/cpk/cardload.log
+mkdir -p "$XDG_CONFIG_HOME/cpk/trusted" "$HOME" "$WORK/keys" "$WORK/p" || harness_die "mkdir"
+cp "$SRC/keys/test-signing.pub" "$XDG_CONFIG_HOME/cpk/trusted/" || harness_die "trust"
+cp "$SRC/keys/test-signing.key" "$SRC/keys/gp-test-keys-aes.yaml" "$WORK/keys/" &&
+    sed 's/^kvn: "01"/kvn: "20"/' "$SRC/keys/gp-test-keys.yaml" >"$WORK/keys/gp-test-keys.yaml" &&
+    chmod 600 "$WORK"/keys/* || harness_die "cannot copy the test keys"
+cp "$SRC/profiles/install-applet.yaml" "$WORK/p/" || harness_die "profile"
+"$CAPGEN" -o "$WORK/p/hello.cap" --package $PKG --applet $APP >/dev/null ||
+    harness_die "capgen failed"
+# If the machine has system trust anchors, hide them: this test decides what is trusted.
+if [ -d /etc/cpk/trusted ]; then
+	mount -t tmpfs -o mode=0755 cpk-e2e-etc /etc/cpk/trusted ||
+		harness_die "cannot hide /etc/cpk/trusted"
+fi
+
+# --- helpers ---
+
+# Start pcscd's card from a config in tests/e2e/cards or $WORK (verbose log).
+start_card() {
+	local config=$1
+	shift
+	[ -f "$config" ] || config=$CARDS/$config
+	harness_start_cardsim --config "$config" --state "$WORK/card.state" -v "$@"
+	harness_wait_card
+}
+
+# Start the same card again (its state file) with fault options.
+restart_card() {
+	harness_stop_cardsim
+	harness_start_cardsim --state "$WORK/card.state" -v "$@"
+	harness_wait_card
+}
+
+cardsim_log() {
+	echo "$WORK/cardsim.$CARDSIM_RUNS.log"
+}
+
+# Commands the current cardsim has received (optionally those matching a prefix).
+card_commands() {
+	grep -c "^cardsim: >> ${1:-}" "$(cardsim_log)"
+}
+
+# cardload_run EXPECTED-EXIT ARGS...: runs cardload (stdout $WORK/out,
+# stderr $WORK/err), checks the exit status and that the run log grew by
+# exactly one valid JSON line.
+cardload_run() {
+	local want=$1 rc before after
+	shift
+	before=$( [ -f "$LOG" ] && wc -l <"$LOG" || echo 0)
+	harness_run "$CARDLOAD" "$@" >"$WORK/out" 2>"$WORK/err" </dev/null
+	rc=$?
+	RUNS=$((RUNS + 1))
+	{ echo "----- cardload $* (exit $rc)"; cat "$WORK/err"; } >>"$WORK/cardload.log"
+	cat "$WORK/err" >&2
+	[ "$rc" = "$want" ] || harness_die "cardload $*: exit $rc, expected $want"
+	if [ "${NO_LOG_CHECK:-}" != 1 ]; then
+		after=$(wc -l <"$LOG")
+		[ "$after" = $((before + 1)) ] ||
+			harness_die "cardload $*: the run log has $after lines, expected $((before + 1))"
+		tail -n 1 "$LOG" | python3 -m json.tool >/dev/null ||
+			harness_die "cardload $*: the run log line is not JSON"
+	fi
+}
+
+# The last stderr of cardload contains a string.
+err_has() {
+	grep -qF -- "$1" "$WORK/err" || harness_die "cardload's message lacks '$1'"
+}
+
+# A member of the last --json document: json_get KEY[.KEY...]
+json_get() {
+	python3 -c '
+import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v[k] if v is not None else None
+print("null" if v is None else v)' "$WORK/out" "$1" || harness_die "--json output is not JSON"
+}
+
+json_is() {
+	local got
+	got=$(json_get "$1")
+	[ "$got" = "$2" ] || harness_die "JSON $1 is '$got', expected '$2'"
+}
+
+# The last run-log line's member.
+log_get() {
+	tail -n 1 "$LOG" | python3 -c '
+import json, sys
+v = json.loads(sys.stdin.read())[sys.argv[1]]
+print("null" if v is None else v)' "$1"
+}
+
+log_is() {
+	local got
+	got=$(log_get "$1")
+	[ "$got" = "$2" ] || harness_die "run log $1 is '$got', expected '$2'"
+}
+
+# identify the current card into $WORK/NAME.yaml
+identify() {
+	harness_run "$CARDLOAD" identify -o "$WORK/$1.yaml" "${@:2}" </dev/null \
+	    2>"$WORK/identify.err" || { cat "$WORK/identify.err" >&2; harness_die "identify failed"; }
+	cat "$WORK/identify.err" "$WORK/$1.yaml" >&2
+}
+
+# compile PROFILE CARD OUT
+compile() {
+	"$CARDC" compile -p "$1" -c "$2" -k "$WORK/keys" -s "$WORK/keys/test-signing.key" \
+	    -o "$3" || harness_die "cardc compile $1 for $2 failed"
+}
+
+# A fresh bundle for the card of the state file: start it, identify, stop.
+fresh_bundle() {
+	local name=$1 config=${2:-scp03.yaml}
+	if [ -f "$WORK/card.state" ]; then
+		harness_start_cardsim --state "$WORK/card.state"
+		harness_wait_card
+	else
+		start_card "$config"
+	fi
+	identify "$name"
+	harness_stop_cardsim
+	compile "$WORK/p/install-applet.yaml" "$WORK/$name.yaml" "$WORK/$name.cpk"
+}
+
+print_registry() {
+	"$CARDSIM" --state "$WORK/card.state" --print >"$WORK/registry.txt" ||
+		harness_die "cardsim --print failed"
+	cat "$WORK/registry.txt" >&2
+}
+
+registry_has() {
+	grep -Eq "$1" "$WORK/registry.txt" || harness_die "registry lacks /$1/"
+}
+
+registry_lacks() {
+	! grep -Eq "$1" "$WORK/registry.txt" || harness_die "registry has /$1/"
+}
+
+check_log_lines() {
+	local n
+	n=$(wc -l <"$LOG")
+	[ "$n" = "$RUNS" ] || harness_die "the run log has $n lines for $RUNS runs"
+	python3 -c '
+import json, sys
+for n, line in enumerate(open(sys.argv[1]), 1):
+    d = json.loads(line)
+    for k in ("start", "end", "cardload", "result", "exit", "bundle-sha256", "serial",
+              "reader", "sent", "failed-index", "failed-sw"):
+        assert k in d, "line %d lacks %s" % (n, k)' "$LOG" || harness_die "run log malformed"
+}
+
+
+# --- the simulator's state before and after a run ---
+#
+# card_snap NAME records the card: its state file, `cardsim --print`, and how
+# many commands (and secured ones) the current cardsim has received. Then:
+#   card_untouched NAME      nothing reached the card: same state file, same
+#                            printout, no command at all
+#   card_pre_channel NAME K  only SELECT and INITIALIZE UPDATE reached the card:
+#                            the printout is the same but for the key set lines,
+#                            one of which must now read "KEYSET K" (e.g. "30  AES-128
+#                            counter 000005": SCP03 moves the counter at every
+#                            INITIALIZE UPDATE, SCP02 does not); no secured command
+#   card_received NAME N     exactly N commands since the snapshot (a run that
+#                            stopped at its command N: nothing after it was sent)
+card_snap() {
+	cp "$WORK/card.state" "$WORK/snap-$1.state" || harness_die "no card state to snapshot"
+	"$CARDSIM" --state "$WORK/card.state" --print >"$WORK/snap-$1.txt" ||
+		harness_die "cardsim --print failed"
+	card_commands >"$WORK/snap-$1.n"
+	card_commands 84 >"$WORK/snap-$1.n84"
+}
+
+card_print_now() {
+	"$CARDSIM" --state "$WORK/card.state" --print >"$WORK/registry.txt" ||
+		harness_die "cardsim --print failed"
+}
+
+card_received() {
+	local got
+	got=$(( $(card_commands) - $(cat "$WORK/snap-$1.n") ))
+	[ "$got" = "$2" ] || harness_die "$1: the card received $got command(s), expected $2"
+}
+
+card_untouched() {
+	card_received "$1" 0
+	cmp -s "$WORK/card.state" "$WORK/snap-$1.state" || harness_die "$1: the card's state changed"
+	card_print_now
+	diff "$WORK/snap-$1.txt" "$WORK/registry.txt" >&2 || harness_die "$1: the registry changed"
+}
+
+card_pre_channel() {
+	card_received "$1" 2
+	[ "$(card_commands 84)" = "$(cat "$WORK/snap-$1.n84")" ] ||
+		harness_die "$1: a secured command reached the card"
+	card_print_now
+	diff <(grep -v '^KEYSET' "$WORK/snap-$1.txt") <(grep -v '^KEYSET' "$WORK/registry.txt") >&2 ||
+		harness_die "$1: the registry changed"
+	grep -qx "KEYSET $2" "$WORK/registry.txt" ||
+		harness_die "$1: no 'KEYSET $2': $(grep '^KEYSET' "$WORK/registry.txt")"
+}

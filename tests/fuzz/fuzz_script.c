@@ -1,0 +1,135 @@
+/*
+ * Fuzz target: script.bin, cpk_script_parse and cpk_script_check_flow
+ * (common/cpk_bundle.h).
+ *
+ * Nothing crashes or leaks, and:
+ * - a refused script gives no commands and says why (parse, range or
+ *   version error);
+ * - an accepted one holds 1..CPK_SCRIPT_MAX_COMMANDS records that pass
+ *   cpk_command_check, whose APDUs point into the input, and it re-encodes
+ *   (cpk_script_encode) to exactly the input;
+ * - the order check agrees, for an offline and a session manifest (those
+ *   of the seeds, bundle_seeds.c) and an SCP02-level one, with the rules of
+ *   cpk(5) restated here: exactly one EXTERNAL AUTHENTICATE for the
+ *   manifest's level, every command after it secured and none before it;
+ *   offline, exactly one INITIALIZE UPDATE with the manifest's host
+ *   challenge right before it; session, EXTERNAL AUTHENTICATE first.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpk_apdu.h"
+#include "cpk_bundle.h"
+#include "fuzz.h"
+
+static const uint8_t host_challenge[8] = { 0xF0, 0xE1, 0xD2, 0xC3, 0xB4, 0xA5, 0x96, 0x87 };
+
+static const struct {
+	enum cpk_bundle_mode mode;
+	uint8_t level;
+} flows[] = {
+	{ CPK_MODE_OFFLINE, 0x33 },
+	{ CPK_MODE_SESSION, 0x33 },
+	{ CPK_MODE_OFFLINE, 0x01 },
+};
+
+static struct cpk_manifest manifest;
+
+static bool
+is_command(const struct cpk_command *c, uint8_t ins, struct cpk_apdu *a)
+{
+	return cpk_apdu_parse(c->apdu, c->apdu_len, a, NULL) == CPK_OK && a->ins == ins;
+}
+
+/* cpk(5) "Command order", independently of cpk_script_check_flow. */
+static bool
+flow_ok(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n)
+{
+	struct cpk_apdu a;
+	size_t i, ea = 0, nea = 0, iu = 0, niu = 0;
+
+	for (i = 0; i < n; i++) {
+		if (cmds[i].flags & CPK_CMD_EXT_AUTH) {
+			ea = i;
+			nea++;
+		}
+		if (cmds[i].flags & CPK_CMD_INIT_UPDATE) {
+			iu = i;
+			niu++;
+		}
+	}
+	if (nea != 1)
+		return false;
+	if (m->mode == CPK_MODE_OFFLINE && (niu != 1 || iu + 1 != ea))
+		return false;
+	if (m->mode == CPK_MODE_SESSION && (niu != 0 || ea != 0))
+		return false;
+	for (i = 0; i < n; i++)
+		if (((cmds[i].flags & CPK_CMD_SECURED) != 0) != (i >= ea))
+			return false;
+	if (m->mode == CPK_MODE_OFFLINE && (!is_command(&cmds[iu], 0x50, &a) ||
+	    a.lc != sizeof(host_challenge) || memcmp(a.data, host_challenge, a.lc) != 0))
+		return false;
+	return is_command(&cmds[ea], 0x82, &a) && a.p1 == m->level;
+}
+
+static void
+check_commands(const uint8_t *data, size_t size, const struct cpk_command *cmds, size_t n)
+{
+	struct cpk_buf out = CPK_BUF_INIT;
+	size_t i, len;
+
+	FUZZ_CHECK(cmds != NULL && n >= 1 && n <= CPK_SCRIPT_MAX_COMMANDS);
+	for (i = 0; i < n; i++) {
+		const struct cpk_command *c = &cmds[i];
+
+		/* Compared as addresses: the pointer may be anywhere. */
+		FUZZ_CHECK((uintptr_t)c->apdu >= (uintptr_t)data && c->apdu_len <= size &&
+		    (uintptr_t)c->apdu - (uintptr_t)data <= size - c->apdu_len);
+		FUZZ_CHECK(c->apdu_len >= 4 && c->apdu_len <= CPK_APDU_MAX_LEN);
+		len = strnlen(c->label, sizeof(c->label));
+		FUZZ_CHECK(len >= 1 && len <= CPK_LABEL_MAX);
+		FUZZ_CHECK(c->nsw >= 1 && c->nsw <= CPK_SW_MAX);
+		FUZZ_CHECK((c->flags & ~CPK_CMD_FLAGS_KNOWN) == 0);
+		FUZZ_CHECK(cpk_command_check(c, NULL) == CPK_OK);
+	}
+	FUZZ_CHECK(cpk_script_encode(cmds, n, &out, NULL) == CPK_OK);
+	FUZZ_CHECK(out.len == size && memcmp(out.data, data, size) == 0);
+	cpk_buf_free(&out);
+
+	for (i = 0; i < sizeof(flows) / sizeof(flows[0]); i++) {
+		cpk_status st;
+
+		manifest.mode = flows[i].mode;
+		manifest.level = flows[i].level;
+		st = cpk_script_check_flow(&manifest, cmds, n, NULL);
+		FUZZ_CHECK((st == CPK_OK) == flow_ok(&manifest, cmds, n));
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct cpk_command *cmds = (struct cpk_command *)&manifest;	/* not NULL */
+	struct cpk_error err;
+	size_t n = 1;
+	cpk_status st;
+
+	if (!manifest.has_host_challenge) {
+		memcpy(manifest.host_challenge, host_challenge, sizeof(host_challenge));
+		manifest.has_host_challenge = true;
+	}
+	cpk_error_clear(&err);
+	st = cpk_script_parse(data, size, &cmds, &n, &err);
+	if (st != CPK_OK) {
+		FUZZ_CHECK(st == CPK_ERR_PARSE || st == CPK_ERR_RANGE || st == CPK_ERR_UNSUPPORTED);
+		FUZZ_CHECK(err.status == st && err.msg[0] != '\0');
+		FUZZ_CHECK(cmds == NULL && n == 0);
+		return 0;
+	}
+	check_commands(data, size, cmds, n);
+	free(cmds);
+	return 0;
+}

@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 root=$PWD
 export CPK_DEMO_BUILD=${CPK_DEMO_BUILD:-$root/build-demo}
 
-if [ "${CPK_HARNESS_NS:-}" != 1 ]; then
+# CPK_DEMO_SKIP_BUILD=1: use an existing build (the e2e test of this script).
+if [ "${CPK_HARNESS_NS:-}" != 1 ] && [ "${CPK_DEMO_SKIP_BUILD:-}" != 1 ]; then
 	sh scripts/deps.sh
 	if [ ! -f "$CPK_DEMO_BUILD/build.ninja" ]; then
 		meson setup "$CPK_DEMO_BUILD" -Dbuildtype=release >/dev/null

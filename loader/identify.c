@@ -109,12 +109,16 @@ oid_suffix(const uint8_t *v, size_t n, const uint8_t *prefix, size_t plen,
 	return true;
 }
 
+/* Card recognition data (66): parsed into locals, copied only when all of it is well formed. */
 static cpk_status
 parse_recognition(const uint8_t *p, size_t n, struct cpk_card_info *ci, struct cpk_error *err)
 {
 	struct cpk_tlv outer, crd, t;
 	struct cpk_cursor c;
 	const uint8_t *rest;
+	char version[sizeof(ci->gp_version)] = "";
+	uint8_t rec_scp = 0, rec_i = 0;
+	bool has_rec = false;
 	size_t rlen, i, used;
 	int w;
 
@@ -122,8 +126,6 @@ parse_recognition(const uint8_t *p, size_t n, struct cpk_card_info *ci, struct c
 		return CPK_ERR_PARSE;
 	if (cpk_tlv_find(outer.value, outer.len, 0x73, &crd, err) != CPK_OK)
 		return cpk_error_set(err, CPK_ERR_PARSE, "card recognition data without tag 73");
-	ci->gp_version[0] = '\0';
-	ci->has_rec_scp = false;
 	cpk_cursor_init(&c, crd.value, crd.len);
 	while (cpk_cursor_left(&c) > 0) {
 		if (cpk_tlv_next(&c, &t, err) != CPK_OK)
@@ -131,19 +133,23 @@ parse_recognition(const uint8_t *p, size_t n, struct cpk_card_info *ci, struct c
 		if (t.tag == 0x60 && oid_suffix(t.value, t.len, oid_gp_version,
 		    sizeof(oid_gp_version), &rest, &rlen)) {
 			for (i = 0, used = 0; i < rlen && i < 4; i++) {
-				w = snprintf(ci->gp_version + used, sizeof(ci->gp_version) - used,
+				w = snprintf(version + used, sizeof(version) - used,
 				    "%s%u", i == 0 ? "" : ".", rest[i]);
-				if (w < 0 || (size_t)w >= sizeof(ci->gp_version) - used)
+				if (w < 0 || (size_t)w >= sizeof(version) - used)
 					break;
 				used += (size_t)w;
 			}
-		} else if (t.tag == 0x64 && !ci->has_rec_scp && oid_suffix(t.value, t.len,
+		} else if (t.tag == 0x64 && !has_rec && oid_suffix(t.value, t.len,
 		    oid_gp_scp, sizeof(oid_gp_scp), &rest, &rlen) && rlen == 2) {
-			ci->rec_scp = rest[0];
-			ci->rec_i = rest[1];
-			ci->has_rec_scp = true;
+			rec_scp = rest[0];
+			rec_i = rest[1];
+			has_rec = true;
 		}
 	}
+	memcpy(ci->gp_version, version, sizeof(version));
+	ci->rec_scp = rec_scp;
+	ci->rec_i = rec_i;
+	ci->has_rec_scp = has_rec;
 	ci->has_recognition = true;
 	return CPK_OK;
 }

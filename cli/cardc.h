@@ -11,25 +11,14 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "cli_util.h"
 #include "cpk_error.h"
 
-struct cardc_command {
-	const char *name;
-	/* argv[0] is the subcommand's name; returns the exit status. */
-	int (*run)(int argc, char *argv[]);
-	const char *summary;	/* one line for `cardc --help` */
-	const char *synopsis;	/* "cardc NAME ...", for usage errors too */
-	const char *help;	/* what it does, its options, notes */
-};
-
-extern const struct cardc_command cardc_compile_command;
-extern const struct cardc_command cardc_inspect_command;
-extern const struct cardc_command cardc_verify_command;
-extern const struct cardc_command cardc_keygen_command;
-extern const struct cardc_command cardc_batch_command;
-
-/* The full help of a subcommand: "usage: SYNOPSIS", a blank line, the help text. */
-void cardc_help(const struct cardc_command *c, FILE *f);
+extern const struct cli_command cardc_compile_command;
+extern const struct cli_command cardc_inspect_command;
+extern const struct cli_command cardc_verify_command;
+extern const struct cli_command cardc_keygen_command;
+extern const struct cli_command cardc_batch_command;
 
 /* The option string prefix every subcommand passes to getopt_long. */
 #define CARDC_GETOPT_PREFIX ":"

@@ -597,7 +597,7 @@ batch_main(int argc, char *argv[])
 			a.json = true;
 			break;
 		case 'h':
-			cardc_help(&cardc_batch_command, stdout);
+			cli_command_help(&cardc_batch_command, stdout);
 			return CLI_EXIT_OK;
 		default:
 			return cli_bad_option("batch", SYNOPSIS, c, argv, long_options);
@@ -618,7 +618,7 @@ batch_main(int argc, char *argv[])
 	return run(&a);
 }
 
-const struct cardc_command cardc_batch_command = {
+const struct cli_command cardc_batch_command = {
 	.name = "batch",
 	.run = batch_main,
 	.summary = "compile a profile for every card of a file of card records",

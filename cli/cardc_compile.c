@@ -151,7 +151,7 @@ compile_main(int argc, char *argv[])
 			a.has_host_challenge = true;
 			break;
 		case 'h':
-			cardc_help(&cardc_compile_command, stdout);
+			cli_command_help(&cardc_compile_command, stdout);
 			return CLI_EXIT_OK;
 		default:
 			return cli_bad_option("compile", SYNOPSIS, c, argv, long_options);
@@ -170,7 +170,7 @@ compile_main(int argc, char *argv[])
 	return run(&a);
 }
 
-const struct cardc_command cardc_compile_command = {
+const struct cli_command cardc_compile_command = {
 	.name = "compile",
 	.run = compile_main,
 	.summary = "compile a profile for one card into a signed bundle",

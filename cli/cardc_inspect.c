@@ -251,7 +251,7 @@ inspect_main(int argc, char *argv[])
 			a.trust = optarg;
 			break;
 		case 'h':
-			cardc_help(&cardc_inspect_command, stdout);
+			cli_command_help(&cardc_inspect_command, stdout);
 			return CLI_EXIT_OK;
 		default:
 			return cli_bad_option("inspect", SYNOPSIS, c, argv, long_options);
@@ -266,7 +266,7 @@ inspect_main(int argc, char *argv[])
 	return run(&a);
 }
 
-const struct cardc_command cardc_inspect_command = {
+const struct cli_command cardc_inspect_command = {
 	.name = "inspect",
 	.run = inspect_main,
 	.summary = "show a bundle's manifest, signature status and commands",

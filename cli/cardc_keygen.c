@@ -39,7 +39,7 @@ keygen_main(int argc, char *argv[])
 			note = optarg;
 			break;
 		case 'h':
-			cardc_help(&cardc_keygen_command, stdout);
+			cli_command_help(&cardc_keygen_command, stdout);
 			return CLI_EXIT_OK;
 		default:
 			return cli_bad_option("keygen", SYNOPSIS, c, argv, long_options);
@@ -61,7 +61,7 @@ keygen_main(int argc, char *argv[])
 	return CLI_EXIT_OK;
 }
 
-const struct cardc_command cardc_keygen_command = {
+const struct cli_command cardc_keygen_command = {
 	.name = "keygen",
 	.run = keygen_main,
 	.summary = "make a bundle-signing key pair",

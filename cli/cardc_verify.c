@@ -236,7 +236,7 @@ verify_main(int argc, char *argv[])
 			a.json = true;
 			break;
 		case 'h':
-			cardc_help(&cardc_verify_command, stdout);
+			cli_command_help(&cardc_verify_command, stdout);
 			return CLI_EXIT_OK;
 		default:
 			return cli_bad_option("verify", SYNOPSIS, c, argv, long_options);
@@ -253,7 +253,7 @@ verify_main(int argc, char *argv[])
 	return run(&a);
 }
 
-const struct cardc_command cardc_verify_command = {
+const struct cli_command cardc_verify_command = {
 	.name = "verify",
 	.run = verify_main,
 	.summary = "recompute a bundle with the card keys and show the plain commands",

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cli_util.h"
 #include "cpk_error.h"
 #include "transport.h"
 
@@ -21,20 +22,9 @@
 #define CARDLOAD_EXIT_REFUSED 4		/* the card refused a command of the secure channel */
 #define CARDLOAD_EXIT_READER 5		/* no reader, no card, no PC/SC service, card removed */
 
-struct cardload_command {
-	const char *name;
-	int (*run)(int argc, char *argv[]);	/* argv[0] is the command's name */
-	const char *summary;
-	const char *synopsis;
-	const char *help;
-};
-
-extern const struct cardload_command cardload_load_command;
-extern const struct cardload_command cardload_identify_command;
-extern const struct cardload_command cardload_readers_command;
-
-/* "usage: SYNOPSIS", a blank line, the help text. */
-void cardload_help(const struct cardload_command *c, FILE *f);
+extern const struct cli_command cardload_load_command;
+extern const struct cli_command cardload_identify_command;
+extern const struct cli_command cardload_readers_command;
 
 #define CARDLOAD_GETOPT_PREFIX ":"
 

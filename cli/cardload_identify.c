@@ -184,7 +184,7 @@ identify_main(int argc, char *argv[])
 			a.session = true;
 			break;
 		case 'h':
-			cardload_help(&cardload_identify_command, stdout);
+			cli_command_help(&cardload_identify_command, stdout);
 			return CLI_EXIT_OK;
 		default:
 			return cli_bad_option("identify", SYNOPSIS, c, argv, long_options);
@@ -197,7 +197,7 @@ identify_main(int argc, char *argv[])
 	return run(&a);
 }
 
-const struct cardload_command cardload_identify_command = {
+const struct cli_command cardload_identify_command = {
 	"identify",
 	identify_main,
 	"read a card's identification data and write its card record",

@@ -794,7 +794,7 @@ load_main(int argc, char *argv[])
 			a.timeout = (unsigned)v;
 			break;
 		case 'h':
-			cardload_help(&cardload_load_command, stdout);
+			cli_command_help(&cardload_load_command, stdout);
 			return CLI_EXIT_OK;
 		default:
 			return cli_bad_option(NULL, SYNOPSIS, c, argv, long_options);
@@ -817,7 +817,7 @@ load_main(int argc, char *argv[])
 	return run_load(&a);
 }
 
-const struct cardload_command cardload_load_command = {
+const struct cli_command cardload_load_command = {
 	"load",
 	load_main,
 	"check a bundle and stream it to the card (the default command)",

@@ -80,7 +80,7 @@ readers_main(int argc, char *argv[])
 			json = true;
 			break;
 		case 'h':
-			cardload_help(&cardload_readers_command, stdout);
+			cli_command_help(&cardload_readers_command, stdout);
 			return CLI_EXIT_OK;
 		default:
 			return cli_bad_option("readers", SYNOPSIS, c, argv, long_options);
@@ -105,7 +105,7 @@ readers_main(int argc, char *argv[])
 	return CLI_EXIT_OK;
 }
 
-const struct cardload_command cardload_readers_command = {
+const struct cli_command cardload_readers_command = {
 	"readers",
 	readers_main,
 	"list the smart-card readers and the cards in them",

@@ -1,5 +1,6 @@
 /* cpk command-line programs: shared helpers (see cli_util.h). */
 #include "cli_util.h"
+#include "cpk_config.h"
 #include "scp_iu.h"
 
 #include <errno.h>
@@ -393,4 +394,85 @@ cli_level_name(uint8_t level)
 	const char *n = scp_level_name(level);
 
 	return n != NULL ? n : "unknown";
+}
+
+void
+cli_command_help(const struct cli_command *c, FILE *f)
+{
+	fprintf(f, "usage: %s\n\n%s", c->synopsis, c->help);
+}
+
+static void
+program_usage(const struct cli_program *p, FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "%sCommands:\n", p->intro);
+	for (i = 0; i < p->ncommands; i++)
+		fprintf(f, "  %-9s %s\n", p->commands[i]->name, p->commands[i]->summary);
+	fprintf(f, "  %-9s %s\n", "help", "show the options of a command");
+	fprintf(f, "\nUsage:\n");
+	for (i = 0; i < p->ncommands; i++)
+		fprintf(f, "  %s\n", p->commands[i]->synopsis);
+	fprintf(f, "\n%s", p->exit_status);
+}
+
+static const struct cli_command *
+find_command(const struct cli_program *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->ncommands; i++)
+		if (strcmp(p->commands[i]->name, name) == 0)
+			return p->commands[i];
+	return NULL;
+}
+
+static int
+help_command(const struct cli_program *p, int argc, char *argv[])
+{
+	const struct cli_command *c;
+	char synopsis[64];
+
+	if (argc == 1) {
+		program_usage(p, stdout);
+		return CLI_EXIT_OK;
+	}
+	snprintf(synopsis, sizeof(synopsis), "%s help [COMMAND]", p->name);
+	if (argc > 2)
+		return cli_usage("help", synopsis, "one command at a time");
+	if ((c = find_command(p, argv[1])) == NULL)
+		return cli_usage("help", synopsis, "unknown command '%s'", argv[1]);
+	cli_command_help(c, stdout);
+	return CLI_EXIT_OK;
+}
+
+int
+cli_main(const struct cli_program *p, int argc, char *argv[])
+{
+	const struct cli_command *c;
+	char synopsis[64];
+
+	cli_set_progname(p->name);
+	if (argc < 2) {
+		program_usage(p, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		program_usage(p, stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("%s (cpk) %s\n", p->name, CPK_VERSION);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "help") == 0)
+		return help_command(p, argc - 1, argv + 1);
+	if ((c = find_command(p, argv[1])) != NULL)
+		return c->run(argc - 1, argv + 1);
+	if (p->fallback != NULL)
+		return p->fallback->run(argc, argv);
+	snprintf(synopsis, sizeof(synopsis), "%s COMMAND [ARGUMENTS]", p->name);
+	return cli_usage(NULL, synopsis, argv[1][0] == '-' ? "unknown option '%s'" :
+	    "unknown command '%s'", argv[1]);
 }

@@ -108,4 +108,35 @@ void cli_json_finish(struct cli_json *j);
 /* Names of a security level (EXTERNAL AUTHENTICATE P1): "c-mac+c-dec". */
 const char *cli_level_name(uint8_t level);
 
+
+/* A subcommand: one file each under cli/. */
+struct cli_command {
+	const char *name;
+	/* argv[0] is the subcommand's name; returns the exit status. */
+	int (*run)(int argc, char *argv[]);
+	const char *summary;	/* one line for PROGRAM --help */
+	const char *synopsis;	/* "PROGRAM NAME ...", for usage errors too */
+	const char *help;	/* what it does, its options, notes */
+};
+
+/* A program: a dispatcher over its subcommand table (wireguard-tools style). */
+struct cli_program {
+	const char *name;		/* "cardc" */
+	const char *intro;		/* the usage lines and a description, before "Commands:" */
+	const char *exit_status;	/* the closing "Exit status: ..." paragraph */
+	const struct cli_command *const *commands;
+	size_t ncommands;
+	/*
+	 * Run with the whole argument list when the first argument names no
+	 * command (cardload's default action); NULL: that is a usage error.
+	 */
+	const struct cli_command *fallback;
+};
+
+/* "usage: SYNOPSIS" and the command's help text. */
+void cli_command_help(const struct cli_command *c, FILE *f);
+
+/* main() of a program: --help, --version, help COMMAND, COMMAND ..., fallback. */
+int cli_main(const struct cli_program *p, int argc, char *argv[]);
+
 #endif

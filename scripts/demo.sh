@@ -4,11 +4,15 @@
 #   simulator behind it, identify the card, compile an example profile for
 #   it, load the bundle, and show the card's registry.
 #
-# usage (root: it installs packages and runs pcscd in private namespaces):
-#   sudo scripts/demo.sh
+# usage: scripts/demo.sh
+# It runs as root (re-executing itself under sudo): it installs packages and
+# runs pcscd in private namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# shellcheck source=as-root.sh
+. scripts/as-root.sh
+cpk_as_root "$root/scripts/demo.sh" "$@"
 export CPK_DEMO_BUILD=${CPK_DEMO_BUILD:-$root/build-demo}
 
 # CPK_DEMO_SKIP_BUILD=1: use an existing build (the e2e test of this script).

@@ -4,9 +4,19 @@
 # meson test suite (unit, e2e, fuzz replay), and end with one line
 # "N passed, N failed".
 #
-# usage: tests/run-all.sh [meson test arguments...]
+# usage: tests/run-all.sh [--deps] [meson test arguments...]
+#   --deps  first install the Debian packages the build and tests need
+#           (scripts/deps.sh; the README's test command and .ci/run)
+# Runs as root (re-executes itself under sudo): the e2e tests start pcscd
+# in private mount and network namespaces.
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/as-root.sh
+cpk_as_root "$PWD/tests/run-all.sh" "$@"
+if [ "${1:-}" = "--deps" ]; then
+	shift
+	sh scripts/deps.sh
+fi
 builddir=${CPK_TEST_BUILDDIR:-build-test}
 
 if [ ! -f "$builddir/build.ninja" ]; then

@@ -122,6 +122,10 @@ check_div(const char *file, const struct ydoc_node *n, const struct keyset *ks,
 		return cpk_error_set_at(err, CPK_ERR_PARSE, file, n->line, n->col,
 		    "diversification '%s' needs master keys ('master'), not static keys",
 		    gp_diversification_name(ks->div));
+	if (ks->master && ks->div == GP_DIV_NONE)
+		return cpk_error_set_at(err, CPK_ERR_PARSE, file, n->line, n->col,
+		    "master keys need a diversification (emv, visa2 or kdf3), not 'none' "
+		    "(keys used as they are go in 'enc', 'mac' and 'dek')");
 	if (ks->div == GP_DIV_KDF3 && ks->keys.alg != GP_KEY_AES)
 		return cpk_error_set_at(err, CPK_ERR_PARSE, file, n->line, n->col,
 		    "diversification 'kdf3' applies to AES keys, not 3DES");
@@ -249,6 +253,10 @@ keyset_effective_div(const struct keyset *ks, bool profile_set,
 		    "the profile asks for diversification '%s' but key file '%s' says '%s'",
 		    gp_diversification_name(profile_div), ks->path, gp_diversification_name(ks->div));
 	d = ks->div_set ? ks->div : (profile_set ? profile_div : GP_DIV_NONE);
+	if (ks->master && d == GP_DIV_NONE && profile_set)
+		return cpk_error_set(err, CPK_ERR_PARSE,
+		    "the profile asks for diversification 'none' but key file '%s' holds master "
+		    "keys, which need emv, visa2 or kdf3", ks->path);
 	if (ks->master && d == GP_DIV_NONE)
 		return cpk_error_set(err, CPK_ERR_PARSE,
 		    "key file '%s' holds master keys but no diversification is named "

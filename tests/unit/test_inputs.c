@@ -439,6 +439,13 @@ test_profile_semantic_errors(void)
 	    "keys:\n  file: master.yaml\nsteps:\n  - delete:\n      aid: " HELLO_PKG "\n",
 	    "p.yaml:8:9: key file '%s' holds master keys but no diversification is named (emv, "
 	    "visa2 or kdf3, in the key file or the profile)", tpath("master.yaml"));
+	/* 31. the profile asks for no diversification of master keys */
+	bad_profile(__LINE__,
+	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n  security-level: c-mac\n"
+	    "keys:\n  file: master.yaml\n  diversification: none\nsteps:\n  - delete:\n"
+	    "      aid: " HELLO_PKG "\n",
+	    "p.yaml:8:9: the profile asks for diversification 'none' but key file '%s' holds "
+	    "master keys, which need emv, visa2 or kdf3", tpath("master.yaml"));
 }
 
 /* --- profiles: valid --- */
@@ -787,6 +794,11 @@ test_keyset_errors(void)
 	/* 55. a missing key */
 	bad_keys(__LINE__, "kvn: \"01\"\nalgorithm: aes\nenc: 404142434445464748494A4B4C4D4E4F\n",
 	    "k.yaml:1:1: missing required key 'mac' in the key set (or give 'master')");
+	/* 56. master keys "diversified" with none */
+	bad_keys(__LINE__, "kvn: \"01\"\nalgorithm: aes\nmaster: 404142434445464748494A4B4C4D4E4F\n"
+	    "diversification: none\n",
+	    "k.yaml:4:18: master keys need a diversification (emv, visa2 or kdf3), not 'none' "
+	    "(keys used as they are go in 'enc', 'mac' and 'dek')");
 }
 
 static void

@@ -92,10 +92,12 @@
  * Command order (checked by cpk_script_check_flow on both sides): exactly
  * one EXTERNAL AUTHENTICATE record (CPK_CMD_EXT_AUTH | CPK_CMD_SECURED);
  * every record after it is CPK_CMD_SECURED, none before it is. Offline
- * bundles: exactly one INITIALIZE UPDATE record (CPK_CMD_INIT_UPDATE), right
- * before EXTERNAL AUTHENTICATE, whose data is the manifest's
- * host-challenge. Session bundles: no INITIALIZE UPDATE record; EXTERNAL
- * AUTHENTICATE is the first record.
+ * bundles: nothing reaches the card before it is known to be the bundle's
+ * card but record 1, exactly 00 A4 04 00 Lc sd-aid 00 (flags 0), and
+ * record 2, exactly 80 50 KVN 00 08 host-challenge 00 (CPK_CMD_INIT_UPDATE;
+ * KVN the manifest's kvn or 00); EXTERNAL AUTHENTICATE is record 3 and
+ * no other record is INITIALIZE UPDATE. Session bundles: no INITIALIZE
+ * UPDATE record; EXTERNAL AUTHENTICATE is the first record.
  *
  * Key files (cardc keygen; signify-like, two lines):
  *
@@ -286,6 +288,15 @@ cpk_status cpk_script_parse(const uint8_t *p, size_t n, struct cpk_command **out
 /* The command-order rules above, against the manifest's mode and fields. */
 cpk_status cpk_script_check_flow(const struct cpk_manifest *m, const struct cpk_command *cmds,
     size_t n, struct cpk_error *err);
+
+/*
+ * Offline bundles only: records 1 and 2 are exactly the SELECT of the
+ * manifest's security domain and the INITIALIZE UPDATE with its host
+ * challenge (the rule above); CPK_ERR_PARSE otherwise, *bad the 0-based
+ * index of the first record that is not (2 when both are right).
+ */
+cpk_status cpk_script_check_opening(const struct cpk_manifest *m, const struct cpk_command *cmds,
+    size_t n, size_t *bad, struct cpk_error *err);
 
 /* --- hashes, key ids, key files --- */
 

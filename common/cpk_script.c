@@ -3,6 +3,7 @@
  * patterns. The layout is described in cpk_bundle.h and cpk(5).
  */
 #include "cpk_bundle.h"
+#include "scp_iu.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -464,25 +465,49 @@ out:
 
 /* --- command order --- */
 
-static cpk_status
-check_init_update(const struct cpk_manifest *m, const struct cpk_command *c, size_t idx,
-    struct cpk_error *err)
+/* Is the record exactly these APDU bytes, with these flags? */
+static bool
+command_is(const struct cpk_command *c, uint8_t flags, const struct cpk_buf *want)
 {
-	struct cpk_apdu a;
+	return c->flags == flags && c->apdu_len == want->len &&
+	    memcmp(c->apdu, want->data, want->len) == 0;
+}
+
+cpk_status
+cpk_script_check_opening(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n,
+    size_t *bad, struct cpk_error *err)
+{
+	struct cpk_apdu sel = { .cla = 0x00, .ins = 0xA4, .p1 = 0x04, .p2 = 0x00,
+	    .data = m->sd_aid, .lc = m->sd_aid_len, .has_le = true, .ne = 256 };
+	struct cpk_buf want = CPK_BUF_INIT;
 	cpk_status st;
 
-	if ((st = cpk_apdu_parse(c->apdu, c->apdu_len, &a, err)) != CPK_OK)
+	*bad = 0;
+	if ((st = cpk_apdu_build(&sel, &want, err)) != CPK_OK)
 		goto out;
 	st = CPK_ERR_PARSE;
-	if (a.ins != 0x50 || a.lc != sizeof(m->host_challenge) ||
-	    memcmp(a.data, m->host_challenge, a.lc) != 0) {
-		cpk_error_set(err, st,
-		    "command %zu (%s) is marked INITIALIZE UPDATE but is not INITIALIZE UPDATE "
-		    "with the manifest's host challenge", idx + 1, c->label);
+	if (n < 1 || !command_is(&cmds[0], 0, &want)) {
+		cpk_error_set(err, st, "an offline script starts with SELECT of the manifest's "
+		    "security domain (00A40400 Lc sd-aid 00, not secured)");
 		goto out;
 	}
+	*bad = 1;
+	cpk_buf_reset(&want);
+	/* P1 is the manifest's key version, or 00 for the card's default key set. */
+	if ((st = scp_initialize_update_apdu(n >= 2 && cmds[1].apdu_len > 2 &&
+	    cmds[1].apdu[2] == 0x00 ? 0x00 : m->kvn, m->host_challenge, &want, err)) != CPK_OK)
+		goto out;
+	st = CPK_ERR_PARSE;
+	if (n < 2 || !command_is(&cmds[1], CPK_CMD_INIT_UPDATE, &want)) {
+		cpk_error_set(err, st, "an offline script's second command is INITIALIZE UPDATE "
+		    "with the manifest's host challenge (8050 KVN 00 08 host-challenge 00, KVN "
+		    "%02X or 00)", m->kvn);
+		goto out;
+	}
+	*bad = 2;
 	st = CPK_OK;
 out:
+	cpk_buf_free(&want);
 	return st;
 }
 
@@ -546,10 +571,24 @@ cpk_script_check_flow(const struct cpk_manifest *m, const struct cpk_command *cm
 	if ((st = find_handshake(cmds, n, &ea, &iu, &niu, err)) != CPK_OK)
 		goto out;
 	st = CPK_ERR_PARSE;
-	if (m->mode == CPK_MODE_OFFLINE && (niu != 1 || iu + 1 != ea)) {
-		cpk_error_set(err, st, "an offline script needs exactly one INITIALIZE UPDATE, "
-		    "right before EXTERNAL AUTHENTICATE");
+	if (m->mode == CPK_MODE_OFFLINE && niu != 1) {
+		cpk_error_set(err, st, "the script has %zu INITIALIZE UPDATE commands; an offline "
+		    "script has exactly 1", niu);
 		goto out;
+	}
+	if (m->mode == CPK_MODE_OFFLINE) {
+		if ((st = cpk_script_check_opening(m, cmds, n, &i, err)) != CPK_OK) {
+			if (i < n)
+				cpk_error_prefix(err, "command %zu (%s)", i + 1, cmds[i].label);
+			goto out;
+		}
+		st = CPK_ERR_PARSE;
+		if (ea != 2) {
+			cpk_error_set(err, st, "command 3 (%s) is not EXTERNAL AUTHENTICATE: an "
+			    "offline script opens the secure channel right after INITIALIZE UPDATE",
+			    n > 2 ? cmds[2].label : "none");
+			goto out;
+		}
 	}
 	if (m->mode == CPK_MODE_SESSION && (niu != 0 || ea != 0)) {
 		cpk_error_set(err, st, "a session script starts with EXTERNAL AUTHENTICATE and "
@@ -566,8 +605,6 @@ cpk_script_check_flow(const struct cpk_manifest *m, const struct cpk_command *cm
 			goto out;
 		}
 	}
-	if (m->mode == CPK_MODE_OFFLINE && (st = check_init_update(m, &cmds[iu], iu, err)) != CPK_OK)
-		goto out;
 	st = check_ext_auth(m, &cmds[ea], ea, err);
 out:
 	return st;

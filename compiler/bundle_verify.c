@@ -239,53 +239,6 @@ mismatch_at(struct bundle_verify_result *res, const struct cpk_command *cmds, si
 	return CPK_ERR_VERIFY;
 }
 
-/* The exact SELECT and INITIALIZE UPDATE an offline bundle starts with. */
-static cpk_status
-check_opening(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n,
-    size_t *next, struct cpk_error *err)
-{
-	struct cpk_buf want = CPK_BUF_INIT;
-	struct cpk_apdu sel = { .cla = 0x00, .ins = 0xA4, .p1 = 0x04, .p2 = 0x00,
-	    .data = m->sd_aid, .lc = m->sd_aid_len, .has_le = true, .ne = 256 };
-	cpk_status ret;
-
-	*next = 0;
-	if (n < 1 || cmds[0].flags != 0) {
-		ret = cpk_error_set(err, CPK_ERR_VERIFY,
-		    "an offline bundle must start with SELECT of the security domain");
-		goto out;
-	}
-	if ((ret = cpk_apdu_build(&sel, &want, err)) != CPK_OK)
-		goto out;
-	if (cmds[0].apdu_len != want.len || memcmp(cmds[0].apdu, want.data, want.len) != 0) {
-		ret = cpk_error_set(err, CPK_ERR_VERIFY,
-		    "not SELECT of the manifest's security domain (00A40400 Lc AID 00)");
-		goto out;
-	}
-	*next = 1;
-	if (n < 2 || cmds[1].flags != CPK_CMD_INIT_UPDATE) {
-		ret = cpk_error_set(err, CPK_ERR_VERIFY,
-		    "INITIALIZE UPDATE must follow the SELECT of the security domain");
-		goto out;
-	}
-	cpk_buf_reset(&want);
-	/* P1 is the manifest's key version, or 00 for the card's default key set. */
-	if ((ret = scp_initialize_update_apdu(cmds[1].apdu_len > 2 && cmds[1].apdu[2] == 0x00 ?
-	    0x00 : m->kvn, m->host_challenge, &want, err)) != CPK_OK)
-		goto out;
-	if (cmds[1].apdu_len != want.len || memcmp(cmds[1].apdu, want.data, want.len) != 0) {
-		ret = cpk_error_set(err, CPK_ERR_VERIFY,
-		    "not the INITIALIZE UPDATE the manifest implies (8050 KVN 00 08 "
-		    "host-challenge 00, KVN %02X or 00)", m->kvn);
-		goto out;
-	}
-	*next = 2;
-	ret = CPK_OK;
-out:
-	cpk_buf_free(&want);
-	return ret;
-}
-
 /* The card side of EXTERNAL AUTHENTICATE. */
 static cpk_status
 check_ext_auth(const struct cpk_manifest *m, const struct cpk_command *c, struct scp_session *s,
@@ -435,8 +388,8 @@ bundle_verify(const struct cpk_manifest *m, const struct cpk_command *cmds, size
 		goto out;
 	/* In command order: SELECT and INITIALIZE UPDATE need no key. */
 	if (m->mode == CPK_MODE_OFFLINE &&
-	    (ret = check_opening(m, cmds, n, &start, err)) != CPK_OK) {
-		if (ret == CPK_ERR_VERIFY && start < n)
+	    (ret = cpk_script_check_opening(m, cmds, n, &start, err)) != CPK_OK) {
+		if (ret == CPK_ERR_PARSE && start < n)
 			ret = mismatch_at(res, cmds, start, err);
 		goto out;
 	}

@@ -93,15 +93,39 @@ m = data["manifest.yaml"]
 assert m.startswith(b"format: 1\n")
 m2 = b"format: 2\n" + m[len(b"format: 1\n"):]
 der = bytes.fromhex("302e020100300506032b657004220420") + seed
-with open(f"{out}/format2.pem", "w") as f:
+with open(f"{out}/signing.pem", "w") as f:
     f.write("-----BEGIN PRIVATE KEY-----\n" + base64.b64encode(der).decode() +
             "\n-----END PRIVATE KEY-----\n")
-open(f"{out}/format2.manifest", "wb").write(m2)
-sig2 = b"Ed" + key_id + subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey",
-    f"{out}/format2.pem", "-in", f"{out}/format2.manifest"], check=True,
-    stdout=subprocess.PIPE).stdout
-assert len(sig2) == 74
-variant("format2", manifest_yaml=m2, manifest_sig=sig2)
+
+def sign(manifest):
+    open(f"{out}/signed.manifest", "wb").write(manifest)
+    sig = b"Ed" + key_id + subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey",
+        f"{out}/signing.pem", "-in", f"{out}/signed.manifest"], check=True,
+        stdout=subprocess.PIPE).stdout
+    assert len(sig) == 74
+    return sig
+
+variant("format2", manifest_yaml=m2, manifest_sig=sign(m2))
+# A validly signed offline bundle with an unsecured command (DELETE of the
+# applet's package) slipped in between SELECT and INITIALIZE UPDATE: it
+# would reach any card before the card is known to be the bundle's.
+import hashlib, re
+script = data["script.bin"]
+assert script[:5] == b"CPKS\x01"
+count = struct.unpack_from(">I", script, 5)[0]
+first = 9 + 4 + struct.unpack_from(">I", script, 9)[0]
+label = b"DELETE F043504B48454C4C4F"
+apdu = bytes.fromhex("80E400000B4F09F043504B48454C4C4F00")
+body = bytes([0, len(label)]) + label + bytes([1]) + bytes.fromhex("9000FFFF") + \
+    struct.pack(">I", len(apdu)) + apdu
+s3 = script[:5] + struct.pack(">I", count + 1) + script[9:first] + \
+    struct.pack(">I", len(body)) + body + script[first:]
+m3 = re.sub(rb"(?m)^commands: \d+$", b"commands: %d" % (count + 1), m)
+m3 = re.sub(rb"(?m)^script-size: \d+$", b"script-size: %d" % len(s3), m3)
+m3 = re.sub(rb"(?m)^script-sha256: [0-9A-F]{64}$",
+    b"script-sha256: " + hashlib.sha256(s3).hexdigest().upper().encode(), m3)
+assert m3.count(b"\n") == m.count(b"\n") and m3 != m
+variant("injected", manifest_yaml=m3, manifest_sig=sign(m3), script_bin=s3)
 EOF
 		harness_die "cannot craft the bundles"
 	refused_untouched sig "$WORK/sig.cpk" "the bundle's signature is not valid"
@@ -115,6 +139,8 @@ EOF
 	refused_untouched bomb "$WORK/bomb.cpk" "oversized entry 'script.bin': 2147483647 bytes"
 	refused_untouched format2 "$WORK/format2.cpk" \
 	    "bundle format 2 is not supported (this cpk reads format 1)"
+	refused_untouched injected "$WORK/injected.cpk" \
+	    "command 2 (DELETE F043504B48454C4C4F): an offline script's second command is INITIALIZE UPDATE"
 	# The bundle they were made from is good: only the defects were refused.
 	cardload_run 0 "$WORK/card.cpk"
 	harness_stop_cardsim

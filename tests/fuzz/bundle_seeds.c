@@ -173,7 +173,7 @@ scp02_bundle(struct cpk_manifest *m, struct cpk_command cmds[MAX_COMMANDS], size
 	memcpy(m->counter, "\x00\x16", 2);
 	memcpy(m->iu_response, iu, sizeof(iu));
 	m->iu_response_len = sizeof(iu);
-	fixture_command(&cmds[0], "SELECT ISD", "00A4040008A000000151000000", 0, "9000", "61xx");
+	fixture_command(&cmds[0], "SELECT ISD", "00A4040008A00000015100000000", 0, "9000", "61xx");
 	fixture_command(&cmds[1], "INITIALIZE UPDATE", "8050010008F0E1D2C3B4A5968700",
 	    CPK_CMD_INIT_UPDATE, "9000", NULL);
 	fixture_command(&cmds[2], "EXTERNAL AUTHENTICATE",

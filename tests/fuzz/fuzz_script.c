@@ -12,8 +12,10 @@
  *   of the seeds, bundle_seeds.c) and an SCP02-level one, with the rules of
  *   cpk(5) restated here: exactly one EXTERNAL AUTHENTICATE for the
  *   manifest's level, every command after it secured and none before it;
- *   offline, exactly one INITIALIZE UPDATE with the manifest's host
- *   challenge right before it; session, EXTERNAL AUTHENTICATE first.
+ *   offline, it is the third command, after exactly the SELECT of the
+ *   manifest's security domain and the INITIALIZE UPDATE with its host
+ *   challenge and key version (or 00), and no other command is marked
+ *   INITIALIZE UPDATE; session, EXTERNAL AUTHENTICATE first.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,14 +27,17 @@
 #include "fuzz.h"
 
 static const uint8_t host_challenge[8] = { 0xF0, 0xE1, 0xD2, 0xC3, 0xB4, 0xA5, 0x96, 0x87 };
+static const uint8_t sd_aid[8] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00 };
 
+/* The seeds' manifests (bundle_seeds.c): SCP03 offline and session, SCP02 offline. */
 static const struct {
 	enum cpk_bundle_mode mode;
 	uint8_t level;
+	uint8_t kvn;
 } flows[] = {
-	{ CPK_MODE_OFFLINE, 0x33 },
-	{ CPK_MODE_SESSION, 0x33 },
-	{ CPK_MODE_OFFLINE, 0x01 },
+	{ CPK_MODE_OFFLINE, 0x33, 0x30 },
+	{ CPK_MODE_SESSION, 0x33, 0x30 },
+	{ CPK_MODE_OFFLINE, 0x01, 0x01 },
 };
 
 static struct cpk_manifest manifest;
@@ -43,10 +48,23 @@ is_command(const struct cpk_command *c, uint8_t ins, struct cpk_apdu *a)
 	return cpk_apdu_parse(c->apdu, c->apdu_len, a, NULL) == CPK_OK && a->ins == ins;
 }
 
+/* Is the record these flags and these bytes (a header, then data, then a tail)? */
+static bool
+record_is(const struct cpk_command *c, uint8_t flags, const uint8_t head[5], const uint8_t *data,
+    size_t dlen, uint8_t tail)
+{
+	return c->flags == flags && c->apdu_len == 5 + dlen + 1 &&
+	    memcmp(c->apdu, head, 5) == 0 && memcmp(c->apdu + 5, data, dlen) == 0 &&
+	    c->apdu[5 + dlen] == tail;
+}
+
 /* cpk(5) "Command order", independently of cpk_script_check_flow. */
 static bool
 flow_ok(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n)
 {
+	const uint8_t select[5] = { 0x00, 0xA4, 0x04, 0x00, (uint8_t)sizeof(sd_aid) };
+	const uint8_t iu_kvn[5] = { 0x80, 0x50, m->kvn, 0x00, 0x08 };
+	const uint8_t iu_default[5] = { 0x80, 0x50, 0x00, 0x00, 0x08 };
 	struct cpk_apdu a;
 	size_t i, ea = 0, nea = 0, iu = 0, niu = 0;
 
@@ -62,15 +80,18 @@ flow_ok(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n)
 	}
 	if (nea != 1)
 		return false;
-	if (m->mode == CPK_MODE_OFFLINE && (niu != 1 || iu + 1 != ea))
+	if (m->mode == CPK_MODE_OFFLINE && (niu != 1 || iu != 1 || ea != 2))
 		return false;
 	if (m->mode == CPK_MODE_SESSION && (niu != 0 || ea != 0))
 		return false;
 	for (i = 0; i < n; i++)
 		if (((cmds[i].flags & CPK_CMD_SECURED) != 0) != (i >= ea))
 			return false;
-	if (m->mode == CPK_MODE_OFFLINE && (!is_command(&cmds[iu], 0x50, &a) ||
-	    a.lc != sizeof(host_challenge) || memcmp(a.data, host_challenge, a.lc) != 0))
+	if (m->mode == CPK_MODE_OFFLINE &&
+	    (!record_is(&cmds[0], 0, select, sd_aid, sizeof(sd_aid), 0x00) ||
+	    (!record_is(&cmds[1], CPK_CMD_INIT_UPDATE, iu_kvn, host_challenge,
+	    sizeof(host_challenge), 0x00) && !record_is(&cmds[1], CPK_CMD_INIT_UPDATE, iu_default,
+	    host_challenge, sizeof(host_challenge), 0x00))))
 		return false;
 	return is_command(&cmds[ea], 0x82, &a) && a.p1 == m->level;
 }
@@ -104,6 +125,7 @@ check_commands(const uint8_t *data, size_t size, const struct cpk_command *cmds,
 
 		manifest.mode = flows[i].mode;
 		manifest.level = flows[i].level;
+		manifest.kvn = flows[i].kvn;
 		st = cpk_script_check_flow(&manifest, cmds, n, NULL);
 		FUZZ_CHECK((st == CPK_OK) == flow_ok(&manifest, cmds, n));
 	}
@@ -120,6 +142,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!manifest.has_host_challenge) {
 		memcpy(manifest.host_challenge, host_challenge, sizeof(host_challenge));
 		manifest.has_host_challenge = true;
+		memcpy(manifest.sd_aid, sd_aid, sizeof(sd_aid));
+		manifest.sd_aid_len = sizeof(sd_aid);
 	}
 	cpk_error_clear(&err);
 	st = cpk_script_parse(data, size, &cmds, &n, &err);

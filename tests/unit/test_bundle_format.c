@@ -596,23 +596,73 @@ test_script_flow(void)
 	    "command 5 (LOAD 1/2) is not secured but comes after EXTERNAL AUTHENTICATE");
 	c[4].flags = CPK_CMD_SECURED;
 	c[0].flags = CPK_CMD_SECURED;
-	FLOW_ERROR(&m, c, FIXTURE_COMMANDS,
-	    "command 1 (SELECT ISD) is secured but comes before EXTERNAL AUTHENTICATE");
+	FLOW_ERROR(&m, c, FIXTURE_COMMANDS, "command 1 (SELECT ISD): an offline script starts "
+	    "with SELECT of the manifest's security domain (00A40400 Lc sd-aid 00, not secured)");
 	c[0].flags = 0;
+	c[5].flags |= CPK_CMD_INIT_UPDATE;
+	FLOW_ERROR(&m, c, FIXTURE_COMMANDS, "the script has 2 INITIALIZE UPDATE commands; an "
+	    "offline script has exactly 1");
+	c[5].flags = CPK_CMD_SECURED;
 	c[1].flags = 0;
+	FLOW_ERROR(&m, c, FIXTURE_COMMANDS, "the script has 0 INITIALIZE UPDATE commands");
 	c[0].flags = CPK_CMD_INIT_UPDATE;
-	FLOW_ERROR(&m, c, FIXTURE_COMMANDS, "exactly one INITIALIZE UPDATE, right before");
+	FLOW_ERROR(&m, c, FIXTURE_COMMANDS, "command 1 (SELECT ISD): an offline script starts "
+	    "with SELECT of the manifest's security domain");
 	c[0].flags = 0;
 	c[1].flags = CPK_CMD_INIT_UPDATE;
 	saved = c[1];
 	c[1].apdu = c[0].apdu;
 	c[1].apdu_len = c[0].apdu_len;
 	FLOW_ERROR(&m, c, FIXTURE_COMMANDS,
-	    "command 2 (INITIALIZE UPDATE) is marked INITIALIZE UPDATE but is not");
+	    "command 2 (INITIALIZE UPDATE): an offline script's second command is INITIALIZE "
+	    "UPDATE with the manifest's host challenge (8050 KVN 00 08 host-challenge 00, KVN 30 "
+	    "or 00)");
 	c[1] = saved;
 	m.host_challenge[0] ^= 1;
-	FLOW_ERROR(&m, c, FIXTURE_COMMANDS, "with the manifest's host challenge");
+	FLOW_ERROR(&m, c, FIXTURE_COMMANDS, "command 2 (INITIALIZE UPDATE): an offline script's "
+	    "second command is INITIALIZE UPDATE with the manifest's host challenge");
 	m.host_challenge[0] ^= 1;
+	/* Another key version than the manifest's (00, the default set, is fine). */
+	m.kvn = 0x31;
+	FLOW_ERROR(&m, c, FIXTURE_COMMANDS, "KVN 31 or 00");
+	m.kvn = 0x30;
+	/* SELECT of another security domain, or with another Le. */
+	m.sd_aid[m.sd_aid_len - 1] ^= 1;
+	FLOW_ERROR(&m, c, FIXTURE_COMMANDS, "command 1 (SELECT ISD): an offline script starts "
+	    "with SELECT of the manifest's security domain (00A40400 Lc sd-aid 00, not secured)");
+	m.sd_aid[m.sd_aid_len - 1] ^= 1;
+	saved = c[0];
+	c[0].apdu_len--;
+	FLOW_ERROR(&m, c, FIXTURE_COMMANDS, "command 1 (SELECT ISD): an offline script starts "
+	    "with SELECT of the manifest's security domain");
+	c[0] = saved;
+	/*
+	 * Nothing else reaches the card before it is known to be the bundle's:
+	 * not even an unsecured command between SELECT and INITIALIZE UPDATE.
+	 */
+	{
+		struct cpk_command extra[FIXTURE_COMMANDS + 1];
+
+		extra[0] = c[0];
+		extra[1] = c[3];
+		extra[1].flags = 0;
+		memcpy(&extra[2], &c[1], (FIXTURE_COMMANDS - 1) * sizeof(c[0]));
+		FLOW_ERROR(&m, extra, FIXTURE_COMMANDS + 1, "command 2 (DELETE A0000000620301): "
+		    "an offline script's second command is INITIALIZE UPDATE");
+		extra[0] = extra[1];
+		extra[1] = c[0];
+		FLOW_ERROR(&m, extra, FIXTURE_COMMANDS + 1, "command 1 (DELETE A0000000620301): "
+		    "an offline script starts with SELECT of the manifest's security domain");
+		/* The right opening, then an unsecured command before EXTERNAL AUTHENTICATE. */
+		extra[0] = c[0];
+		extra[1] = c[1];
+		extra[2] = c[3];
+		extra[2].flags = 0;
+		memcpy(&extra[3], &c[2], (FIXTURE_COMMANDS - 2) * sizeof(c[0]));
+		FLOW_ERROR(&m, extra, FIXTURE_COMMANDS + 1, "command 3 (DELETE A0000000620301) is "
+		    "not EXTERNAL AUTHENTICATE: an offline script opens the secure channel right "
+		    "after INITIALIZE UPDATE");
+	}
 	m.level = 0x03;
 	FLOW_ERROR(&m, c, FIXTURE_COMMANDS,
 	    "command 3 (EXTERNAL AUTHENTICATE) is marked EXTERNAL AUTHENTICATE but is not "

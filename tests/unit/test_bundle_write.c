@@ -566,7 +566,24 @@ test_signed_but_wrong(void)
 	manifest_for(&script, FIXTURE_COMMANDS, &text);
 	signed_bundle(text.data, text.len, &script, &b);
 	EXPECT_REFUSAL(&b, CPK_ERR_PARSE, CPK_FAULT_SCRIPT,
-	    "command 1 (SELECT ISD) is secured but comes before EXTERNAL AUTHENTICATE");
+	    "command 1 (SELECT ISD): an offline script starts with SELECT of the manifest's "
+	    "security domain");
+	/* Signed, but an unsecured command would reach the card before INITIALIZE UPDATE. */
+	{
+		struct cpk_command extra[FIXTURE_COMMANDS + 1];
+
+		extra[0] = cmds[0];
+		extra[1] = cmds[3];
+		extra[1].flags = 0;
+		memcpy(&extra[2], &cmds[1], (FIXTURE_COMMANDS - 1) * sizeof(cmds[0]));
+		cpk_buf_reset(&script);
+		CHECK_OK(cpk_script_encode(extra, FIXTURE_COMMANDS + 1, &script, NULL));
+		manifest_for(&script, FIXTURE_COMMANDS + 1, &text);
+		signed_bundle(text.data, text.len, &script, &b);
+		EXPECT_REFUSAL(&b, CPK_ERR_PARSE, CPK_FAULT_SCRIPT,
+		    "command 2 (DELETE A0000000620301): an offline script's second command is "
+		    "INITIALIZE UPDATE with the manifest's host challenge");
+	}
 
 	cpk_buf_free(&script);
 	cpk_buf_free(&text);

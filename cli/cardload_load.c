@@ -92,7 +92,11 @@ on_signal(int sig)
 	stop_requested = 1;
 }
 
-/* SIGINT, SIGTERM and SIGHUP stop the run between two commands. */
+/*
+ * SIGINT, SIGTERM and SIGHUP stop the run between two commands. SIGPIPE is
+ * ignored: a reader of stderr or stdout that goes away (cardload -v | head)
+ * must not kill a run in the middle of the card's session.
+ */
 static void
 catch_signals(void)
 {
@@ -105,6 +109,8 @@ catch_signals(void)
 	(void)sigaction(SIGINT, &sa, NULL);
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
 }
 
 static void

@@ -463,6 +463,27 @@ test_interrupt() {
 	check_log_lines
 }
 
+# stderr into a pipe whose reader goes away (cardload -v 2>&1 | head): the
+# run is not killed by SIGPIPE halfway; it completes and logs its result.
+test_pipe() {
+	local rc
+	harness_start_pcscd
+	start_card scp03.yaml
+	identify card
+	"$CAPGEN" -o "$WORK/p/hello.cap" --package $PKG --applet $APP --size 20000 >/dev/null ||
+		harness_die capgen
+	compile "$WORK/p/install-applet.yaml" "$WORK/card.yaml" "$WORK/card.cpk"
+	"$CARDLOAD" -v "$WORK/card.cpk" 2>&1 >/dev/null </dev/null | head -n 2 >/dev/null
+	rc=${PIPESTATUS[0]}
+	RUNS=$((RUNS + 1))
+	[ "$rc" = 0 ] || harness_die "cardload -v | head: exit $rc, expected 0"
+	log_is result ok
+	[ "$(log_get sent)" = "$(log_get commands)" ] || harness_die "not every command was sent"
+	print_registry
+	registry_has "^APP ${APP}  SELECTABLE"
+	check_log_lines
+}
+
 # Progress bar on a terminal (script(1) gives cardload a pseudo-terminal).
 test_progress() {
 	command -v script >/dev/null || harness_die "script (util-linux) is needed"
@@ -625,6 +646,7 @@ fault-refuse-iu) test_fault_refuse_iu ;;
 fault-vanish-load) test_fault_vanish_load ;;
 no-pcscd) test_no_pcscd ;;
 interrupt) test_interrupt ;;
+pipe) test_pipe ;;
 progress) test_progress ;;
 scp02) test_scp02 ;;
 session) test_session ;;

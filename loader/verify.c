@@ -84,6 +84,27 @@ out:
 	return st;
 }
 
+/*
+ * A trust anchor that someone else may change is none: a trusted key file,
+ * and the folder it is read from, must belong to root or to the user
+ * running cardload and must not be writable by group or others (the rule
+ * of OpenSSH's StrictModes).
+ */
+static cpk_status
+check_trust_mode(const char *what, const char *path, const struct stat *sb,
+    struct cpk_error *err)
+{
+	if (sb->st_uid != 0 && sb->st_uid != geteuid())
+		return cpk_error_set(err, CPK_ERR_PERMISSION, "%s '%s' belongs to user %lu, "
+		    "neither root nor you: another user could replace the keys you trust", what,
+		    path, (unsigned long)sb->st_uid);
+	if (sb->st_mode & 022)
+		return cpk_error_set(err, CPK_ERR_PERMISSION, "%s '%s' has mode %04o: others "
+		    "may replace the keys you trust; run: chmod go-w '%s'", what, path,
+		    (unsigned)(sb->st_mode & 07777), path);
+	return CPK_OK;
+}
+
 static cpk_status
 read_pub_file(const char *path, uint8_t *buf, size_t cap, size_t *n, struct cpk_error *err)
 {
@@ -102,12 +123,9 @@ read_pub_file(const char *path, uint8_t *buf, size_t cap, size_t *n, struct cpk_
 		cpk_error_set(err, st, "trusted key '%s' is not a regular file", path);
 		goto out;
 	}
-	if (sb.st_mode & 002) {
-		st = cpk_error_set(err, CPK_ERR_PERMISSION, "trusted key '%s' has mode %04o: "
-		    "anyone may replace it; run: chmod o-w '%s'", path,
-		    (unsigned)(sb.st_mode & 07777), path);
+	if ((st = check_trust_mode("trusted key", path, &sb, err)) != CPK_OK)
 		goto out;
-	}
+	st = CPK_ERR_IO;
 	while (*n < cap) {
 		r = read(fd, buf + *n, cap - *n);
 		if (r < 0 && errno == EINTR)
@@ -163,6 +181,7 @@ list_pub_names(const char *dir, char ***names, size_t *count, struct cpk_error *
 {
 	DIR *d = NULL;
 	struct dirent *de;
+	struct stat sb;
 	size_t seen = 0;
 	cpk_status st = CPK_ERR_IO;
 
@@ -173,6 +192,13 @@ list_pub_names(const char *dir, char ***names, size_t *count, struct cpk_error *
 		    "cannot open trust directory '%s': %s", dir, strerror(errno));
 		goto out;
 	}
+	if (fstat(dirfd(d), &sb) != 0) {
+		cpk_error_set(err, st, "trust directory '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	if ((st = check_trust_mode("trust directory", dir, &sb, err)) != CPK_OK)
+		goto out;
+	st = CPK_ERR_IO;
 	if ((*names = calloc(CPK_TRUST_DIR_MAX_FILES, sizeof(**names))) == NULL) {
 		st = cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
 		goto out;

@@ -556,7 +556,34 @@ test_trust(void)
 	unlink(bad);
 	CHECK(chmod(a, 0666) == 0);
 	CHECK_STATUS(cpk_trust_add_file(t, a, &err), CPK_ERR_PERMISSION);
-	CHECK_MSG(&err, "bureau.pub' has mode 0666: anyone may replace it");
+	CHECK_MSG(&err, "bureau.pub' has mode 0666: others may replace the keys you trust; "
+	    "run: chmod go-w '");
+	/* Group-writable is enough; so is a group- or world-writable folder. */
+	CHECK(chmod(a, 0660) == 0);
+	CHECK_STATUS(cpk_trust_add_file(t, a, &err), CPK_ERR_PERMISSION);
+	CHECK_MSG(&err, "bureau.pub' has mode 0660");
+	CHECK(chmod(a, 0644) == 0);
+	CHECK_OK(cpk_trust_add_file(t, a, &err));
+	CHECK(chmod(dir, 0775) == 0);
+	CHECK_STATUS(cpk_trust_add_dir(t, dir, NULL, &err), CPK_ERR_PERMISSION);
+	CHECK_MSG(&err, "trust directory '");
+	CHECK_MSG(&err, "' has mode 0775: others may replace the keys you trust");
+	CHECK(chmod(dir, 01777) == 0);
+	CHECK_STATUS(cpk_trust_add_path(t, dir, &err), CPK_ERR_PERMISSION);
+	CHECK_MSG(&err, "has mode 1777");
+	CHECK(chmod(dir, 0755) == 0);
+	CHECK_OK(cpk_trust_add_dir(t, dir, NULL, &err));
+	/* Owned by another user (only root can give a file away). */
+	if (geteuid() == 0) {
+		CHECK(chown(a, 4242, (gid_t)-1) == 0);
+		CHECK_STATUS(cpk_trust_add_file(t, a, &err), CPK_ERR_PERMISSION);
+		CHECK_MSG(&err, "bureau.pub' belongs to user 4242, neither root nor you");
+		CHECK(chown(a, 0, (gid_t)-1) == 0);
+		CHECK(chown(dir, 4242, (gid_t)-1) == 0);
+		CHECK_STATUS(cpk_trust_add_dir(t, dir, NULL, &err), CPK_ERR_PERMISSION);
+		CHECK_MSG(&err, "belongs to user 4242");
+		CHECK(chown(dir, 0, (gid_t)-1) == 0);
+	}
 	CHECK_STATUS(cpk_trust_add_dir(t, missing, NULL, &err), CPK_ERR_NOT_FOUND);
 	CHECK_MSG(&err, "cannot open trust directory");
 	CHECK_STATUS(cpk_trust_add_path(t, missing, &err), CPK_ERR_NOT_FOUND);

@@ -555,6 +555,16 @@ stream(struct run *run)
 	cpk_transport_close(&t);
 	run->streamed = true;
 	run->stream_st = st;
+	if (st == CPK_OK && run->r.release_failed) {
+		outcome(run, "ok", CLI_EXIT_OK, "the card is ready; check the reader and its "
+		    "connection before the next card",
+		    "done: all %zu commands were accepted by the card in '%s' (profile %s%s%s), "
+		    "but the card could not be released cleanly afterwards (%s)",
+		    run->total, run->reader, run->m->profile,
+		    run->m->serial[0] != '\0' ? ", card " : "", run->m->serial,
+		    run->r.release_msg);
+		return;
+	}
 	if (st == CPK_OK) {
 		outcome(run, "ok", CLI_EXIT_OK, "the card is ready: you may remove it",
 		    "done: all %zu commands were accepted by the card in '%s' (profile %s%s%s)",

@@ -32,10 +32,13 @@ typedef enum {
 	CPK_STATUS_COUNT
 } cpk_status;
 
+/* The longest message, with its terminating NUL. */
+#define CPK_ERROR_MSG_LEN 512
+
 /* Location of an input error in a text file (line and column from 1). */
 struct cpk_error {
 	cpk_status status;
-	char msg[512];
+	char msg[CPK_ERROR_MSG_LEN];
 	char file[256];		/* input file, "" if none */
 	unsigned line;		/* 0 if unknown */
 	unsigned col;		/* 0 if unknown */

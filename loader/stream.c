@@ -1,6 +1,7 @@
 /* cpk: streaming a bundle to a card (see stream.h). */
 #include "stream.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -106,15 +107,15 @@ cpk_stream_run(struct cpk_transport *t, const struct cpk_bundle *b,
 		if ((st = send_one(t, b, i, h, &resp, r, err)) != CPK_OK)
 			break;
 	}
-	/* A failure to release the card matters only if the run itself went well. */
+	/*
+	 * Every command was accepted (or the run stopped for its own reason):
+	 * a failure to release the card does not change what the card did.
+	 */
 	cpk_error_clear(&end_err);
 	st2 = cpk_transport_end(t, &end_err);
 	if (st == CPK_OK && st2 != CPK_OK) {
-		st = st2;
-		r->stop = CPK_STOP_TRANSPORT;
-		r->index = n > 0 ? n - 1 : 0;
-		if (err != NULL)
-			*err = end_err;
+		r->release_failed = true;
+		snprintf(r->release_msg, sizeof(r->release_msg), "%s", end_err.msg);
 	}
 out:
 	cpk_buf_free(&resp);

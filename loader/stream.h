@@ -35,6 +35,13 @@ struct cpk_stream_result {
 	uint16_t sw;		/* its status word (0 if none came back) */
 	bool channel_open;	/* EXTERNAL AUTHENTICATE was accepted */
 	struct cpk_iu_report iu;	/* for CPK_STOP_MISMATCH */
+	/*
+	 * Every command was accepted but the card could not be released
+	 * (the transaction's end failed, e.g. the card was pulled right after
+	 * the last answer): the run still succeeded; release_msg says why.
+	 */
+	bool release_failed;
+	char release_msg[CPK_ERROR_MSG_LEN];
 };
 
 struct cpk_stream_hooks {

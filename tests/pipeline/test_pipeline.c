@@ -102,7 +102,19 @@ card_transmit(void *ctx, const uint8_t *cmd, size_t n, struct cpk_buf *resp,
 	return CPK_OK;
 }
 
-static const struct cpk_transport_ops card_ops = { .transmit = card_transmit };
+/* Set to make releasing the card (the end of the transaction) fail. */
+static bool fail_release;
+
+static cpk_status
+card_end(void *ctx, struct cpk_error *err)
+{
+	(void)ctx;
+	if (fail_release)
+		return cpk_error_set(err, CPK_ERR_PCSC, "SCardEndTransaction: the card was removed");
+	return CPK_OK;
+}
+
+static const struct cpk_transport_ops card_ops = { .transmit = card_transmit, .end = card_end };
 
 struct fixture {
 	struct profile *profile;
@@ -241,8 +253,22 @@ test_refused_and_interrupted(struct fixture *f, struct cardsim *card)
 		card->faults.sw_at = 0;
 		cpk_bundle_free(&b);
 	}
-	/* A stop requested before anything is sent. */
+	/*
+	 * Every command accepted, then the card cannot be released: the run
+	 * succeeded (the card did everything), with a note saying why.
+	 */
 	b = make_bundle(f, "0102030405060708090A", "000006", &bytes);
+	if (CHECK(b != NULL)) {
+		fail_release = true;
+		CHECK_OK(stream(card, b, NULL, &r, &err));
+		fail_release = false;
+		CHECK(r.stop == CPK_STOP_NONE && r.accepted == cpk_bundle_command_count(b));
+		CHECK(r.release_failed);
+		CHECK(strstr(r.release_msg, "SCardEndTransaction: the card was removed") != NULL);
+		cpk_bundle_free(&b);
+	}
+	/* A stop requested before anything is sent. */
+	b = make_bundle(f, "0102030405060708090A", "000007", &bytes);
 	if (CHECK(b != NULL)) {
 		CHECK_STATUS(stream(card, b, &stop, &r, &err), CPK_ERR_INTERRUPTED);
 		CHECK(r.stop == CPK_STOP_INTERRUPTED && r.sent == 0);

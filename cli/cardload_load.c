@@ -48,6 +48,9 @@ static const struct option long_options[] = {
 
 struct load_args {
 	const char *reader, *trust, *log, *cacert, *source;
+	/* The source as shown and logged: a URL without credentials or query. */
+	const char *shown;
+	char shown_url[CPK_FETCH_SHOWN_MAX];
 	unsigned timeout;
 	bool json, verbose;
 };
@@ -600,7 +603,7 @@ write_log(struct run *run)
 	e.version = CPK_VERSION;
 	e.result = run->result;
 	e.exit_code = run->exit;
-	e.source = run->a->source;
+	e.source = run->a->shown;
 	e.bundle_sha256 = run->has_sha256 ? run->sha256 : NULL;
 	e.key_id = run->has_key_id ? run->key_id : NULL;
 	e.serial = run->m != NULL ? run->m->serial : NULL;
@@ -699,7 +702,7 @@ print_json(const struct run *run)
 	cli_json_str(&j, "message", run->message);
 	cli_json_str(&j, "advice", run->advice[0] != '\0' ? run->advice : NULL);
 	cli_json_str(&j, "cardload", CPK_VERSION);
-	cli_json_str(&j, "source", run->a->source);
+	cli_json_str(&j, "source", run->a->shown);
 	json_bundle(&j, run);
 	cli_json_str(&j, "serial", run->m != NULL && run->m->serial[0] != '\0' ?
 	    run->m->serial : NULL);
@@ -823,11 +826,16 @@ load_main(int argc, char *argv[])
 		return cli_usage(NULL, SYNOPSIS, "one bundle at a time (got '%s' and '%s')",
 		    argv[optind], argv[optind + 1]);
 	a.source = argv[optind];
+	a.shown = a.source;
+	if (cpk_fetch_is_url(a.source)) {
+		cpk_fetch_redact(a.source, a.shown_url, sizeof(a.shown_url));
+		a.shown = a.shown_url;
+	}
 	if (a.source[0] == '\0')
 		return cli_usage(NULL, SYNOPSIS, "the bundle name is empty");
 	if (cpk_fetch_is_url(a.source) && strncmp(a.source, "https://", 8) != 0)
 		return cli_usage(NULL, SYNOPSIS, "'%s': only https:// URLs are fetched (the "
-		    "server's certificate is checked)", a.source);
+		    "server's certificate is checked)", a.shown);
 	if (a.log != NULL && a.log[0] == '\0')
 		return cli_usage(NULL, SYNOPSIS, "--log wants a file name");
 	return run_load(&a);

@@ -30,6 +30,33 @@ cpk_fetch_is_url(const char *s)
 	return strncmp(p, "://", 3) == 0;
 }
 
+void
+cpk_fetch_redact(const char *url, char *out, size_t cap)
+{
+	const char *auth, *end, *at, *rest, *q;
+
+	if (cap == 0)
+		return;
+	if (url == NULL) {
+		out[0] = '\0';
+		return;
+	}
+	auth = strstr(url, "://");
+	auth = auth != NULL && cpk_fetch_is_url(url) ? auth + 3 : url;
+	/* The authority ends at the first '/', '?' or '#'; userinfo is what precedes its last '@'. */
+	end = auth + strcspn(auth, "/?#");
+	at = NULL;
+	for (rest = auth; rest < end; rest++)
+		if (*rest == '@')
+			at = rest;
+	q = end + strcspn(end, "?#");
+	if (at != NULL)
+		(void)snprintf(out, cap, "%.*s***%.*s%s", (int)(auth - url), url, (int)(q - at), at,
+		    *q != '\0' ? "?***" : "");
+	else
+		(void)snprintf(out, cap, "%.*s%s", (int)(q - url), url, *q != '\0' ? "?***" : "");
+}
+
 static size_t
 sink_write(char *data, size_t size, size_t nmemb, void *ctx)
 {
@@ -133,7 +160,7 @@ cpk_status
 cpk_fetch(const char *url, const struct cpk_fetch_opts *o, struct cpk_buf *out,
     struct cpk_error *err)
 {
-	char errbuf[CURL_ERROR_SIZE];
+	char errbuf[CURL_ERROR_SIZE], shown[CPK_FETCH_SHOWN_MAX];
 	struct sink s = { out, out->len, CPK_BUNDLE_MAX_SIZE, false, CPK_OK, err };
 	CURL *h = NULL;
 	bool global = false;
@@ -141,12 +168,13 @@ cpk_fetch(const char *url, const struct cpk_fetch_opts *o, struct cpk_buf *out,
 	cpk_status st;
 
 	errbuf[0] = '\0';
+	cpk_fetch_redact(url, shown, sizeof(shown));
 	if (o != NULL && o->max_size != 0)
 		s.cap = o->max_size;
 	if (url == NULL || strncasecmp(url, "https://", 8) != 0) {
 		st = cpk_error_set(err, CPK_ERR_UNSUPPORTED,
 		    "'%s': only https:// URLs are fetched (the server's certificate is checked)",
-		    url != NULL ? url : "");
+		    shown);
 		goto out;
 	}
 	global = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
@@ -162,7 +190,7 @@ cpk_fetch(const char *url, const struct cpk_fetch_opts *o, struct cpk_buf *out,
 	rc = curl_easy_perform(h);
 	if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
 		st = cpk_error_set(err, CPK_ERR_RANGE, "'%s' is larger than %zu bytes: not a bundle",
-		    url, s.cap);
+		    shown, s.cap);
 		goto out;
 	}
 	if (s.st != CPK_OK) {
@@ -170,7 +198,7 @@ cpk_fetch(const char *url, const struct cpk_fetch_opts *o, struct cpk_buf *out,
 		goto out;
 	}
 	if (rc != CURLE_OK) {
-		st = curl_failure(rc, h, url, errbuf, err);
+		st = curl_failure(rc, h, shown, errbuf, err);
 		goto out;
 	}
 	st = CPK_OK;

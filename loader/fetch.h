@@ -17,6 +17,7 @@
 #define CPK_FETCH_TIMEOUT_DEFAULT 120u		/* seconds, whole transfer */
 #define CPK_FETCH_CONNECT_TIMEOUT_MAX 20u	/* seconds, connection set-up */
 #define CPK_FETCH_MAX_REDIRECTS 5L
+#define CPK_FETCH_SHOWN_MAX 1024		/* a URL as shown in messages, with its NUL */
 
 struct cpk_fetch_opts {
 	const char *cacert;	/* PEM file of CA certificates, NULL: the system's */
@@ -26,6 +27,15 @@ struct cpk_fetch_opts {
 
 /* Does s look like a URL ("scheme://...")? Says nothing about the scheme. */
 bool cpk_fetch_is_url(const char *s);
+
+/*
+ * The URL as it may be shown and logged: "user:password@" becomes "***@"
+ * and a query or fragment becomes "?***" (they often carry credentials or
+ * access tokens); scheme, host, port and path stay. Truncated to fit
+ * cap bytes (with its NUL); cap 0 writes nothing. Messages of cpk_fetch
+ * name URLs this way.
+ */
+void cpk_fetch_redact(const char *url, char *out, size_t cap);
 
 /*
  * GET url into out (appended). Errors:

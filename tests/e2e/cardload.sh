@@ -621,6 +621,14 @@ EOF
 	# 404, too large, http://, nobody listening.
 	cardload_run 1 --cacert "$WORK/server.pem" "$url/nosuch.cpk"
 	err_has "the server answered HTTP 404"
+	# Credentials and tokens in the URL are used, never shown or logged.
+	cardload_run 1 --json --cacert "$WORK/server.pem" \
+	    "https://tech:s3cret@127.0.0.1:$port/nosuch.cpk?token=t0ken"
+	err_has "downloading 'https://***@127.0.0.1:$port/nosuch.cpk?***': the server answered HTTP 404"
+	json_is source "https://***@127.0.0.1:$port/nosuch.cpk?***"
+	log_is source "https://***@127.0.0.1:$port/nosuch.cpk?***"
+	! grep -q 's3cret\|t0ken' "$WORK/err" "$WORK/out" "$LOG" ||
+		harness_die "a URL's password or token was shown or logged"
 	cardload_run 3 --cacert "$WORK/server.pem" "$url/big.cpk"
 	err_has "larger than 16777216 bytes"
 	harness_run "$CARDLOAD" "http://127.0.0.1:$port/card.cpk" </dev/null 2>"$WORK/err"

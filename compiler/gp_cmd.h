@@ -120,8 +120,13 @@ enum gp_store_format {
 	GP_STORE_DGI = 0x08,
 	GP_STORE_BER_TLV = 0x10,
 };
-/* P1 encryption indicator (bits 60 = 01): application-dependent encryption. */
-#define GP_STORE_P1_ENCRYPTED 0x20
+/*
+ * P1 encryption indicator, bits 60 (GlobalPlatform Card Specification,
+ * STORE DATA P1: 00 no encryption information, 01 application dependent
+ * encryption, 10 RFU, 11 encrypted data): 11, the data field holds data
+ * encrypted with the data encryption key.
+ */
+#define GP_STORE_P1_ENCRYPTED 0x60
 #define GP_STORE_P1_LAST 0x80
 
 /*

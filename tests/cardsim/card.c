@@ -143,6 +143,7 @@ cardsim_free(struct cardsim **card)
 		cs_stored_clear(&c->apps[i].stored);
 	cs_stored_clear(&c->isd_stored);
 	cpk_buf_free(&c->load.data);
+	cpk_buf_free(&c->perso.open);
 	cpk_cleanse(c, sizeof(*c));
 	free(c);
 	*card = NULL;
@@ -164,6 +165,7 @@ cs_close_session(struct cardsim *c)
 	cs_abandon_load(c);
 	c->perso.target = -1;
 	c->perso.next_block = 0;
+	cpk_buf_free(&c->perso.open);
 	c->status.more = false;
 }
 

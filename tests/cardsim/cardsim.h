@@ -32,6 +32,7 @@
 #define CS_MAX_APPS 64
 #define CS_MAX_MODULES 16	/* applets per load file */
 #define CS_MAX_BLOCKS 256	/* stored STORE DATA blocks per target */
+#define CS_PERSO_OPEN_MAX (5 + 65535)	/* the largest DGI: tag, FF + length, value */
 #define CS_DEFAULT_MEMORY ((size_t)256 * 1024)
 
 /* Life-cycle states (GP 2.3 chapter 5). */
@@ -143,6 +144,13 @@ struct cardsim {
 	struct {
 		int target;		/* -1 ISD, else index into apps */
 		unsigned next_block;
+		/*
+		 * Plain DGI or BER-TLV bytes of this STORE DATA sequence that
+		 * do not form whole objects yet: an object may continue in the
+		 * next block (a large one must), but not past an encrypted
+		 * block or the last one.
+		 */
+		struct cpk_buf open;
 	} perso;
 	struct {
 		bool more;

@@ -569,6 +569,7 @@ install_for_perso(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *r
 	}
 	c->perso.target = (int)(app - c->apps);
 	c->perso.next_block = 0;
+	cpk_buf_free(&c->perso.open);
 	sw = answer_zero(a, resp);
 out:
 	return sw;
@@ -915,6 +916,8 @@ cs_cmd_store_data(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *r
 	struct cpk_error err;
 	struct cs_stored *dst;
 	uint8_t structure = a->p1 & 0x18, enc = a->p1 & 0x60;
+	struct cpk_buf joined = CPK_BUF_INIT;
+	bool whole = true;
 	unsigned expected;
 	uint16_t sw;
 
@@ -935,22 +938,47 @@ cs_cmd_store_data(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *r
 		sw = cs_refuse(c, SW_WRONG_LENGTH, "STORE DATA without data");
 		goto out;
 	}
-	if (enc == 0x00 && structure == 0x08 && !dgi_valid(a->data, a->lc)) {
-		sw = cs_refuse(c, SW_WRONG_DATA, "STORE DATA: malformed DGI data");
+	if (enc != 0x00 && c->perso.open.len > 0) {
+		sw = cs_refuse(c, SW_WRONG_DATA, "STORE DATA: encrypted block %02X comes before "
+		    "the plain object of the previous block is complete", a->p2);
 		goto out;
 	}
-	if (enc == 0x00 && structure == 0x10 && cpk_tlv_validate(a->data, a->lc, 0, &err) != CPK_OK) {
-		sw = cs_refuse(c, SW_WRONG_DATA, "STORE DATA: %s", err.msg);
-		goto out;
+	/* Plain structured data: whole objects once joined with what is still open. */
+	if (enc == 0x00 && structure != 0x00) {
+		if (cpk_buf_set(&joined, c->perso.open.data, c->perso.open.len, &err) != CPK_OK ||
+		    cpk_buf_append(&joined, a->data, a->lc, &err) != CPK_OK) {
+			sw = cs_refuse(c, SW_NO_MEMORY, "STORE DATA: %s", err.msg);
+			goto out;
+		}
+		whole = structure == 0x08 ? dgi_valid(joined.data, joined.len) :
+		    cpk_tlv_validate(joined.data, joined.len, 0, &err) == CPK_OK;
+		if (!whole && ((a->p1 & 0x80) || joined.len > CS_PERSO_OPEN_MAX)) {
+			sw = cs_refuse(c, SW_WRONG_DATA, "STORE DATA: %s", structure == 0x08 ?
+			    "malformed DGI data" : err.msg);
+			goto out;
+		}
 	}
 	dst = c->perso.target >= 0 ? &c->apps[c->perso.target].stored : &c->isd_stored;
 	if (cs_stored_add(dst, a->p1, a->p2, a->data, a->lc, &err) != CPK_OK) {
 		sw = cs_refuse(c, SW_NO_MEMORY, "STORE DATA: %s", err.msg);
 		goto out;
 	}
+	if (enc == 0x00 && structure != 0x00) {
+		if (whole)
+			cpk_buf_free(&c->perso.open);
+		else {
+			cpk_buf_free(&c->perso.open);
+			c->perso.open = joined;
+			joined = (struct cpk_buf)CPK_BUF_INIT;
+		}
+	}
 	c->dirty = true;
+	/* The last block ends the sequence, and the forwarding to an application. */
 	c->perso.next_block = (a->p1 & 0x80) ? 0 : c->perso.next_block + 1;
+	if (a->p1 & 0x80)
+		c->perso.target = -1;
 	sw = SW_OK;
 out:
+	cpk_buf_free(&joined);
 	return sw;
 }

@@ -700,16 +700,56 @@ test_content(void)
 	CHECK_SW(sxmit(c, &s, "80F24002025C00", &d), 0x6A80);
 	CHECK_SW(sxmit(c, &s, "80F2400200", &d), 0x6700);
 
-	/* STORE DATA to the instance, in two blocks (DGI), then to the ISD. */
-	CHECK_SW(sxmit(c, &s, "80E620001000000A" APPLET "000000", &d), 0x9000);
+	/*
+	 * STORE DATA to the instance, in two blocks (DGI); the last block ends
+	 * the forwarding: the next sequence goes to the ISD.
+	 */
+#define PERSO "80E620001000000A" APPLET "000000"
+	CHECK_SW(sxmit(c, &s, PERSO, &d), 0x9000);
+	CHECK(c->perso.target == 0);
 	CHECK_SW(sxmit(c, &s, "80E2080105010102AABB", NULL), 0x6A86);	/* block 01 first */
 	CHECK_SW(sxmit(c, &s, "80E2080005010102AABB", NULL), 0x9000);
-	CHECK_SW(sxmit(c, &s, "80E2880104010202CC", NULL), 0x6A80);	/* bad DGI */
+	CHECK_SW(sxmit(c, &s, "80E2880104010202CC", NULL), 0x6A80);	/* DGI cut off */
 	CHECK_SW(sxmit(c, &s, "80E2880105010202CCDD", NULL), 0x9000);
 	CHECK(c->apps[0].stored.n == 2 && c->apps[0].stored.blocks[1].p1 == 0x88);
+	CHECK(c->perso.target == -1);
 	CHECK_SW(sxmit(c, &s, "80E2980003420100", NULL), 0x6A86);	/* structure 18 */
-	CHECK_SW(sxmit(c, &s, "80E2900003420100", NULL), 0x9000);	/* BER-TLV, block 00 again */
-	CHECK(c->apps[0].stored.n == 3);
+	CHECK_SW(sxmit(c, &s, "80E2900003420100", NULL), 0x9000);	/* BER-TLV, to the ISD */
+	CHECK(c->apps[0].stored.n == 2 && c->isd_stored.n == 1);
+	/*
+	 * An object may continue in the next block (DGI 0103 of 4 bytes, cut
+	 * after its first value byte; a TLV cut inside its length) ...
+	 */
+	CHECK_SW(sxmit(c, &s, PERSO, &d), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80E2080004010304AA", NULL), 0x9000);
+	CHECK(c->perso.open.len == 4);
+	CHECK_SW(sxmit(c, &s, "80E2080107BBCCDD020101EE", NULL), 0x9000);
+	CHECK(c->perso.open.len == 0);
+	CHECK_SW(sxmit(c, &s, "80E28802040201010F", NULL), 0x9000);
+	CHECK(c->apps[0].stored.n == 5);
+	CHECK_SW(sxmit(c, &s, PERSO, &d), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80E2100003DF0181", NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80E290010302ABCD", NULL), 0x9000);
+	CHECK(c->apps[0].stored.n == 7);
+	/* ... but not past the last block, nor past an encrypted block. */
+	CHECK_SW(sxmit(c, &s, PERSO, &d), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80E2080004010304AA", NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80E2880102BBCC", NULL), 0x6A80);
+	CHECK_SW(sxmit(c, &s, "80E2E80108000102030405060708", NULL), 0x6A80);
+	CHECK(c->apps[0].stored.n == 8);
+	CHECK_SW(sxmit(c, &s, "80E2880103BBCCDD", NULL), 0x9000);
+	CHECK(c->perso.open.len == 0 && c->apps[0].stored.n == 9);
+	/* Malformed: refused by the last block at the latest. */
+	CHECK_SW(sxmit(c, &s, PERSO, &d), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80E2100003DF0185", NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80E29001020102", NULL), 0x6A80);
+	CHECK(c->perso.open.len == 3);
+	/* A new INSTALL [for personalization] starts a new sequence. */
+	CHECK_SW(sxmit(c, &s, PERSO, &d), 0x9000);
+	CHECK(c->perso.open.len == 0 && c->perso.next_block == 0);
+	CHECK_SW(sxmit(c, &s, "80E2900003420100", NULL), 0x9000);
+	CHECK(c->apps[0].stored.n == 11 && c->isd_stored.n == 1);
+#undef PERSO
 	CHECK_SW(sxmit(c, &s, "80E620000F000009" PKG "000000", &d), 0x6A88);
 
 	/* SELECT the instance; it has no commands; SELECT the ISD again. */
@@ -718,7 +758,7 @@ test_content(void)
 	CHECK_SW(xmit(c, "00A4040000", &d), 0x9000);
 	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x13, &s, NULL), 0x9000);
 	CHECK_SW(sxmit(c, &s, "80E2900003420100", NULL), 0x9000);	/* to the ISD */
-	CHECK(c->isd_stored.n == 1);
+	CHECK(c->isd_stored.n == 2);
 
 	/* DELETE. */
 	CHECK_SW(sxmit(c, &s, "80E400000A4F08" ISD, NULL), 0x6985);
@@ -956,8 +996,8 @@ test_state(void)
 	CHECK_SW(sxmit(c, &s, "80E60C002609" PKG "0A" APPLET "0A" APPLET "0100" "02C900" "00",
 	    NULL), 0x9000);
 	CHECK_SW(sxmit(c, &s, "80E620001000000A" APPLET "000000", NULL), 0x9000);
-	CHECK_SW(sxmit(c, &s, "80E2880005010102AABB", NULL), 0x9000);
-	CHECK_SW(sxmit(c, &s, "80E2900003420100", NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80E2080005010102AABB", NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80E2900103420100", NULL), 0x9000);
 
 	/* Write, read back, write again: the same text. */
 	f = open_memstream(&text1, &len1);
@@ -972,7 +1012,7 @@ test_state(void)
 	CHECK(len1 == len2 && memcmp(text1, text2, len1) == 0);
 	CHECK(strstr(text1, "counter: 1\n") != NULL);
 	CHECK(strstr(text1, "  - aid: " PKG "\n    version: 1.0\n    size: 500\n") != NULL);
-	CHECK(strstr(text1, "      - p1: 88\n        block: 00\n        data: 010102AABB\n") !=
+	CHECK(strstr(text1, "      - p1: 08\n        block: 00\n        data: 010102AABB\n") !=
 	    NULL);
 	CHECK(c2->napps == 1 && c2->apps[0].stored.n == 2 && c2->nloadfiles == 1);
 	free(text1);

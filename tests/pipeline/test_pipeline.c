@@ -4,8 +4,9 @@
  * signed bundle -> cpk_bundle_open with a trust anchor -> cpk_stream_run
  * into the card -> the card's registry. Then the loader's refusals: the
  * same bundle again (stale counter, refused before EXTERNAL AUTHENTICATE),
- * a bundle for another card, a card that refuses a LOAD block, and a stop
- * request.
+ * a bundle for another card, a card that refuses a LOAD block, a stop
+ * request, a card that cannot be released; then personalization (STORE
+ * DATA of an object longer than one command, and of an encrypted one).
  *
  * usage: test_pipeline SOURCE_ROOT
  */
@@ -23,6 +24,7 @@
 #include "cardsim.h"
 #include "cardsim_state.h"
 #include "compile.h"
+#include "gp_crypto.h"
 #include "profile.h"
 #include "sign.h"
 #include "stream.h"
@@ -278,6 +280,135 @@ test_refused_and_interrupted(struct fixture *f, struct cardsim *card)
 	cpk_buf_free(&bytes);
 }
 
+/*
+ * Personalization through the strict card: a DGI of 300 bytes (longer than
+ * one command: it continues in the next block), a sensitive DGI (encrypted
+ * with the DEK, a command of its own, P1 bits 60 = 11), a small DGI, then
+ * BER-TLV to the security domain. The card accepts every block and holds,
+ * joined, exactly the objects the profile names.
+ */
+static const char perso_head[] =
+    "profile: 1\n"
+    "name: perso\n"
+    "security-domain:\n"
+    "  aid: A000000151000000\n"
+    "  scp: 03\n"
+    "  i: 70\n"
+    "  security-level: c-mac+c-dec\n"
+    "keys:\n"
+    "  file: keys.yaml\n"
+    "steps:\n"
+    "  - store-data:\n"
+    "      instance: F043504B48454C4C4F01\n"
+    "      format: dgi\n"
+    "      items:\n"
+    "        - dgi: \"0101\"\n"
+    "          value: ";
+
+static const char perso_tail[] =
+    "\n"
+    "        - dgi: \"8010\"\n"
+    "          value: 00112233445566778899AABBCCDDEEFF\n"
+    "          encrypt: true\n"
+    "        - dgi: \"0202\"\n"
+    "          value: AABB\n"
+    "  - store-data:\n"
+    "      format: ber-tlv\n"
+    "      items:\n"
+    "        - tag: \"5F20\"\n"
+    "          value: 414243\n";
+
+/* The plain blocks of a target joined; the encrypted ones, decrypted and unpadded. */
+static void
+joined_blocks(const struct cs_stored *st, struct cpk_buf *plain, struct cpk_buf *secret)
+{
+	static const uint8_t dek[16] = { 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47,
+	    0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F };	/* TEST KEY */
+	static const uint8_t zero[16];
+	uint8_t buf[256];
+	size_t i, n;
+
+	for (i = 0; i < st->n; i++) {
+		const struct cs_block *bl = &st->blocks[i];
+
+		if ((bl->p1 & 0x60) == 0) {
+			CHECK_OK(cpk_buf_append(plain, bl->data, bl->len, NULL));
+			continue;
+		}
+		/* 8010 | Lv | DEK-encrypted value: AES-CBC, zero IV, 80-padded. */
+		CHECK(bl->p1 == 0x68 && bl->len == 3 + 32 && bl->data[2] == 32);
+		if (bl->len != 3 + 32)
+			continue;
+		CHECK_OK(gp_aes_cbc(0, dek, sizeof(dek), zero, bl->data + 3, 32, buf, NULL));
+		if (CHECK_OK(gp_unpad80(buf, 32, 16, &n, NULL))) {
+			CHECK_OK(cpk_buf_append(secret, bl->data, 2, NULL));
+			CHECK_OK(cpk_buf_append(secret, buf, n, NULL));
+		}
+	}
+}
+
+static void
+test_personalize(struct fixture *f, struct cardsim *card)
+{
+	struct cpk_buf text = CPK_BUF_INIT, bytes = CPK_BUF_INIT, plain = CPK_BUF_INIT,
+	    secret = CPK_BUF_INIT, want = CPK_BUF_INIT;
+	struct profile_opts popts = { NULL };
+	struct profile *perso = NULL, *saved = f->profile;
+	struct cpk_stream_result r;
+	struct cpk_error err;
+	struct cpk_bundle *b;
+	struct cs_app *app;
+	char path[512], hex[3];
+	size_t i;
+
+	CHECK_OK(cpk_buf_append(&text, perso_head, strlen(perso_head), NULL));
+	CHECK_OK(cpk_buf_append(&want, "\x01\x01\xFF\x01\x2C", 5, NULL));
+	for (i = 0; i < 300; i++) {
+		snprintf(hex, sizeof(hex), "%02X", (unsigned)(i & 0xFF));
+		CHECK_OK(cpk_buf_append(&text, hex, 2, NULL));
+		CHECK_OK(cpk_buf_append_byte(&want, (uint8_t)i, NULL));
+	}
+	CHECK_OK(cpk_buf_append(&want, "\x02\x02\x02\xAA\xBB", 5, NULL));
+	CHECK_OK(cpk_buf_append(&text, perso_tail, strlen(perso_tail), NULL));
+	write_file("perso.yaml", text.data, text.len);
+	snprintf(path, sizeof(path), "%s/perso.yaml", dir);
+	if (!CHECK_OK(profile_load(path, &popts, &perso, &err))) {
+		fprintf(stderr, "  %s\n", err.msg);
+		goto out;
+	}
+	f->profile = perso;
+	b = make_bundle(f, "0102030405060708090A", "000007", &bytes);
+	f->profile = saved;
+	if (!CHECK(b != NULL))
+		goto out;
+	if (!CHECK_OK(stream(card, b, NULL, &r, &err)))
+		fprintf(stderr, "  %s\n", err.msg);
+	CHECK(r.stop == CPK_STOP_NONE && r.accepted == cpk_bundle_command_count(b));
+	cpk_bundle_free(&b);
+	app = cardsim_find_app(card, (const uint8_t *)"\xF0\x43\x50\x4B\x48\x45\x4C\x4C\x4F\x01",
+	    10);
+	if (!CHECK(app != NULL))
+		goto out;
+	/*
+	 * 305 bytes in blocks of at most 239 (C-DEC): 239 + 66; the secret in a
+	 * block of its own; then DGI 0202. The BER-TLV step went to the
+	 * security domain.
+	 */
+	CHECK(app->stored.n == 4);
+	joined_blocks(&app->stored, &plain, &secret);
+	CHECK(plain.len == want.len && memcmp(plain.data, want.data, want.len) == 0);
+	CHECK_HEX(secret.data, secret.len, "801000112233445566778899AABBCCDDEEFF");
+	CHECK(card->isd_stored.n == 1 && card->isd_stored.blocks[0].p1 == 0x90);
+	CHECK(card->perso.open.len == 0);
+out:
+	profile_free(&perso);
+	cpk_buf_free(&text);
+	cpk_buf_free(&bytes);
+	cpk_buf_free(&plain);
+	cpk_buf_free(&secret);
+	cpk_buf_free(&want);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -319,6 +450,7 @@ main(int argc, char **argv)
 	test_install_then_stale(&f, card);
 	test_other_card_and_ahead(&f, card);
 	test_refused_and_interrupted(&f, card);
+	test_personalize(&f, card);
 out:
 	cardsim_free(&card);
 	cpk_trust_free(&f.trust);

@@ -203,8 +203,11 @@ test_store_data(void)
 	memset(&s, 0, sizeof(s));
 	CHECK_OK(gp_cmd_store_data_all(GP_STORE_DGI, it, 2, 247, NULL, NULL, sink_emit, &s, NULL));
 	CHECK_STR(s.text, "80E288000B010103112233020202AABB\n");
-	/* An encrypted DGI gets its own command with P1 bit 20: 08|20|80 = A8, P2 01;
-	 * 8000 10 <16 inverted bytes> = 19 = 0x13 */
+	/*
+	 * An encrypted DGI gets its own command, P1 bits 60 = 11 (GlobalPlatform:
+	 * encrypted data): 08|60|80 = E8, P2 01;
+	 * 8000 10 <16 inverted bytes> = 19 = 0x13
+	 */
 	test_unhex("00112233445566778899AABBCCDDEEFF", key, sizeof(key));
 	it[1].id = 0x8000;
 	it[1].value = key;
@@ -213,7 +216,7 @@ test_store_data(void)
 	memset(&s, 0, sizeof(s));
 	CHECK_OK(gp_cmd_store_data_all(GP_STORE_DGI, it, 2, 247, invert, NULL, sink_emit, &s, NULL));
 	CHECK_STR(s.text, "80E2080006010103112233\n"
-	    "80E2A80113800010FFEEDDCCBBAA99887766554433221100\n");
+	    "80E2E80113800010FFEEDDCCBBAA99887766554433221100\n");
 	/* A 300-byte DGI: 0303 FF 012C (length >= 255: FF + 2 bytes) + 300 = 305 bytes,
 	 * in blocks of 200: 200 (P1 08, P2 00) then 105 = 0x69 (P1 88, P2 01) */
 	memset(v3, 0x5A, sizeof(v3));

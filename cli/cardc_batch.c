@@ -239,6 +239,25 @@ parse_record(struct batch *B, const char *line, size_t len, struct job *jb)
 	jb->bad = false;
 }
 
+/*
+ * A record of another shard (under the lock): not compiled here, but its
+ * serial is claimed, so that a serial given twice is refused whichever
+ * shards the two records fall in; otherwise the later shard's bundle
+ * would silently replace the other's SERIAL.cpk. Records that do not
+ * parse are the other shard's to report.
+ */
+static void
+claim_other(struct batch *B, const char *line, size_t len, unsigned lineno)
+{
+	struct job other;
+
+	memset(&other, 0, sizeof(other));
+	other.line = lineno;
+	parse_record(B, line, len, &other);
+	card_record_clear(&other.card);
+	cpk_cleanse(&other, sizeof(other));
+}
+
 /* Take the next record of this shard. false when there is none. */
 static bool
 take_record(struct batch *B, struct job *jb)
@@ -258,8 +277,10 @@ take_record(struct batch *B, struct job *jb)
 		} else if (B->done || !next_line(B, &line, &len, &lineno)) {
 			break;
 		}
-		if (B->records++ % B->a->shard_n != B->a->shard_i - 1)
+		if (B->records++ % B->a->shard_n != B->a->shard_i - 1) {
+			claim_other(B, line, len, lineno);
 			continue;
+		}
 		B->cards++;
 		jb->line = lineno;
 		parse_record(B, line, len, jb);
@@ -528,7 +549,12 @@ out:
 	for (i = 0; i < B.nresults; i++)
 		free(B.results[i].message);
 	free(B.results);
+	/* Record lines hold per-card data (data.* values of sensitive items). */
+	if (B.line != NULL)
+		cpk_cleanse(B.line, B.linecap);
 	free(B.line);
+	if (B.pending != NULL)
+		cpk_cleanse(B.pending, strlen(B.pending));
 	free(B.pending);
 	card_csv_header_free(&B.hdr);
 	serial_set_free(&B.seen);

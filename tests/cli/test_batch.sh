@@ -148,6 +148,28 @@ for j in 1 4; do
 	check "dup -j $j: missing serial" grep -q "^cardc: $T/dup.jsonl:4: the card record has no 'serial': batch names each bundle SERIAL.cpk$" "$T/err"
 	check "dup -j $j: summary" grep -qx "batch: 5 cards, 2 bundles written, 3 failed" "$T/out"
 done
+# The same serial in two shards: each shard claims the serials of the
+# other's records too, so the second is refused and cannot replace the
+# first card's bundle.
+{
+	json_record 1
+	json_record 2 | sed 's/"B-02"/"B-01"/'
+} >"$T/dup-shard.jsonl"
+expect 0 "" run_batch --cards "$T/dup-shard.jsonl" -o "$T/dup-shard" --shard 1/2
+cp "$T/dup-shard/B-01.cpk" "$T/dup-shard-first.cpk"
+expect 1 "cardc: $T/dup-shard.jsonl:2: serial 'B-01' was already given at line 1: each card needs its own serial" \
+    run_batch --cards "$T/dup-shard.jsonl" -o "$T/dup-shard" --shard 2/2
+check "dup across shards: summary" \
+    grep -qx "batch: 1 card, 0 bundles written, 1 failed (shard 2/2 of 2 records)" "$T/out"
+check "dup across shards: the first card's bundle was replaced" \
+    cmp -s "$T/dup-shard/B-01.cpk" "$T/dup-shard-first.cpk"
+# A record another shard takes and that does not parse is that shard's to report.
+{
+	json_record 13
+	json_record 2
+} >"$T/bad-other.jsonl"
+expect 0 "" run_batch --cards "$T/bad-other.jsonl" -o "$T/bad-other" --shard 2/2
+check "bad record of another shard reported" test ! -s "$T/err"
 
 # Fatal errors: nothing to run.
 expect 1 "cannot open cards file '$T/none.jsonl'" run_batch --cards "$T/none.jsonl" -o "$T/f"

@@ -95,9 +95,10 @@ cpk_command_accepts(const struct cpk_command *c, uint16_t sw)
  * without control characters (C0, DEL, C1): a label is shown on a terminal.
  * Returns the offset of the first bad byte, or len if all are good.
  */
-static size_t
-utf8_bad_offset(const uint8_t *s, size_t len)
+size_t
+cpk_label_bad_offset(const char *text, size_t len)
 {
+	const uint8_t *s = (const uint8_t *)text;
 	size_t i = 0, k, n;
 	uint32_t cp, min;
 
@@ -134,6 +135,20 @@ utf8_bad_offset(const uint8_t *s, size_t len)
 	return len;
 }
 
+size_t
+cpk_utf8_cut(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n <= max)
+		return n;
+	/* Back over continuation bytes to the start of the character cut at max. */
+	n = max;
+	while (n > 0 && ((uint8_t)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
 static cpk_status
 check_label(const char *label, struct cpk_error *err)
 {
@@ -144,7 +159,7 @@ check_label(const char *label, struct cpk_error *err)
 		cpk_error_set(err, st, "label must be 1..%d bytes", CPK_LABEL_MAX);
 		goto out;
 	}
-	bad = utf8_bad_offset((const uint8_t *)label, len);
+	bad = cpk_label_bad_offset(label, len);
 	if (bad < len) {
 		st = cpk_error_set(err, CPK_ERR_PARSE,
 		    "label: byte 0x%02X at offset %zu is not UTF-8 text without control "

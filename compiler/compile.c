@@ -104,6 +104,18 @@ step_sw(const struct profile_step *st, struct cpk_sw_pattern *sw)
 	return n;
 }
 
+/*
+ * dst = base, cut between two characters where needed, then suffix: a label
+ * of at most CPK_LABEL_MAX bytes (cap > CPK_LABEL_MAX; suffix is short ASCII).
+ */
+static void
+label_with(char *dst, size_t cap, const char *base, const char *suffix)
+{
+	size_t room = CPK_LABEL_MAX - strlen(suffix);
+
+	snprintf(dst, cap, "%.*s%s", (int)cpk_utf8_cut(base, room), base, suffix);
+}
+
 /* Wrap a plain command with the session and record it under the current label. */
 static cpk_status
 emit_secured(void *vctx, const uint8_t *apdu, size_t n, struct cpk_error *err)
@@ -111,14 +123,14 @@ emit_secured(void *vctx, const uint8_t *apdu, size_t n, struct cpk_error *err)
 	struct asm_ctx *a = vctx;
 	struct cpk_buf w = CPK_BUF_INIT;
 	struct cpk_sw_pattern sw[CPK_SW_MAX];
-	char label[CPK_LABEL_MAX + 48];
+	char label[CPK_LABEL_MAX + 1], count[32];
 	size_t nsw = step_sw(a->step, sw);
 	cpk_status ret;
 
 	if (a->total > 0) {
 		a->seq++;
-		snprintf(label, sizeof(label), "%.*s %zu/%zu", (int)(CPK_LABEL_MAX - 12), a->label,
-		    a->seq, a->total);
+		snprintf(count, sizeof(count), " %zu/%zu", a->seq, a->total);
+		label_with(label, sizeof(label), a->label, count);
 	} else {
 		snprintf(label, sizeof(label), "%s", a->label);
 	}
@@ -133,14 +145,14 @@ out:
 static void
 set_label(struct asm_ctx *a, const char *fallback, const struct gp_aid *aid, size_t total)
 {
-	char hex[2 * GP_AID_MAX + 1];
+	char hex[1 + 2 * GP_AID_MAX + 1];
 	const char *base = a->step != NULL && a->step->label != NULL ? a->step->label : fallback;
 
 	if (aid != NULL && (a->step == NULL || a->step->label == NULL)) {
-		gp_aid_hex(aid, hex);
 		/* Cut the name only as far as the AID needs (at most 32 hex digits). */
-		snprintf(a->label, sizeof(a->label), "%.*s %s", (int)(CPK_LABEL_MAX - 1 - strlen(hex)),
-		    base, hex);
+		hex[0] = ' ';
+		gp_aid_hex(aid, hex + 1);
+		label_with(a->label, sizeof(a->label), base, hex);
 	} else {
 		snprintf(a->label, sizeof(a->label), "%s", base);
 	}
@@ -183,7 +195,7 @@ step_load(struct asm_ctx *a, const struct profile_load *l, struct cpk_buf *b,
 	/* INSTALL [for load] answers 9000; the step's words are for LOAD. */
 	a->step = NULL;
 	if (saved->label != NULL)
-		snprintf(a->label, sizeof(a->label), "%s: INSTALL [for load]", saved->label);
+		label_with(a->label, sizeof(a->label), saved->label, ": INSTALL [for load]");
 	ret = gp_cmd_install_for_load(&l->package, l->has_sd ? &l->sd : NULL, l->lfdb_hash,
 	    l->lfdb_hash_len, l->params, l->params_len, NULL, 0, b, err);
 	if (ret == CPK_OK)

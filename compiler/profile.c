@@ -370,11 +370,17 @@ opt_label(struct pctx *c, const struct ydoc_node *n, const struct ydoc_field *f,
 {
 	const char *s;
 	cpk_status ret;
+	size_t bad;
 
 	if (n == NULL)
 		return CPK_OK;
 	if ((ret = ydoc_get_str(c->file, n, f, &s, c->err)) != CPK_OK)
 		return ret;
+	/* A label goes into every bundle's script: UTF-8 text without control characters. */
+	if ((bad = cpk_label_bad_offset(s, strlen(s))) < strlen(s))
+		return cpk_error_set_at(c->err, CPK_ERR_PARSE, c->file, n->line, n->col,
+		    "'%s' must be text without control characters (byte %zu is 0x%02X)", f->key,
+		    bad + 1, (unsigned)(uint8_t)s[bad]);
 	return dup_str(c, s, out);
 }
 

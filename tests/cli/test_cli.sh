@@ -134,6 +134,26 @@ check "personalize: the serial is not in the plain STORE DATA" \
 "$CARDC" verify "$T/rotate-keys.cpk" -k "$KEYS" >"$T/out" 2>&1
 check "rotate-keys: no PUT KEY 80D80181" grep -q "^       80D8018143028010" "$T/out"
 
+# Step labels are shortened between characters, never inside one: a load
+# step labelled "a" and 30 "é" (61 bytes) gives LOAD labels of "a" and 29
+# "é" then " n/N" and "a", 21 "é", ": INSTALL [for load]" (64 bytes at most).
+long=a$(printf 'é%.0s' $(seq 1 30))
+sed "s|^      cap: hello.cap .*|      cap: hello.cap\n      label: \"$long\"|" \
+    "$T/p/install-applet.yaml" >"$T/p-label.yaml"
+cp "$T/p/hello.cap" "$T/hello.cap"
+expect 0 "" "$CARDC" compile -p "$T/p-label.yaml" -c "$CARD03" -k "$KEYS" -s "$SIGN" \
+    -o "$T/label.cpk"
+expect 0 "" "$CARDC" inspect "$T/label.cpk" --json
+check "long label: LOAD label not cut between characters" \
+    grep -q "\"a$(printf 'é%.0s' $(seq 1 29)) 1/" "$T/out"
+check "long label: INSTALL [for load] label not cut between characters" \
+    grep -q "\"a$(printf 'é%.0s' $(seq 1 21)): INSTALL \[for load\]\"" "$T/out"
+# A label with a control character is refused where it is written.
+printf '  - delete:\n      aid: F043504B48454C4C4F\n      label: "tab\\there"\n' |
+    cat "$T/p/install-applet.yaml" - >"$T/p-tab.yaml"
+expect 1 "p-tab.yaml:$(($(wc -l <"$T/p/install-applet.yaml") + 3)):14: 'label' must be text without control characters (byte 4 is 0x09)" \
+    "$CARDC" compile -p "$T/p-tab.yaml" -c "$CARD03" -k "$KEYS" -s "$SIGN" -o "$T/tab.cpk"
+
 # --- compile errors: exit 1 and a message that names the problem ---
 
 P=$T/p/install-applet.yaml

@@ -573,6 +573,24 @@ flow_error(const struct cpk_manifest *m, struct cpk_command *cmds, size_t n, con
 
 #define FLOW_ERROR(m, c, n, needle) flow_error((m), (c), (n), (needle), __LINE__)
 
+/* Label text: the UTF-8 check and shortening between characters. */
+static void
+test_label_text(void)
+{
+	/* "a", e-acute (2 bytes), euro sign (3), a 4-byte character, "z". */
+	static const char s[] = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x94\x91z";
+	static const size_t cut[] = { 0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10, 11, 11 };
+	size_t i;
+
+	for (i = 0; i < sizeof(cut) / sizeof(cut[0]); i++)
+		CHECK(cpk_utf8_cut(s, i) == cut[i]);
+	CHECK(cpk_label_bad_offset(s, strlen(s)) == strlen(s));
+	CHECK(cpk_label_bad_offset("tab\there", 8) == 3);
+	CHECK(cpk_label_bad_offset("c1 \xc2\x85", 5) == 3);	/* NEL, a C1 control */
+	CHECK(cpk_label_bad_offset("cut \xc3", 5) == 4);
+	CHECK(cpk_label_bad_offset("del\x7f", 4) == 3);
+}
+
 static void
 test_script_flow(void)
 {
@@ -807,6 +825,7 @@ main(void)
 	test_script_roundtrip();
 	test_script_errors();
 	test_script_caps();
+	test_label_text();
 	test_script_flow();
 	test_keyfiles();
 	test_sig_entry();

@@ -33,7 +33,9 @@ export HOME=$WORK/home XDG_STATE_HOME=$WORK/home/state XDG_CONFIG_HOME=$WORK/hom
 cp "$SRC/keys/test-signing.key" "$SRC/keys/gp-test-keys-aes.yaml" "$WORK/keys/" &&
     chmod 600 "$WORK"/keys/* && cp "$SRC/profiles/install-applet.yaml" "$WORK/p/" ||
 	harness_die "setup"
-PUB=$SRC/keys/test-signing.pub
+# A trust anchor owned by the user running the bench, writable by nobody else.
+PUB=$WORK/keys/test-signing.pub
+install -m 0644 "$SRC/keys/test-signing.pub" "$PUB" || harness_die "setup"
 
 # Restore the card to its identified state and insert it.
 fresh_card() {

@@ -302,7 +302,8 @@ cpk_status cpk_script_check_flow(const struct cpk_manifest *m, const struct cpk_
  * Offline bundles only: records 1 and 2 are exactly the SELECT of the
  * manifest's security domain and the INITIALIZE UPDATE with its host
  * challenge (the rule above); CPK_ERR_PARSE otherwise, *bad the 0-based
- * index of the first record that is not (2 when both are right).
+ * index of the first record that is not (2 when both are right; n when
+ * the expected bytes could not be built).
  */
 cpk_status cpk_script_check_opening(const struct cpk_manifest *m, const struct cpk_command *cmds,
     size_t n, size_t *bad, struct cpk_error *err);

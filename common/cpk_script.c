@@ -497,21 +497,24 @@ cpk_script_check_opening(const struct cpk_manifest *m, const struct cpk_command 
 	struct cpk_buf want = CPK_BUF_INIT;
 	cpk_status st;
 
-	*bad = 0;
+	*bad = n;	/* no record is at fault when a reference cannot be built */
 	if ((st = cpk_apdu_build(&sel, &want, err)) != CPK_OK)
 		goto out;
+	*bad = 0;
 	st = CPK_ERR_PARSE;
 	if (n < 1 || !command_is(&cmds[0], 0, &want)) {
 		cpk_error_set(err, st, "an offline script starts with SELECT of the manifest's "
 		    "security domain (00A40400 Lc sd-aid 00, not secured)");
 		goto out;
 	}
-	*bad = 1;
 	cpk_buf_reset(&want);
 	/* P1 is the manifest's key version, or 00 for the card's default key set. */
 	if ((st = scp_initialize_update_apdu(n >= 2 && cmds[1].apdu_len > 2 &&
-	    cmds[1].apdu[2] == 0x00 ? 0x00 : m->kvn, m->host_challenge, &want, err)) != CPK_OK)
+	    cmds[1].apdu[2] == 0x00 ? 0x00 : m->kvn, m->host_challenge, &want, err)) != CPK_OK) {
+		*bad = n;
 		goto out;
+	}
+	*bad = 1;
 	st = CPK_ERR_PARSE;
 	if (n < 2 || !command_is(&cmds[1], CPK_CMD_INIT_UPDATE, &want)) {
 		cpk_error_set(err, st, "an offline script's second command is INITIALIZE UPDATE "

@@ -33,7 +33,7 @@ cpk_fetch_is_url(const char *s)
 void
 cpk_fetch_redact(const char *url, char *out, size_t cap)
 {
-	const char *auth, *end, *at, *rest, *q;
+	const char *rest, *q, *at;
 
 	if (cap == 0)
 		return;
@@ -41,17 +41,20 @@ cpk_fetch_redact(const char *url, char *out, size_t cap)
 		out[0] = '\0';
 		return;
 	}
-	auth = strstr(url, "://");
-	auth = auth != NULL && cpk_fetch_is_url(url) ? auth + 3 : url;
-	/* The authority ends at the first '/', '?' or '#'; userinfo is what precedes its last '@'. */
-	end = auth + strcspn(auth, "/?#");
-	at = NULL;
-	for (rest = auth; rest < end; rest++)
-		if (*rest == '@')
-			at = rest;
-	q = end + strcspn(end, "?#");
-	if (at != NULL)
-		(void)snprintf(out, cap, "%.*s***%.*s%s", (int)(auth - url), url, (int)(q - at), at,
+	rest = strstr(url, "://");
+	rest = rest != NULL && cpk_fetch_is_url(url) ? rest + 3 : url;
+	q = rest + strcspn(rest, "?#");
+	at = strrchr(rest, '@');
+	/*
+	 * Userinfo may hold '/', '?', '#' that a lenient parser still accepts,
+	 * so everything up to the last '@' is hidden. An '@' after the first
+	 * '?' or '#' may belong to the query or to a password holding one of
+	 * them: then all but the scheme is hidden.
+	 */
+	if (at != NULL && at > q)
+		(void)snprintf(out, cap, "%.*s***", (int)(rest - url), url);
+	else if (at != NULL)
+		(void)snprintf(out, cap, "%.*s***%.*s%s", (int)(rest - url), url, (int)(q - at), at,
 		    *q != '\0' ? "?***" : "");
 	else
 		(void)snprintf(out, cap, "%.*s%s", (int)(q - url), url, *q != '\0' ? "?***" : "");

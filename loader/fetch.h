@@ -29,11 +29,12 @@ struct cpk_fetch_opts {
 bool cpk_fetch_is_url(const char *s);
 
 /*
- * The URL as it may be shown and logged: "user:password@" becomes "***@"
- * and a query or fragment becomes "?***" (they often carry credentials or
- * access tokens); scheme, host, port and path stay. Truncated to fit
- * cap bytes (with its NUL); cap 0 writes nothing. Messages of cpk_fetch
- * name URLs this way.
+ * The URL as it may be shown and logged: everything up to the last '@'
+ * ("user:password@") becomes "***@" and a query or fragment becomes "?***"
+ * (they often carry credentials or access tokens); scheme, host, port and
+ * path stay. When an '@' follows the first '?' or '#', all but the scheme
+ * is hidden. Truncated to fit cap bytes (with its NUL); cap 0 writes
+ * nothing. Messages of cpk_fetch name URLs this way.
  */
 void cpk_fetch_redact(const char *url, char *out, size_t cap);
 

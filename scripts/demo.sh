@@ -55,14 +55,17 @@ step "cardc compile: profiles/install-applet.yaml for this card (offline, signed
 mkdir -p "$WORK/bureau"
 cp profiles/install-applet.yaml keys/gp-test-keys-aes.yaml keys/test-signing.key "$WORK/bureau/"
 chmod 600 "$WORK/bureau/"*
+# The technician's trust anchor: the bureau's public key, owned by whoever runs
+# cardload and writable by nobody else (the checkout's copy may not be).
+install -m 0644 keys/test-signing.pub "$WORK/trusted.pub"
 "$CAPGEN" -o "$WORK/bureau/hello.cap" --package F043504B48454C4C4F \
     --applet F043504B48454C4C4F01
 "$CARDC" compile -p "$WORK/bureau/install-applet.yaml" -c "$WORK/card.yaml" \
     -k "$WORK/bureau" -s "$WORK/bureau/test-signing.key" -o "$WORK/card.cpk"
-"$CARDC" inspect "$WORK/card.cpk" --trust keys/test-signing.pub >&2
+"$CARDC" inspect "$WORK/card.cpk" --trust "$WORK/trusted.pub" >&2
 
 step "cardload: verify the signature, check the card, stream the commands"
-"$CARDLOAD" --trust keys/test-signing.pub --log "$WORK/cardload.log" "$WORK/card.cpk"
+"$CARDLOAD" --trust "$WORK/trusted.pub" --log "$WORK/cardload.log" "$WORK/card.cpk"
 
 step "the card's registry"
 harness_stop_cardsim

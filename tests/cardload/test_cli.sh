@@ -81,7 +81,8 @@ extra=$(comm -13 "$T/help-opts" "$T/man-opts" | grep -vx -- '--version')
 
 # --- refused before any reader (nothing here reaches PC/SC) ---
 mkdir -p "$T/trusted" "$T/empty" "$XDG_CONFIG_HOME/cpk" || exit 1
-cp "$SRCROOT/keys/test-signing.pub" "$T/trusted/"
+cp "$SRCROOT/keys/test-signing.pub" "$T/trusted/" && chmod 644 "$T/trusted/test-signing.pub" &&
+    chmod 755 "$T/trusted" || exit 1
 head -c 2000 /dev/zero >"$T/zero.cpk"
 expect 3 "no trusted signing key in" --trust "$T/empty" "$SRCROOT/tests/golden/install-applet.cpk"
 expect 1 "nosuch.pub" --trust "$T/nosuch.pub" "$SRCROOT/tests/golden/install-applet.cpk"

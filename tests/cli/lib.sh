@@ -65,6 +65,7 @@ setup_work() {
 	    sed 's/^kvn: "01"/kvn: "02"/' "$SRCROOT/keys/gp-test-keys.yaml" >"$T/keys/new-keys.yaml" &&
 	    cp "$SRCROOT/keys/test-signing.key" "$SRCROOT/keys/test-signing.pub" "$T/sign/" &&
 	    chmod 600 "$T"/keys/*.yaml "$T/sign/test-signing.key" &&
+	    chmod 644 "$T/sign/test-signing.pub" &&
 	    cp "$SRCROOT"/profiles/*.yaml "$T/p/" &&
 	    "$CAPGEN" -o "$T/p/hello.cap" --package F043504B48454C4C4F \
 	        --applet F043504B48454C4C4F01 ||

@@ -680,7 +680,7 @@ main(int argc, char **argv)
 	write_in(keydir, "aes.yaml", aes_keys, 0600);
 	write_in(keydir, "des.yaml", des_keys, 0600);
 	key = copy_test_key(srcroot, tmp);
-	pub = path_join(srcroot, FIXTURE_TEST_PUB);
+	pub = copy_test_pub(srcroot, tmp);
 	cpk_error_clear(&err);
 	if (!CHECK_OK(cpk_signer_load(key, &signer, &err)) || !CHECK_OK(cpk_trust_new(&trust, &err)) ||
 	    !CHECK_OK(cpk_trust_add_file(trust, pub, &err))) {

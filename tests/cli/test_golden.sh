@@ -42,9 +42,9 @@ if ! cmp -s "$T/a.cpk" "$GOLDEN"; then
 	"$CARDC" inspect "$GOLDEN" --apdus >"$T/old.txt" 2>&1
 	diff "$T/old.txt" "$T/new.txt" >&2
 fi
-expect 0 "" "$CARDC" inspect "$GOLDEN" --trust "$SRCROOT/keys/test-signing.pub"
+expect 0 "" "$CARDC" inspect "$GOLDEN" --trust "$PUB"
 check "golden: signature not verified" grep -q "^signature  *verified: signed by key f620c8c4c446de5d" "$T/out"
-expect 0 "" "$CARDC" verify "$GOLDEN" -k "$KEYS" --trust "$SRCROOT/keys/test-signing.pub"
+expect 0 "" "$CARDC" verify "$GOLDEN" -k "$KEYS" --trust "$PUB"
 check "golden: verify summary" grep -q "^verify: 7 commands reproduced" "$T/out"
 # Another SOURCE_DATE_EPOCH or host challenge gives other bytes.
 checks=$((checks + 1))

@@ -20,7 +20,9 @@ export XDG_CONFIG_HOME=$WORK/config XDG_STATE_HOME=$WORK/state HOME=$WORK/home
 unset CPK_READER
 LOG=$XDG_STATE_HOME/cpk/cardload.log
 mkdir -p "$XDG_CONFIG_HOME/cpk/trusted" "$HOME" "$WORK/keys" "$WORK/p" || harness_die "mkdir"
-cp "$SRC/keys/test-signing.pub" "$XDG_CONFIG_HOME/cpk/trusted/" || harness_die "trust"
+cp "$SRC/keys/test-signing.pub" "$XDG_CONFIG_HOME/cpk/trusted/" &&
+    chmod 644 "$XDG_CONFIG_HOME/cpk/trusted/test-signing.pub" &&
+    chmod 755 "$XDG_CONFIG_HOME/cpk/trusted" || harness_die "trust"
 cp "$SRC/keys/test-signing.key" "$SRC/keys/gp-test-keys-aes.yaml" "$WORK/keys/" &&
     sed 's/^kvn: "01"/kvn: "20"/' "$SRC/keys/gp-test-keys.yaml" >"$WORK/keys/gp-test-keys.yaml" &&
     chmod 600 "$WORK"/keys/* || harness_die "cannot copy the test keys"

@@ -97,11 +97,12 @@ vg_matrix matrix-scp03 -w "$WORK/scp03" --scp 03 --i 70 --div kdf3 33:16384
 
 if [ -x "$VG_BUILD/cli/cardload" ]; then
 	install -m 0600 "$CPK_SOURCE_ROOT/keys/test-signing.key" "$WORK/test-signing.key"
+	install -m 0644 "$CPK_SOURCE_ROOT/keys/test-signing.pub" "$WORK/test-signing.pub"
 	vg_matrix matrix-emit -w "$WORK/scp03" --scp 03 --i 70 --div kdf3 \
 	    -s "$WORK/test-signing.key" --emit "$WORK/scp03/bundle.cpk" 03:16384
 	vg_wrapper cardload "$VG_BUILD/cli/cardload"
 	harness_run env HOME="$WORK/home" XDG_STATE_HOME="$WORK/home/state" "$WORK/vg-cardload" \
-	    --trust "$CPK_SOURCE_ROOT/keys/test-signing.pub" "$WORK/scp03/bundle.cpk" \
+	    --trust "$WORK/test-signing.pub" "$WORK/scp03/bundle.cpk" \
 	    >"$WORK/cardload.out" 2>"$WORK/cardload.log" </dev/null ||
 		harness_die "cardload under memcheck failed with status $? (99: memcheck" \
 		    "errors or leaks; see cardload.log and valgrind-cardload.*.log)"

@@ -8,11 +8,11 @@
  *   outcome is the same whether or not the caller passes an error structure;
  * - an accepted one holds a key version 01-FF, an algorithm and a key
  *   length that suits it, and a diversification only for master keys, of
- *   a scheme that suits the algorithm;
+ *   a scheme that suits the algorithm (never 'none' named with them);
  * - keyset_effective_div agrees with keyset.h: the file's scheme and the
  *   profile's must not differ, master keys need a scheme and static keys
  *   none, kdf3 is for AES and emv/visa2 for 16-byte 3DES (a file of master
- *   keys with 'diversification: none' parses but is never usable);
+ *   keys with 'diversification: none' is refused when it is read);
  * - whenever a scheme is in force, keyset_card_keys gives the card's keys
  *   with it: the static keys themselves, or keys of the same algorithm,
  *   length and version diversified from the masters.
@@ -73,6 +73,9 @@ check_accepted(const struct keyset *ks)
 		FUZZ_CHECK(ks->div == GP_DIV_NONE);
 	if (!ks->master)
 		FUZZ_CHECK(ks->div == GP_DIV_NONE);
+	/* Master keys named with a scheme: a real one, never 'none'. */
+	if (ks->master && ks->div_set)
+		FUZZ_CHECK(ks->div != GP_DIV_NONE);
 	if (ks->div == GP_DIV_KDF3)
 		FUZZ_CHECK(ks->keys.alg == GP_KEY_AES);
 	if (ks->div == GP_DIV_EMV || ks->div == GP_DIV_VISA2)

@@ -396,3 +396,21 @@ copy_test_key(const char *srcroot, const char *dir)
 	free(src);
 	return dst;
 }
+
+char *
+copy_test_pub(const char *srcroot, const char *dir)
+{
+	struct cpk_buf b = CPK_BUF_INIT;
+	char *src = path_join(srcroot, FIXTURE_TEST_PUB);
+	char *dst = path_join(dir, "test-signing.pub");
+
+	/*
+	 * A trust anchor must belong to the user running the test (or root)
+	 * and be writable by nobody else: the checkout's file may not be.
+	 */
+	slurp(src, &b);
+	spit(dst, b.data, b.len, 0644);
+	cpk_buf_free(&b);
+	free(src);
+	return dst;
+}

@@ -63,5 +63,7 @@ void remove_tree(const char *dir);		/* files in dir, then dir */
 size_t dir_count(const char *dir);		/* entries other than . and .. */
 /* Copy the committed test private key to dir/test-signing.key with mode 0600. */
 char *copy_test_key(const char *srcroot, const char *dir);
+/* The test public key, copied into dir with mode 0644 (returns the path). */
+char *copy_test_pub(const char *srcroot, const char *dir);
 
 #endif

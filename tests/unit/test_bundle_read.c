@@ -31,11 +31,11 @@ static void
 setup(void)
 {
 	struct cpk_error err;
-	char *pub = path_join(srcroot, FIXTURE_TEST_PUB);
-	char *gpath = path_join(srcroot, FIXTURE_GOLDEN);
+	char *pub, *gpath = path_join(srcroot, FIXTURE_GOLDEN);
 
 	cpk_error_clear(&err);
 	tmp = temp_dir();
+	pub = copy_test_pub(srcroot, tmp);
 	if (cpk_trust_new(&trust, &err) != CPK_OK || cpk_trust_add_file(trust, pub, &err) != CPK_OK) {
 		fprintf(stderr, "setup: %s\n", err.msg);
 		exit(1);

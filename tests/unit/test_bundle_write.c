@@ -39,7 +39,7 @@ setup(void)
 	cpk_error_clear(&err);
 	tmp = temp_dir();
 	key = copy_test_key(srcroot, tmp);
-	pub = path_join(srcroot, FIXTURE_TEST_PUB);
+	pub = copy_test_pub(srcroot, tmp);
 	if (cpk_signer_load(key, &signer, &err) != CPK_OK || cpk_trust_new(&trust, &err) != CPK_OK ||
 	    cpk_trust_add_file(trust, pub, &err) != CPK_OK) {
 		fprintf(stderr, "setup: %s\n", err.msg);

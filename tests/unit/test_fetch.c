@@ -35,10 +35,18 @@ main(void)
 	    "https://bureau.example/card.cpk?***");
 	REDACTS("https://bureau.example/card.cpk#frag", "https://bureau.example/card.cpk?***");
 	REDACTS("https://u:p@bureau.example?token=t0k", "https://***@bureau.example?***");
-	/* An '@' in the password, and one in the path (not userinfo). */
+	/*
+	 * '@', '/', '?' or '#' in the password: never any of it shown. An '@'
+	 * in the path hides too much (the host), never too little; one in the
+	 * query hides all but the scheme.
+	 */
 	REDACTS("https://u:p@ss@bureau.example/card.cpk", "https://***@bureau.example/card.cpk");
-	REDACTS("https://bureau.example/cards/a@b.cpk", "https://bureau.example/cards/a@b.cpk");
-	REDACTS("https://bureau.example/x?next=https://u:p@evil/", "https://bureau.example/x?***");
+	REDACTS("https://tech:1234/5@host/b.cpk", "https://***@host/b.cpk");
+	REDACTS("https://u:p/w@host/b.cpk?tok=1", "https://***@host/b.cpk?***");
+	REDACTS("https://u:p#w@host/b.cpk", "https://***");
+	REDACTS("https://u:p?w@host/b.cpk", "https://***");
+	REDACTS("https://bureau.example/cards/a@b.cpk", "https://***@b.cpk");
+	REDACTS("https://bureau.example/x?next=https://u:p@evil/", "https://***");
 	REDACTS("http://u:p@h/c.cpk", "http://***@h/c.cpk");
 	REDACTS("", "");
 	REDACTS(NULL, "");

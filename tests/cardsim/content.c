@@ -952,6 +952,14 @@ cs_cmd_store_data(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *r
 		}
 		whole = structure == 0x08 ? dgi_valid(joined.data, joined.len) :
 		    cpk_tlv_validate(joined.data, joined.len, 0, &err) == CPK_OK;
+		/*
+		 * Any DGI may be cut off; BER-TLV that is malformed rather than
+		 * cut off (a length form cpk_tlv refuses) is refused at once.
+		 */
+		if (!whole && structure == 0x10 && strstr(err.msg, "truncated") == NULL) {
+			sw = cs_refuse(c, SW_WRONG_DATA, "STORE DATA: %s", err.msg);
+			goto out;
+		}
 		if (!whole && ((a->p1 & 0x80) || joined.len > CS_PERSO_OPEN_MAX)) {
 			sw = cs_refuse(c, SW_WRONG_DATA, "STORE DATA: %s", structure == 0x08 ?
 			    "malformed DGI data" : err.msg);

@@ -739,10 +739,13 @@ test_content(void)
 	CHECK(c->apps[0].stored.n == 8);
 	CHECK_SW(sxmit(c, &s, "80E2880103BBCCDD", NULL), 0x9000);
 	CHECK(c->perso.open.len == 0 && c->apps[0].stored.n == 9);
-	/* Malformed: refused by the last block at the latest. */
+	/* Malformed BER-TLV (length form 85), not cut off: refused at once. */
 	CHECK_SW(sxmit(c, &s, PERSO, &d), 0x9000);
-	CHECK_SW(sxmit(c, &s, "80E2100003DF0185", NULL), 0x9000);
-	CHECK_SW(sxmit(c, &s, "80E29001020102", NULL), 0x6A80);
+	CHECK_SW(sxmit(c, &s, "80E2100003DF0185", NULL), 0x6A80);
+	CHECK(c->perso.open.len == 0 && c->perso.next_block == 0);
+	/* Cut off (DF01, length 81 02, no value yet), then the last block: refused there. */
+	CHECK_SW(sxmit(c, &s, "80E2100003DF0181", NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80E290010102", NULL), 0x6A80);
 	CHECK(c->perso.open.len == 3);
 	/* A new INSTALL [for personalization] starts a new sequence. */
 	CHECK_SW(sxmit(c, &s, PERSO, &d), 0x9000);

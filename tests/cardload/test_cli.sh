@@ -7,64 +7,45 @@
 # usage: test_cli.sh CARDLOAD SOURCE_ROOT
 CARDLOAD=${1:?usage: test_cli.sh CARDLOAD SOURCE_ROOT}
 SRCROOT=${2:?usage: test_cli.sh CARDLOAD SOURCE_ROOT}
-failures=0
-checks=0
-T=$(mktemp -d "${TMPDIR:-/tmp}/cpk-cardload-cli-XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT INT TERM
+. "$SRCROOT/tests/cli/check.sh"
 export XDG_CONFIG_HOME="$T/config" XDG_STATE_HOME="$T/state" HOME="$T/home"
 unset CPK_READER
+exec </dev/null
 
-fail() {
-	failures=$((failures + 1))
-	echo "FAIL: $*" >&2
-}
-
-# expect CODE STDERR-SUBSTRING ARGS...: exit status and a message.
-expect() {
+# cl CODE STDERR-SUBSTRING ARGS...: cardload's exit status and a message.
+cl() {
 	want=$1
 	needle=$2
 	shift 2
-	checks=$((checks + 1))
-	"$CARDLOAD" "$@" >"$T/out" 2>"$T/err" </dev/null
-	rc=$?
-	if [ "$rc" != "$want" ]; then
-		fail "cardload $*: exit $rc, expected $want"
-		sed 's/^/    /' "$T/err" >&2
-		return 1
-	fi
-	if [ -n "$needle" ] && ! grep -qF -- "$needle" "$T/err"; then
-		fail "cardload $*: stderr lacks '$needle'"
-		sed 's/^/    /' "$T/err" >&2
-	fi
-	return 0
+	expect "$want" "$needle" "$CARDLOAD" "$@"
 }
 
 # --- help and usage ---
-expect 0 "" --help && grep -q "^usage: cardload \[OPTIONS\] BUNDLE|URL|-" "$T/out" ||
+cl 0 "" --help && grep -q "^usage: cardload \[OPTIONS\] BUNDLE|URL|-" "$T/out" ||
     fail "--help text"
-expect 0 "" --version && grep -q "^cardload (cpk) " "$T/out" || fail "--version"
-expect 0 "" help identify && grep -q "^usage: cardload identify" "$T/out" || fail "help identify"
-expect 0 "" identify --help
-expect 0 "" readers --help
-expect 0 "" load --help
-expect 2 "usage: cardload [OPTIONS]"
-expect 2 "unknown option '--bogus'" --bogus x.cpk
-expect 2 "no bundle given" load
-expect 2 "no bundle given" -v
-expect 2 "one bundle at a time" a.cpk b.cpk
-expect 2 "option '--trust' needs a value" x.cpk --trust
-expect 2 "--timeout wants seconds" --timeout 0 x.cpk
-expect 2 "--timeout wants seconds" --timeout 3601 x.cpk
-expect 2 "only https:// URLs" http://example.org/x.cpk
-expect 2 "only https:// URLs" ftp://example.org/x.cpk
-expect 2 "option '--json' takes no value" --json=1 x.cpk
-expect 2 "--sd wants an AID" identify --sd A0000001
-expect 2 "--sd wants an AID" identify --sd XYZ
-expect 2 "--kvn wants a key version" identify --kvn 80
-expect 2 "--scp-i wants two hex digits" identify --scp-i 5
-expect 2 "unexpected argument 'x'" identify x
-expect 2 "unexpected argument 'x'" readers x
-expect 2 "unknown command 'nosuch'" help nosuch
+cl 0 "" --version && grep -q "^cardload (cpk) " "$T/out" || fail "--version"
+cl 0 "" help identify && grep -q "^usage: cardload identify" "$T/out" || fail "help identify"
+cl 0 "" identify --help
+cl 0 "" readers --help
+cl 0 "" load --help
+cl 2 "usage: cardload [OPTIONS]"
+cl 2 "unknown option '--bogus'" --bogus x.cpk
+cl 2 "no bundle given" load
+cl 2 "no bundle given" -v
+cl 2 "one bundle at a time" a.cpk b.cpk
+cl 2 "option '--trust' needs a value" x.cpk --trust
+cl 2 "--timeout wants seconds" --timeout 0 x.cpk
+cl 2 "--timeout wants seconds" --timeout 3601 x.cpk
+cl 2 "only https:// URLs" http://example.org/x.cpk
+cl 2 "only https:// URLs" ftp://example.org/x.cpk
+cl 2 "option '--json' takes no value" --json=1 x.cpk
+cl 2 "--sd wants an AID" identify --sd A0000001
+cl 2 "--sd wants an AID" identify --sd XYZ
+cl 2 "--kvn wants a key version" identify --kvn 80
+cl 2 "--scp-i wants two hex digits" identify --scp-i 5
+cl 2 "unexpected argument 'x'" identify x
+cl 2 "unexpected argument 'x'" readers x
+cl 2 "unknown command 'nosuch'" help nosuch
 [ ! -e "$XDG_STATE_HOME/cpk/cardload.log" ] || fail "a usage error wrote the run log"
 
 # --- the man page names every option of --help, and the other way round ---
@@ -84,16 +65,16 @@ mkdir -p "$T/trusted" "$T/empty" "$XDG_CONFIG_HOME/cpk" || exit 1
 cp "$SRCROOT/keys/test-signing.pub" "$T/trusted/" && chmod 644 "$T/trusted/test-signing.pub" &&
     chmod 755 "$T/trusted" || exit 1
 head -c 2000 /dev/zero >"$T/zero.cpk"
-expect 3 "no trusted signing key in" --trust "$T/empty" "$SRCROOT/tests/golden/install-applet.cpk"
-expect 1 "nosuch.pub" --trust "$T/nosuch.pub" "$SRCROOT/tests/golden/install-applet.cpk"
-expect 3 "not a valid cpk bundle" --trust "$T/trusted" "$T/zero.cpk"
-expect 1 "cannot open bundle" --trust "$T/trusted" "$T/nosuch.cpk"
-expect 3 "not a valid cpk bundle" --trust "$T/trusted" --json - <"$T/zero.cpk"
+cl 3 "no trusted signing key in" --trust "$T/empty" "$SRCROOT/tests/golden/install-applet.cpk"
+cl 1 "nosuch.pub" --trust "$T/nosuch.pub" "$SRCROOT/tests/golden/install-applet.cpk"
+cl 3 "not a valid cpk bundle" --trust "$T/trusted" "$T/zero.cpk"
+cl 1 "cannot open bundle" --trust "$T/trusted" "$T/nosuch.cpk"
+cl 3 "not a valid cpk bundle" --trust "$T/trusted" --json - <"$T/zero.cpk"
 # --log /dev/null: a file that cannot be synced is still a log (no error).
-expect 3 "not a valid cpk bundle" --trust "$T/trusted" --log /dev/null "$T/zero.cpk" &&
+cl 3 "not a valid cpk bundle" --trust "$T/trusted" --log /dev/null "$T/zero.cpk" &&
     ! grep -q "run log could not be written" "$T/err" || fail "--log /dev/null"
-# A bundle from stdin (expect() gives /dev/null): empty, refused.
-expect 3 "not a valid cpk bundle" --trust "$T/trusted" -
+# A bundle from stdin (the test reads /dev/null): empty, refused.
+cl 3 "not a valid cpk bundle" --trust "$T/trusted" -
 # The golden bundle is signed by the test key: trusted folder without it.
 "$CARDLOAD" --trust "$T/empty" --json "$SRCROOT/tests/golden/install-applet.cpk" \
     >"$T/out" 2>"$T/err" </dev/null
@@ -120,5 +101,4 @@ for l in lines:
 	[ "$(stat -c %a "$XDG_STATE_HOME/cpk")" = 700 ] || fail "run log folder mode"
 fi
 
-echo "cardload-cli: $checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+finish cardload-cli

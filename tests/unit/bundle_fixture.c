@@ -382,35 +382,34 @@ dir_count(const char *dir)
 	return n;
 }
 
-char *
-copy_test_key(const char *srcroot, const char *dir)
+/* A copy of a file of the checkout in dir, with the mode the tests need. */
+static char *
+copy_in(const char *srcroot, const char *rel, const char *dir, const char *name, unsigned mode)
 {
 	struct cpk_buf b = CPK_BUF_INIT;
-	char *src = path_join(srcroot, FIXTURE_TEST_KEY);
-	char *dst = path_join(dir, "test-signing.key");
+	char *src = path_join(srcroot, rel);
+	char *dst = path_join(dir, name);
 
-	/* git does not keep mode 0600; the copy gets it explicitly. */
 	slurp(src, &b);
-	spit(dst, b.data, b.len, 0600);
+	spit(dst, b.data, b.len, mode);
 	cpk_buf_free(&b);
 	free(src);
 	return dst;
 }
 
 char *
+copy_test_key(const char *srcroot, const char *dir)
+{
+	/* git does not keep mode 0600; the copy gets it explicitly. */
+	return copy_in(srcroot, FIXTURE_TEST_KEY, dir, "test-signing.key", 0600);
+}
+
+char *
 copy_test_pub(const char *srcroot, const char *dir)
 {
-	struct cpk_buf b = CPK_BUF_INIT;
-	char *src = path_join(srcroot, FIXTURE_TEST_PUB);
-	char *dst = path_join(dir, "test-signing.pub");
-
 	/*
 	 * A trust anchor must belong to the user running the test (or root)
 	 * and be writable by nobody else: the checkout's file may not be.
 	 */
-	slurp(src, &b);
-	spit(dst, b.data, b.len, 0644);
-	cpk_buf_free(&b);
-	free(src);
-	return dst;
+	return copy_in(srcroot, FIXTURE_TEST_PUB, dir, "test-signing.pub", 0644);
 }

@@ -246,15 +246,7 @@ refused(const struct cpk_command *cmds, const struct cpk_signer *signer,
 
 	/* Containers the writer never makes. */
 	memset(e, 0, sizeof(e));
-	e[0].name = CPK_ENTRY_MANIFEST;
-	e[0].data = s.manifest.data;
-	e[0].len = s.manifest.len;
-	e[1].name = CPK_ENTRY_SIGNATURE;
-	e[1].data = s.sig.data;
-	e[1].len = s.sig.len;
-	e[2].name = CPK_ENTRY_SCRIPT;
-	e[2].data = s.script.data;
-	e[2].len = s.script.len;
+	zraw_split_entries(&s, e);
 	e[3].name = "README";
 	e[3].data = (const uint8_t *)"hello\n";
 	e[3].len = 6;

@@ -214,21 +214,31 @@ zraw_build(const struct zraw_entry *e, size_t n, struct cpk_buf *out)
 }
 
 void
+zraw_split_entries(const struct split_bundle *s, struct zraw_entry e[3])
+{
+	memset(e, 0, 3 * sizeof(*e));
+	e[0].name = CPK_ENTRY_MANIFEST;
+	e[0].data = s->manifest.data;
+	e[0].len = s->manifest.len;
+	e[1].name = CPK_ENTRY_SIGNATURE;
+	e[1].data = s->sig.data;
+	e[1].len = s->sig.len;
+	e[2].name = CPK_ENTRY_SCRIPT;
+	e[2].data = s->script.data;
+	e[2].len = s->script.len;
+}
+
+void
 zraw_bundle(const uint8_t *manifest, size_t mlen, const uint8_t *sig, size_t slen,
     const uint8_t *script, size_t sclen, struct cpk_buf *out)
 {
+	struct split_bundle s = {
+		{ (uint8_t *)manifest, mlen, mlen }, { (uint8_t *)sig, slen, slen },
+		{ (uint8_t *)script, sclen, sclen },
+	};
 	struct zraw_entry e[3];
 
-	memset(e, 0, sizeof(e));
-	e[0].name = CPK_ENTRY_MANIFEST;
-	e[0].data = manifest;
-	e[0].len = mlen;
-	e[1].name = CPK_ENTRY_SIGNATURE;
-	e[1].data = sig;
-	e[1].len = slen;
-	e[2].name = CPK_ENTRY_SCRIPT;
-	e[2].data = script;
-	e[2].len = sclen;
+	zraw_split_entries(&s, e);
 	zraw_build(e, 3, out);
 }
 

@@ -47,6 +47,8 @@ struct split_bundle {
 };
 void split_bundle(const uint8_t *p, size_t n, struct split_bundle *out);
 void split_bundle_free(struct split_bundle *s);
+/* The three entries, in order, for zraw_build (e[3..] untouched). */
+void zraw_split_entries(const struct split_bundle *s, struct zraw_entry e[3]);
 /* Rebuild a standard three-entry container with zraw_build. */
 void zraw_bundle(const uint8_t *manifest, size_t mlen, const uint8_t *sig, size_t slen,
     const uint8_t *script, size_t sclen, struct cpk_buf *out);

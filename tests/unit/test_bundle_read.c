@@ -273,15 +273,7 @@ static void
 base_entries(struct zraw_entry e[4])
 {
 	memset(e, 0, 4 * sizeof(*e));
-	e[0].name = CPK_ENTRY_MANIFEST;
-	e[0].data = parts.manifest.data;
-	e[0].len = parts.manifest.len;
-	e[1].name = CPK_ENTRY_SIGNATURE;
-	e[1].data = parts.sig.data;
-	e[1].len = parts.sig.len;
-	e[2].name = CPK_ENTRY_SCRIPT;
-	e[2].data = parts.script.data;
-	e[2].len = parts.script.len;
+	zraw_split_entries(&parts, e);
 	e[3].name = "evil.sh";
 	e[3].data = (const uint8_t *)"rm -rf /\n";
 	e[3].len = 9;

@@ -325,7 +325,8 @@ draw_bar(struct run *run, size_t done, const char *label)
 	fputs("\r[", stderr);
 	for (i = 0; i < BAR_WIDTH; i++)
 		fputc(i < fill ? '#' : '-', stderr);
-	fprintf(stderr, "] %zu/%zu %.28s\033[K", done, run->total, label);
+	fprintf(stderr, "] %zu/%zu %.*s\033[K", done, run->total, (int)cpk_utf8_cut(label, 28),
+	    label);
 	fflush(stderr);
 	run->bar_shown = 1;
 }

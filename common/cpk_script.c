@@ -550,9 +550,9 @@ out:
 	return st;
 }
 
-/* Where are INITIALIZE UPDATE and EXTERNAL AUTHENTICATE? Exactly one EA. */
+/* Where is EXTERNAL AUTHENTICATE (exactly one), how many INITIALIZE UPDATE? */
 static cpk_status
-find_handshake(const struct cpk_command *cmds, size_t n, size_t *ea, size_t *iu, size_t *niu,
+find_handshake(const struct cpk_command *cmds, size_t n, size_t *ea, size_t *niu,
     struct cpk_error *err)
 {
 	size_t i, nea = 0;
@@ -564,10 +564,8 @@ find_handshake(const struct cpk_command *cmds, size_t n, size_t *ea, size_t *iu,
 			*ea = i;
 			nea++;
 		}
-		if (cmds[i].flags & CPK_CMD_INIT_UPDATE) {
-			*iu = i;
+		if (cmds[i].flags & CPK_CMD_INIT_UPDATE)
 			(*niu)++;
-		}
 	}
 	if (nea != 1) {
 		cpk_error_set(err, st, "the script has %zu EXTERNAL AUTHENTICATE commands; "
@@ -583,10 +581,10 @@ cpk_status
 cpk_script_check_flow(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n,
     struct cpk_error *err)
 {
-	size_t ea = 0, iu = 0, niu = 0, i;
+	size_t ea = 0, niu = 0, i;
 	cpk_status st;
 
-	if ((st = find_handshake(cmds, n, &ea, &iu, &niu, err)) != CPK_OK)
+	if ((st = find_handshake(cmds, n, &ea, &niu, err)) != CPK_OK)
 		goto out;
 	st = CPK_ERR_PARSE;
 	if (m->mode == CPK_MODE_OFFLINE && niu != 1) {

@@ -17,7 +17,6 @@ static const uint8_t oid_gp_version[] = { 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x
 static const uint8_t oid_gp_scp[] = { 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x04 };
 
 /* SCP03 i bit: pseudo-random challenge, the response carries the counter. */
-#define SCP03_I_PSEUDO 0x10
 
 void
 cpk_card_info_init(struct cpk_card_info *ci)

@@ -9,7 +9,7 @@
  * counter. Nothing else is sent after it, so the card stays in that
  * session (a session card record carries the exchange).
  *
- * The next sequence counter (shared/PROTOCOLS.md):
+ * The next sequence counter (GlobalPlatform SCP02 and SCP03):
  *   SCP03 (i & 10): every INITIALIZE UPDATE increments the counter first,
  *     so this probe used one value; next = returned + 1.
  *   SCP02: INITIALIZE UPDATE returns the current value and only a

@@ -83,26 +83,37 @@ static void
 string(struct jw *j, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strnlen(str, STR_MAX), k;
+	size_t n = strnlen(str, STR_MAX), k, written = 0;
 	char esc[8];
+	const char *piece;
+	size_t plen;
 
 	put(j, "\"", 1);
+	/* At most STR_MAX bytes of output: escapes count as what they write. */
 	while (n > 0) {
 		if (*s == '"' || *s == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)*s;
-			put(j, esc, 2);
+			piece = esc;
+			plen = 2;
 			k = 1;
 		} else if (*s < 0x20 || *s == 0x7F) {
 			snprintf(esc, sizeof(esc), "\\u%04x", *s);
-			puts_(j, esc);
+			piece = esc;
+			plen = 6;
 			k = 1;
 		} else if ((k = utf8_len(s, n)) == 0) {
-			puts_(j, "\\ufffd");
+			piece = "\\ufffd";
+			plen = 6;
 			k = 1;
 		} else {
-			put(j, s, k);
+			piece = (const char *)s;
+			plen = k;
 		}
+		if (written + plen > STR_MAX)
+			break;
+		put(j, piece, plen);
+		written += plen;
 		s += k;
 		n -= k;
 	}

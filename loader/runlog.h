@@ -70,8 +70,8 @@ void cpk_runlog_time(const struct timespec *ts, char out[CPK_RUNLOG_TIME_LEN]);
 /*
  * Append the entry as one JSON line (ending in LF) to out. Strings are
  * escaped; invalid UTF-8 becomes U+FFFD. CPK_ERR_RANGE if the line would
- * exceed CPK_RUNLOG_LINE_MAX (long strings are cut first, so this does not
- * happen with the loader's own fields).
+ * exceed CPK_RUNLOG_LINE_MAX (each string is cut to 1024 bytes of output,
+ * escapes included, so this does not happen with the loader's own fields).
  */
 cpk_status cpk_runlog_format(const struct cpk_runlog_entry *e, struct cpk_buf *out,
     struct cpk_error *err);

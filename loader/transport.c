@@ -8,23 +8,33 @@
 /* GET RESPONSE rounds before giving up on a card that never stops. */
 #define MAX_GET_RESPONSE 300
 
+/* Send a command; its whole response (data || SW) is appended to resp. */
+static cpk_status
+raw_append(struct cpk_transport *t, const uint8_t *cmd, size_t n, struct cpk_buf *resp,
+    struct cpk_error *err)
+{
+	size_t before = resp->len, got;
+	cpk_status st;
+
+	if ((st = t->ops->transmit(t->ctx, cmd, n, resp, err)) != CPK_OK)
+		return st;
+	got = resp->len - before;
+	if (got == 0)
+		return cpk_error_set(err, CPK_ERR_PCSC,
+		    "the card gave no answer: it was removed or lost power");
+	if (got < 2 || got > CPK_TRANSPORT_MAX_RESPONSE)
+		return cpk_error_set(err, CPK_ERR_PARSE,
+		    "the card's response has length %zu; expected 2 to %d bytes", got,
+		    CPK_TRANSPORT_MAX_RESPONSE);
+	return CPK_OK;
+}
+
 static cpk_status
 raw(struct cpk_transport *t, const uint8_t *cmd, size_t n, struct cpk_buf *resp,
     struct cpk_error *err)
 {
-	cpk_status st;
-
 	cpk_buf_reset(resp);
-	if ((st = t->ops->transmit(t->ctx, cmd, n, resp, err)) != CPK_OK)
-		return st;
-	if (resp->len == 0)
-		return cpk_error_set(err, CPK_ERR_PCSC,
-		    "the card gave no answer: it was removed or lost power");
-	if (resp->len < 2 || resp->len > CPK_TRANSPORT_MAX_RESPONSE)
-		return cpk_error_set(err, CPK_ERR_PARSE,
-		    "the card's response has length %zu; expected 2 to %d bytes", resp->len,
-		    CPK_TRANSPORT_MAX_RESPONSE);
-	return CPK_OK;
+	return raw_append(t, cmd, n, resp, err);
 }
 
 static uint16_t
@@ -59,7 +69,6 @@ cpk_status
 cpk_transport_exchange(struct cpk_transport *t, const uint8_t *cmd, size_t n,
     struct cpk_buf *resp, struct cpk_error *err)
 {
-	struct cpk_buf part = CPK_BUF_INIT;
 	uint8_t get[5] = { 0x00, 0xC0, 0x00, 0x00, 0x00 };
 	uint16_t sw;
 	int rounds;
@@ -86,20 +95,17 @@ cpk_transport_exchange(struct cpk_transport *t, const uint8_t *cmd, size_t n,
 		}
 		cpk_buf_truncate(resp, 2);	/* drop 61xx, keep the data */
 		get[4] = (uint8_t)sw;
-		if ((st = raw(t, get, sizeof(get), &part, err)) != CPK_OK)
+		if ((st = raw_append(t, get, sizeof(get), resp, err)) != CPK_OK)
 			goto out;
-		if (resp->len + part.len > CPK_TRANSPORT_MAX_RESPONSE) {
+		if (resp->len > CPK_TRANSPORT_MAX_RESPONSE) {
 			st = cpk_error_set(err, CPK_ERR_PARSE,
 			    "the card's response exceeds %d bytes", CPK_TRANSPORT_MAX_RESPONSE);
 			goto out;
 		}
-		if ((st = cpk_buf_append(resp, part.data, part.len, err)) != CPK_OK)
-			goto out;
 		sw = last_sw(resp);
 	}
 	st = CPK_OK;
 out:
-	cpk_buf_free(&part);
 	return st;
 }
 

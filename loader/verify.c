@@ -242,8 +242,18 @@ cpk_trust_add_dir(struct cpk_trust *t, const char *dir, size_t *added, struct cp
 			st = cpk_error_set(err, CPK_ERR_RANGE, "path too long in '%s'", dir);
 			goto out;
 		}
-		if ((st = cpk_trust_add_file(t, path, err)) != CPK_OK)
+		/*
+		 * A listed file that cannot be opened (a dangling link) is a broken
+		 * folder, not a missing one: callers skip only missing folders.
+		 */
+		if ((st = cpk_trust_add_file(t, path, err)) != CPK_OK) {
+			if (st == CPK_ERR_NOT_FOUND) {
+				st = CPK_ERR_IO;
+				if (err != NULL)
+					err->status = st;
+			}
 			goto out;
+		}
 		if (added != NULL)
 			(*added)++;
 	}

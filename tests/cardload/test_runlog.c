@@ -94,6 +94,15 @@ test_format(void)
 		cpk_buf_reset(&out);
 		CHECK_OK(cpk_runlog_format(&e, &out, NULL));
 		CHECK(out.len < CPK_RUNLOG_LINE_MAX);
+		/* Control characters write six bytes each: still cut by what is written. */
+		memset(longs, '\x01', 4999);
+		e.reader = longs;
+		cpk_buf_reset(&out);
+		CHECK_OK(cpk_runlog_format(&e, &out, NULL));
+		CHECK(out.len < CPK_RUNLOG_LINE_MAX);
+		CHECK_OK(cpk_buf_append_byte(&out, 0, NULL));
+		CHECK(strstr((const char *)out.data, "\\u0001\\u0001\",\"commands\"") != NULL);
+		e.reader = NULL;
 		free(longs);
 	}
 	cpk_buf_free(&out);

@@ -576,6 +576,11 @@ test_trust(void)
 		CHECK_MSG(&err, "belongs to user 4242");
 		CHECK(chown(dir, 0, (gid_t)-1) == 0);
 	}
+	/* A dangling link in the folder is an error, not a missing folder. */
+	CHECK(symlink(missing, bad) == 0);
+	CHECK_STATUS(cpk_trust_add_dir(t, dir, NULL, &err), CPK_ERR_IO);
+	CHECK_MSG(&err, "cannot open trusted key");
+	unlink(bad);
 	CHECK_STATUS(cpk_trust_add_dir(t, missing, NULL, &err), CPK_ERR_NOT_FOUND);
 	CHECK_MSG(&err, "cannot open trust directory");
 	CHECK_STATUS(cpk_trust_add_path(t, missing, &err), CPK_ERR_NOT_FOUND);

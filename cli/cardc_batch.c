@@ -77,8 +77,8 @@ struct batch {
 
 	pthread_mutex_t mu;		/* everything below */
 	FILE *in;
-	char *line;
-	size_t linecap;
+	/* One line: its first CARD_LINE_MAX + 1 bytes and a NUL (longer ones are refused). */
+	char line[CARD_LINE_MAX + 2];
 	unsigned lineno;
 	bool json_lines;
 	struct card_csv_header hdr;
@@ -176,11 +176,26 @@ skip_line(char *s, size_t *len)
 static bool
 next_line(struct batch *B, char **line, size_t *len, unsigned *lineno)
 {
-	ssize_t r;
+	size_t n, kept;
+	int ch;
 
 	for (;;) {
+		/*
+		 * A bounded read: of a line longer than a record may be, only
+		 * CARD_LINE_MAX + 1 bytes are kept (parse_record refuses it by
+		 * that length); the rest is read and dropped.
+		 */
 		errno = 0;
-		if ((r = getline(&B->line, &B->linecap, B->in)) < 0) {
+		n = kept = 0;
+		while ((ch = getc(B->in)) != EOF) {
+			if (kept < sizeof(B->line) - 1)
+				B->line[kept++] = (char)ch;
+			n++;
+			if (ch == '\n')
+				break;
+		}
+		B->line[kept] = '\0';
+		if (n == 0) {
 			/* Reported once the workers are done (or by detect_format). */
 			if (ferror(B->in))
 				B->read_errno = errno != 0 ? errno : EIO;
@@ -188,7 +203,7 @@ next_line(struct batch *B, char **line, size_t *len, unsigned *lineno)
 			return false;
 		}
 		B->lineno++;
-		*len = (size_t)r;
+		*len = kept;
 		if (skip_line(B->line, len))
 			continue;
 		*line = B->line;
@@ -208,7 +223,7 @@ parse_record(struct batch *B, const char *line, size_t len, struct job *jb)
 	jb->bad = true;
 	if (len > CARD_LINE_MAX) {
 		cpk_error_set_at(&jb->err, CPK_ERR_RANGE, B->name, jb->line, 0,
-		    "record of %zu bytes; at most %d", len, CARD_LINE_MAX);
+		    "record of more than %d bytes", CARD_LINE_MAX);
 		return;
 	}
 	if ((B->json_lines ? card_parse_json(B->name, jb->line, line, len, &jb->card, &jb->err) :
@@ -550,9 +565,7 @@ out:
 		free(B.results[i].message);
 	free(B.results);
 	/* Record lines hold per-card data (data.* values of sensitive items). */
-	if (B.line != NULL)
-		cpk_cleanse(B.line, B.linecap);
-	free(B.line);
+	cpk_cleanse(B.line, sizeof(B.line));
 	if (B.pending != NULL)
 		cpk_cleanse(B.pending, strlen(B.pending));
 	free(B.pending);

@@ -449,15 +449,7 @@ j_hex4(const char *p)
 	int v = 0, i, d;
 
 	for (i = 0; i < 4; i++) {
-		char ch = p[i];
-
-		if (ch >= '0' && ch <= '9')
-			d = ch - '0';
-		else if (ch >= 'a' && ch <= 'f')
-			d = ch - 'a' + 10;
-		else if (ch >= 'A' && ch <= 'F')
-			d = ch - 'A' + 10;
-		else
+		if ((d = cpk_hex_value(p[i])) < 0)
 			return -1;
 		v = v * 16 + d;
 	}

@@ -20,7 +20,6 @@ struct asm_ctx {
 	const struct profile *p;
 	const struct card_record *card;
 	const struct profile_step *step;	/* NULL outside the steps */
-	size_t step_index;
 	/* Label of the next emitted command(s). */
 	char label[CPK_LABEL_MAX + 1];
 	size_t seq, total;			/* "LOAD 3/57" numbering, 0 = none */
@@ -220,17 +219,7 @@ step_install(struct asm_ctx *a, const struct profile_install *in, struct cpk_buf
 	struct gp_install g;
 	cpk_status ret;
 
-	memset(&g, 0, sizeof(g));
-	g.package = in->package;
-	g.module = in->applet;
-	g.instance = in->instance;
-	memcpy(g.privileges, in->privileges, sizeof(g.privileges));
-	g.privileges_len = in->privileges_len;
-	g.params = in->params;
-	g.params_len = in->params_len;
-	g.has_system_params = in->has_system_params;
-	g.system_params = in->system_params;
-	g.system_params_len = in->system_params_len;
+	profile_install_to_gp(in, &g);
 	if (in->selectable && in->combined) {
 		set_label(a, "INSTALL [for install and make selectable]", &in->instance, 0);
 		if ((ret = gp_cmd_install(GP_INSTALL_FOR_INSTALL_AND_SELECTABLE, &g, b, err)) != CPK_OK)
@@ -361,7 +350,6 @@ run_steps(struct asm_ctx *a, struct cpk_error *err)
 		const struct profile_step *st = &a->p->steps[i];
 
 		a->step = st;
-		a->step_index = i;
 		switch (st->kind) {
 		case PROFILE_STEP_DELETE:
 			ret = step_delete(a, &st->u.del, &b, err);

@@ -731,7 +731,6 @@ parse_install(struct pctx *c, const struct ydoc_node **v, struct profile_step *s
 	cpk_status ret;
 
 	in->load_step = -1;
-	in->loc_package = loc_of(v[IN_PACKAGE]);
 	in->loc_applet = loc_of(v[IN_APPLET]);
 	in->loc_instance = loc_of(v[IN_INSTANCE] != NULL ? v[IN_INSTANCE] : v[IN_APPLET]);
 	if (v[IN_PACKAGE] != NULL) {
@@ -1049,7 +1048,6 @@ parse_sd(struct pctx *c, const struct ydoc_node *n)
 	sd->loc = loc_of(n);
 	if ((ret = ydoc_check_map(c->file, n, n, &sd_schema, v, c->err)) != CPK_OK)
 		return ret;
-	sd->loc_scp = loc_of(v[SD_SCP]);
 	sd->loc_i = loc_of(v[SD_I]);
 	sd->loc_level = loc_of(v[SD_LEVEL]);
 	sd->loc_mode = loc_of(v[SD_MODE] != NULL ? v[SD_MODE] : v[SD_I]);

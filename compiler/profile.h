@@ -91,7 +91,7 @@ struct profile_sd {
 	uint8_t level;			/* 01 03 11 13 33 */
 	enum profile_mode mode;		/* given, or by i */
 	bool mode_given;
-	struct profile_loc loc, loc_scp, loc_i, loc_level, loc_mode;
+	struct profile_loc loc, loc_i, loc_level, loc_mode;
 };
 
 struct profile_keys {
@@ -154,7 +154,7 @@ struct profile_install {
 	bool selectable;		/* default true */
 	bool combined;			/* 0C (default) rather than 04 then 08 */
 	int load_step;			/* index of the load step the package comes from, -1 */
-	struct profile_loc loc_package, loc_applet, loc_instance;
+	struct profile_loc loc_applet, loc_instance;
 };
 
 struct profile_item {

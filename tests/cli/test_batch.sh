@@ -163,6 +163,17 @@ check "dup across shards: summary" \
     grep -qx "batch: 1 card, 0 bundles written, 1 failed (shard 2/2 of 2 records)" "$T/out"
 check "dup across shards: the first card's bundle was replaced" \
     cmp -s "$T/dup-shard/B-01.cpk" "$T/dup-shard-first.cpk"
+# A line longer than any record: refused at its line, read past in bounded
+# memory, and the records after it still compiled.
+{
+	json_record 1
+	head -c 70000 /dev/zero | tr '\0' 'x'
+	echo
+	json_record 2
+} >"$T/long.jsonl"
+expect 1 "cardc: $T/long.jsonl:2: record of more than 65536 bytes" \
+    run_batch --cards "$T/long.jsonl" -o "$T/long"
+check "long line: summary" grep -qx "batch: 3 cards, 2 bundles written, 1 failed" "$T/out"
 # A record another shard takes and that does not parse is that shard's to report.
 {
 	json_record 13

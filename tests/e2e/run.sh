@@ -200,8 +200,10 @@ open scp02 55 01
 expect-counter 0001
 ssend 80F28002024F0000
 EOF
-	grep -q "C-MAC mismatch; secure channel closed" "$WORK/cardsim.1.log" ||
-		harness_die "cardsim did not log the MAC failure"
+	for log in "$WORK/cardsim.1.log" "$WORK/cardsim.2.log"; do
+		grep -q "C-MAC mismatch; secure channel closed" "$log" ||
+			harness_die "cardsim did not log the MAC failure in $log"
+	done
 }
 
 test_counters() {

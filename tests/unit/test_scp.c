@@ -4,8 +4,9 @@
  * For every supported `i` and every security level it allows: open a
  * session, wrap a series of commands (cases 1-4, empty to the largest
  * data), unwrap them on the card side, protect responses and unwrap them on
- * the host side; then alter every byte of every protected command and
- * response and require the other side to refuse it. Also the error paths of
+ * the host side; then alter every byte of four protected commands (empty,
+ * mid-size, largest) and of their responses and require the other side to
+ * refuse it. Also the error paths of
  * the session API, each with its message.
  */
 #include <stdlib.h>

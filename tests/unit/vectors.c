@@ -707,7 +707,10 @@ add_seq(struct vec_unit *u, size_t cap, int n, const char *file, struct vnode *s
 
 	if (seq == NULL || seq->kind != VN_SEQ)
 		return -1;
-	for (i = 0; i < seq->n && (size_t)n < cap && used < 256; i++, n++) {
+	/* Every vector runs: one that does not fit is an error, not a skip. */
+	if ((size_t)n + seq->n > cap || (size_t)used + seq->n > 256)
+		return -1;
+	for (i = 0; i < seq->n; i++, n++) {
 		snprintf(names[used], sizeof(names[used]), "%s %s", file,
 		    vdoc_str(seq->items[i], "name") ? vdoc_str(seq->items[i], "name") : "?");
 		u[n] = (struct vec_unit){ names[used++], seq->items[i], check, ctx, skip, NULL };

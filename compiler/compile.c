@@ -185,7 +185,6 @@ static cpk_status
 step_load(struct asm_ctx *a, const struct profile_load *l, struct cpk_buf *b,
     struct cpk_error *err)
 {
-	struct cpk_buf file = CPK_BUF_INIT;
 	const struct profile_step *saved = a->step;
 	size_t blocks;
 	cpk_status ret;
@@ -202,13 +201,12 @@ step_load(struct asm_ctx *a, const struct profile_load *l, struct cpk_buf *b,
 	a->step = saved;
 	if (ret != CPK_OK)
 		goto out;
-	if ((ret = gp_load_file(l->lfdb.data, l->lfdb.len, &file, err)) != CPK_OK ||
-	    (ret = gp_load_block_count(file.len, l->block, &blocks, err)) != CPK_OK)
+	if ((ret = gp_load_block_count(l->load_file.len, l->block, &blocks, err)) != CPK_OK)
 		goto out;
 	set_label(a, "LOAD", NULL, blocks);
-	ret = gp_cmd_load_all(file.data, file.len, l->block, emit_secured, a, err);
+	ret = gp_cmd_load_all(l->load_file.data, l->load_file.len, l->block, emit_secured, a,
+	    err);
 out:
-	cpk_buf_free(&file);
 	return ret;
 }
 

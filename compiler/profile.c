@@ -277,6 +277,7 @@ step_free(struct profile_step *s)
 		free(s->u.load.cap_path);
 		cap_free(&s->u.load.cap);
 		cpk_buf_free(&s->u.load.lfdb);
+		cpk_buf_free(&s->u.load.load_file);
 		break;
 	case PROFILE_STEP_STORE_DATA:
 		for (i = 0; i < s->u.store.nitems; i++)

@@ -133,6 +133,7 @@ struct profile_load {
 	struct cap_file *cap;
 	struct gp_aid package;		/* from the CAP */
 	struct cpk_buf lfdb;		/* the Load File Data Block to load */
+	struct cpk_buf load_file;	/* C4 <length> LFDB, cut into LOAD blocks (every card) */
 	uint8_t lfdb_hash[CAP_HASH_MAX];
 	size_t lfdb_hash_len;
 	size_t block;			/* effective block size */

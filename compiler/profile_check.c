@@ -124,7 +124,8 @@ resolve_load(struct profile *p, struct profile_load *l, struct cpk_error *err)
 	if ((ret = gp_aid_set(&l->package, l->cap->info.pkg_aid, l->cap->info.pkg_aid_len,
 	    err)) != CPK_OK)
 		return relocate(p, err, l->loc_cap, ret);
-	if ((ret = cap_build_lfdb(l->cap, l->descriptor, &l->lfdb, NULL, err)) != CPK_OK)
+	if ((ret = cap_build_lfdb(l->cap, l->descriptor, &l->lfdb, NULL, err)) != CPK_OK ||
+	    (ret = gp_load_file(l->lfdb.data, l->lfdb.len, &l->load_file, err)) != CPK_OK)
 		return relocate(p, err, l->loc_cap, ret);
 	if ((ret = cap_hash(l->hash, l->lfdb.data, l->lfdb.len, l->lfdb_hash, &l->lfdb_hash_len,
 	    err)) != CPK_OK)
@@ -225,7 +226,7 @@ static cpk_status
 check_load(const struct profile *p, const struct profile_step *s, struct cpk_error *err)
 {
 	const struct profile_load *l = &s->u.load;
-	struct cpk_buf apdu = CPK_BUF_INIT, file = CPK_BUF_INIT;
+	struct cpk_buf apdu = CPK_BUF_INIT;
 	size_t max = scp_max_plain_data(p->sd.level), count;
 	cpk_status ret;
 
@@ -236,8 +237,7 @@ check_load(const struct profile *p, const struct profile_step *s, struct cpk_err
 		    p->sd.level, level_name(p->sd.level), max);
 		goto out;
 	}
-	if ((ret = gp_load_file(l->lfdb.data, l->lfdb.len, &file, err)) != CPK_OK ||
-	    (ret = gp_load_block_count(file.len, l->block, &count, err)) != CPK_OK) {
+	if ((ret = gp_load_block_count(l->load_file.len, l->block, &count, err)) != CPK_OK) {
 		relocate(p, err, l->block_size != 0 ? l->loc_block : l->loc_cap, ret);
 		goto out;
 	}
@@ -249,7 +249,6 @@ check_load(const struct profile *p, const struct profile_step *s, struct cpk_err
 	ret = check_fits(p, &apdu, "INSTALL [for load]", s->loc, err);
 out:
 	cpk_buf_free(&apdu);
-	cpk_buf_free(&file);
 	return ret;
 }
 

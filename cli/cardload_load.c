@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "bundle_read.h"
+#include "cpk_config.h"
 #include "cardload.h"
 #include "cli_util.h"
 #include "cpk_config.h"
@@ -30,7 +31,7 @@
 #define SYNOPSIS "cardload [-r READER] [--trust PUB|DIR] [--json] [-v] [--log FILE] " \
     "[--cacert FILE] [--timeout SECONDS] BUNDLE|URL|-"
 
-#define SYSTEM_TRUST_DIR "/etc/cpk/trusted"
+#define SYSTEM_TRUST_DIR CPK_SYSTEM_TRUST_DIR
 
 enum { OPT_TRUST = 256, OPT_JSON, OPT_LOG, OPT_CACERT, OPT_TIMEOUT };
 
@@ -859,7 +860,7 @@ const struct cli_command cardload_load_command = {
 	"                        (default: $CPK_READER, else the only reader with a card)\n"
 	"      --trust PUB|DIR   trusted signing keys: a .pub file or a folder of them\n"
 	"                        (default: $XDG_CONFIG_HOME/cpk/trusted/ and\n"
-	"                        /etc/cpk/trusted/)\n"
+	"                        " SYSTEM_TRUST_DIR "/)\n"
 	"      --json            print one JSON result document on stdout\n"
 	"  -v, --verbose         print the APDU trace on stderr (no progress bar)\n"
 	"      --log FILE        the run log (default $XDG_STATE_HOME/cpk/cardload.log,\n"

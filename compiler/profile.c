@@ -473,7 +473,7 @@ tmpl_literal(struct pctx *c, const struct ydoc_node *n, const char *what, const 
 	if ((ret = cpk_buf_reserve(&b, (to - from) / 2, c->err)) != CPK_OK)
 		goto out;
 	if ((ret = cpk_hex_decode(s + from, to - from, b.data, b.cap, &got, c->err)) != CPK_OK) {
-		ydoc_locate(c->err, c->file, n->line, n->col);
+		ydoc_locate(ret, c->err, c->file, n->line, n->col);
 		goto out;
 	}
 	ret = tmpl_push(c, t, 0, b.data, got, NULL);
@@ -571,9 +571,9 @@ parse_load_params(struct pctx *c, const struct ydoc_node *n, struct profile_load
 		if ((ret = ydoc_get_hex(c->file, n, &hexf, l->params, sizeof(l->params),
 		    &l->params_len, c->err)) != CPK_OK)
 			return ret;
-		if (cpk_tlv_validate(l->params, l->params_len, 2, c->err) != CPK_OK) {
+		if ((ret = cpk_tlv_validate(l->params, l->params_len, 2, c->err)) != CPK_OK) {
 			cpk_error_prefix(c->err, "'load-parameters' is not a sequence of BER-TLV objects");
-			return ydoc_locate(c->err, c->file, n->line, n->col);
+			return ydoc_locate(ret, c->err, c->file, n->line, n->col);
 		}
 		return CPK_OK;
 	}
@@ -1191,7 +1191,7 @@ profile_parse(const char *name, const char *dir, const uint8_t *text, size_t len
 	struct profile *p = NULL;
 	cpk_status ret;
 
-	/* ydoc_locate returns the status it finds in err: never let it be NULL. */
+	/* The parser prefixes and reads back messages: give it an error structure. */
 	if (err == NULL)
 		err = &local;
 	*out = NULL;

@@ -491,14 +491,15 @@ ydoc_key_of(const struct ydoc_node *map, const struct ydoc_node *val)
 }
 
 cpk_status
-ydoc_locate(struct cpk_error *err, const char *file, unsigned line, unsigned col)
+ydoc_locate(cpk_status st, struct cpk_error *err, const char *file, unsigned line,
+    unsigned col)
 {
-	if (err == NULL)
-		return CPK_OK;
+	if (st == CPK_OK || err == NULL)
+		return st;
 	snprintf(err->file, sizeof(err->file), "%s", file != NULL ? file : "");
 	err->line = line;
 	err->col = col;
-	return err->status;
+	return st;
 }
 
 /* --- schema --- */
@@ -760,9 +761,7 @@ scalar_check(const char *file, const struct ydoc_node *n, const struct ydoc_fiel
 static cpk_status
 located(cpk_status st, const char *file, const struct ydoc_node *n, struct cpk_error *err)
 {
-	if (st != CPK_OK && err != NULL)
-		ydoc_locate(err, file, n->line, n->col);
-	return st;
+	return ydoc_locate(st, err, file, n->line, n->col);
 }
 
 cpk_status

@@ -161,13 +161,12 @@ cpk_status ydoc_get_str(const char *file, const struct ydoc_node *n, const struc
 const struct ydoc_node *ydoc_key_of(const struct ydoc_node *map, const struct ydoc_node *val);
 
 /*
- * Set the location of an error a decoder just filled (keeps message and
- * status) and return that status. With err NULL there is no status to
- * return and it returns CPK_OK: a public entry point that returns what this
- * returns must give it an error structure of its own when its caller passes
- * NULL.
+ * Set the location of an error a decoder just filled (keeps its message) and
+ * return st, the status that decoder returned. err may be NULL; st is
+ * returned whatever err holds, so a failure is never turned into success.
  */
-cpk_status ydoc_locate(struct cpk_error *err, const char *file, unsigned line, unsigned col);
+cpk_status ydoc_locate(cpk_status st, struct cpk_error *err, const char *file, unsigned line,
+    unsigned col);
 
 /* Quote a value for a message: at most 40 characters, non-printable bytes as \xHH. */
 void ydoc_quote(const char *s, char *out, size_t outcap);

@@ -1,13 +1,14 @@
 #!/bin/sh
 # Install the Debian 12 packages cpk needs to build and test: compilers,
-# meson, the five libraries (libcurl: cardload fetches https:// bundles),
+# meson, the six libraries (libcurl: cardload fetches https:// bundles;
+# jansson: cardc reads JSON-lines card records),
 # pcscd with the vpcd virtual reader (the simulator's way in), mandoc (man
 # page lint) and valgrind. Idempotent:
 # installs only what is missing. Needs root (or prints what to run).
 set -eu
 
 packages="build-essential meson ninja-build pkg-config libssl-dev libpcsclite-dev
-libyaml-dev libzip-dev libcurl4-openssl-dev pcscd vsmartcard-vpcd mandoc valgrind clang libclang-rt-14-dev
+libyaml-dev libzip-dev libcurl4-openssl-dev libjansson-dev pcscd vsmartcard-vpcd mandoc valgrind clang libclang-rt-14-dev
 zip unzip python3 util-linux procps iproute2"
 
 missing=""

@@ -28,6 +28,7 @@
 #include "keyset.h"
 #include "profile.h"
 #include "testlib.h"
+#include "ydoc.h"
 
 static char tmpdir[256];
 static const char *srcroot;
@@ -89,12 +90,17 @@ read_source(const char *rel)
 	return buf;
 }
 
-/* The error as a person reads it: "file:line:col: message" (or "message"). */
+/*
+ * The error as a person reads it (as cardc prints it): "file:line:col:
+ * message", "file:line: message" without a column, or "message".
+ */
 static void
 format_error(const struct cpk_error *err, char *out, size_t cap)
 {
-	if (err->line > 0)
+	if (err->line > 0 && err->col > 0)
 		snprintf(out, cap, "%s:%u:%u: %s", err->file, err->line, err->col, err->msg);
+	else if (err->line > 0)
+		snprintf(out, cap, "%s:%u: %s", err->file, err->line, err->msg);
 	else
 		snprintf(out, cap, "%s", err->msg);
 }
@@ -613,23 +619,23 @@ test_card_errors(void)
 	    "sd-aid: A000000151000000\nscp: 03\ni: 70\nkvn: 30\nkdd: 00010203040506070809\n",
 	    "c.yaml:1:1: missing required key 'counter' in the card record (the next sequence "
 	    "counter; or give 'host-challenge' and 'iu-response')");
-	/* 37. JSON: unknown key with a hint */
+	/* 37. JSON: unknown key with a hint (at the record's line: jansson keeps no positions) */
 	bad_card_json(__LINE__, "{\"sd_aid\":\"A000000151000000\"}",
-	    "c.jsonl:3:2: unknown key 'sd_aid' in the card record (did you mean 'sd-aid'?)");
+	    "c.jsonl:3: unknown key 'sd_aid' in the card record (did you mean 'sd-aid'?)");
 	/* 38. JSON: a number instead of a string */
 	bad_card_json(__LINE__, "{\"sd-aid\":\"A000000151000000\", \"scp\": 3}",
-	    "c.jsonl:3:38: the value of 'scp' must be a string in double quotes");
-	/* 39. JSON: duplicate key */
+	    "c.jsonl:3: the value of 'scp' must be a string in double quotes");
+	/* 39. JSON: duplicate key (a syntax error: jansson's column) */
 	bad_card_json(__LINE__, "{\"scp\":\"03\",\"scp\":\"02\"}",
-	    "c.jsonl:3:13: duplicate key 'scp'");
+	    "c.jsonl:3:17: duplicate key");
 	/* 40. JSON: text after the object */
 	bad_card_json(__LINE__,
 	    "{\"sd-aid\":\"A000000151000000\",\"scp\":\"03\",\"i\":\"70\",\"kvn\":\"30\","
 	    "\"kdd\":\"00010203040506070809\",\"counter\":\"000001\"} x",
 	    "c.jsonl:3:110: unexpected text after the JSON object");
-	/* 41. JSON: a bad value is located at the value */
+	/* 41. JSON: a bad value names its key */
 	bad_card_json(__LINE__, "{\"i\":\"7\"}",
-	    "c.jsonl:3:6: 'i' must be two hex digits from 00 to FF, got '7'");
+	    "c.jsonl:3: 'i' must be two hex digits from 00 to FF, got '7'");
 	/* 42. CSV: a header without a required column */
 	cpk_error_clear(&err);
 	CHECK_STATUS(card_csv_header_parse("c.csv", 1, "sd-aid,scp,i,kvn", 16, &h, &err),
@@ -660,6 +666,41 @@ test_card_errors(void)
 	    CPK_ERR_PARSE);
 	EXPECT_ERROR(&err, "c.csv:4:1: unterminated quoted field");
 	card_csv_header_free(&h);
+	/* 47. JSON: \u0000, invalid UTF-8, a list, a nested value, a control character */
+	bad_card_json(__LINE__, "{\"serial\":\"a\\u0000b\"}",
+	    "c.jsonl:3:20: NUL character (\\u0000) in a string");
+	bad_card_json(__LINE__, "{\"serial\":\"\xC0\xAF\"}",
+	    "c.jsonl:3:11: invalid UTF-8");
+	bad_card_json(__LINE__, "[\"sd-aid\"]",
+	    "c.jsonl:3:1: a card record line must be a JSON object ('{' ... '}')");
+	bad_card_json(__LINE__, "{\"data.pin\":{\"x\":\"1\"}}",
+	    "c.jsonl:3: the value of 'data.pin' must be a string in double quotes");
+	bad_card_json(__LINE__, "{\"serial\":\"a\x1b[2Jb\"}",
+	    "c.jsonl:3:12: not a valid JSON record: control character 0x1b near '\"a'");
+	/* 48. JSON: per-card data names are checked as in the other forms */
+	bad_card_json(__LINE__, "{\"data.Bad\":\"1\"}",
+	    "c.jsonl:3: per-card data name 'Bad': use 1 to 32 characters of a-z, 0-9, '_' and '-'");
+}
+
+/*
+ * ydoc_locate returns the status it is given: with no error structure, a
+ * failure stays a failure (it used to return CPK_OK when err was NULL).
+ */
+static void
+test_ydoc_locate(void)
+{
+	static const char bad[] = "{\"i\":\"7\"}";
+	struct cpk_error err;
+	struct card_record c;
+
+	CHECK(ydoc_locate(CPK_ERR_PARSE, NULL, "f", 1, 2) == CPK_ERR_PARSE);
+	CHECK(ydoc_locate(CPK_OK, NULL, "f", 1, 2) == CPK_OK);
+	cpk_error_clear(&err);
+	err.status = CPK_OK;
+	CHECK(ydoc_locate(CPK_ERR_RANGE, &err, "f", 3, 4) == CPK_ERR_RANGE);
+	CHECK(err.line == 3 && err.col == 4);
+	CHECK(card_parse_json("c.jsonl", 1, bad, strlen(bad), &c, NULL) != CPK_OK);
+	CHECK(card_parse_yaml("c.yaml", (const uint8_t *)"i: 7\n", 5, &c, NULL) != CPK_OK);
 }
 
 static void
@@ -1263,6 +1304,7 @@ main(int argc, char **argv)
 	test_profile_semantic_errors();
 	test_profile_valid();
 	test_card_errors();
+	test_ydoc_locate();
 	test_card_valid();
 	test_card_session_without_counter();
 	test_keyset_errors();

@@ -1,6 +1,7 @@
 /* cpk command-line programs: shared helpers (see cli_util.h). */
 #include "cli_util.h"
 #include "cpk_config.h"
+#include "cpk_text.h"
 #include "scp_iu.h"
 
 #include <errno.h>
@@ -214,60 +215,22 @@ cli_print_hex(FILE *f, const uint8_t *p, size_t n)
 		fprintf(f, "%02X", p[i]);
 }
 
-/* Length of a valid UTF-8 sequence at s (1..4), or 0. */
-static size_t
-utf8_len(const unsigned char *s)
-{
-	size_t n, i;
-	unsigned long cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
-		n = 2, cp = s[0] & 0x1Fu;
-	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-		n = 3, cp = s[0] & 0x0Fu;
-	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-		n = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3Fu);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-		return 0;
-	return n;
-}
-
 void
 cli_json_string(FILE *f, const char *str)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n;
+	char text[1024];
+	size_t n = strlen(str), k, used;
 
+	/* Piecewise through a buffer: each piece ends between characters. */
 	fputc('"', f);
-	while (*s != '\0') {
-		if (*s == '"' || *s == '\\') {
-			fputc('\\', f);
-			fputc(*s++, f);
-		} else if (*s == '\n') {
-			fputs("\\n", f);
-			s++;
-		} else if (*s == '\t') {
-			fputs("\\t", f);
-			s++;
-		} else if (*s < 0x20 || *s == 0x7F) {
-			fprintf(f, "\\u%04x", *s++);
-		} else if ((n = utf8_len(s)) == 0) {
-			fputs("\\ufffd", f);
-			s++;
-		} else {
-			fwrite(s, 1, n, f);
-			s += n;
-		}
+	while (n > 0) {
+		used = cpk_utf8_cut(str, n < 170 ? n : 170);
+		if (used == 0)
+			used = 1;	/* a lone continuation byte: escaped as \ufffd */
+		k = cpk_json_escape(str, used, text, sizeof(text));
+		fwrite(text, 1, k, f);
+		str += used;
+		n -= used;
 	}
 	fputc('"', f);
 }

@@ -120,6 +120,7 @@
 #include "cpk_apdu.h"
 #include "cpk_bytes.h"
 #include "cpk_error.h"
+#include "cpk_text.h"	/* labels: cpk_label_bad_offset, cpk_utf8_cut */
 
 #define CPK_BUNDLE_FORMAT 1
 
@@ -270,15 +271,6 @@ bool cpk_command_accepts(const struct cpk_command *c, uint16_t sw);
 
 /* Check one record against the limits (label, status words, APDU, flags). */
 cpk_status cpk_command_check(const struct cpk_command *c, struct cpk_error *err);
-
-/*
- * Labels: the offset of the first byte of s[0..len) that is not UTF-8 text
- * without control characters (C0, DEL, C1), or len when all are good; and
- * the length of the longest prefix of the NUL-terminated s of at most max
- * bytes that ends between two characters (to shorten a label).
- */
-size_t cpk_label_bad_offset(const char *s, size_t len);
-size_t cpk_utf8_cut(const char *s, size_t max);
 
 /* Append script.bin for n commands (each checked with cpk_command_check). */
 cpk_status cpk_script_encode(const struct cpk_command *cmds, size_t n, struct cpk_buf *out,

@@ -3,6 +3,7 @@
  * patterns. The layout is described in cpk_bundle.h and cpk(5).
  */
 #include "cpk_bundle.h"
+#include "cpk_text.h"
 #include "scp_iu.h"
 
 #include <stdio.h>
@@ -89,65 +90,6 @@ cpk_command_accepts(const struct cpk_command *c, uint16_t sw)
 }
 
 /* --- one record --- */
-
-/*
- * Well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF)
- * without control characters (C0, DEL, C1): a label is shown on a terminal.
- * Returns the offset of the first bad byte, or len if all are good.
- */
-size_t
-cpk_label_bad_offset(const char *text, size_t len)
-{
-	const uint8_t *s = (const uint8_t *)text;
-	size_t i = 0, k, n;
-	uint32_t cp, min;
-
-	while (i < len) {
-		uint8_t c = s[i];
-
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return i;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1; cp = c & 0x1fu; min = 0x80;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2; cp = c & 0x0fu; min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3; cp = c & 0x07u; min = 0x10000;
-		} else {
-			return i;
-		}
-		if (len - i - 1 < n)
-			return i;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return i;
-			cp = (cp << 6) | (s[i + k] & 0x3fu);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-		    (cp >= 0x80 && cp <= 0x9f))
-			return i;
-		i += n + 1;
-	}
-	return len;
-}
-
-size_t
-cpk_utf8_cut(const char *s, size_t max)
-{
-	size_t n = strnlen(s, max + 1);
-
-	if (n <= max)
-		return n;
-	/* Back over continuation bytes to the start of the character cut at max. */
-	n = max;
-	while (n > 0 && ((uint8_t)s[n] & 0xc0) == 0x80)
-		n--;
-	return n;
-}
 
 static cpk_status
 check_label(const char *label, struct cpk_error *err)

@@ -1,6 +1,8 @@
 /* cpk: the loader's run log (see runlog.h). */
 #include "runlog.h"
 
+#include "cpk_text.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "cpk_file.h"
+#include "cpk_text.h"
 
 /* Longest string member written; longer ones are cut (a path or URL, a message). */
 #define STR_MAX 1024
@@ -27,36 +30,6 @@ cpk_runlog_time(const struct timespec *ts, char out[CPK_RUNLOG_TIME_LEN])
 		return;
 	}
 	snprintf(out, CPK_RUNLOG_TIME_LEN, "%.19s.%03dZ", base, ms);
-}
-
-/* Length of a valid UTF-8 sequence at s[0..n) (1..4), or 0. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	unsigned long cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
-		len = 2, cp = s[0] & 0x1Fu;
-	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-		len = 3, cp = s[0] & 0x0Fu;
-	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-		len = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3Fu);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-		return 0;
-	return len;
 }
 
 struct jw {
@@ -79,44 +52,16 @@ puts_(struct jw *j, const char *s)
 	put(j, s, strlen(s));
 }
 
+/* A JSON string of at most STR_MAX bytes of text (escapes count as what they write). */
 static void
 string(struct jw *j, const char *str)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strnlen(str, STR_MAX), k, written = 0;
-	char esc[8];
-	const char *piece;
-	size_t plen;
+	char text[STR_MAX + 1];
+	size_t n;
 
+	n = cpk_json_escape(str, strnlen(str, STR_MAX), text, sizeof(text));
 	put(j, "\"", 1);
-	/* At most STR_MAX bytes of output: escapes count as what they write. */
-	while (n > 0) {
-		if (*s == '"' || *s == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)*s;
-			piece = esc;
-			plen = 2;
-			k = 1;
-		} else if (*s < 0x20 || *s == 0x7F) {
-			snprintf(esc, sizeof(esc), "\\u%04x", *s);
-			piece = esc;
-			plen = 6;
-			k = 1;
-		} else if ((k = utf8_len(s, n)) == 0) {
-			piece = "\\ufffd";
-			plen = 6;
-			k = 1;
-		} else {
-			piece = (const char *)s;
-			plen = k;
-		}
-		if (written + plen > STR_MAX)
-			break;
-		put(j, piece, plen);
-		written += plen;
-		s += k;
-		n -= k;
-	}
+	put(j, text, n);
 	put(j, "\"", 1);
 }
 

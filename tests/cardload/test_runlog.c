@@ -51,7 +51,7 @@ test_format(void)
 	CHECK_OK(cpk_runlog_format(&e, &out, NULL));
 	want = "{\"start\":\"2025-11-22T10:04:05.123Z\",\"end\":\"2025-11-22T10:04:05.999Z\","
 	    "\"cardload\":\"0.1.0\",\"result\":\"rejected\",\"exit\":3,"
-	    "\"source\":\"a\\\"b\\\\c\\u000a\\u0001\\ufffd\xc3\xa9.cpk\",\"bundle-sha256\":null,"
+	    "\"source\":\"a\\\"b\\\\c\\n\\u0001\\ufffd\xc3\xa9.cpk\",\"bundle-sha256\":null,"
 	    "\"key-id\":null,\"serial\":null,\"reader\":null,\"commands\":0,\"sent\":0,"
 	    "\"accepted\":0,\"failed-index\":null,\"failed-label\":null,\"failed-sw\":null,"
 	    "\"iu-field\":null,\"message\":null}\n";

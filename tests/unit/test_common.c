@@ -11,6 +11,7 @@
 #include "cpk_bytes.h"
 #include "cpk_error.h"
 #include "cpk_sw.h"
+#include "cpk_text.h"
 #include "cpk_tlv.h"
 #include "testlib.h"
 
@@ -992,10 +993,89 @@ test_sw(void)
 	CHECK(!cpk_sw_is_warning(0x6400));
 }
 
+/* UTF-8: the one validator every reader and writer of text uses. */
+static void
+test_utf8(void)
+{
+	static const struct {
+		const char *s;
+		size_t len;		/* expected cpk_utf8_char length, 0 = bad */
+		uint32_t cp;
+	} cases[] = {
+		{ "A", 1, 0x41 },
+		{ "\x7f", 1, 0x7F },
+		{ "\xc2\xa9", 2, 0xA9 },
+		{ "\xdf\xbf", 2, 0x7FF },
+		{ "\xe0\xa0\x80", 3, 0x800 },
+		{ "\xed\x9f\xbf", 3, 0xD7FF },
+		{ "\xee\x80\x80", 3, 0xE000 },
+		{ "\xf0\x90\x80\x80", 4, 0x10000 },
+		{ "\xf4\x8f\xbf\xbf", 4, 0x10FFFF },
+		{ "\xc0\xaf", 0, 0 },		/* overlong '/' */
+		{ "\xc1\xbf", 0, 0 },		/* overlong */
+		{ "\xe0\x80\xaf", 0, 0 },	/* overlong, 3 bytes */
+		{ "\xf0\x80\x80\xaf", 0, 0 },	/* overlong, 4 bytes */
+		{ "\xed\xa0\x80", 0, 0 },	/* high surrogate */
+		{ "\xed\xbf\xbf", 0, 0 },	/* low surrogate */
+		{ "\xf4\x90\x80\x80", 0, 0 },	/* above U+10FFFF */
+		{ "\xf5\x80\x80\x80", 0, 0 },
+		{ "\xff", 0, 0 },
+		{ "\x80", 0, 0 },		/* lone continuation */
+		{ "\xc3", 0, 0 },		/* cut off */
+		{ "\xe2\x82", 0, 0 },		/* cut off */
+		{ "\xe2\x28\xa1", 0, 0 },	/* bad continuation */
+	};
+	uint32_t cp;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cp = 0;
+		CHECK(cpk_utf8_char((const uint8_t *)cases[i].s, strlen(cases[i].s), &cp) ==
+		    cases[i].len);
+		if (cases[i].len > 0)
+			CHECK(cp == cases[i].cp);
+	}
+	/* The length given bounds the sequence: a 2-byte character in 1 byte is cut off. */
+	CHECK(cpk_utf8_char((const uint8_t *)"\xc2\xa9", 1, NULL) == 0);
+	CHECK(cpk_utf8_cut("abc", 5) == 3);
+	CHECK(cpk_utf8_cut("ab\xc3\xa9", 3) == 2);
+	CHECK(cpk_utf8_cut("ab\xc3\xa9", 4) == 4);
+	CHECK(cpk_label_bad_offset("LOAD 1/2 \xc3\xa9", 11) == 11);
+	CHECK(cpk_label_bad_offset("a\xed\xa0\x80", 4) == 1);
+	CHECK(cpk_label_bad_offset("a\xc2\x9f", 3) == 1);	/* C1 */
+	CHECK(cpk_label_bad_offset("a\xc2\xa0", 3) == 3);	/* NBSP is text */
+}
+
+/* JSON string text: every escape, bad bytes, and a cut between characters. */
+static void
+test_json_escape(void)
+{
+	static const char in[] = "q\"b\\n\nt\tc\x01" "d\x7f" "e\xff" "f\xc3\xa9/";
+	char out[128];
+	size_t n;
+
+	n = cpk_json_escape(in, sizeof(in) - 1, out, sizeof(out));
+	CHECK_STR(out, "q\\\"b\\\\n\\nt\\tc\\u0001d\\u007fe\\ufffdf\xc3\xa9/");
+	CHECK(n == strlen(out));
+	/* Nothing is cut in half: not an escape, not a character. */
+	CHECK(cpk_json_escape("ab\"", 3, out, 4) == 2);
+	CHECK_STR(out, "ab");
+	CHECK(cpk_json_escape("a\xc3\xa9", 3, out, 3) == 1);
+	CHECK_STR(out, "a");
+	CHECK(cpk_json_escape("\x01", 1, out, 6) == 0);
+	CHECK_STR(out, "");
+	CHECK(cpk_json_escape("\x01", 1, out, 7) == 6);
+	/* A NUL in the middle is a control character, not the end. */
+	CHECK(cpk_json_escape("a\0b", 3, out, sizeof(out)) == 8);
+	CHECK_STR(out, "a\\u0000b");
+}
+
 int
 main(void)
 {
 	test_error();
+	test_utf8();
+	test_json_escape();
 	test_hex();
 	test_buf();
 	test_cursor();

@@ -2,13 +2,17 @@
 # cardload is keyless: it must never link the compiler library (keys,
 # secure channel, profiles) nor libyaml. Checks the built binary:
 #   - no libyaml among its shared libraries (readelf -d NEEDED);
-#   - no symbol defined by libcpk_compiler.a, and no yaml_* symbol at all.
+#   - no symbol defined by libcpk_compiler.a, and no yaml_* symbol at all;
+#   - no key-file writer (cpk_keyfile_encode: cardc keygen's, not the loader's);
+#   - libcrypto only for what verifying needs: every libcrypto function
+#     cardload imports is on the allow-list below, so a new import (a cipher,
+#     a MAC, a key generator) fails here until someone argues for it.
 #
 # usage: test_link.sh CARDLOAD LIBCPK_COMPILER.a
 set -eu
 cardload=${1:?usage: test_link.sh CARDLOAD LIBCPK_COMPILER.a}
 compiler=${2:?usage: test_link.sh CARDLOAD LIBCPK_COMPILER.a}
-for tool in readelf nm; do
+for tool in readelf nm ldd; do
 	command -v $tool >/dev/null 2>&1 || { echo "$tool (binutils) is needed" >&2; exit 1; }
 done
 t=$(mktemp -d "${TMPDIR:-/tmp}/cpk-link-XXXXXX")
@@ -33,5 +37,39 @@ if grep -E '^yaml_' "$t/cardload" >&2; then
 	echo "FAIL: cardload refers to libyaml" >&2
 	exit 1
 fi
+if grep -E '^cpk_keyfile_encode$' "$t/cardload" >&2; then
+	echo "FAIL: cardload holds the key file writer" >&2
+	exit 1
+fi
+
+# Ed25519 signature and SHA-256 checks, base64 of trust anchors, constant-time
+# compare, cleansing, error queue.
+cat >"$t/allowed" <<'LIST'
+CRYPTO_memcmp
+ERR_clear_error
+ERR_peek_last_error
+EVP_DecodeBlock
+EVP_Digest
+EVP_DigestVerify
+EVP_DigestVerifyInit
+EVP_MD_CTX_free
+EVP_MD_CTX_new
+EVP_PKEY_free
+EVP_PKEY_new_raw_public_key
+EVP_sha256
+OPENSSL_cleanse
+LIST
+libcrypto=$(ldd "$cardload" | awk '$1 ~ /^libcrypto\.so/ { print $3 }')
+[ -n "$libcrypto" ] && [ -f "$libcrypto" ] || { echo "FAIL: cardload does not link libcrypto?" >&2; exit 1; }
+nm -D --defined-only "$libcrypto" | awk '{ print $NF }' | sed 's/@.*//' | sort -u >"$t/libcrypto"
+nm -D --undefined-only "$cardload" | awk '{ print $NF }' | sed 's/@.*//' | sort -u >"$t/imports"
+comm -12 "$t/libcrypto" "$t/imports" >"$t/crypto-used"
+[ -s "$t/crypto-used" ] || { echo "FAIL: no libcrypto imports read from $cardload" >&2; exit 1; }
+if comm -23 "$t/crypto-used" "$t/allowed" | grep . >&2; then
+	echo "FAIL: cardload imports libcrypto functions not on the allow-list (above)" >&2
+	exit 1
+fi
+
 echo "cardload-link: $(wc -l <"$t/needed") shared libraries, no libyaml;" \
-    "none of $(wc -l <"$t/compiler") compiler symbols"
+    "none of $(wc -l <"$t/compiler") compiler symbols; $(wc -l <"$t/crypto-used") libcrypto" \
+    "functions, all allowed"

@@ -3,13 +3,14 @@
 # meson, the six libraries (libcurl: cardload fetches https:// bundles;
 # jansson: cardc reads JSON-lines card records),
 # pcscd with the vpcd virtual reader (the simulator's way in), mandoc (man
-# page lint) and valgrind. Idempotent:
+# page lint), valgrind, and dpkg-dev, debhelper and lintian (the Debian
+# packages are built and checked by the 'package' test). Idempotent:
 # installs only what is missing. Needs root (or prints what to run).
 set -eu
 
 packages="build-essential meson ninja-build pkg-config libssl-dev libpcsclite-dev
 libyaml-dev libzip-dev libcurl4-openssl-dev libjansson-dev pcscd vsmartcard-vpcd mandoc valgrind clang libclang-rt-14-dev
-zip unzip python3 util-linux procps iproute2"
+zip unzip python3 util-linux procps iproute2 dpkg-dev debhelper lintian"
 
 missing=""
 for p in $packages; do

@@ -99,6 +99,12 @@
  * no other record is INITIALIZE UPDATE. Session bundles: no INITIALIZE
  * UPDATE record; EXTERNAL AUTHENTICATE is the first record.
  *
+ * Secured records (also cpk_script_check_flow): EXTERNAL AUTHENTICATE is
+ * 84 82 level 00 10 and accepts 9000 only; every secured record marks
+ * secure messaging on the basic channel (CLA & 4F == 04) with at least 8
+ * data bytes (the C-MAC); secured card management commands (CLA >= 80, INS
+ * 82 D8 E2 E4 E6 E8 F0) accept exact status words only, never 6982/6988.
+ *
  * Key files (cardc keygen; signify-like, two lines):
  *
  *   untrusted comment: cpk public key <key id, 16 lowercase hex>[ note]

@@ -471,22 +471,96 @@ out:
 	return st;
 }
 
+/*
+ * GlobalPlatform card management commands (proprietary class): what they
+ * answer decides whether the card was provisioned, so a bundle names their
+ * status words exactly.
+ */
+static bool
+is_gp_management(const struct cpk_apdu *a)
+{
+	static const uint8_t ins[] = {
+		0x82,	/* EXTERNAL AUTHENTICATE */
+		0xD8,	/* PUT KEY */
+		0xE2,	/* STORE DATA */
+		0xE4,	/* DELETE */
+		0xE6,	/* INSTALL */
+		0xE8,	/* LOAD */
+		0xF0,	/* SET STATUS */
+	};
+	size_t i;
+
+	if ((a->cla & 0x80) == 0)
+		return false;
+	for (i = 0; i < sizeof(ins); i++)
+		if (a->ins == ins[i])
+			return true;
+	return false;
+}
+
+/*
+ * What a loader can check of a secured record without keys (cpk(5),
+ * "Secured records"): secure messaging marked in CLA on the basic channel
+ * the channel was opened on, room for the C-MAC (8 bytes at every level
+ * cpk supports), exact status words on card management commands, and never
+ * 6982 / 6988 accepted there (the card closed the channel). EXTERNAL
+ * AUTHENTICATE is 84 82 level 00 10 (host cryptogram and C-MAC) and
+ * accepts 9000 only: without the card's keys no bundle gets past it.
+ */
 static cpk_status
-check_ext_auth(const struct cpk_manifest *m, const struct cpk_command *c, size_t idx,
+check_secured(const struct cpk_manifest *m, const struct cpk_command *c, size_t idx,
     struct cpk_error *err)
 {
 	struct cpk_apdu a;
+	size_t i;
 	cpk_status st;
 
 	if ((st = cpk_apdu_parse(c->apdu, c->apdu_len, &a, err)) != CPK_OK)
 		goto out;
 	st = CPK_ERR_PARSE;
-	if (a.ins != 0x82 || a.p1 != m->level) {
-		cpk_error_set(err, st,
-		    "command %zu (%s) is marked EXTERNAL AUTHENTICATE but is not EXTERNAL "
-		    "AUTHENTICATE for security level %02X", idx + 1, c->label, m->level);
+	if (c->flags & CPK_CMD_EXT_AUTH) {
+		if (a.cla != 0x84 || a.ins != 0x82 || a.p1 != m->level || a.p2 != 0x00 ||
+		    a.lc != 16 || a.has_le) {
+			cpk_error_set(err, st,
+			    "command %zu (%s) is marked EXTERNAL AUTHENTICATE but is not EXTERNAL "
+			    "AUTHENTICATE for security level %02X (84 82 %02X 00 10, host cryptogram "
+			    "and C-MAC)", idx + 1, c->label, m->level, m->level);
+			goto out;
+		}
+		if (c->nsw != 1 || c->sw[0].value != 0x9000 || c->sw[0].mask != 0xFFFF) {
+			cpk_error_set(err, st, "command %zu (%s): EXTERNAL AUTHENTICATE must accept "
+			    "9000 only", idx + 1, c->label);
+			goto out;
+		}
+	}
+	if ((a.cla & 0x40) != 0 || a.cla == 0xFF || (a.cla & 0x0C) != 0x04 ||
+	    (a.cla & 0x03) != 0) {
+		cpk_error_set(err, st, "command %zu (%s) is secured but its CLA %02X does not mark "
+		    "secure messaging on the basic channel", idx + 1, c->label, a.cla);
 		goto out;
 	}
+	if (a.lc < 8) {
+		cpk_error_set(err, st, "command %zu (%s) is secured but carries %zu data bytes, "
+		    "too few for its C-MAC (8)", idx + 1, c->label, a.lc);
+		goto out;
+	}
+	if (!is_gp_management(&a))
+		goto ok;
+	for (i = 0; i < c->nsw; i++) {
+		if (c->sw[i].mask != 0xFFFF) {
+			cpk_error_set(err, st, "command %zu (%s) accepts status words %04X/%04X: a "
+			    "card management command names each status word it accepts",
+			    idx + 1, c->label, c->sw[i].value, c->sw[i].mask);
+			goto out;
+		}
+		if (c->sw[i].value == 0x6982 || c->sw[i].value == 0x6988) {
+			cpk_error_set(err, st, "command %zu (%s) accepts %04X: the card answers that "
+			    "to a command whose C-MAC it refused", idx + 1, c->label,
+			    c->sw[i].value);
+			goto out;
+		}
+	}
+ok:
 	st = CPK_OK;
 out:
 	return st;
@@ -562,8 +636,11 @@ cpk_script_check_flow(const struct cpk_manifest *m, const struct cpk_command *cm
 			    i < ea ? "before" : "after");
 			goto out;
 		}
+		if (secured && (st = check_secured(m, &cmds[i], i, err)) != CPK_OK)
+			goto out;
+		st = CPK_ERR_PARSE;
 	}
-	st = check_ext_auth(m, &cmds[ea], ea, err);
+	st = CPK_OK;
 out:
 	return st;
 }

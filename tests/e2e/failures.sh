@@ -126,6 +126,44 @@ m3 = re.sub(rb"(?m)^script-sha256: [0-9A-F]{64}$",
     b"script-sha256: " + hashlib.sha256(s3).hexdigest().upper().encode(), m3)
 assert m3.count(b"\n") == m.count(b"\n") and m3 != m
 variant("injected", manifest_yaml=m3, manifest_sig=sign(m3), script_bin=s3)
+
+# What a stolen signing key alone would try: validly signed bundles whose
+# EXTERNAL AUTHENTICATE accepts any status word, or whose "secured" commands
+# are a plain SELECT and VERIFY. None of it may reach the card.
+def records(script):
+    n = struct.unpack_from(">I", script, 5)[0]
+    pos, out = 9, []
+    for _ in range(n):
+        ln = struct.unpack_from(">I", script, pos)[0]
+        out.append(script[pos + 4:pos + 4 + ln])
+        pos += 4 + ln
+    return out
+
+def record(flags, label, sws, apdu):
+    return bytes([flags, len(label)]) + label + bytes([len(sws)]) + \
+        b"".join(struct.pack(">HH", v, mk) for v, mk in sws) + struct.pack(">I", len(apdu)) + apdu
+
+def script_of(recs):
+    return b"CPKS\x01" + struct.pack(">I", len(recs)) + \
+        b"".join(struct.pack(">I", len(r)) + r for r in recs)
+
+def resign(name, recs):
+    s4 = script_of(recs)
+    m4 = re.sub(rb"(?m)^commands: \d+$", b"commands: %d" % len(recs), m)
+    m4 = re.sub(rb"(?m)^script-size: \d+$", b"script-size: %d" % len(s4), m4)
+    m4 = re.sub(rb"(?m)^script-sha256: [0-9A-F]{64}$",
+        b"script-sha256: " + hashlib.sha256(s4).hexdigest().upper().encode(), m4)
+    variant(name, manifest_yaml=m4, manifest_sig=sign(m4), script_bin=s4)
+
+recs = records(script)
+ea = recs[2]
+assert ea[0] == 5
+ll = ea[1]
+ea_any = ea[:2 + ll] + bytes([1]) + struct.pack(">HH", 0x0000, 0x0000) + ea[2 + ll + 1 + 4 * ea[2 + ll]:]
+resign("ea-any-sw", recs[:2] + [ea_any] + recs[3:])
+plain = [record(1, b"SELECT", [(0x9000, 0xFFFF), (0x6A82, 0xFFFF)], bytes.fromhex("00A40400023F00")),
+         record(1, b"VERIFY", [(0x9000, 0xFFFF), (0x6D00, 0xFFFF)], bytes.fromhex("002000800431323334"))]
+resign("plain-secured", recs[:3] + plain)
 EOF
 		harness_die "cannot craft the bundles"
 	refused_untouched sig "$WORK/sig.cpk" "the bundle's signature is not valid"
@@ -141,6 +179,10 @@ EOF
 	    "bundle format 2 is not supported (this cpk reads format 1)"
 	refused_untouched injected "$WORK/injected.cpk" \
 	    "command 2 (DELETE F043504B48454C4C4F): an offline script's second command is INITIALIZE UPDATE"
+	refused_untouched ea-any-sw "$WORK/ea-any-sw.cpk" \
+	    "command 3 (EXTERNAL AUTHENTICATE): EXTERNAL AUTHENTICATE must accept 9000 only"
+	refused_untouched plain-secured "$WORK/plain-secured.cpk" \
+	    "command 4 (SELECT) is secured but its CLA 00 does not mark secure messaging on the basic channel"
 	# The bundle they were made from is good: only the defects were refused.
 	cardload_run 0 "$WORK/card.cpk"
 	harness_stop_cardsim

@@ -58,6 +58,28 @@ record_is(const struct cpk_command *c, uint8_t flags, const uint8_t head[5], con
 	    c->apdu[5 + dlen] == tail;
 }
 
+/* cpk(5) "Secured records", independently of cpk_script_check_flow. */
+static bool
+secured_ok(const struct cpk_command *c)
+{
+	static const char gp_ins[] = "\x82\xD8\xE2\xE4\xE6\xE8\xF0";
+	struct cpk_apdu a;
+	size_t k;
+
+	if (cpk_apdu_parse(c->apdu, c->apdu_len, &a, NULL) != CPK_OK)
+		return false;
+	/* Secure messaging (CLA b4b3 = 01), basic channel, not the 4x-7x classes. */
+	if (((a.cla >> 2) & 3) != 1 || (a.cla & 3) != 0 || (a.cla & 0x40) != 0 || a.lc < 8)
+		return false;
+	if (a.cla < 0x80 || memchr(gp_ins, a.ins, sizeof(gp_ins) - 1) == NULL)
+		return true;
+	for (k = 0; k < c->nsw; k++)
+		if (c->sw[k].mask != 0xFFFF || c->sw[k].value == 0x6982 ||
+		    c->sw[k].value == 0x6988)
+			return false;
+	return true;
+}
+
 /* cpk(5) "Command order", independently of cpk_script_check_flow. */
 static bool
 flow_ok(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n)
@@ -93,7 +115,14 @@ flow_ok(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n)
 	    sizeof(host_challenge), 0x00) && !record_is(&cmds[1], CPK_CMD_INIT_UPDATE, iu_default,
 	    host_challenge, sizeof(host_challenge), 0x00))))
 		return false;
-	return is_command(&cmds[ea], 0x82, &a) && a.p1 == m->level;
+	if (!is_command(&cmds[ea], 0x82, &a) || a.p1 != m->level || a.cla != 0x84 ||
+	    a.p2 != 0 || a.lc != 16 || a.has_le || cmds[ea].nsw != 1 ||
+	    cmds[ea].sw[0].value != 0x9000 || cmds[ea].sw[0].mask != 0xFFFF)
+		return false;
+	for (i = ea; i < n; i++)
+		if (!secured_ok(&cmds[i]))
+			return false;
+	return true;
 }
 
 static void

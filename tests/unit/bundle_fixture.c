@@ -107,7 +107,7 @@ fixture_commands(struct cpk_command cmds[FIXTURE_COMMANDS])
 	    CPK_CMD_SECURED, "9000", NULL);
 	fixture_command(&cmds[6], "PUT KEY \xe2\x80\x94 rotate", "84D801300AAABBCCDDEEFF00112233",
 	    CPK_CMD_SECURED, "9000", NULL);
-	fixture_command(&cmds[7], "STORE DATA (extended)", big, CPK_CMD_SECURED, "9000", "63Cx");
+	fixture_command(&cmds[7], "STORE DATA (extended)", big, CPK_CMD_SECURED, "9000", "6A80");
 	fixture_command(&cmds[8], "GET STATUS", "84F2800210DEADBEEFDEADBEEFDEADBEEFDEADBEEF00",
 	    CPK_CMD_SECURED, "9000", "6310");
 }

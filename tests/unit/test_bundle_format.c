@@ -591,6 +591,79 @@ test_label_text(void)
 	CHECK(cpk_label_bad_offset("del\x7f", 4) == 3);
 }
 
+/*
+ * What a signing key alone cannot make a loader do (cpk(5) "Secured
+ * records"): each rule refused at its command, c restored after each.
+ */
+static void
+test_secured_records(const struct cpk_manifest *m, struct cpk_command *c)
+{
+	/* A plain SELECT and VERIFY dressed as secured commands. */
+	static const uint8_t plain_select[] = { 0x00, 0xA4, 0x04, 0x00, 0x02, 0x3F, 0x00 };
+	static const uint8_t verify_sm_short[] = { 0x04, 0x20, 0x00, 0x80, 0x04, 1, 2, 3, 4 };
+	static const uint8_t load_ch1[] = { 0x85, 0xE8, 0x00, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8 };
+	static const uint8_t load_4x[] = { 0x44, 0xE8, 0x00, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8 };
+	static const uint8_t ea_cla80[] = { 0x80, 0x82, 0x33, 0x00, 0x10, 1, 2, 3, 4, 5, 6, 7, 8,
+	    1, 2, 3, 4, 5, 6, 7, 8 };
+	static const uint8_t ea_short[] = { 0x84, 0x82, 0x33, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8 };
+	static const uint8_t app_sm[] = { 0x84, 0xCA, 0x00, 0x66, 0x08, 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct cpk_command saved;
+
+#define WITH_APDU(i, bytes, needle) do {					\
+	saved = c[i];								\
+	c[i].apdu = (bytes);							\
+	c[i].apdu_len = sizeof(bytes);						\
+	FLOW_ERROR(m, c, FIXTURE_COMMANDS, (needle));				\
+	c[i] = saved;								\
+} while (0)
+	/* EXTERNAL AUTHENTICATE: 9000 only, 84 82 level 00 10. */
+	saved = c[2];
+	c[2].sw[0].mask = 0x0000;
+	FLOW_ERROR(m, c, FIXTURE_COMMANDS,
+	    "command 3 (EXTERNAL AUTHENTICATE): EXTERNAL AUTHENTICATE must accept 9000 only");
+	c[2] = saved;
+	c[2].nsw = 2;
+	c[2].sw[1].value = 0x6300;
+	c[2].sw[1].mask = 0xFFFF;
+	FLOW_ERROR(m, c, FIXTURE_COMMANDS, "must accept 9000 only");
+	c[2] = saved;
+	WITH_APDU(2, ea_cla80, "command 3 (EXTERNAL AUTHENTICATE) is marked EXTERNAL "
+	    "AUTHENTICATE but is not EXTERNAL AUTHENTICATE for security level 33 (84 82 33 00 "
+	    "10, host cryptogram and C-MAC)");
+	WITH_APDU(2, ea_short, "is not EXTERNAL AUTHENTICATE for security level 33");
+	/* After it: secure messaging marked, basic channel, room for the C-MAC. */
+	WITH_APDU(4, plain_select, "command 5 (LOAD 1/2) is secured but its CLA 00 does not "
+	    "mark secure messaging on the basic channel");
+	WITH_APDU(4, load_ch1, "command 5 (LOAD 1/2) is secured but its CLA 85 does not mark "
+	    "secure messaging on the basic channel");
+	WITH_APDU(4, load_4x, "its CLA 44 does not mark secure messaging");
+	WITH_APDU(4, verify_sm_short, "command 5 (LOAD 1/2) is secured but carries 4 data "
+	    "bytes, too few for its C-MAC (8)");
+	/* Card management commands name their status words exactly, never 6982/6988. */
+	saved = c[3];
+	c[3].sw[1].value = 0x6A00;
+	c[3].sw[1].mask = 0xFF00;
+	FLOW_ERROR(m, c, FIXTURE_COMMANDS, "command 4 (DELETE A0000000620301) accepts status "
+	    "words 6A00/FF00: a card management command names each status word it accepts");
+	c[3].sw[1].value = 0x6982;
+	c[3].sw[1].mask = 0xFFFF;
+	FLOW_ERROR(m, c, FIXTURE_COMMANDS, "command 4 (DELETE A0000000620301) accepts 6982: the "
+	    "card answers that to a command whose C-MAC it refused");
+	c[3].sw[1].value = 0x6988;
+	FLOW_ERROR(m, c, FIXTURE_COMMANDS, "accepts 6988");
+	c[3] = saved;
+	/* Any other secured command may accept a mask (the format allows it). */
+	saved = c[4];
+	c[4].apdu = app_sm;
+	c[4].apdu_len = sizeof(app_sm);
+	c[4].sw[0].value = 0x6100;
+	c[4].sw[0].mask = 0xFF00;
+	CHECK_OK(cpk_script_check_flow(m, c, FIXTURE_COMMANDS, NULL));
+	c[4] = saved;
+	CHECK_OK(cpk_script_check_flow(m, c, FIXTURE_COMMANDS, NULL));
+#undef WITH_APDU
+}
+
 static void
 test_script_flow(void)
 {
@@ -686,6 +759,7 @@ test_script_flow(void)
 	    "command 3 (EXTERNAL AUTHENTICATE) is marked EXTERNAL AUTHENTICATE but is not "
 	    "EXTERNAL AUTHENTICATE for security level 03");
 	m.level = 0x33;
+	test_secured_records(&m, c);
 
 	/* Session mode: starts at EXTERNAL AUTHENTICATE. */
 	m.mode = CPK_MODE_SESSION;

@@ -117,7 +117,11 @@ test_open_golden(void)
 	CHECK(cpk_command_accepts(c, 0x9000) && cpk_command_accepts(c, 0x6a88) &&
 	    !cpk_command_accepts(c, 0x6982));
 	c = cpk_bundle_command(b, 7);
-	CHECK(c->apdu_len == 307 && cpk_command_accepts(c, 0x63c2));
+	CHECK(c->apdu_len == 307 && cpk_command_accepts(c, 0x6a80) &&
+	    !cpk_command_accepts(c, 0x6a81));
+	/* A mask still reaches the reader: SELECT accepts 61xx. */
+	c = cpk_bundle_command(b, 0);
+	CHECK(cpk_command_accepts(c, 0x6112) && !cpk_command_accepts(c, 0x6212));
 	CHECK(cpk_bundle_command(b, FIXTURE_COMMANDS) == NULL);
 	cpk_bundle_free(&b);
 

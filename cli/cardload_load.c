@@ -19,6 +19,7 @@
 #include "bundle_read.h"
 #include "cpk_config.h"
 #include "cardload.h"
+#include "cardload_stop.h"
 #include "cli_util.h"
 #include "cpk_config.h"
 #include "cpk_sw.h"
@@ -87,34 +88,34 @@ struct run {
 	size_t bar_shown;
 };
 
-static volatile sig_atomic_t stop_requested;
+/*
+ * What the signal watcher's abandon() reports from: a copy of the run,
+ * changed under cardload_stop_lock() only (publish() and the hooks).
+ */
+static struct run published;
+
+static bool write_record(struct run *run, bool started);
 
 static void
-on_signal(int sig)
+publish(const struct run *run)
 {
-	(void)sig;
-	stop_requested = 1;
+	cardload_stop_lock();
+	published = *run;
+	cardload_stop_unlock();
 }
 
-/*
- * SIGINT, SIGTERM and SIGHUP stop the run between two commands. SIGPIPE is
- * ignored: a reader of stderr or stdout that goes away (cardload -v | head)
- * must not kill a run in the middle of the card's session.
- */
-static void
-catch_signals(void)
+static const char *
+signal_name(int sig)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;	/* the command in flight completes */
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	(void)sigaction(SIGPIPE, &sa, NULL);
+	switch (sig) {
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGHUP:
+		return "SIGHUP";
+	}
+	return "a signal";
 }
 
 static void
@@ -218,7 +219,8 @@ static bool
 read_bundle(struct run *run, struct cpk_buf *bytes)
 {
 	const struct load_args *a = run->a;
-	struct cpk_fetch_opts fo = { a->cacert, a->timeout, CPK_BUNDLE_MAX_SIZE };
+	struct cpk_fetch_opts fo = { a->cacert, a->timeout, CPK_BUNDLE_MAX_SIZE,
+	    &cardload_stop_signal };
 	cpk_status st;
 
 	if (strcmp(a->source, "-") == 0)
@@ -232,7 +234,11 @@ read_bundle(struct run *run, struct cpk_buf *bytes)
 			run->has_sha256 = true;
 		return true;
 	}
-	if (st == CPK_ERR_RANGE)
+	if (st == CPK_ERR_INTERRUPTED)
+		outcome(run, "interrupted", CLI_EXIT_ERROR, "run cardload again when ready",
+		    "interrupted (%s) during the download of the bundle; nothing was sent to a "
+		    "card", signal_name(cardload_stop_signal));
+	else if (st == CPK_ERR_RANGE)
 		outcome(run, "rejected", CARDLOAD_EXIT_REJECTED,
 		    "check that this is the bundle you were given; ask the bureau for it again",
 		    "%s; nothing was sent to a card", run->err.msg);
@@ -346,7 +352,17 @@ static void
 hook_before(void *ctx, size_t index, const struct cpk_command *c)
 {
 	struct run *run = ctx;
+	size_t i;
 
+	cardload_stop_lock();
+	published.r.sent = index + 1;
+	published.r.accepted = index;
+	published.r.index = index;
+	published.r.channel_open = false;
+	for (i = 0; i < index; i++)
+		if (cpk_bundle_command(run->bundle, i)->flags & CPK_CMD_EXT_AUTH)
+			published.r.channel_open = true;
+	cardload_stop_unlock();
 	if (run->a->verbose)
 		cardload_trace_command(c->apdu, c->apdu_len, c->label);
 	else if (run->tty)
@@ -525,7 +541,8 @@ stream_outcome_failed(struct run *run)
 		    "line to the bureau; a new bundle for this card can finish or undo the work" :
 		    bundle_used_up(run) ? "ask the bureau for a new bundle" :
 		    "run cardload again when ready",
-		    "interrupted after %zu of %zu commands; %s.%s", r->sent, run->total,
+		    "interrupted (%s) after %zu of %zu commands; %s.%s",
+		    signal_name(cardload_stop_signal), r->sent, run->total,
 		    r->channel_open ? "the card may be partly provisioned" :
 		    "no secured command was sent, nothing was installed",
 		    bundle_used_up(run) ? used : "");
@@ -540,7 +557,7 @@ static void
 stream(struct run *run)
 {
 	struct cpk_transport t;
-	struct cpk_stream_hooks hooks = { run, hook_before, hook_after, &stop_requested };
+	struct cpk_stream_hooks hooks = { run, hook_before, hook_after, &cardload_stop_signal };
 	const char *want = cardload_reader_choice(run->a->reader);
 	cpk_status st;
 
@@ -552,11 +569,36 @@ stream(struct run *run)
 		return;
 	}
 	snprintf(run->reader, sizeof(run->reader), "%s", t.name);
+	/*
+	 * The "started" record is on disk before the first command leaves: a
+	 * run killed from here on (kill -9, power cut) leaves it without its
+	 * "ended" record, for whoever reads the log.
+	 */
+	if (!write_record(run, true)) {
+		cpk_transport_close(&t);
+		outcome(run, "error", CLI_EXIT_ERROR, run->a->log == NULL ? "make room on the disk "
+		    "or give another run log with --log, then run cardload again" : "make room on "
+		    "the disk or give another run log, then run cardload again",
+		    "the run log could not be written (%s); nothing was sent to a card",
+		    run->log_error);
+		return;
+	}
+	if (cardload_stop_signal != 0) {
+		cpk_transport_close(&t);
+		run->streamed = true;
+		outcome(run, "interrupted", CLI_EXIT_ERROR, "run cardload again when ready",
+		    "interrupted (%s) before the first command; nothing was sent to a card",
+		    signal_name(cardload_stop_signal));
+		return;
+	}
+	publish(run);
+	cardload_stop_card(&t);
 	fprintf(stderr, "cardload: loading %zu commands (profile %s%s%s) into the card in '%s'\n",
 	    run->total, run->m->profile, run->m->serial[0] != '\0' ? ", card " : "",
 	    run->m->serial, run->reader);
 	st = cpk_stream_run(&t, run->bundle, &hooks, &run->r, &run->err);
 	clear_bar(run);
+	cardload_stop_card(NULL);
 	cpk_transport_close(&t);
 	run->streamed = true;
 	run->stream_st = st;
@@ -589,8 +631,12 @@ has_failure(const struct run *run)
 	    run->r.stop != CPK_STOP_INTERRUPTED;
 }
 
-static void
-write_log(struct run *run)
+/*
+ * Append the run's "started" or "ended" record to the run log; false (and
+ * log_error) when it could not be written.
+ */
+static bool
+write_record(struct run *run, bool started)
 {
 	struct cpk_runlog_entry e;
 	struct cpk_buf line = CPK_BUF_INIT;
@@ -600,7 +646,9 @@ write_log(struct run *run)
 
 	cpk_error_clear(&err);
 	memset(&e, 0, sizeof(e));
+	e.started = started;
 	memcpy(e.start, run->start, sizeof(e.start));
+	e.pid = (unsigned long)getpid();
 	memcpy(e.end, run->end, sizeof(e.end));
 	e.version = CPK_VERSION;
 	e.result = run->result;
@@ -613,7 +661,7 @@ write_log(struct run *run)
 	e.commands = run->total;
 	e.sent = run->r.sent;
 	e.accepted = run->r.accepted;
-	if (has_failure(run)) {
+	if (!started && has_failure(run)) {
 		c = cpk_bundle_command(run->bundle, run->r.index);
 		e.failed = true;
 		e.failed_index = run->r.index + 1;
@@ -634,6 +682,7 @@ write_log(struct run *run)
 		run->log_ok = true;
 	}
 	cpk_buf_free(&line);
+	return run->log_ok;
 }
 
 static void
@@ -738,7 +787,7 @@ static void
 report(struct run *run)
 {
 	now_iso(run->end);
-	write_log(run);
+	(void)write_record(run, false);
 	fprintf(stderr, "cardload: %s%s\n", run->exit == CLI_EXIT_OK ? "" : "FAILED: ",
 	    run->message);
 	if (run->advice[0] != '\0')
@@ -755,6 +804,46 @@ report(struct run *run)
 		print_json(run);
 }
 
+/*
+ * The signal watcher gives the run up (see cardload_stop.h): the run is
+ * stuck in a call that does not return, typically a command sent to a card
+ * that stopped answering. Report from what was published, then exit.
+ */
+static void
+abandon(void *ctx, int sig)
+{
+	struct run *run = &published;
+	struct cpk_stream_result *r = &run->r;
+	const struct cpk_command *c;
+
+	(void)ctx;
+	clear_bar(run);
+	if (!run->streamed && r->sent > 0) {
+		c = cpk_bundle_command(run->bundle, r->index);
+		run->streamed = true;
+		r->stop = CPK_STOP_INTERRUPTED;
+		outcome(run, "interrupted", CLI_EXIT_ERROR, r->channel_open ? "send the run log "
+		    "line to the bureau; a new bundle for this card can finish or undo the work" :
+		    bundle_used_up(run) ? "ask the bureau for a new bundle" :
+		    "check the card and the reader, then run cardload again",
+		    "interrupted (%s) during command %zu of %zu (%s): the card did not answer "
+		    "within %d seconds, so cardload gave up on it; %s.%s", signal_name(sig),
+		    r->index + 1, run->total, c != NULL ? c->label : "?",
+		    CARDLOAD_STOP_GRACE_MS / 1000, r->channel_open ?
+		    "the card may be partly provisioned" : "no secured command was accepted, "
+		    "nothing was installed", bundle_used_up(run) ? (run->m->mode ==
+		    CPK_MODE_SESSION ? " This bundle is used up now (its card session is over)." :
+		    " This bundle is used up now (the card's sequence counter has moved on).") : "");
+	} else {
+		outcome(run, "interrupted", CLI_EXIT_ERROR, "run cardload again when ready",
+		    "interrupted (%s); nothing was sent to a card", signal_name(sig));
+	}
+	report(run);
+	fflush(stdout);
+	fflush(stderr);
+	_exit(run->exit);
+}
+
 static int
 run_load(const struct load_args *a)
 {
@@ -767,12 +856,18 @@ run_load(const struct load_args *a)
 	run.tty = isatty(STDERR_FILENO) == 1;
 	cpk_error_clear(&run.err);
 	now_iso(run.start);
+	publish(&run);
+	(void)cardload_stop_start(abandon, NULL);
 	if (load_trust(&run, &trust) && read_bundle(&run, &bytes) &&
 	    open_bundle(&run, &bytes, trust)) {
-		catch_signals();
+		publish(&run);
 		stream(&run);
 	}
+	cardload_stop_lock();
+	cardload_stop_reporting();
+	cardload_stop_unlock();
 	report(&run);
+	cardload_stop_finish();
 	cpk_bundle_free(&run.bundle);
 	cpk_buf_free(&bytes);
 	cpk_trust_free(&trust);

@@ -22,6 +22,15 @@ static struct {
 	sigset_t set;
 } w;
 
+/* Never runs (the signals are blocked everywhere): it only makes sure that a
+ * signal inherited as ignored (a background job of a script) stays pending
+ * for sigwait(). */
+static void
+no_op(int sig)
+{
+	(void)sig;
+}
+
 static void
 deadline(struct timespec *ts)
 {
@@ -70,13 +79,7 @@ cardload_stop_start(cardload_abandon_fn abandon, void *ctx)
 	pthread_condattr_t ca;
 	struct sigaction sa;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGPIPE, &sa, NULL);
-	(void)sigaction(SIGXFSZ, &sa, NULL);
-	w.abandon = abandon;
-	w.ctx = ctx;
+	/* The grace period is measured on the monotonic clock. */
 	if (pthread_condattr_init(&ca) != 0)
 		return false;
 	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
@@ -91,7 +94,23 @@ cardload_stop_start(cardload_abandon_fn abandon, void *ctx)
 	sigaddset(&w.set, SIGHUP);
 	if (pthread_sigmask(SIG_BLOCK, &w.set, NULL) != 0)
 		return false;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	(void)sigaction(SIGXFSZ, &sa, NULL);
+	sa.sa_handler = no_op;
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL);
+	w.abandon = abandon;
+	w.ctx = ctx;
+	/* Without the watcher the signals end the process, as by default. */
 	if (pthread_create(&w.thread, NULL, watch, NULL) != 0) {
+		sa.sa_handler = SIG_DFL;
+		(void)sigaction(SIGINT, &sa, NULL);
+		(void)sigaction(SIGTERM, &sa, NULL);
+		(void)sigaction(SIGHUP, &sa, NULL);
 		(void)pthread_sigmask(SIG_UNBLOCK, &w.set, NULL);
 		return false;
 	}

@@ -667,8 +667,8 @@ EOF
 }
 
 # https:// through libcurl: a local TLS server in this network namespace.
-test_https() {
-	local port=8443 pid i
+# A test certificate for 127.0.0.1 and the folder an https server serves.
+https_setup() {
 	command -v python3 >/dev/null || harness_die "python3 is needed"
 	command -v openssl >/dev/null || harness_die "openssl is needed"
 	mkdir -p "$WORK/www"
@@ -676,30 +676,77 @@ test_https() {
 	    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
 	    -keyout "$WORK/server.key" -out "$WORK/server.pem" 2>/dev/null ||
 		harness_die "cannot make a test certificate"
+}
+
+# start_https_server PORT: serve $WORK/www over https (HTTPS_PID); returns
+# once it listens (it says so on a FIFO). A request for /hang.cpk is never
+# answered: the server writes "request" to the FIFO $WORK/hang and waits.
+HTTPS_PID=
+start_https_server() {
+	local line
+	rm -f "$WORK/https.ready" "$WORK/hang"
+	mkfifo "$WORK/https.ready" "$WORK/hang" || harness_die "mkfifo"
+	python3 - "$WORK/www" "$1" "$WORK/server.pem" "$WORK/server.key" "$WORK/https.ready" \
+	    "$WORK/hang" >"$WORK/https.log" 2>&1 <<'EOF' &
+import functools, http.server, ssl, sys, threading
+root, port, cert, key, ready, hang = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/hang.cpk":
+            with open(hang, "w") as f:
+                f.write("request\n")
+            threading.Event().wait()
+        return super().do_GET()
+handler = functools.partial(Handler, directory=root)
+httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+httpd.daemon_threads = True
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+with open(ready, "w") as f:
+    f.write("ready\n")
+httpd.serve_forever()
+EOF
+	HTTPS_PID=$!
+	harness_track "$HTTPS_PID"
+	read -r line <"$WORK/https.ready" || harness_die "the https server did not start"
+	[ "$line" = ready ] || harness_die "the https server did not start"
+}
+
+# SIGTERM during an https download that never finishes: cardload stops,
+# exits 1 and logs the run ("ended" alone: no card was reached).
+test_interrupt_download() {
+	local line
+	https_setup
+	harness_start_pcscd
+	start_card scp03.yaml
+	card_snap download
+	start_https_server 8443
+	cardload_bg --json --cacert "$WORK/server.pem" "https://127.0.0.1:8443/hang.cpk"
+	read -r line <"$WORK/hang" || harness_die "cardload did not ask for the bundle"
+	kill -TERM "$CL_PID"
+	cardload_wait 1
+	err_has "interrupted (SIGTERM)"
+	err_has "nothing was sent to a card"
+	json_is result interrupted
+	json_is commands.sent 0
+	log_is record ended
+	log_is result interrupted
+	log_is source "https://127.0.0.1:8443/hang.cpk"
+	card_untouched download
+	harness_stop_pid "$HTTPS_PID"
+	check_log_lines
+}
+
+test_https() {
+	local port=8443
+	https_setup
 	harness_start_pcscd
 	start_card scp03.yaml
 	identify card
 	compile "$WORK/p/install-applet.yaml" "$WORK/card.yaml" "$WORK/www/card.cpk"
 	head -c $((16 * 1024 * 1024 + 10)) /dev/zero >"$WORK/www/big.cpk"
-	python3 - "$WORK/www" "$port" "$WORK/server.pem" "$WORK/server.key" \
-	    >"$WORK/https.log" 2>&1 <<'EOF' &
-import functools, http.server, ssl, sys
-root, port, cert, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
-httpd = http.server.HTTPServer(("127.0.0.1", port), handler)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(cert, key)
-httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-print("ready", flush=True)
-httpd.serve_forever()
-EOF
-	pid=$!
-	harness_track "$pid"
-	for i in $(seq 1 100); do
-		grep -q ready "$WORK/https.log" && break
-		sleep 0.1
-	done
-	grep -q ready "$WORK/https.log" || harness_die "the https server did not start"
+	start_https_server "$port"
 	local url=https://127.0.0.1:$port
 	# Certificate not trusted (not in the system store): refused, nothing sent.
 	cardload_run 1 "$url/card.cpk"
@@ -729,7 +776,7 @@ EOF
 	[ $? = 2 ] || harness_die "ftp:// not refused"
 	cardload_run 1 --timeout 5 "https://127.0.0.1:1/card.cpk"
 	err_has "could not connect to the server"
-	harness_stop_pid "$pid"
+	harness_stop_pid "$HTTPS_PID"
 	check_log_lines
 }
 
@@ -752,6 +799,7 @@ progress) test_progress ;;
 scp02) test_scp02 ;;
 session) test_session ;;
 https) test_https ;;
+interrupt-download) test_interrupt_download ;;
 *) harness_die "unknown test '$TEST'" ;;
 esac
 echo "harness: cardload test $TEST passed" >&2

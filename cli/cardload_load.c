@@ -34,6 +34,9 @@
 
 #define SYSTEM_TRUST_DIR CPK_SYSTEM_TRUST_DIR
 
+_Static_assert(sizeof(((struct cardload_load_args *)0)->shown_url) == CPK_FETCH_SHOWN_MAX,
+    "cardload.h's shown_url holds a redacted URL");
+
 enum { OPT_TRUST = 256, OPT_JSON, OPT_LOG, OPT_CACERT, OPT_TIMEOUT };
 
 static const struct option long_options[] = {
@@ -48,18 +51,9 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-struct load_args {
-	const char *reader, *trust, *log, *cacert, *source;
-	/* The source as shown and logged: a URL without credentials or query. */
-	const char *shown;
-	char shown_url[CPK_FETCH_SHOWN_MAX];
-	unsigned timeout;
-	bool json, verbose;
-};
-
 /* Everything the outcome needs, filled as the run goes. */
 struct run {
-	const struct load_args *a;
+	const struct cardload_load_args *a;
 	struct cpk_error err;
 	char start[CPK_RUNLOG_TIME_LEN], end[CPK_RUNLOG_TIME_LEN];
 	uint8_t sha256[CPK_SHA256_LEN];
@@ -218,7 +212,7 @@ fail:
 static bool
 read_bundle(struct run *run, struct cpk_buf *bytes)
 {
-	const struct load_args *a = run->a;
+	const struct cardload_load_args *a = run->a;
 	struct cpk_fetch_opts fo = { a->cacert, a->timeout, CPK_BUNDLE_MAX_SIZE,
 	    &cardload_stop_signal };
 	cpk_status st;
@@ -553,6 +547,14 @@ stream_outcome_failed(struct run *run)
 	outcome(run, "error", CLI_EXIT_ERROR, NULL, "%s", run->err.msg);
 }
 
+/* Close the card, unless the session that opened it keeps it. */
+static void
+release(const struct run *run, struct cpk_transport *t)
+{
+	if (run->a->card == NULL)
+		cpk_transport_close(t);
+}
+
 static void
 stream(struct run *run)
 {
@@ -563,7 +565,14 @@ stream(struct run *run)
 
 	memset(&t, 0, sizeof(t));
 	cpk_error_clear(&run->err);
-	if ((st = cpk_pcsc_open(want, &t, &run->err)) != CPK_OK) {
+	if (run->a->card != NULL) {
+		/* cardload session: the card opened (and kept) by the session. */
+		t = *run->a->card;
+		st = CPK_OK;
+	} else {
+		st = cpk_pcsc_open(want, &t, &run->err);
+	}
+	if (st != CPK_OK) {
 		outcome(run, "reader", cardload_transport_exit(st), cardload_reader_advice(&run->err),
 		    "%s; nothing was sent to a card", run->err.msg);
 		return;
@@ -575,7 +584,7 @@ stream(struct run *run)
 	 * "ended" record, for whoever reads the log.
 	 */
 	if (!write_record(run, true)) {
-		cpk_transport_close(&t);
+		release(run, &t);
 		outcome(run, "error", CLI_EXIT_ERROR, run->a->log == NULL ? "make room on the disk "
 		    "or give another run log with --log, then run cardload again" : "make room on "
 		    "the disk or give another run log, then run cardload again",
@@ -584,7 +593,7 @@ stream(struct run *run)
 		return;
 	}
 	if (cardload_stop_signal != 0) {
-		cpk_transport_close(&t);
+		release(run, &t);
 		run->streamed = true;
 		outcome(run, "interrupted", CLI_EXIT_ERROR, "run cardload again when ready",
 		    "interrupted (%s) before the first command; nothing was sent to a card",
@@ -599,7 +608,7 @@ stream(struct run *run)
 	st = cpk_stream_run(&t, run->bundle, &hooks, &run->r, &run->err);
 	clear_bar(run);
 	cardload_stop_card(NULL);
-	cpk_transport_close(&t);
+	release(run, &t);
 	run->streamed = true;
 	run->stream_st = st;
 	if (st == CPK_OK && run->r.release_failed) {
@@ -844,8 +853,8 @@ abandon(void *ctx, int sig)
 	_exit(run->exit);
 }
 
-static int
-run_load(const struct load_args *a)
+int
+cardload_load_run(const struct cardload_load_args *a)
 {
 	struct run run;
 	struct cpk_trust *trust = NULL;
@@ -877,7 +886,7 @@ run_load(const struct load_args *a)
 static int
 load_main(int argc, char *argv[])
 {
-	struct load_args a;
+	struct cardload_load_args a;
 	unsigned long v;
 	int c;
 
@@ -935,7 +944,7 @@ load_main(int argc, char *argv[])
 		    "server's certificate is checked)", a.shown);
 	if (a.log != NULL && a.log[0] == '\0')
 		return cli_usage(NULL, SYNOPSIS, "--log wants a file name");
-	return run_load(&a);
+	return cardload_load_run(&a);
 }
 
 const struct cli_command cardload_load_command = {

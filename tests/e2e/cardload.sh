@@ -648,14 +648,33 @@ EOF
 	harness_run "$CARDLOAD" identify -o "$WORK/nosession.yaml" </dev/null 2>"$WORK/err"
 	[ $? = 1 ] || harness_die "identify of an i=60 card without --session: not 1"
 	grep -q "only a session record (--session)" "$WORK/err" || harness_die "message"
-	identify card --session
+	sed -e 's/^  i: 70 .*/  i: 60/' "$WORK/p/install-applet.yaml" >"$WORK/p/session.yaml"
+	# The command fails: nothing is loaded, 1.
+	card_snap cmdfail
+	harness_run "$CARDLOAD" session -o "$WORK/card.yaml" --bundle "$WORK/card.cpk" -- false \
+	    </dev/null 2>"$WORK/err"
+	[ $? = 1 ] || harness_die "cardload session with a failing command: not 1"
+	cat "$WORK/err" >&2
+	err_has "'false' exited with status 1; nothing was loaded"
+	[ ! -e "$WORK/card.cpk" ] || harness_die "a bundle appeared"
+	[ "$(card_commands 84)" = "$(cat "$WORK/snap-cmdfail.n84")" ] ||
+		harness_die "a secured command reached the card"
+	# identify, compile and load in one process holding the card: the
+	# session is never interrupted, however long the compile takes.
+	cardload_run 0 session --json -o "$WORK/card.yaml" --bundle "$WORK/card.cpk" -- \
+	    "$CARDC" compile -p "$WORK/p/session.yaml" -c "$WORK/card.yaml" -k "$WORK/keys" \
+	    -s "$WORK/keys/test-signing.key" -o "$WORK/card.cpk"
+	err_has "session record written to $WORK/card.yaml"
+	err_has "done: all"
 	grep -q '^host-challenge: [0-9A-F]\{16\}$' "$WORK/card.yaml" || harness_die "host-challenge"
 	grep -q '^iu-response: [0-9A-F]\{58\}$' "$WORK/card.yaml" || harness_die "iu-response"
 	! grep -q '^counter:' "$WORK/card.yaml" || harness_die "a session record has no counter"
-	sed -e 's/^  i: 70 .*/  i: 60/' "$WORK/p/install-applet.yaml" >"$WORK/p/session.yaml"
-	compile "$WORK/p/session.yaml" "$WORK/card.yaml" "$WORK/card.cpk"
-	cardload_run 0 --json "$WORK/card.cpk"
+	json_is result ok
 	json_is bundle.mode session
+	log_started_ended
+	# identify --session still writes the same kind of record.
+	identify card2 --session
+	grep -q '^iu-response: [0-9A-F]\{58\}$' "$WORK/card2.yaml" || harness_die "iu-response"
 	# The session is over: the same bundle is refused at EXTERNAL AUTHENTICATE.
 	cardload_run 4 "$WORK/card.cpk"
 	err_has "the card refused EXTERNAL AUTHENTICATE (command 1 of"

@@ -657,6 +657,15 @@ EOF
 	cat "$WORK/err" >&2
 	err_has "'false' exited with status 1; nothing was loaded"
 	[ ! -e "$WORK/card.cpk" ] || harness_die "a bundle appeared"
+	harness_run "$CARDLOAD" session -o "$WORK/card.yaml" --bundle "$WORK/card.cpk" -- \
+	    "$WORK/no-such-command" </dev/null 2>"$WORK/err"
+	[ $? = 1 ] || harness_die "cardload session with a missing command: not 1"
+	err_has "cannot run '$WORK/no-such-command': No such file or directory"
+	err_has "exited with status 127; nothing was loaded"
+	harness_run "$CARDLOAD" session -o "$WORK/card.yaml" --bundle "$WORK/card.cpk" -- \
+	    sh -c 'kill -TERM $$' </dev/null 2>"$WORK/err"
+	[ $? = 1 ] || harness_die "cardload session with a killed command: not 1"
+	err_has "'sh' was killed by signal 15; nothing was loaded"
 	[ "$(card_commands 84)" = "$(cat "$WORK/snap-cmdfail.n84")" ] ||
 		harness_die "a secured command reached the card"
 	# identify, compile and load in one process holding the card: the

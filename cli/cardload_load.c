@@ -826,6 +826,7 @@ abandon(void *ctx, int sig)
 	const struct cpk_command *c;
 
 	(void)ctx;
+	run->bar_shown = run->tty;	/* the bar may have been drawn since the copy */
 	clear_bar(run);
 	if (!run->streamed && r->sent > 0) {
 		c = cpk_bundle_command(run->bundle, r->index);

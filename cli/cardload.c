@@ -10,6 +10,7 @@ static const struct cli_command *const commands[] = {
 	&cardload_load_command,
 	&cardload_identify_command,
 	&cardload_readers_command,
+	&cardload_session_command,
 };
 
 static const struct cli_program cardload = {

@@ -25,8 +25,28 @@
 extern const struct cli_command cardload_load_command;
 extern const struct cli_command cardload_identify_command;
 extern const struct cli_command cardload_readers_command;
+extern const struct cli_command cardload_session_command;
 
 #define CARDLOAD_GETOPT_PREFIX ":"
+
+/* What `cardload [load]` works with (cardload_load.c). */
+struct cardload_load_args {
+	const char *reader, *trust, *log, *cacert, *source;
+	/* The source as shown and logged: a URL without credentials or query. */
+	const char *shown;
+	char shown_url[1024];
+	unsigned timeout;
+	bool json, verbose;
+	/* cardload session: the card already open (kept open), else NULL. */
+	struct cpk_transport *card;
+};
+
+/*
+ * Check the bundle and load it, with the run log, messages, --json and
+ * exit status of `cardload BUNDLE`. Call once per process (it takes
+ * SIGINT, SIGTERM and SIGHUP, see cardload_stop.h).
+ */
+int cardload_load_run(const struct cardload_load_args *a);
 
 /* --- shared by the subcommands (cardload_common.c) --- */
 

@@ -19,6 +19,7 @@
 #include "bundle_read.h"
 #include "cpk_config.h"
 #include "cardload.h"
+#include "cardload_stop.h"
 #include "cli_util.h"
 #include "cpk_config.h"
 #include "cpk_sw.h"
@@ -32,6 +33,9 @@
     "[--cacert FILE] [--timeout SECONDS] BUNDLE|URL|-"
 
 #define SYSTEM_TRUST_DIR CPK_SYSTEM_TRUST_DIR
+
+_Static_assert(sizeof(((struct cardload_load_args *)0)->shown_url) == CPK_FETCH_SHOWN_MAX,
+    "cardload.h's shown_url holds a redacted URL");
 
 enum { OPT_TRUST = 256, OPT_JSON, OPT_LOG, OPT_CACERT, OPT_TIMEOUT };
 
@@ -47,18 +51,9 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-struct load_args {
-	const char *reader, *trust, *log, *cacert, *source;
-	/* The source as shown and logged: a URL without credentials or query. */
-	const char *shown;
-	char shown_url[CPK_FETCH_SHOWN_MAX];
-	unsigned timeout;
-	bool json, verbose;
-};
-
 /* Everything the outcome needs, filled as the run goes. */
 struct run {
-	const struct load_args *a;
+	const struct cardload_load_args *a;
 	struct cpk_error err;
 	char start[CPK_RUNLOG_TIME_LEN], end[CPK_RUNLOG_TIME_LEN];
 	uint8_t sha256[CPK_SHA256_LEN];
@@ -87,34 +82,34 @@ struct run {
 	size_t bar_shown;
 };
 
-static volatile sig_atomic_t stop_requested;
+/*
+ * What the signal watcher's abandon() reports from: a copy of the run,
+ * changed under cardload_stop_lock() only (publish() and the hooks).
+ */
+static struct run published;
+
+static bool write_record(struct run *run, bool started);
 
 static void
-on_signal(int sig)
+publish(const struct run *run)
 {
-	(void)sig;
-	stop_requested = 1;
+	cardload_stop_lock();
+	published = *run;
+	cardload_stop_unlock();
 }
 
-/*
- * SIGINT, SIGTERM and SIGHUP stop the run between two commands. SIGPIPE is
- * ignored: a reader of stderr or stdout that goes away (cardload -v | head)
- * must not kill a run in the middle of the card's session.
- */
-static void
-catch_signals(void)
+static const char *
+signal_name(int sig)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;	/* the command in flight completes */
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	(void)sigaction(SIGPIPE, &sa, NULL);
+	switch (sig) {
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGHUP:
+		return "SIGHUP";
+	}
+	return "a signal";
 }
 
 static void
@@ -217,8 +212,9 @@ fail:
 static bool
 read_bundle(struct run *run, struct cpk_buf *bytes)
 {
-	const struct load_args *a = run->a;
-	struct cpk_fetch_opts fo = { a->cacert, a->timeout, CPK_BUNDLE_MAX_SIZE };
+	const struct cardload_load_args *a = run->a;
+	struct cpk_fetch_opts fo = { a->cacert, a->timeout, CPK_BUNDLE_MAX_SIZE,
+	    &cardload_stop_signal };
 	cpk_status st;
 
 	if (strcmp(a->source, "-") == 0)
@@ -232,7 +228,11 @@ read_bundle(struct run *run, struct cpk_buf *bytes)
 			run->has_sha256 = true;
 		return true;
 	}
-	if (st == CPK_ERR_RANGE)
+	if (st == CPK_ERR_INTERRUPTED)
+		outcome(run, "interrupted", CLI_EXIT_ERROR, "run cardload again when ready",
+		    "interrupted (%s) during the download of the bundle; nothing was sent to a "
+		    "card", signal_name(cardload_stop_signal));
+	else if (st == CPK_ERR_RANGE)
 		outcome(run, "rejected", CARDLOAD_EXIT_REJECTED,
 		    "check that this is the bundle you were given; ask the bureau for it again",
 		    "%s; nothing was sent to a card", run->err.msg);
@@ -346,7 +346,17 @@ static void
 hook_before(void *ctx, size_t index, const struct cpk_command *c)
 {
 	struct run *run = ctx;
+	size_t i;
 
+	cardload_stop_lock();
+	published.r.sent = index + 1;
+	published.r.accepted = index;
+	published.r.index = index;
+	published.r.channel_open = false;
+	for (i = 0; i < index; i++)
+		if (cpk_bundle_command(run->bundle, i)->flags & CPK_CMD_EXT_AUTH)
+			published.r.channel_open = true;
+	cardload_stop_unlock();
 	if (run->a->verbose)
 		cardload_trace_command(c->apdu, c->apdu_len, c->label);
 	else if (run->tty)
@@ -525,7 +535,8 @@ stream_outcome_failed(struct run *run)
 		    "line to the bureau; a new bundle for this card can finish or undo the work" :
 		    bundle_used_up(run) ? "ask the bureau for a new bundle" :
 		    "run cardload again when ready",
-		    "interrupted after %zu of %zu commands; %s.%s", r->sent, run->total,
+		    "interrupted (%s) after %zu of %zu commands; %s.%s",
+		    signal_name(cardload_stop_signal), r->sent, run->total,
 		    r->channel_open ? "the card may be partly provisioned" :
 		    "no secured command was sent, nothing was installed",
 		    bundle_used_up(run) ? used : "");
@@ -536,28 +547,68 @@ stream_outcome_failed(struct run *run)
 	outcome(run, "error", CLI_EXIT_ERROR, NULL, "%s", run->err.msg);
 }
 
+/* Close the card, unless the session that opened it keeps it. */
+static void
+release(const struct run *run, struct cpk_transport *t)
+{
+	if (run->a->card == NULL)
+		cpk_transport_close(t);
+}
+
 static void
 stream(struct run *run)
 {
 	struct cpk_transport t;
-	struct cpk_stream_hooks hooks = { run, hook_before, hook_after, &stop_requested };
+	struct cpk_stream_hooks hooks = { run, hook_before, hook_after, &cardload_stop_signal };
 	const char *want = cardload_reader_choice(run->a->reader);
 	cpk_status st;
 
 	memset(&t, 0, sizeof(t));
 	cpk_error_clear(&run->err);
-	if ((st = cpk_pcsc_open(want, &t, &run->err)) != CPK_OK) {
+	if (run->a->card != NULL) {
+		/* cardload session: the card opened (and kept) by the session. */
+		t = *run->a->card;
+		st = CPK_OK;
+	} else {
+		st = cpk_pcsc_open(want, &t, &run->err);
+	}
+	if (st != CPK_OK) {
 		outcome(run, "reader", cardload_transport_exit(st), cardload_reader_advice(&run->err),
 		    "%s; nothing was sent to a card", run->err.msg);
 		return;
 	}
 	snprintf(run->reader, sizeof(run->reader), "%s", t.name);
+	/*
+	 * The "started" record is on disk before the first command leaves: a
+	 * run killed from here on (kill -9, power cut) leaves it without its
+	 * "ended" record, for whoever reads the log.
+	 */
+	if (!write_record(run, true)) {
+		release(run, &t);
+		outcome(run, "error", CLI_EXIT_ERROR, run->a->log == NULL ? "make room on the disk "
+		    "or give another run log with --log, then run cardload again" : "make room on "
+		    "the disk or give another run log, then run cardload again",
+		    "the run log could not be written (%s); nothing was sent to a card",
+		    run->log_error);
+		return;
+	}
+	if (cardload_stop_signal != 0) {
+		release(run, &t);
+		run->streamed = true;
+		outcome(run, "interrupted", CLI_EXIT_ERROR, "run cardload again when ready",
+		    "interrupted (%s) before the first command; nothing was sent to a card",
+		    signal_name(cardload_stop_signal));
+		return;
+	}
+	publish(run);
+	cardload_stop_card(&t);
 	fprintf(stderr, "cardload: loading %zu commands (profile %s%s%s) into the card in '%s'\n",
 	    run->total, run->m->profile, run->m->serial[0] != '\0' ? ", card " : "",
 	    run->m->serial, run->reader);
 	st = cpk_stream_run(&t, run->bundle, &hooks, &run->r, &run->err);
 	clear_bar(run);
-	cpk_transport_close(&t);
+	cardload_stop_card(NULL);
+	release(run, &t);
 	run->streamed = true;
 	run->stream_st = st;
 	if (st == CPK_OK && run->r.release_failed) {
@@ -589,8 +640,12 @@ has_failure(const struct run *run)
 	    run->r.stop != CPK_STOP_INTERRUPTED;
 }
 
-static void
-write_log(struct run *run)
+/*
+ * Append the run's "started" or "ended" record to the run log; false (and
+ * log_error) when it could not be written.
+ */
+static bool
+write_record(struct run *run, bool started)
 {
 	struct cpk_runlog_entry e;
 	struct cpk_buf line = CPK_BUF_INIT;
@@ -600,7 +655,9 @@ write_log(struct run *run)
 
 	cpk_error_clear(&err);
 	memset(&e, 0, sizeof(e));
+	e.started = started;
 	memcpy(e.start, run->start, sizeof(e.start));
+	e.pid = (unsigned long)getpid();
 	memcpy(e.end, run->end, sizeof(e.end));
 	e.version = CPK_VERSION;
 	e.result = run->result;
@@ -613,7 +670,7 @@ write_log(struct run *run)
 	e.commands = run->total;
 	e.sent = run->r.sent;
 	e.accepted = run->r.accepted;
-	if (has_failure(run)) {
+	if (!started && has_failure(run)) {
 		c = cpk_bundle_command(run->bundle, run->r.index);
 		e.failed = true;
 		e.failed_index = run->r.index + 1;
@@ -634,6 +691,7 @@ write_log(struct run *run)
 		run->log_ok = true;
 	}
 	cpk_buf_free(&line);
+	return run->log_ok;
 }
 
 static void
@@ -738,7 +796,7 @@ static void
 report(struct run *run)
 {
 	now_iso(run->end);
-	write_log(run);
+	(void)write_record(run, false);
 	fprintf(stderr, "cardload: %s%s\n", run->exit == CLI_EXIT_OK ? "" : "FAILED: ",
 	    run->message);
 	if (run->advice[0] != '\0')
@@ -755,8 +813,49 @@ report(struct run *run)
 		print_json(run);
 }
 
-static int
-run_load(const struct load_args *a)
+/*
+ * The signal watcher gives the run up (see cardload_stop.h): the run is
+ * stuck in a call that does not return, typically a command sent to a card
+ * that stopped answering. Report from what was published, then exit.
+ */
+static void
+abandon(void *ctx, int sig)
+{
+	struct run *run = &published;
+	struct cpk_stream_result *r = &run->r;
+	const struct cpk_command *c;
+
+	(void)ctx;
+	run->bar_shown = run->tty;	/* the bar may have been drawn since the copy */
+	clear_bar(run);
+	if (!run->streamed && r->sent > 0) {
+		c = cpk_bundle_command(run->bundle, r->index);
+		run->streamed = true;
+		r->stop = CPK_STOP_INTERRUPTED;
+		outcome(run, "interrupted", CLI_EXIT_ERROR, r->channel_open ? "send the run log "
+		    "line to the bureau; a new bundle for this card can finish or undo the work" :
+		    bundle_used_up(run) ? "ask the bureau for a new bundle" :
+		    "check the card and the reader, then run cardload again",
+		    "interrupted (%s) during command %zu of %zu (%s): the card did not answer "
+		    "within %d seconds, so cardload gave up on it; %s.%s", signal_name(sig),
+		    r->index + 1, run->total, c != NULL ? c->label : "?",
+		    CARDLOAD_STOP_GRACE_MS / 1000, r->channel_open ?
+		    "the card may be partly provisioned" : "no secured command was accepted, "
+		    "nothing was installed", bundle_used_up(run) ? (run->m->mode ==
+		    CPK_MODE_SESSION ? " This bundle is used up now (its card session is over)." :
+		    " This bundle is used up now (the card's sequence counter has moved on).") : "");
+	} else {
+		outcome(run, "interrupted", CLI_EXIT_ERROR, "run cardload again when ready",
+		    "interrupted (%s); nothing was sent to a card", signal_name(sig));
+	}
+	report(run);
+	fflush(stdout);
+	fflush(stderr);
+	_exit(run->exit);
+}
+
+int
+cardload_load_run(const struct cardload_load_args *a)
 {
 	struct run run;
 	struct cpk_trust *trust = NULL;
@@ -767,12 +866,18 @@ run_load(const struct load_args *a)
 	run.tty = isatty(STDERR_FILENO) == 1;
 	cpk_error_clear(&run.err);
 	now_iso(run.start);
+	publish(&run);
+	(void)cardload_stop_start(abandon, NULL);
 	if (load_trust(&run, &trust) && read_bundle(&run, &bytes) &&
 	    open_bundle(&run, &bytes, trust)) {
-		catch_signals();
+		publish(&run);
 		stream(&run);
 	}
+	cardload_stop_lock();
+	cardload_stop_reporting();
+	cardload_stop_unlock();
 	report(&run);
+	cardload_stop_finish();
 	cpk_bundle_free(&run.bundle);
 	cpk_buf_free(&bytes);
 	cpk_trust_free(&trust);
@@ -782,7 +887,7 @@ run_load(const struct load_args *a)
 static int
 load_main(int argc, char *argv[])
 {
-	struct load_args a;
+	struct cardload_load_args a;
 	unsigned long v;
 	int c;
 
@@ -840,7 +945,7 @@ load_main(int argc, char *argv[])
 		    "server's certificate is checked)", a.shown);
 	if (a.log != NULL && a.log[0] == '\0')
 		return cli_usage(NULL, SYNOPSIS, "--log wants a file name");
-	return run_load(&a);
+	return cardload_load_run(&a);
 }
 
 const struct cli_command cardload_load_command = {
@@ -869,9 +974,13 @@ const struct cli_command cardload_load_command = {
 	"      --timeout SECONDS download time limit (default 120)\n"
 	"  -h, --help            this text\n"
 	"\n"
-	"Every run appends one JSON line to the run log. If the log cannot be written,\n"
+	"Every run appends JSON records to the run log (cardload(1), RUN LOG): a\n"
+	"\"started\" one before the first command is sent (if it cannot be written,\n"
+	"nothing is sent: exit 1) and an \"ended\" one; if that one cannot be written\n"
 	"cardload says so and exits 1, unless the run already failed with another code.\n"
-	"Ctrl-C stops between two commands (exit 1) and says how far the run got.\n"
+	"SIGINT (Ctrl-C), SIGTERM and SIGHUP stop between two commands or the download\n"
+	"(exit 1) and say how far the run got; a card that does not answer within 2\n"
+	"seconds of the signal is given up.\n"
 	"\n"
 	"Exit status: 0 every command accepted; 1 error (input, download, run log,\n"
 	"interrupted); 2 usage; 3 bundle rejected before anything was sent (signature,\n"

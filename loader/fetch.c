@@ -2,6 +2,7 @@
 #include "fetch.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -75,6 +76,19 @@ sink_write(char *data, size_t size, size_t nmemb, void *ctx)
 	if ((s->st = cpk_buf_append(s->out, data, n, s->err)) != CPK_OK)
 		return 0;
 	return n;
+}
+
+/* libcurl calls this at least once a second, even when no data flows. */
+static int
+progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	const volatile sig_atomic_t *stop = ctx;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return stop != NULL && *stop != 0;
 }
 
 /* Plain words for the libcurl errors a technician meets. */
@@ -154,6 +168,11 @@ set_options(CURL *h, const char *url, const struct cpk_fetch_opts *o, struct sin
 	    (rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, s)) != CURLE_OK ||
 	    (rc = curl_easy_setopt(h, CURLOPT_USERAGENT, "cpk-cardload")) != CURLE_OK)
 		return rc;
+	if (o != NULL && o->stop != NULL &&
+	    ((rc = curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)(uintptr_t)o->stop)) !=
+	    CURLE_OK || (rc = curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L)) != CURLE_OK))
+		return rc;
 	if (o != NULL && o->cacert != NULL)
 		rc = curl_easy_setopt(h, CURLOPT_CAINFO, o->cacert);
 	return rc;
@@ -191,6 +210,11 @@ cpk_fetch(const char *url, const struct cpk_fetch_opts *o, struct cpk_buf *out,
 		goto out;
 	}
 	rc = curl_easy_perform(h);
+	if (rc == CURLE_ABORTED_BY_CALLBACK && o != NULL && o->stop != NULL && *o->stop != 0) {
+		st = cpk_error_set(err, CPK_ERR_INTERRUPTED, "the download of '%s' was interrupted",
+		    shown);
+		goto out;
+	}
 	if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
 		st = cpk_error_set(err, CPK_ERR_RANGE, "'%s' is larger than %zu bytes: not a bundle",
 		    shown, s.cap);

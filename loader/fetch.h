@@ -9,6 +9,7 @@
 #define CPK_FETCH_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
 
 #include "cpk_bytes.h"
@@ -23,6 +24,9 @@ struct cpk_fetch_opts {
 	const char *cacert;	/* PEM file of CA certificates, NULL: the system's */
 	unsigned timeout;	/* seconds for the whole transfer, 0: the default */
 	size_t max_size;	/* body cap in bytes, 0: CPK_BUNDLE_MAX_SIZE */
+	/* Nonzero (set by another thread or a signal handler): give up within a
+	 * second with CPK_ERR_INTERRUPTED. NULL: never. */
+	const volatile sig_atomic_t *stop;
 };
 
 /* Does s look like a URL ("scheme://...")? Says nothing about the scheme. */

@@ -281,6 +281,21 @@ pcsc_end(void *vctx, struct cpk_error *err)
 	return CPK_OK;
 }
 
+/*
+ * SCardCancel is pcsc-lite's way for another thread to end a blocking call
+ * on the context (it talks to pcscd over a connection of its own). pcscd
+ * 1.9 ends a waiting SCardGetStatusChange with it; a SCardTransmit to a
+ * card that stopped answering is not ended, which the caller must expect.
+ */
+static void
+pcsc_cancel(void *vctx)
+{
+	struct pcsc_ctx *c = vctx;
+
+	if (c != NULL && c->context_ok)
+		(void)SCardCancel(c->context);
+}
+
 static void
 pcsc_close(void *vctx)
 {
@@ -301,6 +316,7 @@ static const struct cpk_transport_ops pcsc_ops = {
 	.transmit = pcsc_transmit,
 	.begin = pcsc_begin,
 	.end = pcsc_end,
+	.cancel = pcsc_cancel,
 	.close = pcsc_close,
 };
 

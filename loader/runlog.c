@@ -108,27 +108,47 @@ m_uint(struct jw *j, const char *k, unsigned long long v)
 	puts_(j, num);
 }
 
+static void
+key_id(struct jw *j, const uint8_t *id)
+{
+	char hex[2 * CPK_KEY_ID_LEN + 1];
+
+	if (id == NULL) {
+		m_str(j, "key-id", NULL);
+		return;
+	}
+	cpk_key_id_hex(id, hex);
+	m_str(j, "key-id", hex);
+}
+
 cpk_status
 cpk_runlog_format(const struct cpk_runlog_entry *e, struct cpk_buf *out, struct cpk_error *err)
 {
 	struct jw j = { out, true, CPK_OK, err };
 	size_t start = out->len;
-	char sw[5], id[2 * CPK_KEY_ID_LEN + 1];
+	char sw[5];
 
 	put(&j, "{", 1);
+	m_str(&j, "record", e->started ? "started" : "ended");
 	m_str(&j, "start", e->start);
+	m_uint(&j, "pid", e->pid);
+	if (e->started) {
+		m_str(&j, "cardload", e->version);
+		m_str(&j, "source", e->source);
+		m_hex(&j, "bundle-sha256", e->bundle_sha256, CPK_SHA256_LEN);
+		key_id(&j, e->key_id);
+		m_str(&j, "serial", e->serial);
+		m_str(&j, "reader", e->reader);
+		m_uint(&j, "commands", e->commands);
+		goto end;
+	}
 	m_str(&j, "end", e->end);
 	m_str(&j, "cardload", e->version);
 	m_str(&j, "result", e->result);
 	m_uint(&j, "exit", (unsigned long long)(e->exit_code < 0 ? 0 : e->exit_code));
 	m_str(&j, "source", e->source);
 	m_hex(&j, "bundle-sha256", e->bundle_sha256, CPK_SHA256_LEN);
-	if (e->key_id != NULL) {
-		cpk_key_id_hex(e->key_id, id);
-		m_str(&j, "key-id", id);
-	} else {
-		m_str(&j, "key-id", NULL);
-	}
+	key_id(&j, e->key_id);
 	m_str(&j, "serial", e->serial);
 	m_str(&j, "reader", e->reader);
 	m_uint(&j, "commands", e->commands);
@@ -146,6 +166,7 @@ cpk_runlog_format(const struct cpk_runlog_entry *e, struct cpk_buf *out, struct 
 	}
 	m_str(&j, "iu-field", e->iu_field);
 	m_str(&j, "message", e->message);
+end:
 	put(&j, "}\n", 2);
 	if (j.st != CPK_OK)
 		return j.st;
@@ -210,17 +231,38 @@ make_parents(const char *path, struct cpk_error *err)
 	return CPK_OK;
 }
 
+/*
+ * Take back a record that was only partly written (w of n bytes), so that
+ * the next record starts on a line of its own: cut the file back to its
+ * size before the write.
+ */
+static cpk_status
+roll_back(int fd, off_t size, const char *path, ssize_t w, size_t n, struct cpk_error *err)
+{
+	bool cut = ftruncate(fd, size) == 0;
+
+	return cpk_error_set(err, CPK_ERR_IO, "cannot write the run log '%s': only %zd of %zu "
+	    "bytes written (disk full?); %s", path, w, n, cut ? "the partial record was removed" :
+	    "a partial record was left at its end");
+}
+
 cpk_status
 cpk_runlog_append(const char *path, const uint8_t *line, size_t n, struct cpk_error *err)
 {
 	const int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
 	bool created = true;
+	struct stat sb;
 	ssize_t w;
 	int fd = -1;
 	cpk_status st;
 
 	if (path == NULL || *path == '\0') {
 		st = cpk_error_set(err, CPK_ERR_ARG, "no run log path");
+		goto out;
+	}
+	if (n == 0 || n > CPK_RUNLOG_LINE_MAX || line[n - 1] != '\n') {
+		st = cpk_error_set(err, CPK_ERR_ARG, "a run log record is one line of 1 to %zu "
+		    "bytes ending in a newline", CPK_RUNLOG_LINE_MAX);
 		goto out;
 	}
 	if ((st = make_parents(path, err)) != CPK_OK)
@@ -234,6 +276,11 @@ cpk_runlog_append(const char *path, const uint8_t *line, size_t n, struct cpk_er
 		st = cpk_io_error(err, "cannot open the run log", path, errno);
 		goto out;
 	}
+	if (fstat(fd, &sb) != 0) {
+		st = cpk_io_error(err, "cannot read the run log's size", path, errno);
+		goto out;
+	}
+	/* One write(2) per record: O_APPEND puts it after any other writer's. */
 	do
 		w = write(fd, line, n);
 	while (w < 0 && errno == EINTR);
@@ -242,8 +289,12 @@ cpk_runlog_append(const char *path, const uint8_t *line, size_t n, struct cpk_er
 		goto out;
 	}
 	if ((size_t)w != n) {
-		st = cpk_error_set(err, CPK_ERR_IO, "cannot write the run log '%s': only %zd of "
-		    "%zu bytes written (disk full?)", path, w, n);
+		/* Only a regular file can be cut back (a FIFO or a device cannot). */
+		if (w > 0 && S_ISREG(sb.st_mode))
+			st = roll_back(fd, sb.st_size, path, w, n, err);
+		else
+			st = cpk_error_set(err, CPK_ERR_IO, "cannot write the run log '%s': only "
+			    "%zd of %zu bytes written (disk full?)", path, w, n);
 		goto out;
 	}
 	/* EINVAL: a file that cannot be synced (a character device such as /dev/null). */

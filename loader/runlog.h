@@ -1,16 +1,25 @@
 /*
- * cpk: the loader's run log. Every cardload run appends one JSON object on
- * one line to a log file, so that a technician's results survive a crash
- * or a pulled cable:
+ * cpk: the loader's run log. Every cardload run appends JSON records, one
+ * object per line, to a log file, so that a technician's results survive a
+ * crash or a pulled cable: a "started" record before the first command is
+ * sent to a card, an "ended" record when the run ends (a run that never
+ * reached a card writes only its "ended" record). A "started" record with
+ * no "ended" record of the same start and pid is a run that died (kill -9,
+ * power cut) with the card possibly partly provisioned.
  *
  *   - the file is opened with O_APPEND (created mode 0600, never through a
- *     symbolic link), the line is written with a single write(), then the
- *     file is fsync'd (and its folder, when the file is new);
+ *     symbolic link), each record is written with a single write(), then
+ *     the file is fsync'd (and its folder, when the file is new);
+ *   - a record only partly written (disk full, file size limit) is cut
+ *     off again, so the next record never continues a fragment;
  *   - missing folders of the path are created with mode 0700.
  *
- * The line's members, in this order (absent values are null):
+ * An "ended" record's members, in this order (absent values are null):
  *
- *   start, end        ISO-8601 UTC with milliseconds, "2025-11-22T10:04:05.123Z"
+ *   record            "ended"
+ *   start             ISO-8601 UTC with milliseconds, "2025-11-22T10:04:05.123Z"
+ *   pid               cardload's process id (with start, names the run)
+ *   end               as start
  *   cardload          the cardload version
  *   result            ok | rejected | mismatch | pre-channel | refused |
  *                     transport | reader | interrupted | error
@@ -27,6 +36,9 @@
  *   failed-sw         its status word (4 hex digits)
  *   iu-field          the INITIALIZE UPDATE field that differed
  *   message           the one-line outcome as shown to the technician
+ *
+ * A "started" record: record ("started"), start, pid, cardload, source,
+ * bundle-sha256, key-id, serial, reader, commands.
  */
 #ifndef CPK_RUNLOG_H
 #define CPK_RUNLOG_H
@@ -45,7 +57,9 @@
 #define CPK_RUNLOG_LINE_MAX ((size_t)8192)
 
 struct cpk_runlog_entry {
+	bool started;				/* a "started" record, else "ended" */
 	char start[CPK_RUNLOG_TIME_LEN];
+	unsigned long pid;
 	char end[CPK_RUNLOG_TIME_LEN];
 	const char *version;
 	const char *result;
@@ -84,8 +98,10 @@ cpk_status cpk_runlog_format(const struct cpk_runlog_entry *e, struct cpk_buf *o
 cpk_status cpk_runlog_default_path(char *out, size_t cap, struct cpk_error *err);
 
 /*
- * Append line[0..n) to path with one write(), then fsync. Creates missing
- * folders (0700) and the file (0600). CPK_ERR_IO names the path.
+ * Append line[0..n) (one record: ends in LF, at most CPK_RUNLOG_LINE_MAX
+ * bytes, else CPK_ERR_ARG) to path with one write(), then fsync. Creates
+ * missing folders (0700) and the file (0600). A short write is rolled back
+ * (the file cut to its previous size). CPK_ERR_IO names the path.
  */
 cpk_status cpk_runlog_append(const char *path, const uint8_t *line, size_t n,
     struct cpk_error *err);

@@ -126,6 +126,13 @@ cpk_transport_end(struct cpk_transport *t, struct cpk_error *err)
 }
 
 void
+cpk_transport_cancel(struct cpk_transport *t)
+{
+	if (t != NULL && t->ops != NULL && t->ops->cancel != NULL)
+		t->ops->cancel(t->ctx);
+}
+
+void
 cpk_transport_close(struct cpk_transport *t)
 {
 	if (t == NULL || t->ops == NULL)

@@ -19,6 +19,12 @@ struct cpk_transport_ops {
 	/* Exclusive access for the whole run (may be NULL); calls may nest. */
 	cpk_status (*begin)(void *ctx, struct cpk_error *err);
 	cpk_status (*end)(void *ctx, struct cpk_error *err);
+	/*
+	 * Ask the call in flight on another thread to give up (may be NULL).
+	 * Safe to call from any thread while the transport is open; it does
+	 * not wait, and a call that cannot be cancelled may go on.
+	 */
+	void (*cancel)(void *ctx);
 	/* Release everything; ctx is invalid afterwards (may be NULL). */
 	void (*close)(void *ctx);
 };
@@ -44,6 +50,8 @@ cpk_status cpk_transport_exchange(struct cpk_transport *t, const uint8_t *cmd, s
 
 cpk_status cpk_transport_begin(struct cpk_transport *t, struct cpk_error *err);
 cpk_status cpk_transport_end(struct cpk_transport *t, struct cpk_error *err);
+/* The transport's cancel operation, if it has one (see cpk_transport_ops). */
+void cpk_transport_cancel(struct cpk_transport *t);
 /* Close and clear; NULL and closed transports are accepted. */
 void cpk_transport_close(struct cpk_transport *t);
 

@@ -46,10 +46,21 @@ cl 2 "--scp-i wants two hex digits" identify --scp-i 5
 cl 2 "unexpected argument 'x'" identify x
 cl 2 "unexpected argument 'x'" readers x
 cl 2 "unknown command 'nosuch'" help nosuch
+cl 0 "" session --help && grep -q "^usage: cardload session" "$T/out" || fail "session --help"
+cl 2 "-o wants the file the session record is written to" session --bundle b.cpk -- true
+cl 2 "-o wants the file the session record is written to" session -o - --bundle b.cpk -- true
+cl 2 "--bundle wants the file the command writes" session -o c.yaml -- true
+cl 2 "--bundle wants a file, not 'https://h/b.cpk'" session -o c.yaml --bundle https://h/b.cpk -- true
+cl 2 "--bundle wants a file, not '-'" session -o c.yaml --bundle - -- true
+cl 2 "-o and --bundle name the same file" session -o x --bundle x -- true
+cl 2 "--log wants a file name" session -o c.yaml --bundle b.cpk --log "" -- true
+cl 2 "no command given after --" session -o c.yaml --bundle b.cpk
+cl 2 "--kvn wants a key version" session --kvn 80 -o c.yaml --bundle b.cpk -- true
+cl 2 "--sd wants an AID" session --sd 01 -o c.yaml --bundle b.cpk -- true
 [ ! -e "$XDG_STATE_HOME/cpk/cardload.log" ] || fail "a usage error wrote the run log"
 
 # --- the man page names every option of --help, and the other way round ---
-for cmd in load identify readers; do
+for cmd in load identify session readers; do
 	"$CARDLOAD" help $cmd
 done | grep -oE -- '--[a-z][a-z-]+' | sort -u >"$T/help-opts"
 grep -oE -- '^\.(It|Op) Fl -[a-z][a-z-]+|Fl -[a-z][a-z-]+' "$SRCROOT/man/cardload.1" |

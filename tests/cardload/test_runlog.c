@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,8 +51,9 @@ test_format(void)
 	e.result = "rejected";
 	e.exit_code = 3;
 	e.source = "a\"b\\c\n\x01\xff\xc3\xa9.cpk";
+	e.pid = 4242;
 	CHECK_OK(cpk_runlog_format(&e, &out, NULL));
-	want = "{\"start\":\"2025-11-22T10:04:05.123Z\",\"end\":\"2025-11-22T10:04:05.999Z\","
+	want = "{\"record\":\"ended\",\"start\":\"2025-11-22T10:04:05.123Z\",\"pid\":4242,\"end\":\"2025-11-22T10:04:05.999Z\","
 	    "\"cardload\":\"0.1.0\",\"result\":\"rejected\",\"exit\":3,"
 	    "\"source\":\"a\\\"b\\\\c\\n\\u0001\\ufffd\xc3\xa9.cpk\",\"bundle-sha256\":null,"
 	    "\"key-id\":null,\"serial\":null,\"reader\":null,\"commands\":0,\"sent\":0,"
@@ -81,6 +85,17 @@ test_format(void)
 	CHECK(contains(&out, "\"commands\":57,\"sent\":17,\"accepted\":16,"
 	    "\"failed-index\":17,\"failed-label\":\"LOAD 12/20\",\"failed-sw\":\"6A84\""));
 	CHECK(memchr(out.data, '\n', out.len) == out.data + out.len - 1);
+
+	/* The "started" record: who, what and where, before the first command. */
+	e.started = true;
+	cpk_buf_reset(&out);
+	CHECK_OK(cpk_runlog_format(&e, &out, NULL));
+	want = "{\"record\":\"started\",\"start\":\"2025-11-22T10:04:05.123Z\",\"pid\":4242,"
+	    "\"cardload\":\"0.1.0\",\"source\":\"-\",\"bundle-sha256\":\"ABABABABABABABAB"
+	    "ABABABABABABABABABABABABABABABABABABABABABABABAB\",\"key-id\":\"1c1c1c1c1c1c1c1c\","
+	    "\"serial\":\"CARD-0001\",\"reader\":\"Virtual PCD 00 00\",\"commands\":57}\n";
+	CHECK_MEM(out.data, out.len, want, strlen(want));
+	e.started = false;
 
 	/* Long strings are cut; the line stays bounded. */
 	{
@@ -176,6 +191,12 @@ test_append(void)
 	CHECK_STATUS(cpk_runlog_append(link, line, sizeof(line) - 1, &err), CPK_ERR_IO);
 	CHECK_MSG(&err, "not a folder");
 	CHECK_STATUS(cpk_runlog_append("", line, 1, NULL), CPK_ERR_ARG);
+	/* A record is one whole line. */
+	cpk_error_clear(&err);
+	CHECK_STATUS(cpk_runlog_append(path, line, sizeof(line) - 2, &err), CPK_ERR_ARG);
+	CHECK_MSG(&err, "one line of 1 to 8192 bytes ending in a newline");
+	CHECK_STATUS(cpk_runlog_append(path, line, 0, NULL), CPK_ERR_ARG);
+	CHECK(lines(path) == 2);
 	unlink(path);
 	snprintf(link, sizeof(link), "%s/link.log", tmpdir);
 	unlink(link);
@@ -184,11 +205,68 @@ test_append(void)
 	rmdir(dir);
 }
 
+/*
+ * Disk full, as a file size limit: the write of a record stops short (the
+ * first bytes are written, then EFBIG); the fragment is cut off again, so
+ * the next record starts on a line of its own.
+ */
+static void
+test_short_write(void)
+{
+	char path[700];
+	uint8_t rec[100];
+	struct rlimit old, lim;
+	struct sigaction sa, oldsa;
+	struct stat sb;
+	struct cpk_error err;
+	FILE *f;
+	int c, n = 0;
+
+	snprintf(path, sizeof(path), "%s/full.log", tmpdir);
+	memset(rec, 'x', sizeof(rec));
+	rec[0] = '{';
+	rec[sizeof(rec) - 2] = '}';
+	rec[sizeof(rec) - 1] = '\n';
+	CHECK_OK(cpk_runlog_append(path, rec, sizeof(rec), NULL));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	CHECK(sigaction(SIGXFSZ, &sa, &oldsa) == 0);
+	CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+	lim = old;
+	lim.rlim_cur = 150;	/* room for half of the next record */
+	CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+	cpk_error_clear(&err);
+	CHECK_STATUS(cpk_runlog_append(path, rec, sizeof(rec), &err), CPK_ERR_IO);
+	CHECK_MSG(&err, "only 50 of 100 bytes written (disk full?); the partial record was "
+	    "removed");
+	CHECK(stat(path, &sb) == 0 && sb.st_size == 100);
+	/* Nothing fits at all: write(2) fails, nothing to take back. */
+	lim.rlim_cur = 100;
+	CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+	cpk_error_clear(&err);
+	CHECK_STATUS(cpk_runlog_append(path, rec, sizeof(rec), &err), CPK_ERR_IO);
+	CHECK_MSG(&err, "cannot write the run log");
+	CHECK(stat(path, &sb) == 0 && sb.st_size == 100);
+	CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+	CHECK(sigaction(SIGXFSZ, &oldsa, NULL) == 0);
+	/* The next record is a line of its own. */
+	CHECK_OK(cpk_runlog_append(path, rec, sizeof(rec), NULL));
+	CHECK(lines(path) == 2);
+	f = fopen(path, "r");
+	CHECK(f != NULL);
+	while (f != NULL && (c = fgetc(f)) != EOF)
+		n += c == '{';
+	if (f != NULL)
+		fclose(f);
+	CHECK(n == 2);
+	unlink(path);
+}
+
 static void
 test_fetch_refusals(void)
 {
 	struct cpk_buf out = CPK_BUF_INIT;
-	struct cpk_fetch_opts o = { NULL, 5, 0 };
+	struct cpk_fetch_opts o = { NULL, 5, 0, NULL };
 	struct cpk_error err;
 
 	CHECK(cpk_fetch_is_url("https://example.org/b.cpk"));
@@ -225,6 +303,7 @@ main(void)
 	test_format();
 	test_default_path();
 	test_append();
+	test_short_write();
 	test_fetch_refusals();
 	rmdir(tmpdir);
 	return test_summary("runlog");

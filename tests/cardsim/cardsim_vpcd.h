@@ -24,6 +24,8 @@ struct cardsim_vpcd_opts {
 	const char *state_path;	/* NULL: the state lives in memory only */
 	long reinsert_ms;	/* < 0: exit once a fault removed the card */
 	bool verbose;		/* log every APDU */
+	unsigned long freeze_at;	/* 0 = off: stop answering when command N arrives */
+	const char *freeze_notice;	/* NULL, or a file (a FIFO) told "frozen N" then */
 };
 
 /* Set by a signal handler: stop at the next frame boundary (or while waiting). */

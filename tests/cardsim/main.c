@@ -30,6 +30,8 @@ enum {
 	OPT_REFUSE_IU,
 	OPT_VANISH_IN_LOAD,
 	OPT_REINSERT,
+	OPT_FREEZE_AT,
+	OPT_FREEZE_NOTICE,
 };
 
 static const struct option long_options[] = {
@@ -44,6 +46,8 @@ static const struct option long_options[] = {
 	{ "refuse-iu", optional_argument, NULL, OPT_REFUSE_IU },
 	{ "vanish-in-load", required_argument, NULL, OPT_VANISH_IN_LOAD },
 	{ "reinsert", required_argument, NULL, OPT_REINSERT },
+	{ "freeze-at", required_argument, NULL, OPT_FREEZE_AT },
+	{ "freeze-notice", required_argument, NULL, OPT_FREEZE_NOTICE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -73,6 +77,10 @@ usage(FILE *out)
 	    "      --refuse-iu[=SW]    answer SW (default 6985) to every INITIALIZE UPDATE\n"
 	    "      --vanish-in-load B  remove the card, without answering, when LOAD block B\n"
 	    "                          arrives (the load in progress is lost)\n"
+	    "      --freeze-at N       stop answering when command N arrives (logged, never\n"
+	    "                          run nor answered; the card stays in the reader) until\n"
+	    "                          SIGTERM or SIGINT\n"
+	    "      --freeze-notice F   then write \"frozen N\" to F (a FIFO a test waits on)\n"
 	    "      --reinsert MS       after a fault removed the card, insert it again after\n"
 	    "                          MS milliseconds (default: exit with status 0)\n"
 	    "  -h, --help              this help\n");
@@ -193,6 +201,17 @@ parse_options(int argc, char **argv, struct options *o)
 				goto bad;
 			}
 			o->faults.vanish_load_block = (int)v;
+			break;
+		case OPT_FREEZE_AT:
+			if (!parse_ulong(optarg, 0xFFFFFFFFul, &v) || v == 0) {
+				fprintf(stderr, "cardsim: --freeze-at '%s': expected a command number "
+				    "from 1\n", optarg);
+				goto bad;
+			}
+			o->vpcd.freeze_at = v;
+			break;
+		case OPT_FREEZE_NOTICE:
+			o->vpcd.freeze_notice = optarg;
 			break;
 		case OPT_REINSERT:
 			if (!parse_ulong(optarg, 3600000ul, &v)) {

@@ -2,10 +2,12 @@
 #include "cardsim_vpcd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -222,6 +224,39 @@ enum session_end {
 	END_FATAL,
 };
 
+/*
+ * A card that stopped answering: command N arrived (and is logged) but is
+ * neither run nor answered; the connection stays open. Tell the notice
+ * file (a test waiting on a FIFO knows exactly where the run is), then
+ * wait for SIGTERM or SIGINT.
+ */
+static void
+freeze(const struct cardsim_vpcd_opts *o)
+{
+	sigset_t set, old;
+	char line[64];
+	int fd, n;
+
+	fprintf(stderr, "cardsim: fault injection: frozen at command %lu\n", o->freeze_at);
+	if (o->freeze_notice != NULL) {
+		n = snprintf(line, sizeof(line), "frozen %lu\n", o->freeze_at);
+		fd = open(o->freeze_notice, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0 || write(fd, line, (size_t)n) != n)
+			fprintf(stderr, "cardsim: cannot write %s: %s\n", o->freeze_notice,
+			    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	/* Signals blocked between the test and the wait: none is missed. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	while (!cardsim_vpcd_stop)
+		sigsuspend(&old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 /* Serve one connection. */
 static enum session_end
 serve(struct cardsim *card, int fd, const struct cardsim_vpcd_opts *o, uint8_t *buf,
@@ -248,6 +283,11 @@ serve(struct cardsim *card, int fd, const struct cardsim_vpcd_opts *o, uint8_t *
 		}
 		if (o->verbose)
 			log_hex(">>", buf, len, NULL);
+		if (o->freeze_at != 0 && card->ncommands + 1 == o->freeze_at) {
+			freeze(o);
+			end = END_STOP;
+			goto out;
+		}
 		cardsim_process(card, buf, len, resp);
 		if (!save_if_dirty(card, o)) {
 			end = END_FATAL;

@@ -259,7 +259,8 @@ EOF
 }
 
 # The run log: --log FILE, folders created 0700, and a log that cannot be
-# written (exit 1 after a good run, the run's own code otherwise).
+# written (exit 1 and nothing sent when the started record fails, the
+# run's own code otherwise).
 test_runlog() {
 	harness_start_pcscd
 	start_card scp03.yaml
@@ -268,11 +269,14 @@ test_runlog() {
 	NO_LOG_CHECK=1 cardload_run 0 --log "$WORK/logs/a/b/run.log" "$WORK/card.cpk"
 	[ "$(stat -c %a "$WORK/logs/a/b")" = 700 ] || harness_die "log folder mode"
 	[ "$(stat -c %a "$WORK/logs/a/b/run.log")" = 600 ] || harness_die "log file mode"
-	[ "$(wc -l <"$WORK/logs/a/b/run.log")" = 1 ] || harness_die "one line expected"
-	python3 -m json.tool "$WORK/logs/a/b/run.log" >/dev/null || harness_die "log line not JSON"
-	# A folder where the log file should be: the run was refused (stale) -> 3 stays.
+	LOG=$WORK/logs/a/b/run.log log_started_ended
+	[ "$(wc -l <"$WORK/logs/a/b/run.log")" = 2 ] || harness_die "two records expected"
+	# A folder where the log file should be: the bundle was refused before
+	# any card was opened (not a bundle) -> 3 stays.
 	mkdir -p "$WORK/dir.log"
-	NO_LOG_CHECK=1 cardload_run 3 --json --log "$WORK/dir.log" "$WORK/card.cpk"
+	head -c 300 "$WORK/card.cpk" >"$WORK/cut.cpk"
+	NO_LOG_CHECK=1 cardload_run 3 --json --log "$WORK/dir.log" "$WORK/cut.cpk"
+	err_has "not a valid cpk bundle"
 	err_has "the run log could not be written"
 	json_is log.written False
 	# ... and after a good run: 1.
@@ -281,13 +285,18 @@ test_runlog() {
 	start_card scp03.yaml
 	identify card2
 	compile "$WORK/p/install-applet.yaml" "$WORK/card2.yaml" "$WORK/card2.cpk"
+	# ... and before a run that would reach the card: its "started" record
+	# cannot be written, so nothing is sent (1).
+	card_snap dirlog
 	NO_LOG_CHECK=1 cardload_run 1 --json --log "$WORK/dir.log" "$WORK/card2.cpk"
-	err_has "done: all"
 	err_has "the run log could not be written"
-	json_is result ok
+	err_has "nothing was sent to a card"
+	json_is result error
+	card_untouched dirlog
 	# A symbolic link is not followed.
 	ln -s "$WORK/elsewhere.log" "$WORK/link.log"
-	NO_LOG_CHECK=1 cardload_run 3 --log "$WORK/link.log" "$WORK/card2.cpk"
+	NO_LOG_CHECK=1 cardload_run 1 --log "$WORK/link.log" "$WORK/card2.cpk"
+	err_has "nothing was sent to a card"
 	[ ! -e "$WORK/elsewhere.log" ] || harness_die "the log followed a symbolic link"
 }
 
@@ -421,46 +430,128 @@ test_no_pcscd() {
 	check_log_lines
 }
 
-# Ctrl-C between commands: freeze the card mid-run, interrupt, thaw.
+# A large bundle (~200 LOAD commands) for the card of the state file, named NAME.
+big_bundle() {
+	harness_start_cardsim --state "$WORK/card.state" -v
+	harness_wait_card
+	identify "$1"
+	harness_stop_cardsim
+	compile "$WORK/p/install-applet.yaml" "$WORK/$1.yaml" "$WORK/$1.cpk"
+}
+
+# SIGINT, SIGTERM and SIGHUP mid-load with a card that stopped answering
+# (frozen when command 10, a LOAD, arrives): cardload does not wait for it
+# forever; it gives the card up, exits 1 and the run log ends with the
+# run's "started" and "ended" records.
 test_interrupt() {
-	local pid i rc
+	local sig
+	harness_start_pcscd
+	start_card scp03.yaml
+	harness_stop_cardsim
+	"$CAPGEN" -o "$WORK/p/hello.cap" --package $PKG --applet $APP --size 48000 >/dev/null ||
+		harness_die capgen
+	for sig in INT TERM HUP; do
+		big_bundle "card-$sig"
+		start_frozen_card 10
+		card_snap "interrupt-$sig"
+		cardload_bg -v --json "$WORK/card-$sig.cpk"
+		wait_frozen
+		kill -"$sig" "$CL_PID"
+		cardload_wait 1
+		err_has "interrupted (SIG$sig) during command 10 of"
+		err_has "(LOAD 6/"
+		err_has "the card did not answer within 2 seconds, so cardload gave up on it; the card may be partly provisioned"
+		json_is result interrupted
+		json_is exit 1
+		json_is commands.sent 10
+		json_is commands.accepted 9
+		json_is channel-open True
+		log_started_ended
+		log_is result interrupted
+		log_is exit 1
+		log_is sent 10
+		card_received "interrupt-$sig" 10
+		harness_stop_cardsim
+		print_registry
+		registry_lacks "^LOADFILE"
+	done
+	check_log_lines
+}
+
+# kill -9 mid-load: no "ended" record can be written, but the "started" one
+# is on disk: the log shows a run that began (with the bundle, the card,
+# the reader) and never ended.
+test_kill9() {
+	harness_start_pcscd
+	start_card scp03.yaml
+	harness_stop_cardsim
+	"$CAPGEN" -o "$WORK/p/hello.cap" --package $PKG --applet $APP --size 48000 >/dev/null ||
+		harness_die capgen
+	big_bundle card
+	start_frozen_card 10
+	: >"$LOG"
+	cardload_bg -v "$WORK/card.cpk"
+	wait_frozen
+	kill -KILL "$CL_PID"
+	wait "$CL_PID"
+	[ $? = 137 ] || harness_die "cardload was not killed"
+	harness_untrack "$CL_PID"
+	[ "$(wc -l <"$LOG")" = 1 ] || harness_die "the run log should hold the started record alone"
+	python3 - "$LOG" "$CL_PID" "$(sha256sum "$WORK/card.cpk" | cut -c1-64 | tr a-f A-F)" <<'PY' ||
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+assert d["record"] == "started", d
+assert d["pid"] == int(sys.argv[2]), d
+assert d["bundle-sha256"] == sys.argv[3], d
+assert d["reader"] == "Virtual PCD 00 00" and d["serial"] == "0102030405060708", d
+assert d["source"].endswith("/card.cpk") and d["commands"] > 10, d
+PY
+		harness_die "the started record of the killed run"
+	harness_stop_cardsim
+}
+
+# Disk full while writing the run log (a file size limit, ulimit -f 1 =
+# 1024 bytes): a record that does not fit is cut off again, so the log
+# never holds a fragment and the next record starts on its own line.
+test_log_full() {
+	local size
 	harness_start_pcscd
 	start_card scp03.yaml
 	identify card
-	harness_stop_cardsim
-	# A large package: ~200 LOAD commands.
-	"$CAPGEN" -o "$WORK/p/hello.cap" --package $PKG --applet $APP --size 48000 >/dev/null ||
-		harness_die capgen
 	compile "$WORK/p/install-applet.yaml" "$WORK/card.yaml" "$WORK/card.cpk"
-	harness_start_cardsim --state "$WORK/card.state" -v
-	harness_wait_card
-	card_snap interrupt
-	"$CARDLOAD" -v "$WORK/card.cpk" >"$WORK/out" 2>"$WORK/err" </dev/null &
-	pid=$!
-	harness_track "$pid"
-	for i in $(seq 1 500); do
-		[ "$(grep -c '^>> 84E8' "$WORK/err")" -ge 5 ] && break
-		sleep 0.01
-	done
-	kill -STOP "$CARDSIM_PID"
-	kill -INT "$pid"
-	sleep 0.3
-	kill -CONT "$CARDSIM_PID"
-	wait "$pid"
-	rc=$?
-	harness_untrack "$pid"
-	RUNS=$((RUNS + 1))
-	grep -v '^[<>]' "$WORK/err" >&2
-	[ "$rc" = 1 ] || harness_die "interrupted cardload: exit $rc, expected 1"
-	grep -Eq "interrupted after [0-9]+ of [0-9]+ commands; the card may be partly provisioned" \
-	    "$WORK/err" || harness_die "no interruption message"
-	log_is result interrupted
-	[ "$(log_get sent)" -lt "$(log_get commands)" ] || harness_die "the run was not stopped"
-	# The card received exactly what cardload sent; the load was not completed.
-	card_received interrupt "$(log_get sent)"
-	print_registry
-	registry_lacks "^LOADFILE"
-	check_log_lines
+	# 1000 bytes already there: the started record does not fit; nothing is sent.
+	python3 -c 'print("{\"record\":\"ended\",\"pad\":\"" + "x" * 972 + "\"}")' >"$WORK/full.log"
+	[ "$(stat -c %s "$WORK/full.log")" = 1000 ] || harness_die "pad"
+	cp "$WORK/full.log" "$WORK/full.before"
+	card_snap full
+	harness_run bash -c 'set -o pipefail; (ulimit -f 1; exec "$@") | cat' sh "$CARDLOAD" --json --log "$WORK/full.log" \
+	    "$WORK/card.cpk" >"$WORK/out" 2>"$WORK/err" </dev/null
+	[ $? = 1 ] || harness_die "a full run log: exit 1 expected"
+	cat "$WORK/err" >&2
+	err_has "bytes written (disk full?); the partial record was removed"
+	err_has "nothing was sent to a card"
+	json_is result error
+	json_is log.written False
+	cmp "$WORK/full.log" "$WORK/full.before" || harness_die "the full run log changed"
+	card_untouched full
+	# Room for the started record (about 265 bytes and the bundle's path),
+	# not for the ended one (over 500 more): the card work is done (exit 1
+	# for the log) and the log ends with the started record, a whole line.
+	python3 -c 'import sys; print("{\"pad\":\"" + "x" * (1024 - 330 - len(sys.argv[1]) - 11) + "\"}")' \
+	    "$WORK/card.cpk" >"$WORK/full.log"
+	harness_run bash -c 'set -o pipefail; (ulimit -f 1; exec "$@") | cat' sh "$CARDLOAD" --json --log "$WORK/full.log" \
+	    "$WORK/card.cpk" >"$WORK/out" 2>"$WORK/err" </dev/null
+	[ $? = 1 ] || harness_die "a run log filling up: exit 1 expected"
+	cat "$WORK/err" >&2
+	err_has "done: all"
+	err_has "the partial record was removed"
+	json_is result ok
+	json_is log.written False
+	size=$(stat -c %s "$WORK/full.log")
+	[ "$(wc -l <"$WORK/full.log")" = 2 ] && [ "$(tail -c 1 "$WORK/full.log" | od -An -c | tr -d ' ')" = '\n' ] ||
+		harness_die "the log should hold two whole lines ($size bytes)"
+	LOG=$WORK/full.log log_is record started
+	LOG=$WORK/full.log log_is commands "$(json_get commands.total)"
 }
 
 # stderr into a pipe whose reader goes away (cardload -v 2>&1 | head): the
@@ -557,14 +648,42 @@ EOF
 	harness_run "$CARDLOAD" identify -o "$WORK/nosession.yaml" </dev/null 2>"$WORK/err"
 	[ $? = 1 ] || harness_die "identify of an i=60 card without --session: not 1"
 	grep -q "only a session record (--session)" "$WORK/err" || harness_die "message"
-	identify card --session
+	sed -e 's/^  i: 70 .*/  i: 60/' "$WORK/p/install-applet.yaml" >"$WORK/p/session.yaml"
+	# The command fails: nothing is loaded, 1.
+	card_snap cmdfail
+	harness_run "$CARDLOAD" session -o "$WORK/card.yaml" --bundle "$WORK/card.cpk" -- false \
+	    </dev/null 2>"$WORK/err"
+	[ $? = 1 ] || harness_die "cardload session with a failing command: not 1"
+	cat "$WORK/err" >&2
+	err_has "'false' exited with status 1; nothing was loaded"
+	[ ! -e "$WORK/card.cpk" ] || harness_die "a bundle appeared"
+	harness_run "$CARDLOAD" session -o "$WORK/card.yaml" --bundle "$WORK/card.cpk" -- \
+	    "$WORK/no-such-command" </dev/null 2>"$WORK/err"
+	[ $? = 1 ] || harness_die "cardload session with a missing command: not 1"
+	err_has "cannot run '$WORK/no-such-command': No such file or directory"
+	err_has "exited with status 127; nothing was loaded"
+	harness_run "$CARDLOAD" session -o "$WORK/card.yaml" --bundle "$WORK/card.cpk" -- \
+	    sh -c 'kill -TERM $$' </dev/null 2>"$WORK/err"
+	[ $? = 1 ] || harness_die "cardload session with a killed command: not 1"
+	err_has "'sh' was killed by signal 15; nothing was loaded"
+	[ "$(card_commands 84)" = "$(cat "$WORK/snap-cmdfail.n84")" ] ||
+		harness_die "a secured command reached the card"
+	# identify, compile and load in one process holding the card: the
+	# session is never interrupted, however long the compile takes.
+	cardload_run 0 session --json -o "$WORK/card.yaml" --bundle "$WORK/card.cpk" -- \
+	    "$CARDC" compile -p "$WORK/p/session.yaml" -c "$WORK/card.yaml" -k "$WORK/keys" \
+	    -s "$WORK/keys/test-signing.key" -o "$WORK/card.cpk"
+	err_has "session record written to $WORK/card.yaml"
+	err_has "done: all"
 	grep -q '^host-challenge: [0-9A-F]\{16\}$' "$WORK/card.yaml" || harness_die "host-challenge"
 	grep -q '^iu-response: [0-9A-F]\{58\}$' "$WORK/card.yaml" || harness_die "iu-response"
 	! grep -q '^counter:' "$WORK/card.yaml" || harness_die "a session record has no counter"
-	sed -e 's/^  i: 70 .*/  i: 60/' "$WORK/p/install-applet.yaml" >"$WORK/p/session.yaml"
-	compile "$WORK/p/session.yaml" "$WORK/card.yaml" "$WORK/card.cpk"
-	cardload_run 0 --json "$WORK/card.cpk"
+	json_is result ok
 	json_is bundle.mode session
+	log_started_ended
+	# identify --session still writes the same kind of record.
+	identify card2 --session
+	grep -q '^iu-response: [0-9A-F]\{58\}$' "$WORK/card2.yaml" || harness_die "iu-response"
 	# The session is over: the same bundle is refused at EXTERNAL AUTHENTICATE.
 	cardload_run 4 "$WORK/card.cpk"
 	err_has "the card refused EXTERNAL AUTHENTICATE (command 1 of"
@@ -576,8 +695,8 @@ EOF
 }
 
 # https:// through libcurl: a local TLS server in this network namespace.
-test_https() {
-	local port=8443 pid i
+# A test certificate for 127.0.0.1 and the folder an https server serves.
+https_setup() {
 	command -v python3 >/dev/null || harness_die "python3 is needed"
 	command -v openssl >/dev/null || harness_die "openssl is needed"
 	mkdir -p "$WORK/www"
@@ -585,30 +704,77 @@ test_https() {
 	    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
 	    -keyout "$WORK/server.key" -out "$WORK/server.pem" 2>/dev/null ||
 		harness_die "cannot make a test certificate"
+}
+
+# start_https_server PORT: serve $WORK/www over https (HTTPS_PID); returns
+# once it listens (it says so on a FIFO). A request for /hang.cpk is never
+# answered: the server writes "request" to the FIFO $WORK/hang and waits.
+HTTPS_PID=
+start_https_server() {
+	local line
+	rm -f "$WORK/https.ready" "$WORK/hang"
+	mkfifo "$WORK/https.ready" "$WORK/hang" || harness_die "mkfifo"
+	python3 - "$WORK/www" "$1" "$WORK/server.pem" "$WORK/server.key" "$WORK/https.ready" \
+	    "$WORK/hang" >"$WORK/https.log" 2>&1 <<'EOF' &
+import functools, http.server, ssl, sys, threading
+root, port, cert, key, ready, hang = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/hang.cpk":
+            with open(hang, "w") as f:
+                f.write("request\n")
+            threading.Event().wait()
+        return super().do_GET()
+handler = functools.partial(Handler, directory=root)
+httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+httpd.daemon_threads = True
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+with open(ready, "w") as f:
+    f.write("ready\n")
+httpd.serve_forever()
+EOF
+	HTTPS_PID=$!
+	harness_track "$HTTPS_PID"
+	read -r line <"$WORK/https.ready" || harness_die "the https server did not start"
+	[ "$line" = ready ] || harness_die "the https server did not start"
+}
+
+# SIGTERM during an https download that never finishes: cardload stops,
+# exits 1 and logs the run ("ended" alone: no card was reached).
+test_interrupt_download() {
+	local line
+	https_setup
+	harness_start_pcscd
+	start_card scp03.yaml
+	card_snap download
+	start_https_server 8443
+	cardload_bg --json --cacert "$WORK/server.pem" "https://127.0.0.1:8443/hang.cpk"
+	read -r line <"$WORK/hang" || harness_die "cardload did not ask for the bundle"
+	kill -TERM "$CL_PID"
+	cardload_wait 1
+	err_has "interrupted (SIGTERM)"
+	err_has "nothing was sent to a card"
+	json_is result interrupted
+	json_is commands.sent 0
+	log_is record ended
+	log_is result interrupted
+	log_is source "https://127.0.0.1:8443/hang.cpk"
+	card_untouched download
+	harness_stop_pid "$HTTPS_PID"
+	check_log_lines
+}
+
+test_https() {
+	local port=8443
+	https_setup
 	harness_start_pcscd
 	start_card scp03.yaml
 	identify card
 	compile "$WORK/p/install-applet.yaml" "$WORK/card.yaml" "$WORK/www/card.cpk"
 	head -c $((16 * 1024 * 1024 + 10)) /dev/zero >"$WORK/www/big.cpk"
-	python3 - "$WORK/www" "$port" "$WORK/server.pem" "$WORK/server.key" \
-	    >"$WORK/https.log" 2>&1 <<'EOF' &
-import functools, http.server, ssl, sys
-root, port, cert, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
-httpd = http.server.HTTPServer(("127.0.0.1", port), handler)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(cert, key)
-httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-print("ready", flush=True)
-httpd.serve_forever()
-EOF
-	pid=$!
-	harness_track "$pid"
-	for i in $(seq 1 100); do
-		grep -q ready "$WORK/https.log" && break
-		sleep 0.1
-	done
-	grep -q ready "$WORK/https.log" || harness_die "the https server did not start"
+	start_https_server "$port"
 	local url=https://127.0.0.1:$port
 	# Certificate not trusted (not in the system store): refused, nothing sent.
 	cardload_run 1 "$url/card.cpk"
@@ -638,7 +804,7 @@ EOF
 	[ $? = 2 ] || harness_die "ftp:// not refused"
 	cardload_run 1 --timeout 5 "https://127.0.0.1:1/card.cpk"
 	err_has "could not connect to the server"
-	harness_stop_pid "$pid"
+	harness_stop_pid "$HTTPS_PID"
 	check_log_lines
 }
 
@@ -654,11 +820,14 @@ fault-refuse-iu) test_fault_refuse_iu ;;
 fault-vanish-load) test_fault_vanish_load ;;
 no-pcscd) test_no_pcscd ;;
 interrupt) test_interrupt ;;
+kill9) test_kill9 ;;
+log-full) test_log_full ;;
 pipe) test_pipe ;;
 progress) test_progress ;;
 scp02) test_scp02 ;;
 session) test_session ;;
 https) test_https ;;
+interrupt-download) test_interrupt_download ;;
 *) harness_die "unknown test '$TEST'" ;;
 esac
 echo "harness: cardload test $TEST passed" >&2

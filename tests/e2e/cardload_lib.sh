@@ -64,9 +64,10 @@ card_commands() {
 
 # cardload_run EXPECTED-EXIT ARGS...: runs cardload (stdout $WORK/out,
 # stderr $WORK/err), checks the exit status and that the run log grew by
-# exactly one valid JSON line.
+# its records: an "ended" one, after a "started" one of the same run (start
+# and pid) when the run reached a card.
 cardload_run() {
-	local want=$1 rc before after
+	local want=$1 rc before
 	shift
 	before=$( [ -f "$LOG" ] && wc -l <"$LOG" || echo 0)
 	harness_run "$CARDLOAD" "$@" >"$WORK/out" 2>"$WORK/err" </dev/null
@@ -76,12 +77,20 @@ cardload_run() {
 	cat "$WORK/err" >&2
 	[ "$rc" = "$want" ] || harness_die "cardload $*: exit $rc, expected $want"
 	if [ "${NO_LOG_CHECK:-}" != 1 ]; then
-		after=$(wc -l <"$LOG")
-		[ "$after" = $((before + 1)) ] ||
-			harness_die "cardload $*: the run log has $after lines, expected $((before + 1))"
-		tail -n 1 "$LOG" | python3 -m json.tool >/dev/null ||
-			harness_die "cardload $*: the run log line is not JSON"
+		log_grew "$before" || harness_die "cardload $*: the run log did not grow by its records"
 	fi
+}
+
+# The run log's lines after the first N are one run's records: "started"
+# (optional) and "ended", of the same start and pid.
+log_grew() {
+	tail -n +$(($1 + 1)) "$LOG" | python3 -c '
+import json, sys
+recs = [json.loads(line) for line in sys.stdin]
+kinds = [r["record"] for r in recs]
+assert kinds in (["ended"], ["started", "ended"]), kinds
+assert all((r["start"], r["pid"]) == (recs[0]["start"], recs[0]["pid"]) for r in recs)
+' || { tail -n +$(($1 + 1)) "$LOG" >&2; return 1; }
 }
 
 # The last stderr of cardload contains a string.
@@ -105,7 +114,7 @@ json_is() {
 	[ "$got" = "$2" ] || harness_die "JSON $1 is '$got', expected '$2'"
 }
 
-# The last run-log line's member.
+# The last run-log line's member (the last run's "ended" record).
 log_get() {
 	tail -n 1 "$LOG" | python3 -c '
 import json, sys
@@ -160,19 +169,31 @@ registry_lacks() {
 	! grep -Eq "$1" "$WORK/registry.txt" || harness_die "registry has /$1/"
 }
 
+# One "ended" record per run; every "started" record has its "ended" one.
 check_log_lines() {
-	local n
-	n=$(wc -l <"$LOG")
-	[ "$n" = "$RUNS" ] || harness_die "the run log has $n lines for $RUNS runs"
 	python3 -c '
 import json, sys
+ended, started = set(), set()
 for n, line in enumerate(open(sys.argv[1]), 1):
     d = json.loads(line)
+    run = (d["start"], d["pid"])
+    if d["record"] == "started":
+        for k in ("cardload", "source", "bundle-sha256", "key-id", "serial", "reader",
+                  "commands"):
+            assert k in d, "line %d lacks %s" % (n, k)
+        assert run not in started, "line %d: a second started record" % n
+        started.add(run)
+        continue
+    assert d["record"] == "ended", "line %d: record %r" % (n, d["record"])
     for k in ("start", "end", "cardload", "result", "exit", "bundle-sha256", "serial",
               "reader", "sent", "failed-index", "failed-sw"):
-        assert k in d, "line %d lacks %s" % (n, k)' "$LOG" || harness_die "run log malformed"
+        assert k in d, "line %d lacks %s" % (n, k)
+    assert run not in ended, "line %d: a second ended record" % n
+    ended.add(run)
+assert started <= ended, "started without ended: %s" % (started - ended)
+assert len(ended) == int(sys.argv[2]), "%d ended records for %s runs" % (len(ended), sys.argv[2])
+' "$LOG" "$RUNS" || harness_die "run log malformed"
 }
-
 
 # --- the simulator's state before and after a run ---
 #
@@ -222,4 +243,58 @@ card_pre_channel() {
 		harness_die "$1: the registry changed"
 	grep -qx "KEYSET $2" "$WORK/registry.txt" ||
 		harness_die "$1: no 'KEYSET $2': $(grep '^KEYSET' "$WORK/registry.txt")"
+}
+
+# --- a card that stops answering, a cardload in the background ---
+#
+# start_frozen_card N [CARDSIM-OPTIONS]: cardsim on the state file, frozen
+# when command N arrives (it logs it, never runs nor answers it); then
+# wait_frozen returns once that happened: the run is exactly there, whatever
+# the machine's load.
+start_frozen_card() {
+	FREEZE_AT=$1
+	shift
+	rm -f "$WORK/frozen"
+	mkfifo "$WORK/frozen" || harness_die "mkfifo"
+	harness_start_cardsim --state "$WORK/card.state" -v --freeze-at "$FREEZE_AT" \
+	    --freeze-notice "$WORK/frozen" "$@"
+	harness_wait_card
+}
+
+wait_frozen() {
+	local line
+	read -r line <"$WORK/frozen" || harness_die "no word from the card frozen at $FREEZE_AT"
+	[ "$line" = "frozen $FREEZE_AT" ] || harness_die "the frozen card said '$line'"
+}
+
+# cardload_bg ARGS...: start cardload in the background (CL_PID); stdout
+# $WORK/out, stderr $WORK/err. cardload_wait EXPECTED-EXIT collects it.
+CL_PID=
+cardload_bg() {
+	"$CARDLOAD" "$@" >"$WORK/out" 2>"$WORK/err" </dev/null &
+	CL_PID=$!
+	harness_track "$CL_PID"
+}
+
+cardload_wait() {
+	local rc
+	wait "$CL_PID"
+	rc=$?
+	harness_untrack "$CL_PID"
+	RUNS=$((RUNS + 1))
+	{ echo "----- cardload in the background (exit $rc)"; cat "$WORK/err"; } \
+	    >>"$WORK/cardload.log"
+	grep -v '^[<>]' "$WORK/err" >&2
+	[ "$rc" = "$1" ] || harness_die "cardload in the background: exit $rc, expected $1"
+}
+
+# The run log's last two lines: the "started" and "ended" records of one run.
+log_started_ended() {
+	tail -n 2 "$LOG" | python3 -c '
+import json, sys
+s, e = [json.loads(line) for line in sys.stdin]
+assert s["record"] == "started" and e["record"] == "ended", (s["record"], e["record"])
+assert (s["start"], s["pid"]) == (e["start"], e["pid"]), "not the same run"
+assert s["commands"] == e["commands"] and s["bundle-sha256"] == e["bundle-sha256"]
+' || harness_die "the run log does not end with one run's started and ended records"
 }

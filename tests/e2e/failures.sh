@@ -327,41 +327,27 @@ test_stream() {
 	check_log_lines
 }
 
-# Start cardload -v on a large bundle in the background; return once it has
-# sent N LOAD commands, with cardsim frozen (SIGSTOP) so the run is mid-stream.
-CL_PID=
+# Start cardload -v on a large bundle in the background; return once the
+# card (started with start_frozen_card) has received command FREEZE_AT, a
+# LOAD, and stopped answering: the run is mid-stream.
 start_midstream() {
-	local i
-	"$CARDLOAD" -v --json "$1" >"$WORK/out" 2>"$WORK/err" </dev/null &
-	CL_PID=$!
-	harness_track "$CL_PID"
-	for i in $(seq 1 1000); do
-		[ "$(grep -c '^>> 84E8' "$WORK/err")" -ge 5 ] && break
-		sleep 0.01
-	done
-	[ "$(grep -c '^>> 84E8' "$WORK/err")" -ge 5 ] || harness_die "cardload did not start loading"
-	kill -STOP "$CARDSIM_PID"
+	cardload_bg -v --json "$1"
+	wait_frozen
 }
 
 # Wait for the background cardload; check its exit status.
 finish_midstream() {
-	local rc
-	wait "$CL_PID"
-	rc=$?
-	harness_untrack "$CL_PID"
-	RUNS=$((RUNS + 1))
-	grep -v '^[<>]' "$WORK/err" >&2
-	[ "$rc" = "$1" ] || harness_die "cardload mid-stream: exit $rc, expected $1"
+	cardload_wait "$1"
 }
 
 # The card was stopped mid-LOAD: nothing registered, and it received what
-# cardload sent (the command in flight may or may not have reached it).
+# cardload sent, the command in flight (FREEZE_AT) included.
 midstream_card() {
 	local got sent
 	got=$(( $(card_commands) - $(cat "$WORK/snap-$1.n") ))
 	sent=$(json_get commands.sent)
-	[ "$got" = "$sent" ] || [ "$got" = $((sent - 1)) ] ||
-		harness_die "$1: the card received $got commands, cardload sent $sent"
+	[ "$sent" = "$FREEZE_AT" ] || harness_die "$1: cardload sent $sent, expected $FREEZE_AT"
+	[ "$got" = "$sent" ] || harness_die "$1: the card received $got commands, cardload sent $sent"
 	card_print_now
 	cat "$WORK/registry.txt" >&2
 	registry_lacks "^LOADFILE"
@@ -401,9 +387,9 @@ test_env() {
 	json_is result reader
 	card_untouched before
 
-	# The card killed mid-LOAD: 5, partly provisioned, nothing registered.
-	harness_start_cardsim --state "$WORK/card.state" -v
-	harness_wait_card
+	# The card killed mid-LOAD (frozen at command 10, LOAD 5): 5, partly
+	# provisioned, nothing registered.
+	start_frozen_card 10
 	card_snap killed
 	start_midstream "$WORK/card.cpk"
 	kill -KILL "$CARDSIM_PID"
@@ -421,14 +407,15 @@ test_env() {
 	harness_start_cardsim --state "$WORK/card.state" -v
 	harness_wait_card
 	identify card-r
+	harness_stop_cardsim
 	compile "$WORK/p/install-applet.yaml" "$WORK/card-r.yaml" "$WORK/card-r.cpk"
+	start_frozen_card 10
 	card_snap reader
 	start_midstream "$WORK/card-r.cpk"
 	kill -KILL "$PCSCD_PID"
 	wait "$PCSCD_PID" 2>/dev/null
 	harness_untrack "$PCSCD_PID"
 	PCSCD_PID=
-	kill -CONT "$CARDSIM_PID"
 	finish_midstream 5
 	err_has "lost the card during command"
 	err_has "The card may be partly provisioned"
@@ -437,8 +424,8 @@ test_env() {
 	midstream_card reader
 	rm -f /run/pcscd/pcscd.comm
 
-	# The run log's folder is not writable (read-only): the card work is done,
-	# then exit 1 with a clear message.
+	# The run log's folder is not writable (read-only): its "started" record
+	# cannot be written, so nothing is sent to the card; exit 1, a clear message.
 	harness_start_pcscd
 	harness_start_cardsim --state "$WORK/card.state" -v
 	harness_wait_card
@@ -448,13 +435,13 @@ test_env() {
 	    mount -o remount,bind,ro "$XDG_STATE_HOME/cpk" || harness_die "cannot make the log folder read-only"
 	card_snap rolog
 	NO_LOG_CHECK=1 cardload_run 1 --json "$WORK/card2.cpk"
-	err_has "done: all"
-	err_has "the run log could not be written"
-	json_is result ok
+	err_has "the run log could not be written (cannot open the run log"
+	err_has "nothing was sent to a card"
+	err_has "give another run log with --log"
+	json_is result error
+	json_is commands.sent 0
 	json_is log.written False
-	card_received rolog "$(json_get commands.total)"
-	card_print_now
-	registry_has "^APP ${APP}  SELECTABLE"
+	card_untouched rolog
 	umount "$XDG_STATE_HOME/cpk"
 }
 

@@ -378,25 +378,57 @@ hook_after(void *ctx, size_t index, const struct cpk_command *c, const uint8_t *
 /* --- the card --- */
 
 /*
- * Can this bundle still be used after a stop? An SCP03 card moves its
- * counter at INITIALIZE UPDATE, an SCP02 card after a successful
- * authentication; a session bundle belongs to one card session.
+ * Can this bundle still be used after a stop? It follows what the card
+ * received: an SCP03 card moves its counter when INITIALIZE UPDATE reaches
+ * it, an SCP02 card after a successful EXTERNAL AUTHENTICATE, and a session
+ * bundle belongs to one card session. When the card or reader went away
+ * during that very command, nobody can tell whether it arrived: "maybe".
  */
-static bool
+enum used { USED_NO, USED_MAYBE, USED_YES };
+
+static enum used
 bundle_used_up(const struct run *run)
 {
+	const struct cpk_stream_result *r = &run->r;
+	uint8_t moves = run->m->scp == 0x02 ? CPK_CMD_EXT_AUTH : CPK_CMD_INIT_UPDATE;
 	size_t i;
 
-	if (run->r.sent == 0)
-		return false;
+	if (r->sent == 0)
+		return USED_NO;
 	if (run->m->mode == CPK_MODE_SESSION)
-		return true;
-	if (run->m->scp == 0x02)
-		return run->r.channel_open;
-	for (i = 0; i < run->total; i++)
-		if (cpk_bundle_command(run->bundle, i)->flags & CPK_CMD_INIT_UPDATE)
-			return run->r.sent > i;
-	return false;
+		return USED_YES;
+	if (run->m->scp == 0x02 && r->channel_open)
+		return USED_YES;
+	for (i = 0; i < run->total; i++) {
+		if ((cpk_bundle_command(run->bundle, i)->flags & moves) == 0)
+			continue;
+		if (r->sent <= i)
+			return USED_NO;
+		if ((r->stop == CPK_STOP_TRANSPORT || r->stop == CPK_STOP_INTERRUPTED) &&
+		    r->index == i)
+			return USED_MAYBE;
+		/* SCP02: EXTERNAL AUTHENTICATE answered, but refused: the counter stays. */
+		return run->m->scp == 0x02 ? USED_NO : USED_YES;
+	}
+	return USED_NO;
+}
+
+/* The sentence a stop message ends with about the bundle ("" when it can be run again). */
+static const char *
+used_text(const struct run *run)
+{
+	switch (bundle_used_up(run)) {
+	case USED_YES:
+		return run->m->mode == CPK_MODE_SESSION ? " This bundle is used up now (its card "
+		    "session is over)." : " This bundle is used up now (the card's sequence counter "
+		    "has moved on).";
+	case USED_MAYBE:
+		return " The card may or may not have received that command: if cardload says "
+		    "next time that the sequence counter has moved on, this bundle is used up.";
+	case USED_NO:
+		break;
+	}
+	return "";
 }
 
 /* What a technician does about each INITIALIZE UPDATE difference. */
@@ -445,7 +477,7 @@ without_prefix(const char *msg, size_t index, const char *label)
 
 /* The card refused EXTERNAL AUTHENTICATE or a secured command. */
 static void
-refused_outcome(struct run *run, const char *label, const char *meaning, const char *used)
+refused_outcome(struct run *run, const char *label, const char *meaning)
 {
 	const struct cpk_stream_result *r = &run->r;
 	bool session = run->m->mode == CPK_MODE_SESSION;
@@ -457,7 +489,7 @@ refused_outcome(struct run *run, const char *label, const char *meaning, const c
 		    "for this card can finish or undo the work",
 		    "the card refused command %zu of %zu (%s) with %04X: %s. %zu command(s) had been "
 		    "accepted: the card may be partly provisioned.%s", r->index + 1, run->total,
-		    label, r->sw, meaning, r->accepted, bundle_used_up(run) ? used : "");
+		    label, r->sw, meaning, r->accepted, used_text(run));
 		return;
 	}
 	snprintf(adv, sizeof(adv), "ask the bureau for a new bundle%s", session ? " (a session "
@@ -467,12 +499,12 @@ refused_outcome(struct run *run, const char *label, const char *meaning, const c
 	    "the card refused EXTERNAL AUTHENTICATE (command %zu of %zu) with %04X: %s. %s; "
 	    "nothing was installed.%s", r->index + 1, run->total, r->sw, meaning, session ?
 	    "The card is not in the session this bundle was made for, or holds other keys" :
-	    "The card did not accept the bundle's keys", bundle_used_up(run) ? used : "");
+	    "The card did not accept the bundle's keys", used_text(run));
 }
 
 /* The card or the reader went away, or answered something unusable. */
 static void
-transport_outcome(struct run *run, const char *label, const char *used)
+transport_outcome(struct run *run, const char *label)
 {
 	const struct cpk_stream_result *r = &run->r;
 	const char *why = without_prefix(run->err.msg, r->index, label);
@@ -483,7 +515,7 @@ transport_outcome(struct run *run, const char *label, const char *used)
 	if (r->channel_open)
 		adv = "put the card back (or check the reader) and ask the bureau for a new "
 		    "bundle for this card; send them the run log line";
-	else if (bundle_used_up(run))
+	else if (bundle_used_up(run) == USED_YES)
 		adv = "put the card back firmly, check the reader, and ask the bureau for a new "
 		    "bundle";
 	else
@@ -492,21 +524,18 @@ transport_outcome(struct run *run, const char *label, const char *used)
 		outcome(run, "error", CLI_EXIT_ERROR, "report it to the bureau with the run log "
 		    "line: the card may be faulty", "the card's answer to command %zu of %zu (%s) "
 		    "cannot be used: %s. %s%s", r->index + 1, run->total, label, why, state,
-		    bundle_used_up(run) ? used : "");
+		    used_text(run));
 		return;
 	}
 	outcome(run, "transport", CARDLOAD_EXIT_READER, adv, "lost the card during command %zu "
 	    "of %zu (%s): %s. %s%s", r->index + 1, run->total, label, why, state,
-	    bundle_used_up(run) ? used : "");
+	    used_text(run));
 }
 
 static void
 stream_outcome_failed(struct run *run)
 {
 	const struct cpk_stream_result *r = &run->r;
-	const char *used = run->m->mode == CPK_MODE_SESSION ? " This bundle is used up now "
-	    "(its card session is over)." : " This bundle is used up now (the card's sequence "
-	    "counter has moved on).";
 	const char *label = stopped_label(run);
 	char meaning[160];
 
@@ -525,21 +554,21 @@ stream_outcome_failed(struct run *run)
 		    "sent; nothing was installed", r->index + 1, run->total, label, r->sw, meaning);
 		return;
 	case CPK_STOP_REFUSED:
-		refused_outcome(run, label, meaning, used);
+		refused_outcome(run, label, meaning);
 		return;
 	case CPK_STOP_TRANSPORT:
-		transport_outcome(run, label, used);
+		transport_outcome(run, label);
 		return;
 	case CPK_STOP_INTERRUPTED:
 		outcome(run, "interrupted", CLI_EXIT_ERROR, r->channel_open ? "send the run log "
 		    "line to the bureau; a new bundle for this card can finish or undo the work" :
-		    bundle_used_up(run) ? "ask the bureau for a new bundle" :
+		    bundle_used_up(run) == USED_YES ? "ask the bureau for a new bundle" :
 		    "run cardload again when ready",
 		    "interrupted (%s) after %zu of %zu commands; %s.%s",
 		    signal_name(cardload_stop_signal), r->sent, run->total,
 		    r->channel_open ? "the card may be partly provisioned" :
 		    "no secured command was sent, nothing was installed",
-		    bundle_used_up(run) ? used : "");
+		    used_text(run));
 		return;
 	case CPK_STOP_NONE:
 		break;
@@ -834,16 +863,14 @@ abandon(void *ctx, int sig)
 		r->stop = CPK_STOP_INTERRUPTED;
 		outcome(run, "interrupted", CLI_EXIT_ERROR, r->channel_open ? "send the run log "
 		    "line to the bureau; a new bundle for this card can finish or undo the work" :
-		    bundle_used_up(run) ? "ask the bureau for a new bundle" :
+		    bundle_used_up(run) == USED_YES ? "ask the bureau for a new bundle" :
 		    "check the card and the reader, then run cardload again",
 		    "interrupted (%s) during command %zu of %zu (%s): the card did not answer "
 		    "within %d seconds, so cardload gave up on it; %s.%s", signal_name(sig),
 		    r->index + 1, run->total, c != NULL ? c->label : "?",
 		    CARDLOAD_STOP_GRACE_MS / 1000, r->channel_open ?
 		    "the card may be partly provisioned" : "no secured command was accepted, "
-		    "nothing was installed", bundle_used_up(run) ? (run->m->mode ==
-		    CPK_MODE_SESSION ? " This bundle is used up now (its card session is over)." :
-		    " This bundle is used up now (the card's sequence counter has moved on).") : "");
+		    "nothing was installed", used_text(run));
 	} else {
 		outcome(run, "interrupted", CLI_EXIT_ERROR, "run cardload again when ready",
 		    "interrupted (%s); nothing was sent to a card", signal_name(sig));

@@ -321,6 +321,38 @@ test_fault_drop() {
 	card_received drop 3
 	print_registry
 	registry_lacks "^LOADFILE"
+	# The advice follows what the card received. Lost before INITIALIZE
+	# UPDATE reached it (SELECT answered, then gone): nobody can know whether
+	# the command in flight arrived, so the bundle is not called used up...
+	fresh_bundle card
+	harness_start_cardsim --state "$WORK/card.state" -v --drop-after 1
+	harness_wait_card
+	card_snap drop-before-iu
+	cardload_run 5 --json "$WORK/card.cpk"
+	err_has "lost the card during command 2 of"
+	err_has "Nothing was installed."
+	err_has "The card may or may not have received that command"
+	! grep -q "used up now" "$WORK/err" || harness_die "a bundle the card never saw called used up"
+	err_has "run cardload again"
+	json_is commands.sent 2
+	json_is failed.index 2
+	harness_wait_cardsim_exit 0
+	card_received drop-before-iu 1
+	# ... and it was not: the same bundle loads once the card is back.
+	harness_start_cardsim --state "$WORK/card.state" -v
+	harness_wait_card
+	cardload_run 0 "$WORK/card.cpk"
+	harness_stop_cardsim
+	# Lost after INITIALIZE UPDATE was answered: an SCP03 card's counter has
+	# moved on, and the message says so.
+	fresh_bundle card
+	harness_start_cardsim --state "$WORK/card.state" -v --drop-after 2
+	harness_wait_card
+	cardload_run 5 --json "$WORK/card.cpk"
+	err_has "lost the card during command 3 of"
+	err_has "This bundle is used up now (the card's sequence counter has moved on)."
+	err_has "ask the bureau for a new bundle"
+	harness_wait_cardsim_exit 0
 	check_log_lines
 }
 

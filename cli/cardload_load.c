@@ -967,7 +967,7 @@ load_main(int argc, char *argv[])
 	}
 	if (a.source[0] == '\0')
 		return cli_usage(NULL, SYNOPSIS, "the bundle name is empty");
-	if (cpk_fetch_is_url(a.source) && strncmp(a.source, "https://", 8) != 0)
+	if (cpk_fetch_is_url(a.source) && !cpk_fetch_is_https(a.source))
 		return cli_usage(NULL, SYNOPSIS, "'%s': only https:// URLs are fetched (the "
 		    "server's certificate is checked)", a.shown);
 	if (a.log != NULL && a.log[0] == '\0')

@@ -31,6 +31,13 @@ cpk_fetch_is_url(const char *s)
 	return strncmp(p, "://", 3) == 0;
 }
 
+bool
+cpk_fetch_is_https(const char *s)
+{
+	/* Schemes are case-insensitive (RFC 3986, 3.1): HTTPS:// is https://. */
+	return s != NULL && strncasecmp(s, "https://", 8) == 0;
+}
+
 void
 cpk_fetch_redact(const char *url, char *out, size_t cap)
 {
@@ -193,7 +200,7 @@ cpk_fetch(const char *url, const struct cpk_fetch_opts *o, struct cpk_buf *out,
 	cpk_fetch_redact(url, shown, sizeof(shown));
 	if (o != NULL && o->max_size != 0)
 		s.cap = o->max_size;
-	if (url == NULL || strncasecmp(url, "https://", 8) != 0) {
+	if (!cpk_fetch_is_https(url)) {
 		st = cpk_error_set(err, CPK_ERR_UNSUPPORTED,
 		    "'%s': only https:// URLs are fetched (the server's certificate is checked)",
 		    shown);

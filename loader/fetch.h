@@ -31,6 +31,8 @@ struct cpk_fetch_opts {
 
 /* Does s look like a URL ("scheme://...")? Says nothing about the scheme. */
 bool cpk_fetch_is_url(const char *s);
+/* Is s an https:// URL (the scheme in any case)? */
+bool cpk_fetch_is_https(const char *s);
 
 /*
  * The URL as it may be shown and logged: everything up to the last '@'

@@ -38,6 +38,16 @@ cl 2 "--timeout wants seconds" --timeout 0 x.cpk
 cl 2 "--timeout wants seconds" --timeout 3601 x.cpk
 cl 2 "only https:// URLs" http://example.org/x.cpk
 cl 2 "only https:// URLs" ftp://example.org/x.cpk
+cl 2 "only https:// URLs" HTTP://example.org/x.cpk
+# The scheme's case does not matter (RFC 3986): HTTPS:// is fetched, here
+# from a closed port on this machine, so the download fails (exit 1), not
+# the command line.
+cp "$SRCROOT/keys/test-signing.pub" "$T/trust.pub" && chmod 644 "$T/trust.pub" ||
+    fail "copy of the test key"
+cl 1 "downloading 'HTTPS://127.0.0.1:1/x.cpk': could not connect" \
+    --log "$T/https.log" --trust "$T/trust.pub" HTTPS://127.0.0.1:1/x.cpk
+cl 1 "downloading 'hTtPs://127.0.0.1:1/x.cpk'" \
+    --log "$T/https.log" --trust "$T/trust.pub" hTtPs://127.0.0.1:1/x.cpk
 cl 2 "option '--json' takes no value" --json=1 x.cpk
 cl 2 "--sd wants an AID" identify --sd A0000001
 cl 2 "--sd wants an AID" identify --sd XYZ

@@ -246,7 +246,7 @@ read_bundle(struct run *run, struct cpk_buf *bytes)
 static void
 bundle_rejected(struct run *run, cpk_status st, const struct cpk_bundle_diag *diag)
 {
-	char id[2 * CPK_KEY_ID_LEN + 1];
+	char id[2 * CPK_KEY_ID_LEN + 1], text[1024];
 	const char *what, *advice;
 
 	if (diag->has_key_id) {
@@ -291,8 +291,10 @@ bundle_rejected(struct run *run, cpk_status st, const struct cpk_bundle_diag *di
 		    run->err.msg);
 		return;
 	}
+	/* With the place in the manifest where there is one (manifest.yaml:LINE:COL). */
+	cli_error_text(&run->err, text, sizeof(text));
 	outcome(run, "rejected", CARDLOAD_EXIT_REJECTED, advice, "%s (%s); nothing was sent to a "
-	    "card", what, run->err.msg);
+	    "card", what, text);
 }
 
 static bool

@@ -106,6 +106,11 @@ def sign(manifest):
     return sig
 
 variant("format2", manifest_yaml=m2, manifest_sig=sign(m2))
+# A signed manifest with an unknown key on its second line: the message
+# points at it (manifest.yaml:2:1).
+lines = m.split(b"\n")
+m5 = b"\n".join([lines[0], b"bogus: 1"] + lines[1:])
+variant("manifest-key", manifest_yaml=m5, manifest_sig=sign(m5))
 # A validly signed offline bundle with an unsecured command (DELETE of the
 # applet's package) slipped in between SELECT and INITIALIZE UPDATE: it
 # would reach any card before the card is known to be the bundle's.
@@ -177,6 +182,7 @@ EOF
 	refused_untouched bomb "$WORK/bomb.cpk" "oversized entry 'script.bin': 2147483647 bytes"
 	refused_untouched format2 "$WORK/format2.cpk" \
 	    "bundle format 2 is not supported (this cpk reads format 1)"
+	refused_untouched manifest-key "$WORK/manifest-key.cpk" "manifest.yaml:2:1: "
 	refused_untouched injected "$WORK/injected.cpk" \
 	    "command 2 (DELETE F043504B48454C4C4F): an offline script's second command is INITIALIZE UPDATE"
 	refused_untouched ea-any-sw "$WORK/ea-any-sw.cpk" \

@@ -41,7 +41,7 @@ static const char *const entry_names[CPK_ENTRY_COUNT] = {
 struct zentry {
 	size_t pos;		/* index in the central directory */
 	uint16_t flags, method;
-	uint32_t csize, usize, offset;
+	uint32_t crc, csize, usize, offset;
 };
 
 static uint16_t
@@ -157,6 +157,7 @@ zip_cdir_entry(struct cpk_cursor *cd, size_t pos, struct zentry *ent, bool *seen
 	ent[idx].pos = pos;
 	ent[idx].flags = le16(h + 8);
 	ent[idx].method = le16(h + 10);
+	ent[idx].crc = le32(h + 16);
 	ent[idx].csize = le32(h + 20);
 	ent[idx].usize = le32(h + 24);
 	ent[idx].offset = le32(h + 42);
@@ -244,6 +245,20 @@ zip_check_layout(const uint8_t *p, const struct zentry ent[CPK_ENTRY_COUNT], siz
 		if (at + ZIP_LOCAL_LEN > cd_off || le32(h) != ZIP_LOCAL_SIG) {
 			cpk_error_set(err, st, "truncated or damaged zip archive: no local header "
 			    "for entry '%s'", entry_names[idx]);
+			goto out;
+		}
+		/*
+		 * The local header repeats what the directory says (no data
+		 * descriptors: flag 08 is refused there): a reader that trusts the
+		 * one and a reader that trusts the other see the same entry.
+		 */
+		if (le16(h + 6) != ent[idx].flags || le16(h + 8) != ent[idx].method ||
+		    le32(h + 14) != ent[idx].crc || le32(h + 18) != ent[idx].csize ||
+		    le32(h + 22) != ent[idx].usize) {
+			cpk_error_set(err, st, "damaged zip archive: the local header of entry '%s' "
+			    "disagrees with the central directory (%s)", entry_names[idx],
+			    le16(h + 6) != ent[idx].flags ? "flags" : le16(h + 8) != ent[idx].method ?
+			    "compression method" : le32(h + 14) != ent[idx].crc ? "CRC-32" : "sizes");
 			goto out;
 		}
 		end = at + ZIP_LOCAL_LEN + le16(h + 26) + le16(h + 28) + ent[idx].csize;

@@ -213,6 +213,7 @@ refused(const struct cpk_command *cmds, const struct cpk_signer *signer,
 	struct cpk_buf out = CPK_BUF_INIT, text = CPK_BUF_INIT;
 	struct split_bundle s;
 	struct zraw_entry e[4];
+	size_t at;
 	struct cpk_error err;
 	uint8_t sig[CPK_SIG_LEN];
 
@@ -259,6 +260,15 @@ refused(const struct cpk_command *cmds, const struct cpk_signer *signer,
 	cpk_buf_reset(&out);
 	zraw_build(e, 3, &out);
 	put_seed("bundle", "gen-out-of-order.cpk", out.data, out.len);
+	/* The signature's local header claims UTF-8 names; the directory does not. */
+	zraw_split_entries(&s, e);
+	cpk_buf_reset(&out);
+	zraw_build(e, 3, &out);
+	at = 30 + strlen(CPK_ENTRY_MANIFEST) + s.manifest.len + 7;
+	if (at >= out.len)
+		die("local-flags: short archive", NULL);
+	out.data[at] ^= 0x08;
+	put_seed("bundle", "gen-local-flags.cpk", out.data, out.len);
 
 	split_bundle_free(&s);
 	cpk_buf_free(&text);

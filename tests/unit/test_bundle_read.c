@@ -403,6 +403,37 @@ test_container(void)
 	zraw_with(e, 3, &z);
 	REFUSED(&z, CPK_ERR_PARSE, CPK_FAULT_CONTAINER, "damaged zip archive: entry 'script.bin': CRC");
 
+	/*
+	 * The local header says what the central directory says: a reader
+	 * trusting either sees the same entry (flags, method, CRC, sizes).
+	 */
+	base_entries(e);
+	{
+		size_t sig_at = 30 + strlen(CPK_ENTRY_MANIFEST) + parts.manifest.len;
+		static const struct {
+			size_t at;	/* in the local header */
+			uint8_t val;
+			const char *what;
+		} local[] = {
+			{ 7, 0x08, "flags" },		/* 0x0800 (UTF-8 names) in one only */
+			{ 8, 0x08, "compression method" },
+			{ 14, 0x5a, "CRC-32" },
+			{ 18, 0x01, "sizes" },
+			{ 22, 0x01, "sizes" },
+		};
+		char want[160];
+
+		for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+			zraw_with(e, 3, &z);
+			/* The signature entry's local header starts "PK\3\4". */
+			CHECK(memcmp(z.data + sig_at, "PK\3\4", 4) == 0);
+			z.data[sig_at + local[i].at] ^= local[i].val;
+			snprintf(want, sizeof(want), "damaged zip archive: the local header of entry "
+			    "'manifest.sig' disagrees with the central directory (%s)", local[i].what);
+			REFUSED(&z, CPK_ERR_PARSE, CPK_FAULT_CONTAINER, want);
+		}
+	}
+
 	/* The end record. */
 	base_entries(e);
 	zraw_with(e, 3, &z);

@@ -22,7 +22,7 @@ struct cardsim_vpcd_opts {
 	const char *host;
 	const char *port;
 	const char *state_path;	/* NULL: the state lives in memory only */
-	long reinsert_ms;	/* < 0: exit once a fault removed the card */
+	bool reinsert;		/* false: exit once a fault removed the card */
 	bool verbose;		/* log every APDU */
 	unsigned long freeze_at;	/* 0 = off: stop answering when command N arrives */
 	const char *freeze_notice;	/* NULL, or a file (a FIFO) told "frozen N" then */
@@ -30,6 +30,12 @@ struct cardsim_vpcd_opts {
 
 /* Set by a signal handler: stop at the next frame boundary (or while waiting). */
 extern volatile sig_atomic_t cardsim_vpcd_stop;
+
+/*
+ * With reinsert, a card a fault removed comes back when SIGUSR1 arrives:
+ * the caller blocks SIGUSR1 before cardsim_vpcd_run (so one sent early is
+ * kept pending, never lost) and has a handler for SIGTERM/SIGINT.
+ */
 
 /*
  * Serve the card to vpcd: connect (retrying politely until vpcd listens),

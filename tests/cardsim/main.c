@@ -45,7 +45,7 @@ static const struct option long_options[] = {
 	{ "sw-at", required_argument, NULL, OPT_SW_AT },
 	{ "refuse-iu", optional_argument, NULL, OPT_REFUSE_IU },
 	{ "vanish-in-load", required_argument, NULL, OPT_VANISH_IN_LOAD },
-	{ "reinsert", required_argument, NULL, OPT_REINSERT },
+	{ "reinsert", no_argument, NULL, OPT_REINSERT },
 	{ "freeze-at", required_argument, NULL, OPT_FREEZE_AT },
 	{ "freeze-notice", required_argument, NULL, OPT_FREEZE_NOTICE },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -81,8 +81,8 @@ usage(FILE *out)
 	    "                          run nor answered; the card stays in the reader) until\n"
 	    "                          SIGTERM or SIGINT\n"
 	    "      --freeze-notice F   then write \"frozen N\" to F (a FIFO a test waits on)\n"
-	    "      --reinsert MS       after a fault removed the card, insert it again after\n"
-	    "                          MS milliseconds (default: exit with status 0)\n"
+	    "      --reinsert          after a fault removed the card, insert it again when\n"
+	    "                          SIGUSR1 arrives (default: exit with status 0)\n"
 	    "  -h, --help              this help\n");
 }
 
@@ -125,7 +125,6 @@ parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->vpcd.host = "127.0.0.1";
 	o->vpcd.port = CARDSIM_VPCD_DEFAULT_PORT;
-	o->vpcd.reinsert_ms = -1;
 	o->faults.vanish_load_block = -1;
 	o->faults.refuse_iu_sw = 0x6985;
 	while ((ch = getopt_long(argc, argv, "c:s:H:p:vh", long_options, NULL)) != -1) {
@@ -214,12 +213,7 @@ parse_options(int argc, char **argv, struct options *o)
 			o->vpcd.freeze_notice = optarg;
 			break;
 		case OPT_REINSERT:
-			if (!parse_ulong(optarg, 3600000ul, &v)) {
-				fprintf(stderr, "cardsim: --reinsert '%s': expected milliseconds\n",
-				    optarg);
-				goto bad;
-			}
-			o->vpcd.reinsert_ms = (long)v;
+			o->vpcd.reinsert = true;
 			break;
 		case 'v':
 			o->vpcd.verbose = true;
@@ -304,6 +298,7 @@ int
 main(int argc, char **argv)
 {
 	struct sigaction sa;
+	sigset_t usr1;
 	struct cardsim *card = NULL;
 	struct options o;
 	int rc;
@@ -332,6 +327,9 @@ main(int argc, char **argv)
 	(void)sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	(void)sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	(void)sigprocmask(SIG_BLOCK, &usr1, NULL);
 	rc = cardsim_vpcd_run(card, &o.vpcd);
 	fprintf(stderr, "cardsim: exiting (%s)\n", rc == 0 ? "ok" : "error");
 out:

@@ -42,6 +42,34 @@ sleep_ms(long ms)
 		;
 }
 
+/*
+ * A removed card comes back on SIGUSR1 (blocked by main, so it waits here
+ * if it came early); SIGTERM/SIGINT interrupt the wait (their handler sets
+ * cardsim_vpcd_stop). False: stop instead.
+ */
+static bool
+wait_reinsert(void)
+{
+	sigset_t set;
+	int sig;
+
+	fprintf(stderr, "cardsim: card out of the reader; SIGUSR1 inserts it again\n");
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	while (!cardsim_vpcd_stop) {
+		sig = sigwaitinfo(&set, NULL);
+		if (sig == SIGUSR1) {
+			fprintf(stderr, "cardsim: card inserted again\n");
+			return true;
+		}
+		if (sig < 0 && errno != EINTR) {
+			fprintf(stderr, "cardsim: sigwaitinfo: %s\n", strerror(errno));
+			return false;
+		}
+	}
+	return false;
+}
+
 static void
 log_hex(const char *dir, const uint8_t *p, size_t n, const char *why)
 {
@@ -340,11 +368,12 @@ cardsim_vpcd_run(struct cardsim *card, const struct cardsim_vpcd_opts *o)
 			rc = 1;
 			goto out;
 		case END_REMOVED:
-			if (o->reinsert_ms < 0) {
+			if (!o->reinsert) {
 				rc = 0;
 				goto out;
 			}
-			sleep_ms(o->reinsert_ms);
+			if (!wait_reinsert())
+				goto out;
 			break;
 		case END_CLOSED:
 			fprintf(stderr, "cardsim: vpcd closed the connection; reconnecting\n");

@@ -401,15 +401,18 @@ EOF
 	grep -q "card removed after command 3" "$WORK/cardsim.1.log" ||
 		harness_die "cardsim did not log the removal"
 	# Again with reinsertion: the session is gone, the counter kept.
-	harness_start_cardsim --state "$WORK/card.state" --drop-after 2 --reinsert 1500
+	harness_start_cardsim --state "$WORK/card.state" --drop-after 2 --reinsert
 	harness_wait_card
 	harness_client <<EOF
-keys aes 30 $K $K $K
 send $SELECT_ISD
 send 80CA00C100
 expect C103000001
 send 80CA00CF00 removed
 wait-removed
+EOF
+	kill -USR1 "$CARDSIM_PID"
+	harness_client <<EOF
+keys aes 30 $K $K $K
 reconnect
 send $SELECT_ISD
 open scp03 70 03
@@ -476,13 +479,17 @@ EOF
 
 test_fault_vanish_load() {
 	harness_start_pcscd
-	start_card scp03.yaml --vanish-in-load 3 --reinsert 1500
+	start_card scp03.yaml --vanish-in-load 3 --reinsert
 	harness_client <<EOF
 keys aes 30 $K $K $K
 send $SELECT_ISD
 open scp03 70 03
 load $PKG $APP1 3000 block 200 removed
 wait-removed
+EOF
+	kill -USR1 "$CARDSIM_PID"
+	harness_client <<EOF
+keys aes 30 $K $K $K
 reconnect
 send $SELECT_ISD
 open scp03 70 03

@@ -14,7 +14,7 @@
 #ifndef CPK_CARDLOAD_STOP_H
 #define CPK_CARDLOAD_STOP_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "transport.h"
@@ -38,7 +38,7 @@ typedef void (*cardload_abandon_fn)(void *ctx, int sig);
 bool cardload_stop_start(cardload_abandon_fn abandon, void *ctx);
 
 /* The flag the run checks: the signal number once one arrived, else 0. */
-extern volatile sig_atomic_t cardload_stop_signal;
+extern atomic_int cardload_stop_signal;
 
 /* The data the abandon function reads are changed under this lock only. */
 void cardload_stop_lock(void);

@@ -89,7 +89,7 @@ sink_write(char *data, size_t size, size_t nmemb, void *ctx)
 static int
 progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
-	const volatile sig_atomic_t *stop = ctx;
+	const atomic_int *stop = ctx;
 
 	(void)dltotal;
 	(void)dlnow;

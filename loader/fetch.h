@@ -8,8 +8,8 @@
 #ifndef CPK_FETCH_H
 #define CPK_FETCH_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
-#include <signal.h>
 #include <stddef.h>
 
 #include "cpk_bytes.h"
@@ -24,9 +24,9 @@ struct cpk_fetch_opts {
 	const char *cacert;	/* PEM file of CA certificates, NULL: the system's */
 	unsigned timeout;	/* seconds for the whole transfer, 0: the default */
 	size_t max_size;	/* body cap in bytes, 0: CPK_BUNDLE_MAX_SIZE */
-	/* Nonzero (set by another thread or a signal handler): give up within a
+	/* Nonzero (set by another thread or a signal handler; a lock-free atomic): give up within a
 	 * second with CPK_ERR_INTERRUPTED. NULL: never. */
-	const volatile sig_atomic_t *stop;
+	const atomic_int *stop;
 };
 
 /* Does s look like a URL ("scheme://...")? Says nothing about the scheme. */

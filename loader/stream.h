@@ -8,7 +8,7 @@
 #ifndef CPK_STREAM_H
 #define CPK_STREAM_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,8 +51,8 @@ struct cpk_stream_hooks {
 	/* After its response (may be NULL); resp is data || SW, usec the exchange time. */
 	void (*after)(void *ctx, size_t index, const struct cpk_command *c, const uint8_t *resp,
 	    size_t n, uint64_t usec);
-	/* Set to nonzero (from a signal handler) to stop before the next command. */
-	volatile sig_atomic_t *stop;
+	/* Set to nonzero (by another thread or a signal handler) to stop before the next command. */
+	const atomic_int *stop;
 };
 
 /*

@@ -11,6 +11,7 @@
  * usage: test_pipeline SOURCE_ROOT
  */
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,7 +167,7 @@ make_bundle(struct fixture *f, const char *kdd, const char *counter, struct cpk_
 }
 
 static cpk_status
-stream(struct cardsim *card, struct cpk_bundle *b, volatile sig_atomic_t *stop,
+stream(struct cardsim *card, struct cpk_bundle *b, const atomic_int *stop,
     struct cpk_stream_result *r, struct cpk_error *err)
 {
 	struct cpk_transport t = { .ops = &card_ops, .ctx = card };
@@ -240,7 +241,7 @@ test_refused_and_interrupted(struct fixture *f, struct cardsim *card)
 	struct cpk_bundle *b;
 	struct cpk_stream_result r;
 	struct cpk_error err;
-	volatile sig_atomic_t stop = 1;
+	atomic_int stop = 1;
 
 	/* The card is at counter 4: the next session uses 5. Refuse the 5th command. */
 	b = make_bundle(f, "0102030405060708090A", "000005", &bytes);

@@ -69,6 +69,29 @@ int cardload_transport_exit(cpk_status st);
 void cardload_trace_command(const uint8_t *cmd, size_t n, const char *label);
 void cardload_trace_response(const uint8_t *resp, size_t n, uint64_t usec);
 
+/* A key version number or SCP "i" parameter: two hex digits. */
+bool cardload_parse_byte(const char *s, uint8_t *out);
+
+struct cpk_card_info;
+struct cpk_identify_opts;
+struct cpk_buf;
+
+/*
+ * Identify the card in t (cpk_identify; with verbose, the APDU trace on
+ * stderr). Failures are printed with what to do; returns the exit status
+ * (CLI_EXIT_OK, or 1/5).
+ */
+int cardload_identify_card(struct cpk_transport *t, const struct cpk_identify_opts *o,
+    bool verbose, struct cpk_card_info *ci);
+
+/*
+ * The card record of ci (a session record when session), commented with
+ * the subcommand that made it (e.g. "cardload identify"), the time and the
+ * reader.
+ */
+cpk_status cardload_card_record(const struct cpk_card_info *ci, bool session, const char *by,
+    const char *reader, struct cpk_buf *out, struct cpk_error *err);
+
 /* A hex dump cut to at most max bytes: "0102...(253 bytes)". */
 void cardload_hex_cut(FILE *f, const uint8_t *p, size_t n, size_t max);
 

@@ -5,12 +5,10 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cardload.h"
 #include "cli_util.h"
-#include "cpk_config.h"
 #include "cpk_file.h"
 #include "identify.h"
 #include "pcsc.h"
@@ -39,15 +37,6 @@ struct identify_args {
 	uint8_t kvn, i;
 	bool has_i, session, verbose;
 };
-
-static void
-trace_exchange(void *ctx, const uint8_t *cmd, size_t n, const uint8_t *resp, size_t rn,
-    uint64_t usec)
-{
-	(void)ctx;
-	cardload_trace_command(cmd, n, NULL);
-	cardload_trace_response(resp, rn, usec);
-}
 
 static cpk_status
 write_record(const struct identify_args *a, const struct cpk_buf *rec, struct cpk_error *err)
@@ -83,17 +72,12 @@ static int
 run(const struct identify_args *a)
 {
 	struct cpk_identify_opts o;
-	struct cpk_identify_hooks h = { NULL, trace_exchange };
 	struct cpk_transport t;
 	struct cpk_card_info ci;
 	struct cpk_buf rec = CPK_BUF_INIT;
 	struct cpk_error err;
-	char comment[300], when[32];
-	struct timespec ts;
-	struct tm tm;
 	size_t k;
 	int rc;
-	cpk_status st;
 
 	memset(&t, 0, sizeof(t));
 	memset(&o, 0, sizeof(o));
@@ -104,24 +88,11 @@ run(const struct identify_args *a)
 	o.i = a->i;
 	if ((rc = cardload_open_card(cardload_reader_choice(a->reader), &t, &err)) != CLI_EXIT_OK)
 		return rc;
-	cpk_error_clear(&err);
-	st = cpk_identify(&t, &o, a->verbose ? &h : NULL, &ci, &err);
-	if (st != CPK_OK) {
-		cli_error_in(t.name, &err);
-		if (st == CPK_ERR_PCSC)
-			fprintf(stderr, "cardload: what to do: %s\n", cardload_reader_advice(&err));
-		rc = cardload_transport_exit(st);
+	if ((rc = cardload_identify_card(&t, &o, a->verbose, &ci)) != CLI_EXIT_OK)
 		goto out;
-	}
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-		memset(&ts, 0, sizeof(ts));
-	if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(when, sizeof(when), "?");
-	snprintf(comment, sizeof(comment), "card record from 'cardload identify' (cpk %s), %s, "
-	    "reader '%s'", CPK_VERSION, when, t.name);
-	if ((st = cpk_card_record_write(&ci, a->session, comment, &rec, &err)) != CPK_OK ||
-	    (st = write_record(a, &rec, &err)) != CPK_OK) {
+	cpk_error_clear(&err);
+	if (cardload_card_record(&ci, a->session, "cardload identify", t.name, &rec, &err) !=
+	    CPK_OK || write_record(a, &rec, &err) != CPK_OK) {
 		for (k = 0; k < ci.nnotes; k++)
 			fprintf(stderr, "cardload identify: note: %s\n", ci.notes[k]);
 		cli_error(&err);
@@ -134,14 +105,6 @@ out:
 	cpk_buf_free(&rec);
 	cpk_transport_close(&t);
 	return rc;
-}
-
-static bool
-parse_byte(const char *s, uint8_t *out)
-{
-	size_t n;
-
-	return cpk_hex_decode(s, strlen(s), out, 1, &n, NULL) == CPK_OK && n == 1;
 }
 
 static int
@@ -170,12 +133,12 @@ identify_main(int argc, char *argv[])
 				    "--sd wants an AID of 5 to 16 bytes in hex, not '%s'", optarg);
 			break;
 		case OPT_KVN:
-			if (!parse_byte(optarg, &a.kvn) || a.kvn > 0x7F)
+			if (!cardload_parse_byte(optarg, &a.kvn) || a.kvn > 0x7F)
 				return cli_usage("identify", SYNOPSIS,
 				    "--kvn wants a key version 00 to 7F in hex, not '%s'", optarg);
 			break;
 		case OPT_SCP_I:
-			if (!parse_byte(optarg, &a.i))
+			if (!cardload_parse_byte(optarg, &a.i))
 				return cli_usage("identify", SYNOPSIS,
 				    "--scp-i wants two hex digits (e.g. 55), not '%s'", optarg);
 			a.has_i = true;

@@ -12,12 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cardload.h"
 #include "cli_util.h"
-#include "cpk_config.h"
 #include "cpk_file.h"
 #include "fetch.h"
 #include "identify.h"
@@ -50,51 +48,25 @@ struct session_args {
 	struct cardload_load_args load;
 };
 
-static void
-trace_exchange(void *ctx, const uint8_t *cmd, size_t n, const uint8_t *resp, size_t rn,
-    uint64_t usec)
-{
-	(void)ctx;
-	cardload_trace_command(cmd, n, NULL);
-	cardload_trace_response(resp, rn, usec);
-}
-
 /* Identify the card (a session record) and write the record file. */
 static int
 identify(const struct session_args *a, struct cpk_transport *t)
 {
 	struct cpk_identify_opts o;
-	struct cpk_identify_hooks h = { NULL, trace_exchange };
 	struct cpk_card_info ci;
 	struct cpk_buf rec = CPK_BUF_INIT;
 	struct cpk_error err;
-	char comment[300], when[32];
-	struct timespec ts;
-	struct tm tm;
 	int rc;
-	cpk_status st;
 
 	memset(&o, 0, sizeof(o));
 	o.sd_aid = a->sd_len > 0 ? a->sd : NULL;
 	o.sd_aid_len = a->sd_len;
 	o.kvn = a->kvn;
-	cpk_error_clear(&err);
-	if ((st = cpk_identify(t, &o, a->load.verbose ? &h : NULL, &ci, &err)) != CPK_OK) {
-		cli_error_in(t->name, &err);
-		if (st == CPK_ERR_PCSC)
-			fprintf(stderr, "cardload: what to do: %s\n", cardload_reader_advice(&err));
-		rc = cardload_transport_exit(st);
+	if ((rc = cardload_identify_card(t, &o, a->load.verbose, &ci)) != CLI_EXIT_OK)
 		goto out;
-	}
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-		memset(&ts, 0, sizeof(ts));
-	if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(when, sizeof(when), "?");
-	snprintf(comment, sizeof(comment), "session record from 'cardload session' (cpk %s), %s, "
-	    "reader '%s'", CPK_VERSION, when, t->name);
-	if ((st = cpk_card_record_write(&ci, true, comment, &rec, &err)) != CPK_OK ||
-	    (st = cpk_file_replace(a->record, rec.data, rec.len, 0644, &err)) != CPK_OK) {
+	cpk_error_clear(&err);
+	if (cardload_card_record(&ci, true, "cardload session", t->name, &rec, &err) != CPK_OK ||
+	    cpk_file_replace(a->record, rec.data, rec.len, 0644, &err) != CPK_OK) {
 		cli_error(&err);
 		rc = CLI_EXIT_ERROR;
 		goto out;
@@ -175,14 +147,6 @@ out:
 	return rc;
 }
 
-static bool
-parse_byte(const char *s, uint8_t *out)
-{
-	size_t n;
-
-	return cpk_hex_decode(s, strlen(s), out, 1, &n, NULL) == CPK_OK && n == 1;
-}
-
 static int
 session_main(int argc, char *argv[])
 {
@@ -209,7 +173,7 @@ session_main(int argc, char *argv[])
 				    "--sd wants an AID of 5 to 16 bytes in hex, not '%s'", optarg);
 			break;
 		case OPT_KVN:
-			if (!parse_byte(optarg, &a.kvn) || a.kvn > 0x7F)
+			if (!cardload_parse_byte(optarg, &a.kvn) || a.kvn > 0x7F)
 				return cli_usage("session", SYNOPSIS,
 				    "--kvn wants a key version 00 to 7F in hex, not '%s'", optarg);
 			break;

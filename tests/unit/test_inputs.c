@@ -438,7 +438,8 @@ test_profile_semantic_errors(void)
 	bad_profile(__LINE__,
 	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n  security-level: c-mac\n"
 	    "keys:\n  file: aes.yaml\nsteps:\n  - load:\n      cap: missing.cap\n",
-	    "p.yaml:11:12: cannot open '%s': No such file or directory", tpath("missing.cap"));
+	    "p.yaml:11:12: cannot open CAP file 'missing.cap' in the profile's folder: No such "
+	    "file or directory");
 	/* 30. master keys with no diversification anywhere */
 	write_text("master.yaml", "kvn: \"30\"\nalgorithm: aes\n"
 	    "master: 404142434445464748494A4B4C4D4E4F\n", 0600);
@@ -768,6 +769,120 @@ test_card_session_without_counter(void)
 		CHECK(a.iu.i == 0x60 && a.iu.challenge_len == 8);
 	}
 	card_record_clear(&a);
+}
+
+/*
+ * Issue 10, finding 4: a profile named another bureau's key file (by an
+ * absolute path, by '..') and PUT KEY wrapped its keys under keys the
+ * profile's author knew. Key sets are file names in the key folder only;
+ * CAP files are relative paths inside the profile's folder, no '..', no
+ * symbolic link. Each refusal names the profile's file:line:column.
+ */
+static void
+resolve_refused(int line, const char *text, const char *keydir, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+resolve_refused(int line, const char *text, const char *keydir, const char *fmt, ...)
+{
+	struct profile_opts opts = { keydir };
+	struct profile *p = NULL;
+	struct cpk_error err;
+	char want[1024], got[1024];
+	va_list ap;
+
+	cpk_error_clear(&err);
+	if (!test_check(profile_parse("p.yaml", tmpdir, (const uint8_t *)text, strlen(text), &p,
+	    &err) == CPK_OK, "profile parsed", __FILE__, line))
+		return;
+	test_check(profile_resolve(p, &opts, &err) != CPK_OK, "profile refused", __FILE__, line);
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	format_error(&err, got, sizeof(got));
+	test_check_str(got, want, "profile error", __FILE__, line);
+	profile_free(&p);
+}
+
+#define PATHS_HEAD(keyfile) \
+	"profile: 1\nname: test\nsecurity-domain:\n  aid: A000000151000000\n  scp: 03\n" \
+	"  i: 70\n  kvn: 30\n  security-level: c-mac\nkeys:\n  file: " keyfile "\nsteps:\n"
+
+static void
+test_profile_paths(void)
+{
+	static const char not_name[] = "p.yaml:10:9: key set '%s' is not a file name: a profile "
+	    "names a key set file inside the key folder (-k KEYDIR), without '/' or '..'";
+	char kd[512], abs_keys[600], text[2048], cap[600];
+	struct profile_opts opts;
+	struct profile *p = NULL;
+	struct cpk_error err;
+
+	snprintf(kd, sizeof(kd), "%s", tpath("kd"));
+	mkdir(kd, 0700);
+	write_text("kd/aes.yaml", aes_keys, 0600);
+	/* Outside the key folder: tmpdir/aes.yaml (another bureau's keys). */
+	snprintf(abs_keys, sizeof(abs_keys), "%s", tpath("aes.yaml"));
+	/* An absolute path; '..'; a sub-folder. */
+	snprintf(text, sizeof(text), PATHS_HEAD("%s") "  - delete: {aid: F043504B48454C4C4F}\n", abs_keys);
+	resolve_refused(__LINE__, text, kd, not_name, abs_keys);
+	resolve_refused(__LINE__, PATHS_HEAD("../aes.yaml") "  - delete: {aid: F043504B48454C4C4F}\n", kd,
+	    not_name, "../aes.yaml");
+	resolve_refused(__LINE__, PATHS_HEAD("..") "  - delete: {aid: F043504B48454C4C4F}\n", kd,
+	    not_name, "..");
+	/* A symbolic link in the key folder that points outside it. */
+	unlink(tpath("kd/link.yaml"));
+	if (symlink(abs_keys, tpath("kd/link.yaml")) != 0)
+		abort();
+	resolve_refused(__LINE__, PATHS_HEAD("link.yaml") "  - delete: {aid: F043504B48454C4C4F}\n", kd,
+	    "p.yaml:10:9: key file '%s/link.yaml' is a symbolic link: refused", kd);
+	/* PUT KEY of a key set outside the key folder. */
+	snprintf(text, sizeof(text), PATHS_HEAD("aes.yaml") "  - put-key: {file: %s, add: true}\n",
+	    abs_keys);
+	resolve_refused(__LINE__, text, kd, "p.yaml:12:21: key set '%s' is not a file name: a "
+	    "profile names a key set file inside the key folder (-k KEYDIR), without '/' or '..'",
+	    abs_keys);
+	/* No key folder at all: the profile's folder is not one. */
+	resolve_refused(__LINE__, PATHS_HEAD("aes.yaml") "  - delete: {aid: F043504B48454C4C4F}\n", NULL,
+	    "p.yaml:10:9: key set 'aes.yaml': no key folder given; key sets are read only from "
+	    "the key folder named on the command line (cardc -k KEYDIR)");
+	/* CAP files: absolute, '..' (even one that comes back), a link, a linked folder. */
+	snprintf(cap, sizeof(cap), "%s", tpath("hello.cap"));
+	snprintf(text, sizeof(text), PATHS_HEAD("aes.yaml") "  - load: {cap: %s}\n", cap);
+	resolve_refused(__LINE__, text, kd, "p.yaml:12:17: CAP file '%s' is an absolute path: a "
+	    "profile names CAP files relative to its own folder", cap);
+	resolve_refused(__LINE__, PATHS_HEAD("aes.yaml") "  - load: {cap: ../hello.cap}\n", kd,
+	    "p.yaml:12:17: CAP file '../hello.cap' has a '..' component: a profile names CAP "
+	    "files inside its own folder");
+	resolve_refused(__LINE__, PATHS_HEAD("aes.yaml") "  - load: {cap: kd/../hello.cap}\n", kd,
+	    "p.yaml:12:17: CAP file 'kd/../hello.cap' has a '..' component: a profile names CAP "
+	    "files inside its own folder");
+	unlink(tpath("link.cap"));
+	unlink(tpath("root"));
+	if (symlink(cap, tpath("link.cap")) != 0 || symlink("/", tpath("root")) != 0)
+		abort();
+	resolve_refused(__LINE__, PATHS_HEAD("aes.yaml") "  - load: {cap: link.cap}\n", kd,
+	    "p.yaml:12:17: CAP file 'link.cap': 'link.cap' is a symbolic link or not a folder; "
+	    "cardc follows no link in the CAP files a profile names");
+	resolve_refused(__LINE__, PATHS_HEAD("aes.yaml") "  - load: {cap: root/etc/hello.cap}\n",
+	    kd, "p.yaml:12:17: CAP file 'root/etc/hello.cap': 'root' is a symbolic link or not a "
+	    "folder; cardc follows no link in the CAP files a profile names");
+	resolve_refused(__LINE__, PATHS_HEAD("aes.yaml") "  - load: {cap: none.cap}\n", kd,
+	    "p.yaml:12:17: cannot open CAP file 'none.cap' in the profile's folder: No such file "
+	    "or directory");
+	/* What stays inside is read: a key set in the key folder, a CAP in a sub-folder. */
+	mkdir(tpath("caps"), 0700);
+	unlink(tpath("caps/hello.cap"));
+	if (link(cap, tpath("caps/hello.cap")) != 0)
+		abort();
+	snprintf(text, sizeof(text), PATHS_HEAD("aes.yaml") "  - load: {cap: ./caps//hello.cap}\n");
+	opts.keydir = kd;
+	cpk_error_clear(&err);
+	if (CHECK_OK(profile_parse("p.yaml", tmpdir, (const uint8_t *)text, strlen(text), &p,
+	    &err)))
+		if (!CHECK_OK(profile_resolve(p, &opts, &err)))
+			fprintf(stderr, "  %s:%u:%u: %s\n", err.file, err.line, err.col, err.msg);
+	profile_free(&p);
 }
 
 /* --- key sets --- */
@@ -1509,6 +1624,7 @@ main(int argc, char **argv)
 	test_ydoc_locate();
 	test_card_valid();
 	test_card_session_without_counter();
+	test_profile_paths();
 	test_keyset_errors();
 	test_keyset_no_values();
 	test_signing_key_no_values();

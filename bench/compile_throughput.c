@@ -204,6 +204,7 @@ main(int argc, char **argv)
 	    capgen_write(&spec, path, &err) != CPK_OK)
 		goto out;
 	snprintf(path, sizeof(path), "%s/profile.yaml", dir);
+	popts.keydir = dir;
 	if (profile_load(path, &popts, &p, &err) != CPK_OK ||
 	    cpk_signer_from_seed(seed, &signer, &err) != CPK_OK)
 		goto out;

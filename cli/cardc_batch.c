@@ -25,7 +25,7 @@
 #include "profile.h"
 #include "sign.h"
 
-#define SYNOPSIS "cardc batch -p PROFILE --cards FILE -s SIGNKEY -o OUTDIR [-k KEYDIR] " \
+#define SYNOPSIS "cardc batch -p PROFILE --cards FILE -k KEYDIR -s SIGNKEY -o OUTDIR " \
     "[-j N] [--shard I/N] [--json]"
 #define BATCH_MAX_JOBS 64
 #define BATCH_MAX_SHARDS 1000000
@@ -654,6 +654,9 @@ batch_main(int argc, char *argv[])
 		return cli_usage("batch", SYNOPSIS, "missing -o OUTDIR");
 	if (strcmp(a.outdir, "-") == 0)
 		return cli_usage("batch", SYNOPSIS, "-o wants a folder, not '-'");
+	if (a.keys == NULL)
+		return cli_usage("batch", SYNOPSIS, "missing -k KEYDIR: key sets are read only "
+		    "from the key folder you name (the profile names files in it)");
 	return run(&a);
 }
 
@@ -678,8 +681,9 @@ const struct cli_command cardc_batch_command = {
 	    "      --cards FILE         the card records\n"
 	    "  -s, --sign-key SIGNKEY   the bundle-signing private key (cardc keygen)\n"
 	    "  -o, --output OUTDIR      the folder for the bundles (made if missing)\n"
-	    "  -k, --keys KEYDIR        folder of the key set files the profile names\n"
-	    "                           (default: the profile's folder)\n"
+	    "  -k, --keys KEYDIR        the key folder: the profile's key sets are file\n"
+	    "                           names in it, and key material is read from\n"
+	    "                           nowhere else\n"
 	    "  -j, --jobs N             compile with N worker threads (1-64, default 1)\n"
 	    "      --shard I/N          take only the records whose number, counted\n"
 	    "                           from 0 in file order, leaves I-1 when divided\n"

@@ -14,7 +14,7 @@
 #include "profile.h"
 #include "sign.h"
 
-#define SYNOPSIS "cardc compile -p PROFILE -c CARD [-k KEYDIR] -s SIGNKEY -o OUT.cpk " \
+#define SYNOPSIS "cardc compile -p PROFILE -c CARD -k KEYDIR -s SIGNKEY -o OUT.cpk " \
     "[--host-challenge HEX]"
 
 enum { OPT_HOST_CHALLENGE = 256 };
@@ -167,6 +167,9 @@ compile_main(int argc, char *argv[])
 		return cli_usage("compile", SYNOPSIS, "missing -s SIGNKEY");
 	if (a.output == NULL)
 		return cli_usage("compile", SYNOPSIS, "missing -o OUT.cpk");
+	if (a.keys == NULL)
+		return cli_usage("compile", SYNOPSIS, "missing -k KEYDIR: key sets are read only "
+		    "from the key folder you name (the profile names files in it)");
 	return run(&a);
 }
 
@@ -181,8 +184,9 @@ const struct cli_command cardc_compile_command = {
 	    "\n"
 	    "  -p, --profile PROFILE     the provisioning profile\n"
 	    "  -c, --card CARD           the card record, YAML ('-' reads stdin)\n"
-	    "  -k, --keys KEYDIR         folder of the key set files the profile names\n"
-	    "                            (default: the profile's folder)\n"
+	    "  -k, --keys KEYDIR         the key folder: the profile's key sets are file\n"
+	    "                            names in it, and key material is read from\n"
+	    "                            nowhere else\n"
 	    "  -s, --sign-key SIGNKEY    the bundle-signing private key (cardc keygen)\n"
 	    "  -o, --output OUT.cpk      the bundle to write, replaced atomically\n"
 	    "                            ('-' writes stdout)\n"

@@ -41,17 +41,17 @@ check_comment(const char *s, size_t n, const char *name, size_t *next, struct cp
 	cpk_status st = CPK_ERR_PARSE;
 
 	if (n < plen || memcmp(s, COMMENT_PREFIX, plen) != 0) {
-		cpk_error_set(err, st, "%s: not a cpk key file (the first line must start with "
+		cpk_error_set(err, st, "%s:1: not a cpk key file (the first line must start with "
 		    "\"%s\")", name, COMMENT_PREFIX);
 		goto out;
 	}
 	if (nl == NULL) {
-		cpk_error_set(err, st, "%s: truncated key file (no key line)", name);
+		cpk_error_set(err, st, "%s:1: truncated key file (no key line)", name);
 		goto out;
 	}
 	len = (size_t)(nl - s);
 	if (len > COMMENT_MAX + CPK_KEY_NOTE_MAX) {
-		st = cpk_error_set(err, CPK_ERR_RANGE, "%s: comment line too long", name);
+		st = cpk_error_set(err, CPK_ERR_RANGE, "%s:1: comment line too long", name);
 		goto out;
 	}
 	for (i = 0; i < len; i++) {
@@ -103,11 +103,14 @@ cpk_keyfile_decode(const uint8_t *text, size_t n, const char *name, enum cpk_key
 	if (memcmp(blob, cpk_keyfile_kind_alg(kind), 2) != 0) {
 		if (memcmp(blob, cpk_keyfile_kind_alg(kind == CPK_KEYFILE_SECRET ? CPK_KEYFILE_PUBLIC :
 		    CPK_KEYFILE_SECRET), 2) == 0)
-			cpk_error_set(err, st, "%s is a %s key file, not a %s key", name,
+			cpk_error_set(err, st, "%s:2: this is a %s key file, not a %s key", name,
 			    kind == CPK_KEYFILE_SECRET ? "public" : "secret", cpk_keyfile_kind_word(kind));
+		else if (kind == CPK_KEYFILE_SECRET)
+			st = cpk_error_set(err, CPK_ERR_UNSUPPORTED,
+			    "%s:2: unknown key algorithm (expected Ed25519)", name);
 		else
 			st = cpk_error_set(err, CPK_ERR_UNSUPPORTED,
-			    "%s: unknown key algorithm 0x%02X%02X (expected Ed25519)", name,
+			    "%s:2: unknown key algorithm 0x%02X%02X (expected Ed25519)", name,
 			    blob[0], blob[1]);
 		goto out;
 	}

@@ -36,7 +36,7 @@ static const struct ydoc_hint card_hints[] = {
 };
 
 const struct ydoc_schema card_schema = {
-	"the card record", card_fields, C_COUNT, card_hints,
+	"the card record", card_fields, C_COUNT, card_hints, false,
 };
 
 void

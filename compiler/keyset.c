@@ -13,13 +13,13 @@ static const char *const div_names[] = { "none", "emv", "visa2", "kdf3", NULL };
 enum { F_KVN, F_ALG, F_ENC, F_MAC, F_DEK, F_MASTER, F_DIV, F_COUNT };
 
 static const struct ydoc_field keyset_fields[F_COUNT] = {
-	[F_KVN] = { "kvn", YDOC_T_BYTE, true, 0x01, 0xFF, NULL, false },
-	[F_ALG] = { "algorithm", YDOC_T_ENUM, true, 0, 0, alg_names, false },
+	[F_KVN] = { "kvn", YDOC_T_BYTE, true, 0x01, 0xFF, NULL, true },
+	[F_ALG] = { "algorithm", YDOC_T_ENUM, true, 0, 0, alg_names, true },
 	[F_ENC] = { "enc", YDOC_T_HEX, false, 1, GP_MAX_KEY, NULL, true },
 	[F_MAC] = { "mac", YDOC_T_HEX, false, 1, GP_MAX_KEY, NULL, true },
 	[F_DEK] = { "dek", YDOC_T_HEX, false, 1, GP_MAX_KEY, NULL, true },
 	[F_MASTER] = { "master", YDOC_T_ANY, false, 0, 0, NULL, true },
-	[F_DIV] = { "diversification", YDOC_T_ENUM, false, 0, 0, div_names, false },
+	[F_DIV] = { "diversification", YDOC_T_ENUM, false, 0, 0, div_names, true },
 };
 
 static const struct ydoc_hint keyset_hints[] = {
@@ -30,8 +30,17 @@ static const struct ydoc_hint keyset_hints[] = {
 	{ NULL, NULL },
 };
 
+/*
+ * Nothing read from a key file is quoted in a message, not even the fields
+ * that are not keys (a key pasted on the wrong line is still a key): every
+ * field is secret, and the schemas and the parser quote only field names.
+ */
 static const struct ydoc_schema keyset_schema = {
-	"the key set", keyset_fields, F_COUNT, keyset_hints,
+	"the key set", keyset_fields, F_COUNT, keyset_hints, true,
+};
+
+static const char *const keyset_names[] = {
+	"kvn", "algorithm", "enc", "mac", "dek", "master", "diversification", NULL,
 };
 
 static const struct ydoc_field master_fields[3] = {
@@ -41,7 +50,7 @@ static const struct ydoc_field master_fields[3] = {
 };
 
 static const struct ydoc_schema master_schema = {
-	"'master'", master_fields, 3, NULL,
+	"'master'", master_fields, 3, NULL, true,
 };
 
 /* Decode one key into dst and check its length against the algorithm. */
@@ -201,7 +210,7 @@ keyset_parse(const char *name, const uint8_t *text, size_t len, struct keyset **
 		goto out;
 	}
 	ks->div = GP_DIV_NONE;
-	if ((ret = ydoc_parse(name, text, len, &root, err)) != CPK_OK)
+	if ((ret = ydoc_parse_secret(name, text, len, keyset_names, &root, err)) != CPK_OK)
 		goto out;
 	if ((ret = decode(name, root, ks, err)) != CPK_OK)
 		goto out;

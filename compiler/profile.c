@@ -50,7 +50,7 @@ static const struct ydoc_hint top_hints[] = {
 	{ "key", "keys" }, { "step", "steps" }, { "commands", "steps" }, { NULL, NULL },
 };
 static const struct ydoc_schema top_schema = {
-	"the profile", top_fields, N(top_fields), top_hints,
+	"the profile", top_fields, N(top_fields), top_hints, false,
 };
 
 enum { SD_AID, SD_SCP, SD_I, SD_KVN, SD_LEVEL, SD_MODE };
@@ -67,7 +67,7 @@ static const struct ydoc_hint sd_hints[] = {
 	{ NULL, NULL },
 };
 static const struct ydoc_schema sd_schema = {
-	"'security-domain'", sd_fields, N(sd_fields), sd_hints,
+	"'security-domain'", sd_fields, N(sd_fields), sd_hints, false,
 };
 
 enum { K_FILE, K_DIV };
@@ -79,7 +79,7 @@ static const struct ydoc_hint keys_hints[] = {
 	{ "path", "file" }, { "keyset", "file" }, { NULL, NULL },
 };
 static const struct ydoc_schema keys_schema = {
-	"'keys'", keys_fields, N(keys_fields), keys_hints,
+	"'keys'", keys_fields, N(keys_fields), keys_hints, false,
 };
 
 enum { DEL_AID, DEL_RELATED, DEL_MISSING_OK, DEL_LABEL };
@@ -116,7 +116,7 @@ static const struct ydoc_field lparams_fields[] = {
 	[LP_NVDATA] = { "nvdata", YDOC_T_INT, false, 0, 65535, NULL, false },
 };
 static const struct ydoc_schema lparams_schema = {
-	"'load-parameters'", lparams_fields, N(lparams_fields), NULL,
+	"'load-parameters'", lparams_fields, N(lparams_fields), NULL, false,
 };
 
 enum { IN_PACKAGE, IN_APPLET, IN_INSTANCE, IN_PRIV, IN_PARAMS, IN_SYS, IN_SELECTABLE, IN_COMBINED,
@@ -162,7 +162,7 @@ static const struct ydoc_hint item_hints[] = {
 	{ "data", "value" }, { "encrypted", "encrypt" }, { NULL, NULL },
 };
 static const struct ydoc_schema item_schema = {
-	"a store-data item", item_fields, N(item_fields), item_hints,
+	"a store-data item", item_fields, N(item_fields), item_hints, false,
 };
 
 enum { PK_FILE, PK_VERSION, PK_REPLACE, PK_ADD, PK_LABEL };
@@ -198,17 +198,17 @@ static const struct {
 	struct ydoc_schema schema;
 } step_kinds[] = {
 	[PROFILE_STEP_DELETE] = { "delete",
-	    { "step 'delete'", delete_fields, N(delete_fields), delete_hints } },
+	    { "step 'delete'", delete_fields, N(delete_fields), delete_hints, false } },
 	[PROFILE_STEP_LOAD] = { "load",
-	    { "step 'load'", load_fields, N(load_fields), load_hints } },
+	    { "step 'load'", load_fields, N(load_fields), load_hints, false } },
 	[PROFILE_STEP_INSTALL] = { "install",
-	    { "step 'install'", install_fields, N(install_fields), install_hints } },
+	    { "step 'install'", install_fields, N(install_fields), install_hints, false } },
 	[PROFILE_STEP_STORE_DATA] = { "store-data",
-	    { "step 'store-data'", store_fields, N(store_fields), store_hints } },
+	    { "step 'store-data'", store_fields, N(store_fields), store_hints, false } },
 	[PROFILE_STEP_PUT_KEY] = { "put-key",
-	    { "step 'put-key'", putkey_fields, N(putkey_fields), putkey_hints } },
+	    { "step 'put-key'", putkey_fields, N(putkey_fields), putkey_hints, false } },
 	[PROFILE_STEP_APDU] = { "apdu",
-	    { "step 'apdu'", apdu_fields, N(apdu_fields), apdu_hints } },
+	    { "step 'apdu'", apdu_fields, N(apdu_fields), apdu_hints, false } },
 };
 #define STEP_KIND_MAX PROFILE_STEP_APDU
 

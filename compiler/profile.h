@@ -7,11 +7,13 @@
  *   profile_parse    YAML -> model, with the table-driven schema of every
  *                    mapping (unknown, duplicate and missing keys, wrong
  *                    kinds and values, out-of-range numbers);
- *   profile_resolve  reads what the profile names: CAP files (relative to
- *                    the profile's folder) and key set files (relative to
- *                    the key folder given by the caller, else to the
- *                    profile's folder); builds each load step's Load File
- *                    Data Block, its hash and its block plan;
+ *   profile_resolve  reads what the profile names: CAP files (relative
+ *                    paths inside the profile's folder: no absolute path,
+ *                    no '..', no symbolic link followed) and key set files
+ *                    (plain file names in the key folder the caller gives,
+ *                    never a path: key material comes only from there);
+ *                    builds each load step's Load File Data Block, its
+ *                    hash and its block plan;
  *   profile_check    the semantic pass: rules across fields and steps.
  *
  * profile_load does all three. A loaded profile is never modified
@@ -223,7 +225,7 @@ struct profile {
 };
 
 struct profile_opts {
-	const char *keydir;		/* -k KEYDIR: key files are resolved here; NULL: profile's folder */
+	const char *keydir;		/* -k KEYDIR: the only folder key set files are read from */
 };
 
 /* Parse, resolve and check. */

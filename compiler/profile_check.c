@@ -4,10 +4,14 @@
  */
 #include "profile.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cpk_bytes.h"
 
@@ -56,7 +60,7 @@ join_path(const char *dir, const char *file, char **out, struct cpk_error *err)
 {
 	size_t n;
 
-	if (file[0] == '/' || dir == NULL || dir[0] == '\0')
+	if (dir == NULL || dir[0] == '\0')
 		*out = strdup(file);
 	else {
 		n = strlen(dir) + 1 + strlen(file) + 1;
@@ -67,6 +71,163 @@ join_path(const char *dir, const char *file, char **out, struct cpk_error *err)
 	if (*out == NULL)
 		return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
 	return CPK_OK;
+}
+
+/*
+ * Key material comes only from the key folder the operator names (-k): a
+ * profile names a key set by its file name in that folder. The name may
+ * not hold '/' (no absolute path, no sub-folder, no '..'), and the file
+ * itself may not be a symbolic link (keyset_load opens it O_NOFOLLOW), so
+ * nothing outside the folder is reached.
+ */
+static cpk_status
+key_path(const struct profile *p, const struct profile_opts *opts, const char *name,
+    struct profile_loc l, char **out, struct cpk_error *err)
+{
+	const char *keydir = opts != NULL ? opts->keydir : NULL;
+
+	if (keydir == NULL || keydir[0] == '\0')
+		return at(p, err, l, CPK_ERR_ARG,
+		    "key set '%s': no key folder given; key sets are read only from the key "
+		    "folder named on the command line (cardc -k KEYDIR)", name);
+	if (strchr(name, '/') != NULL || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return at(p, err, l, CPK_ERR_PERMISSION,
+		    "key set '%s' is not a file name: a profile names a key set file inside the "
+		    "key folder (-k KEYDIR), without '/' or '..'", name);
+	return join_path(keydir, name, out, err);
+}
+
+static cpk_status
+load_key_set(const struct profile *p, const char *path, struct profile_loc l,
+    struct keyset **out, struct cpk_error *err)
+{
+	cpk_status ret = keyset_load(path, out, err);
+
+	/* A file that cannot be opened is the profile's naming of it. */
+	if (ret != CPK_OK && err != NULL && err->line == 0)
+		return relocate(p, err, l, ret);
+	return ret;
+}
+
+/* Is this CAP path relative and free of '..' components? */
+static cpk_status
+cap_name_check(const struct profile *p, const char *name, struct profile_loc l,
+    struct cpk_error *err)
+{
+	const char *c = name;
+	size_t n;
+
+	if (name[0] == '/')
+		return at(p, err, l, CPK_ERR_PERMISSION,
+		    "CAP file '%s' is an absolute path: a profile names CAP files relative to its "
+		    "own folder", name);
+	while (*c != '\0') {
+		n = strcspn(c, "/");
+		if (n == 2 && c[0] == '.' && c[1] == '.')
+			return at(p, err, l, CPK_ERR_PERMISSION,
+			    "CAP file '%s' has a '..' component: a profile names CAP files inside its "
+			    "own folder", name);
+		c += n;
+		c += strspn(c, "/");
+	}
+	return CPK_OK;
+}
+
+/*
+ * Open a CAP file beneath the profile's folder, one component at a time
+ * with O_NOFOLLOW: no symbolic link is followed, so a link (or a link
+ * swapped in while cardc runs) cannot lead out of the folder.
+ */
+static cpk_status
+cap_open_beneath(const struct profile *p, const char *name, struct profile_loc l, int *fdout,
+    struct cpk_error *err)
+{
+	const char *dir = p->dir != NULL && p->dir[0] != '\0' ? p->dir : ".";
+	char comp[256];
+	const char *c = name;
+	int fd, next, e;
+	size_t n;
+	bool last;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return at(p, err, l, CPK_ERR_IO, "cannot open the profile's folder '%s': %s", dir,
+		    strerror(errno));
+	while (*c != '\0') {
+		n = strcspn(c, "/");
+		if (n >= sizeof(comp)) {
+			close(fd);
+			return at(p, err, l, CPK_ERR_RANGE, "CAP file '%s': a name is too long", name);
+		}
+		memcpy(comp, c, n);
+		comp[n] = '\0';
+		c += n;
+		c += strspn(c, "/");
+		last = *c == '\0';
+		if (n == 0 || strcmp(comp, ".") == 0)
+			continue;
+		next = openat(fd, comp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+		    (last ? 0 : O_DIRECTORY));
+		e = errno;
+		close(fd);
+		if (next < 0 && (e == ELOOP || (e == ENOTDIR && !last)))
+			return at(p, err, l, CPK_ERR_PERMISSION,
+			    "CAP file '%s': '%s' is a symbolic link or not a folder; cardc follows no "
+			    "link in the CAP files a profile names", name, comp);
+		if (next < 0)
+			return at(p, err, l, e == ENOENT ? CPK_ERR_NOT_FOUND : CPK_ERR_IO,
+			    "cannot open CAP file '%s' in the profile's folder: %s", name, strerror(e));
+		fd = next;
+	}
+	*fdout = fd;
+	return CPK_OK;
+}
+
+static cpk_status
+cap_read_fd(const struct profile *p, int fd, const char *name, struct profile_loc l,
+    struct cpk_buf *out, struct cpk_error *err)
+{
+	struct stat st;
+	ssize_t r;
+	cpk_status ret;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return at(p, err, l, CPK_ERR_IO, "CAP file '%s' is not a regular file", name);
+	for (;;) {
+		if ((ret = cpk_buf_reserve(out, 4096, err)) != CPK_OK)
+			return ret;
+		r = read(fd, out->data + out->len, out->cap - out->len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return at(p, err, l, CPK_ERR_IO, "cannot read CAP file '%s': %s", name,
+			    strerror(errno));
+		if (r == 0)
+			return CPK_OK;
+		out->len += (size_t)r;
+		if (out->len > CAP_FILE_MAX)
+			return at(p, err, l, CPK_ERR_RANGE,
+			    "CAP file '%s' is too large (more than %zu bytes)", name, CAP_FILE_MAX);
+	}
+}
+
+static cpk_status
+open_cap(const struct profile *p, struct profile_load *ld, struct cpk_error *err)
+{
+	struct cpk_buf b = CPK_BUF_INIT;
+	cpk_status ret;
+	int fd = -1;
+
+	if ((ret = cap_name_check(p, ld->cap_file, ld->loc_cap, err)) != CPK_OK ||
+	    (ret = cap_open_beneath(p, ld->cap_file, ld->loc_cap, &fd, err)) != CPK_OK ||
+	    (ret = cap_read_fd(p, fd, ld->cap_file, ld->loc_cap, &b, err)) != CPK_OK)
+		goto out;
+	if ((ret = cap_open_buffer(ld->cap_path, b.data, b.len, &ld->cap, err)) != CPK_OK)
+		ret = relocate(p, err, ld->loc_cap, ret);
+out:
+	if (fd >= 0)
+		close(fd);
+	cpk_buf_free(&b);
+	return ret;
 }
 
 /* The key file's algorithm and length must suit the protocol. */
@@ -92,12 +253,10 @@ static cpk_status
 resolve_keys(struct profile *p, const struct profile_opts *opts, struct cpk_error *err)
 {
 	struct profile_keys *k = &p->keys;
-	const char *base = opts != NULL && opts->keydir != NULL ? opts->keydir : p->dir;
 	cpk_status ret;
 
-	if ((ret = join_path(base, k->file, &k->path, err)) != CPK_OK)
-		return ret;
-	if ((ret = keyset_load(k->path, &k->set, err)) != CPK_OK)
+	if ((ret = key_path(p, opts, k->file, k->loc_file, &k->path, err)) != CPK_OK ||
+	    (ret = load_key_set(p, k->path, k->loc_file, &k->set, err)) != CPK_OK)
 		return ret;
 	if ((ret = keyset_effective_div(k->set, k->div_given, k->div, &k->effective_div,
 	    err)) != CPK_OK)
@@ -117,10 +276,9 @@ resolve_load(struct profile *p, struct profile_load *l, struct cpk_error *err)
 {
 	cpk_status ret;
 
-	if ((ret = join_path(p->dir, l->cap_file, &l->cap_path, err)) != CPK_OK)
+	if ((ret = join_path(p->dir, l->cap_file, &l->cap_path, err)) != CPK_OK ||
+	    (ret = open_cap(p, l, err)) != CPK_OK)
 		return ret;
-	if ((ret = cap_open_file(l->cap_path, &l->cap, err)) != CPK_OK)
-		return relocate(p, err, l->loc_cap, ret);
 	if ((ret = gp_aid_set(&l->package, l->cap->info.pkg_aid, l->cap->info.pkg_aid_len,
 	    err)) != CPK_OK)
 		return relocate(p, err, l->loc_cap, ret);
@@ -138,13 +296,11 @@ static cpk_status
 resolve_put_key(struct profile *p, const struct profile_opts *opts, struct profile_put_key *pk,
     struct cpk_error *err)
 {
-	const char *base = opts != NULL && opts->keydir != NULL ? opts->keydir : p->dir;
 	enum gp_diversification div;
 	cpk_status ret;
 
-	if ((ret = join_path(base, pk->file, &pk->path, err)) != CPK_OK)
-		return ret;
-	if ((ret = keyset_load(pk->path, &pk->set, err)) != CPK_OK)
+	if ((ret = key_path(p, opts, pk->file, pk->loc_file, &pk->path, err)) != CPK_OK ||
+	    (ret = load_key_set(p, pk->path, pk->loc_file, &pk->set, err)) != CPK_OK)
 		return ret;
 	if ((ret = keyset_effective_div(pk->set, false, GP_DIV_NONE, &div, err)) != CPK_OK)
 		return relocate(p, err, pk->loc_file, ret);

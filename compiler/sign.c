@@ -262,7 +262,6 @@ cpk_signer_load(const char *path, struct cpk_signer **out, struct cpk_error *err
 {
 	uint8_t text[CPK_KEYFILE_MAX + 1];
 	uint8_t id[CPK_KEY_ID_LEN], seed[CPK_ED25519_KEY_LEN];
-	char have[2 * CPK_KEY_ID_LEN + 1], want[2 * CPK_KEY_ID_LEN + 1];
 	struct cpk_signer *s = NULL;
 	size_t n = 0;
 	int fd = -1;
@@ -274,11 +273,10 @@ cpk_signer_load(const char *path, struct cpk_signer **out, struct cpk_error *err
 	    (st = cpk_keyfile_decode(text, n, path, CPK_KEYFILE_SECRET, id, seed, err)) != CPK_OK ||
 	    (st = cpk_signer_from_seed(seed, &s, err)) != CPK_OK)
 		goto out;
+	/* Neither id is printed: one is read from a secret key file, one derived from it. */
 	if (memcmp(id, s->pub.key_id, sizeof(id)) != 0) {
-		cpk_key_id_hex(id, have);
-		cpk_key_id_hex(s->pub.key_id, want);
-		st = cpk_error_set(err, CPK_ERR_PARSE, "%s: the key id in the file (%s) does not "
-		    "match its key (%s): the file is damaged", path, have, want);
+		st = cpk_error_set(err, CPK_ERR_PARSE, "%s:2: the key id in the file does not match "
+		    "its key: the file is damaged", path);
 		goto out;
 	}
 	*out = s;

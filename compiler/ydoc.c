@@ -124,7 +124,24 @@ struct builder {
 	struct ydoc_node *root;
 	size_t nodes;
 	bool done;			/* the first document ended */
+	bool secret;			/* quote only the keys in names */
+	const char *const *names;
+	const struct ydoc_node *last_key;	/* the key read last (owned by the tree) */
 };
+
+/* May a message quote this key? In a secret document, only its field names. */
+static bool
+quotable(const struct builder *b, const char *key)
+{
+	size_t i;
+
+	if (!b->secret)
+		return true;
+	for (i = 0; b->names != NULL && b->names[i] != NULL; i++)
+		if (strcmp(b->names[i], key) == 0)
+			return true;
+	return false;
+}
 
 static cpk_status
 node_new(struct builder *b, enum ydoc_kind kind, const yaml_mark_t *m, struct ydoc_node **out,
@@ -175,6 +192,20 @@ node_push(struct builder *b, struct ydoc_node *parent, struct ydoc_node *key,
 	return CPK_OK;
 }
 
+static cpk_status
+duplicate_key(const struct builder *b, const struct ydoc_node *n, unsigned first,
+    struct cpk_error *err)
+{
+	char q[64];
+
+	if (!quotable(b, n->str))
+		return cpk_error_set_at(err, CPK_ERR_PARSE, b->file, n->line, n->col,
+		    "duplicate key (first given at line %u)", first);
+	ydoc_quote(n->str, q, sizeof(q));
+	return cpk_error_set_at(err, CPK_ERR_PARSE, b->file, n->line, n->col,
+	    "duplicate key '%s' (first given at line %u)", q, first);
+}
+
 /* Attach a finished (or just opened) node to its parent; takes ownership. */
 static cpk_status
 attach(struct builder *b, struct ydoc_node *n, struct cpk_error *err)
@@ -204,17 +235,13 @@ attach(struct builder *b, struct ydoc_node *n, struct cpk_error *err)
 		}
 		for (i = 0; i < parent->n; i++) {
 			if (strcmp(parent->keys[i]->str, n->str) == 0) {
-				char q[64];
-
-				ydoc_quote(n->str, q, sizeof(q));
-				ret = cpk_error_set_at(err, CPK_ERR_PARSE, b->file, n->line, n->col,
-				    "duplicate key '%s' (first given at line %u)", q,
-				    parent->keys[i]->line);
+				ret = duplicate_key(b, n, parent->keys[i]->line, err);
 				node_free(n);
 				return ret;
 			}
 		}
 		b->pending_key[b->depth - 1] = n;
+		b->last_key = n;
 		return CPK_OK;
 	}
 	b->pending_key[b->depth - 1] = NULL;
@@ -223,6 +250,52 @@ attach(struct builder *b, struct ydoc_node *n, struct cpk_error *err)
 		node_free(n);
 	}
 	return ret;
+}
+
+/* Line and column (from 1) of a byte offset into the text. */
+static void
+offset_mark(const uint8_t *text, size_t len, size_t off, unsigned *line, unsigned *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < off && i < len; i++) {
+		if (text[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else
+			(*col)++;
+	}
+}
+
+/*
+ * The key a problem on `line` belongs to, if a message may name it: the
+ * innermost key whose value is being read, else the key read last if it
+ * is on that line.
+ */
+static const char *
+open_key(const struct builder *b, unsigned line)
+{
+	const struct ydoc_node *k = NULL;
+	size_t d;
+
+	for (d = b->depth; d > 0 && k == NULL; d--)
+		k = b->pending_key[d - 1];
+	if (k == NULL && b->last_key != NULL && b->last_key->line == line)
+		k = b->last_key;
+	return k != NULL && quotable(b, k->str) ? k->str : NULL;
+}
+
+/* " in the value of 'KEY'" for a message, or "". */
+static void
+in_value_of(const struct builder *b, unsigned line, char *out, size_t cap)
+{
+	const char *key = open_key(b, line);
+
+	out[0] = '\0';
+	if (key != NULL)
+		snprintf(out, cap, " in the value of '%.40s'", key);
 }
 
 static cpk_status
@@ -295,10 +368,13 @@ static cpk_status
 on_event(struct builder *b, yaml_event_t *ev, struct cpk_error *err)
 {
 	const yaml_mark_t *m = &ev->start_mark;
+	char in[80];
 
-	if (event_has_tag_or_anchor(ev))
+	if (event_has_tag_or_anchor(ev)) {
+		in_value_of(b, (unsigned)m->line + 1, in, sizeof(in));
 		return cpk_error_set_at(err, CPK_ERR_UNSUPPORTED, b->file, (unsigned)m->line + 1,
-		    (unsigned)m->column + 1, "YAML anchors and tags are not supported");
+		    (unsigned)m->column + 1, "YAML anchors and tags are not supported%s", in);
+	}
 	switch (ev->type) {
 	case YAML_DOCUMENT_START_EVENT:
 		if (b->done)
@@ -345,9 +421,41 @@ cleanse_parser(yaml_parser_t *p)
 		    (size_t)(p->raw_buffer.end - p->raw_buffer.start));
 }
 
-cpk_status
-ydoc_parse(const char *file, const uint8_t *text, size_t len, struct ydoc_node **root,
-    struct cpk_error *err)
+/*
+ * libyaml's messages (problem, context) are fixed strings; its marks are
+ * kept. A reader error (bad UTF-8) has an offset instead of a mark.
+ */
+static cpk_status
+syntax_error(const struct builder *b, const yaml_parser_t *parser, const uint8_t *text,
+    size_t len, struct cpk_error *err)
+{
+	const char *problem = parser->problem != NULL ? parser->problem : "syntax error";
+	const yaml_mark_t *m = &parser->problem_mark;
+	unsigned line, col;
+	char in[80] = "";
+
+	/*
+	 * A token that never ends (a quote open at the end of the text, a key
+	 * without its ':') is reported where it starts.
+	 */
+	if (parser->error == YAML_SCANNER_ERROR && parser->context != NULL &&
+	    (parser->problem_mark.index >= len ||
+	    strcmp(parser->context, "while scanning a simple key") == 0))
+		m = &parser->context_mark;
+	line = (unsigned)m->line + 1;
+	col = (unsigned)m->column + 1;
+	if (parser->error == YAML_READER_ERROR)
+		offset_mark(text, len, parser->problem_offset, &line, &col);
+	else
+		in_value_of(b, line, in, sizeof(in));
+	return cpk_error_set_at(err, CPK_ERR_PARSE, b->file, line, col, "YAML syntax error%s: %s%s%s",
+	    in, problem, parser->context != NULL ? " " : "",
+	    parser->context != NULL ? parser->context : "");
+}
+
+static cpk_status
+parse(const char *file, const uint8_t *text, size_t len, bool secret, const char *const *names,
+    struct ydoc_node **root, struct cpk_error *err)
 {
 	struct builder b;
 	yaml_parser_t parser;
@@ -359,6 +467,8 @@ ydoc_parse(const char *file, const uint8_t *text, size_t len, struct ydoc_node *
 	*root = NULL;
 	memset(&b, 0, sizeof(b));
 	b.file = file;
+	b.secret = secret;
+	b.names = names;
 	if (!yaml_parser_initialize(&parser)) {
 		ret = cpk_error_set(err, CPK_ERR_NOMEM, "cannot initialize the YAML parser");
 		goto out;
@@ -367,13 +477,7 @@ ydoc_parse(const char *file, const uint8_t *text, size_t len, struct ydoc_node *
 	yaml_parser_set_input_string(&parser, text, len);
 	while (!end) {
 		if (!yaml_parser_parse(&parser, &ev)) {
-			const char *problem = parser.problem != NULL ? parser.problem : "syntax error";
-
-			ret = cpk_error_set_at(err, CPK_ERR_PARSE, file,
-			    (unsigned)parser.problem_mark.line + 1,
-			    (unsigned)parser.problem_mark.column + 1, "YAML syntax error: %s%s%s",
-			    problem, parser.context != NULL ? " " : "",
-			    parser.context != NULL ? parser.context : "");
+			ret = syntax_error(&b, &parser, text, len, err);
 			goto out;
 		}
 		end = ev.type == YAML_STREAM_END_EVENT;
@@ -395,6 +499,20 @@ out:
 		yaml_parser_delete(&parser);
 	}
 	return ret;
+}
+
+cpk_status
+ydoc_parse(const char *file, const uint8_t *text, size_t len, struct ydoc_node **root,
+    struct cpk_error *err)
+{
+	return parse(file, text, len, false, NULL, root, err);
+}
+
+cpk_status
+ydoc_parse_secret(const char *file, const uint8_t *text, size_t len, const char *const *names,
+    struct ydoc_node **root, struct cpk_error *err)
+{
+	return parse(file, text, len, true, names, root, err);
 }
 
 /* --- messages --- */
@@ -554,7 +672,6 @@ unknown_key(const char *file, const struct ydoc_node *key, const struct ydoc_sch
 	char q[64];
 	size_t i, n = 0;
 
-	ydoc_quote(key->str, q, sizeof(q));
 	if (s->hints != NULL) {
 		for (i = 0; s->hints[i].wrong != NULL; i++)
 			if (strcmp(s->hints[i].wrong, key->str) == 0)
@@ -565,6 +682,13 @@ unknown_key(const char *file, const struct ydoc_node *key, const struct ydoc_sch
 			names[n++] = s->fields[i].key;
 		sug = ydoc_suggest(key->str, names, n);
 	}
+	if (s->secret && sug != NULL)
+		return cpk_error_set_at(err, CPK_ERR_PARSE, file, key->line, key->col,
+		    "unknown key in %s (did you mean '%s'?)", s->what, sug);
+	if (s->secret)
+		return cpk_error_set_at(err, CPK_ERR_PARSE, file, key->line, key->col,
+		    "unknown key in %s", s->what);
+	ydoc_quote(key->str, q, sizeof(q));
 	if (sug != NULL)
 		return cpk_error_set_at(err, CPK_ERR_PARSE, file, key->line, key->col,
 		    "unknown key '%s' in %s (did you mean '%s'?)", q, s->what, sug);
@@ -657,6 +781,10 @@ ydoc_decode_byte(const struct ydoc_field *f, const char *s, uint8_t *out, struct
 
 	if (strlen(s) != 2 || cpk_hex_decode(s, 2, &v, 1, &n, NULL) != CPK_OK ||
 	    v < f->min || v > f->max) {
+		if (f->secret)
+			return cpk_error_set(err, CPK_ERR_RANGE,
+			    "'%s' must be two hex digits from %02llX to %02llX", f->key, f->min,
+			    f->max);
 		ydoc_quote(s, q, sizeof(q));
 		return cpk_error_set(err, CPK_ERR_RANGE,
 		    "'%s' must be two hex digits from %02llX to %02llX, got '%s'", f->key,
@@ -681,6 +809,9 @@ ydoc_decode_int(const struct ydoc_field *f, const char *s, long long *out, struc
 			v = v * 10 + (s[i] - '0');
 	}
 	if (!ok || v < f->min || v > f->max) {
+		if (f->secret)
+			return cpk_error_set(err, CPK_ERR_RANGE,
+			    "'%s' must be a whole number from %lld to %lld", f->key, f->min, f->max);
 		ydoc_quote(s, q, sizeof(q));
 		return cpk_error_set(err, CPK_ERR_RANGE,
 		    "'%s' must be a whole number from %lld to %lld, got '%s'", f->key, f->min, f->max,
@@ -703,6 +834,8 @@ ydoc_decode_bool(const struct ydoc_field *f, const char *s, bool *out, struct cp
 		*out = false;
 		return CPK_OK;
 	}
+	if (f->secret)
+		return cpk_error_set(err, CPK_ERR_PARSE, "'%s' must be true or false", f->key);
 	ydoc_quote(s, q, sizeof(q));
 	return cpk_error_set(err, CPK_ERR_PARSE, "'%s' must be true or false, got '%s'", f->key, q);
 }
@@ -728,6 +861,8 @@ ydoc_decode_enum(const struct ydoc_field *f, const char *s, int *out, struct cpk
 			break;
 		o += (size_t)w;
 	}
+	if (f->secret)
+		return cpk_error_set(err, CPK_ERR_PARSE, "'%s' must be %s", f->key, list);
 	ydoc_quote(s, q, sizeof(q));
 	return cpk_error_set(err, CPK_ERR_PARSE, "'%s' must be %s, got '%s'", f->key, list, q);
 }

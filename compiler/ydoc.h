@@ -20,7 +20,11 @@
  *
  * Every error carries file, line and column in struct cpk_error; callers
  * print them as "file:line:column: message". Values of fields marked
- * `secret` are never quoted in a message.
+ * `secret` are never quoted in a message. A secret document (key files:
+ * ydoc_parse_secret and schemas marked `secret`) quotes nothing it read
+ * except the names of its own fields: not a value, not an unknown or
+ * duplicate key, not the text around a YAML syntax error (libyaml's own
+ * messages are fixed strings and are kept).
  *
  * Secrets: node text is cleansed when the tree is freed; libyaml's scalar
  * event buffers and its raw and decoded input buffers are cleansed before
@@ -79,6 +83,14 @@ cpk_status ydoc_read_file(const char *path, size_t max, bool private_file, struc
  */
 cpk_status ydoc_parse(const char *file, const uint8_t *text, size_t len, struct ydoc_node **root,
     struct cpk_error *err);
+/*
+ * The same for a secret document (key files): messages quote no key but
+ * those in `names` (NULL-terminated: the document's field names) and no
+ * value; a syntax error names the key whose value it is in only if it is
+ * one of `names`.
+ */
+cpk_status ydoc_parse_secret(const char *file, const uint8_t *text, size_t len,
+    const char *const *names, struct ydoc_node **root, struct cpk_error *err);
 /* Free (and cleanse) a tree; NULL accepted, *root set to NULL. */
 void ydoc_free(struct ydoc_node **root);
 
@@ -114,6 +126,7 @@ struct ydoc_schema {
 	const struct ydoc_field *fields;
 	size_t nfields;
 	const struct ydoc_hint *hints;	/* NULL-terminated list, or NULL */
+	bool secret;			/* never quote an unknown key (key files) */
 };
 
 /*

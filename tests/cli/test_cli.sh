@@ -159,6 +159,42 @@ printf '  - delete:\n      aid: F043504B48454C4C4F\n      label: "tab\\there"\n'
 expect 1 "p-tab.yaml:$(($(wc -l <"$T/p/install-applet.yaml") + 3)):14: 'label' must be text without control characters (byte 4 is 0x09)" \
     "$CARDC" compile -p "$T/p-tab.yaml" -c "$CARD03" -k "$KEYS" -s "$SIGN" -o "$T/tab.cpk"
 
+# --- issue 10: key material only from -k KEYDIR ---
+# The attack the review made: a profile names another bureau's key file and
+# PUT KEY wraps its keys under keys the profile's author knows. Named by
+# absolute path, by '..' or through a link in the key folder, it is refused
+# where the profile names it, and no bundle is written.
+mkdir -p "$T/bureau2" "$T/atk/keys"
+install -m 0600 "$SRCROOT"/keys/gp-test-keys-aes.yaml "$T/bureau2/victim.yaml"
+install -m 0600 "$SRCROOT"/keys/gp-test-keys-aes.yaml "$T/atk/keys/gp-test-keys-aes.yaml"
+ln -sf "$T/bureau2/victim.yaml" "$T/atk/keys/victim.yaml"
+cp "$T/p/hello.cap" "$T/atk/hello.cap"
+atk_line=$(($(wc -l <"$T/p/install-applet.yaml") + 1))
+for victim in "$T/bureau2/victim.yaml" ../../bureau2/victim.yaml victim.yaml; do
+	printf '  - put-key: {file: "%s", add: true}\n' "$victim" |
+	    cat "$T/p/install-applet.yaml" - >"$T/atk/p.yaml"
+	case $victim in
+	victim.yaml) why="key file '$T/atk/keys/victim.yaml' is a symbolic link: refused" ;;
+	*) why="key set '$victim' is not a file name: a profile names a key set file inside the key folder (-k KEYDIR), without '/' or '..'" ;;
+	esac
+	rm -f "$T/atk.cpk"
+	expect 1 "cardc: $T/atk/p.yaml:$atk_line:21: $why" "$CARDC" compile -p "$T/atk/p.yaml" \
+	    -c "$CARD03" -k "$T/atk/keys" -s "$SIGN" -o "$T/atk.cpk"
+	check "attack ($victim): a bundle was written" test ! -e "$T/atk.cpk"
+	expect 1 "cardc: $T/atk/p.yaml:$atk_line:21: $why" "$CARDC" batch -p "$T/atk/p.yaml" \
+	    --cards "$CARD03" -k "$T/atk/keys" -s "$SIGN" -o "$T/atk-out"
+done
+# The same profile with the key set's name in the key folder compiles.
+printf '  - put-key: {file: gp-test-keys-aes.yaml, add: true}\n' |
+    cat "$T/p/install-applet.yaml" - >"$T/atk/p.yaml"
+expect 0 "" "$CARDC" compile -p "$T/atk/p.yaml" -c "$CARD03" -k "$T/atk/keys" -s "$SIGN" \
+    -o "$T/atk.cpk"
+# Without -k there is no key folder: the profile's own folder is not one.
+expect 2 "cardc compile: missing -k KEYDIR: key sets are read only from the key folder you name (the profile names files in it)" \
+    "$CARDC" compile -p "$T/atk/p.yaml" -c "$CARD03" -s "$SIGN" -o "$T/atk.cpk"
+expect 2 "cardc batch: missing -k KEYDIR: key sets are read only from the key folder you name (the profile names files in it)" \
+    "$CARDC" batch -p "$T/atk/p.yaml" --cards "$CARD03" -s "$SIGN" -o "$T/atk-out"
+
 # --- compile errors: exit 1 and a message that names the problem ---
 
 P=$T/p/install-applet.yaml

@@ -826,12 +826,12 @@ test_keyfiles(void)
 	CHECK_OK(cpk_keyfile_decode(b.data, b.len, "k.key", CPK_KEYFILE_SECRET, id, key, &err));
 	CHECK_MEM(key, 32, seed, 32);
 	CHECK_STATUS(cpk_pubkey_parse(b.data, b.len, "k.key", &back, &err), CPK_ERR_PARSE);
-	CHECK_MSG(&err, "k.key is a secret key file, not a public key");
+	CHECK_MSG(&err, "k.key:2: this is a secret key file, not a public key");
 	cpk_buf_reset(&b);
 	CHECK_OK(cpk_keyfile_encode(CPK_KEYFILE_PUBLIC, pk.key_id, pk.pub, NULL, &b, &err));
 	CHECK_STATUS(cpk_keyfile_decode(b.data, b.len, "k.pub", CPK_KEYFILE_SECRET, id, key, &err),
 	    CPK_ERR_PARSE);
-	CHECK_MSG(&err, "k.pub is a public key file, not a secret key");
+	CHECK_MSG(&err, "k.pub:2: this is a public key file, not a secret key");
 	CHECK_STATUS(cpk_keyfile_encode(CPK_KEYFILE_PUBLIC, pk.key_id, pk.pub, "a\nb", &b, &err),
 	    CPK_ERR_ARG);
 	CHECK_MSG(&err, "key comment holds byte 0x0A");

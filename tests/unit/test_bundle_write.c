@@ -381,7 +381,7 @@ test_keygen(void)
 	CHECK_OK(cpk_keyfile_encode(CPK_KEYFILE_SECRET, id, seed, NULL, &txt, &err));
 	spit(bad, txt.data, txt.len, 0600);
 	CHECK_STATUS(cpk_signer_load(bad, &s, &err), CPK_ERR_PARSE);
-	CHECK_MSG(&err, "does not match its key (");
+	CHECK_MSG(&err, ":2: the key id in the file does not match its key: the file is damaged");
 	CHECK(s == NULL);
 
 	free(dir);

@@ -9,6 +9,7 @@
  *
  * Argument: the source root (for keys/ and profiles/).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@
 #include "cpk_bytes.h"
 #include "keyset.h"
 #include "profile.h"
+#include "sign.h"
 #include "testlib.h"
 #include "ydoc.h"
 
@@ -346,7 +348,7 @@ test_profile_schema_errors(void)
 	    "p.yaml:18:18: 'value' has an odd number of hex digits at position 1");
 	/* 18. aliases are refused */
 	bad_profile(__LINE__, "profile: 1\nname: &n test\n",
-	    "p.yaml:2:7: YAML anchors and tags are not supported");
+	    "p.yaml:2:7: YAML anchors and tags are not supported in the value of 'name'");
 }
 
 /* --- profiles: the semantic pass --- */
@@ -436,7 +438,8 @@ test_profile_semantic_errors(void)
 	bad_profile(__LINE__,
 	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n  security-level: c-mac\n"
 	    "keys:\n  file: aes.yaml\nsteps:\n  - load:\n      cap: missing.cap\n",
-	    "p.yaml:11:12: cannot open '%s': No such file or directory", tpath("missing.cap"));
+	    "p.yaml:11:12: cannot open CAP file 'missing.cap' in the profile's folder: No such "
+	    "file or directory");
 	/* 30. master keys with no diversification anywhere */
 	write_text("master.yaml", "kvn: \"30\"\nalgorithm: aes\n"
 	    "master: 404142434445464748494A4B4C4D4E4F\n", 0600);
@@ -768,6 +771,120 @@ test_card_session_without_counter(void)
 	card_record_clear(&a);
 }
 
+/*
+ * Issue 10, finding 4: a profile named another bureau's key file (by an
+ * absolute path, by '..') and PUT KEY wrapped its keys under keys the
+ * profile's author knew. Key sets are file names in the key folder only;
+ * CAP files are relative paths inside the profile's folder, no '..', no
+ * symbolic link. Each refusal names the profile's file:line:column.
+ */
+static void
+resolve_refused(int line, const char *text, const char *keydir, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+resolve_refused(int line, const char *text, const char *keydir, const char *fmt, ...)
+{
+	struct profile_opts opts = { keydir };
+	struct profile *p = NULL;
+	struct cpk_error err;
+	char want[1024], got[1024];
+	va_list ap;
+
+	cpk_error_clear(&err);
+	if (!test_check(profile_parse("p.yaml", tmpdir, (const uint8_t *)text, strlen(text), &p,
+	    &err) == CPK_OK, "profile parsed", __FILE__, line))
+		return;
+	test_check(profile_resolve(p, &opts, &err) != CPK_OK, "profile refused", __FILE__, line);
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	format_error(&err, got, sizeof(got));
+	test_check_str(got, want, "profile error", __FILE__, line);
+	profile_free(&p);
+}
+
+#define PATHS_HEAD(keyfile) \
+	"profile: 1\nname: test\nsecurity-domain:\n  aid: A000000151000000\n  scp: 03\n" \
+	"  i: 70\n  kvn: 30\n  security-level: c-mac\nkeys:\n  file: " keyfile "\nsteps:\n"
+
+static void
+test_profile_paths(void)
+{
+	static const char not_name[] = "p.yaml:10:9: key set '%s' is not a file name: a profile "
+	    "names a key set file inside the key folder (-k KEYDIR), without '/' or '..'";
+	char kd[512], abs_keys[600], text[2048], cap[600];
+	struct profile_opts opts;
+	struct profile *p = NULL;
+	struct cpk_error err;
+
+	snprintf(kd, sizeof(kd), "%s", tpath("kd"));
+	mkdir(kd, 0700);
+	write_text("kd/aes.yaml", aes_keys, 0600);
+	/* Outside the key folder: tmpdir/aes.yaml (another bureau's keys). */
+	snprintf(abs_keys, sizeof(abs_keys), "%s", tpath("aes.yaml"));
+	/* An absolute path; '..'; a sub-folder. */
+	snprintf(text, sizeof(text), PATHS_HEAD("%s") "  - delete: {aid: F043504B48454C4C4F}\n", abs_keys);
+	resolve_refused(__LINE__, text, kd, not_name, abs_keys);
+	resolve_refused(__LINE__, PATHS_HEAD("../aes.yaml") "  - delete: {aid: F043504B48454C4C4F}\n", kd,
+	    not_name, "../aes.yaml");
+	resolve_refused(__LINE__, PATHS_HEAD("..") "  - delete: {aid: F043504B48454C4C4F}\n", kd,
+	    not_name, "..");
+	/* A symbolic link in the key folder that points outside it. */
+	unlink(tpath("kd/link.yaml"));
+	if (symlink(abs_keys, tpath("kd/link.yaml")) != 0)
+		abort();
+	resolve_refused(__LINE__, PATHS_HEAD("link.yaml") "  - delete: {aid: F043504B48454C4C4F}\n", kd,
+	    "p.yaml:10:9: key file '%s/link.yaml' is a symbolic link: refused", kd);
+	/* PUT KEY of a key set outside the key folder. */
+	snprintf(text, sizeof(text), PATHS_HEAD("aes.yaml") "  - put-key: {file: %s, add: true}\n",
+	    abs_keys);
+	resolve_refused(__LINE__, text, kd, "p.yaml:12:21: key set '%s' is not a file name: a "
+	    "profile names a key set file inside the key folder (-k KEYDIR), without '/' or '..'",
+	    abs_keys);
+	/* No key folder at all: the profile's folder is not one. */
+	resolve_refused(__LINE__, PATHS_HEAD("aes.yaml") "  - delete: {aid: F043504B48454C4C4F}\n", NULL,
+	    "p.yaml:10:9: key set 'aes.yaml': no key folder given; key sets are read only from "
+	    "the key folder named on the command line (cardc -k KEYDIR)");
+	/* CAP files: absolute, '..' (even one that comes back), a link, a linked folder. */
+	snprintf(cap, sizeof(cap), "%s", tpath("hello.cap"));
+	snprintf(text, sizeof(text), PATHS_HEAD("aes.yaml") "  - load: {cap: %s}\n", cap);
+	resolve_refused(__LINE__, text, kd, "p.yaml:12:17: CAP file '%s' is an absolute path: a "
+	    "profile names CAP files relative to its own folder", cap);
+	resolve_refused(__LINE__, PATHS_HEAD("aes.yaml") "  - load: {cap: ../hello.cap}\n", kd,
+	    "p.yaml:12:17: CAP file '../hello.cap' has a '..' component: a profile names CAP "
+	    "files inside its own folder");
+	resolve_refused(__LINE__, PATHS_HEAD("aes.yaml") "  - load: {cap: kd/../hello.cap}\n", kd,
+	    "p.yaml:12:17: CAP file 'kd/../hello.cap' has a '..' component: a profile names CAP "
+	    "files inside its own folder");
+	unlink(tpath("link.cap"));
+	unlink(tpath("root"));
+	if (symlink(cap, tpath("link.cap")) != 0 || symlink("/", tpath("root")) != 0)
+		abort();
+	resolve_refused(__LINE__, PATHS_HEAD("aes.yaml") "  - load: {cap: link.cap}\n", kd,
+	    "p.yaml:12:17: CAP file 'link.cap': 'link.cap' is a symbolic link or not a folder; "
+	    "cardc follows no link in the CAP files a profile names");
+	resolve_refused(__LINE__, PATHS_HEAD("aes.yaml") "  - load: {cap: root/etc/hello.cap}\n",
+	    kd, "p.yaml:12:17: CAP file 'root/etc/hello.cap': 'root' is a symbolic link or not a "
+	    "folder; cardc follows no link in the CAP files a profile names");
+	resolve_refused(__LINE__, PATHS_HEAD("aes.yaml") "  - load: {cap: none.cap}\n", kd,
+	    "p.yaml:12:17: cannot open CAP file 'none.cap' in the profile's folder: No such file "
+	    "or directory");
+	/* What stays inside is read: a key set in the key folder, a CAP in a sub-folder. */
+	mkdir(tpath("caps"), 0700);
+	unlink(tpath("caps/hello.cap"));
+	if (link(cap, tpath("caps/hello.cap")) != 0)
+		abort();
+	snprintf(text, sizeof(text), PATHS_HEAD("aes.yaml") "  - load: {cap: ./caps//hello.cap}\n");
+	opts.keydir = kd;
+	cpk_error_clear(&err);
+	if (CHECK_OK(profile_parse("p.yaml", tmpdir, (const uint8_t *)text, strlen(text), &p,
+	    &err)))
+		if (!CHECK_OK(profile_resolve(p, &opts, &err)))
+			fprintf(stderr, "  %s:%u:%u: %s\n", err.file, err.line, err.col, err.msg);
+	profile_free(&p);
+}
+
 /* --- key sets --- */
 
 static void
@@ -840,6 +957,206 @@ test_keyset_errors(void)
 	    "diversification: none\n",
 	    "k.yaml:4:18: master keys need a diversification (emv, visa2 or kdf3), not 'none' "
 	    "(keys used as they are go in 'enc', 'mac' and 'dek')");
+}
+
+/*
+ * Issue 10, finding 5: a malformed key file printed its key in the error
+ * message. No value of a key file is ever printed, whatever is wrong with
+ * it: each of these files holds the distinctive key K (or pieces of it) and
+ * is refused with a message that names the file, the line and (where there
+ * is one) the field, and holds no 4 characters of any value in the file.
+ */
+#define NV_K "C0FFEE5A17D00D9BC0FFEE5A17D00D9B"
+#define NV_K2 "7E11A1B2C3D4E5F6071829304A5B6C7D"
+#define NV_HEAD "kvn: \"01\"\nalgorithm: aes\n"
+
+static const char *const nv_values[] = {
+	NV_K, NV_K2, "C0FFEE5A17Z00D9BC0FFEE5A17D00D9B", "C0FFEE 5A17D00D9B", "C0FFEE5A17D00D9BC",
+	"4F7A1E9C", NULL,
+};
+
+/* Does msg hold 4 consecutive characters of a value (in either case)? */
+static const char *
+nv_leak_of(const char *msg, const char *const *values)
+{
+	static char sub[5];
+	char low[1024];
+	size_t i, k;
+
+	for (i = 0; msg[i] != '\0' && i + 1 < sizeof(low); i++)
+		low[i] = (char)tolower((unsigned char)msg[i]);
+	low[i] = '\0';
+	for (k = 0; values[k] != NULL; k++) {
+		for (i = 0; i + 4 <= strlen(values[k]); i++) {
+			memcpy(sub, values[k] + i, 4);
+			sub[4] = '\0';
+			for (size_t j = 0; j < 4; j++)
+				sub[j] = (char)tolower((unsigned char)sub[j]);
+			if (strstr(low, sub) != NULL)
+				return sub;
+		}
+	}
+	return NULL;
+}
+
+static const char *
+nv_leak(const char *msg)
+{
+	return nv_leak_of(msg, nv_values);
+}
+
+static void
+nv_keyset(int line, const char *text, size_t len, unsigned want_line, const char *field)
+{
+	struct keyset *ks = NULL;
+	struct cpk_error err;
+	char got[1024], where[64];
+	const char *leak;
+
+	cpk_error_clear(&err);
+	test_check(keyset_parse("k.yaml", (const uint8_t *)text, len, &ks, &err) != CPK_OK,
+	    "key set refused", __FILE__, line);
+	format_error(&err, got, sizeof(got));
+	snprintf(where, sizeof(where), "k.yaml:%u:", want_line);
+	if (!test_check(strncmp(got, where, strlen(where)) == 0, "file:line", __FILE__, line))
+		fprintf(stderr, "  want %s in: %s\n", where, got);
+	if (field != NULL && !test_check(strstr(got, field) != NULL, "field named", __FILE__, line))
+		fprintf(stderr, "  want %s in: %s\n", field, got);
+	if (!test_check((leak = nv_leak(got)) == NULL, "no value in the message", __FILE__, line))
+		fprintf(stderr, "  '%s' in: %s\n", leak, got);
+	keyset_free(&ks);
+}
+
+#define NV(text, l, field) nv_keyset(__LINE__, (text), sizeof(text) - 1, (l), (field))
+
+static void
+test_keyset_no_values(void)
+{
+	/* Wrong length, bad hex character, odd length, a space in a quoted key. */
+	NV(NV_HEAD "enc: " NV_K "00\nmac: " NV_K "\ndek: " NV_K "\n", 3, "'enc'");
+	NV(NV_HEAD "enc: " NV_K "\nmac: C0FFEE5A17Z00D9BC0FFEE5A17D00D9B\ndek: " NV_K "\n", 4,
+	    "'mac'");
+	NV(NV_HEAD "enc: " NV_K "\nmac: " NV_K "\ndek: C0FFEE5A17D00D9BC\n", 5, "'dek'");
+	NV(NV_HEAD "enc: \"C0FFEE 5A17D00D9B\"\nmac: " NV_K "\ndek: " NV_K "\n", 3, "'enc'");
+	/* A list, a mapping, keys of different lengths. */
+	NV(NV_HEAD "enc: [" NV_K ", " NV_K2 "]\nmac: " NV_K "\ndek: " NV_K "\n", 3, "'enc'");
+	NV(NV_HEAD "enc: " NV_K "\nmac: {" NV_K ": " NV_K2 "}\ndek: " NV_K "\n", 4, "'mac'");
+	NV(NV_HEAD "enc: " NV_K "\nmac: " NV_K NV_K2 "\ndek: " NV_K "\n", 4, "'mac'");
+	/* A duplicated key; a key value as a duplicated key. */
+	NV(NV_HEAD "enc: " NV_K "\nmac: " NV_K "\nenc: " NV_K2 "\n", 5, "'enc'");
+	NV(NV_HEAD NV_K ": 1\n" NV_K ": 2\n", 4, NULL);
+	/* An unknown field next to the key; a key value as the field's name. */
+	NV(NV_HEAD "encc: " NV_K "\nmac: " NV_K "\ndek: " NV_K "\n", 3, "'enc'");
+	NV(NV_HEAD NV_K2 ": " NV_K "\n", 3, NULL);
+	NV(NV_HEAD "master:\n  enc: " NV_K "\n  " NV_K2 ": " NV_K "\n", 5, "'master'");
+	/* The key in the fields that are not keys. */
+	NV("kvn: " NV_K "\nalgorithm: aes\n", 1, "'kvn'");
+	NV("kvn: \"01\"\nalgorithm: " NV_K "\n", 2, "'algorithm'");
+	NV(NV_HEAD "master: " NV_K "\ndiversification: " NV_K2 "\n", 4, "'diversification'");
+	NV(NV_HEAD "master: [" NV_K "]\n", 3, "'master'");
+	/* YAML syntax errors on the key's line. */
+	NV(NV_HEAD "enc: " NV_K ": " NV_K2 "\nmac: " NV_K "\n", 3, "'enc'");
+	NV(NV_HEAD "enc: \"" NV_K "\nmac: " NV_K "\n", 3, "'enc'");
+	NV(NV_HEAD "enc: '" NV_K "'" NV_K2 "\n", 3, "'enc'");
+	NV(NV_HEAD "enc:\n" NV_K "\nmac: " NV_K2 "\n", 4, NULL);
+	NV(NV_HEAD "\tenc: " NV_K "\n", 3, NULL);
+	NV(NV_HEAD "enc: &a " NV_K "\n", 3, "'enc'");
+	NV(NV_HEAD "enc: " NV_K "\nmac: " NV_K "\xff" "4F7A1E9C\n", 4, NULL);
+	/* The whole file is the key; a second document. */
+	NV(NV_K "\n", 1, NULL);
+	NV(NV_HEAD "enc: " NV_K "\nmac: " NV_K "\ndek: " NV_K "\n---\n" NV_K2 "\n", 6, NULL);
+}
+
+/*
+ * The same for the bundle-signing key file: the key line's base64 and the
+ * bytes it decodes to (hex) never appear in a message.
+ */
+static char nv_b64[64], nv_hex[128], nv_this_hex[128];
+
+static void
+nv_signing(int line, const char *comment, const char *keyline, unsigned want_line)
+{
+	struct cpk_signer *s = NULL;
+	struct cpk_error err;
+	char text[512], where[600];
+	const char *vals[4] = { nv_b64, nv_hex, nv_this_hex, NULL };
+	const char *leak;
+	uint8_t blob[45];
+	size_t i;
+
+	/* What this key line decodes to is a value of the file too. */
+	nv_this_hex[0] = '\0';
+	if (strlen(keyline) >= 56 && EVP_DecodeBlock(blob, (const unsigned char *)keyline, 56) > 0)
+		for (i = 0; i < 42; i++)
+			snprintf(nv_this_hex + 2 * i, 3, "%02X", blob[i]);
+	snprintf(text, sizeof(text), "%s%s", comment, keyline);
+	write_text("nv.key", text, 0600);
+	cpk_error_clear(&err);
+	test_check(cpk_signer_load(tpath("nv.key"), &s, &err) != CPK_OK, "signing key refused",
+	    __FILE__, line);
+	snprintf(where, sizeof(where), "%s:%u:", tpath("nv.key"), want_line);
+	if (!test_check(strncmp(err.msg, where, strlen(where)) == 0, "file:line", __FILE__, line))
+		fprintf(stderr, "  want %s in: %s\n", where, err.msg);
+	if (!test_check((leak = nv_leak_of(err.msg, vals)) == NULL, "no key value in the message",
+	    __FILE__, line))
+		fprintf(stderr, "  '%s' in: %s\n", leak, err.msg);
+	cpk_signer_free(&s);
+}
+
+/* The committed test key with its blob changed at byte `at` (-1: unchanged). */
+static void
+nv_line(const uint8_t blob[42], int at, char out[64])
+{
+	uint8_t b[42];
+
+	memcpy(b, blob, sizeof(b));
+	if (at >= 0)
+		b[at] ^= 0x5A;
+	EVP_EncodeBlock((unsigned char *)out, b, sizeof(b));
+}
+
+static void
+test_signing_key_no_values(void)
+{
+	static const char comment[] = "untrusted comment: cpk secret key\n";
+	char *text = read_source("keys/test-signing.key");
+	char *kl = strchr(text, '\n') + 1, line[64], bad[256];
+	uint8_t blob[45];
+	size_t i;
+
+	kl[56] = '\0';
+	if (EVP_DecodeBlock(blob, (const unsigned char *)kl, 56) != 42)
+		abort();
+	snprintf(nv_b64, sizeof(nv_b64), "%s", kl);
+	for (i = 0; i < 42; i++)
+		snprintf(nv_hex + 2 * i, 3, "%02X", blob[i]);
+	/* A bad base64 character; a short line; something after it; a CR. */
+	snprintf(bad, sizeof(bad), "%s\n", nv_b64);
+	bad[20] = '*';
+	nv_signing(__LINE__, comment, bad, 2);
+	snprintf(bad, sizeof(bad), "%.40s\n", nv_b64);
+	nv_signing(__LINE__, comment, bad, 2);
+	snprintf(bad, sizeof(bad), "%s\r\n", nv_b64);
+	nv_signing(__LINE__, comment, bad, 2);
+	snprintf(bad, sizeof(bad), "%s\n%s\n", nv_b64, nv_b64);
+	nv_signing(__LINE__, comment, bad, 2);
+	/* No comment line; no key line; the public kind; an unknown algorithm; a wrong id. */
+	snprintf(bad, sizeof(bad), "%s\n", nv_b64);
+	nv_signing(__LINE__, "", bad, 1);
+	nv_signing(__LINE__, "untrusted comment: cpk secret key ", nv_b64, 1);
+	memcpy(blob, CPK_PUBKEY_ALG, 2);
+	nv_line(blob, -1, line);
+	snprintf(bad, sizeof(bad), "%s\n", line);
+	nv_signing(__LINE__, comment, bad, 2);
+	memcpy(blob, "AB", 2);
+	nv_line(blob, -1, line);
+	snprintf(bad, sizeof(bad), "%s\n", line);
+	nv_signing(__LINE__, comment, bad, 2);
+	EVP_DecodeBlock(blob, (const unsigned char *)nv_b64, 56);
+	nv_line(blob, 5, line);
+	snprintf(bad, sizeof(bad), "%s\n", line);
+	nv_signing(__LINE__, comment, bad, 2);
+	free(text);
 }
 
 static void
@@ -1307,7 +1624,10 @@ main(int argc, char **argv)
 	test_ydoc_locate();
 	test_card_valid();
 	test_card_session_without_counter();
+	test_profile_paths();
 	test_keyset_errors();
+	test_keyset_no_values();
+	test_signing_key_no_values();
 	test_keyset_valid();
 	test_cap_errors();
 	test_cap_valid();

@@ -4,6 +4,8 @@
  * the help from it. Each subcommand lives in its own file.
  */
 #include "cardc.h"
+#include "cli_util.h"
+#include "secmem.h"
 
 static const struct cli_command *const commands[] = {
 	&cardc_compile_command,
@@ -31,5 +33,17 @@ static const struct cli_program cardc = {
 int
 main(int argc, char *argv[])
 {
+	struct cpk_error err;
+
+	/*
+	 * Before any key is read: no core file, no /proc/PID/mem for the
+	 * user, OpenSSL's secure heap for the signing key (secmem.h).
+	 */
+	cli_set_progname(cardc.name);
+	cpk_error_clear(&err);
+	if (secmem_process_protect(&err) != CPK_OK) {
+		cli_error(&err);
+		return CLI_EXIT_ERROR;
+	}
 	return cli_main(&cardc, argc, argv);
 }

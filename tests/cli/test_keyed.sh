@@ -19,6 +19,8 @@
 # usage: test_keyed.sh CARDC CAPGEN SOURCE_ROOT
 set -u
 CARDC=$1 CAPGEN=$2 SRCROOT=$3
+# Meson gives paths relative to the build folder; the test changes folders.
+case $CARDC in /*) ;; *) CARDC=$PWD/$CARDC ;; esac
 . "$(dirname "$0")/lib.sh"
 setup_work
 P=$T/p/install-applet.yaml

@@ -23,7 +23,8 @@ static const struct cli_program cardc = {
 	    "Compile GlobalPlatform provisioning profiles into signed bundles (cpk(5))\n"
 	    "for cardload(1).\n\n",
 	.exit_status = "Exit status: 0 success; 1 error (bad input, a refused file or bundle,\n"
-	    "a verification mismatch, a failed batch record); 2 usage error.\n"
+	    "a verification mismatch, a failed batch record, an interrupted batch);\n"
+	    "2 usage error.\n"
 	    "See cardc(1).\n",
 	.commands = commands,
 	.ncommands = sizeof(commands) / sizeof(commands[0]),

@@ -111,4 +111,31 @@ exec 3>&-
 check "csv: exit $rc, not 1" test "$rc" = 1
 check "csv: resume advice" grep -q "after line 2 of $T/cards.fifo: 1 card finished (1 bundle written, 0 failed), .*; to resume, run cardc batch on the records after line 2 (under the CSV header line)$" "$T/err"
 
+# Before the cards file is open: cardc waits in open() for a writer of the
+# FIFO (the kernel shows wait_for_partner in /proc/PID/wchan); a signal ends
+# the run there, and no output folder holds anything.
+rm -f "$T/cards.fifo"
+mkfifo "$T/cards.fifo"
+D=$T/early
+mkdir -p "$D"
+$RUN "$CARDC" batch -p "$P" -k "$KEYS" -s "$SIGN" --cards "$T/cards.fifo" -o "$D/out" \
+    >"$T/out" 2>"$T/err" &
+pid=$!
+while [ "$(cat "/proc/$pid/wchan" 2>/dev/null)" != wait_for_partner ] &&
+    kill -0 "$pid" 2>/dev/null; do
+	sleep 0.05
+done
+if [ "$(cat "/proc/$pid/wchan" 2>/dev/null)" = wait_for_partner ]; then
+	kill -TERM "$pid"
+	wait "$pid"
+	rc=$?
+	check "early: exit $rc, not 1" test "$rc" = 1
+	check "early: message: $(cat "$T/err")" grep -qx \
+	    "cardc: interrupted (SIGTERM) before the first card: nothing was written" "$T/err"
+	check "early: something written" test -z "$(ls -A "$D/out")"
+else
+	echo "note: /proc/PID/wchan does not show the FIFO wait: early signal not tested" >&2
+	wait "$pid"
+fi
+
 finish interrupt

@@ -4,6 +4,8 @@
  * the help from it. Each subcommand lives in its own file.
  */
 #include "cardc.h"
+#include "cli_util.h"
+#include "secmem.h"
 
 static const struct cli_command *const commands[] = {
 	&cardc_compile_command,
@@ -21,7 +23,8 @@ static const struct cli_program cardc = {
 	    "Compile GlobalPlatform provisioning profiles into signed bundles (cpk(5))\n"
 	    "for cardload(1).\n\n",
 	.exit_status = "Exit status: 0 success; 1 error (bad input, a refused file or bundle,\n"
-	    "a verification mismatch, a failed batch record); 2 usage error.\n"
+	    "a verification mismatch, a failed batch record, an interrupted batch);\n"
+	    "2 usage error.\n"
 	    "See cardc(1).\n",
 	.commands = commands,
 	.ncommands = sizeof(commands) / sizeof(commands[0]),
@@ -31,5 +34,17 @@ static const struct cli_program cardc = {
 int
 main(int argc, char *argv[])
 {
+	struct cpk_error err;
+
+	/*
+	 * Before any key is read: no core file, no /proc/PID/mem for the
+	 * user, OpenSSL's secure heap for the signing key (secmem.h).
+	 */
+	cli_set_progname(cardc.name);
+	cpk_error_clear(&err);
+	if (secmem_process_protect(&err) != CPK_OK) {
+		cli_error(&err);
+		return CLI_EXIT_ERROR;
+	}
 	return cli_main(&cardc, argc, argv);
 }

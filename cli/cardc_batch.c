@@ -8,14 +8,27 @@
  * Because lines are taken in file order under the lock, "the second record
  * with a serial" is the same whatever -j is. Every bundle is written to a
  * temporary name and renamed (cpk_bundle_write_file).
+ *
+ * SIGINT, SIGTERM and SIGHUP are blocked in every thread and taken by a
+ * watcher thread with sigwait(). Before the cards file is open a signal
+ * ends the process (nothing was written). After it, the watcher sets the
+ * stop flag and wakes the reader through a pipe (a read of a FIFO or a
+ * terminal may block): no worker takes another record, the cards already
+ * taken are finished (each bundle is renamed into place or its temporary
+ * file removed by cpk_file_replace), and the run reports where it stopped.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bundle_write.h"
 #include "card.h"
@@ -75,8 +88,21 @@ struct batch {
 	uint64_t created;
 	const char *name;		/* the cards file in messages */
 
+	/* The signal watcher. */
+	atomic_int stop;		/* the signal that stops the run, 0 if none */
+	int wake[2];			/* written once a stop is asked: wakes the reader */
+	pthread_mutex_t wmu;		/* reading, finished */
+	bool reading;			/* the input is open: a signal stops, not ends */
+	bool finished;			/* the watcher is to return */
+	bool watching;
+	pthread_t watcher;
+	sigset_t sigs;
+
 	pthread_mutex_t mu;		/* everything below */
-	FILE *in;
+	int fd;				/* the cards file, -1 if not open */
+	uint8_t rbuf[4096];
+	size_t rpos, rlen;
+	bool in_end;			/* end of input, a read error or a stop */
 	/* One line: its first CARD_LINE_MAX + 1 bytes and a NUL (longer ones are refused). */
 	char line[CARD_LINE_MAX + 2];
 	unsigned lineno;
@@ -101,6 +127,21 @@ struct job {
 	bool bad;
 	struct cpk_error err;
 };
+
+static const char *
+signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGHUP:
+		return "SIGHUP";
+	default:
+		return "a signal";
+	}
+}
 
 static uint64_t
 fnv1a(const char *s)
@@ -172,6 +213,53 @@ skip_line(char *s, size_t *len)
 	return i == *len || s[i] == '#';
 }
 
+/*
+ * One byte of the cards file, or EOF at its end, on a read error (then
+ * read_errno) and once a stop is asked. Waits for input and for the wake
+ * pipe together, so a stop does not wait for the next line of a FIFO.
+ */
+static int
+in_getc(struct batch *B)
+{
+	struct pollfd pfd[2];
+	ssize_t r;
+
+	for (;;) {
+		if (B->in_end)
+			return EOF;
+		if (atomic_load(&B->stop) != 0) {
+			B->in_end = true;
+			return EOF;
+		}
+		if (B->rpos < B->rlen)
+			return B->rbuf[B->rpos++];
+		pfd[0].fd = B->fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = B->wake[0];
+		pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			B->read_errno = errno;
+			B->in_end = true;
+			return EOF;
+		}
+		if (pfd[0].revents == 0)
+			continue;	/* the wake pipe: the loop sees the stop */
+		r = read(B->fd, B->rbuf, sizeof(B->rbuf));
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0) {
+			B->read_errno = r < 0 ? errno : 0;
+			B->in_end = true;
+			return EOF;
+		}
+		B->rpos = 0;
+		B->rlen = (size_t)r;
+	}
+}
+
 /* The next line with content, under the lock. false at the end of input. */
 static bool
 next_line(struct batch *B, char **line, size_t *len, unsigned *lineno)
@@ -185,9 +273,8 @@ next_line(struct batch *B, char **line, size_t *len, unsigned *lineno)
 		 * CARD_LINE_MAX + 1 bytes are kept (parse_record refuses it by
 		 * that length); the rest is read and dropped.
 		 */
-		errno = 0;
 		n = kept = 0;
-		while ((ch = getc(B->in)) != EOF) {
+		while ((ch = in_getc(B)) != EOF) {
 			if (kept < sizeof(B->line) - 1)
 				B->line[kept++] = (char)ch;
 			n++;
@@ -195,10 +282,9 @@ next_line(struct batch *B, char **line, size_t *len, unsigned *lineno)
 				break;
 		}
 		B->line[kept] = '\0';
-		if (n == 0) {
-			/* Reported once the workers are done (or by detect_format). */
-			if (ferror(B->in))
-				B->read_errno = errno != 0 ? errno : EIO;
+		/* A stop drops the part of a line read so far. */
+		if (n == 0 || atomic_load(&B->stop) != 0) {
+			/* A read error is reported once the workers are done (or by detect_format). */
 			B->done = true;
 			return false;
 		}
@@ -284,6 +370,9 @@ take_record(struct batch *B, struct job *jb)
 
 	pthread_mutex_lock(&B->mu);
 	while (!found) {
+		/* After a signal no record is taken; the ones taken are finished. */
+		if (atomic_load(&B->stop) != 0)
+			break;
 		if (B->has_pending) {
 			B->has_pending = false;
 			line = B->pending;
@@ -445,6 +534,9 @@ print_json(const struct batch *B)
 	cli_json_uint(&j, "cards", B->cards);
 	cli_json_uint(&j, "written", B->written);
 	cli_json_uint(&j, "failed", B->failed);
+	cli_json_str(&j, "interrupted", atomic_load(&B->stop) != 0 ?
+	    signal_name(atomic_load(&B->stop)) : NULL);
+	cli_json_uint(&j, "last-line", B->lineno);
 	cli_json_array(&j, "results");
 	for (i = 0; i < B->nresults; i++) {
 		const struct record_result *r = &B->results[i];
@@ -463,6 +555,20 @@ print_json(const struct batch *B)
 	}
 	cli_json_end(&j);
 	cli_json_finish(&j);
+}
+
+/* Where an interrupted run stopped, and how to go on from there. */
+static void
+interrupted(const struct batch *B)
+{
+	size_t done = B->written + B->failed;
+
+	cli_errorf("interrupted (%s) after line %u of %s: %zu card%s finished (%zu bundle%s "
+	    "written, %zu failed), no card started after the signal, no temporary file left; "
+	    "to resume, run cardc batch on the records after line %u%s",
+	    signal_name(atomic_load(&B->stop)), B->lineno, B->name, done, done == 1 ? "" : "s",
+	    B->written, B->written == 1 ? "" : "s", B->failed, B->lineno,
+	    B->json_lines ? "" : " (under the CSV header line)");
 }
 
 static void
@@ -487,6 +593,110 @@ make_outdir(const char *dir, struct cpk_error *err)
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		return cpk_error_set(err, CPK_ERR_IO, "output '%s' is not a folder", dir);
 	return CPK_OK;
+}
+
+static void *
+watch(void *arg)
+{
+	struct batch *B = arg;
+	int sig;
+
+	for (;;) {
+		if (sigwait(&B->sigs, &sig) != 0)
+			continue;
+		pthread_mutex_lock(&B->wmu);
+		if (B->finished)
+			break;
+		if (!B->reading) {
+			/* Before the cards file is open: no bundle was started. */
+			fprintf(stderr, "%s: interrupted (%s) before the first card: nothing was "
+			    "written\n", cli_progname(), signal_name(sig));
+			_exit(CLI_EXIT_ERROR);
+		}
+		if (atomic_load(&B->stop) == 0) {
+			atomic_store(&B->stop, sig);
+			(void)write(B->wake[1], "", 1);
+		}
+		pthread_mutex_unlock(&B->wmu);
+	}
+	pthread_mutex_unlock(&B->wmu);
+	return NULL;
+}
+
+/* Never runs (the signals are blocked everywhere): a signal inherited as
+ * ignored (a background job of a script) must still reach sigwait(). */
+static void
+no_op(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * Block SIGINT, SIGTERM and SIGHUP and start the watcher, before any other
+ * thread exists. Without a watcher the signals keep their default action.
+ */
+static cpk_status
+watch_start(struct batch *B, struct cpk_error *err)
+{
+	struct sigaction sa;
+
+	if (pipe(B->wake) != 0) {
+		B->wake[0] = B->wake[1] = -1;
+		return cpk_error_set(err, CPK_ERR_IO, "cannot create a pipe: %s", strerror(errno));
+	}
+	(void)fcntl(B->wake[0], F_SETFD, FD_CLOEXEC);
+	(void)fcntl(B->wake[1], F_SETFD, FD_CLOEXEC);
+	sigemptyset(&B->sigs);
+	sigaddset(&B->sigs, SIGINT);
+	sigaddset(&B->sigs, SIGTERM);
+	sigaddset(&B->sigs, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &B->sigs, NULL) != 0)
+		return CPK_OK;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = no_op;
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL);
+	if (pthread_create(&B->watcher, NULL, watch, B) != 0) {
+		sa.sa_handler = SIG_DFL;
+		(void)sigaction(SIGINT, &sa, NULL);
+		(void)sigaction(SIGTERM, &sa, NULL);
+		(void)sigaction(SIGHUP, &sa, NULL);
+		(void)pthread_sigmask(SIG_UNBLOCK, &B->sigs, NULL);
+		return CPK_OK;
+	}
+	B->watching = true;
+	return CPK_OK;
+}
+
+/* The cards file is open: from now on a signal stops the run. */
+static void
+watch_reading(struct batch *B)
+{
+	pthread_mutex_lock(&B->wmu);
+	B->reading = true;
+	pthread_mutex_unlock(&B->wmu);
+}
+
+/* Stop the watcher; the signals stay blocked (a late one is dropped at exit). */
+static void
+watch_finish(struct batch *B)
+{
+	if (B->watching) {
+		pthread_mutex_lock(&B->wmu);
+		B->finished = true;
+		pthread_mutex_unlock(&B->wmu);
+		/* Wake the watcher out of sigwait() with a signal meant for it alone. */
+		(void)pthread_kill(B->watcher, SIGHUP);
+		(void)pthread_join(B->watcher, NULL);
+		B->watching = false;
+	}
+	if (B->wake[0] >= 0)
+		close(B->wake[0]);
+	if (B->wake[1] >= 0)
+		close(B->wake[1]);
+	B->wake[0] = B->wake[1] = -1;
 }
 
 static void
@@ -522,7 +732,12 @@ run(const struct batch_args *a)
 	cpk_error_clear(&err);
 	B.a = a;
 	B.name = strcmp(a->cards, "-") == 0 ? "stdin" : a->cards;
+	B.fd = B.wake[0] = B.wake[1] = -1;
+	atomic_init(&B.stop, 0);
 	pthread_mutex_init(&B.mu, NULL);
+	pthread_mutex_init(&B.wmu, NULL);
+	if ((ret = watch_start(&B, &err)) != CPK_OK)
+		goto out;
 	if ((ret = cpk_bundle_creation_time(&B.created, &err)) != CPK_OK) {
 		cpk_error_prefix(&err, "SOURCE_DATE_EPOCH");
 		goto out;
@@ -534,20 +749,24 @@ run(const struct batch_args *a)
 	B.p = p;
 	B.signer = signer;
 	if (strcmp(a->cards, "-") == 0) {
-		B.in = stdin;
-	} else if ((B.in = fopen(a->cards, "r")) == NULL) {
+		B.fd = STDIN_FILENO;
+	} else if ((B.fd = open(a->cards, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
 		ret = cpk_error_set(&err, CPK_ERR_IO, "cannot open cards file '%s': %s", a->cards,
 		    strerror(errno));
 		goto out;
 	}
+	watch_reading(&B);
 	if ((ret = detect_format(&B, &err)) != CPK_OK)
 		goto out;
 	run_workers(&B);
+	watch_finish(&B);
 	if (B.read_errno != 0) {
 		/* The records before the error were compiled; the run failed. */
 		cli_errorf("%s:%u: cannot read: %s", B.name, B.lineno + 1, strerror(B.read_errno));
 		B.failed++;
 	}
+	if (atomic_load(&B.stop) != 0)
+		interrupted(&B);
 	if (a->json) {
 		qsort(B.results, B.nresults, sizeof(*B.results), cmp_results);
 		print_json(&B);
@@ -555,12 +774,13 @@ run(const struct batch_args *a)
 	} else {
 		summary(&B, stdout);
 	}
-	status = B.failed == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+	status = B.failed == 0 && atomic_load(&B.stop) == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
 out:
+	watch_finish(&B);
 	if (ret != CPK_OK)
 		cli_error(&err);
-	if (B.in != NULL && B.in != stdin)
-		fclose(B.in);
+	if (B.fd >= 0 && B.fd != STDIN_FILENO)
+		close(B.fd);
 	for (i = 0; i < B.nresults; i++)
 		free(B.results[i].message);
 	free(B.results);
@@ -572,6 +792,7 @@ out:
 	card_csv_header_free(&B.hdr);
 	serial_set_free(&B.seen);
 	pthread_mutex_destroy(&B.mu);
+	pthread_mutex_destroy(&B.wmu);
 	cpk_signer_free(&signer);
 	profile_free(&p);
 	return status;
@@ -676,6 +897,11 @@ const struct cli_command cardc_batch_command = {
 	    "twice is an error for the second record (within one run). Host\n"
 	    "challenges come from the system's CSPRNG. A summary line ends the run;\n"
 	    "the exit status is 1 if any record failed.\n"
+	    "\n"
+	    "SIGINT (Ctrl-C), SIGTERM and SIGHUP stop the run: no card is started\n"
+	    "after the signal, the cards already started are finished, no temporary\n"
+	    "file is left, and a message names the last line read and the counts;\n"
+	    "to resume, run batch on the records after that line. Exit status 1.\n"
 	    "\n"
 	    "  -p, --profile PROFILE    the provisioning profile\n"
 	    "      --cards FILE         the card records\n"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cpk_bytes.h"
+#include "secmem.h"
 #include "ydoc.h"
 
 static const char *const alg_names[] = { "aes", "3des", NULL };
@@ -205,7 +206,8 @@ keyset_parse(const char *name, const uint8_t *text, size_t len, struct keyset **
 
 	*out = NULL;
 	cpk_error_clear(err);
-	if ((ks = calloc(1, sizeof(*ks))) == NULL || (ks->path = strdup(name)) == NULL) {
+	/* The keys live on pages of their own (no core dump, locked if allowed). */
+	if ((ks = secmem_alloc(sizeof(*ks))) == NULL || (ks->path = strdup(name)) == NULL) {
 		ret = cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -246,8 +248,7 @@ keyset_free(struct keyset **ks)
 		return;
 	scp_keyset_clear(&(*ks)->keys);
 	free((*ks)->path);
-	cpk_cleanse(*ks, sizeof(**ks));
-	free(*ks);
+	secmem_free(*ks, sizeof(**ks));
 	*ks = NULL;
 }
 

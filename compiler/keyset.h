@@ -15,7 +15,8 @@
  * permission to group or others; it is refused with CPK_ERR_PERMISSION
  * otherwise. Key bytes never appear in an error message. Every buffer
  * that held key material is cleansed (see ydoc.h for the one libyaml
- * buffer that cannot be).
+ * buffer that cannot be). A struct keyset lives on pages of its own,
+ * kept out of core dumps and locked where allowed (secmem.h).
  */
 #ifndef CPK_KEYSET_H
 #define CPK_KEYSET_H

@@ -1,6 +1,7 @@
 /* cpk: Ed25519 signing keys: generation, loading, signing. */
 #include "sign.h"
 #include "cpk_file.h"
+#include "secmem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -257,21 +258,32 @@ read_small(int fd, uint8_t *buf, size_t cap, size_t *n, const char *path, struct
 	return CPK_OK;
 }
 
+/* The key file's text and the seed, on pages kept out of core dumps (secmem.h). */
+struct secret_text {
+	uint8_t text[CPK_KEYFILE_MAX + 1];
+	uint8_t seed[CPK_ED25519_KEY_LEN];
+};
+
 cpk_status
 cpk_signer_load(const char *path, struct cpk_signer **out, struct cpk_error *err)
 {
-	uint8_t text[CPK_KEYFILE_MAX + 1];
-	uint8_t id[CPK_KEY_ID_LEN], seed[CPK_ED25519_KEY_LEN];
+	struct secret_text *sec = NULL;
+	uint8_t id[CPK_KEY_ID_LEN];
 	struct cpk_signer *s = NULL;
 	size_t n = 0;
 	int fd = -1;
 	cpk_status st;
 
 	*out = NULL;
+	if ((sec = secmem_alloc(sizeof(*sec))) == NULL) {
+		st = cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	if ((st = open_private(path, &fd, err)) != CPK_OK ||
-	    (st = read_small(fd, text, sizeof(text), &n, path, err)) != CPK_OK ||
-	    (st = cpk_keyfile_decode(text, n, path, CPK_KEYFILE_SECRET, id, seed, err)) != CPK_OK ||
-	    (st = cpk_signer_from_seed(seed, &s, err)) != CPK_OK)
+	    (st = read_small(fd, sec->text, sizeof(sec->text), &n, path, err)) != CPK_OK ||
+	    (st = cpk_keyfile_decode(sec->text, n, path, CPK_KEYFILE_SECRET, id, sec->seed,
+	    err)) != CPK_OK ||
+	    (st = cpk_signer_from_seed(sec->seed, &s, err)) != CPK_OK)
 		goto out;
 	/* Neither id is printed: one is read from a secret key file, one derived from it. */
 	if (memcmp(id, s->pub.key_id, sizeof(id)) != 0) {
@@ -285,8 +297,7 @@ cpk_signer_load(const char *path, struct cpk_signer **out, struct cpk_error *err
 out:
 	if (fd >= 0)
 		close(fd);
-	cpk_cleanse(text, sizeof(text));
-	cpk_cleanse(seed, sizeof(seed));
+	secmem_free(sec, sizeof(*sec));
 	cpk_signer_free(&s);
 	return st;
 }

@@ -97,6 +97,7 @@ struct batch {
 	bool watching;
 	pthread_t watcher;
 	sigset_t sigs;
+	sigset_t ignored;	/* inherited ignored: taken, never acted on */
 
 	pthread_mutex_t mu;		/* everything below */
 	int fd;				/* the cards file, -1 if not open */
@@ -607,6 +608,10 @@ watch(void *arg)
 		pthread_mutex_lock(&B->wmu);
 		if (B->finished)
 			break;
+		if (sigismember(&B->ignored, sig)) {
+			pthread_mutex_unlock(&B->wmu);
+			continue;
+		}
 		if (!B->reading) {
 			/* Before the cards file is open: no bundle was started. */
 			fprintf(stderr, "%s: interrupted (%s) before the first card: nothing was "
@@ -624,7 +629,8 @@ watch(void *arg)
 }
 
 /* Never runs (the signals are blocked everywhere): a signal inherited as
- * ignored (a background job of a script) must still reach sigwait(). */
+ * ignored must still reach sigwait(), which the watcher's own wake-up needs
+ * (cli_stop_signals). */
 static void
 no_op(int sig)
 {
@@ -646,10 +652,7 @@ watch_start(struct batch *B, struct cpk_error *err)
 	}
 	(void)fcntl(B->wake[0], F_SETFD, FD_CLOEXEC);
 	(void)fcntl(B->wake[1], F_SETFD, FD_CLOEXEC);
-	sigemptyset(&B->sigs);
-	sigaddset(&B->sigs, SIGINT);
-	sigaddset(&B->sigs, SIGTERM);
-	sigaddset(&B->sigs, SIGHUP);
+	cli_stop_signals(&B->sigs, &B->ignored);
 	if (pthread_sigmask(SIG_BLOCK, &B->sigs, NULL) != 0)
 		return CPK_OK;
 	memset(&sa, 0, sizeof(sa));
@@ -902,6 +905,7 @@ const struct cli_command cardc_batch_command = {
 	    "after the signal, the cards already started are finished, no temporary\n"
 	    "file is left, and a message names the last line read and the counts;\n"
 	    "to resume, run batch on the records after that line. Exit status 1.\n"
+	    "A signal cardc was started with ignored (nohup) stays ignored.\n"
 	    "\n"
 	    "  -p, --profile PROFILE    the provisioning profile\n"
 	    "      --cards FILE         the card records\n"

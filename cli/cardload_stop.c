@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_util.h"
+
 atomic_int cardload_stop_signal;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -21,11 +23,12 @@ static struct {
 	cardload_abandon_fn abandon;
 	void *ctx;
 	sigset_t set;
+	sigset_t ignored;	/* inherited ignored: taken, never acted on */
 } w;
 
 /* Never runs (the signals are blocked everywhere): it only makes sure that a
- * signal inherited as ignored (a background job of a script) stays pending
- * for sigwait(). */
+ * signal inherited as ignored stays pending for sigwait(), which the
+ * watcher's own wake-up needs (cli_stop_signals). */
 static void
 no_op(int sig)
 {
@@ -58,6 +61,10 @@ watch(void *arg)
 		pthread_mutex_lock(&lock);
 		if (w.finished)
 			break;
+		if (sigismember(&w.ignored, sig)) {
+			pthread_mutex_unlock(&lock);
+			continue;
+		}
 		if (cardload_stop_signal == 0) {
 			cardload_stop_signal = sig;
 			cpk_transport_cancel(w.card);
@@ -89,10 +96,7 @@ cardload_stop_start(cardload_abandon_fn abandon, void *ctx)
 		return false;
 	}
 	pthread_condattr_destroy(&ca);
-	sigemptyset(&w.set);
-	sigaddset(&w.set, SIGINT);
-	sigaddset(&w.set, SIGTERM);
-	sigaddset(&w.set, SIGHUP);
+	cli_stop_signals(&w.set, &w.ignored);
 	if (pthread_sigmask(SIG_BLOCK, &w.set, NULL) != 0)
 		return false;
 	memset(&sa, 0, sizeof(sa));

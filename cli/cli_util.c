@@ -439,3 +439,19 @@ cli_main(const struct cli_program *p, int argc, char *argv[])
 	return cli_usage(NULL, synopsis, argv[1][0] == '-' ? "unknown option '%s'" :
 	    "unknown command '%s'", argv[1]);
 }
+
+void
+cli_stop_signals(sigset_t *take, sigset_t *ignored)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction old;
+	size_t i;
+
+	sigemptyset(take);
+	sigemptyset(ignored);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sigaddset(take, sigs[i]);
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			sigaddset(ignored, sigs[i]);
+	}
+}

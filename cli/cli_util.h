@@ -8,6 +8,7 @@
 #define CPK_CLI_UTIL_H
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -135,6 +136,16 @@ struct cli_program {
 
 /* "usage: SYNOPSIS" and the command's help text. */
 void cli_command_help(const struct cli_command *c, FILE *f);
+
+/*
+ * The signals that stop a run: SIGINT, SIGTERM and SIGHUP into *take, and
+ * into *ignored those this process was started with ignored (SIGHUP under
+ * nohup; SIGINT in a background job of a shell without job control). A
+ * watcher thread takes all of *take with sigwait() (it is also woken with
+ * one of them) and acts only on the others: whoever ignored a signal for
+ * cardc or cardload keeps it ignored.
+ */
+void cli_stop_signals(sigset_t *take, sigset_t *ignored);
 
 /* main() of a program: --help, --version, help COMMAND, COMMAND ..., fallback. */
 int cli_main(const struct cli_program *p, int argc, char *argv[]);

@@ -16,15 +16,10 @@ CARDC=$1 CAPGEN=$2 SRCROOT=$3
 setup_work
 P=$T/p/install-applet.yaml
 
-# A shell without job control starts background jobs with SIGINT ignored;
-# cardc takes the signal whatever it inherits, but an older cardc would wait
-# for the end of the FIFO and the test would hang instead of failing. So
-# the signals are reset to their default first, where env can.
-if env --default-signal=INT true 2>/dev/null; then
-	RUN="env --default-signal=INT,TERM,HUP"
-else
-	RUN=env
-fi
+# A shell without job control starts background jobs with SIGINT ignored,
+# and cardc leaves a signal it was started with ignored alone (see the nohup
+# case below): the signals are reset to their default first.
+RUN="env --default-signal=INT,TERM,HUP"
 
 record() {
 	printf '{"sd-aid":"A000000151000000","scp":"03","i":"70","kvn":"30","kdd":"0102030405060708%02d00","counter":"0000%02d","serial":"B-%02d"}\n' "$1" "$1" "$1"
@@ -91,6 +86,30 @@ check_stopped sighup 1 SIGHUP
 check "sighup: summary" grep -qx "batch: 1 card, 1 bundle written, 0 failed" "$T/err"
 check "sighup --json: interrupted" grep -q '^  "interrupted": "SIGHUP",$' "$T/out"
 check "sighup --json: last line" grep -q '^  "last-line": 3,$' "$T/out"
+
+# Started with SIGHUP ignored (nohup): the batch goes on through a SIGHUP
+# (the card sent after it is made), and SIGTERM still stops it.
+rm -f "$T/cards.fifo"
+mkfifo "$T/cards.fifo"
+D=$T/nohup
+mkdir -p "$D"
+env --default-signal=INT,TERM --ignore-signal=HUP "$CARDC" batch -p "$P" -k "$KEYS" \
+    -s "$SIGN" --cards "$T/cards.fifo" -o "$D/out" >"$T/out" 2>"$T/err" &
+pid=$!
+exec 3<>"$T/cards.fifo"
+{ echo "# cards"; echo ""; record 1; } >&3
+checks=$((checks + 1))
+wait_file "$D/out/B-01.cpk" || fail "nohup: bundle 1 never written"
+kill -HUP "$pid"
+record 2 >&3
+checks=$((checks + 1))
+wait_file "$D/out/B-02.cpk" || fail "nohup: SIGHUP stopped a batch started with it ignored"
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+exec 3>&-
+last=4
+check_stopped nohup 2 SIGTERM
 
 # CSV: the resume advice keeps the header in mind.
 rm -f "$T/cards.fifo"

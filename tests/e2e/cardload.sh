@@ -474,20 +474,31 @@ big_bundle() {
 # SIGINT, SIGTERM and SIGHUP mid-load with a card that stopped answering
 # (frozen when command 10, a LOAD, arrives): cardload does not wait for it
 # forever; it gives the card up, exits 1 and the run log ends with the
-# run's "started" and "ended" records.
+# run's "started" and "ended" records. A cardload started with SIGHUP
+# ignored (nohup) lets a SIGHUP pass and stops on the SIGTERM after it.
 test_interrupt() {
-	local sig
+	local run sig nohup
 	harness_start_pcscd
 	start_card scp03.yaml
 	harness_stop_cardsim
 	"$CAPGEN" -o "$WORK/p/hello.cap" --package $PKG --applet $APP --size 48000 >/dev/null ||
 		harness_die capgen
-	for sig in INT TERM HUP; do
-		big_bundle "card-$sig"
+	for run in INT TERM HUP NOHUP; do
+		sig=$run
+		big_bundle "card-$run"
 		start_frozen_card 10
-		card_snap "interrupt-$sig"
-		cardload_bg -v --json "$WORK/card-$sig.cpk"
+		card_snap "interrupt-$run"
+		nohup=
+		if [ "$run" = NOHUP ]; then
+			CL_SIGNALS="--default-signal=INT,TERM --ignore-signal=HUP" \
+			    cardload_bg -v --json "$WORK/card-$run.cpk"
+			nohup=HUP
+			sig=TERM
+		else
+			cardload_bg -v --json "$WORK/card-$run.cpk"
+		fi
 		wait_frozen
+		[ -z "$nohup" ] || kill -HUP "$CL_PID"
 		kill -"$sig" "$CL_PID"
 		cardload_wait 1
 		err_has "interrupted (SIG$sig) during command 10 of"
@@ -502,7 +513,7 @@ test_interrupt() {
 		log_is result interrupted
 		log_is exit 1
 		log_is sent 10
-		card_received "interrupt-$sig" 10
+		card_received "interrupt-$run" 10
 		harness_stop_cardsim
 		print_registry
 		registry_lacks "^LOADFILE"

@@ -269,9 +269,14 @@ wait_frozen() {
 
 # cardload_bg ARGS...: start cardload in the background (CL_PID); stdout
 # $WORK/out, stderr $WORK/err. cardload_wait EXPECTED-EXIT collects it.
+# A background job of a script starts with SIGINT ignored, which cardload
+# would respect: the signals are reset to their default (CL_SIGNALS: other
+# env(1) signal options instead).
 CL_PID=
 cardload_bg() {
-	"$CARDLOAD" "$@" >"$WORK/out" 2>"$WORK/err" </dev/null &
+	# shellcheck disable=SC2086
+	env ${CL_SIGNALS:---default-signal=INT,TERM,HUP} "$CARDLOAD" "$@" >"$WORK/out" \
+	    2>"$WORK/err" </dev/null &
 	CL_PID=$!
 	harness_track "$CL_PID"
 }

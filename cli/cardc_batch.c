@@ -129,20 +129,6 @@ struct job {
 	struct cpk_error err;
 };
 
-static const char *
-signal_name(int sig)
-{
-	switch (sig) {
-	case SIGINT:
-		return "SIGINT";
-	case SIGTERM:
-		return "SIGTERM";
-	case SIGHUP:
-		return "SIGHUP";
-	default:
-		return "a signal";
-	}
-}
 
 static uint64_t
 fnv1a(const char *s)
@@ -536,7 +522,7 @@ print_json(const struct batch *B)
 	cli_json_uint(&j, "written", B->written);
 	cli_json_uint(&j, "failed", B->failed);
 	cli_json_str(&j, "interrupted", atomic_load(&B->stop) != 0 ?
-	    signal_name(atomic_load(&B->stop)) : NULL);
+	    cli_signal_name(atomic_load(&B->stop)) : NULL);
 	cli_json_uint(&j, "last-line", B->lineno);
 	cli_json_array(&j, "results");
 	for (i = 0; i < B->nresults; i++) {
@@ -567,7 +553,7 @@ interrupted(const struct batch *B)
 	cli_errorf("interrupted (%s) after line %u of %s: %zu card%s finished (%zu bundle%s "
 	    "written, %zu failed), no card started after the signal, no temporary file left; "
 	    "to resume, run cardc batch on the records after line %u%s",
-	    signal_name(atomic_load(&B->stop)), B->lineno, B->name, done, done == 1 ? "" : "s",
+	    cli_signal_name(atomic_load(&B->stop)), B->lineno, B->name, done, done == 1 ? "" : "s",
 	    B->written, B->written == 1 ? "" : "s", B->failed, B->lineno,
 	    B->json_lines ? "" : " (under the CSV header line)");
 }
@@ -615,7 +601,7 @@ watch(void *arg)
 		if (!B->reading) {
 			/* Before the cards file is open: no bundle was started. */
 			fprintf(stderr, "%s: interrupted (%s) before the first card: nothing was "
-			    "written\n", cli_progname(), signal_name(sig));
+			    "written\n", cli_progname(), cli_signal_name(sig));
 			_exit(CLI_EXIT_ERROR);
 		}
 		if (atomic_load(&B->stop) == 0) {

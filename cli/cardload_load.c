@@ -98,19 +98,6 @@ publish(const struct run *run)
 	cardload_stop_unlock();
 }
 
-static const char *
-signal_name(int sig)
-{
-	switch (sig) {
-	case SIGINT:
-		return "SIGINT";
-	case SIGTERM:
-		return "SIGTERM";
-	case SIGHUP:
-		return "SIGHUP";
-	}
-	return "a signal";
-}
 
 static void
 now_iso(char out[CPK_RUNLOG_TIME_LEN])
@@ -231,7 +218,7 @@ read_bundle(struct run *run, struct cpk_buf *bytes)
 	if (st == CPK_ERR_INTERRUPTED)
 		outcome(run, "interrupted", CLI_EXIT_ERROR, "run cardload again when ready",
 		    "interrupted (%s) during the download of the bundle; nothing was sent to a "
-		    "card", signal_name(cardload_stop_signal));
+		    "card", cli_signal_name(cardload_stop_signal));
 	else if (st == CPK_ERR_RANGE)
 		outcome(run, "rejected", CARDLOAD_EXIT_REJECTED,
 		    "check that this is the bundle you were given; ask the bureau for it again",
@@ -567,7 +554,7 @@ stream_outcome_failed(struct run *run)
 		    bundle_used_up(run) == USED_YES ? "ask the bureau for a new bundle" :
 		    "run cardload again when ready",
 		    "interrupted (%s) after %zu of %zu commands; %s.%s",
-		    signal_name(cardload_stop_signal), r->sent, run->total,
+		    cli_signal_name(cardload_stop_signal), r->sent, run->total,
 		    r->channel_open ? "the card may be partly provisioned" :
 		    "no secured command was sent, nothing was installed",
 		    used_text(run));
@@ -628,7 +615,7 @@ stream(struct run *run)
 		run->streamed = true;
 		outcome(run, "interrupted", CLI_EXIT_ERROR, "run cardload again when ready",
 		    "interrupted (%s) before the first command; nothing was sent to a card",
-		    signal_name(cardload_stop_signal));
+		    cli_signal_name(cardload_stop_signal));
 		return;
 	}
 	publish(run);
@@ -868,14 +855,14 @@ abandon(void *ctx, int sig)
 		    bundle_used_up(run) == USED_YES ? "ask the bureau for a new bundle" :
 		    "check the card and the reader, then run cardload again",
 		    "interrupted (%s) during command %zu of %zu (%s): the card did not answer "
-		    "within %d seconds, so cardload gave up on it; %s.%s", signal_name(sig),
+		    "within %d seconds, so cardload gave up on it; %s.%s", cli_signal_name(sig),
 		    r->index + 1, run->total, c != NULL ? c->label : "?",
 		    CARDLOAD_STOP_GRACE_MS / 1000, r->channel_open ?
 		    "the card may be partly provisioned" : "no secured command was accepted, "
 		    "nothing was installed", used_text(run));
 	} else {
 		outcome(run, "interrupted", CLI_EXIT_ERROR, "run cardload again when ready",
-		    "interrupted (%s); nothing was sent to a card", signal_name(sig));
+		    "interrupted (%s); nothing was sent to a card", cli_signal_name(sig));
 	}
 	report(run);
 	fflush(stdout);

@@ -455,3 +455,17 @@ cli_stop_signals(sigset_t *take, sigset_t *ignored)
 			sigaddset(ignored, sigs[i]);
 	}
 }
+
+const char *
+cli_signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGHUP:
+		return "SIGHUP";
+	}
+	return "a signal";
+}

@@ -147,6 +147,9 @@ void cli_command_help(const struct cli_command *c, FILE *f);
  */
 void cli_stop_signals(sigset_t *take, sigset_t *ignored);
 
+/* "SIGINT", "SIGTERM" or "SIGHUP"; "a signal" for any other. */
+const char *cli_signal_name(int sig);
+
 /* main() of a program: --help, --version, help COMMAND, COMMAND ..., fallback. */
 int cli_main(const struct cli_program *p, int argc, char *argv[]);
 

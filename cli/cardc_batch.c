@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "bundle_write.h"
@@ -22,6 +23,7 @@
 #include "cardc.h"
 #include "cli_util.h"
 #include "compile.h"
+#include "cpk_file.h"
 #include "profile.h"
 #include "sign.h"
 
@@ -476,6 +478,22 @@ summary(const struct batch *B, FILE *f)
 	fputc('\n', f);
 }
 
+/* The cards file: a regular file (a FIFO is read through --cards -). */
+static cpk_status
+open_cards(const char *path, FILE **in, struct cpk_error *err)
+{
+	int fd;
+	cpk_status st;
+
+	if ((st = cpk_input_open(path, "cards file", 0, &fd, NULL, err)) != CPK_OK)
+		return st;
+	if ((*in = fdopen(fd, "r")) == NULL) {
+		st = cpk_io_error(err, "cannot read cards file", path, errno);
+		close(fd);
+	}
+	return st;
+}
+
 static cpk_status
 make_outdir(const char *dir, struct cpk_error *err)
 {
@@ -535,9 +553,7 @@ run(const struct batch_args *a)
 	B.signer = signer;
 	if (strcmp(a->cards, "-") == 0) {
 		B.in = stdin;
-	} else if ((B.in = fopen(a->cards, "r")) == NULL) {
-		ret = cpk_error_set(&err, CPK_ERR_IO, "cannot open cards file '%s': %s", a->cards,
-		    strerror(errno));
+	} else if ((ret = open_cards(a->cards, &B.in, &err)) != CPK_OK) {
 		goto out;
 	}
 	if ((ret = detect_format(&B, &err)) != CPK_OK)

@@ -97,6 +97,12 @@ run(const struct identify_args *a)
 
 	memset(&t, 0, sizeof(t));
 	memset(&o, 0, sizeof(o));
+	/* A device or a FIFO named by -o is refused before the card is touched. */
+	if (a->output != NULL && strcmp(a->output, "-") != 0 &&
+	    cpk_output_check(a->output, "output", &err) != CPK_OK) {
+		cli_error(&err);
+		return CLI_EXIT_ERROR;
+	}
 	o.sd_aid = a->sd_len > 0 ? a->sd : NULL;
 	o.sd_aid_len = a->sd_len;
 	o.kvn = a->kvn;

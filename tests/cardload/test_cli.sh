@@ -98,16 +98,16 @@ cl 3 "the run log could not be written: run log '/dev/null' is a character devic
     --trust "$T/trusted" --log /dev/null "$T/zero.cpk"
 mkfifo "$T/log.fifo" || exit 1
 expect 3 "the run log could not be written: run log '$T/log.fifo' is a FIFO, not a regular file" \
-    timeout 20 "$CARDLOAD" --trust "$T/trusted" --log "$T/log.fifo" "$T/zero.cpk"
+    timeout -k 5 20 "$CARDLOAD" --trust "$T/trusted" --log "$T/log.fifo" "$T/zero.cpk"
 # Only regular files are read or replaced (security review, issue 10): a
 # trusted key that is a FIFO is refused at once instead of waiting for a
 # writer, and identify -o refuses a FIFO or a device node before any reader
 # is opened (the node is made here, never the machine's /dev/null).
 mkfifo "$T/trust.fifo" "$T/id.fifo" && mknod "$T/null" c 1 3 || exit 1
 expect 1 "trusted key '$T/trust.fifo' is a FIFO, not a regular file: cpk reads only regular files" \
-    timeout 20 "$CARDLOAD" --trust "$T/trust.fifo" "$SRCROOT/tests/golden/install-applet.cpk"
+    timeout -k 5 20 "$CARDLOAD" --trust "$T/trust.fifo" "$SRCROOT/tests/golden/install-applet.cpk"
 expect 1 "output '$T/id.fifo' is a FIFO, not a regular file: cpk replaces only regular files" \
-    timeout 20 "$CARDLOAD" identify -o "$T/id.fifo"
+    timeout -k 5 20 "$CARDLOAD" identify -o "$T/id.fifo"
 cl 1 "output '$T/null' is a character device, not a regular file" identify -o "$T/null"
 [ -c "$T/null" ] || fail "identify -o replaced the device node"
 # A bundle from stdin (the test reads /dev/null): empty, refused.

@@ -169,12 +169,12 @@ P=$T/p/install-applet.yaml
 # fails instead of hanging the suite).
 mkfifo "$T/out.fifo" "$T/profile.fifo" && mknod "$T/null" c 1 3 || exit 1
 expect 1 "cardc: output '$T/out.fifo' is a FIFO, not a regular file: cpk replaces only regular files; name another file" \
-    timeout 20 "$CARDC" compile -p "$P" -c "$CARD03" -k "$KEYS" -s "$SIGN" -o "$T/out.fifo"
+    timeout -k 5 20 "$CARDC" compile -p "$P" -c "$CARD03" -k "$KEYS" -s "$SIGN" -o "$T/out.fifo"
 expect 1 "cardc: output '$T/null' is a character device, not a regular file" \
     "$CARDC" compile -p "$P" -c "$CARD03" -k "$KEYS" -s "$SIGN" -o "$T/null"
 check "compile -o: the device node is still a device node" test -c "$T/null" -a -p "$T/out.fifo"
 expect 1 "'$T/profile.fifo' is a FIFO, not a regular file: cpk reads only regular files" \
-    timeout 20 "$CARDC" compile -p "$T/profile.fifo" -c "$CARD03" -k "$KEYS" -s "$SIGN" \
+    timeout -k 5 20 "$CARDC" compile -p "$T/profile.fifo" -c "$CARD03" -k "$KEYS" -s "$SIGN" \
     -o "$T/x.cpk"
 expect 1 "cannot open '$T/none.yaml'" "$CARDC" compile -p "$T/none.yaml" -c "$CARD03" -k "$KEYS" \
     -s "$SIGN" -o "$T/x.cpk"

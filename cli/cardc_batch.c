@@ -35,6 +35,7 @@
 #include "cardc.h"
 #include "cli_util.h"
 #include "compile.h"
+#include "cpk_file.h"
 #include "profile.h"
 #include "sign.h"
 
@@ -739,9 +740,7 @@ run(const struct batch_args *a)
 	B.signer = signer;
 	if (strcmp(a->cards, "-") == 0) {
 		B.fd = STDIN_FILENO;
-	} else if ((B.fd = open(a->cards, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		ret = cpk_error_set(&err, CPK_ERR_IO, "cannot open cards file '%s': %s", a->cards,
-		    strerror(errno));
+	} else if ((ret = cpk_stream_open(a->cards, "cards file", &B.fd, &err)) != CPK_OK) {
 		goto out;
 	}
 	watch_reading(&B);

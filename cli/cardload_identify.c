@@ -81,6 +81,12 @@ run(const struct identify_args *a)
 
 	memset(&t, 0, sizeof(t));
 	memset(&o, 0, sizeof(o));
+	/* A device or a FIFO named by -o is refused before the card is touched. */
+	if (a->output != NULL && strcmp(a->output, "-") != 0 &&
+	    cpk_output_check(a->output, "output", &err) != CPK_OK) {
+		cli_error(&err);
+		return CLI_EXIT_ERROR;
+	}
 	o.sd_aid = a->sd_len > 0 ? a->sd : NULL;
 	o.sd_aid_len = a->sd_len;
 	o.kvn = a->kvn;
@@ -184,7 +190,8 @@ const struct cli_command cardload_identify_command = {
 	"      --session       also write host-challenge and iu-response (and no counter):\n"
 	"                      a record for a session bundle, loaded into this card in\n"
 	"                      this same session\n"
-	"  -o, --output FILE   where to write the record (default -, stdout)\n"
+	"  -o, --output FILE   where to write the record (default -, stdout); a device\n"
+	"                      or FIFO there is refused, never replaced\n"
 	"  -v, --verbose       print the APDU trace on stderr\n"
 	"  -h, --help          this text\n"
 	"\n"

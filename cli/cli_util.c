@@ -1,6 +1,7 @@
 /* cpk command-line programs: shared helpers (see cli_util.h). */
 #include "cli_util.h"
 #include "cpk_config.h"
+#include "cpk_file.h"
 #include "cpk_text.h"
 #include "scp_iu.h"
 
@@ -190,8 +191,8 @@ cli_read_input(const char *path, size_t max, struct cpk_buf *out, struct cpk_err
 	cpk_buf_reset(out);
 	if (strcmp(path, "-") == 0)
 		return read_fd_all(STDIN_FILENO, "stdin", max, out, err);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return cpk_error_set(err, CPK_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+	if ((ret = cpk_stream_open(path, NULL, &fd, err)) != CPK_OK)
+		return ret;
 	snprintf(name, sizeof(name), "'%s'", path);
 	ret = read_fd_all(fd, name, max, out, err);
 	close(fd);

@@ -1,12 +1,16 @@
 /*
- * cpk: durable file output shared by the compiler (bundles, signing keys),
- * the loader (run log) and the card simulator (state file).
+ * cpk: file input and durable file output shared by the compiler (bundles,
+ * signing keys, profiles, key sets), the loader (bundles, trust anchors, run
+ * log) and the card simulator (state file). Only regular files are read or
+ * replaced: a FIFO or a device is refused at once, never waited on, never
+ * overwritten.
  */
 #ifndef CPK_FILE_H
 #define CPK_FILE_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "cpk_error.h"
@@ -28,6 +32,55 @@ cpk_status cpk_fsync_parent_dir(const char *path, struct cpk_error *err);
  * removed.
  */
 cpk_status cpk_file_replace(const char *path, const uint8_t *p, size_t n, mode_t mode,
+    struct cpk_error *err);
+
+/* "a FIFO", "a character device", "a directory", ... for an error message. */
+const char *cpk_file_kind(mode_t mode);
+
+/*
+ * Open path for reading, a regular file only: the open never blocks (a FIFO
+ * without a writer, a device, a socket or a directory is refused with a
+ * message naming `what` and the kind of file) and the descriptor is in
+ * blocking mode on return. `flags` adds open(2) flags (O_NOFOLLOW). `what`
+ * may be NULL ("cannot open 'path'"). On an open(2) failure errno is kept
+ * for the caller. *sb, when not NULL, receives the file's status.
+ */
+cpk_status cpk_input_open(const char *path, const char *what, int flags, int *fd,
+    struct stat *sb, struct cpk_error *err);
+
+/*
+ * cpk_input_open for a stream of records (a cards file, a bundle): a FIFO
+ * is accepted too, and opened as a FIFO is, waiting for its writer
+ * (`cardc batch --cards <(...)`); devices, sockets and directories are
+ * refused as by cpk_input_open.
+ */
+cpk_status cpk_stream_open(const char *path, const char *what, int *fd, struct cpk_error *err);
+
+/*
+ * An output about to be created or replaced must not exist or be a regular
+ * file; a symbolic link is replaced itself (rename(2)), never followed. A
+ * device, FIFO, socket or directory is refused before anything is written.
+ */
+cpk_status cpk_output_check(const char *path, const char *what, struct cpk_error *err);
+
+/* What another user could do with a file that fails cpk_check_owner. */
+enum cpk_owner_use {
+	CPK_OWNER_TRUST,	/* trust anchors of cardload */
+	CPK_OWNER_CARD_KEYS,	/* card key sets */
+	CPK_OWNER_SIGNING_KEY,	/* the bundle signing key */
+	CPK_OWNER_PROFILE,	/* a provisioning profile */
+};
+
+/*
+ * The rule of OpenSSH's StrictModes: the file or folder described by sb
+ * belongs to root or to the effective user and is not writable by group or
+ * others (a sticky world-writable folder included). CPK_ERR_PERMISSION.
+ */
+cpk_status cpk_check_owner(const char *what, const char *path, const struct stat *sb,
+    enum cpk_owner_use use, struct cpk_error *err);
+
+/* cpk_check_owner on the folder that holds path ("." when it names none). */
+cpk_status cpk_check_parent_owner(const char *what, const char *path, enum cpk_owner_use use,
     struct cpk_error *err);
 
 #endif

@@ -280,7 +280,7 @@ cap_open_file(const char *path, struct cap_file **out, struct cpk_error *err)
 
 	*out = NULL;
 	cpk_error_clear(err);
-	if ((ret = ydoc_read_file(path, CAP_FILE_MAX, false, &b, err)) == CPK_OK) {
+	if ((ret = ydoc_read_file(path, CAP_FILE_MAX, YDOC_FILE_PLAIN, &b, err)) == CPK_OK) {
 		ret = cap_open_buffer(path, b.data, b.len, out, err);
 		if (ret != CPK_OK && err != NULL)
 			err->file[0] = '\0';

@@ -82,7 +82,7 @@ card_load_yaml(const char *path, struct card_record *out, struct cpk_error *err)
 
 	card_record_init(out);
 	cpk_error_clear(err);
-	if ((ret = ydoc_read_file(path, CARD_FILE_MAX, false, &text, err)) == CPK_OK)
+	if ((ret = ydoc_read_file(path, CARD_FILE_MAX, YDOC_FILE_PLAIN, &text, err)) == CPK_OK)
 		ret = card_parse_yaml(path, text.data, text.len, out, err);
 	cpk_buf_free(&text);
 	return ret;

@@ -233,7 +233,7 @@ keyset_load(const char *path, struct keyset **out, struct cpk_error *err)
 
 	*out = NULL;
 	cpk_error_clear(err);
-	if ((ret = ydoc_read_file(path, KEYSET_FILE_MAX, true, &text, err)) != CPK_OK)
+	if ((ret = ydoc_read_file(path, KEYSET_FILE_MAX, YDOC_FILE_KEYS, &text, err)) != CPK_OK)
 		goto out;
 	ret = keyset_parse(path, text.data, text.len, out, err);
 out:

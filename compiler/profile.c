@@ -1243,7 +1243,7 @@ profile_load(const char *path, const struct profile_opts *opts, struct profile *
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	if ((ret = ydoc_read_file(path, PROFILE_FILE_MAX, false, &text, err)) != CPK_OK ||
+	if ((ret = ydoc_read_file(path, PROFILE_FILE_MAX, YDOC_FILE_PROFILE, &text, err)) != CPK_OK ||
 	    (ret = profile_parse(path, dir, text.data, text.len, &p, err)) != CPK_OK ||
 	    (ret = profile_resolve(p, opts, err)) != CPK_OK ||
 	    (ret = profile_check(p, err)) != CPK_OK)

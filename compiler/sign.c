@@ -209,34 +209,33 @@ out:
 	return st;
 }
 
-/* Open a private key file: a regular file, no symbolic link, mode 0600 or stricter. */
+/*
+ * Open a private key file: a regular file, no symbolic link, mode 0600 or
+ * stricter, owned by root or you in a folder others cannot write to.
+ */
 static cpk_status
 open_private(const char *path, int *fd, struct cpk_error *err)
 {
 	struct stat sb;
 	cpk_status st;
 
-	*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (*fd < 0) {
+	if ((st = cpk_input_open(path, "signing key", O_NOFOLLOW, fd, &sb, err)) != CPK_OK) {
 		if (errno == ELOOP)
 			return cpk_error_set(err, CPK_ERR_IO, "signing key '%s' is a symbolic link; "
 			    "give the path of the file itself", path);
 		if (errno == ENOENT)
 			return cpk_error_set(err, CPK_ERR_NOT_FOUND, "signing key '%s' does not exist",
 			    path);
-		return cpk_io_error(err, "cannot open signing key", path, errno);
-	}
-	if (fstat(*fd, &sb) != 0)
-		return cpk_io_error(err, "cannot stat", path, errno);
-	if (!S_ISREG(sb.st_mode))
-		return cpk_error_set(err, CPK_ERR_IO, "signing key '%s' is not a regular file", path);
-	if (sb.st_mode & 077) {
-		st = cpk_error_set(err, CPK_ERR_PERMISSION,
-		    "signing key '%s' has mode %04o: group or others may access it; "
-		    "run: chmod 600 '%s'", path, (unsigned)(sb.st_mode & 07777), path);
 		return st;
 	}
-	return CPK_OK;
+	if (sb.st_mode & 077)
+		return cpk_error_set(err, CPK_ERR_PERMISSION,
+		    "signing key '%s' has mode %04o: group or others may access it; "
+		    "run: chmod 600 '%s'", path, (unsigned)(sb.st_mode & 07777), path);
+	if ((st = cpk_check_owner("signing key", path, &sb, CPK_OWNER_SIGNING_KEY,
+	    err)) != CPK_OK)
+		return st;
+	return cpk_check_parent_owner("signing key folder", path, CPK_OWNER_SIGNING_KEY, err);
 }
 
 static cpk_status

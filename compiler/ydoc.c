@@ -10,47 +10,52 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "cpk_file.h"
+
 /* --- files --- */
 
+/* The ownership and mode rules of a profile or a key set (see ydoc.h). */
+static cpk_status
+check_use(const char *path, const struct stat *sb, enum ydoc_file_use use,
+    struct cpk_error *err)
+{
+	const bool keys = use == YDOC_FILE_KEYS;
+	const enum cpk_owner_use owner = keys ? CPK_OWNER_CARD_KEYS : CPK_OWNER_PROFILE;
+	cpk_status ret;
+
+	if (use == YDOC_FILE_PLAIN)
+		return CPK_OK;
+	if (keys && (sb->st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		return cpk_error_set(err, CPK_ERR_PERMISSION,
+		    "key file '%s' has mode %04o: a key file must be accessible by its owner "
+		    "only (chmod 600 '%s')", path, (unsigned)(sb->st_mode & 07777), path);
+	if ((ret = cpk_check_owner(keys ? "key file" : "profile", path, sb, owner,
+	    err)) != CPK_OK)
+		return ret;
+	return cpk_check_parent_owner(keys ? "key folder" : "profile folder", path, owner, err);
+}
+
 cpk_status
-ydoc_read_file(const char *path, size_t max, bool private_file, struct cpk_buf *out,
+ydoc_read_file(const char *path, size_t max, enum ydoc_file_use use, struct cpk_buf *out,
     struct cpk_error *err)
 {
 	struct stat st;
 	cpk_status ret = CPK_ERR_IO;
-	int fd = -1, flags = O_RDONLY | O_CLOEXEC;
+	int fd = -1;
 	ssize_t r;
 
 	cpk_buf_reset(out);
-	if (private_file)
-		flags |= O_NOFOLLOW;
-	if ((fd = open(path, flags)) < 0) {
-		if (private_file && errno == ELOOP)
-			ret = cpk_error_set_at(err, CPK_ERR_PERMISSION, path, 0, 0,
+	if ((ret = cpk_input_open(path, use == YDOC_FILE_KEYS ? "key file" : NULL,
+	    use == YDOC_FILE_KEYS ? O_NOFOLLOW : 0, &fd, &st, err)) != CPK_OK) {
+		if (use == YDOC_FILE_KEYS && errno == ELOOP)
+			ret = cpk_error_set(err, CPK_ERR_PERMISSION,
 			    "key file '%s' is a symbolic link: refused", path);
-		else
-			ret = cpk_error_set_at(err, CPK_ERR_IO, path, 0, 0,
-			    "cannot open '%s': %s", path, strerror(errno));
 		goto out;
 	}
-	if (fstat(fd, &st) != 0) {
-		ret = cpk_error_set_at(err, CPK_ERR_IO, path, 0, 0, "cannot stat '%s': %s", path,
-		    strerror(errno));
+	if ((ret = check_use(path, &st, use, err)) != CPK_OK)
 		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = cpk_error_set_at(err, CPK_ERR_IO, path, 0, 0, "'%s' is not a regular file",
-		    path);
-		goto out;
-	}
-	if (private_file && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		ret = cpk_error_set_at(err, CPK_ERR_PERMISSION, path, 0, 0,
-		    "key file '%s' has mode %04o: a key file must be accessible by its owner "
-		    "only (chmod 600 '%s')", path, (unsigned)(st.st_mode & 07777), path);
-		goto out;
-	}
 	if ((unsigned long long)st.st_size > max) {
-		ret = cpk_error_set_at(err, CPK_ERR_RANGE, path, 0, 0,
+		ret = cpk_error_set(err, CPK_ERR_RANGE,
 		    "'%s' is too large (%lld bytes, at most %zu)", path, (long long)st.st_size, max);
 		goto out;
 	}
@@ -79,8 +84,11 @@ ydoc_read_file(const char *path, size_t max, bool private_file, struct cpk_buf *
 out:
 	if (fd >= 0)
 		close(fd);
-	if (ret != CPK_OK)
+	if (ret != CPK_OK) {
 		cpk_buf_reset(out);
+		snprintf(err->file, sizeof(err->file), "%s", path);
+		err->line = err->col = 0;
+	}
 	return ret;
 }
 

@@ -68,14 +68,24 @@ struct ydoc_node {
 	size_t cap;
 };
 
+/* What a file read by ydoc_read_file holds, and so which rules apply. */
+enum ydoc_file_use {
+	YDOC_FILE_PLAIN,	/* a card record, a CAP file */
+	YDOC_FILE_PROFILE,	/* a profile: file and folder owned by root or you, not
+				   writable by others */
+	YDOC_FILE_KEYS,		/* a card key set: the profile's rules, plus O_NOFOLLOW and
+				   no permission bit for group or others */
+};
+
 /*
- * Read a whole file (at most `max` bytes) into out (replacing its
- * contents). private_file: key file rules (O_NOFOLLOW, mode must not grant
- * anything to group or others: CPK_ERR_PERMISSION naming the file and its
- * mode). Errors carry the file name in err->file.
+ * Read a whole regular file (at most `max` bytes) into out (replacing its
+ * contents); a FIFO or a device is refused, never waited on. `use` adds the
+ * ownership and mode rules above (CPK_ERR_PERMISSION naming the file or
+ * folder and what another user could do). Errors carry the file name in
+ * err->file.
  */
-cpk_status ydoc_read_file(const char *path, size_t max, bool private_file, struct cpk_buf *out,
-    struct cpk_error *err);
+cpk_status ydoc_read_file(const char *path, size_t max, enum ydoc_file_use use,
+    struct cpk_buf *out, struct cpk_error *err);
 
 /*
  * Parse one YAML document. `file` is used for error locations. An empty

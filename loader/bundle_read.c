@@ -1,5 +1,6 @@
 /* cpk: the bundle reader. Order of checks in bundle_read.h. */
 #include "bundle_read.h"
+#include "cpk_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -642,9 +643,8 @@ cpk_bundle_read_path(const char *path, struct cpk_buf *out, struct cpk_error *er
 	int fd;
 	cpk_status st;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
-		return cpk_error_set(err, errno == ENOENT ? CPK_ERR_NOT_FOUND : CPK_ERR_IO,
-		    "cannot open bundle '%s': %s", path, strerror(errno));
+	if ((st = cpk_stream_open(path, "bundle", &fd, err)) != CPK_OK)
+		return st;
 	st = cpk_bundle_read_fd(fd, path, out, err);
 	close(fd);
 	return st;

@@ -249,11 +249,12 @@ roll_back(int fd, off_t size, const char *path, ssize_t w, size_t n, struct cpk_
 cpk_status
 cpk_runlog_append(const char *path, const uint8_t *line, size_t n, struct cpk_error *err)
 {
-	const int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
+	/* O_NONBLOCK: a FIFO without a reader fails at once (ENXIO), never waits. */
+	const int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK;
 	bool created = true;
 	struct stat sb;
 	ssize_t w;
-	int fd = -1;
+	int fd = -1, fl;
 	cpk_status st;
 
 	if (path == NULL || *path == '\0') {
@@ -265,7 +266,8 @@ cpk_runlog_append(const char *path, const uint8_t *line, size_t n, struct cpk_er
 		    "bytes ending in a newline", CPK_RUNLOG_LINE_MAX);
 		goto out;
 	}
-	if ((st = make_parents(path, err)) != CPK_OK)
+	if ((st = make_parents(path, err)) != CPK_OK ||
+	    (st = cpk_output_check(path, "run log", err)) != CPK_OK)
 		goto out;
 	fd = open(path, flags | O_CREAT | O_EXCL, 0600);
 	if (fd < 0 && errno == EEXIST) {
@@ -280,6 +282,16 @@ cpk_runlog_append(const char *path, const uint8_t *line, size_t n, struct cpk_er
 		st = cpk_io_error(err, "cannot read the run log's size", path, errno);
 		goto out;
 	}
+	/* Appended records must stay: a FIFO or a device (/dev/null) keeps none. */
+	if (!S_ISREG(sb.st_mode)) {
+		st = cpk_error_set(err, CPK_ERR_IO, "run log '%s' is %s, not a regular file: "
+		    "cpk appends only to regular files", path, cpk_file_kind(sb.st_mode));
+		goto out;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+		st = cpk_io_error(err, "cannot set blocking mode on the run log", path, errno);
+		goto out;
+	}
 	/* One write(2) per record: O_APPEND puts it after any other writer's. */
 	do
 		w = write(fd, line, n);
@@ -289,16 +301,14 @@ cpk_runlog_append(const char *path, const uint8_t *line, size_t n, struct cpk_er
 		goto out;
 	}
 	if ((size_t)w != n) {
-		/* Only a regular file can be cut back (a FIFO or a device cannot). */
-		if (w > 0 && S_ISREG(sb.st_mode))
+		if (w > 0)
 			st = roll_back(fd, sb.st_size, path, w, n, err);
 		else
 			st = cpk_error_set(err, CPK_ERR_IO, "cannot write the run log '%s': only "
 			    "%zd of %zu bytes written (disk full?)", path, w, n);
 		goto out;
 	}
-	/* EINVAL: a file that cannot be synced (a character device such as /dev/null). */
-	if (fsync(fd) != 0 && errno != EINVAL) {
+	if (fsync(fd) != 0) {
 		st = cpk_io_error(err, "cannot sync the run log", path, errno);
 		goto out;
 	}

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cpk_file.h"
+
 struct cpk_trust {
 	struct cpk_trust_key keys[CPK_TRUST_MAX_KEYS];
 	size_t n;
@@ -84,27 +86,6 @@ out:
 	return st;
 }
 
-/*
- * A trust anchor that someone else may change is none: a trusted key file,
- * and the folder it is read from, must belong to root or to the user
- * running cardload and must not be writable by group or others (the rule
- * of OpenSSH's StrictModes).
- */
-static cpk_status
-check_trust_mode(const char *what, const char *path, const struct stat *sb,
-    struct cpk_error *err)
-{
-	if (sb->st_uid != 0 && sb->st_uid != geteuid())
-		return cpk_error_set(err, CPK_ERR_PERMISSION, "%s '%s' belongs to user %lu, "
-		    "neither root nor you: another user could replace the keys you trust", what,
-		    path, (unsigned long)sb->st_uid);
-	if (sb->st_mode & 022)
-		return cpk_error_set(err, CPK_ERR_PERMISSION, "%s '%s' has mode %04o: others "
-		    "may replace the keys you trust; run: chmod go-w '%s'", what, path,
-		    (unsigned)(sb->st_mode & 07777), path);
-	return CPK_OK;
-}
-
 static cpk_status
 read_pub_file(const char *path, uint8_t *buf, size_t cap, size_t *n, struct cpk_error *err)
 {
@@ -114,16 +95,10 @@ read_pub_file(const char *path, uint8_t *buf, size_t cap, size_t *n, struct cpk_
 	cpk_status st = CPK_ERR_IO;
 
 	*n = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		st = cpk_error_set(err, errno == ENOENT ? CPK_ERR_NOT_FOUND : CPK_ERR_IO,
-		    "cannot open trusted key '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		cpk_error_set(err, st, "trusted key '%s' is not a regular file", path);
-		goto out;
-	}
-	if ((st = check_trust_mode("trusted key", path, &sb, err)) != CPK_OK)
+	/* A trust anchor must belong to root or to the user running cardload and
+	 * must not be writable by group or others (OpenSSH's StrictModes). */
+	if ((st = cpk_input_open(path, "trusted key", 0, &fd, &sb, err)) != CPK_OK ||
+	    (st = cpk_check_owner("trusted key", path, &sb, CPK_OWNER_TRUST, err)) != CPK_OK)
 		goto out;
 	st = CPK_ERR_IO;
 	while (*n < cap) {
@@ -196,7 +171,7 @@ list_pub_names(const char *dir, char ***names, size_t *count, struct cpk_error *
 		cpk_error_set(err, st, "trust directory '%s': %s", dir, strerror(errno));
 		goto out;
 	}
-	if ((st = check_trust_mode("trust directory", dir, &sb, err)) != CPK_OK)
+	if ((st = cpk_check_owner("trust directory", dir, &sb, CPK_OWNER_TRUST, err)) != CPK_OK)
 		goto out;
 	st = CPK_ERR_IO;
 	if ((*names = calloc(CPK_TRUST_DIR_MAX_FILES, sizeof(**names))) == NULL) {

@@ -18,6 +18,9 @@ if [ "${1:-}" = "--deps" ]; then
 	sh scripts/deps.sh
 fi
 builddir=${CPK_TEST_BUILDDIR:-build-test}
+# The tests make key folders and profiles with mkdir and redirections: with
+# a umask that leaves them group-writable, cardc would rightly refuse them.
+umask 022
 
 if [ ! -f "$builddir/build.ninja" ]; then
 	meson setup "$builddir" -Dwerror=true -Db_sanitize=address,undefined \

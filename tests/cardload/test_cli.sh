@@ -91,9 +91,25 @@ cl 1 "nosuch.pub" --trust "$T/nosuch.pub" "$SRCROOT/tests/golden/install-applet.
 cl 3 "not a valid cpk bundle" --trust "$T/trusted" "$T/zero.cpk"
 cl 1 "cannot open bundle" --trust "$T/trusted" "$T/nosuch.cpk"
 cl 3 "not a valid cpk bundle" --trust "$T/trusted" --json - <"$T/zero.cpk"
-# --log /dev/null: a file that cannot be synced is still a log (no error).
-cl 3 "not a valid cpk bundle" --trust "$T/trusted" --log /dev/null "$T/zero.cpk" &&
-    ! grep -q "run log could not be written" "$T/err" || fail "--log /dev/null"
+# --log /dev/null or a FIFO: records appended there are lost, so the run log
+# is refused (a FIFO at once, without waiting for a reader: timeout fails a
+# regression instead of hanging the suite).
+cl 3 "the run log could not be written: run log '/dev/null' is a character device, not a regular file" \
+    --trust "$T/trusted" --log /dev/null "$T/zero.cpk"
+mkfifo "$T/log.fifo" || exit 1
+expect 3 "the run log could not be written: run log '$T/log.fifo' is a FIFO, not a regular file" \
+    timeout -k 5 20 "$CARDLOAD" --trust "$T/trusted" --log "$T/log.fifo" "$T/zero.cpk"
+# Only regular files are read or replaced (security review, issue 10): a
+# trusted key that is a FIFO is refused at once instead of waiting for a
+# writer, and identify -o refuses a FIFO or a device node before any reader
+# is opened (the node is made here, never the machine's /dev/null).
+mkfifo "$T/trust.fifo" "$T/id.fifo" && mknod "$T/null" c 1 3 || exit 1
+expect 1 "trusted key '$T/trust.fifo' is a FIFO, not a regular file: cpk reads only regular files" \
+    timeout -k 5 20 "$CARDLOAD" --trust "$T/trust.fifo" "$SRCROOT/tests/golden/install-applet.cpk"
+expect 1 "output '$T/id.fifo' is a FIFO, not a regular file: cpk replaces only regular files" \
+    timeout -k 5 20 "$CARDLOAD" identify -o "$T/id.fifo"
+cl 1 "output '$T/null' is a character device, not a regular file" identify -o "$T/null"
+[ -c "$T/null" ] || fail "identify -o replaced the device node"
 # A bundle from stdin (the test reads /dev/null): empty, refused.
 cl 3 "not a valid cpk bundle" --trust "$T/trusted" -
 # The golden bundle is signed by the test key: trusted folder without it.
@@ -118,7 +134,7 @@ assert len(lines) == int(sys.argv[2]), (len(lines), sys.argv[2])
 for l in lines:
     d = json.loads(l)
     assert d["sent"] == 0 and d["reader"] is None and d["exit"] in (1, 3), d' \
-	    "$XDG_STATE_HOME/cpk/cardload.log" 7 || fail "run log lines"
+	    "$XDG_STATE_HOME/cpk/cardload.log" 8 || fail "run log lines"
 	[ "$(stat -c %a "$XDG_STATE_HOME/cpk")" = 700 ] || fail "run log folder mode"
 fi
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "fetch.h"
@@ -197,6 +198,27 @@ test_append(void)
 	CHECK_MSG(&err, "one line of 1 to 8192 bytes ending in a newline");
 	CHECK_STATUS(cpk_runlog_append(path, line, 0, NULL), CPK_ERR_ARG);
 	CHECK(lines(path) == 2);
+	/*
+	 * Security review, issue 10: a FIFO or a device (as /dev/null) keeps no
+	 * record, so it is refused; a FIFO without a reader at once, not waited
+	 * on. The device node is made here (the null device's numbers, root only).
+	 */
+	snprintf(link, sizeof(link), "%s/log.fifo", tmpdir);
+	CHECK(mkfifo(link, 0600) == 0);
+	cpk_error_clear(&err);
+	CHECK_STATUS(cpk_runlog_append(link, line, sizeof(line) - 1, &err), CPK_ERR_IO);
+	CHECK_MSG(&err, "/log.fifo' is a FIFO, not a regular file");
+	CHECK(strncmp(err.msg, "run log '", 9) == 0);
+	unlink(link);
+	snprintf(link, sizeof(link), "%s/null", tmpdir);
+	if (mknod(link, S_IFCHR | 0600, makedev(1, 3)) == 0) {
+		cpk_error_clear(&err);
+		CHECK_STATUS(cpk_runlog_append(link, line, sizeof(line) - 1, &err), CPK_ERR_IO);
+		CHECK_MSG(&err, "/null' is a character device, not a regular file");
+		unlink(link);
+	} else {
+		fprintf(stderr, "runlog: mknod not permitted, device node case not tested\n");
+	}
 	unlink(path);
 	snprintf(link, sizeof(link), "%s/link.log", tmpdir);
 	unlink(link);

@@ -695,12 +695,16 @@ cardsim_state_load(struct cardsim *card, const char *path, struct cpk_error *err
 	uint8_t chunk[4096];
 	FILE *f = NULL;
 	size_t n;
+	int fd = -1;
 	cpk_status st = CPK_ERR_IO;
 
-	if ((f = fopen(path, "rb")) == NULL) {
+	if ((st = cpk_input_open(path, "state file", 0, &fd, NULL, err)) != CPK_OK)
+		goto out;
+	if ((f = fdopen(fd, "rb")) == NULL) {
 		st = cpk_error_set(err, CPK_ERR_IO, "%s: %s", path, strerror(errno));
 		goto out;
 	}
+	fd = -1;
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		if (text.len + n > CS_STATE_MAX_BYTES) {
 			st = cpk_error_set(err, CPK_ERR_RANGE, "%s: larger than %zu bytes", path,
@@ -716,6 +720,8 @@ cardsim_state_load(struct cardsim *card, const char *path, struct cpk_error *err
 	}
 	st = cardsim_state_parse(card, path, text.data != NULL ? text.data : chunk, text.len, err);
 out:
+	if (fd >= 0)
+		close(fd);
 	if (f != NULL)
 		fclose(f);
 	cpk_cleanse(chunk, sizeof(chunk));

@@ -185,7 +185,7 @@ check "bad record of another shard reported" test ! -s "$T/err"
 # Fatal errors: nothing to run.
 expect 1 "cannot open cards file '$T/none.jsonl'" run_batch --cards "$T/none.jsonl" -o "$T/f"
 mkdir -p "$T/adir"
-expect 1 "cannot read '$T/adir': Is a directory" run_batch --cards "$T/adir" -o "$T/f"
+expect 1 "cards file '$T/adir' is a directory, not a regular file" run_batch --cards "$T/adir" -o "$T/f"
 printf 'sd-aid,scp,colour\n' >"$T/badhdr.csv"
 expect 1 "cardc: $T/badhdr.csv:1:" run_batch --cards "$T/badhdr.csv" -o "$T/f"
 expect 1 "cannot open '$T/none.yaml'" "$CARDC" batch -p "$T/none.yaml" --cards "$T/good.jsonl" \

@@ -198,6 +198,20 @@ expect 2 "cardc batch: missing -k KEYDIR: key sets are read only from the key fo
 # --- compile errors: exit 1 and a message that names the problem ---
 
 P=$T/p/install-applet.yaml
+# Only regular files are replaced or read (security review, issue 10): -o
+# naming a FIFO or a device node (made here, never the machine's /dev/null)
+# is refused before anything is written, and a FIFO as the profile is
+# refused at once instead of waiting for a writer (timeout: a regression
+# fails instead of hanging the suite).
+mkfifo "$T/out.fifo" "$T/profile.fifo" && mknod "$T/null" c 1 3 || exit 1
+expect 1 "cardc: output '$T/out.fifo' is a FIFO, not a regular file: cpk replaces only regular files; name another file" \
+    timeout -k 5 20 "$CARDC" compile -p "$P" -c "$CARD03" -k "$KEYS" -s "$SIGN" -o "$T/out.fifo"
+expect 1 "cardc: output '$T/null' is a character device, not a regular file" \
+    "$CARDC" compile -p "$P" -c "$CARD03" -k "$KEYS" -s "$SIGN" -o "$T/null"
+check "compile -o: the device node is still a device node" test -c "$T/null" -a -p "$T/out.fifo"
+expect 1 "'$T/profile.fifo' is a FIFO, not a regular file: cpk reads only regular files" \
+    timeout -k 5 20 "$CARDC" compile -p "$T/profile.fifo" -c "$CARD03" -k "$KEYS" -s "$SIGN" \
+    -o "$T/x.cpk"
 expect 1 "cannot open '$T/none.yaml'" "$CARDC" compile -p "$T/none.yaml" -c "$CARD03" -k "$KEYS" \
     -s "$SIGN" -o "$T/x.cpk"
 printf 'profile: 1\nname: bad\nbogus: 1\n' >"$T/bad.yaml"

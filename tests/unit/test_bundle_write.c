@@ -320,6 +320,7 @@ test_keygen(void)
 	char *link = path_join(dir, "link");
 	char *link_key = path_join(dir, "link.key");
 	char *bad = path_join(dir, "bad.key");
+	char *fifo = path_join(dir, "key.fifo");
 	char hex[17];
 
 	cpk_error_clear(&err);
@@ -365,12 +366,31 @@ test_keygen(void)
 	CHECK(chmod(key, 0400) == 0);
 	CHECK_OK(cpk_signer_load(key, &s, &err));
 	cpk_signer_free(&s);
+	/* Security review, issue 10: a folder others may write to, a key of another user. */
+	CHECK(chmod(dir, 0757) == 0);
+	CHECK_STATUS(cpk_signer_load(key, &s, &err), CPK_ERR_PERMISSION);
+	CHECK_MSG(&err, "signing key folder '");
+	CHECK_MSG(&err, "' has mode 0757: others may read or replace your signing key; "
+	    "run: chmod go-w '");
+	CHECK(chmod(dir, 0700) == 0);
+	if (geteuid() == 0) {
+		CHECK(chown(key, 65534, 65534) == 0);
+		CHECK_STATUS(cpk_signer_load(key, &s, &err), CPK_ERR_PERMISSION);
+		CHECK_MSG(&err, "bureau.key' belongs to user 65534, neither root nor you: another "
+		    "user could read or replace your signing key");
+		CHECK(chown(key, 0, 0) == 0);
+	}
+	/* A FIFO is refused at once, not waited on. */
+	CHECK(mkfifo(fifo, 0600) == 0);
+	CHECK_STATUS(cpk_signer_load(fifo, &s, &err), CPK_ERR_IO);
+	CHECK_MSG(&err, "key.fifo' is a FIFO, not a regular file: cpk reads only regular files");
+	unlink(fifo);
 	CHECK_STATUS(cpk_signer_load(link_key, &s, &err), CPK_ERR_IO);
 	CHECK_MSG(&err, "is a symbolic link");
 	CHECK_STATUS(cpk_signer_load(other, &s, &err), CPK_ERR_NOT_FOUND);
 	CHECK_MSG(&err, "does not exist");
 	CHECK_STATUS(cpk_signer_load(dir, &s, &err), CPK_ERR_IO);
-	CHECK_MSG(&err, "is not a regular file");
+	CHECK_MSG(&err, "is a directory, not a regular file: cpk reads only regular files");
 	CHECK(chmod(pub, 0600) == 0);
 	CHECK_STATUS(cpk_signer_load(pub, &s, &err), CPK_ERR_PARSE);
 	CHECK_MSG(&err, "is a public key file, not a secret key");
@@ -393,6 +413,7 @@ test_keygen(void)
 	free(link);
 	free(link_key);
 	free(bad);
+	free(fifo);
 	cpk_buf_free(&txt);
 }
 

@@ -1159,6 +1159,74 @@ test_signing_key_no_values(void)
 	free(text);
 }
 
+/*
+ * Key material and profiles follow the trust anchors' rule (security review,
+ * issue 10): the file and the folder holding it belong to root or to the
+ * effective user and are not writable by group or others, sticky or not.
+ * chown needs root; the mode cases run for any user.
+ */
+static void
+test_ownership(void)
+{
+	static const char prof[] = HEAD;
+	struct profile_opts opts = { tmpdir };
+	struct profile *p = NULL;
+	struct keyset *ks = NULL;
+	struct cpk_error err;
+	char dir[600];
+
+	/* A world-writable key folder, then the same folder with the sticky bit. */
+	snprintf(dir, sizeof(dir), "%s", tpath("open-keys"));
+	CHECK(mkdir(dir, 0700) == 0);
+	write_text("open-keys/k.yaml", des_keys, 0600);
+	CHECK(chmod(dir, 0777) == 0);
+	cpk_error_clear(&err);
+	CHECK_STATUS(keyset_load(tpath("open-keys/k.yaml"), &ks, &err), CPK_ERR_PERMISSION);
+	EXPECT_ERROR(&err, "key folder '%s' has mode 0777: others may read or replace your card "
+	    "keys; run: chmod go-w '%s'", dir, dir);
+	CHECK(chmod(dir, 01777) == 0);
+	CHECK_STATUS(keyset_load(tpath("open-keys/k.yaml"), &ks, &err), CPK_ERR_PERMISSION);
+	CHECK_MSG(&err, "has mode 1777: others may read or replace your card keys");
+	CHECK(chmod(dir, 0750) == 0);
+	CHECK_OK(keyset_load(tpath("open-keys/k.yaml"), &ks, &err));
+	keyset_free(&ks);
+
+	/* A profile others may write to, and a profile folder others may write to. */
+	write_text("own.yaml", prof, 0646);
+	CHECK_STATUS(profile_load(tpath("own.yaml"), &opts, &p, &err), CPK_ERR_PERMISSION);
+	EXPECT_ERROR(&err, "profile '%s' has mode 0646: others may change what your bundles do to "
+	    "cards; run: chmod go-w '%s'", tpath("own.yaml"), tpath("own.yaml"));
+	CHECK(p == NULL);
+	CHECK(chmod(tpath("own.yaml"), 0644) == 0);
+	CHECK(chmod(tmpdir, 0777) == 0);
+	CHECK_STATUS(profile_load(tpath("own.yaml"), &opts, &p, &err), CPK_ERR_PERMISSION);
+	EXPECT_ERROR(&err, "profile folder '%s' has mode 0777: others may change what your bundles "
+	    "do to cards; run: chmod go-w '%s'", tmpdir, tmpdir);
+	CHECK(chmod(tmpdir, 0700) == 0);
+	CHECK_OK(profile_load(tpath("own.yaml"), &opts, &p, &err));
+	profile_free(&p);
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "inputs: not root, ownership by another user not tested\n");
+		return;
+	}
+	/* Files of another user (65534, nobody). */
+	write_text("nobody.yaml", des_keys, 0600);
+	CHECK(chown(tpath("nobody.yaml"), 65534, 65534) == 0);
+	CHECK_STATUS(keyset_load(tpath("nobody.yaml"), &ks, &err), CPK_ERR_PERMISSION);
+	EXPECT_ERROR(&err, "key file '%s' belongs to user 65534, neither root nor you: another "
+	    "user could read or replace your card keys", tpath("nobody.yaml"));
+	CHECK(ks == NULL);
+	CHECK(chown(tpath("own.yaml"), 65534, 65534) == 0);
+	CHECK_STATUS(profile_load(tpath("own.yaml"), &opts, &p, &err), CPK_ERR_PERMISSION);
+	EXPECT_ERROR(&err, "profile '%s' belongs to user 65534, neither root nor you: another "
+	    "user could change what your bundles do to cards", tpath("own.yaml"));
+	CHECK(chown(dir, 65534, 65534) == 0);
+	CHECK_STATUS(keyset_load(tpath("open-keys/k.yaml"), &ks, &err), CPK_ERR_PERMISSION);
+	EXPECT_ERROR(&err, "key folder '%s' belongs to user 65534, neither root nor you: another "
+	    "user could read or replace your card keys", dir);
+}
+
 static void
 test_keyset_valid(void)
 {
@@ -1628,6 +1696,7 @@ main(int argc, char **argv)
 	test_keyset_errors();
 	test_keyset_no_values();
 	test_signing_key_no_values();
+	test_ownership();
 	test_keyset_valid();
 	test_cap_errors();
 	test_cap_valid();

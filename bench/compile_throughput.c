@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk benchmark: cardc's compile throughput against the raw cost of the
  * cryptography it must do, measured in one run.

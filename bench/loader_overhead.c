@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bench/loader_overhead: the timing half of loader_overhead.sh, which runs
  * it inside the e2e harness (private pcscd + cardsim) to compare cardload's

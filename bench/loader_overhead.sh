@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Benchmark: cardload's wall time for a bundle against a bare SCardTransmit
 # replay of the same APDUs through the same pcscd and card simulator, in one
 # run, inside the e2e harness (private pcscd + vpcd + cardsim, see

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardc: compile provisioning profiles into signed, card-bound bundles.
  * The subcommand table; cli_main (cli_util.c) dispatches over it and prints

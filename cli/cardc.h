@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardc, the bundle compiler: one file per subcommand (cardc_NAME.c), each
  * defining its table entry. cardc.c dispatches over the table and prints

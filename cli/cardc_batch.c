@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardc batch: one profile, a file of card records, one bundle per card.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardc: opening a bundle and wording its signature status, for inspect
  * and verify.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardc inspect: show a bundle's manifest, signature status and commands.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardc keygen: make a bundle-signing key pair (sign.h).
  */

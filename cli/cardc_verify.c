@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardc verify: recompute every cryptogram and MAC of a bundle with the
  * card keys, decrypt, and show the plain commands (bundle_verify.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardload: stream signed bundles to smart cards over PC/SC, keyless. The
  * subcommand table; cli_main (cli_util.c) dispatches over it: a first

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardload, the keyless loader: one file per subcommand (cardload_NAME.c),
  * each defining its table entry; cardload.c dispatches over the table (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cardload: what the subcommands share (see cardload.h). */
 #include <stdlib.h>
 #include <string.h>

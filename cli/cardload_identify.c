@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardload identify: read a card's identification data and write the card
  * record cardc compiles a bundle for (cpk-profile(5), CARD RECORDS).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardload [load]: check a bundle, then stream it to the card it was made
  * for. Every check of the bundle (trust anchors, signature, script hash,

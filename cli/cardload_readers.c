@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardload readers: the PC/SC readers, whether each holds a card, its ATR.
  */

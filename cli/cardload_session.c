@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardload session: a session bundle's whole life in one process. The card
  * is identified with a live INITIALIZE UPDATE, its session record written,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cardload: the signal watcher (see cardload_stop.h). */
 #include "cardload_stop.h"
 

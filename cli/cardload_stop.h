@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardload: stopping a run on SIGINT, SIGTERM or SIGHUP, whatever the run
  * is waiting for.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk command-line programs: shared helpers (see cli_util.h). */
 #include "cli_util.h"
 #include "cpk_config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk command-line programs (cardc, cardload): what every subcommand
  * shares. Messages, exit codes, option values, hex and JSON output, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: command and response APDUs. */
 #include "cpk_apdu.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: the bundle manifest (manifest.yaml), the signature entry
  * (manifest.sig), key ids and fault names. The format is described in

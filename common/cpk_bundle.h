@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: the bundle format (cpk(5)), definitions shared by the writer
  * (compiler/bundle_write.c) and the reader (loader/bundle_read.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: buffers, cursors, strict hex. */
 #include "cpk_bytes.h"
 

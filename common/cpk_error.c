@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: status names and the error structure. */
 #include "cpk_error.h"
 

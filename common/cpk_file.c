@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: durable file output (see cpk_file.h). */
 #include "cpk_file.h"
 

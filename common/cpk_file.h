@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: file input and durable file output shared by the compiler (bundles,
  * signing keys, profiles, key sets), the loader (bundles, trust anchors, run

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: reading signing key files (signify-like, two lines). Layout in
  * cpk_bundle.h and cpk(5); writing them is cpk_keyfile_write.c, which the

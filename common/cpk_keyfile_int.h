@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: what the key file reader (cpk_keyfile.c) and writer
  * (cpk_keyfile_write.c) share. Not part of the interface.

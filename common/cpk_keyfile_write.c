@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: writing signing key files (cardc keygen). Only the keyed side links
  * this; the format is read by cpk_keyfile.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: strict parser of a Load File Data Block (concatenated CAP components). */
 #include "cpk_lfdb.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: the Load File Data Block of a Java Card package, parsed strictly.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: script.bin, the bundle's command records, and status-word
  * patterns. The layout is described in cpk_bundle.h and cpk(5).

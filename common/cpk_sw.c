@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: status words in plain words. */
 #include "cpk_sw.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: ISO 7816-4 and GlobalPlatform status words in plain words.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: UTF-8 and JSON string text (see cpk_text.h). */
 #include "cpk_text.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: text both sides show or write: UTF-8 validation, cutting between
  * characters, label checks and JSON string escaping. The one copy of each.

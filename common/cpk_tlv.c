@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: BER-TLV parsing and building. */
 #include "cpk_tlv.h"
 

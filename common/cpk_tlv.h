@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: BER-TLV (ISO/IEC 7816-4 annex D subset used by GlobalPlatform).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: INITIALIZE UPDATE responses and commands as bytes (see scp_iu.h). */
 #include "scp_iu.h"
 

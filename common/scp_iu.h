@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: the INITIALIZE UPDATE exchange of GlobalPlatform SCP02 and SCP03,
  * as bytes. Both sides need it: the compiler builds and checks responses,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: recompute a bundle with the card keys (see bundle_verify.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: the bundle writer. */
 #include "bundle_write.h"
 #include "cpk_file.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: the bundle writer (cardc). Builds script.bin from command records,
  * fills the manifest's script fields, signs manifest.yaml and stores the

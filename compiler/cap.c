@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: CAP files with libzip (see cap.h). */
 #include "cap.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: Java Card CAP files (a zip of component files) read with libzip.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: card records: the field table, values and cross-field rules every form shares (see card_int.h). */
 #include "card_int.h"
 

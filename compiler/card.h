@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: card records (see cpk-profile(5), CARD RECORDS).
  *

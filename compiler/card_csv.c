@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: card records from CSV rows: a header names the columns (see card.h). */
 #include "card_int.h"
 

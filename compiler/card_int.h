@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: what the card record readers share (card.c): the one field table of
  * every form, value setters and the cross-field rules. The forms themselves

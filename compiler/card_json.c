@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: card records from JSON lines (see card.h), parsed by jansson.
  *

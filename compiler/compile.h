@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: script assembly. One loaded profile plus one card record become the
  * command sequence of a bundle: SELECT of the security domain, INITIALIZE

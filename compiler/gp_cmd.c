@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: GlobalPlatform command builders (see gp_cmd.h). */
 #include "gp_cmd.h"
 

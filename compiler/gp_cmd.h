@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: GlobalPlatform card content management commands, plain (before
  * secure-channel wrapping), per shared/PROTOCOLS.md and GP Card

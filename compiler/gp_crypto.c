@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: symmetric cryptography for GlobalPlatform secure channels.
  * The only file that uses OpenSSL's cipher and MAC interfaces.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: key set files (see keyset.h). */
 #include "keyset.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: key set files (see cpk-profile(5), KEY SETS).
  *

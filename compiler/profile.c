@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: profile parsing: YAML -> model through one schema table per mapping
  * (see profile.h). Resolution, the semantic pass and per-card binding are

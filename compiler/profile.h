@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: provisioning profiles (cpk-profile(5), `profile: 1`).
  *

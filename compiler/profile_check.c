@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: profiles after parsing: resolving the files they name, the
  * semantic pass, and binding to one card (see profile.h).

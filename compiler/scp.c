@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: GlobalPlatform secure channel sessions, the parts common to SCP02
  * and SCP03: key sets, INITIALIZE UPDATE, parameters, state, dispatch.

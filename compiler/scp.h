@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: GlobalPlatform secure channels SCP02 and SCP03, both sides.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: SCP02 (GlobalPlatform Card Specification 2.3.1 Appendix E):
  * three keys, explicit initiation, C-MAC on the modified APDU, zero initial

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: SCP03 (GlobalPlatform Card Specification Amendment D).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: internals shared by scp.c, scp02.c and scp03.c. Not installed,
  * not used outside compiler/.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: key material out of core dumps and swap (see secmem.h). */
 #include "secmem.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: Ed25519 signing keys: generation, loading, signing. */
 #include "sign.h"
 #include "cpk_file.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: the bureau's Ed25519 signing key (cardc keygen, bundle signing).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: strict YAML documents and table-driven schemas (see ydoc.h). */
 #include "ydoc.h"
 

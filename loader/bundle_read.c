@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: the bundle reader. Order of checks in bundle_read.h. */
 #include "bundle_read.h"
 #include "cpk_file.h"

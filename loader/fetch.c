@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: fetching a bundle over HTTPS with libcurl (see fetch.h). */
 #include "fetch.h"
 

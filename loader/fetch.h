@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: fetching a bundle over HTTPS (libcurl). Only https:// is accepted,
  * for the first request and for every redirect; the server's certificate

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: identifying a card for the compiler (see identify.h). */
 #include "identify.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: INITIALIZE UPDATE response comparison (see iu_compare.h). */
 #include "iu_compare.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: compare the card's INITIALIZE UPDATE response with the one a bundle
  * expects, field by field, and say in plain words what a difference means.

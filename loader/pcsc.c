@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: PC/SC transport over pcsc-lite. One connection, one transaction
  * around the whole run, explicit handling of removed and reset cards and of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: PC/SC readers and cards (pcsc-lite). The only module that includes
  * winscard.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: the loader's run log (see runlog.h). */
 #include "runlog.h"
 

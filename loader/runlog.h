@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: the loader's run log. Every cardload run appends JSON records, one
  * object per line, to a log file, so that a technician's results survive a

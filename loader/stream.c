@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: streaming a bundle to a card (see stream.h). */
 #include "stream.h"
 

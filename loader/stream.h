@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: streaming a verified bundle to a card. Each command is sent once,
  * in order; the run stops at the first status word outside the command's

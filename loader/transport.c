@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk: response assembly over any transport (61xx, 6Cxx). */
 #include "transport.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: the card transport seen by the loader. pcsc.c implements it over
  * PC/SC (the only file that includes winscard.h); tests and fuzzers plug in

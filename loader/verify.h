@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk: trust anchors and the manifest signature check (cardload).
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Sourced by scripts/demo.sh and tests/run-all.sh: both install packages and
 # start pcscd in private namespaces, so they need root. When not root,
 # re-execute the calling script under sudo (keeping the environment, so

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # cpk's main job, end to end, on the built-in simulated card:
 #   install what is missing, build, start a private pcscd with the card
 #   simulator behind it, identify the card, compile an example profile for

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Install the Debian 12 packages cpk needs to build and test: compilers,
 # meson, the six libraries (libcurl: cardload fetches https:// bundles;
 # jansson: cardc reads JSON-lines card records),

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # The test command: configure a warnings-as-errors build with AddressSanitizer
 # and UndefinedBehaviorSanitizer in build-test/, build everything, run every
 # meson test suite (unit, e2e, fuzz replay), and end with one line

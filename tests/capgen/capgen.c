@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * capgen: CAP file generator for tests (JCVM 3.0.5 chapter 6, compact
  * format, CAP 2.1 and 2.2).

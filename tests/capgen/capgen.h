@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * capgen: generate structurally valid Java Card CAP files for tests.
  *

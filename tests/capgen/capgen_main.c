@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * capgen: make a CAP file fixture from the command line.
  * Exit codes: 0 ok, 1 error, 2 usage (bad option or an impossible spec).

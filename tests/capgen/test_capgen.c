@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk unit tests for tests/capgen: every generated CAP is opened with
  * libzip and walked component by component by an independent reader

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # cardload's command line without a card or a smart-card service: help and
 # usage errors (exit 2), the man page naming every option --help names, and
 # bundles refused before any reader is opened (exit 3, or 1), each with its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk unit test: cardload identify's library (loader/identify.h). The
  * parsers of the card's answers against good, truncated and hostile

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # cardload is keyless: it must never link the compiler library (keys,
 # secure channel, profiles) nor libyaml. Checks the built binary:
 #   - no libyaml among its shared libraries (readelf -d NEEDED);

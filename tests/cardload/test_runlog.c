@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk unit test: the run log (loader/runlog.h) and the fetch refusals that
  * need no network (loader/fetch.h). The line format (members, nulls,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardsim: the card core. Class and instruction checks, the secure channel
  * (INITIALIZE UPDATE, EXTERNAL AUTHENTICATE, unwrapping commands, wrapping

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardsim: internals shared by the command handlers of the card core.
  */

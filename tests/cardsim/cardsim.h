@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardsim: a strict GlobalPlatform 2.3 card (issuer security domain) for
  * tests. See tests/cardsim/README.md.

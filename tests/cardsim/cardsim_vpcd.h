@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardsim: the card side of the vpcd protocol (vsmartcard's virtual reader
  * driver for pcsc-lite).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardsim: card content management. DELETE, INSTALL [for load, install,
  * make selectable, personalization], LOAD, GET STATUS and STORE DATA, as

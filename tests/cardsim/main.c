@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardsim: a GlobalPlatform card behind pcscd's vpcd reader. See README.md.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardsim: PUT KEY (GP 2.3.1 11.8, Amendment D 7.2): add a key set or
  * replace one, all three keys (ENC, MAC, DEK) in one command.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cardsim: configuration and state files (YAML through libyaml), the atomic
  * state writer and the registry printer.

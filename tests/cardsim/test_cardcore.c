@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the cardsim card core without PC/SC: cardsim_process()
  * driven by the host side of compiler/scp.h. Strict parsing status words,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cardsim: the vpcd client loop. */
 #include "cardsim_vpcd.h"
 

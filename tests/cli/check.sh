@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Shared by the cardc and cardload shell tests (sourced, not run): a private
 # work folder $T removed on exit; fail() records a failure, expect() runs a
 # command and checks its exit status and a piece of its stderr (stdout in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Shared by the cardc shell tests (sourced, not run).
 #
 # Expects CARDC, CAPGEN and SRCROOT to be set. Makes a private work folder

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # cardc batch: 20 card records as JSON lines and as CSV, two of them bad;
 # the bad ones are reported as FILE:LINE and the other 18 bundles written
 # (and accepted by cardc verify); -j 4 writes the same bundles as -j 1 (same

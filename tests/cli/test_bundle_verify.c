@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk unit test: cardc verify's recomputation (compiler/bundle_verify.h).
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # cardc's command line: help and usage errors (exit 2, message on stderr),
 # --help on stdout (exit 0), help text and man page in agreement, the error
 # paths of each subcommand (exit 1, message checked), every example profile

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # cardc compile is reproducible: profiles/install-applet.yaml compiled for
 # tests/cli/data/card-scp03.yaml with the committed test keys, a fixed host
 # challenge and a fixed SOURCE_DATE_EPOCH gives the same bytes twice, and

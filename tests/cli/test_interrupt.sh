@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # cardc batch stops cleanly on SIGINT, SIGTERM and SIGHUP: "interrupted
 # batch: exit 1, where it stopped, no temporary file, finished bundles
 # intact". The cards come through a FIFO: cardc writes the bundles of the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # cardc keeps its keys out of core files.
 #
 # 1. "kills cardc with SIGABRT during a batch and finds no core file, and no

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # End-to-end tests of cardload (issue 5): identify -> cardc compile ->
 # cardload through the real pcscd + vpcd + cardsim, each test in its own
 # namespaces with its own pcscd (see harness.sh).

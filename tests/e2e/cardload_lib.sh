@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # cardload_lib.sh: the set-up and helpers of the cardload end-to-end tests
 # (cardload.sh, failures.sh). Sourced after harness_enter, with E2E_NAME set
 # to the test's work-directory name; needs CARDLOAD, CARDC, CAPGEN and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Run the README's main job (scripts/demo.sh) and check that it ended with
 # the package and the applet in the card's registry.
 #

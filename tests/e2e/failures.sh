@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The failure matrix of cardload (issue 6, item 2) that cardload.sh does not
 # already cover: each case asserts cardload's exit code, its message and the
 # simulator's state afterwards (cardload_lib.sh: card_snap, card_untouched,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * gpclient: a small scripted PC/SC client for the end-to-end tests.
  *

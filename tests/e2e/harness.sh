@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # harness.sh: a private pcscd and a cardsim for one end-to-end test.
 #
 # Sourced by run.sh. A test script calls, in this order:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * e2e_matrix: the end-to-end matrix driver (tests/e2e/matrix.sh).
  *

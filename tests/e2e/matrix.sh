@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The end-to-end matrix: compile -> load -> GET STATUS through the real
 # pcscd + vpcd + cardsim, driven by e2e_matrix (matrix.c), which holds one
 # PC/SC connection per card and one transaction per cell (a session bundle

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # valgrind.sh: the e2e happy path under valgrind memcheck. Sourced by
 # matrix.sh (group 'valgrind') inside the harness, after harness_setup and
 # harness_start_pcscd.

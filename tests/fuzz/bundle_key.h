@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk fuzz: the signing key of the bundle seeds and the bundle target's
  * trust store.

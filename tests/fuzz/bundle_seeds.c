@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk fuzz: the generated seeds of the bundle, manifest and script targets.
  *

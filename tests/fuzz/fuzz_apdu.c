@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fuzz target: command APDUs, cpk_apdu_parse and cpk_apdu_build
  * (common/cpk_apdu.h).

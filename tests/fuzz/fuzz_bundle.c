@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fuzz target: the bundle reader, cpk_bundle_open (loader/bundle_read.h),
  * with a trust store holding one key (bundle_key.h: the test signing key,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fuzz target: CAP files, cap_open_buffer and cap_build_lfdb
  * (compiler/cap.h), the Load File Data Block checked again with

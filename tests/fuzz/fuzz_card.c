@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fuzz target: card records, card_parse_yaml, card_parse_json and CSV
  * (card_csv_header_parse on the first line, card_parse_csv on each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fuzz target: the card simulator's core, cardsim_process
  * (tests/cardsim/cardsim.h), and its state file, cardsim_state_parse

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fuzz target: strict hex, cpk_hex_decode, cpk_hex_decode_exact and
  * cpk_hex_decode_buf (common/cpk_bytes.h), the decoder of every hex field

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fuzz target: the card answers `cardload identify` reads,
  * cpk_identify_parse_getdata and cpk_identify_parse_iu, then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fuzz target: signing key files and the signature entry,
  * cpk_keyfile_decode (public and secret), cpk_pubkey_parse and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fuzz target: key set files, keyset_parse (compiler/keyset.h), then
  * keyset_effective_div against every profile choice and keyset_card_keys

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fuzz target: Load File Data Blocks, cpk_lfdb_parse (common/cpk_lfdb.h),
  * which the card simulator runs on what it receives in LOAD.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fuzz target: the bundle manifest, cpk_manifest_parse and
  * cpk_manifest_encode (common/cpk_bundle.h).

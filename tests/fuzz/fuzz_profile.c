@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fuzz target: provisioning profiles, profile_parse and profile_check
  * (compiler/profile.h), then profile_check_card and profile_render for three

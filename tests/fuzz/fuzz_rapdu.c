@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fuzz target: response APDUs and status words, cpk_rapdu_parse
  * (common/cpk_apdu.h) and cpk_sw_describe (common/cpk_sw.h).

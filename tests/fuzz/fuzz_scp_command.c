@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fuzz target: commands as the card side of a secure channel receives them,
  * scp_card_external_authenticate and scp_unwrap_command (compiler/scp.h),

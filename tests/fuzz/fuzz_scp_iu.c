@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fuzz target: the card's INITIALIZE UPDATE response as the host (and the
  * loader, against a bundle's expected one) receives it, scp_iu_response_parse

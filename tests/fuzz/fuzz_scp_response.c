@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fuzz target: a card's response as the host side of a secure channel
  * receives it, scp_unwrap_response (compiler/scp.h).

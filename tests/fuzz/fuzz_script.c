@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fuzz target: script.bin, cpk_script_parse and cpk_script_check_flow
  * (common/cpk_bundle.h).

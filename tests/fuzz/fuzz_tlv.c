@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fuzz target: BER-TLV, cpk_tlv_next, cpk_tlv_find and cpk_tlv_validate
  * (common/cpk_tlv.h), the parser of GET STATUS, GET DATA and SELECT

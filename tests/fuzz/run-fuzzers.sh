@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Run the libFuzzer targets for a while each (see tests/fuzz/README.md).
 #
 # usage: tests/fuzz/run-fuzzers.sh [--merge] SECONDS [TARGET...]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk fuzz: a host and a card secure channel session with fixed test keys,
  * for the secure channel targets and the generator of their seeds.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk fuzz: the genuine seeds of the secure channel targets.
  *

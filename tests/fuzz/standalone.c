@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk fuzz: a main() for the fuzz targets without libFuzzer. It replays
  * files through LLVMFuzzerTestOneInput, so every target also builds with

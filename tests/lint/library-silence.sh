@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Nothing under common/, compiler/ or loader/ prints, exits or aborts: the
 # libraries return a status and fill a struct cpk_error; only cli/ (and the
 # test programs) decide what to print and how to exit.

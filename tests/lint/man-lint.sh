@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Every man page is clean under `mandoc -T lint` (warnings included).
 #
 # usage: man-lint.sh SOURCE_ROOT

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # The README's two set-up commands stay true: its test command is the one
 # .ci/run executes, and both commands name scripts that exist, are
 # executable, and re-execute themselves as root the same way.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # The Debian packages: build cpk-cardc and cpk-cardload from a copy of the
 # source tree with dpkg-buildpackage -b, hold them to lintian (no error),
 # unpack both into a scratch root and run what they installed:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk unit test: the whole pipeline in one process, against the strict
  * card simulator's core (no PC/SC): profile + card record -> cpk_compile ->

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk unit tests: the bundle fixture, a raw zip builder, file helpers. */
 #include "bundle_fixture.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk unit tests: a fixed bundle (manifest and commands), a raw zip
  * builder for hostile containers, and small file helpers. Shared by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk unit tests for the bundle format definitions (common/cpk_bundle.h):
  * the manifest text and its strict parser, script.bin records and their

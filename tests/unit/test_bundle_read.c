@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk unit tests for the bundle reader and the trust anchors
  * (loader/bundle_read.h, loader/verify.h). Linked with the loader library

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk unit tests for the bundle writer and the signing keys
  * (compiler/bundle_write.h, compiler/sign.h), read back with the loader's

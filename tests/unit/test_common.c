@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk unit tests for common/: errors, hex, buffers, cursors, BER-TLV,
  * APDUs and status words. Every error path is triggered here and its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk unit test: URLs as cardload shows and logs them (cpk_fetch_redact):
  * credentials and query strings never appear; what identifies the bundle

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk unit test: file input and durable file output (common/cpk_file.h):
  * atomic replace with the requested mode, nothing left behind on failure,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk unit tests: GlobalPlatform command builders (compiler/gp_cmd.c)
  * against byte strings derived by hand from PROTOCOLS.md / GP 2.3.1

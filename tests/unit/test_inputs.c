@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk unit tests: the inputs of cardc — profiles (compiler/profile*.c),
  * card records (card.c), key sets (keyset.c) and CAP files (cap.c).

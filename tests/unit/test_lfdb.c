@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk unit tests for common/cpk_lfdb: valid Load File Data Blocks and every
  * way the parser refuses one, with its message.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk unit test: SCP02 and SCP03 sessions, host against card side.
  *

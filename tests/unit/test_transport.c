@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk unit test: response assembly over a scripted transport: 61xx chains
  * with GET RESPONSE, 6Cxx resend (never for a secured command), limits, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk unit test: every known-answer vector of tests/vectors/ (copies of
  * shared/vectors/, byte for byte).

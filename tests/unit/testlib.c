@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk unit tests: the check harness. */
 #include "testlib.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk unit tests: a tiny check harness. Each test program calls CHECK*
  * and ends with `return test_summary("name");`. A failed check prints the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk tests: YAML vector files as a tree. */
 #include "vecdoc.h"
 

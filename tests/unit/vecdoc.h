@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk tests: a small in-memory tree of a YAML vector file (libyaml), so
  * that the known-answer tests can read the files of shared/vectors/ directly and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cpk tests: every vector of tests/vectors/ as a check. */
 #include "vectors.h"
 

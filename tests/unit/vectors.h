@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cpk tests: the known-answer vectors of tests/vectors/ (copies of
  * shared/vectors/), as check functions over the parsed files. Each check

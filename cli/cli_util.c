@@ -158,30 +158,6 @@ cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned lon
 	return true;
 }
 
-static cpk_status
-read_fd_all(int fd, const char *name, size_t max, struct cpk_buf *out, struct cpk_error *err)
-{
-	ssize_t r;
-	cpk_status ret;
-
-	for (;;) {
-		if ((ret = cpk_buf_reserve(out, 4096, err)) != CPK_OK)
-			return ret;
-		r = read(fd, out->data + out->len, out->cap - out->len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return cpk_error_set(err, CPK_ERR_IO, "cannot read %s: %s", name,
-			    strerror(errno));
-		if (r == 0)
-			return CPK_OK;
-		out->len += (size_t)r;
-		if (out->len > max)
-			return cpk_error_set(err, CPK_ERR_RANGE, "%s is too large (more than %zu bytes)",
-			    name, max);
-	}
-}
-
 cpk_status
 cli_read_input(const char *path, size_t max, struct cpk_buf *out, struct cpk_error *err)
 {
@@ -191,11 +167,11 @@ cli_read_input(const char *path, size_t max, struct cpk_buf *out, struct cpk_err
 
 	cpk_buf_reset(out);
 	if (strcmp(path, "-") == 0)
-		return read_fd_all(STDIN_FILENO, "stdin", max, out, err);
+		return cpk_read_fd_all(STDIN_FILENO, "stdin", max, out, err);
 	if ((ret = cpk_stream_open(path, NULL, &fd, err)) != CPK_OK)
 		return ret;
 	snprintf(name, sizeof(name), "'%s'", path);
-	ret = read_fd_all(fd, name, max, out, err);
+	ret = cpk_read_fd_all(fd, name, max, out, err);
 	close(fd);
 	return ret;
 }

@@ -211,6 +211,31 @@ fail:
 }
 
 cpk_status
+cpk_read_fd_all(int fd, const char *name, size_t max, struct cpk_buf *out,
+    struct cpk_error *err)
+{
+	ssize_t r;
+	cpk_status ret;
+
+	for (;;) {
+		if ((ret = cpk_buf_reserve(out, 4096, err)) != CPK_OK)
+			return ret;
+		r = read(fd, out->data + out->len, out->cap - out->len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return cpk_error_set(err, CPK_ERR_IO, "cannot read %s: %s", name,
+			    strerror(errno));
+		if (r == 0)
+			return CPK_OK;
+		out->len += (size_t)r;
+		if (out->len > max)
+			return cpk_error_set(err, CPK_ERR_RANGE, "%s is too large (more than %zu bytes)",
+			    name, max);
+	}
+}
+
+cpk_status
 cpk_stream_open(const char *path, const char *what, int *fd, struct cpk_error *err)
 {
 	char subj[PATH_MAX + 64];

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "cpk_bytes.h"
 #include "cpk_error.h"
 
 /* CPK_ERR_IO "what 'path': strerror(e)". */
@@ -48,6 +49,15 @@ const char *cpk_file_kind(mode_t mode);
  */
 cpk_status cpk_input_open(const char *path, const char *what, int flags, int *fd,
     struct stat *sb, struct cpk_error *err);
+
+/*
+ * Append everything left to read from fd to out, retrying EINTR; more than
+ * max bytes is CPK_ERR_RANGE. `name` is the subject of a message ("'path'",
+ * "stdin", "CAP file 'x'"): "cannot read NAME: ...", "NAME is too large
+ * (more than MAX bytes)".
+ */
+cpk_status cpk_read_fd_all(int fd, const char *name, size_t max, struct cpk_buf *out,
+    struct cpk_error *err);
 
 /*
  * cpk_input_open for a stream of records (a cards file, a bundle): a FIFO

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "cpk_bytes.h"
+#include "cpk_file.h"
 
 static cpk_status
 at(const struct profile *p, struct cpk_error *err, struct profile_loc l, cpk_status st,
@@ -187,28 +189,19 @@ static cpk_status
 cap_read_fd(const struct profile *p, int fd, const char *name, struct profile_loc l,
     struct cpk_buf *out, struct cpk_error *err)
 {
+	char subj[PATH_MAX + 16];
+	struct cpk_error why;
 	struct stat st;
-	ssize_t r;
 	cpk_status ret;
 
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		return at(p, err, l, CPK_ERR_IO, "CAP file '%s' is not a regular file", name);
-	for (;;) {
-		if ((ret = cpk_buf_reserve(out, 4096, err)) != CPK_OK)
-			return ret;
-		r = read(fd, out->data + out->len, out->cap - out->len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return at(p, err, l, CPK_ERR_IO, "cannot read CAP file '%s': %s", name,
-			    strerror(errno));
-		if (r == 0)
-			return CPK_OK;
-		out->len += (size_t)r;
-		if (out->len > CAP_FILE_MAX)
-			return at(p, err, l, CPK_ERR_RANGE,
-			    "CAP file '%s' is too large (more than %zu bytes)", name, CAP_FILE_MAX);
-	}
+	snprintf(subj, sizeof(subj), "CAP file '%s'", name);
+	cpk_error_clear(&why);
+	if ((ret = cpk_read_fd_all(fd, subj, CAP_FILE_MAX, out, &why)) != CPK_OK)
+		return ret == CPK_ERR_NOMEM ? cpk_error_set(err, ret, "%s", why.msg) :
+		    at(p, err, l, ret, "%s", why.msg);
+	return CPK_OK;
 }
 
 static cpk_status

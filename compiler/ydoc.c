@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +41,10 @@ cpk_status
 ydoc_read_file(const char *path, size_t max, enum ydoc_file_use use, struct cpk_buf *out,
     struct cpk_error *err)
 {
+	char name[PATH_MAX + 3];
 	struct stat st;
 	cpk_status ret = CPK_ERR_IO;
 	int fd = -1;
-	ssize_t r;
 
 	cpk_buf_reset(out);
 	if ((ret = cpk_input_open(path, use == YDOC_FILE_KEYS ? "key file" : NULL,
@@ -60,28 +61,9 @@ ydoc_read_file(const char *path, size_t max, enum ydoc_file_use use, struct cpk_
 		    "'%s' is too large (%lld bytes, at most %zu)", path, (long long)st.st_size, max);
 		goto out;
 	}
-	for (;;) {
-		/* Read one byte past the cap to notice a file that grew. */
-		if ((ret = cpk_buf_reserve(out, 4096, err)) != CPK_OK)
-			goto out;
-		r = read(fd, out->data + out->len, out->cap - out->len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			ret = cpk_error_set_at(err, CPK_ERR_IO, path, 0, 0, "cannot read '%s': %s",
-			    path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		out->len += (size_t)r;
-		if (out->len > max) {
-			ret = cpk_error_set_at(err, CPK_ERR_RANGE, path, 0, 0,
-			    "'%s' is too large (more than %zu bytes)", path, max);
-			goto out;
-		}
-	}
-	ret = CPK_OK;
+	/* Read to the end, not to st_size: a file that grew is noticed. */
+	snprintf(name, sizeof(name), "'%s'", path);
+	ret = cpk_read_fd_all(fd, name, max, out, err);
 out:
 	if (fd >= 0)
 		close(fd);

@@ -41,3 +41,18 @@ card_for() {
 		echo "$SRCROOT/tests/cli/data/card-scp03.yaml"
 	fi
 }
+
+# record N: the JSON-lines card record B-NN (an SCP03 card, counter N) for
+# the batch tests that feed cardc a card at a time.
+record() {
+	printf '{"sd-aid":"A000000151000000","scp":"03","i":"70","kvn":"30","kdd":"0102030405060708%02d00","counter":"0000%02d","serial":"B-%02d"}\n' "$1" "$1" "$1"
+}
+
+# wait_file PATH: until PATH exists or the process $pid is gone (no timing
+# in the verdict: the caller checks what it needs).
+wait_file() {
+	while [ ! -e "$1" ] && kill -0 "$pid" 2>/dev/null; do
+		sleep 0.05
+	done
+	[ -e "$1" ]
+}

@@ -22,18 +22,6 @@ P=$T/p/install-applet.yaml
 # case below): the signals are reset to their default first.
 RUN="env --default-signal=INT,TERM,HUP"
 
-record() {
-	printf '{"sd-aid":"A000000151000000","scp":"03","i":"70","kvn":"30","kdd":"0102030405060708%02d00","counter":"0000%02d","serial":"B-%02d"}\n' "$1" "$1" "$1"
-}
-
-# wait_file PATH: until PATH exists or cardc ($pid) is gone.
-wait_file() {
-	while [ ! -e "$1" ] && kill -0 "$pid" 2>/dev/null; do
-		sleep 0.05
-	done
-	[ -e "$1" ]
-}
-
 # interrupt SIGNAL NAME CARDS [OPTIONS...]: a batch of CARDS records (as
 # two comment lines and CARDS records, lines 3..CARDS+2) through a FIFO,
 # SIGNAL once the last bundle is there; cardc's exit status in $rc, its

@@ -50,19 +50,6 @@ B64=$(sed -n 2p "$SIGNKEY")
 SEED=$(printf '%s' "$B64" | base64 -d | od -An -v -tx1 -j10 | tr -d ' \n')
 check "the seed is not 32 bytes" test "${#SEED}" = 64
 
-record() {
-	printf '{"sd-aid":"A000000151000000","scp":"03","i":"70","kvn":"30","kdd":"0102030405060708%02d00","counter":"0000%02d","serial":"B-%02d"}\n' "$1" "$1" "$1"
-}
-
-# wait_file PATH: until PATH exists or the process $pid is gone (no timing
-# in the verdict: the caller checks what it needs).
-wait_file() {
-	while [ ! -e "$1" ] && kill -0 "$pid" 2>/dev/null; do
-		sleep 0.05
-	done
-	[ -e "$1" ]
-}
-
 # secrets_in FOLDER: print the files under FOLDER holding a key (the hex
 # text in either case, or the raw bytes, or the signing key's file line).
 secrets_in() {

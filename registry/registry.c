@@ -100,6 +100,7 @@ cpk_status
 registry_open(const char *uri, bool create, struct registry **out, struct cpk_error *err)
 {
 	struct registry *r = NULL;
+	pthread_mutexattr_t attr;
 	cpk_status st = CPK_ERR_ARG;
 
 	*out = NULL;
@@ -118,7 +119,11 @@ registry_open(const char *uri, bool create, struct registry **out, struct cpk_er
 		    "give sqlite:PATH, postgresql://... or postgres://...", r->shown);
 		goto out;
 	}
-	pthread_mutex_init(&r->mu, NULL);
+	/* Recursive: a walk's callback may ask the registry more (show: captured data). */
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&r->mu, &attr);
+	pthread_mutexattr_destroy(&attr);
 	if ((st = r->ops->open(uri, r->shown, create, &r->db, err)) != CPK_OK) {
 		pthread_mutex_destroy(&r->mu);
 		goto out;
@@ -713,6 +718,8 @@ event_row(void *arg, size_t ncols, const char *const *v)
 	copy(ev.bundle_sha256, sizeof(ev.bundle_sha256), v[1]);
 	copy(ev.event, sizeof(ev.event), v[2]);
 	copy(ev.detail, sizeof(ev.detail), v[3]);
+	if (ncols > 4)
+		copy(ev.serial, sizeof(ev.serial), v[4]);
 	return w->fn(w->arg, &ev);
 }
 
@@ -724,8 +731,9 @@ registry_events(struct registry *r, const char *serial, registry_event_fn fn, vo
 	cpk_status st;
 
 	pthread_mutex_lock(&r->mu);
-	st = r->ops->query(r->db, "SELECT at, bundle_sha256, event, detail FROM events WHERE "
-	    "serial = $1 ORDER BY id", 1, &serial, event_row, &w, err);
+	st = r->ops->query(r->db, "SELECT at, bundle_sha256, event, detail, serial FROM events "
+	    "WHERE CAST($1 AS TEXT) IS NULL OR serial = $1 ORDER BY id", 1, &serial, event_row,
+	    &w, err);
 	pthread_mutex_unlock(&r->mu);
 	return st;
 }

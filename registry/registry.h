@@ -8,7 +8,8 @@
  * One interface over several back ends (registry_int.h): SQLite
  * ("sqlite:PATH", a file in WAL mode) and PostgreSQL ("postgresql://..."
  * or "postgres://..."). Every write is one transaction. A handle may be
- * shared by threads: calls on it are serialized.
+ * shared by threads: calls on it are serialized (a walk's callback may
+ * call the registry again).
  *
  * States: issued -> loaded | failed | superseded | revoked; loaded ->
  * revoked | failed. A card (serial) and counter have at most one bundle
@@ -171,6 +172,7 @@ struct registry_row {
 /* One entry of the event log. */
 struct registry_event {
 	uint64_t at;
+	char serial[REGISTRY_SERIAL_MAX + 1];
 	char bundle_sha256[REGISTRY_HEX_HASH];
 	char event[32];
 	char detail[REGISTRY_REASON_MAX + 1];
@@ -194,7 +196,7 @@ cpk_status registry_list(struct registry *r, const struct registry_filter *f,
 /* One bundle by its SHA-256 (CPK_ERR_NOT_FOUND if none). */
 cpk_status registry_find_bundle(struct registry *r, const char *bundle_sha256,
     struct registry_row *out, struct cpk_error *err);
-/* The events of a card (serial), oldest first. */
+/* The events of a card (serial; NULL: of every card), oldest first. */
 cpk_status registry_events(struct registry *r, const char *serial, registry_event_fn fn,
     void *arg, struct cpk_error *err);
 /* Captured values of a bundle: fn(arg, name, value_hex). */

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* cpk: recording what cardc compiles (see registry_issue.h). */
+#include "registry_issue.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpk_bytes.h"
+
+/* Hex of p[0..n) into out (room for 2n + 1). */
+static void
+hex(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+	if (cpk_hex_encode(p, n, out, cap) != CPK_OK)
+		out[0] = '\0';
+}
+
+/* The card's sealed data as hex, or NULL when it has none of the profile's items. */
+static cpk_status
+seal_data(const struct datakey *dk, const struct profile *p, const struct card_record *card,
+    const uint8_t hash[32], char **out, struct cpk_error *err)
+{
+	struct cpk_buf plain = CPK_BUF_INIT, sealed = CPK_BUF_INIT;
+	cpk_status st;
+
+	*out = NULL;
+	if ((st = card_data_encode(p, card, &plain, err)) != CPK_OK || plain.len == 0)
+		goto out;
+	if (dk == NULL) {
+		st = cpk_error_set(err, CPK_ERR_ARG, "registry: per-card data and no data key");
+		goto out;
+	}
+	if ((st = datakey_seal(dk, card->serial, hash, plain.data, plain.len, &sealed,
+	    err)) != CPK_OK)
+		goto out;
+	if (sealed.len > REGISTRY_DATA_MAX / 2) {
+		st = cpk_error_set(err, CPK_ERR_RANGE, "card data too long for the registry");
+		goto out;
+	}
+	if ((*out = malloc(2 * sealed.len + 1)) == NULL) {
+		st = cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	hex(sealed.data, sealed.len, *out, 2 * sealed.len + 1);
+out:
+	cpk_buf_free(&plain);
+	cpk_buf_free(&sealed);
+	return st;
+}
+
+cpk_status
+registry_issue_bundle(struct registry *r, const struct datakey *dk, const struct profile *p,
+    const struct card_record *card, const struct cpk_manifest *m, const uint8_t *bytes,
+    size_t n, const char *supersede, char hash_hex[REGISTRY_HEX_HASH], struct cpk_error *err)
+{
+	struct registry_issue in;
+	uint8_t hash[CPK_SHA256_LEN];
+	char kdd[21], iin[33], cin[33], psha[REGISTRY_HEX_HASH], counter[REGISTRY_COUNTER_MAX + 1];
+	char *data = NULL;
+	cpk_status st;
+
+	memset(&in, 0, sizeof(in));
+	hash_hex[0] = '\0';
+	if (card->serial[0] == '\0') {
+		st = cpk_error_set(err, CPK_ERR_ARG, "the card record has no 'serial': the registry "
+		    "records each card by its serial");
+		goto out;
+	}
+	if ((st = cpk_sha256(bytes, n, hash, err)) != CPK_OK)
+		goto out;
+	hex(hash, sizeof(hash), hash_hex, REGISTRY_HEX_HASH);
+	hex(m->kdd, sizeof(m->kdd), kdd, sizeof(kdd));
+	hex(m->iin, m->iin_len, iin, sizeof(iin));
+	hex(m->cin, m->cin_len, cin, sizeof(cin));
+	hex(m->profile_sha256, sizeof(m->profile_sha256), psha, sizeof(psha));
+	if (m->counter_len > 0) {
+		hex(m->counter, m->counter_len, counter, sizeof(counter));
+	} else {
+		/* A session bundle whose card reports no counter: bound to its challenge. */
+		memcpy(counter, "hc:", 4);
+		hex(m->host_challenge, sizeof(m->host_challenge), counter + 3, sizeof(counter) - 3);
+	}
+	if ((st = seal_data(dk, p, card, hash, &data, err)) != CPK_OK)
+		goto out;
+	in.serial = card->serial;
+	in.kdd = kdd;
+	in.iin = m->iin_len > 0 ? iin : NULL;
+	in.cin = m->cin_len > 0 ? cin : NULL;
+	in.profile = m->profile;
+	in.profile_sha256 = psha;
+	in.bundle_sha256 = hash_hex;
+	in.mode = m->mode == CPK_MODE_SESSION ? "session" : "offline";
+	in.counter = counter;
+	in.created = m->created;
+	in.data = data;
+	in.supersede = supersede;
+	st = registry_record(r, &in, err);
+out:
+	free(data);
+	return st;
+}

@@ -38,14 +38,15 @@
 #include "compile.h"
 #include "cpk_file.h"
 #include "profile.h"
+#include "registry_issue.h"
 #include "sign.h"
 
 #define SYNOPSIS "cardc batch -p PROFILE --cards FILE -k KEYDIR -s SIGNKEY -o OUTDIR " \
-    "[-j N] [--shard I/N] [--json]"
+    "[-j N] [--shard I/N] [--json] [--registry URI] [--supersede REASON]"
 #define BATCH_MAX_JOBS 64
 #define BATCH_MAX_SHARDS 1000000
 
-enum { OPT_CARDS = 256, OPT_SHARD, OPT_JSON };
+enum { OPT_CARDS = 256, OPT_SHARD, OPT_JSON, OPT_REGISTRY, OPT_SUPERSEDE };
 
 static const struct option long_options[] = {
 	{ "profile", required_argument, NULL, 'p' },
@@ -56,12 +57,15 @@ static const struct option long_options[] = {
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "shard", required_argument, NULL, OPT_SHARD },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "registry", required_argument, NULL, OPT_REGISTRY },
+	{ "supersede", required_argument, NULL, OPT_SUPERSEDE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
 struct batch_args {
 	const char *profile, *cards, *sign_key, *outdir, *keys;
+	const char *registry, *supersede;
 	unsigned long jobs, shard_i, shard_n;
 	bool json;
 };
@@ -87,6 +91,7 @@ struct batch {
 	const struct batch_args *a;
 	const struct profile *p;
 	const struct cpk_signer *signer;
+	const struct cardc_registry *reg;	/* reg->reg NULL: no registry */
 	uint64_t created;
 	const char *name;		/* the cards file in messages */
 
@@ -425,6 +430,37 @@ report(struct batch *B, const struct job *jb, cpk_status st, const struct cpk_er
 	pthread_mutex_unlock(&B->mu);
 }
 
+/*
+ * With a registry: the bundle is recorded (one transaction) before it is
+ * written, so a refused second bundle for a card and counter is never
+ * written; one that cannot be written is marked failed.
+ */
+static cpk_status
+record_and_write(struct batch *B, const struct card_record *card, const struct cpk_compiled *c,
+    const char *path, struct cpk_error *err)
+{
+	struct cpk_buf b = CPK_BUF_INIT;
+	char hash[REGISTRY_HEX_HASH] = "", why[CPK_ERROR_MSG_LEN + 64];
+	struct cpk_error e2;
+	cpk_status ret;
+
+	if ((ret = cpk_bundle_write(&c->manifest, c->cmds, c->ncmds, B->signer, &b,
+	    err)) != CPK_OK)
+		goto out;
+	if ((ret = registry_issue_bundle(B->reg->reg, B->reg->dk, B->p, card, &c->manifest,
+	    b.data, b.len, B->a->supersede, hash, err)) != CPK_OK)
+		goto out;
+	if ((ret = cpk_file_replace(path, b.data, b.len, 0600, err)) != CPK_OK) {
+		snprintf(why, sizeof(why), "the bundle was not written: %s", err->msg);
+		cpk_error_clear(&e2);
+		if (registry_set_state(B->reg->reg, hash, REGISTRY_FAILED, why, NULL, &e2) != CPK_OK)
+			cpk_error_prefix(err, "(and not marked failed in the registry: %s)", e2.msg);
+	}
+out:
+	cpk_buf_free(&b);
+	return ret;
+}
+
 static cpk_status
 compile_one(struct batch *B, const struct card_record *card, struct cpk_error *err)
 {
@@ -444,7 +480,12 @@ compile_one(struct batch *B, const struct card_record *card, struct cpk_error *e
 		cpk_error_prefix(err, "card %s", card->serial);
 		return ret;
 	}
-	ret = cpk_bundle_write_file(&c.manifest, c.cmds, c.ncmds, B->signer, path, err);
+	if (B->reg->reg == NULL) {
+		ret = cpk_bundle_write_file(&c.manifest, c.cmds, c.ncmds, B->signer, path, err);
+		cpk_compiled_free(&c);
+		return ret;
+	}
+	ret = record_and_write(B, card, &c, path, err);
 	cpk_compiled_free(&c);
 	return ret;
 }
@@ -713,6 +754,7 @@ run(const struct batch_args *a)
 	struct profile_opts popts = { a->keys };
 	struct profile *p = NULL;
 	struct cpk_signer *signer = NULL;
+	struct cardc_registry cr;
 	struct batch B;
 	struct cpk_error err;
 	cpk_status ret;
@@ -720,6 +762,8 @@ run(const struct batch_args *a)
 	int status = CLI_EXIT_ERROR;
 
 	memset(&B, 0, sizeof(B));
+	memset(&cr, 0, sizeof(cr));
+	B.reg = &cr;
 	cpk_error_clear(&err);
 	B.a = a;
 	B.name = strcmp(a->cards, "-") == 0 ? "stdin" : a->cards;
@@ -735,8 +779,14 @@ run(const struct batch_args *a)
 	}
 	if ((ret = profile_load(a->profile, &popts, &p, &err)) != CPK_OK ||
 	    (ret = cpk_signer_load(a->sign_key, &signer, &err)) != CPK_OK ||
+	    (ret = cardc_registry_open(a->registry, a->keys, p, &cr, &err)) != CPK_OK ||
 	    (ret = make_outdir(a->outdir, &err)) != CPK_OK)
 		goto out;
+	if (a->supersede != NULL && cr.reg == NULL) {
+		ret = cpk_error_set(&err, CPK_ERR_ARG, "--supersede needs a registry (--registry "
+		    "URI, CPK_REGISTRY or a config file)");
+		goto out;
+	}
 	B.p = p;
 	B.signer = signer;
 	if (strcmp(a->cards, "-") == 0) {
@@ -782,6 +832,7 @@ out:
 	serial_set_free(&B.seen);
 	pthread_mutex_destroy(&B.mu);
 	pthread_mutex_destroy(&B.wmu);
+	cardc_registry_close(&cr);
 	cpk_signer_free(&signer);
 	profile_free(&p);
 	return status;
@@ -845,6 +896,14 @@ batch_main(int argc, char *argv[])
 		case OPT_JSON:
 			a.json = true;
 			break;
+		case OPT_REGISTRY:
+			a.registry = optarg;
+			break;
+		case OPT_SUPERSEDE:
+			if (optarg[0] == '\0')
+				return cli_usage("batch", SYNOPSIS, "--supersede wants a reason");
+			a.supersede = optarg;
+			break;
 		case 'h':
 			cli_command_help(&cardc_batch_command, stdout);
 			return CLI_EXIT_OK;
@@ -906,6 +965,13 @@ const struct cli_command cardc_batch_command = {
 	    "                           by N: runs with 1/N ... N/N share a file\n"
 	    "      --json               print one JSON document with every record's\n"
 	    "                           outcome (the summary line goes to stderr)\n"
+	    "      --registry URI       record every bundle in the issuance registry\n"
+	    "                           (sqlite:PATH, postgresql://...; default:\n"
+	    "                           CPK_REGISTRY, then the config files; 'none':\n"
+	    "                           no registry), each in its own transaction,\n"
+	    "                           before the bundle is written\n"
+	    "      --supersede REASON   supersede each card's issued bundle for the\n"
+	    "                           same counter (else such a card is refused)\n"
 	    "  -h, --help               show this help\n"
 	    "\n"
 	    "SOURCE_DATE_EPOCH, when set, is the creation time of every bundle.\n",

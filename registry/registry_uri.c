@@ -116,7 +116,8 @@ take(const char *value, const char *from, char *uri, size_t urilen, bool *found,
 	if (value[0] == '\0')
 		return cpk_error_set(err, CPK_ERR_ARG, "%s: empty registry URI (give 'none' for "
 		    "no registry)", from);
-	snprintf(uri, urilen, "%s", value);
+	if (value != uri)
+		snprintf(uri, urilen, "%s", value);
 	snprintf(source, srclen, "%s", from);
 	*found = strcmp(value, "none") != 0;
 	return CPK_OK;

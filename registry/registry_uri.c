@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cpk_config.h"
@@ -60,17 +61,21 @@ registry_config_parse(const char *name, const uint8_t *text, size_t len, char *u
 	return cpk_error_set(err, CPK_ERR_NOT_FOUND, "%s names no registry", name);
 }
 
-/* A config file: CPK_ERR_NOT_FOUND when it does not exist. */
+/*
+ * A config file: CPK_ERR_NOT_FOUND when it does not exist, or when a folder
+ * on its way cannot be searched (another user's home: HOME kept by su).
+ */
 static cpk_status
 read_config(const char *path, char *uri, size_t urilen, struct cpk_error *err)
 {
+	struct stat sb;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	ssize_t r;
 	int fd = -1;
 	cpk_status st;
 
-	if (access(path, F_OK) != 0 && errno == ENOENT)
+	if (stat(path, &sb) != 0 && (errno == ENOENT || errno == ENOTDIR || errno == EACCES))
 		return CPK_ERR_NOT_FOUND;
 	if ((st = cpk_input_open(path, "registry config file", 0, &fd, NULL, err)) != CPK_OK)
 		goto out;

@@ -43,7 +43,8 @@ struct registry_ops {
 	cpk_status (*script)(void *db, const char *sql, struct cpk_error *err);
 	/*
 	 * One statement with text parameters $1..$n (NULL: SQL NULL). fn may
-	 * be NULL. A unique constraint violation is CPK_ERR_STATE (registry.c
+	 * be NULL. sql is a string literal: a back end may keep its prepared
+	 * form, found again by the address. A unique constraint violation is CPK_ERR_STATE (registry.c
 	 * words it); a lost or refused connection CPK_ERR_IO.
 	 */
 	cpk_status (*query)(void *db, const char *sql, size_t nparams, const char *const *params,

@@ -21,9 +21,17 @@
 #define SQLITE_BUSY_MS 120000
 #define PREFIX "sqlite:"
 
+/* Prepared statements kept by the address of their SQL (registry_int.h). */
+#define SQ_CACHE 24
+
 struct sq {
 	sqlite3 *db;
 	char shown[1100];
+	struct {
+		const char *sql;
+		sqlite3_stmt *stmt;
+	} cache[SQ_CACHE];
+	size_t ncache;
 };
 
 static const char *const prefixes[] = { PREFIX, NULL };
@@ -157,9 +165,12 @@ static void
 sq_close(void *db)
 {
 	struct sq *s = db;
+	size_t i;
 
 	if (s == NULL)
 		return;
+	for (i = 0; i < s->ncache; i++)
+		sqlite3_finalize(s->cache[i].stmt);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -214,6 +225,43 @@ bind_params(struct sq *s, sqlite3_stmt *stmt, size_t n, const char *const *param
 	return CPK_OK;
 }
 
+static bool
+in_cache(const struct sq *s, const char *sql)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncache; i++)
+		if (s->cache[i].sql == sql)
+			return true;
+	return false;
+}
+
+/* The prepared statement for sql: from the cache, or prepared (and cached if room). */
+static cpk_status
+prepare(struct sq *s, const char *sql, sqlite3_stmt **stmt, bool *cached, struct cpk_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncache; i++) {
+		/* A statement still stepping (a walk's callback asking again): a new one. */
+		if (s->cache[i].sql == sql && !sqlite3_stmt_busy(s->cache[i].stmt)) {
+			*stmt = s->cache[i].stmt;
+			*cached = true;
+			return CPK_OK;
+		}
+	}
+	*cached = false;
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL) != SQLITE_OK)
+		return sq_error(s, "cannot prepare a statement", err);
+	if (s->ncache < SQ_CACHE && !in_cache(s, sql)) {
+		s->cache[s->ncache].sql = sql;
+		s->cache[s->ncache].stmt = *stmt;
+		s->ncache++;
+		*cached = true;
+	}
+	return CPK_OK;
+}
+
 static cpk_status
 sq_query(void *db, const char *sql, size_t nparams, const char *const *params,
     registry_sql_row_fn fn, void *arg, struct cpk_error *err)
@@ -222,11 +270,12 @@ sq_query(void *db, const char *sql, size_t nparams, const char *const *params,
 	sqlite3_stmt *stmt = NULL;
 	const char *vals[32];
 	size_t ncols, i;
+	bool cached = false;
 	cpk_status st;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-		st = sq_error(s, "cannot prepare a statement", err);
+	if ((st = prepare(s, sql, &stmt, &cached, err)) != CPK_OK) {
+		stmt = NULL;
 		goto out;
 	}
 	if ((st = bind_params(s, stmt, nparams, params, err)) != CPK_OK)
@@ -248,7 +297,12 @@ sq_query(void *db, const char *sql, size_t nparams, const char *const *params,
 	}
 	st = CPK_OK;
 out:
-	sqlite3_finalize(stmt);
+	if (cached) {
+		sqlite3_reset(stmt);
+		sqlite3_clear_bindings(stmt);
+	} else {
+		sqlite3_finalize(stmt);
+	}
 	return st;
 }
 

@@ -815,3 +815,58 @@ registry_summary(struct registry *r, registry_summary_fn fn, void *arg, struct c
 		st = fn(arg, &w.row);
 	return st;
 }
+
+/* n bundles in one transaction; a driver error (a lost race, the connection) undoes all. */
+static cpk_status
+record_group(struct registry *r, const struct registry_issue *in, size_t n, cpk_status *st,
+    struct cpk_error *errs, struct cpk_error *err)
+{
+	struct registry_row old;
+	bool found;
+	size_t i;
+	cpk_status ret;
+
+	if ((ret = r->ops->begin(r->db, err)) != CPK_OK)
+		return ret;
+	for (i = 0; i < n; i++) {
+		cpk_error_clear(&errs[i]);
+		if ((st[i] = check_issue(&in[i], &errs[i])) != CPK_OK)
+			continue;
+		if ((ret = live_bundle(r, in[i].serial, in[i].counter, &old, &found, err)) != CPK_OK)
+			goto fail;
+		if (found && (st[i] = refuse(r, &in[i], &old, &errs[i])) != CPK_OK)
+			continue;
+		if ((found && (ret = supersede(r, &in[i], &old, err)) != CPK_OK) ||
+		    (ret = insert_bundle(r, &in[i], err)) != CPK_OK)
+			goto fail;
+	}
+	if ((ret = r->ops->commit(r->db, err)) != CPK_OK)
+		goto fail;
+	return CPK_OK;
+fail:
+	r->ops->rollback(r->db);
+	return ret;
+}
+
+cpk_status
+registry_record_many(struct registry *r, const struct registry_issue *in, size_t n,
+    cpk_status *st, struct cpk_error *errs)
+{
+	struct cpk_error err;
+	cpk_status ret = CPK_OK;
+	size_t i;
+
+	cpk_error_clear(&err);
+	pthread_mutex_lock(&r->mu);
+	if (record_group(r, in, n, st, errs, &err) != CPK_OK) {
+		/* One by one: each gets its own outcome and message. */
+		for (i = 0; i < n; i++) {
+			cpk_error_clear(&errs[i]);
+			st[i] = registry_record(r, &in[i], &errs[i]);
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	for (i = 0; i < n && ret == CPK_OK; i++)
+		ret = st[i];
+	return ret;
+}

@@ -138,6 +138,17 @@ cpk_status registry_record(struct registry *r, const struct registry_issue *in,
     struct cpk_error *err);
 
 /*
+ * Record n bundles in one transaction (one commit for what a batch worker
+ * compiled). Each is checked as by registry_record: a refused one gets its
+ * status in st[i] and its message in errs[i], and the others are recorded.
+ * If the transaction itself fails (another writer won a race, the
+ * connection broke), each bundle is recorded on its own instead. Returns
+ * the first st[i] that is not CPK_OK, or CPK_OK.
+ */
+cpk_status registry_record_many(struct registry *r, const struct registry_issue *in, size_t n,
+    cpk_status *st, struct cpk_error *errs);
+
+/*
  * Set a bundle's state by its SHA-256 (hex), with an optional reason and
  * an optional bundle that replaces it (replaced_by, hex), and log it.
  * CPK_ERR_NOT_FOUND: no such bundle; CPK_ERR_STATE: a transition

@@ -50,53 +50,80 @@ out:
 }
 
 cpk_status
-registry_issue_bundle(struct registry *r, const struct datakey *dk, const struct profile *p,
+registry_issue_prepare(const struct datakey *dk, const struct profile *p,
     const struct card_record *card, const struct cpk_manifest *m, const uint8_t *bytes,
-    size_t n, const char *supersede, char hash_hex[REGISTRY_HEX_HASH], struct cpk_error *err)
+    size_t n, const char *supersede, struct registry_issue_buf *b, struct cpk_error *err)
 {
-	struct registry_issue in;
 	uint8_t hash[CPK_SHA256_LEN];
-	char kdd[21], iin[33], cin[33], psha[REGISTRY_HEX_HASH], counter[REGISTRY_COUNTER_MAX + 1];
-	char *data = NULL;
 	cpk_status st;
 
-	memset(&in, 0, sizeof(in));
-	hash_hex[0] = '\0';
+	memset(b, 0, sizeof(*b));
 	if (card->serial[0] == '\0') {
 		st = cpk_error_set(err, CPK_ERR_ARG, "the card record has no 'serial': the registry "
 		    "records each card by its serial");
 		goto out;
 	}
+	if (strlen(m->profile) > REGISTRY_NAME_MAX || strlen(card->serial) > REGISTRY_SERIAL_MAX) {
+		st = cpk_error_set(err, CPK_ERR_RANGE, "profile name or serial too long for the "
+		    "registry");
+		goto out;
+	}
 	if ((st = cpk_sha256(bytes, n, hash, err)) != CPK_OK)
 		goto out;
-	hex(hash, sizeof(hash), hash_hex, REGISTRY_HEX_HASH);
-	hex(m->kdd, sizeof(m->kdd), kdd, sizeof(kdd));
-	hex(m->iin, m->iin_len, iin, sizeof(iin));
-	hex(m->cin, m->cin_len, cin, sizeof(cin));
-	hex(m->profile_sha256, sizeof(m->profile_sha256), psha, sizeof(psha));
+	hex(hash, sizeof(hash), b->hash, sizeof(b->hash));
+	hex(m->kdd, sizeof(m->kdd), b->kdd, sizeof(b->kdd));
+	hex(m->iin, m->iin_len, b->iin, sizeof(b->iin));
+	hex(m->cin, m->cin_len, b->cin, sizeof(b->cin));
+	hex(m->profile_sha256, sizeof(m->profile_sha256), b->profile_sha256,
+	    sizeof(b->profile_sha256));
 	if (m->counter_len > 0) {
-		hex(m->counter, m->counter_len, counter, sizeof(counter));
+		hex(m->counter, m->counter_len, b->counter, sizeof(b->counter));
 	} else {
 		/* A session bundle whose card reports no counter: bound to its challenge. */
-		memcpy(counter, "hc:", 4);
-		hex(m->host_challenge, sizeof(m->host_challenge), counter + 3, sizeof(counter) - 3);
+		memcpy(b->counter, "hc:", 4);
+		hex(m->host_challenge, sizeof(m->host_challenge), b->counter + 3,
+		    sizeof(b->counter) - 3);
 	}
-	if ((st = seal_data(dk, p, card, hash, &data, err)) != CPK_OK)
+	snprintf(b->serial, sizeof(b->serial), "%s", card->serial);
+	snprintf(b->profile, sizeof(b->profile), "%s", m->profile);
+	if ((st = seal_data(dk, p, card, hash, &b->data, err)) != CPK_OK)
 		goto out;
-	in.serial = card->serial;
-	in.kdd = kdd;
-	in.iin = m->iin_len > 0 ? iin : NULL;
-	in.cin = m->cin_len > 0 ? cin : NULL;
-	in.profile = m->profile;
-	in.profile_sha256 = psha;
-	in.bundle_sha256 = hash_hex;
-	in.mode = m->mode == CPK_MODE_SESSION ? "session" : "offline";
-	in.counter = counter;
-	in.created = m->created;
-	in.data = data;
-	in.supersede = supersede;
-	st = registry_record(r, &in, err);
+	b->in.serial = b->serial;
+	b->in.kdd = b->kdd;
+	b->in.iin = m->iin_len > 0 ? b->iin : NULL;
+	b->in.cin = m->cin_len > 0 ? b->cin : NULL;
+	b->in.profile = b->profile;
+	b->in.profile_sha256 = b->profile_sha256;
+	b->in.bundle_sha256 = b->hash;
+	b->in.mode = m->mode == CPK_MODE_SESSION ? "session" : "offline";
+	b->in.counter = b->counter;
+	b->in.created = m->created;
+	b->in.data = b->data;
+	b->in.supersede = supersede;
 out:
-	free(data);
+	return st;
+}
+
+void
+registry_issue_buf_free(struct registry_issue_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+cpk_status
+registry_issue_bundle(struct registry *r, const struct datakey *dk, const struct profile *p,
+    const struct card_record *card, const struct cpk_manifest *m, const uint8_t *bytes,
+    size_t n, const char *supersede, char hash_hex[REGISTRY_HEX_HASH], struct cpk_error *err)
+{
+	struct registry_issue_buf b;
+	cpk_status st;
+
+	hash_hex[0] = '\0';
+	if ((st = registry_issue_prepare(dk, p, card, m, bytes, n, supersede, &b, err)) == CPK_OK) {
+		memcpy(hash_hex, b.hash, REGISTRY_HEX_HASH);
+		st = registry_record(r, &b.in, err);
+	}
+	registry_issue_buf_free(&b);
 	return st;
 }

@@ -139,7 +139,6 @@ sq_open(const char *uri, const char *shown, bool create, void **out, struct cpk_
 	    NULL) != SQLITE_OK) {
 		st = s->db != NULL ? sq_error(s, "cannot open", err) :
 		    cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
-		st = CPK_ERR_IO;
 		goto out;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
@@ -147,7 +146,6 @@ sq_open(const char *uri, const char *shown, bool create, void **out, struct cpk_
 	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;",
 	    NULL, NULL, NULL) != SQLITE_OK) {
 		st = sq_error(s, "cannot set WAL mode", err);
-		st = CPK_ERR_IO;
 		goto out;
 	}
 	*out = s;

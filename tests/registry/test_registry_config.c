@@ -3,8 +3,12 @@
  * cpk: the registry config file's line parser, URI redaction, state
  * transitions and the sealing of per-card data, without a store.
  */
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "card.h"
 #include "datakey.h"
@@ -106,11 +110,82 @@ test_states(void)
 	CHECK_STR(registry_state_name(REGISTRY_REVOKED), "revoked");
 }
 
+static bool
+contains(const uint8_t *p, size_t n, const char *s)
+{
+	size_t i, k = strlen(s);
+
+	for (i = 0; i + k <= n; i++)
+		if (memcmp(p + i, s, k) == 0)
+			return true;
+	return false;
+}
+
+/* Sealing binds the value to the card and the bundle; the key file's rules. */
+static void
+test_seal(void)
+{
+	char dir[] = "/tmp/cpk-datakey-XXXXXX", path[64];
+	static const uint8_t plain[] = "\006holder\000\014Ada Lovelace";
+	uint8_t hash[32], other[32];
+	struct cpk_buf sealed = CPK_BUF_INIT, out = CPK_BUF_INIT;
+	struct datakey *dk = NULL;
+	struct card_record card;
+	struct cpk_error err;
+
+	memset(hash, 0x11, sizeof(hash));
+	memset(other, 0x22, sizeof(other));
+	if (mkdtemp(dir) == NULL) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, DATAKEY_FILE);
+	CHECK_STATUS(datakey_load(dir, &dk, &err), CPK_ERR_NOT_FOUND);
+	CHECK_MSG(&err, "cardc registry keygen");
+	CHECK_OK(datakey_generate(dir, &err));
+	CHECK_STATUS(datakey_generate(dir, &err), CPK_ERR_STATE);
+	CHECK_OK(datakey_load(dir, &dk, &err));
+	CHECK_OK(datakey_seal(dk, "CARD-1", hash, plain, sizeof(plain) - 1, &sealed, &err));
+	CHECK(sealed.len == 12 + sizeof(plain) - 1 + 16);
+	CHECK(!contains(sealed.data, sealed.len, "Ada"));
+	CHECK_OK(datakey_open(dk, "CARD-1", hash, sealed.data, sealed.len, &out, &err));
+	CHECK_MEM(out.data, out.len, plain, sizeof(plain) - 1);
+	/* Another card, another bundle, one bit changed, cut short: refused. */
+	CHECK_STATUS(datakey_open(dk, "CARD-2", hash, sealed.data, sealed.len, &out, &err),
+	    CPK_ERR_VERIFY);
+	CHECK_STATUS(datakey_open(dk, "CARD-1", other, sealed.data, sealed.len, &out, &err),
+	    CPK_ERR_VERIFY);
+	sealed.data[20] ^= 1;
+	CHECK_STATUS(datakey_open(dk, "CARD-1", hash, sealed.data, sealed.len, &out, &err),
+	    CPK_ERR_VERIFY);
+	CHECK_STATUS(datakey_open(dk, "CARD-1", hash, sealed.data, 27, &out, &err), CPK_ERR_VERIFY);
+	/* The plain form decodes into a card record; malformed forms are refused. */
+	card_record_init(&card);
+	CHECK_OK(card_data_decode(plain, sizeof(plain) - 1, &card, &err));
+	CHECK(card_data_get(&card, "holder") != NULL &&
+	    strcmp(card_data_get(&card, "holder"), "Ada Lovelace") == 0);
+	card_record_clear(&card);
+	card_record_init(&card);
+	CHECK_STATUS(card_data_decode(plain, sizeof(plain) - 2, &card, &err), CPK_ERR_PARSE);
+	CHECK_STATUS(card_data_decode((const uint8_t *)"\000", 1, &card, &err), CPK_ERR_PARSE);
+	card_record_clear(&card);
+	datakey_free(&dk);
+	/* A key file others may read is refused. */
+	CHECK(chmod(path, 0640) == 0);
+	CHECK_STATUS(datakey_load(dir, &dk, &err), CPK_ERR_PERMISSION);
+	CHECK(dk == NULL);
+	cpk_buf_free(&sealed);
+	cpk_buf_free(&out);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
 	test_config();
 	test_redact();
 	test_states();
+	test_seal();
 	return test_summary("registry-config");
 }

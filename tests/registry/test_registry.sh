@@ -198,6 +198,10 @@ check "show: superseded with reason" grep -q "state *superseded (card lost in th
 check "show: replaced by" grep -q "replaced by *$HB" "$T/out"
 check "show: revoked" grep -q "state *revoked (card stolen)" "$T/out"
 check "show: events" test "$(sed -n '/^events/,$p' "$T/out" | grep -c .)" = 6
+# Data a card returned (what receipt import stores) is shown with its bundle.
+sql "INSERT INTO captured (bundle_sha256, name, value, at) VALUES ('$HP', 'pubkey', '04AB01', 1)"
+expect 0 "" "$CARDC" registry show CARD-0003 --registry "$URI"
+check "show: captured data" grep -q "^  captured *pubkey: 04AB01$" "$T/out"
 expect 0 "" "$CARDC" registry show CARD-0003 --json --registry "$URI"
 check "show --json" python3 -c "import json,sys; d=json.load(open(sys.argv[1])); \
     b=d['bundles'][0]; assert b['personal-data'] is True and 'sealed-data' not in b; \

@@ -341,6 +341,7 @@ check "batch --supersede" test "$(sql "SELECT state, COUNT(*) FROM bundles GROUP
 
 new_store
 expect 0 "" "$CARDC" registry init --registry "$URI"
+t0=$(date +%s)
 pids=""
 for k in 0 1 2 3; do
 	cards "$T/c$k.jsonl" $((k * 2000 + 1)) 2000
@@ -356,6 +357,7 @@ for p in $pids; do
 	    head -5 "$T/c$k.err" >&2
 	k=$((k + 1))
 done
+echo "concurrency: 4 x 2000 cards in $(($(date +%s) - t0)) s, $(sql 'SELECT COUNT(*) FROM bundles') rows"
 check "concurrency: 8000 rows" test "$(sql 'SELECT COUNT(*) FROM bundles')" = 8000
 check "concurrency: 8000 cards" test "$(sql 'SELECT COUNT(DISTINCT serial) FROM bundles')" = 8000
 check "concurrency: 8000 bundles" test "$(sql 'SELECT COUNT(DISTINCT bundle_sha256) FROM bundles')" = 8000
@@ -396,6 +398,7 @@ done
 kill -9 "$kp" 2>/dev/null
 wait "$kp" 2>/dev/null
 rows=$(sql 'SELECT COUNT(*) FROM bundles')
+echo "kill -9: $rows of 3000 cards recorded when the batch was killed"
 check "kill -9: mid-run ($rows rows)" test "$rows" -ge 200 -a "$rows" -lt 3000
 check "kill -9: every row has its event" test "$(sql "SELECT COUNT(*) FROM events WHERE event = 'issued'")" = "$rows"
 check "kill -9: no incomplete row" test "$(sql "SELECT COUNT(*) FROM bundles WHERE serial = '' OR \

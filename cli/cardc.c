@@ -14,6 +14,7 @@ static const struct cli_command *const commands[] = {
 	&cardc_verify_command,
 	&cardc_keygen_command,
 	&cardc_batch_command,
+	&cardc_registry_command,
 };
 
 static const struct cli_program cardc = {

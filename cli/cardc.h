@@ -20,6 +20,7 @@ extern const struct cli_command cardc_inspect_command;
 extern const struct cli_command cardc_verify_command;
 extern const struct cli_command cardc_keygen_command;
 extern const struct cli_command cardc_batch_command;
+extern const struct cli_command cardc_registry_command;
 
 /* The option string prefix every subcommand passes to getopt_long. */
 #define CARDC_GETOPT_PREFIX ":"
@@ -42,5 +43,26 @@ cpk_status cardc_open_bundle(const char *path, const char *trust, bool inspect,
 void cardc_signature_text(const struct cpk_bundle *b, bool trust_given, char *buf, size_t n);
 /* The "signature" member of a JSON document. */
 void cardc_signature_json(struct cli_json *j, const struct cpk_bundle *b, bool trust_given);
+
+/* --- the registry compile and batch record into (cardc_registry.c) --- */
+
+struct registry;
+struct datakey;
+struct profile;
+
+struct cardc_registry {
+	struct registry *reg;		/* NULL: no registry */
+	struct datakey *dk;		/* when the profile declares per-card data */
+};
+
+/*
+ * The registry --registry (option, may be NULL), CPK_REGISTRY or a config
+ * file names, opened and its schema checked; none named (or "none"):
+ * out->reg is NULL. The data key is read from keydir when the profile
+ * declares per-card data.
+ */
+cpk_status cardc_registry_open(const char *option, const char *keydir,
+    const struct profile *p, struct cardc_registry *out, struct cpk_error *err);
+void cardc_registry_close(struct cardc_registry *cr);
 
 #endif

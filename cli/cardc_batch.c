@@ -38,14 +38,22 @@
 #include "compile.h"
 #include "cpk_file.h"
 #include "profile.h"
+#include "registry_issue.h"
 #include "sign.h"
 
 #define SYNOPSIS "cardc batch -p PROFILE --cards FILE -k KEYDIR -s SIGNKEY -o OUTDIR " \
-    "[-j N] [--shard I/N] [--json]"
+    "[-j N] [--shard I/N] [--json] [--registry URI] [--supersede REASON]"
 #define BATCH_MAX_JOBS 64
 #define BATCH_MAX_SHARDS 1000000
+/*
+ * With a registry, a worker records up to BATCH_GROUP compiled cards (or
+ * BATCH_GROUP_BYTES of bundles) in one transaction before writing them,
+ * and records what it holds at once when the next record is not there yet.
+ */
+#define BATCH_GROUP 32
+#define BATCH_GROUP_BYTES (8u << 20)
 
-enum { OPT_CARDS = 256, OPT_SHARD, OPT_JSON };
+enum { OPT_CARDS = 256, OPT_SHARD, OPT_JSON, OPT_REGISTRY, OPT_SUPERSEDE };
 
 static const struct option long_options[] = {
 	{ "profile", required_argument, NULL, 'p' },
@@ -56,12 +64,15 @@ static const struct option long_options[] = {
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "shard", required_argument, NULL, OPT_SHARD },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "registry", required_argument, NULL, OPT_REGISTRY },
+	{ "supersede", required_argument, NULL, OPT_SUPERSEDE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
 struct batch_args {
 	const char *profile, *cards, *sign_key, *outdir, *keys;
+	const char *registry, *supersede;
 	unsigned long jobs, shard_i, shard_n;
 	bool json;
 };
@@ -87,6 +98,7 @@ struct batch {
 	const struct batch_args *a;
 	const struct profile *p;
 	const struct cpk_signer *signer;
+	const struct cardc_registry *reg;	/* reg->reg NULL: no registry */
 	uint64_t created;
 	const char *name;		/* the cards file in messages */
 
@@ -449,6 +461,165 @@ compile_one(struct batch *B, const struct card_record *card, struct cpk_error *e
 	return ret;
 }
 
+/* --- with a registry: compiled in groups, each group recorded in one transaction --- */
+
+/* A card compiled and not yet recorded nor written. */
+struct pending {
+	struct job jb;
+	struct cpk_buf bytes;
+	struct registry_issue_buf rb;
+	char path[4096];
+};
+
+/* Would taking the next record wait for input? (then the group is recorded first) */
+static bool
+input_ready(struct batch *B)
+{
+	struct pollfd pfd;
+	bool ready;
+
+	pthread_mutex_lock(&B->mu);
+	ready = B->has_pending || B->rpos < B->rlen || B->done || B->in_end ||
+	    atomic_load(&B->stop) != 0;
+	if (!ready) {
+		pfd.fd = B->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		ready = poll(&pfd, 1, 0) != 0;
+	}
+	pthread_mutex_unlock(&B->mu);
+	return ready;
+}
+
+static void
+pending_clear(struct pending *pd)
+{
+	cpk_buf_free(&pd->bytes);
+	registry_issue_buf_free(&pd->rb);
+	card_record_clear(&pd->jb.card);
+}
+
+static cpk_status
+compile_pending(struct batch *B, struct pending *pd, struct cpk_error *err)
+{
+	struct cpk_compile_opts opts;
+	struct cpk_compiled c;
+	cpk_status ret;
+
+	memset(&opts, 0, sizeof(opts));
+	memset(&c, 0, sizeof(c));
+	memcpy(opts.profile_sha256, B->p->sha256, sizeof(opts.profile_sha256));
+	opts.created = B->created;
+	opts.host_challenge = NULL;	/* the CSPRNG, for every card */
+	cpk_buf_init(&pd->bytes);
+	memset(&pd->rb, 0, sizeof(pd->rb));
+	if (snprintf(pd->path, sizeof(pd->path), "%s/%s.cpk", B->a->outdir,
+	    pd->jb.card.serial) >= (int)sizeof(pd->path))
+		return cpk_error_set(err, CPK_ERR_RANGE, "output path too long");
+	if ((ret = cpk_compile(B->p, &pd->jb.card, &opts, &c, err)) != CPK_OK) {
+		cpk_error_prefix(err, "card %s", pd->jb.card.serial);
+		return ret;
+	}
+	if ((ret = cpk_bundle_write(&c.manifest, c.cmds, c.ncmds, B->signer, &pd->bytes,
+	    err)) == CPK_OK)
+		ret = registry_issue_prepare(B->reg->dk, B->p, &pd->jb.card, &c.manifest,
+		    pd->bytes.data, pd->bytes.len, B->a->supersede, &pd->rb, err);
+	cpk_compiled_free(&c);
+	return ret;
+}
+
+/* Write a recorded bundle; one that cannot be written is marked failed. */
+static cpk_status
+write_recorded(struct batch *B, struct pending *pd, struct cpk_error *err)
+{
+	char why[CPK_ERROR_MSG_LEN + 64];
+	struct cpk_error e2;
+	cpk_status ret;
+
+	if ((ret = cpk_file_replace(pd->path, pd->bytes.data, pd->bytes.len, 0600,
+	    err)) == CPK_OK)
+		return CPK_OK;
+	snprintf(why, sizeof(why), "the bundle was not written: %s", err->msg);
+	cpk_error_clear(&e2);
+	if (registry_set_state(B->reg->reg, pd->rb.hash, REGISTRY_FAILED, why, NULL, &e2) != CPK_OK)
+		cpk_error_prefix(err, "(and not marked failed in the registry: %s)", e2.msg);
+	return ret;
+}
+
+/* Record a group in one transaction, then write what was recorded. */
+static void
+flush(struct batch *B, struct pending *pd, size_t n)
+{
+	struct registry_issue in[BATCH_GROUP];
+	cpk_status st[BATCH_GROUP];
+	struct cpk_error *errs;
+	size_t i;
+
+	if ((errs = calloc(n, sizeof(*errs))) == NULL) {
+		for (i = 0; i < n; i++) {
+			struct cpk_error e;
+
+			cpk_error_set(&e, CPK_ERR_NOMEM, "out of memory");
+			report(B, &pd[i].jb, CPK_ERR_NOMEM, &e);
+			pending_clear(&pd[i]);
+		}
+		return;
+	}
+	memset(in, 0, sizeof(in));
+	for (i = 0; i < n && i < BATCH_GROUP; i++)
+		in[i] = pd[i].rb.in;
+	(void)registry_record_many(B->reg->reg, in, n, st, errs);
+	for (i = 0; i < n; i++) {
+		if (st[i] == CPK_OK)
+			st[i] = write_recorded(B, &pd[i], &errs[i]);
+		report(B, &pd[i].jb, st[i], &errs[i]);
+		pending_clear(&pd[i]);
+	}
+	free(errs);
+}
+
+static void
+worker_grouped(struct batch *B)
+{
+	struct pending one, *pd;
+	struct cpk_error err;
+	size_t n = 0, bytes = 0, cap = BATCH_GROUP;
+	cpk_status st;
+
+	if ((pd = calloc(BATCH_GROUP, sizeof(*pd))) == NULL) {
+		/* Out of memory: one card at a time. */
+		memset(&one, 0, sizeof(one));
+		pd = &one;
+		cap = 1;
+	}
+	for (;;) {
+		if (n > 0 && (n == cap || bytes >= BATCH_GROUP_BYTES || !input_ready(B))) {
+			flush(B, pd, n);
+			n = bytes = 0;
+		}
+		if (!take_record(B, &pd[n].jb))
+			break;
+		if (pd[n].jb.bad) {
+			report(B, &pd[n].jb, pd[n].jb.err.status != CPK_OK ? pd[n].jb.err.status :
+			    CPK_ERR_ARG, &pd[n].jb.err);
+			card_record_clear(&pd[n].jb.card);
+			continue;
+		}
+		cpk_error_clear(&err);
+		if ((st = compile_pending(B, &pd[n], &err)) != CPK_OK) {
+			report(B, &pd[n].jb, st, &err);
+			pending_clear(&pd[n]);
+			continue;
+		}
+		bytes += pd[n].bytes.len;
+		n++;
+	}
+	if (n > 0)
+		flush(B, pd, n);
+	if (pd != &one)
+		free(pd);
+}
+
 static void *
 worker(void *arg)
 {
@@ -457,6 +628,10 @@ worker(void *arg)
 	struct cpk_error err;
 	cpk_status st;
 
+	if (B->reg->reg != NULL) {
+		worker_grouped(B);
+		return NULL;
+	}
 	while (take_record(B, &jb)) {
 		if (jb.bad) {
 			report(B, &jb, jb.err.status != CPK_OK ? jb.err.status : CPK_ERR_ARG, &jb.err);
@@ -713,6 +888,7 @@ run(const struct batch_args *a)
 	struct profile_opts popts = { a->keys };
 	struct profile *p = NULL;
 	struct cpk_signer *signer = NULL;
+	struct cardc_registry cr;
 	struct batch B;
 	struct cpk_error err;
 	cpk_status ret;
@@ -720,6 +896,8 @@ run(const struct batch_args *a)
 	int status = CLI_EXIT_ERROR;
 
 	memset(&B, 0, sizeof(B));
+	memset(&cr, 0, sizeof(cr));
+	B.reg = &cr;
 	cpk_error_clear(&err);
 	B.a = a;
 	B.name = strcmp(a->cards, "-") == 0 ? "stdin" : a->cards;
@@ -735,8 +913,14 @@ run(const struct batch_args *a)
 	}
 	if ((ret = profile_load(a->profile, &popts, &p, &err)) != CPK_OK ||
 	    (ret = cpk_signer_load(a->sign_key, &signer, &err)) != CPK_OK ||
+	    (ret = cardc_registry_open(a->registry, a->keys, p, &cr, &err)) != CPK_OK ||
 	    (ret = make_outdir(a->outdir, &err)) != CPK_OK)
 		goto out;
+	if (a->supersede != NULL && cr.reg == NULL) {
+		ret = cpk_error_set(&err, CPK_ERR_ARG, "--supersede needs a registry (--registry "
+		    "URI, CPK_REGISTRY or a config file)");
+		goto out;
+	}
 	B.p = p;
 	B.signer = signer;
 	if (strcmp(a->cards, "-") == 0) {
@@ -782,6 +966,7 @@ out:
 	serial_set_free(&B.seen);
 	pthread_mutex_destroy(&B.mu);
 	pthread_mutex_destroy(&B.wmu);
+	cardc_registry_close(&cr);
 	cpk_signer_free(&signer);
 	profile_free(&p);
 	return status;
@@ -845,6 +1030,14 @@ batch_main(int argc, char *argv[])
 		case OPT_JSON:
 			a.json = true;
 			break;
+		case OPT_REGISTRY:
+			a.registry = optarg;
+			break;
+		case OPT_SUPERSEDE:
+			if (optarg[0] == '\0')
+				return cli_usage("batch", SYNOPSIS, "--supersede wants a reason");
+			a.supersede = optarg;
+			break;
 		case 'h':
 			cli_command_help(&cardc_batch_command, stdout);
 			return CLI_EXIT_OK;
@@ -906,6 +1099,14 @@ const struct cli_command cardc_batch_command = {
 	    "                           by N: runs with 1/N ... N/N share a file\n"
 	    "      --json               print one JSON document with every record's\n"
 	    "                           outcome (the summary line goes to stderr)\n"
+	    "      --registry URI       record every bundle in the issuance registry\n"
+	    "                           (sqlite:PATH, postgresql://...; default:\n"
+	    "                           CPK_REGISTRY, then the config files; 'none':\n"
+	    "                           no registry) before it is written: each\n"
+	    "                           worker records up to 32 cards in one\n"
+	    "                           transaction, then writes their bundles\n"
+	    "      --supersede REASON   supersede each card's issued bundle for the\n"
+	    "                           same counter (else such a card is refused)\n"
 	    "  -h, --help               show this help\n"
 	    "\n"
 	    "SOURCE_DATE_EPOCH, when set, is the creation time of every bundle.\n",

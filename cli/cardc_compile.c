@@ -12,13 +12,15 @@
 #include "cardc.h"
 #include "cli_util.h"
 #include "compile.h"
+#include "cpk_file.h"
 #include "profile.h"
+#include "registry_issue.h"
 #include "sign.h"
 
 #define SYNOPSIS "cardc compile -p PROFILE -c CARD -k KEYDIR -s SIGNKEY -o OUT.cpk " \
-    "[--host-challenge HEX]"
+    "[--host-challenge HEX] [--registry URI] [--supersede REASON]"
 
-enum { OPT_HOST_CHALLENGE = 256 };
+enum { OPT_HOST_CHALLENGE = 256, OPT_REGISTRY, OPT_SUPERSEDE };
 
 static const struct option long_options[] = {
 	{ "profile", required_argument, NULL, 'p' },
@@ -27,12 +29,15 @@ static const struct option long_options[] = {
 	{ "sign-key", required_argument, NULL, 's' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "host-challenge", required_argument, NULL, OPT_HOST_CHALLENGE },
+	{ "registry", required_argument, NULL, OPT_REGISTRY },
+	{ "supersede", required_argument, NULL, OPT_SUPERSEDE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
 struct compile_args {
 	const char *profile, *card, *keys, *sign_key, *output;
+	const char *registry, *supersede;
 	uint8_t host_challenge[8];
 	bool has_host_challenge;
 };
@@ -52,22 +57,38 @@ load_card(const char *path, struct card_record *card, struct cpk_error *err)
 	return ret;
 }
 
+/* Write the bundle's bytes to path, or to stdout for "-". */
 static cpk_status
-write_output(const char *path, const struct cpk_compiled *c, const struct cpk_signer *signer,
-    struct cpk_error *err)
+write_output(const char *path, const struct cpk_buf *b, struct cpk_error *err)
 {
-	struct cpk_buf out = CPK_BUF_INIT;
+	if (strcmp(path, "-") != 0)
+		return cpk_file_replace(path, b->data, b->len, 0600, err);
+	return cli_write_stdout(b->data, b->len, err);
+}
+
+/*
+ * With a registry: record the bundle before it is written (a refused
+ * second bundle for a card and counter is never written), and mark it
+ * failed if it could not be written after all.
+ */
+static cpk_status
+record_and_write(const struct compile_args *a, const struct cardc_registry *cr,
+    const struct profile *p, const struct card_record *card, const struct cpk_compiled *c,
+    const struct cpk_buf *b, struct cpk_error *err)
+{
+	char hash[REGISTRY_HEX_HASH] = "", why[CPK_ERROR_MSG_LEN + 64];
+	struct cpk_error e2;
 	cpk_status ret;
 
-	if (strcmp(path, "-") != 0)
-		return cpk_bundle_write_file(&c->manifest, c->cmds, c->ncmds, signer, path, err);
-	if (isatty(STDOUT_FILENO))
-		return cpk_error_set(err, CPK_ERR_ARG,
-		    "refusing to write a bundle (binary) to a terminal; redirect stdout or give "
-		    "-o FILE");
-	if ((ret = cpk_bundle_write(&c->manifest, c->cmds, c->ncmds, signer, &out, err)) == CPK_OK)
-		ret = cli_write_stdout(out.data, out.len, err);
-	cpk_buf_free(&out);
+	if (cr->reg != NULL && (ret = registry_issue_bundle(cr->reg, cr->dk, p, card, &c->manifest,
+	    b->data, b->len, a->supersede, hash, err)) != CPK_OK)
+		return ret;
+	if ((ret = write_output(a->output, b, err)) != CPK_OK && cr->reg != NULL) {
+		snprintf(why, sizeof(why), "the bundle was not written: %s", err->msg);
+		cpk_error_clear(&e2);
+		if (registry_set_state(cr->reg, hash, REGISTRY_FAILED, why, NULL, &e2) != CPK_OK)
+			cpk_error_prefix(err, "(and not marked failed in the registry: %s)", e2.msg);
+	}
 	return ret;
 }
 
@@ -80,10 +101,13 @@ run(const struct compile_args *a)
 	struct card_record card;
 	struct profile *p = NULL;
 	struct cpk_signer *signer = NULL;
+	struct cardc_registry cr;
+	struct cpk_buf bytes = CPK_BUF_INIT;
 	struct cpk_error err;
 	cpk_status ret;
 
 	cpk_error_clear(&err);
+	memset(&cr, 0, sizeof(cr));
 	memset(&copts, 0, sizeof(copts));
 	memset(&compiled, 0, sizeof(compiled));
 	card_record_init(&card);
@@ -91,10 +115,21 @@ run(const struct compile_args *a)
 		cpk_error_prefix(&err, "SOURCE_DATE_EPOCH");
 		goto out;
 	}
+	if (strcmp(a->output, "-") == 0 && isatty(STDOUT_FILENO)) {
+		ret = cpk_error_set(&err, CPK_ERR_ARG, "refusing to write a bundle (binary) to a "
+		    "terminal; redirect stdout or give -o FILE");
+		goto out;
+	}
 	if ((ret = profile_load(a->profile, &popts, &p, &err)) != CPK_OK ||
 	    (ret = load_card(a->card, &card, &err)) != CPK_OK ||
-	    (ret = cpk_signer_load(a->sign_key, &signer, &err)) != CPK_OK)
+	    (ret = cpk_signer_load(a->sign_key, &signer, &err)) != CPK_OK ||
+	    (ret = cardc_registry_open(a->registry, a->keys, p, &cr, &err)) != CPK_OK)
 		goto out;
+	if (a->supersede != NULL && cr.reg == NULL) {
+		ret = cpk_error_set(&err, CPK_ERR_ARG, "--supersede needs a registry (--registry "
+		    "URI, CPK_REGISTRY or a config file)");
+		goto out;
+	}
 	if (a->has_host_challenge && p->sd.mode != PROFILE_MODE_OFFLINE) {
 		ret = cpk_error_set(&err, CPK_ERR_ARG,
 		    "--host-challenge is for offline bundles; profile '%s' makes session bundles, "
@@ -108,11 +143,16 @@ run(const struct compile_args *a)
 			cpk_error_prefix(&err, "%s", a->card);
 		goto out;
 	}
-	ret = write_output(a->output, &compiled, signer, &err);
+	if ((ret = cpk_bundle_write(&compiled.manifest, compiled.cmds, compiled.ncmds, signer,
+	    &bytes, &err)) != CPK_OK)
+		goto out;
+	ret = record_and_write(a, &cr, p, &card, &compiled, &bytes, &err);
 out:
 	if (ret != CPK_OK)
 		cli_error(&err);
 	cpk_compiled_free(&compiled);
+	cpk_buf_free(&bytes);
+	cardc_registry_close(&cr);
 	card_record_clear(&card);
 	cpk_signer_free(&signer);
 	profile_free(&p);
@@ -150,6 +190,14 @@ compile_main(int argc, char *argv[])
 				return cli_usage("compile", SYNOPSIS,
 				    "--host-challenge wants 16 hex digits (8 bytes), not '%s'", optarg);
 			a.has_host_challenge = true;
+			break;
+		case OPT_REGISTRY:
+			a.registry = optarg;
+			break;
+		case OPT_SUPERSEDE:
+			if (optarg[0] == '\0')
+				return cli_usage("compile", SYNOPSIS, "--supersede wants a reason");
+			a.supersede = optarg;
 			break;
 		case 'h':
 			cli_command_help(&cardc_compile_command, stdout);
@@ -197,8 +245,19 @@ const struct cli_command cardc_compile_command = {
 	    "      --host-challenge HEX  the 8-byte host challenge of an offline bundle\n"
 	    "                            (16 hex digits; default: random), for\n"
 	    "                            reproducible builds and tests\n"
+	    "      --registry URI        record the bundle in the issuance registry\n"
+	    "                            (sqlite:PATH, postgresql://...; default:\n"
+	    "                            CPK_REGISTRY, then the config files; 'none':\n"
+	    "                            no registry); the card record needs a serial\n"
+	    "      --supersede REASON    the card and counter have an issued bundle:\n"
+	    "                            mark it superseded (with REASON) and record\n"
+	    "                            this one; without, a second bundle for a card\n"
+	    "                            and counter is refused\n"
 	    "  -h, --help                show this help\n"
 	    "\n"
 	    "SOURCE_DATE_EPOCH, when set, is the bundle's creation time. The same\n"
-	    "inputs, host challenge and SOURCE_DATE_EPOCH give the same bundle bytes.\n",
+	    "inputs, host challenge and SOURCE_DATE_EPOCH give the same bundle bytes.\n"
+	    "With a registry the bundle is recorded (state issued, the card's\n"
+	    "per-card data sealed with KEYDIR/registry-data.key) before it is\n"
+	    "written; if it cannot be written it is marked failed.\n",
 };

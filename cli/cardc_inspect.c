@@ -10,6 +10,7 @@
 #include "bundle_read.h"
 #include "cardc.h"
 #include "cli_util.h"
+#include "cpk_text.h"
 
 #define SYNOPSIS "cardc inspect BUNDLE [--json] [--apdus] [--trust PUB|DIR]"
 
@@ -27,17 +28,6 @@ struct inspect_args {
 	const char *bundle, *trust;
 	bool json, apdus;
 };
-
-static void
-format_time(uint64_t t, char *buf, size_t n)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (t > (uint64_t)253402300799u || gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, n, "?");
-}
 
 /* "s-e": secured, INITIALIZE UPDATE, EXTERNAL AUTHENTICATE. */
 static void
@@ -85,7 +75,7 @@ print_human(const struct inspect_args *a, const struct cpk_bundle *b)
 	printf("%-18s%s\n", "compiler", m->compiler);
 	printf("%-18s%s\n", "profile", m->profile);
 	print_field_hex("profile-sha256", m->profile_sha256, CPK_SHA256_LEN);
-	format_time(m->created, text, sizeof(text));
+	cpk_time_format(m->created, text, sizeof(text));
 	printf("%-18s%llu (%s)\n", "created", (unsigned long long)m->created, text);
 	printf("%-18s%s\n", "mode", m->mode == CPK_MODE_OFFLINE ? "offline" : "session");
 	printf("card:\n");
@@ -150,7 +140,7 @@ print_json(const struct inspect_args *a, const struct cpk_bundle *b)
 	cli_json_str(&j, "profile", m->profile);
 	cli_json_hex(&j, "profile-sha256", m->profile_sha256, CPK_SHA256_LEN);
 	cli_json_uint(&j, "created", m->created);
-	format_time(m->created, text, sizeof(text));
+	cpk_time_format(m->created, text, sizeof(text));
 	cli_json_str(&j, "created-utc", text);
 	cli_json_str(&j, "mode", m->mode == CPK_MODE_OFFLINE ? "offline" : "session");
 	cli_json_object(&j, "card");

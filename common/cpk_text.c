@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* cpk: UTF-8 and JSON string text (see cpk_text.h). */
+/* cpk: UTF-8, JSON string text and times (see cpk_text.h). */
 #include "cpk_text.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 size_t
 cpk_utf8_char(const uint8_t *s, size_t n, uint32_t *cp)
@@ -105,4 +106,15 @@ cpk_json_escape(const char *str, size_t n, char *out, size_t cap)
 	}
 	out[w] = '\0';
 	return w;
+}
+
+void
+cpk_time_format(uint64_t t, char *buf, size_t n)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t > (uint64_t)253402300799u || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, n, "?");
 }

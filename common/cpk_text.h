@@ -38,4 +38,10 @@ size_t cpk_label_bad_offset(const char *text, size_t len);
  */
 size_t cpk_json_escape(const char *s, size_t n, char *out, size_t cap);
 
+/*
+ * A Unix time as ISO 8601 UTC ("2026-12-03T17:31:54Z"), or "?" for a time
+ * that cannot be shown (after year 9999). n >= 21 holds either.
+ */
+void cpk_time_format(uint64_t t, char *buf, size_t n);
+
 #endif

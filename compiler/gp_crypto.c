@@ -501,3 +501,73 @@ gp_diversify_key(enum gp_diversification scheme, const uint8_t *master, size_t m
 	}
 	return cpk_error_set(err, CPK_ERR_ARG, "unknown diversification scheme %d", (int)scheme);
 }
+
+/* --- AES-256-GCM --- */
+
+static cpk_status
+gcm(int enc, const uint8_t key[32], const uint8_t nonce[GP_GCM_NONCE_LEN], const uint8_t *aad,
+    size_t aad_len, const uint8_t *in, size_t n, uint8_t *tag, uint8_t *out,
+    struct cpk_error *err)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	int len = 0;
+	cpk_status st = CPK_ERR_RANGE;
+
+	if (n > INT_MAX || aad_len > INT_MAX) {
+		cpk_error_set(err, st, "AES-GCM input too long");
+		goto out;
+	}
+	st = CPK_ERR_CRYPTO;
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, GP_GCM_NONCE_LEN, NULL) != 1 ||
+	    EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) != 1 ||
+	    (aad_len > 0 && EVP_CipherUpdate(ctx, NULL, &len, aad, (int)aad_len) != 1) ||
+	    (n > 0 && EVP_CipherUpdate(ctx, out, &len, in, (int)n) != 1)) {
+		st = ssl_error(err, "AES-GCM");
+		goto out;
+	}
+	if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GP_GCM_TAG_LEN, tag) != 1) {
+		st = ssl_error(err, "AES-GCM");
+		goto out;
+	}
+	if (EVP_CipherFinal_ex(ctx, out + (n > 0 ? len : 0), &len) != 1) {
+		ERR_clear_error();
+		st = cpk_error_set(err, CPK_ERR_VERIFY, "sealed data does not verify (wrong key, "
+		    "or altered data)");
+		goto out;
+	}
+	if (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GP_GCM_TAG_LEN, tag) != 1) {
+		st = ssl_error(err, "AES-GCM");
+		goto out;
+	}
+	st = CPK_OK;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return st;
+}
+
+cpk_status
+gp_aes256_gcm_seal(const uint8_t key[32], const uint8_t nonce[GP_GCM_NONCE_LEN],
+    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *out,
+    struct cpk_error *err)
+{
+	return gcm(1, key, nonce, aad, aad_len, in, in_len, out + in_len, out, err);
+}
+
+cpk_status
+gp_aes256_gcm_open(const uint8_t key[32], const uint8_t nonce[GP_GCM_NONCE_LEN],
+    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *out,
+    struct cpk_error *err)
+{
+	uint8_t tag[GP_GCM_TAG_LEN];
+	cpk_status st;
+
+	if (in_len < GP_GCM_TAG_LEN)
+		return cpk_error_set(err, CPK_ERR_VERIFY, "sealed data too short");
+	memcpy(tag, in + in_len - GP_GCM_TAG_LEN, GP_GCM_TAG_LEN);
+	st = gcm(0, key, nonce, aad, aad_len, in, in_len - GP_GCM_TAG_LEN, tag, out, err);
+	if (st != CPK_OK)
+		cpk_cleanse(out, in_len - GP_GCM_TAG_LEN);
+	return st;
+}

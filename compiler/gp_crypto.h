@@ -85,6 +85,21 @@ cpk_status gp_kcv(enum gp_key_alg alg, const uint8_t *key, size_t keylen, uint8_
     struct cpk_error *err);
 
 /* Fill out with bytes from the operating system's CSPRNG. */
+/*
+ * AES-256-GCM (the registry's sealed data): out receives in_len bytes of
+ * ciphertext and the 16-byte tag. gp_aes256_gcm_open checks the tag
+ * (CPK_ERR_VERIFY when the data, the AAD, the nonce or the key differ)
+ * before returning any plaintext; out has room for in_len - 16 bytes.
+ */
+#define GP_GCM_NONCE_LEN 12
+#define GP_GCM_TAG_LEN 16
+cpk_status gp_aes256_gcm_seal(const uint8_t key[32], const uint8_t nonce[GP_GCM_NONCE_LEN],
+    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *out,
+    struct cpk_error *err);
+cpk_status gp_aes256_gcm_open(const uint8_t key[32], const uint8_t nonce[GP_GCM_NONCE_LEN],
+    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *out,
+    struct cpk_error *err);
+
 cpk_status gp_random(uint8_t *out, size_t n, struct cpk_error *err);
 
 /*

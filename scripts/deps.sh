@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 # Install the Debian 12 packages cpk needs to build and test: compilers,
-# meson, the six libraries (libcurl: cardload fetches https:// bundles;
-# jansson: cardc reads JSON-lines card records),
+# meson, the eight libraries (libcurl: cardload fetches https:// bundles;
+# jansson: cardc reads JSON-lines card records; SQLite and libpq: cardc's
+# issuance registry), PostgreSQL and the sqlite3 shell (the registry tests
+# start their own server and read the stores),
 # pcscd with the vpcd virtual reader (the simulator's way in), mandoc (man
 # page lint), valgrind, and dpkg-dev, debhelper and lintian (the Debian
 # packages are built and checked by the 'package' test). Idempotent:
@@ -10,7 +12,8 @@
 set -eu
 
 packages="build-essential meson ninja-build pkg-config libssl-dev libpcsclite-dev
-libyaml-dev libzip-dev libcurl4-openssl-dev libjansson-dev pcscd vsmartcard-vpcd mandoc valgrind clang libclang-rt-14-dev
+libyaml-dev libzip-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev libpq-dev
+postgresql sqlite3 pcscd vsmartcard-vpcd mandoc valgrind clang libclang-rt-14-dev
 zip unzip python3 util-linux procps iproute2 dpkg-dev debhelper lintian"
 
 missing=""

@@ -14,7 +14,8 @@
 #                only the Load File Data Block it holds enters a bundle)
 # and removes it on exit (check.sh: fail, expect, check, finish).
 
-. "$(dirname "$0")/check.sh"
+# CLI_TEST_DIR: where this file is, for tests in other folders.
+. "${CLI_TEST_DIR:-$(dirname "$0")}/check.sh"
 
 setup_work() {
 	mkdir -p "$T/keys" "$T/sign" "$T/p" || exit 1

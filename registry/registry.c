@@ -1,0 +1,872 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * cpk: the issuance registry (see registry.h). The logic lives here once,
+ * in SQL every back end speaks; the back ends (registry_int.h) only carry
+ * statements to their store.
+ */
+#include "registry.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "registry_int.h"
+
+/* The back ends: one entry each. */
+static const struct registry_ops *const backends[] = {
+	&registry_sqlite_ops,
+	&registry_pg_ops,
+};
+
+struct registry {
+	const struct registry_ops *ops;
+	void *db;
+	pthread_mutex_t mu;
+	char shown[REGISTRY_URI_MAX + 64];
+};
+
+static const char *const state_names[REGISTRY_NSTATES] = {
+	[REGISTRY_ISSUED] = "issued",
+	[REGISTRY_LOADED] = "loaded",
+	[REGISTRY_FAILED] = "failed",
+	[REGISTRY_SUPERSEDED] = "superseded",
+	[REGISTRY_REVOKED] = "revoked",
+};
+
+#define BUNDLE_COLUMNS "id, serial, kdd, iin, cin, profile, profile_sha256, bundle_sha256, " \
+    "mode, counter, created, recorded, changed, state, reason, replaced_by, " \
+    "data IS NOT NULL"
+#define NCOLUMNS 17
+
+const char *
+registry_state_name(enum registry_state s)
+{
+	return (unsigned)s < REGISTRY_NSTATES ? state_names[s] : "unknown";
+}
+
+bool
+registry_state_parse(const char *name, enum registry_state *out)
+{
+	size_t i;
+
+	for (i = 0; i < REGISTRY_NSTATES; i++) {
+		if (strcmp(name, state_names[i]) == 0) {
+			*out = (enum registry_state)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+registry_state_allowed(enum registry_state from, enum registry_state to)
+{
+	switch (from) {
+	case REGISTRY_ISSUED:
+		return to != REGISTRY_ISSUED;
+	case REGISTRY_LOADED:
+		return to == REGISTRY_REVOKED || to == REGISTRY_FAILED;
+	default:
+		return false;
+	}
+}
+
+static uint64_t
+now(void)
+{
+	time_t t = time(NULL);
+
+	return t < 0 ? 0 : (uint64_t)t;
+}
+
+/* --- open, close --- */
+
+static const struct registry_ops *
+backend_for(const char *uri)
+{
+	size_t i, k;
+
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		for (k = 0; backends[i]->prefixes[k] != NULL; k++)
+			if (strncmp(uri, backends[i]->prefixes[k],
+			    strlen(backends[i]->prefixes[k])) == 0)
+				return backends[i];
+	return NULL;
+}
+
+cpk_status
+registry_open(const char *uri, bool create, struct registry **out, struct cpk_error *err)
+{
+	struct registry *r = NULL;
+	pthread_mutexattr_t attr;
+	cpk_status st = CPK_ERR_ARG;
+
+	*out = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		st = cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	registry_uri_redact(uri, r->shown, sizeof(r->shown));
+	if (strlen(uri) >= REGISTRY_URI_MAX) {
+		st = cpk_error_set(err, CPK_ERR_RANGE, "registry URI longer than %d bytes",
+		    REGISTRY_URI_MAX - 1);
+		goto out;
+	}
+	if ((r->ops = backend_for(uri)) == NULL) {
+		st = cpk_error_set(err, CPK_ERR_ARG, "registry URI '%s': unknown kind of registry; "
+		    "give sqlite:PATH, postgresql://... or postgres://...", r->shown);
+		goto out;
+	}
+	/* Recursive: a walk's callback may ask the registry more (show: captured data). */
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&r->mu, &attr);
+	pthread_mutexattr_destroy(&attr);
+	if ((st = r->ops->open(uri, r->shown, create, &r->db, err)) != CPK_OK) {
+		pthread_mutex_destroy(&r->mu);
+		goto out;
+	}
+	*out = r;
+	r = NULL;
+out:
+	free(r);
+	return st;
+}
+
+void
+registry_close(struct registry **r)
+{
+	if (r == NULL || *r == NULL)
+		return;
+	(*r)->ops->close((*r)->db);
+	pthread_mutex_destroy(&(*r)->mu);
+	free(*r);
+	*r = NULL;
+}
+
+const char *
+registry_name(const struct registry *r)
+{
+	return r->shown;
+}
+
+/* --- schema --- */
+
+static cpk_status
+one_row(void *arg, size_t ncols, const char *const *vals)
+{
+	bool *seen = arg;
+
+	(void)ncols;
+	(void)vals;
+	*seen = true;
+	return CPK_OK;
+}
+
+static cpk_status
+int_column(void *arg, size_t ncols, const char *const *vals)
+{
+	long long *v = arg;
+
+	if (ncols >= 1 && vals[0] != NULL)
+		*v = strtoll(vals[0], NULL, 10);
+	return CPK_OK;
+}
+
+static cpk_status
+version_locked(struct registry *r, int *version, struct cpk_error *err)
+{
+	const char *name = "schema_version";
+	long long v = -1;
+	bool exists = false;
+	cpk_status st;
+
+	*version = 0;
+	if ((st = r->ops->query(r->db, r->ops->table_exists_sql, 1, &name, one_row, &exists,
+	    err)) != CPK_OK || !exists)
+		return st;
+	if ((st = r->ops->query(r->db, "SELECT MAX(version) FROM schema_version", 0, NULL,
+	    int_column, &v, err)) != CPK_OK)
+		return st;
+	if (v < 1 || v > 1000000)
+		return cpk_error_set(err, CPK_ERR_PARSE, "registry '%s': the schema_version table "
+		    "holds no valid version", r->shown);
+	*version = (int)v;
+	return CPK_OK;
+}
+
+cpk_status
+registry_version(struct registry *r, int *version, struct cpk_error *err)
+{
+	cpk_status st;
+
+	pthread_mutex_lock(&r->mu);
+	st = version_locked(r, version, err);
+	pthread_mutex_unlock(&r->mu);
+	return st;
+}
+
+static cpk_status
+newer(const struct registry *r, int v, struct cpk_error *err)
+{
+	return cpk_error_set(err, CPK_ERR_UNSUPPORTED, "registry '%s' has schema version %d, "
+	    "newer than this cardc knows (%d): use a newer cardc", r->shown, v,
+	    REGISTRY_SCHEMA_VERSION);
+}
+
+/* One step, from version v to v + 1, in one transaction. */
+static cpk_status
+step(struct registry *r, int v, struct cpk_error *err)
+{
+	char ver[16];
+	const char *param = ver;
+	cpk_status st;
+
+	snprintf(ver, sizeof(ver), "%d", v + 1);
+	if ((st = r->ops->begin(r->db, err)) != CPK_OK)
+		return st;
+	if ((st = r->ops->script(r->db, r->ops->schema[v], err)) != CPK_OK ||
+	    (st = r->ops->query(r->db, "DELETE FROM schema_version", 0, NULL, NULL, NULL,
+	    err)) != CPK_OK ||
+	    (st = r->ops->query(r->db, "INSERT INTO schema_version (version) VALUES "
+	    "(CAST($1 AS INTEGER))", 1, &param, NULL, NULL, err)) != CPK_OK ||
+	    (st = r->ops->commit(r->db, err)) != CPK_OK) {
+		r->ops->rollback(r->db);
+		cpk_error_prefix(err, "schema version %d to %d", v, v + 1);
+		return st;
+	}
+	return CPK_OK;
+}
+
+static cpk_status
+migrate_locked(struct registry *r, bool init, int *from, struct cpk_error *err)
+{
+	int v, k;
+	cpk_status st;
+
+	if ((st = version_locked(r, &v, err)) != CPK_OK)
+		return st;
+	if (from != NULL)
+		*from = v;
+	if (v > REGISTRY_SCHEMA_VERSION)
+		return newer(r, v, err);
+	if (init && v != 0)
+		return cpk_error_set(err, CPK_ERR_STATE, "registry '%s' already has a schema "
+		    "(version %d)%s", r->shown, v, v < REGISTRY_SCHEMA_VERSION ?
+		    ": cardc registry migrate brings it up to date" : "");
+	if ((size_t)REGISTRY_SCHEMA_VERSION > r->ops->nschema)
+		return cpk_error_set(err, CPK_ERR_UNSUPPORTED, "the %s back end lacks schema steps",
+		    r->ops->name);
+	for (k = v; k < REGISTRY_SCHEMA_VERSION; k++)
+		if ((st = step(r, k, err)) != CPK_OK)
+			return st;
+	return CPK_OK;
+}
+
+cpk_status
+registry_init(struct registry *r, struct cpk_error *err)
+{
+	cpk_status st;
+
+	pthread_mutex_lock(&r->mu);
+	st = migrate_locked(r, true, NULL, err);
+	pthread_mutex_unlock(&r->mu);
+	return st;
+}
+
+cpk_status
+registry_migrate(struct registry *r, int *from, struct cpk_error *err)
+{
+	cpk_status st;
+
+	pthread_mutex_lock(&r->mu);
+	st = migrate_locked(r, false, from, err);
+	pthread_mutex_unlock(&r->mu);
+	return st;
+}
+
+cpk_status
+registry_check(struct registry *r, struct cpk_error *err)
+{
+	int v;
+	cpk_status st;
+
+	if ((st = registry_version(r, &v, err)) != CPK_OK)
+		return st;
+	if (v == 0)
+		return cpk_error_set(err, CPK_ERR_STATE, "registry '%s' has no schema: run "
+		    "cardc registry init", r->shown);
+	if (v > REGISTRY_SCHEMA_VERSION)
+		return newer(r, v, err);
+	if (v < REGISTRY_SCHEMA_VERSION)
+		return cpk_error_set(err, CPK_ERR_STATE, "registry '%s' has schema version %d, "
+		    "older than this cardc's (%d): run cardc registry migrate", r->shown, v,
+		    REGISTRY_SCHEMA_VERSION);
+	return CPK_OK;
+}
+
+/* --- rows --- */
+
+static void
+copy(char *dst, size_t n, const char *v)
+{
+	snprintf(dst, n, "%s", v != NULL ? v : "");
+}
+
+static uint64_t
+num(const char *v)
+{
+	return v != NULL ? strtoull(v, NULL, 10) : 0;
+}
+
+static cpk_status
+to_row(size_t ncols, const char *const *v, struct registry_row *row)
+{
+	memset(row, 0, sizeof(*row));
+	if (ncols < NCOLUMNS)
+		return CPK_ERR_PARSE;
+	row->id = v[0] != NULL ? strtoll(v[0], NULL, 10) : 0;
+	copy(row->serial, sizeof(row->serial), v[1]);
+	copy(row->kdd, sizeof(row->kdd), v[2]);
+	copy(row->iin, sizeof(row->iin), v[3]);
+	copy(row->cin, sizeof(row->cin), v[4]);
+	copy(row->profile, sizeof(row->profile), v[5]);
+	copy(row->profile_sha256, sizeof(row->profile_sha256), v[6]);
+	copy(row->bundle_sha256, sizeof(row->bundle_sha256), v[7]);
+	copy(row->mode, sizeof(row->mode), v[8]);
+	copy(row->counter, sizeof(row->counter), v[9]);
+	row->created = num(v[10]);
+	row->recorded = num(v[11]);
+	row->changed = num(v[12]);
+	if (v[13] == NULL || !registry_state_parse(v[13], &row->state))
+		return CPK_ERR_PARSE;
+	copy(row->reason, sizeof(row->reason), v[14]);
+	copy(row->replaced_by, sizeof(row->replaced_by), v[15]);
+	/* SQLite: 1/0; PostgreSQL: t/f. */
+	row->has_data = v[16] != NULL && (v[16][0] == '1' || v[16][0] == 't');
+	row->data = ncols > NCOLUMNS ? v[NCOLUMNS] : NULL;
+	return CPK_OK;
+}
+
+struct walk {
+	struct registry *r;
+	registry_row_fn fn;
+	void *arg;
+	struct cpk_error *err;
+	struct registry_row *one;	/* registry_find_bundle, the live-bundle lookup */
+	size_t n;
+};
+
+static cpk_status
+walk_row(void *arg, size_t ncols, const char *const *vals)
+{
+	struct walk *w = arg;
+	struct registry_row row;
+
+	if (to_row(ncols, vals, &row) != CPK_OK)
+		return cpk_error_set(w->err, CPK_ERR_PARSE, "registry '%s': a bundle row with a "
+		    "value cardc does not know (state '%s')", w->r->shown,
+		    ncols > 13 && vals[13] != NULL ? vals[13] : "");
+	w->n++;
+	if (w->one != NULL) {
+		*w->one = row;
+		w->one->data = NULL;
+		return CPK_OK;
+	}
+	return w->fn(w->arg, &row);
+}
+
+/* --- recording --- */
+
+static cpk_status
+log_event(struct registry *r, const char *serial, const char *hash, const char *event,
+    const char *detail, struct cpk_error *err)
+{
+	char at[32];
+	const char *p[5];
+
+	snprintf(at, sizeof(at), "%llu", (unsigned long long)now());
+	p[0] = at;
+	p[1] = serial;
+	p[2] = hash;
+	p[3] = event;
+	p[4] = detail;
+	return r->ops->query(r->db, "INSERT INTO events (at, serial, bundle_sha256, event, detail) "
+	    "VALUES (CAST($1 AS BIGINT), $2, $3, $4, $5)", 5, p, NULL, NULL, err);
+}
+
+/* The live bundle (neither failed nor superseded) of a card and counter, if any. */
+static cpk_status
+live_bundle(struct registry *r, const char *serial, const char *counter,
+    struct registry_row *out, bool *found, struct cpk_error *err)
+{
+	struct walk w;
+	const char *p[2] = { serial, counter };
+	cpk_status st;
+
+	memset(&w, 0, sizeof(w));
+	w.r = r;
+	w.err = err;
+	w.one = out;
+	st = r->ops->query(r->db, "SELECT " BUNDLE_COLUMNS " FROM bundles WHERE serial = $1 "
+	    "AND counter = $2 AND state NOT IN ('failed', 'superseded')", 2, p, walk_row, &w, err);
+	*found = w.n > 0;
+	return st;
+}
+
+static cpk_status
+refuse(struct registry *r, const struct registry_issue *in, const struct registry_row *old,
+    struct cpk_error *err)
+{
+	if (in->supersede == NULL || old->state != REGISTRY_ISSUED)
+		return cpk_error_set(err, CPK_ERR_STATE, "card %s, counter %s: bundle %s is "
+		    "already recorded for it (%s) in registry '%s'; a second bundle for the "
+		    "same card and counter is refused%s", in->serial, in->counter,
+		    old->bundle_sha256, registry_state_name(old->state), r->shown,
+		    old->state == REGISTRY_ISSUED ? " unless that one is recorded failed or "
+		    "superseded (--supersede REASON)" : "");
+	return CPK_OK;
+}
+
+static cpk_status
+supersede(struct registry *r, const struct registry_issue *in, const struct registry_row *old,
+    struct cpk_error *err)
+{
+	char at[32];
+	const char *p[4];
+	cpk_status st;
+
+	snprintf(at, sizeof(at), "%llu", (unsigned long long)now());
+	p[0] = old->bundle_sha256;
+	p[1] = in->supersede;
+	p[2] = in->bundle_sha256;
+	p[3] = at;
+	if ((st = r->ops->query(r->db, "UPDATE bundles SET state = 'superseded', reason = $2, "
+	    "replaced_by = $3, changed = CAST($4 AS BIGINT) WHERE bundle_sha256 = $1", 4, p,
+	    NULL, NULL, err)) != CPK_OK)
+		return st;
+	return log_event(r, in->serial, old->bundle_sha256, "superseded", in->supersede, err);
+}
+
+static cpk_status
+insert_bundle(struct registry *r, const struct registry_issue *in, struct cpk_error *err)
+{
+	char created[32], at[32];
+	const char *p[14];
+	cpk_status st;
+
+	snprintf(created, sizeof(created), "%llu", (unsigned long long)in->created);
+	snprintf(at, sizeof(at), "%llu", (unsigned long long)now());
+	p[0] = in->serial;
+	p[1] = in->kdd;
+	p[2] = in->iin;
+	p[3] = in->cin;
+	p[4] = in->profile;
+	p[5] = in->profile_sha256;
+	p[6] = in->bundle_sha256;
+	p[7] = in->mode;
+	p[8] = in->counter;
+	p[9] = created;
+	p[10] = at;
+	p[11] = in->data;
+	if ((st = r->ops->query(r->db, "INSERT INTO bundles (serial, kdd, iin, cin, profile, "
+	    "profile_sha256, bundle_sha256, mode, counter, created, recorded, changed, state, "
+	    "data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CAST($10 AS BIGINT), "
+	    "CAST($11 AS BIGINT), CAST($11 AS BIGINT), 'issued', $12)", 12, p, NULL, NULL,
+	    err)) != CPK_OK)
+		return st;
+	return log_event(r, in->serial, in->bundle_sha256, "issued", in->profile, err);
+}
+
+/* One attempt, in one transaction. */
+static cpk_status
+record_once(struct registry *r, const struct registry_issue *in, bool *refused,
+    struct cpk_error *err)
+{
+	struct registry_row old;
+	bool found;
+	cpk_status st;
+
+	*refused = false;
+	if ((st = r->ops->begin(r->db, err)) != CPK_OK)
+		return st;
+	if ((st = live_bundle(r, in->serial, in->counter, &old, &found, err)) != CPK_OK)
+		goto out;
+	if (found && (st = refuse(r, in, &old, err)) != CPK_OK) {
+		*refused = true;
+		goto out;
+	}
+	if (found && (st = supersede(r, in, &old, err)) != CPK_OK)
+		goto out;
+	if ((st = insert_bundle(r, in, err)) != CPK_OK)
+		goto out;
+	st = r->ops->commit(r->db, err);
+out:
+	if (st != CPK_OK)
+		r->ops->rollback(r->db);
+	return st;
+}
+
+static cpk_status
+check_issue(const struct registry_issue *in, struct cpk_error *err)
+{
+	if (in->serial == NULL || in->serial[0] == '\0')
+		return cpk_error_set(err, CPK_ERR_ARG, "the card record has no 'serial': the "
+		    "registry records each card by its serial");
+	if (strlen(in->serial) > REGISTRY_SERIAL_MAX || in->kdd == NULL || in->profile == NULL ||
+	    in->profile_sha256 == NULL || in->bundle_sha256 == NULL || in->mode == NULL ||
+	    in->counter == NULL || strlen(in->counter) > REGISTRY_COUNTER_MAX ||
+	    strlen(in->profile) > REGISTRY_NAME_MAX)
+		return cpk_error_set(err, CPK_ERR_ARG, "registry: incomplete bundle record");
+	if (in->supersede != NULL && strlen(in->supersede) > REGISTRY_REASON_MAX)
+		return cpk_error_set(err, CPK_ERR_RANGE, "the reason is longer than %d bytes",
+		    REGISTRY_REASON_MAX);
+	return CPK_OK;
+}
+
+cpk_status
+registry_record(struct registry *r, const struct registry_issue *in, struct cpk_error *err)
+{
+	bool refused;
+	cpk_status st;
+
+	if ((st = check_issue(in, err)) != CPK_OK)
+		return st;
+	pthread_mutex_lock(&r->mu);
+	/*
+	 * A unique violation means another writer recorded a bundle for this
+	 * card and counter (or these very bytes) since our look: look again,
+	 * once, to name it.
+	 */
+	if ((st = record_once(r, in, &refused, err)) == CPK_ERR_STATE && !refused)
+		st = record_once(r, in, &refused, err);
+	if (st == CPK_ERR_STATE && !refused)
+		st = cpk_error_set(err, CPK_ERR_STATE, "bundle %s of card %s is already in "
+		    "registry '%s'", in->bundle_sha256, in->serial, r->shown);
+	pthread_mutex_unlock(&r->mu);
+	return st;
+}
+
+/* --- states --- */
+
+static cpk_status
+set_state_locked(struct registry *r, const char *hash, enum registry_state to,
+    const char *reason, const char *replaced_by, struct cpk_error *err)
+{
+	struct registry_row row;
+	struct walk w;
+	char at[32], detail[REGISTRY_REASON_MAX + 64];
+	const char *p[5];
+	cpk_status st;
+
+	memset(&w, 0, sizeof(w));
+	w.r = r;
+	w.err = err;
+	w.one = &row;
+	if ((st = r->ops->begin(r->db, err)) != CPK_OK)
+		return st;
+	if ((st = r->ops->query(r->db, "SELECT " BUNDLE_COLUMNS " FROM bundles WHERE "
+	    "bundle_sha256 = $1", 1, &hash, walk_row, &w, err)) != CPK_OK)
+		goto out;
+	if (w.n == 0) {
+		st = cpk_error_set(err, CPK_ERR_NOT_FOUND, "no bundle %s in registry '%s'", hash,
+		    r->shown);
+		goto out;
+	}
+	if (!registry_state_allowed(row.state, to)) {
+		st = cpk_error_set(err, CPK_ERR_STATE, "bundle %s of card %s is %s: it cannot "
+		    "become %s", hash, row.serial, registry_state_name(row.state),
+		    registry_state_name(to));
+		goto out;
+	}
+	snprintf(at, sizeof(at), "%llu", (unsigned long long)now());
+	p[0] = hash;
+	p[1] = registry_state_name(to);
+	p[2] = reason;
+	p[3] = replaced_by;
+	p[4] = at;
+	if ((st = r->ops->query(r->db, "UPDATE bundles SET state = $2, reason = $3, "
+	    "replaced_by = COALESCE($4, replaced_by), changed = CAST($5 AS BIGINT) "
+	    "WHERE bundle_sha256 = $1", 5, p, NULL, NULL, err)) != CPK_OK)
+		goto out;
+	snprintf(detail, sizeof(detail), "%s -> %s%s%s", registry_state_name(row.state),
+	    registry_state_name(to), reason != NULL ? ": " : "", reason != NULL ? reason : "");
+	if ((st = log_event(r, row.serial, hash, registry_state_name(to), detail, err)) != CPK_OK)
+		goto out;
+	st = r->ops->commit(r->db, err);
+out:
+	if (st != CPK_OK)
+		r->ops->rollback(r->db);
+	return st;
+}
+
+cpk_status
+registry_set_state(struct registry *r, const char *bundle_sha256, enum registry_state to,
+    const char *reason, const char *replaced_by, struct cpk_error *err)
+{
+	cpk_status st;
+
+	if (reason != NULL && strlen(reason) > REGISTRY_REASON_MAX)
+		return cpk_error_set(err, CPK_ERR_RANGE, "the reason is longer than %d bytes",
+		    REGISTRY_REASON_MAX);
+	pthread_mutex_lock(&r->mu);
+	st = set_state_locked(r, bundle_sha256, to, reason, replaced_by, err);
+	pthread_mutex_unlock(&r->mu);
+	return st;
+}
+
+cpk_status
+registry_capture(struct registry *r, const char *bundle_sha256, const char *name,
+    const char *value_hex, struct cpk_error *err)
+{
+	char at[32];
+	const char *p[4];
+	cpk_status st;
+
+	snprintf(at, sizeof(at), "%llu", (unsigned long long)now());
+	p[0] = bundle_sha256;
+	p[1] = name;
+	p[2] = value_hex;
+	p[3] = at;
+	pthread_mutex_lock(&r->mu);
+	if ((st = r->ops->begin(r->db, err)) == CPK_OK &&
+	    (st = r->ops->query(r->db, "INSERT INTO captured (bundle_sha256, name, value, at) "
+	    "VALUES ($1, $2, $3, CAST($4 AS BIGINT))", 4, p, NULL, NULL, err)) == CPK_OK)
+		st = r->ops->commit(r->db, err);
+	if (st != CPK_OK)
+		r->ops->rollback(r->db);
+	pthread_mutex_unlock(&r->mu);
+	if (st == CPK_ERR_STATE)
+		st = cpk_error_set(err, CPK_ERR_STATE, "bundle %s already has a captured '%s'",
+		    bundle_sha256, name);
+	return st;
+}
+
+/* --- reading --- */
+
+cpk_status
+registry_list(struct registry *r, const struct registry_filter *f, registry_row_fn fn,
+    void *arg, struct cpk_error *err)
+{
+	struct walk w;
+	const char *p[3];
+	cpk_status st;
+
+	memset(&w, 0, sizeof(w));
+	w.r = r;
+	w.fn = fn;
+	w.arg = arg;
+	w.err = err;
+	p[0] = f != NULL ? f->serial : NULL;
+	p[1] = f != NULL ? f->bundle_sha256 : NULL;
+	p[2] = f != NULL ? f->profile : NULL;
+	pthread_mutex_lock(&r->mu);
+	if (f != NULL && f->with_data)
+		st = r->ops->query(r->db, "SELECT " BUNDLE_COLUMNS ", data FROM bundles WHERE "
+		    "(CAST($1 AS TEXT) IS NULL OR serial = $1) AND "
+		    "(CAST($2 AS TEXT) IS NULL OR bundle_sha256 = $2) AND "
+		    "(CAST($3 AS TEXT) IS NULL OR profile = $3) ORDER BY id", 3, p, walk_row, &w,
+		    err);
+	else
+		st = r->ops->query(r->db, "SELECT " BUNDLE_COLUMNS " FROM bundles WHERE "
+		    "(CAST($1 AS TEXT) IS NULL OR serial = $1) AND "
+		    "(CAST($2 AS TEXT) IS NULL OR bundle_sha256 = $2) AND "
+		    "(CAST($3 AS TEXT) IS NULL OR profile = $3) ORDER BY id", 3, p, walk_row, &w,
+		    err);
+	pthread_mutex_unlock(&r->mu);
+	return st;
+}
+
+cpk_status
+registry_find_bundle(struct registry *r, const char *bundle_sha256, struct registry_row *out,
+    struct cpk_error *err)
+{
+	struct walk w;
+	cpk_status st;
+
+	memset(&w, 0, sizeof(w));
+	w.r = r;
+	w.err = err;
+	w.one = out;
+	pthread_mutex_lock(&r->mu);
+	st = r->ops->query(r->db, "SELECT " BUNDLE_COLUMNS " FROM bundles WHERE "
+	    "bundle_sha256 = $1", 1, &bundle_sha256, walk_row, &w, err);
+	pthread_mutex_unlock(&r->mu);
+	if (st == CPK_OK && w.n == 0)
+		st = cpk_error_set(err, CPK_ERR_NOT_FOUND, "no bundle %s in registry '%s'",
+		    bundle_sha256, r->shown);
+	return st;
+}
+
+struct event_walk {
+	registry_event_fn fn;
+	void *arg;
+};
+
+static cpk_status
+event_row(void *arg, size_t ncols, const char *const *v)
+{
+	struct event_walk *w = arg;
+	struct registry_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	if (ncols < 4)
+		return CPK_ERR_PARSE;
+	ev.at = num(v[0]);
+	copy(ev.bundle_sha256, sizeof(ev.bundle_sha256), v[1]);
+	copy(ev.event, sizeof(ev.event), v[2]);
+	copy(ev.detail, sizeof(ev.detail), v[3]);
+	if (ncols > 4)
+		copy(ev.serial, sizeof(ev.serial), v[4]);
+	return w->fn(w->arg, &ev);
+}
+
+cpk_status
+registry_events(struct registry *r, const char *serial, registry_event_fn fn, void *arg,
+    struct cpk_error *err)
+{
+	struct event_walk w = { fn, arg };
+	cpk_status st;
+
+	pthread_mutex_lock(&r->mu);
+	st = r->ops->query(r->db, "SELECT at, bundle_sha256, event, detail, serial FROM events "
+	    "WHERE CAST($1 AS TEXT) IS NULL OR serial = $1 ORDER BY id", 1, &serial, event_row,
+	    &w, err);
+	pthread_mutex_unlock(&r->mu);
+	return st;
+}
+
+struct captured_walk {
+	cpk_status (*fn)(void *arg, const char *name, const char *value);
+	void *arg;
+};
+
+static cpk_status
+captured_row(void *arg, size_t ncols, const char *const *v)
+{
+	struct captured_walk *w = arg;
+
+	if (ncols < 2 || v[0] == NULL || v[1] == NULL)
+		return CPK_ERR_PARSE;
+	return w->fn(w->arg, v[0], v[1]);
+}
+
+cpk_status
+registry_captured(struct registry *r, const char *bundle_sha256,
+    cpk_status (*fn)(void *arg, const char *name, const char *value), void *arg,
+    struct cpk_error *err)
+{
+	struct captured_walk w = { fn, arg };
+	cpk_status st;
+
+	pthread_mutex_lock(&r->mu);
+	st = r->ops->query(r->db, "SELECT name, value FROM captured WHERE bundle_sha256 = $1 "
+	    "ORDER BY name", 1, &bundle_sha256, captured_row, &w, err);
+	pthread_mutex_unlock(&r->mu);
+	return st;
+}
+
+struct summary_walk {
+	struct registry_summary_row row;
+	bool have;
+	registry_summary_fn fn;
+	void *arg;
+};
+
+static cpk_status
+summary_row(void *arg, size_t ncols, const char *const *v)
+{
+	struct summary_walk *w = arg;
+	enum registry_state s;
+	cpk_status st;
+
+	if (ncols < 3 || v[0] == NULL || v[1] == NULL || !registry_state_parse(v[1], &s))
+		return CPK_ERR_PARSE;
+	if (w->have && strcmp(w->row.profile, v[0]) != 0) {
+		if ((st = w->fn(w->arg, &w->row)) != CPK_OK)
+			return st;
+		w->have = false;
+	}
+	if (!w->have) {
+		memset(&w->row, 0, sizeof(w->row));
+		copy(w->row.profile, sizeof(w->row.profile), v[0]);
+		w->have = true;
+	}
+	w->row.count[s] += num(v[2]);
+	return CPK_OK;
+}
+
+cpk_status
+registry_summary(struct registry *r, registry_summary_fn fn, void *arg, struct cpk_error *err)
+{
+	struct summary_walk w;
+	cpk_status st;
+
+	memset(&w, 0, sizeof(w));
+	w.fn = fn;
+	w.arg = arg;
+	pthread_mutex_lock(&r->mu);
+	st = r->ops->query(r->db, "SELECT profile, state, COUNT(*) FROM bundles "
+	    "GROUP BY profile, state ORDER BY profile, state", 0, NULL, summary_row, &w, err);
+	pthread_mutex_unlock(&r->mu);
+	if (st == CPK_OK && w.have)
+		st = fn(arg, &w.row);
+	return st;
+}
+
+/* n bundles in one transaction; a driver error (a lost race, the connection) undoes all. */
+static cpk_status
+record_group(struct registry *r, const struct registry_issue *in, size_t n, cpk_status *st,
+    struct cpk_error *errs, struct cpk_error *err)
+{
+	struct registry_row old;
+	bool found;
+	size_t i;
+	cpk_status ret;
+
+	if ((ret = r->ops->begin(r->db, err)) != CPK_OK)
+		return ret;
+	for (i = 0; i < n; i++) {
+		cpk_error_clear(&errs[i]);
+		if ((st[i] = check_issue(&in[i], &errs[i])) != CPK_OK)
+			continue;
+		if ((ret = live_bundle(r, in[i].serial, in[i].counter, &old, &found, err)) != CPK_OK)
+			goto fail;
+		if (found && (st[i] = refuse(r, &in[i], &old, &errs[i])) != CPK_OK)
+			continue;
+		if ((found && (ret = supersede(r, &in[i], &old, err)) != CPK_OK) ||
+		    (ret = insert_bundle(r, &in[i], err)) != CPK_OK)
+			goto fail;
+	}
+	if ((ret = r->ops->commit(r->db, err)) != CPK_OK)
+		goto fail;
+	return CPK_OK;
+fail:
+	r->ops->rollback(r->db);
+	return ret;
+}
+
+cpk_status
+registry_record_many(struct registry *r, const struct registry_issue *in, size_t n,
+    cpk_status *st, struct cpk_error *errs)
+{
+	struct cpk_error err;
+	cpk_status ret = CPK_OK;
+	size_t i;
+
+	cpk_error_clear(&err);
+	pthread_mutex_lock(&r->mu);
+	if (record_group(r, in, n, st, errs, &err) != CPK_OK) {
+		/* One by one: each gets its own outcome and message. */
+		for (i = 0; i < n; i++) {
+			cpk_error_clear(&errs[i]);
+			st[i] = registry_record(r, &in[i], &errs[i]);
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	for (i = 0; i < n && ret == CPK_OK; i++)
+		ret = st[i];
+	return ret;
+}

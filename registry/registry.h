@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * cpk: the issuance registry. One store of every bundle cardc issues: the
+ * card it is for, the profile, the bundle's SHA-256, the sequence counter
+ * it is bound to, its state, the card's personalization data (sealed by
+ * the caller, opaque here) and an event log.
+ *
+ * One interface over several back ends (registry_int.h): SQLite
+ * ("sqlite:PATH", a file in WAL mode) and PostgreSQL ("postgresql://..."
+ * or "postgres://..."). Every write is one transaction. A handle may be
+ * shared by threads: calls on it are serialized (a walk's callback may
+ * call the registry again).
+ *
+ * States: issued -> loaded | failed | superseded | revoked; loaded ->
+ * revoked | failed. A card (serial) and counter have at most one bundle
+ * that is not failed or superseded (single use); a unique index enforces
+ * it, so concurrent writers on several hosts cannot both succeed.
+ */
+#ifndef CPK_REGISTRY_H
+#define CPK_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpk_error.h"
+
+/* The newest schema this build knows (see registry.c for the steps). */
+#define REGISTRY_SCHEMA_VERSION 2
+
+#define REGISTRY_URI_MAX 1024
+#define REGISTRY_SERIAL_MAX 64
+#define REGISTRY_NAME_MAX 128
+#define REGISTRY_REASON_MAX 256
+#define REGISTRY_HASH_LEN 32
+#define REGISTRY_HEX_HASH (2 * REGISTRY_HASH_LEN + 1)
+/* Counter text: 6 hex digits, or "hc:" and 16 hex digits (see registry_issue). */
+#define REGISTRY_COUNTER_MAX 20
+#define REGISTRY_DATA_MAX (256 * 1024)
+/* The registry data key file in the key folder (cardc registry keygen). */
+#define REGISTRY_DATA_KEY_FILE "registry-data.key"
+
+enum registry_state {
+	REGISTRY_ISSUED = 0,
+	REGISTRY_LOADED,
+	REGISTRY_FAILED,
+	REGISTRY_SUPERSEDED,
+	REGISTRY_REVOKED,
+	REGISTRY_NSTATES
+};
+
+/* "issued", ... */
+const char *registry_state_name(enum registry_state s);
+/* false if name is no state. */
+bool registry_state_parse(const char *name, enum registry_state *out);
+/* May a bundle go from `from` to `to`? */
+bool registry_state_allowed(enum registry_state from, enum registry_state to);
+
+struct registry;
+
+/*
+ * Where the registry is, by precedence: `option` (--registry), the
+ * environment variable CPK_REGISTRY, $XDG_CONFIG_HOME/cpk/registry
+ * ($HOME/.config/cpk/registry when XDG_CONFIG_HOME is unset), then
+ * SYSCONFDIR/cpk/registry. A config file's first line that is neither
+ * blank nor a '#' comment is the URI. "none" at any level means no
+ * registry. *found is false when no level names one (or "none").
+ * `source` receives where the URI came from ("--registry", "CPK_REGISTRY"
+ * or the file's path), for messages.
+ */
+cpk_status registry_uri_resolve(const char *option, char *uri, size_t urilen, bool *found,
+    char *source, size_t srclen, struct cpk_error *err);
+
+/*
+ * The config file's text: the first line that is neither blank nor a
+ * comment, without surrounding spaces or its line end. CPK_ERR_NOT_FOUND
+ * when there is none; CPK_ERR_PARSE for a NUL byte or a control character;
+ * CPK_ERR_RANGE for a line of urilen bytes or more.
+ */
+cpk_status registry_config_parse(const char *name, const uint8_t *text, size_t len, char *uri,
+    size_t urilen, struct cpk_error *err);
+
+/* The URI with any password replaced by "***" (user:***@, password=***). */
+void registry_uri_redact(const char *uri, char *out, size_t outlen);
+
+/*
+ * Open the registry a URI names. With `create` a SQLite file that does
+ * not exist is made (mode 0600, for registry_init); without, a missing
+ * file is CPK_ERR_NOT_FOUND. The schema is not touched: registry_init
+ * and registry_migrate change it, registry_check says whether this
+ * build can use it.
+ */
+cpk_status registry_open(const char *uri, bool create, struct registry **out,
+    struct cpk_error *err);
+/* NULL accepted; *r set to NULL. */
+void registry_close(struct registry **r);
+/* The redacted URI, for messages. */
+const char *registry_name(const struct registry *r);
+
+/* The schema version in the store (0: none yet). */
+cpk_status registry_version(struct registry *r, int *version, struct cpk_error *err);
+/*
+ * Create the schema in an empty store (CPK_ERR_STATE if one exists:
+ * use migrate), or bring an older one up to REGISTRY_SCHEMA_VERSION, each
+ * step in its own transaction. *from receives the version found.
+ * A schema newer than this build knows is CPK_ERR_UNSUPPORTED.
+ */
+cpk_status registry_init(struct registry *r, struct cpk_error *err);
+cpk_status registry_migrate(struct registry *r, int *from, struct cpk_error *err);
+/* The schema is exactly REGISTRY_SCHEMA_VERSION (else what to run). */
+cpk_status registry_check(struct registry *r, struct cpk_error *err);
+
+/* One bundle to record (what cardc knows when it has built it). */
+struct registry_issue {
+	const char *serial;		/* required */
+	const char *kdd;		/* hex */
+	const char *iin, *cin;		/* hex, NULL when absent */
+	const char *profile;		/* the profile's name */
+	const char *profile_sha256;	/* hex */
+	const char *bundle_sha256;	/* hex */
+	const char *mode;		/* "offline" | "session" */
+	/* The sequence counter the bundle is bound to (hex); a session bundle
+	 * whose card reports none: "hc:" and its host challenge. */
+	const char *counter;
+	uint64_t created;		/* the bundle's creation time */
+	const char *data;		/* sealed personalization data (hex), NULL if none */
+	const char *supersede;		/* a reason: supersede an issued bundle; NULL: refuse */
+};
+
+/*
+ * Record a bundle, state issued, in one transaction. If the card and
+ * counter already have a bundle that is neither failed nor superseded,
+ * the new one is refused (CPK_ERR_STATE, naming that bundle and its
+ * state) unless `supersede` is given and that bundle is issued: it is
+ * then marked superseded, with the reason and a link to the new one.
+ */
+cpk_status registry_record(struct registry *r, const struct registry_issue *in,
+    struct cpk_error *err);
+
+/*
+ * Record n bundles in one transaction (one commit for what a batch worker
+ * compiled). Each is checked as by registry_record: a refused one gets its
+ * status in st[i] and its message in errs[i], and the others are recorded.
+ * If the transaction itself fails (another writer won a race, the
+ * connection broke), each bundle is recorded on its own instead. Returns
+ * the first st[i] that is not CPK_OK, or CPK_OK.
+ */
+cpk_status registry_record_many(struct registry *r, const struct registry_issue *in, size_t n,
+    cpk_status *st, struct cpk_error *errs);
+
+/*
+ * Set a bundle's state by its SHA-256 (hex), with an optional reason and
+ * an optional bundle that replaces it (replaced_by, hex), and log it.
+ * CPK_ERR_NOT_FOUND: no such bundle; CPK_ERR_STATE: a transition
+ * registry_state_allowed refuses.
+ */
+cpk_status registry_set_state(struct registry *r, const char *bundle_sha256,
+    enum registry_state to, const char *reason, const char *replaced_by,
+    struct cpk_error *err);
+
+/* Keep a value a card returned (captured data) with its bundle. */
+cpk_status registry_capture(struct registry *r, const char *bundle_sha256, const char *name,
+    const char *value_hex, struct cpk_error *err);
+
+/* One bundle as stored. Strings are "" when absent. */
+struct registry_row {
+	int64_t id;
+	char serial[REGISTRY_SERIAL_MAX + 1];
+	char kdd[21], iin[33], cin[33];
+	char profile[REGISTRY_NAME_MAX + 1];
+	char profile_sha256[REGISTRY_HEX_HASH];
+	char bundle_sha256[REGISTRY_HEX_HASH];
+	char mode[16];
+	char counter[REGISTRY_COUNTER_MAX + 1];
+	uint64_t created, recorded, changed;
+	enum registry_state state;
+	char reason[REGISTRY_REASON_MAX + 1];
+	char replaced_by[REGISTRY_HEX_HASH];
+	bool has_data;
+	const char *data;		/* sealed data (hex) when asked for, else NULL */
+};
+
+/* One entry of the event log. */
+struct registry_event {
+	uint64_t at;
+	char serial[REGISTRY_SERIAL_MAX + 1];
+	char bundle_sha256[REGISTRY_HEX_HASH];
+	char event[32];
+	char detail[REGISTRY_REASON_MAX + 1];
+};
+
+/* Called for each row; a status other than CPK_OK stops the walk and is returned. */
+typedef cpk_status (*registry_row_fn)(void *arg, const struct registry_row *row);
+typedef cpk_status (*registry_event_fn)(void *arg, const struct registry_event *ev);
+
+/* Which bundles a walk visits (fields NULL: any). */
+struct registry_filter {
+	const char *serial;
+	const char *bundle_sha256;
+	const char *profile;
+	bool with_data;		/* fill row->data */
+};
+
+/* Every matching bundle, oldest first. */
+cpk_status registry_list(struct registry *r, const struct registry_filter *f,
+    registry_row_fn fn, void *arg, struct cpk_error *err);
+/* One bundle by its SHA-256 (CPK_ERR_NOT_FOUND if none). */
+cpk_status registry_find_bundle(struct registry *r, const char *bundle_sha256,
+    struct registry_row *out, struct cpk_error *err);
+/* The events of a card (serial; NULL: of every card), oldest first. */
+cpk_status registry_events(struct registry *r, const char *serial, registry_event_fn fn,
+    void *arg, struct cpk_error *err);
+/* Captured values of a bundle: fn(arg, name, value_hex). */
+cpk_status registry_captured(struct registry *r, const char *bundle_sha256,
+    cpk_status (*fn)(void *arg, const char *name, const char *value), void *arg,
+    struct cpk_error *err);
+
+/* Counts per profile and state. */
+struct registry_summary_row {
+	char profile[REGISTRY_NAME_MAX + 1];
+	uint64_t count[REGISTRY_NSTATES];
+};
+typedef cpk_status (*registry_summary_fn)(void *arg, const struct registry_summary_row *row);
+cpk_status registry_summary(struct registry *r, registry_summary_fn fn, void *arg,
+    struct cpk_error *err);
+
+#endif

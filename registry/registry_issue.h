@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * cpk: recording what cardc compiles. From a compiled bundle (its
+ * manifest and bytes), the card record and the profile, build the
+ * registry row: card identity, profile name and hash, bundle hash, mode,
+ * the counter the bundle is bound to, and the card's per-card data sealed
+ * with the registry data key (datakey.h). Then record it (registry.h).
+ */
+#ifndef CPK_REGISTRY_ISSUE_H
+#define CPK_REGISTRY_ISSUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "card.h"
+#include "cpk_bundle.h"
+#include "cpk_error.h"
+#include "datakey.h"
+#include "profile.h"
+#include "registry.h"
+
+/*
+ * One bundle's row, ready for registry_record or registry_record_many:
+ * `in` points into the buffers below (do not copy the struct).
+ */
+struct registry_issue_buf {
+	struct registry_issue in;
+	char hash[REGISTRY_HEX_HASH];
+	char kdd[21], iin[33], cin[33];
+	char profile_sha256[REGISTRY_HEX_HASH];
+	char counter[REGISTRY_COUNTER_MAX + 1];
+	char serial[REGISTRY_SERIAL_MAX + 1];
+	char profile[REGISTRY_NAME_MAX + 1];
+	char *data;			/* sealed data (hex), NULL if none */
+};
+
+/* Fill b from a compiled bundle; registry_issue_buf_free releases it. */
+cpk_status registry_issue_prepare(const struct datakey *dk, const struct profile *p,
+    const struct card_record *card, const struct cpk_manifest *m, const uint8_t *bytes,
+    size_t n, const char *supersede, struct registry_issue_buf *b, struct cpk_error *err);
+void registry_issue_buf_free(struct registry_issue_buf *b);
+
+/*
+ * Record one bundle (bytes[0..n), just written in memory, not yet on
+ * disk). dk may be NULL only when the card has none of the profile's data
+ * items. supersede: NULL, or the reason to supersede an issued bundle.
+ * hash_hex receives the bundle's SHA-256 in hex (for a later state change).
+ */
+cpk_status registry_issue_bundle(struct registry *r, const struct datakey *dk,
+    const struct profile *p, const struct card_record *card, const struct cpk_manifest *m,
+    const uint8_t *bytes, size_t n, const char *supersede, char hash_hex[REGISTRY_HEX_HASH],
+    struct cpk_error *err);
+
+#endif

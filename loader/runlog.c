@@ -122,6 +122,29 @@ key_id(struct jw *j, const uint8_t *id)
 	m_str(j, "key-id", hex);
 }
 
+/*
+ * The receipt, raw: a JSON document cardload encoded itself, put on the
+ * record's line by dropping the newlines between its tokens (there are
+ * none inside its strings: they are escaped).
+ */
+static void
+receipt(struct jw *j, const struct cpk_runlog_entry *e)
+{
+	size_t i, from = 0;
+
+	key(j, "receipt");
+	if (e->receipt == NULL || e->receipt_len == 0 || e->receipt_len > CPK_RUNLOG_RECEIPT_MAX) {
+		puts_(j, "null");
+		return;
+	}
+	for (i = 0; i <= e->receipt_len; i++) {
+		if (i < e->receipt_len && e->receipt[i] != '\n')
+			continue;
+		put(j, e->receipt + from, i - from);
+		from = i + 1;
+	}
+}
+
 cpk_status
 cpk_runlog_format(const struct cpk_runlog_entry *e, struct cpk_buf *out, struct cpk_error *err)
 {
@@ -167,6 +190,10 @@ cpk_runlog_format(const struct cpk_runlog_entry *e, struct cpk_buf *out, struct 
 	}
 	m_str(&j, "iu-field", e->iu_field);
 	m_str(&j, "message", e->message);
+	m_str(&j, "receipt-file", e->receipt_file);
+	m_hex(&j, "receipt-sha256", e->receipt_sha256, CPK_SHA256_LEN);
+	receipt(&j, e);
+	m_str(&j, "receipt-omitted", e->receipt_omitted);
 end:
 	put(&j, "}\n", 2);
 	if (j.st != CPK_OK)

@@ -20,6 +20,7 @@ extern const struct cli_command cardc_inspect_command;
 extern const struct cli_command cardc_verify_command;
 extern const struct cli_command cardc_keygen_command;
 extern const struct cli_command cardc_batch_command;
+extern const struct cli_command cardc_receipt_command;
 
 /* The option string prefix every subcommand passes to getopt_long. */
 #define CARDC_GETOPT_PREFIX ":"

@@ -27,7 +27,7 @@
 #include "fetch.h"
 #include "cpk_file.h"
 #include "pcsc.h"
-#include "receipt.h"
+#include "receipt_write.h"
 #include "runlog.h"
 #include "stream.h"
 #include "verify.h"

@@ -20,7 +20,7 @@
 #include "cpk_file.h"
 #include "fetch.h"
 #include "identify.h"
-#include "receipt.h"
+#include "receipt_write.h"
 
 #define SYNOPSIS "cardload session [-r READER] [--sd AID] [--kvn KVN] -o RECORD " \
     "--bundle BUNDLE [--trust PUB|DIR] [--json] [-v] [--log FILE] [--receipt FILE] " \

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* cpk: the receipt cardload writes (see receipt.h and cpk-receipt(5)). */
-#include "receipt.h"
+/* cpk: the receipt cardload writes (see receipt_write.h and cpk-receipt(5)). */
+#include "receipt_write.h"
 
 #include <stdio.h>
 #include <stdlib.h>

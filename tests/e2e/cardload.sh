@@ -206,12 +206,20 @@ test_receipt_scp02() {
 	harness_stop_cardsim
 	compile "$WORK/p/scp02.yaml" "$WORK/lie.yaml" "$WORK/lie.cpk"
 	n=$(bundle_commands "$WORK/lie.cpk")
-	harness_start_cardsim --state "$WORK/card.state" -v --sw-at "$n:9000"
+	# This card lies well: its faked 9000 carries 8 bytes where the R-MAC goes.
+	harness_start_cardsim --state "$WORK/card.state" -v --sw-at "$n:9000" --fake-rmac
 	harness_wait_card
 	cardload_run 0 --receipt "$WORK/lie.json" "$WORK/lie.cpk"
+	err_has "done: all"
+	python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["commands"][-1]["data"] == "5AA55AA55AA55AA5", r["commands"][-1]' "$WORK/lie.json" ||
+		harness_die "the faked answer has no fake R-MAC"
 	receipt_verify 5 "$WORK/lie.json" "$WORK/lie.cpk"
 	rv_is verdict not-authentic
 	rv_is index "$n"
+	rv_says "R-MAC mismatch"
 	harness_stop_cardsim
 	check_log_lines
 }

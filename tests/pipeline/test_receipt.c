@@ -457,6 +457,19 @@ test_scp03(void)
 		CHECK(strstr(res.reason, "too short to carry its R-MAC") != NULL);
 	}
 
+	/* The same, with 8 bytes posing as the R-MAC. */
+	setup_close(&s);
+	if (!setup_open(&s))
+		goto out;
+	s.card->faults.sw_at = s.n;
+	s.card->faults.sw = 0x9000;
+	s.card->faults.fake_rmac = true;
+	load(&s, &doc);
+	if (CHECK_OK(check(&s, &doc, &res, &err))) {
+		CHECK(res.verdict == RECEIPT_NOT_AUTHENTIC && res.index == s.n);
+		CHECK(strstr(res.reason, "R-MAC mismatch") != NULL);
+	}
+
 	/* A refused LOAD block: failed at that command, with its SW. */
 	setup_close(&s);
 	if (!setup_open(&s))

@@ -356,6 +356,31 @@ test_parser(const struct cpk_buf *doc)
 	cpk_buf_free(&big);
 }
 
+/* A run that refused the bundle before any card (its receipt has no manifest): failed. */
+static void
+test_not_sent(struct setup *s)
+{
+	struct cpk_receipt_info in;
+	struct cpk_buf doc = CPK_BUF_INIT;
+	struct receipt_result res;
+	struct cpk_error err;
+
+	memset(&in, 0, sizeof(in));
+	in.version = "test";
+	in.start = in.end = "2026-12-03T00:00:00.000Z";
+	in.result = "rejected";
+	in.bundle_sha256 = cpk_bundle_sha256(s->b);
+	in.stop = CPK_RECEIPT_NOT_SENT;
+	CHECK_OK(cpk_receipt_encode(&in, NULL, &doc, NULL));
+	CHECK_OK(cpk_buf_append_byte(&doc, 0, NULL));
+	doc.len--;
+	if (CHECK_OK(check(s, &doc, &res, &err))) {
+		CHECK(res.verdict == RECEIPT_FAILED);
+		CHECK(strstr(res.reason, "nothing was sent to the card") != NULL);
+	}
+	cpk_buf_free(&doc);
+}
+
 static void
 test_scp03(void)
 {
@@ -378,6 +403,7 @@ test_scp03(void)
 		CHECK(strstr(res.reason, "loaded: all") != NULL);
 	}
 	test_parser(&doc);
+	test_not_sent(&s);
 
 	/* The verifier's refusals, each with its reason. */
 	cpk_hex_encode(cpk_bundle_sha256(s.b), CPK_SHA256_LEN, sha, sizeof(sha));

@@ -39,10 +39,11 @@
  *   message           the one-line outcome as shown to the technician
  *   receipt-file      the --receipt file written, else null
  *   receipt-sha256    SHA-256 of the receipt document (of the file's bytes)
+ *   receipt-omitted   null, or why the receipt is not in the record
  *   receipt           the receipt document itself (cpk-receipt(5)) on one
  *                     line, or null when it is longer than
- *                     CPK_RUNLOG_RECEIPT_MAX (then receipt-omitted says so)
- *   receipt-omitted   null, or why the receipt is not in the record
+ *                     CPK_RUNLOG_RECEIPT_MAX or would take the line past
+ *                     CPK_RUNLOG_LINE_MAX (then receipt-omitted says so)
  *
  * A "started" record: record ("started"), start, pid, cardload, source,
  * bundle-sha256, key-id, serial, reader, commands.

@@ -61,7 +61,7 @@ test_format(void)
 	    "\"key-id\":null,\"serial\":null,\"reader\":null,\"commands\":0,\"sent\":0,"
 	    "\"accepted\":0,\"failed-index\":null,\"failed-label\":null,\"failed-sw\":null,"
 	    "\"iu-field\":null,\"message\":null,\"receipt-file\":null,\"receipt-sha256\":null,"
-	    "\"receipt\":null,\"receipt-omitted\":null}\n";
+	    "\"receipt-omitted\":null,\"receipt\":null}\n";
 	CHECK_MEM(out.data, out.len, want, strlen(want));
 
 	/* The receipt goes in raw, on the record's one line. */
@@ -74,15 +74,15 @@ test_format(void)
 		cpk_buf_reset(&out);
 		CHECK_OK(cpk_runlog_format(&e, &out, NULL));
 		CHECK(contains(&out, "\"receipt-file\":\"r.json\",\"receipt-sha256\":null,"
-		    "\"receipt\":{\"cpk-receipt\":1,\"commands\":[{\"index\":1}]},"
-		    "\"receipt-omitted\":null}\n"));
+		    "\"receipt-omitted\":null,"
+		    "\"receipt\":{\"cpk-receipt\":1,\"commands\":[{\"index\":1}]}}\n"));
 		CHECK(memchr(out.data, '\n', out.len) == out.data + out.len - 1);
 		/* Too long for a record: left out, and the record says why. */
 		e.receipt_len = CPK_RUNLOG_RECEIPT_MAX + 1;
 		e.receipt_omitted = "too long";
 		cpk_buf_reset(&out);
 		CHECK_OK(cpk_runlog_format(&e, &out, NULL));
-		CHECK(contains(&out, "\"receipt\":null,\"receipt-omitted\":\"too long\"}"));
+		CHECK(contains(&out, "\"receipt-omitted\":\"too long\",\"receipt\":null}"));
 		e.receipt = NULL;
 		e.receipt_len = 0;
 		e.receipt_file = NULL;
@@ -145,6 +145,34 @@ test_format(void)
 		CHECK(out.len < CPK_RUNLOG_LINE_MAX);
 		CHECK_OK(cpk_buf_append_byte(&out, 0, NULL));
 		CHECK(strstr((const char *)out.data, "\\u0001\\u0001\",\"commands\"") != NULL);
+		/* A receipt within its own cap that the longest other members leave no room for. */
+		{
+			size_t rn = CPK_RUNLOG_RECEIPT_MAX;
+			uint8_t *doc = malloc(rn);
+
+			CHECK(doc != NULL);
+			memset(doc, 'x', rn);
+			memcpy(doc, "{\"a\":\"", 6);
+			memcpy(doc + rn - 2, "\"}", 2);
+			e.receipt = doc;
+			e.receipt_len = rn;
+			e.receipt_file = longs;
+			e.iu_field = longs;
+			cpk_buf_reset(&out);
+			CHECK_OK(cpk_runlog_format(&e, &out, NULL));
+			CHECK(out.len <= CPK_RUNLOG_LINE_MAX);
+			CHECK(contains(&out, "\"receipt-omitted\":\"the receipt (61440 bytes) does not "
+			    "fit in a run log record\",\"receipt\":null}\n"));
+			/* With short members it fits. */
+			e.source = e.message = e.reader = e.receipt_file = e.iu_field = NULL;
+			cpk_buf_reset(&out);
+			CHECK_OK(cpk_runlog_format(&e, &out, NULL));
+			CHECK(out.len <= CPK_RUNLOG_LINE_MAX);
+			CHECK(contains(&out, "\"receipt-omitted\":null,\"receipt\":{\"a\":\"xx"));
+			e.receipt = NULL;
+			e.receipt_len = 0;
+			free(doc);
+		}
 		e.reader = NULL;
 		free(longs);
 	}

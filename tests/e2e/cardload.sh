@@ -154,6 +154,10 @@ assert all(len(x["data"]) >= 16 for x in r["commands"][3:]), "an answer without 
 	rv_is sw 9000
 	rv_says "too short to carry its R-MAC"
 	harness_stop_cardsim
+	# cardload said done, yet the applet is not there: only the receipt tells.
+	print_registry
+	registry_has "^LOADFILE ${PKG} "
+	registry_lacks "^APP ${APP}"
 
 	# A refused LOAD block: failed there, with its status word.
 	rm -f "$WORK/card.state"

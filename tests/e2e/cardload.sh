@@ -138,7 +138,26 @@ assert c["kvn"] == "30" and c["scp"] == "03" and c["counter"] == "000002", c
 assert len(c["card-challenge"]) == 16 and len(c["card-cryptogram"]) == 16
 assert all(len(x["data"]) >= 16 for x in r["commands"][3:]), "an answer without R-MAC"
 ' "$WORK/receipt.json" || harness_die "receipt contents"
+	# The same bundle again: its counter has moved on; the receipt says where it stopped.
+	cardload_run 3 --receipt "$WORK/stale.json" "$WORK/card.cpk"
+	receipt_verify 4 "$WORK/stale.json" "$WORK/card.cpk"
+	rv_is verdict failed
+	rv_is index 2
+	rv_says "its counter moved on"
 	harness_stop_cardsim
+
+	# The card gone after command 4: failed at 5, nothing after it answered.
+	rm -f "$WORK/card.state"
+	fresh_bundle gone
+	harness_start_cardsim --state "$WORK/card.state" -v --drop-after 4
+	harness_wait_card
+	cardload_run 5 --receipt "$WORK/gone.json" "$WORK/gone.cpk"
+	receipt_verify 4 "$WORK/gone.json" "$WORK/gone.cpk"
+	rv_is verdict failed
+	rv_is index 5
+	rv_is answers 4
+	rv_says "the card was lost before it answered"
+	harness_wait_cardsim_exit 0
 
 	# A card that answers 9000 to the last INSTALL without doing it (a fresh card).
 	rm -f "$WORK/card.state"

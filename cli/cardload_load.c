@@ -734,8 +734,9 @@ receipt_card(const struct run *run, struct cpk_receipt_card *c)
 }
 
 /*
- * Encode the receipt into doc and, with --receipt, replace the file with
- * it; false (and receipt_error) when either failed.
+ * Encode the receipt into doc (false when it could not be: no receipt at
+ * all) and, with --receipt, replace the file with it (receipt_ok, else
+ * receipt_error: the run log still gets the receipt).
  */
 static bool
 make_receipt(struct run *run, struct cpk_buf *doc)
@@ -765,11 +766,14 @@ make_receipt(struct run *run, struct cpk_buf *doc)
 		    "could not be kept (out of memory)");
 		return false;
 	}
-	if (cpk_receipt_encode(&in, run->answers, doc, &err) != CPK_OK ||
-	    (run->a->receipt != NULL &&
-	    cpk_file_replace(run->a->receipt, doc->data, doc->len, 0644, &err) != CPK_OK)) {
+	if (cpk_receipt_encode(&in, run->answers, doc, &err) != CPK_OK) {
 		snprintf(run->receipt_error, sizeof(run->receipt_error), "%s", err.msg);
 		return false;
+	}
+	if (run->a->receipt != NULL &&
+	    cpk_file_replace(run->a->receipt, doc->data, doc->len, 0644, &err) != CPK_OK) {
+		snprintf(run->receipt_error, sizeof(run->receipt_error), "%s", err.msg);
+		return true;
 	}
 	run->receipt_ok = true;
 	return true;
@@ -970,10 +974,10 @@ report(struct run *run)
 	    run->message);
 	if (run->advice[0] != '\0')
 		fprintf(stderr, "cardload: what to do: %s\n", run->advice);
-	if (run->a->receipt != NULL && !receipt_made) {
-		fprintf(stderr, "cardload: the receipt could not be written to '%s': %s; the run "
-		    "log's record holds what the card answered\n", run->a->receipt,
-		    run->receipt_error);
+	if (run->a->receipt != NULL && !run->receipt_ok) {
+		fprintf(stderr, "cardload: the receipt could not be written to '%s': %s%s\n",
+		    run->a->receipt, run->receipt_error, receipt_made && run->log_ok ?
+		    "; the run log's record holds what the card answered" : "");
 		if (run->exit == CLI_EXIT_OK)
 			run->exit = CLI_EXIT_ERROR;
 	} else if (run->a->receipt != NULL) {

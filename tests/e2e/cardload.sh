@@ -144,6 +144,16 @@ assert all(len(x["data"]) >= 16 for x in r["commands"][3:]), "an answer without 
 	rv_is verdict failed
 	rv_is index 2
 	rv_says "its counter moved on"
+	# Only a regular file is replaced: a device or a folder is refused (the
+	# run's own exit status stays, the run log still has the receipt).
+	cardload_run 3 --receipt /dev/null "$WORK/card.cpk"
+	err_has "the receipt could not be written to '/dev/null'"
+	log_is receipt-file null
+	[ "$(log_get receipt-sha256)" != null ] || harness_die "no receipt in the run log"
+	mkdir -p "$WORK/rdir"
+	cardload_run 3 --receipt "$WORK/rdir" "$WORK/card.cpk"
+	err_has "the receipt could not be written to '$WORK/rdir'"
+	[ -d "$WORK/rdir" ] || harness_die "the folder was replaced"
 	harness_stop_cardsim
 
 	# The card gone after command 4: failed at 5, nothing after it answered.

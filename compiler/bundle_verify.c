@@ -288,11 +288,6 @@ check_secured(const struct cpk_command *c, struct scp_session *s, struct cpk_buf
 	return CPK_OK;
 }
 
-/*
- * After the key search: the pseudo-random challenge (offline), then the
- * commands from `start` on (the checked SELECT and INITIALIZE UPDATE come
- * before it), playing the card.
- */
 /* Hand a checked command to the hooks. */
 static cpk_status
 hand_over(const struct bundle_verify_hooks *h, size_t i, const struct cpk_command *c,
@@ -309,6 +304,11 @@ hand_over(const struct bundle_verify_hooks *h, size_t i, const struct cpk_comman
 	return CPK_OK;
 }
 
+/*
+ * After the key search: the pseudo-random challenge (offline), then the
+ * commands from `start` on (the checked SELECT and INITIALIZE UPDATE come
+ * before it), playing the card.
+ */
 static cpk_status
 run_commands(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n,
     size_t start, const struct scp_keyset *keys, struct scp_session *s,

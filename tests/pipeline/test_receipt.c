@@ -254,6 +254,45 @@ edited(const struct cpk_buf *doc, const char *from, const char *to, struct cpk_b
 	out->len--;
 }
 
+/* A copy of doc with everything from `from` up to (not including) `until` replaced. */
+static void
+spliced(const struct cpk_buf *doc, const char *from, const char *until, const char *to,
+    struct cpk_buf *out)
+{
+	const char *text = (const char *)doc->data;
+	const char *a = strstr(text, from), *b = a != NULL ? strstr(a, until) : NULL;
+
+	cpk_buf_reset(out);
+	if (!CHECK(a != NULL && b != NULL)) {
+		fprintf(stderr, "  '%s'...'%s' not in the receipt\n", from, until);
+		CHECK_OK(cpk_buf_append(out, doc->data, doc->len, NULL));
+		return;
+	}
+	CHECK_OK(cpk_buf_append(out, text, (size_t)(a - text), NULL));
+	CHECK_OK(cpk_buf_append(out, to, strlen(to), NULL));
+	CHECK_OK(cpk_buf_append(out, b, strlen(b), NULL));
+	CHECK_OK(cpk_buf_append_byte(out, 0, NULL));
+	out->len--;
+}
+
+/* The splice does not parse: status st and a message containing `why`. */
+static void
+unparsed_splice(const struct cpk_buf *doc, const char *from, const char *until, const char *to,
+    cpk_status st, const char *why)
+{
+	struct cpk_buf e = CPK_BUF_INIT;
+	struct receipt *r = NULL;
+	struct cpk_error err;
+
+	spliced(doc, from, until, to, &e);
+	cpk_error_clear(&err);
+	if (!CHECK_STATUS(receipt_parse(e.data, e.len, &r, &err), st) ||
+	    !CHECK(strstr(err.msg, why) != NULL))
+		fprintf(stderr, "  splice at '%s': %s (want '%s')\n", from, err.msg, why);
+	receipt_free(&r);
+	cpk_buf_free(&e);
+}
+
 /* The edit is refused by the verifier with a reason containing `why`. */
 static void
 refused(struct setup *s, const struct cpk_buf *doc, const char *from, const char *to,
@@ -264,8 +303,9 @@ refused(struct setup *s, const struct cpk_buf *doc, const char *from, const char
 	struct cpk_error err;
 
 	edited(doc, from, to, &e);
-	if (CHECK_OK(check(s, &e, &res, &err)) && (!CHECK(res.verdict == RECEIPT_REFUSED) ||
-	    !CHECK(strstr(res.reason, why) != NULL)))
+	if (!CHECK_OK(check(s, &e, &res, &err)))
+		fprintf(stderr, "  edit '%s' -> '%s': %s\n", from, to, err.msg);
+	else if (!CHECK(res.verdict == RECEIPT_REFUSED) || !CHECK(strstr(res.reason, why) != NULL))
 		fprintf(stderr, "  edit '%s' -> '%s': %s: %s (want '%s')\n", from, to,
 		    receipt_verdict_name(res.verdict), res.reason, why);
 	cpk_buf_free(&e);
@@ -340,6 +380,23 @@ test_parser(const struct cpk_buf *doc)
 	unparsed(doc, "\"cardload\":\"test\"", "\"cardload\":\"\"", CPK_ERR_PARSE,
 	    "cardload: empty (null when absent)");
 	unparsed(doc, "\"card\":{", "\"card\":[{", CPK_ERR_PARSE, "line ");
+	unparsed(doc, "{\"index\":1,", "{\"index\":\"1\",", CPK_ERR_PARSE,
+	    "commands[0].index: expected an integer");
+	unparsed(doc, "\"start\":\"", "\"start\":5,\"x\":\"", CPK_ERR_PARSE,
+	    "unknown member 'x'");
+	unparsed(doc, "\"reason\":\"done\",\"index\":null", "\"reason\":\"done\",\"index\":0",
+	    CPK_ERR_RANGE, "stop.index: 0 is outside 1..32768");
+	unparsed(doc, "\"reason\":\"done\",\"index\":null,\"sw\":null",
+	    "\"reason\":\"done\",\"index\":null,\"sw\":\"90\"", CPK_ERR_PARSE,
+	    "stop.sw: 1 bytes, expected 2");
+	unparsed_splice(doc, "\"bundle\":{", ",\n\"card\":", "\"bundle\":7", CPK_ERR_PARSE,
+	    "receipt: bundle: expected an object");
+	unparsed_splice(doc, "\"commands\":[", ",\n\"stop\":", "\"commands\":\"all\"",
+	    CPK_ERR_PARSE, "receipt: commands: expected an array");
+	unparsed_splice(doc, "\"start\":\"", ",\n\"end\":", "\"start\":5", CPK_ERR_PARSE,
+	    "receipt: start: expected a string");
+	unparsed_splice(doc, "\"stop\":{", "}\n", "\"stop\":null", CPK_ERR_PARSE,
+	    "receipt: stop: expected an object");
 	/* A NUL byte, and a receipt over its size limit. */
 	cpk_error_clear(&err);
 	CHECK_STATUS(receipt_parse((const uint8_t *)"{\0}", 3, &r, &err), CPK_ERR_PARSE);
@@ -411,6 +468,16 @@ test_scp03(void)
 	snprintf(to, sizeof(to), "\"sha256\":\"%s", sha[0] == '0' ? "1" : "0");
 	snprintf(to + strlen(to), sizeof(to) - strlen(to), "%c", sha[1]);
 	refused(&s, &doc, from, to, "not for this one");
+	snprintf(from, sizeof(from), "\"sha256\":\"%s\"", sha);
+	refused(&s, &doc, from, "\"sha256\":null", "the receipt names no bundle");
+	/* One answer more than the bundle has commands. */
+	{
+		char extra[200];
+
+		snprintf(extra, sizeof(extra), "},\n{\"index\":%zu,\"label\":\"MORE\",\"sw\":\"9000\","
+		    "\"data\":\"\",\"usec\":1}],\n\"stop\"", s.n + 1);
+		refused(&s, &doc, "}],\n\"stop\"", extra, "the receipt answers");
+	}
 	snprintf(from, sizeof(from), "\"commands\":%zu}", s.n);
 	snprintf(to, sizeof(to), "\"commands\":%zu}", s.n + 1);
 	refused(&s, &doc, from, to, "bundle.commands is");

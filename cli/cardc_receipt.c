@@ -124,9 +124,35 @@ print_human(const struct receipt_args *a, const struct receipt *r,
 	printf("%-9s%s\n", "verdict", res->reason);
 }
 
+/* The card the receipt names (null when it names none, or did not parse). */
 static void
-print_json(const struct receipt_args *a, const struct receipt_result *res)
+json_card(struct cli_json *j, const struct receipt *r)
 {
+	const struct receipt_card *c = r != NULL ? &r->card : NULL;
+
+	if (c == NULL || !c->present) {
+		cli_json_null(j, "card");
+		return;
+	}
+	cli_json_object(j, "card");
+	cli_json_str(j, "seen-by", c->seen_by);
+	cli_json_str(j, "serial", c->serial[0] != '\0' ? c->serial : NULL);
+	if (c->has_kdd)
+		cli_json_hex(j, "kdd", c->kdd, sizeof(c->kdd));
+	else
+		cli_json_null(j, "kdd");
+	if (c->counter_len > 0)
+		cli_json_hex(j, "counter", c->counter, c->counter_len);
+	else
+		cli_json_null(j, "counter");
+	cli_json_end(j);
+}
+
+static void
+print_json(const struct receipt_args *a, const struct cpk_bundle *b, const struct receipt *r,
+    const struct receipt_result *res)
+{
+	const struct cpk_manifest *m = cpk_bundle_manifest(b);
 	struct cli_json j;
 	char sw[5];
 
@@ -134,6 +160,9 @@ print_json(const struct receipt_args *a, const struct receipt_result *res)
 	cli_json_object(&j, NULL);
 	cli_json_str(&j, "receipt", a->receipt);
 	cli_json_str(&j, "bundle", a->bundle);
+	cli_json_hex(&j, "bundle-sha256", cpk_bundle_sha256(b), CPK_SHA256_LEN);
+	cli_json_str(&j, "serial", m->serial[0] != '\0' ? m->serial : NULL);
+	json_card(&j, r);
 	cli_json_str(&j, "verdict", receipt_verdict_name(res->verdict));
 	cli_json_uint(&j, "exit", (uint64_t)verdict_exit(res->verdict));
 	if (res->index > 0) {
@@ -196,7 +225,7 @@ run(const struct receipt_args *a)
 		res.reason[sizeof(res.reason) - 1] = '\0';
 	}
 	if (a->json)
-		print_json(a, &res);
+		print_json(a, b, r, &res);
 	else
 		print_human(a, r, &res);
 	rc = verdict_exit(res.verdict);

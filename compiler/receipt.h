@@ -26,6 +26,17 @@
  *   RECEIPT_REFUSED        the receipt does not fit the bundle
  *
  * Nothing here prints; every key buffer is cleansed (bundle_verify.c).
+ *
+ * An importer (the registry) needs nothing else: receipt_parse the bytes;
+ * find the issued bundle by r->bundle_sha256 and open it (loader's
+ * cpk_bundle_open, with the trust anchors); receipt_verify with the card
+ * keys; then record the verdict: LOADED -> loaded; FAILED and
+ * NOT_AUTHENTIC -> failed, with res->reason ("failed: the response to
+ * command 7 (...) is not authentic ..."); UNVERIFIED -> loaded by status
+ * words only (a policy choice: the level had no R-MAC); REFUSED -> the
+ * receipt is not recorded. r->card (KDD, counter, CPLC, IIN, CIN) is the
+ * card as cardload saw it, already checked against the bundle's INITIALIZE
+ * UPDATE answer.
  */
 #ifndef CPK_RECEIPT_H
 #define CPK_RECEIPT_H

@@ -15,6 +15,7 @@ static const struct cli_command *const commands[] = {
 	&cardc_keygen_command,
 	&cardc_batch_command,
 	&cardc_registry_command,
+	&cardc_receipt_command,
 };
 
 static const struct cli_program cardc = {
@@ -26,7 +27,8 @@ static const struct cli_program cardc = {
 	    "for cardload(1).\n\n",
 	.exit_status = "Exit status: 0 success; 1 error (bad input, a refused file or bundle,\n"
 	    "a verification mismatch, a failed batch record, an interrupted batch);\n"
-	    "2 usage error.\n"
+	    "2 usage error; receipt verify: 3 refused, 4 failed at a command,\n"
+	    "5 a response not authentic, 6 not verifiable without R-MAC.\n"
 	    "See cardc(1).\n",
 	.commands = commands,
 	.ncommands = sizeof(commands) / sizeof(commands[0]),

@@ -21,6 +21,7 @@ extern const struct cli_command cardc_verify_command;
 extern const struct cli_command cardc_keygen_command;
 extern const struct cli_command cardc_batch_command;
 extern const struct cli_command cardc_registry_command;
+extern const struct cli_command cardc_receipt_command;
 
 /* The option string prefix every subcommand passes to getopt_long. */
 #define CARDC_GETOPT_PREFIX ":"

@@ -30,6 +30,8 @@ extern const struct cli_command cardload_session_command;
 
 #define CARDLOAD_GETOPT_PREFIX ":"
 
+struct cpk_receipt_card;
+
 /* What `cardload [load]` works with (cardload_load.c). */
 struct cardload_load_args {
 	const char *reader, *trust, *log, *cacert, *source;
@@ -40,6 +42,10 @@ struct cardload_load_args {
 	bool json, verbose;
 	/* cardload session: the card already open (kept open), else NULL. */
 	struct cpk_transport *card;
+	/* --receipt FILE, else NULL. */
+	const char *receipt;
+	/* cardload session: the card as its identification saw it, else NULL. */
+	const struct cpk_receipt_card *seen;
 };
 
 /*

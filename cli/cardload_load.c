@@ -25,20 +25,22 @@
 #include "cpk_config.h"
 #include "cpk_sw.h"
 #include "fetch.h"
+#include "cpk_file.h"
 #include "pcsc.h"
+#include "receipt_write.h"
 #include "runlog.h"
 #include "stream.h"
 #include "verify.h"
 
 #define SYNOPSIS "cardload [-r READER] [--trust PUB|DIR] [--json] [-v] [--log FILE] " \
-    "[--cacert FILE] [--timeout SECONDS] BUNDLE|URL|-"
+    "[--receipt FILE] [--cacert FILE] [--timeout SECONDS] BUNDLE|URL|-"
 
 #define SYSTEM_TRUST_DIR CPK_SYSTEM_TRUST_DIR
 
 _Static_assert(sizeof(((struct cardload_load_args *)0)->shown_url) == CPK_FETCH_SHOWN_MAX,
     "cardload.h's shown_url holds a redacted URL");
 
-enum { OPT_TRUST = 256, OPT_JSON, OPT_LOG, OPT_CACERT, OPT_TIMEOUT };
+enum { OPT_TRUST = 256, OPT_JSON, OPT_LOG, OPT_CACERT, OPT_TIMEOUT, OPT_RECEIPT };
 
 static const struct option long_options[] = {
 	{ "reader", required_argument, NULL, 'r' },
@@ -48,6 +50,7 @@ static const struct option long_options[] = {
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "cacert", required_argument, NULL, OPT_CACERT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "receipt", required_argument, NULL, OPT_RECEIPT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -68,6 +71,9 @@ struct run {
 	bool streamed;
 	struct cpk_stream_result r;
 	cpk_status stream_st;
+	/* Every answer, for the receipt (shared with the published copy). */
+	struct cpk_receipt_log *answers;
+	bool answers_lost;			/* one could not be kept */
 
 	/* The outcome. */
 	const char *result;
@@ -77,6 +83,8 @@ struct run {
 	char log_path[CPK_RUNLOG_PATH_MAX];
 	bool log_ok;
 	char log_error[600];
+	bool receipt_ok;
+	char receipt_error[600];
 
 	/* Progress display. */
 	bool tty;
@@ -89,7 +97,7 @@ struct run {
  */
 static struct run published;
 
-static bool write_record(struct run *run, bool started);
+static bool write_record(struct run *run, bool started, const struct cpk_buf *receipt);
 
 static void
 publish(const struct run *run)
@@ -359,6 +367,11 @@ hook_after(void *ctx, size_t index, const struct cpk_command *c, const uint8_t *
 {
 	struct run *run = ctx;
 
+	cardload_stop_lock();
+	if (run->answers != NULL && cpk_receipt_log_add(run->answers, index + 1, c->label, resp,
+	    n, usec, NULL) != CPK_OK)
+		run->answers_lost = published.answers_lost = true;
+	cardload_stop_unlock();
 	if (run->a->verbose)
 		cardload_trace_response(resp, n, usec);
 	else if (run->tty)
@@ -602,7 +615,7 @@ stream(struct run *run)
 	 * run killed from here on (kill -9, power cut) leaves it without its
 	 * "ended" record, for whoever reads the log.
 	 */
-	if (!write_record(run, true)) {
+	if (!write_record(run, true, NULL)) {
 		release(run, &t);
 		outcome(run, "error", CLI_EXIT_ERROR, run->a->log == NULL ? "make room on the disk "
 		    "or give another run log with --log, then run cardload again" : "make room on "
@@ -650,6 +663,122 @@ stream(struct run *run)
 	stream_outcome_failed(run);
 }
 
+/* --- the receipt (cpk-receipt(5)) --- */
+
+/* Where the run stopped, as the receipt says it: reason, command (1-based), SW. */
+static enum cpk_receipt_stop
+receipt_stop(const struct run *run, size_t *index, bool *has_sw)
+{
+	const struct cpk_stream_result *r = &run->r;
+
+	*index = 0;
+	*has_sw = false;
+	if (!run->streamed || r->sent == 0)
+		return CPK_RECEIPT_NOT_SENT;
+	switch (r->stop) {
+	case CPK_STOP_NONE:
+		return CPK_RECEIPT_DONE;
+	case CPK_STOP_MISMATCH:
+		*index = r->index + 1;
+		*has_sw = true;
+		return CPK_RECEIPT_MISMATCH;
+	case CPK_STOP_PRE_CHANNEL:
+	case CPK_STOP_REFUSED:
+		*index = r->index + 1;
+		*has_sw = true;
+		return CPK_RECEIPT_REFUSED;
+	case CPK_STOP_TRANSPORT:
+		*index = r->index + 1;
+		return CPK_RECEIPT_CARD_GONE;
+	case CPK_STOP_INTERRUPTED:
+		*index = r->index + 1;
+		return CPK_RECEIPT_INTERRUPTED;
+	}
+	return CPK_RECEIPT_NOT_SENT;
+}
+
+/*
+ * The card as this run saw it: a session's identification, else the answer
+ * to the bundle's INITIALIZE UPDATE (its host challenge is the manifest's,
+ * which the script check bound to the command sent). false: neither.
+ */
+static bool
+receipt_card(const struct run *run, struct cpk_receipt_card *c)
+{
+	const struct cpk_receipt_entry *e;
+	const struct cpk_command *cmd;
+	const uint8_t *r;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	if (run->a->seen != NULL) {
+		*c = *run->a->seen;
+		return true;
+	}
+	if (run->answers == NULL || run->bundle == NULL)
+		return false;
+	for (i = 0; i < run->answers->n; i++) {
+		e = &run->answers->v[i];
+		r = run->answers->resp.data + e->off;
+		cmd = cpk_bundle_command(run->bundle, e->index - 1);
+		if (cmd == NULL || (cmd->flags & CPK_CMD_INIT_UPDATE) == 0 ||
+		    r[e->len - 2] != 0x90 || r[e->len - 1] != 0x00)
+			continue;
+		c->seen_by = "initialize-update";
+		c->iu_response = r;
+		c->iu_len = e->len - 2;
+		c->host_challenge = run->m->has_host_challenge ? run->m->host_challenge : NULL;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Encode the receipt into doc (false when it could not be: no receipt at
+ * all) and, with --receipt, replace the file with it (receipt_ok, else
+ * receipt_error: the run log still gets the receipt).
+ */
+static bool
+make_receipt(struct run *run, struct cpk_buf *doc)
+{
+	struct cpk_receipt_info in;
+	struct cpk_receipt_card card;
+	struct cpk_error err;
+
+	cpk_error_clear(&err);
+	memset(&in, 0, sizeof(in));
+	in.version = CPK_VERSION;
+	in.start = run->start;
+	in.end = run->end;
+	in.source = run->a->shown;
+	in.reader = run->reader;
+	in.result = run->result;
+	in.bundle_sha256 = run->has_sha256 ? run->sha256 : NULL;
+	in.key_id = run->has_key_id ? run->key_id : NULL;
+	in.m = run->m;
+	in.commands = run->total;
+	in.card = receipt_card(run, &card) ? &card : NULL;
+	in.stop = receipt_stop(run, &in.stop_index, &in.has_stop_sw);
+	in.stop_sw = run->r.sw;
+	run->receipt_ok = false;
+	if (run->answers_lost) {
+		snprintf(run->receipt_error, sizeof(run->receipt_error), "an answer of the card "
+		    "could not be kept (out of memory)");
+		return false;
+	}
+	if (cpk_receipt_encode(&in, run->answers, doc, &err) != CPK_OK) {
+		snprintf(run->receipt_error, sizeof(run->receipt_error), "%s", err.msg);
+		return false;
+	}
+	if (run->a->receipt != NULL &&
+	    cpk_file_replace(run->a->receipt, doc->data, doc->len, 0644, &err) != CPK_OK) {
+		snprintf(run->receipt_error, sizeof(run->receipt_error), "%s", err.msg);
+		return true;
+	}
+	run->receipt_ok = true;
+	return true;
+}
+
 /* --- results: run log, stderr, JSON --- */
 
 static bool
@@ -664,10 +793,12 @@ has_failure(const struct run *run)
  * log_error) when it could not be written.
  */
 static bool
-write_record(struct run *run, bool started)
+write_record(struct run *run, bool started, const struct cpk_buf *receipt)
 {
 	struct cpk_runlog_entry e;
 	struct cpk_buf line = CPK_BUF_INIT;
+	uint8_t receipt_sha[CPK_SHA256_LEN];
+	char omitted[160];
 	struct cpk_error err;
 	const struct cpk_command *c = NULL;
 	cpk_status st;
@@ -698,6 +829,18 @@ write_record(struct run *run, bool started)
 		e.iu_field = run->r.stop == CPK_STOP_MISMATCH ? run->r.iu.field : NULL;
 	}
 	e.message = run->message;
+	if (!started && receipt != NULL && receipt->len > 0 &&
+	    cpk_sha256(receipt->data, receipt->len, receipt_sha, NULL) == CPK_OK) {
+		e.receipt_file = run->receipt_ok ? run->a->receipt : NULL;
+		e.receipt_sha256 = receipt_sha;
+		e.receipt = receipt->data;
+		e.receipt_len = receipt->len;
+		if (receipt->len > CPK_RUNLOG_RECEIPT_MAX) {
+			snprintf(omitted, sizeof(omitted), "the receipt is %zu bytes, more than the %zu "
+			    "a run log record holds", receipt->len, CPK_RUNLOG_RECEIPT_MAX);
+			e.receipt_omitted = omitted;
+		}
+	}
 	if (run->a->log != NULL)
 		snprintf(run->log_path, sizeof(run->log_path), "%s", run->a->log);
 	if ((run->a->log == NULL &&
@@ -808,18 +951,38 @@ print_json(const struct run *run)
 	cli_json_bool(&j, "written", run->log_ok);
 	cli_json_str(&j, "error", run->log_ok ? NULL : run->log_error);
 	cli_json_end(&j);
+	cli_json_object(&j, "receipt");
+	cli_json_str(&j, "path", run->a->receipt);
+	cli_json_bool(&j, "written", run->a->receipt != NULL && run->receipt_ok);
+	cli_json_str(&j, "error", run->a->receipt == NULL || run->receipt_ok ? NULL :
+	    run->receipt_error);
+	cli_json_end(&j);
 	cli_json_finish(&j);
 }
 
 static void
 report(struct run *run)
 {
+	struct cpk_buf receipt = CPK_BUF_INIT;
+	bool receipt_made;
+
 	now_iso(run->end);
-	(void)write_record(run, false);
+	receipt_made = make_receipt(run, &receipt);
+	(void)write_record(run, false, receipt_made ? &receipt : NULL);
+	cpk_buf_free(&receipt);
 	fprintf(stderr, "cardload: %s%s\n", run->exit == CLI_EXIT_OK ? "" : "FAILED: ",
 	    run->message);
 	if (run->advice[0] != '\0')
 		fprintf(stderr, "cardload: what to do: %s\n", run->advice);
+	if (run->a->receipt != NULL && !run->receipt_ok) {
+		fprintf(stderr, "cardload: the receipt could not be written to '%s': %s%s\n",
+		    run->a->receipt, run->receipt_error, receipt_made && run->log_ok ?
+		    "; the run log's record holds what the card answered" : "");
+		if (run->exit == CLI_EXIT_OK)
+			run->exit = CLI_EXIT_ERROR;
+	} else if (run->a->receipt != NULL) {
+		fprintf(stderr, "cardload: receipt written to %s\n", run->a->receipt);
+	}
 	if (!run->log_ok) {
 		fprintf(stderr, "cardload: the run log could not be written: %s; write the result "
 		    "down by hand%s\n", run->log_error, run->a->log == NULL ?
@@ -877,9 +1040,11 @@ cardload_load_run(const struct cardload_load_args *a)
 	struct run run;
 	struct cpk_trust *trust = NULL;
 	struct cpk_buf bytes = CPK_BUF_INIT;
+	struct cpk_receipt_log answers = CPK_RECEIPT_LOG_INIT;
 
 	memset(&run, 0, sizeof(run));
 	run.a = a;
+	run.answers = &answers;
 	run.tty = isatty(STDERR_FILENO) == 1;
 	cpk_error_clear(&run.err);
 	now_iso(run.start);
@@ -898,6 +1063,7 @@ cardload_load_run(const struct cardload_load_args *a)
 	cpk_bundle_free(&run.bundle);
 	cpk_buf_free(&bytes);
 	cpk_trust_free(&trust);
+	cpk_receipt_log_free(&answers);
 	return run.exit;
 }
 
@@ -929,6 +1095,9 @@ load_main(int argc, char *argv[])
 			break;
 		case OPT_CACERT:
 			a.cacert = optarg;
+			break;
+		case OPT_RECEIPT:
+			a.receipt = optarg;
 			break;
 		case OPT_TIMEOUT:
 			if (!cli_parse_uint(optarg, 1, 3600, &v))
@@ -962,6 +1131,8 @@ load_main(int argc, char *argv[])
 		    "server's certificate is checked)", a.shown);
 	if (a.log != NULL && a.log[0] == '\0')
 		return cli_usage(NULL, SYNOPSIS, "--log wants a file name");
+	if (a.receipt != NULL && (a.receipt[0] == '\0' || strcmp(a.receipt, "-") == 0))
+		return cli_usage(NULL, SYNOPSIS, "--receipt wants a file name");
 	return cardload_load_run(&a);
 }
 
@@ -988,14 +1159,20 @@ const struct cli_command cardload_load_command = {
 	"      --log FILE        the run log, a regular file (default\n"
 	"                        $XDG_STATE_HOME/cpk/cardload.log, $XDG_STATE_HOME\n"
 	"                        defaulting to ~/.local/state)\n"
+	"      --receipt FILE    write the receipt there (cpk-receipt(5)): every answer\n"
+	"                        of the card, R-MAC included, for 'cardc receipt verify';\n"
+	"                        replaced atomically, a regular file only\n"
 	"      --cacert FILE     CA certificates (PEM) for an https:// server\n"
 	"      --timeout SECONDS download time limit (default 120)\n"
 	"  -h, --help            this text\n"
 	"\n"
 	"Every run appends JSON records to the run log (cardload(1), RUN LOG): a\n"
 	"\"started\" one before the first command is sent (if it cannot be written,\n"
-	"nothing is sent: exit 1) and an \"ended\" one; if that one cannot be written\n"
-	"cardload says so and exits 1, unless the run already failed with another code.\n"
+	"nothing is sent: exit 1) and an \"ended\" one, which holds the receipt too; if\n"
+	"that one (or the --receipt file) cannot be written cardload says so and exits\n"
+	"1, unless the run already failed with another code. cardload holds no key: a\n"
+	"card that answers 9000 without doing the work is only caught by\n"
+	"'cardc receipt verify' with the keys, where the security level has R-MAC.\n"
 	"SIGINT (Ctrl-C), SIGTERM and SIGHUP stop between two commands or the download\n"
 	"(exit 1) and say how far the run got; a card that does not answer within 2\n"
 	"seconds of the signal is given up. A signal cardload was started with ignored\n"

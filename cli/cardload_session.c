@@ -20,11 +20,13 @@
 #include "cpk_file.h"
 #include "fetch.h"
 #include "identify.h"
+#include "receipt_write.h"
 
 #define SYNOPSIS "cardload session [-r READER] [--sd AID] [--kvn KVN] -o RECORD " \
-    "--bundle BUNDLE [--trust PUB|DIR] [--json] [-v] [--log FILE] -- COMMAND [ARG...]"
+    "--bundle BUNDLE [--trust PUB|DIR] [--json] [-v] [--log FILE] [--receipt FILE] " \
+    "-- COMMAND [ARG...]"
 
-enum { OPT_SD = 256, OPT_KVN, OPT_BUNDLE, OPT_TRUST, OPT_JSON, OPT_LOG };
+enum { OPT_SD = 256, OPT_KVN, OPT_BUNDLE, OPT_TRUST, OPT_JSON, OPT_LOG, OPT_RECEIPT };
 
 static const struct option long_options[] = {
 	{ "reader", required_argument, NULL, 'r' },
@@ -35,6 +37,7 @@ static const struct option long_options[] = {
 	{ "trust", required_argument, NULL, OPT_TRUST },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "log", required_argument, NULL, OPT_LOG },
+	{ "receipt", required_argument, NULL, OPT_RECEIPT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -51,7 +54,7 @@ struct session_args {
 
 /* Identify the card (a session record) and write the record file. */
 static int
-identify(const struct session_args *a, struct cpk_transport *t)
+identify(const struct session_args *a, struct cpk_transport *t, struct cpk_card_info *cip)
 {
 	struct cpk_identify_opts o;
 	struct cpk_card_info ci;
@@ -74,6 +77,7 @@ identify(const struct session_args *a, struct cpk_transport *t)
 	}
 	fprintf(stderr, "cardload session: card in '%s': SCP%02X i=%02X, key set %02X, serial %s; "
 	    "session record written to %s\n", t->name, ci.scp, ci.i, ci.kvn, ci.serial, a->record);
+	*cip = ci;
 	rc = CLI_EXIT_OK;
 out:
 	cpk_buf_free(&rec);
@@ -120,10 +124,30 @@ run_command(char **argv)
 	return CLI_EXIT_ERROR;
 }
 
+/* The card as the identification saw it, for the receipt (ci must outlive it). */
+static void
+seen_card(const struct cpk_card_info *ci, struct cpk_receipt_card *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->seen_by = "identify";
+	c->serial = ci->serial;
+	c->cplc = ci->has_cplc ? ci->cplc : NULL;
+	c->cplc_len = ci->has_cplc ? sizeof(ci->cplc) : 0;
+	c->iin = ci->iin;
+	c->iin_len = ci->iin_len;
+	c->cin = ci->cin;
+	c->cin_len = ci->cin_len;
+	c->host_challenge = ci->has_iu ? ci->host_challenge : NULL;
+	c->iu_response = ci->has_iu ? ci->iu_response : NULL;
+	c->iu_len = ci->has_iu ? ci->iu_len : 0;
+}
+
 static int
 run(struct session_args *a)
 {
 	struct cpk_transport t;
+	struct cpk_card_info ci;
+	struct cpk_receipt_card seen;
 	struct cpk_error err;
 	int rc;
 	cpk_status st;
@@ -139,8 +163,11 @@ run(struct session_args *a)
 		rc = cardload_transport_exit(st);
 		goto out;
 	}
-	if ((rc = identify(a, &t)) != CLI_EXIT_OK || (rc = run_command(a->command)) != CLI_EXIT_OK)
+	if ((rc = identify(a, &t, &ci)) != CLI_EXIT_OK ||
+	    (rc = run_command(a->command)) != CLI_EXIT_OK)
 		goto out;
+	seen_card(&ci, &seen);
+	a->load.seen = &seen;
 	a->load.card = &t;
 	rc = cardload_load_run(&a->load);
 out:
@@ -190,6 +217,9 @@ session_main(int argc, char *argv[])
 		case OPT_LOG:
 			a.load.log = optarg;
 			break;
+		case OPT_RECEIPT:
+			a.load.receipt = optarg;
+			break;
 		case 'h':
 			cli_command_help(&cardload_session_command, stdout);
 			return CLI_EXIT_OK;
@@ -210,6 +240,9 @@ session_main(int argc, char *argv[])
 		return cli_usage("session", SYNOPSIS, "-o and --bundle name the same file");
 	if (a.load.log != NULL && a.load.log[0] == '\0')
 		return cli_usage("session", SYNOPSIS, "--log wants a file name");
+	if (a.load.receipt != NULL && (a.load.receipt[0] == '\0' ||
+	    strcmp(a.load.receipt, "-") == 0))
+		return cli_usage("session", SYNOPSIS, "--receipt wants a file name");
 	if (optind == argc)
 		return cli_usage("session", SYNOPSIS, "no command given after -- (the command "
 		    "that makes the bundle, e.g. cardc compile -c RECORD ... -o BUNDLE)");
@@ -243,6 +276,8 @@ const struct cli_command cardload_session_command = {
 	"      --json            print the load's JSON result document on stdout\n"
 	"  -v, --verbose         print the APDU trace on stderr\n"
 	"      --log FILE        the run log (as for cardload load)\n"
+	"      --receipt FILE    the receipt (as for cardload load); its card member\n"
+	"                        is what step 1 saw (CPLC, IIN, CIN, INITIALIZE UPDATE)\n"
 	"  -h, --help            this text\n"
 	"\n"
 	"Exit status: that of 'cardload BUNDLE' once the load began; before it,\n"

@@ -288,6 +288,22 @@ check_secured(const struct cpk_command *c, struct scp_session *s, struct cpk_buf
 	return CPK_OK;
 }
 
+/* Hand a checked command to the hooks. */
+static cpk_status
+hand_over(const struct bundle_verify_hooks *h, size_t i, const struct cpk_command *c,
+    const uint8_t *plain, size_t len, struct scp_session *s, struct bundle_verify_result *res,
+    struct cpk_error *err)
+{
+	cpk_status ret;
+
+	if (h->command != NULL && (ret = h->command(h->ctx, i, c, plain, len, err)) != CPK_OK)
+		return ret;
+	res->checked++;
+	if (h->response != NULL)
+		return h->response(h->ctx, i, c, s, err);
+	return CPK_OK;
+}
+
 /*
  * After the key search: the pseudo-random challenge (offline), then the
  * commands from `start` on (the checked SELECT and INITIALIZE UPDATE come
@@ -295,8 +311,8 @@ check_secured(const struct cpk_command *c, struct scp_session *s, struct cpk_buf
  */
 static cpk_status
 run_commands(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n,
-    size_t start, const struct scp_keyset *keys, struct scp_session *s, bundle_verify_fn fn,
-    void *ctx, struct bundle_verify_result *res, struct cpk_error *err)
+    size_t start, const struct scp_keyset *keys, struct scp_session *s,
+    const struct bundle_verify_hooks *h, struct bundle_verify_result *res, struct cpk_error *err)
 {
 	struct cpk_buf plain = CPK_BUF_INIT;
 	uint8_t chal[SCP_CHALLENGE_LEN];
@@ -322,12 +338,10 @@ run_commands(const struct cpk_manifest *m, const struct cpk_command *cmds, size_
 			goto out;
 		}
 	}
-	for (i = 0; i < start; i++) {
-		if (fn != NULL &&
-		    (ret = fn(ctx, i, &cmds[i], cmds[i].apdu, cmds[i].apdu_len, err)) != CPK_OK)
+	for (i = 0; i < start; i++)
+		if ((ret = hand_over(h, i, &cmds[i], cmds[i].apdu, cmds[i].apdu_len, s, res, err)) !=
+		    CPK_OK)
 			goto out;
-		res->checked++;
-	}
 	if (i >= n) {
 		ret = cpk_error_set(err, CPK_ERR_VERIFY, "no EXTERNAL AUTHENTICATE");
 		res->mismatch = true;
@@ -337,17 +351,16 @@ run_commands(const struct cpk_manifest *m, const struct cpk_command *cmds, size_
 		ret = mismatch_at(res, cmds, i, err);
 		goto out;
 	}
-	if (fn != NULL && (ret = fn(ctx, i, &cmds[i], cmds[i].apdu, cmds[i].apdu_len, err)) != CPK_OK)
+	if ((ret = hand_over(h, i, &cmds[i], cmds[i].apdu, cmds[i].apdu_len, s, res, err)) !=
+	    CPK_OK)
 		goto out;
-	res->checked++;
 	for (i++; i < n; i++) {
 		if ((ret = check_secured(&cmds[i], s, &plain, err)) != CPK_OK) {
 			ret = mismatch_at(res, cmds, i, err);
 			goto out;
 		}
-		if (fn != NULL && (ret = fn(ctx, i, &cmds[i], plain.data, plain.len, err)) != CPK_OK)
+		if ((ret = hand_over(h, i, &cmds[i], plain.data, plain.len, s, res, err)) != CPK_OK)
 			goto out;
-		res->checked++;
 	}
 	ret = CPK_OK;
 out:
@@ -361,6 +374,18 @@ bundle_verify(const struct cpk_manifest *m, const struct cpk_command *cmds, size
     const char *keys_path, bundle_verify_fn fn, void *ctx, struct bundle_verify_result *res,
     struct cpk_error *err)
 {
+	struct bundle_verify_hooks h = { ctx, fn, NULL };
+
+	return bundle_verify_walk(m, cmds, n, keys_path, &h, res, err);
+}
+
+cpk_status
+bundle_verify_walk(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n,
+    const char *keys_path, const struct bundle_verify_hooks *hooks,
+    struct bundle_verify_result *res, struct cpk_error *err)
+{
+	static const struct bundle_verify_hooks none = { NULL, NULL, NULL };
+	const struct bundle_verify_hooks *h = hooks != NULL ? hooks : &none;
 	struct key_list *kl = NULL;
 	struct scp_keyset keys;
 	struct scp_session s;
@@ -402,7 +427,7 @@ bundle_verify(const struct cpk_manifest *m, const struct cpk_command *cmds, size
 			res->mismatch = true;
 		goto out;
 	}
-	ret = run_commands(m, cmds, n, start, &keys, &s, fn, ctx, res, err);
+	ret = run_commands(m, cmds, n, start, &keys, &s, h, res, err);
 out:
 	if (kl != NULL)
 		key_list_free(kl);

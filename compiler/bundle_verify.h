@@ -73,6 +73,26 @@ struct bundle_verify_result {
 typedef cpk_status (*bundle_verify_fn)(void *ctx, size_t index, const struct cpk_command *cmd,
     const uint8_t *plain, size_t plain_len, struct cpk_error *err);
 
+struct scp_session;
+
+/*
+ * Called once per command right after bundle_verify_fn, with the card's
+ * side of the session as it stands after that command: its MAC chain is
+ * the one the command's response is protected with, so the caller can
+ * check what a card answered (scp_unwrap_response: R-MAC, R-ENC) in
+ * chain order. s is INITIALIZED for SELECT and INITIALIZE UPDATE, OPEN
+ * from EXTERNAL AUTHENTICATE on. A status other than CPK_OK stops the run
+ * and is returned.
+ */
+typedef cpk_status (*bundle_verify_response_fn)(void *ctx, size_t index,
+    const struct cpk_command *cmd, struct scp_session *s, struct cpk_error *err);
+
+struct bundle_verify_hooks {
+	void *ctx;
+	bundle_verify_fn command;		/* may be NULL */
+	bundle_verify_response_fn response;	/* may be NULL */
+};
+
 /*
  * keys: a key set file or a folder whose *.yaml / *.yml files (not
  * starting with '.') are key set files (files that are not are counted in
@@ -86,5 +106,14 @@ typedef cpk_status (*bundle_verify_fn)(void *ctx, size_t index, const struct cpk
 cpk_status bundle_verify(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n,
     const char *keys, bundle_verify_fn fn, void *ctx, struct bundle_verify_result *res,
     struct cpk_error *err);
+
+/*
+ * The same walk with both hooks (cardc verify shows the plain commands,
+ * cardc receipt verify checks the card's answers): bundle_verify is this
+ * with the command hook only. h may be NULL.
+ */
+cpk_status bundle_verify_walk(const struct cpk_manifest *m, const struct cpk_command *cmds,
+    size_t n, const char *keys, const struct bundle_verify_hooks *h,
+    struct bundle_verify_result *res, struct cpk_error *err);
 
 #endif

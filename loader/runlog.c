@@ -122,6 +122,44 @@ key_id(struct jw *j, const uint8_t *id)
 	m_str(j, "key-id", hex);
 }
 
+/*
+ * "receipt-omitted", then the receipt, raw: a JSON document cardload
+ * encoded itself, put on the record's line by dropping the newlines between
+ * its tokens (there are none inside its strings: they are escaped). A
+ * receipt that would take the line past CPK_RUNLOG_LINE_MAX (with the
+ * other members at their longest) is left out, and the record says so.
+ */
+static void
+receipt(struct jw *j, const struct cpk_runlog_entry *e, size_t start)
+{
+	static const char tail[] = ",\"receipt-omitted\":null,\"receipt\":}\n";
+	char why[160];
+	size_t i, from = 0, used = j->out->len - start;
+	bool fits = e->receipt != NULL && e->receipt_len > 0 &&
+	    e->receipt_len <= CPK_RUNLOG_RECEIPT_MAX &&
+	    used + sizeof(why) + sizeof(tail) + e->receipt_len <= CPK_RUNLOG_LINE_MAX;
+
+	if (e->receipt != NULL && e->receipt_len > 0 && !fits &&
+	    (e->receipt_omitted == NULL || *e->receipt_omitted == '\0')) {
+		snprintf(why, sizeof(why), "the receipt (%zu bytes) does not fit in a run log "
+		    "record", e->receipt_len);
+		m_str(j, "receipt-omitted", why);
+	} else {
+		m_str(j, "receipt-omitted", e->receipt_omitted);
+	}
+	key(j, "receipt");
+	if (!fits) {
+		puts_(j, "null");
+		return;
+	}
+	for (i = 0; i <= e->receipt_len; i++) {
+		if (i < e->receipt_len && e->receipt[i] != '\n')
+			continue;
+		put(j, e->receipt + from, i - from);
+		from = i + 1;
+	}
+}
+
 cpk_status
 cpk_runlog_format(const struct cpk_runlog_entry *e, struct cpk_buf *out, struct cpk_error *err)
 {
@@ -167,6 +205,9 @@ cpk_runlog_format(const struct cpk_runlog_entry *e, struct cpk_buf *out, struct 
 	}
 	m_str(&j, "iu-field", e->iu_field);
 	m_str(&j, "message", e->message);
+	m_str(&j, "receipt-file", e->receipt_file);
+	m_hex(&j, "receipt-sha256", e->receipt_sha256, CPK_SHA256_LEN);
+	receipt(&j, e, start);
 end:
 	put(&j, "}\n", 2);
 	if (j.st != CPK_OK)

@@ -37,6 +37,13 @@
  *   failed-sw         its status word (4 hex digits)
  *   iu-field          the INITIALIZE UPDATE field that differed
  *   message           the one-line outcome as shown to the technician
+ *   receipt-file      the --receipt file written, else null
+ *   receipt-sha256    SHA-256 of the receipt document (of the file's bytes)
+ *   receipt-omitted   null, or why the receipt is not in the record
+ *   receipt           the receipt document itself (cpk-receipt(5)) on one
+ *                     line, or null when it is longer than
+ *                     CPK_RUNLOG_RECEIPT_MAX or would take the line past
+ *                     CPK_RUNLOG_LINE_MAX (then receipt-omitted says so)
  *
  * A "started" record: record ("started"), start, pid, cardload, source,
  * bundle-sha256, key-id, serial, reader, commands.
@@ -55,7 +62,13 @@
 
 #define CPK_RUNLOG_PATH_MAX 4096
 #define CPK_RUNLOG_TIME_LEN 32		/* room for an ISO-8601 time and its NUL */
-#define CPK_RUNLOG_LINE_MAX ((size_t)8192)
+/*
+ * One record, one write(2): 64 KiB holds an "ended" record with the receipt
+ * of a bundle of a few hundred commands (a 2 KB applet loads in about 20).
+ */
+#define CPK_RUNLOG_LINE_MAX ((size_t)65536)
+/* The embedded receipt's share of that line; a longer receipt is left out. */
+#define CPK_RUNLOG_RECEIPT_MAX ((size_t)60 * 1024)
 
 struct cpk_runlog_entry {
 	bool started;				/* a "started" record, else "ended" */
@@ -77,6 +90,12 @@ struct cpk_runlog_entry {
 	uint16_t failed_sw;			/* 0: null */
 	const char *iu_field;			/* NULL or "": null */
 	const char *message;			/* NULL: null */
+	const char *receipt_file;		/* NULL or "": null */
+	const uint8_t *receipt_sha256;		/* NULL: null */
+	/* The receipt document (JSON, newlines allowed between tokens), NULL: null. */
+	const uint8_t *receipt;
+	size_t receipt_len;
+	const char *receipt_omitted;		/* NULL or "": null */
 };
 
 /* "2025-11-22T10:04:05.123Z" for a CLOCK_REALTIME time. */

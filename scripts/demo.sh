@@ -65,8 +65,13 @@ install -m 0644 keys/test-signing.pub "$WORK/trusted.pub"
     -k "$WORK/bureau" -s "$WORK/bureau/test-signing.key" -o "$WORK/card.cpk"
 "$CARDC" inspect "$WORK/card.cpk" --trust "$WORK/trusted.pub" >&2
 
-step "cardload: verify the signature, check the card, stream the commands"
-"$CARDLOAD" --trust "$WORK/trusted.pub" --log "$WORK/cardload.log" "$WORK/card.cpk"
+step "cardload: verify the signature, check the card, stream the commands, keep the receipt"
+"$CARDLOAD" --trust "$WORK/trusted.pub" --log "$WORK/cardload.log" \
+    --receipt "$WORK/receipt.json" "$WORK/card.cpk"
+
+step "cardc receipt verify: back at the bureau, every R-MAC of the card's answers"
+"$CARDC" receipt verify "$WORK/receipt.json" --bundle "$WORK/card.cpk" -k "$WORK/bureau" \
+    --trust "$WORK/trusted.pub" >&2
 
 step "the card's registry"
 harness_stop_cardsim

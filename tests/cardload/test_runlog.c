@@ -60,8 +60,34 @@ test_format(void)
 	    "\"source\":\"a\\\"b\\\\c\\n\\u0001\\ufffd\xc3\xa9.cpk\",\"bundle-sha256\":null,"
 	    "\"key-id\":null,\"serial\":null,\"reader\":null,\"commands\":0,\"sent\":0,"
 	    "\"accepted\":0,\"failed-index\":null,\"failed-label\":null,\"failed-sw\":null,"
-	    "\"iu-field\":null,\"message\":null}\n";
+	    "\"iu-field\":null,\"message\":null,\"receipt-file\":null,\"receipt-sha256\":null,"
+	    "\"receipt-omitted\":null,\"receipt\":null}\n";
 	CHECK_MEM(out.data, out.len, want, strlen(want));
+
+	/* The receipt goes in raw, on the record's one line. */
+	{
+		static const char doc[] = "{\"cpk-receipt\":1,\n\"commands\":[\n{\"index\":1}]}\n";
+
+		e.receipt = (const uint8_t *)doc;
+		e.receipt_len = sizeof(doc) - 1;
+		e.receipt_file = "r.json";
+		cpk_buf_reset(&out);
+		CHECK_OK(cpk_runlog_format(&e, &out, NULL));
+		CHECK(contains(&out, "\"receipt-file\":\"r.json\",\"receipt-sha256\":null,"
+		    "\"receipt-omitted\":null,"
+		    "\"receipt\":{\"cpk-receipt\":1,\"commands\":[{\"index\":1}]}}\n"));
+		CHECK(memchr(out.data, '\n', out.len) == out.data + out.len - 1);
+		/* Too long for a record: left out, and the record says why. */
+		e.receipt_len = CPK_RUNLOG_RECEIPT_MAX + 1;
+		e.receipt_omitted = "too long";
+		cpk_buf_reset(&out);
+		CHECK_OK(cpk_runlog_format(&e, &out, NULL));
+		CHECK(contains(&out, "\"receipt-omitted\":\"too long\",\"receipt\":null}"));
+		e.receipt = NULL;
+		e.receipt_len = 0;
+		e.receipt_file = NULL;
+		e.receipt_omitted = NULL;
+	}
 
 	memset(sha, 0xAB, sizeof(sha));
 	memset(id, 0x1C, sizeof(id));
@@ -119,6 +145,34 @@ test_format(void)
 		CHECK(out.len < CPK_RUNLOG_LINE_MAX);
 		CHECK_OK(cpk_buf_append_byte(&out, 0, NULL));
 		CHECK(strstr((const char *)out.data, "\\u0001\\u0001\",\"commands\"") != NULL);
+		/* A receipt within its own cap that the longest other members leave no room for. */
+		{
+			size_t rn = CPK_RUNLOG_RECEIPT_MAX;
+			uint8_t *doc = malloc(rn);
+
+			CHECK(doc != NULL);
+			memset(doc, 'x', rn);
+			memcpy(doc, "{\"a\":\"", 6);
+			memcpy(doc + rn - 2, "\"}", 2);
+			e.receipt = doc;
+			e.receipt_len = rn;
+			e.receipt_file = longs;
+			e.iu_field = longs;
+			cpk_buf_reset(&out);
+			CHECK_OK(cpk_runlog_format(&e, &out, NULL));
+			CHECK(out.len <= CPK_RUNLOG_LINE_MAX);
+			CHECK(contains(&out, "\"receipt-omitted\":\"the receipt (61440 bytes) does not "
+			    "fit in a run log record\",\"receipt\":null}\n"));
+			/* With short members it fits. */
+			e.source = e.message = e.reader = e.receipt_file = e.iu_field = NULL;
+			cpk_buf_reset(&out);
+			CHECK_OK(cpk_runlog_format(&e, &out, NULL));
+			CHECK(out.len <= CPK_RUNLOG_LINE_MAX);
+			CHECK(contains(&out, "\"receipt-omitted\":null,\"receipt\":{\"a\":\"xx"));
+			e.receipt = NULL;
+			e.receipt_len = 0;
+			free(doc);
+		}
 		e.reader = NULL;
 		free(longs);
 	}
@@ -196,7 +250,7 @@ test_append(void)
 	/* A record is one whole line. */
 	cpk_error_clear(&err);
 	CHECK_STATUS(cpk_runlog_append(path, line, sizeof(line) - 2, &err), CPK_ERR_ARG);
-	CHECK_MSG(&err, "one line of 1 to 8192 bytes ending in a newline");
+	CHECK_MSG(&err, "one line of 1 to 65536 bytes ending in a newline");
 	CHECK_STATUS(cpk_runlog_append(path, line, 0, NULL), CPK_ERR_ARG);
 	CHECK(lines(path) == 2);
 	/*

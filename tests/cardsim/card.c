@@ -777,6 +777,7 @@ out:
 void
 cardsim_process(struct cardsim *c, const uint8_t *cmd, size_t n, struct cpk_buf *resp)
 {
+	static const uint8_t fake_mac[8] = { 0x5A, 0xA5, 0x5A, 0xA5, 0x5A, 0xA5, 0x5A, 0xA5 };
 	struct cpk_buf data = CPK_BUF_INIT;
 	struct cpk_error err;
 	bool wrap = false;
@@ -790,6 +791,9 @@ cardsim_process(struct cardsim *c, const uint8_t *cmd, size_t n, struct cpk_buf 
 	if (c->faults.sw_at != 0 && c->ncommands == c->faults.sw_at) {
 		sw = cs_refuse(c, c->faults.sw, "fault injection: status word at command %lu",
 		    c->ncommands);
+		if (c->faults.fake_rmac && c->sc.state == SCP_STATE_OPEN &&
+		    (c->sc.level & SCP_SL_RMAC) != 0 && scp_sw_protected(sw))
+			(void)cpk_buf_append(&data, fake_mac, sizeof(fake_mac), NULL);
 	} else {
 		sw = dispatch(c, cmd, n, &data, &wrap);
 		if (c->action == CS_ACTION_VANISH)

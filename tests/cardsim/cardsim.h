@@ -107,6 +107,13 @@ struct cs_faults {
 	unsigned long drop_after;	/* 0 = off: answer command N, then vanish */
 	unsigned long sw_at;		/* 0 = off: answer `sw` to command N, do nothing */
 	uint16_t sw;
+	/*
+	 * With sw_at, a card that lies well: when the open channel's level has
+	 * R-MAC and `sw` is one it protects, the faked answer carries 8 bytes
+	 * where the R-MAC goes (not a valid one: the card did not run the
+	 * command and does not move its R-MAC chain).
+	 */
+	bool fake_rmac;
 	bool refuse_iu;			/* answer refuse_iu_sw to every INITIALIZE UPDATE */
 	uint16_t refuse_iu_sw;
 	int vanish_load_block;		/* -1 = off: vanish on receiving LOAD block P2 = N */

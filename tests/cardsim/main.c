@@ -28,6 +28,7 @@ enum {
 	OPT_PRINT,
 	OPT_DROP_AFTER,
 	OPT_SW_AT,
+	OPT_FAKE_RMAC,
 	OPT_REFUSE_IU,
 	OPT_VANISH_IN_LOAD,
 	OPT_REINSERT,
@@ -44,6 +45,7 @@ static const struct option long_options[] = {
 	{ "print", no_argument, NULL, OPT_PRINT },
 	{ "drop-after", required_argument, NULL, OPT_DROP_AFTER },
 	{ "sw-at", required_argument, NULL, OPT_SW_AT },
+	{ "fake-rmac", no_argument, NULL, OPT_FAKE_RMAC },
 	{ "refuse-iu", optional_argument, NULL, OPT_REFUSE_IU },
 	{ "vanish-in-load", required_argument, NULL, OPT_VANISH_IN_LOAD },
 	{ "reinsert", no_argument, NULL, OPT_REINSERT },
@@ -75,6 +77,8 @@ usage(FILE *out)
 	    "Fault injection (commands are counted from 1 since cardsim started):\n"
 	    "      --drop-after N      answer command N, then remove the card\n"
 	    "      --sw-at N:SW        answer status word SW to command N without running it\n"
+	    "      --fake-rmac         with --sw-at, under R-MAC: add 8 bytes that pose as\n"
+	    "                          the R-MAC (a card that lies well; not a valid R-MAC)\n"
 	    "      --refuse-iu[=SW]    answer SW (default 6985) to every INITIALIZE UPDATE\n"
 	    "      --vanish-in-load B  remove the card, without answering, when LOAD block B\n"
 	    "                          arrives (the load in progress is lost)\n"
@@ -185,6 +189,9 @@ parse_options(int argc, char **argv, struct options *o)
 					goto bad;
 				}
 			}
+			break;
+		case OPT_FAKE_RMAC:
+			o->faults.fake_rmac = true;
 			break;
 		case OPT_REFUSE_IU:
 			o->faults.refuse_iu = true;

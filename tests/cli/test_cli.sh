@@ -238,7 +238,7 @@ expect 1 "cardc: SOURCE_DATE_EPOCH: " env SOURCE_DATE_EPOCH=yesterday "$CARDC" c
 expect 1 "cannot" "$CARDC" compile -p "$P" -c "$CARD03" -k "$KEYS" -s "$SIGN" \
     -o "$T/no/such/dir/x.cpk"
 # A session profile takes its host challenge from the card record.
-sed 's/^  security-level: c-mac+c-dec/  security-level: c-mac+c-dec\n  mode: session/' "$P" \
+sed 's/^\(  security-level: [^ ]*\).*/\1\n  mode: session/' "$P" \
     >"$T/p/session.yaml"
 expect 1 "--host-challenge is for offline bundles" "$CARDC" compile -p "$T/p/session.yaml" \
     -c "$CARD03" -k "$KEYS" -s "$SIGN" -o "$T/x.cpk" --host-challenge 0001020304050607

@@ -20,6 +20,280 @@ E2E_NAME=cardload-$TEST
 
 # --- tests ---
 
+# --- receipts (cpk-receipt(5)) and cardc receipt verify ---
+
+# receipt_verify EXPECTED-EXIT RECEIPT BUNDLE [KEYS]: cardc receipt verify --json;
+# the document in $WORK/rv.json, the message in $WORK/rv.err.
+receipt_verify() {
+	local want=$1 rc
+	"$CARDC" receipt verify "$2" --bundle "$3" -k "${4:-$WORK/keys}" \
+	    --trust "$SRC/keys/test-signing.pub" --json >"$WORK/rv.json" 2>"$WORK/rv.err"
+	rc=$?
+	{ cat "$WORK/rv.json"; cat "$WORK/rv.err"; } >&2
+	[ "$rc" = "$want" ] || harness_die "cardc receipt verify $2: exit $rc, expected $want"
+}
+
+rv_is() {
+	local got
+	got=$(python3 -c '
+import json, sys
+v = json.load(open(sys.argv[1]))[sys.argv[2]]
+print("null" if v is None else v)' "$WORK/rv.json" "$1") || harness_die "receipt verify --json"
+	[ "$got" = "$2" ] || harness_die "receipt verify: $1 is '$got', expected '$2'"
+}
+
+rv_says() {
+	grep -qF -- "$1" "$WORK/rv.json" || harness_die "receipt verify does not say '$1'"
+}
+
+# bundle_commands BUNDLE: its number of commands.
+bundle_commands() {
+	"$CARDC" inspect --json "$1" | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["manifest"]["commands"])' || harness_die "cardc inspect $1"
+}
+
+# The receipt file and the run log's last record hold the same receipt.
+receipt_in_log() {
+	tail -n 1 "$LOG" | python3 -c '
+import hashlib, json, sys
+rec = json.loads(sys.stdin.read())
+data = open(sys.argv[1], "rb").read()
+assert rec["receipt"] == json.loads(data), "the run log holds another receipt"
+assert rec["receipt-file"] == sys.argv[1], rec["receipt-file"]
+assert rec["receipt-sha256"] == hashlib.sha256(data).hexdigest().upper()
+assert rec["receipt-omitted"] is None' "$1" || harness_die "the run log's receipt"
+}
+
+# edit_receipt IN OUT PYTHON-EXPR: OUT is IN with one byte changed; the
+# expression (r: the receipt as JSON) gives a string found once in IN and
+# the offset in it of the byte to change.
+edit_receipt() {
+	python3 - "$1" "$2" "$3" <<'PY' || harness_die "edit_receipt"
+import json, sys
+text = open(sys.argv[1], "rb").read()
+r = json.loads(text)
+s, off = eval(sys.argv[3])
+assert text.count(s.encode()) == 1, s
+pos = text.index(s.encode()) + (off if off >= 0 else len(s) + off)
+b = bytearray(text)
+b[pos] = ord("0") if b[pos] != ord("0") else ord("1")
+open(sys.argv[2], "wb").write(bytes(b))
+print("changed byte", pos, "in", s, file=sys.stderr)
+PY
+}
+
+# check_receipt RECEIPT BUNDLE: a genuine load's receipt verifies; each
+# one-byte edit is caught.
+check_receipt() {
+	local r=$1 b=$2
+	receipt_in_log "$r"
+	receipt_verify 0 "$r" "$b"
+	rv_is verdict loaded
+	rv_is r-mac True
+	rv_says "loaded: all"
+	# One byte of the bundle hash: refused.
+	edit_receipt "$r" "$WORK/edit-sha.json" '(r["bundle"]["sha256"], 10)'
+	receipt_verify 3 "$WORK/edit-sha.json" "$b"
+	rv_is verdict refused
+	rv_says "not for this one"
+	# One byte of the last answer (its R-MAC): not authentic.
+	edit_receipt "$r" "$WORK/edit-data.json" \
+	    '("\"index\":%d,\"label\":\"%s\",\"sw\":\"9000\",\"data\":\"%s\"" % (r["commands"][-1]["index"], r["commands"][-1]["label"], r["commands"][-1]["data"]), -3)'
+	receipt_verify 5 "$WORK/edit-data.json" "$b"
+	rv_is verdict not-authentic
+	rv_is index "$(bundle_commands "$b")"
+	rv_says "R-MAC mismatch"
+	# One byte of a label: refused.
+	edit_receipt "$r" "$WORK/edit-label.json" '("\"label\":\"EXTERNAL AUTHENTICATE\"", 10)'
+	receipt_verify 3 "$WORK/edit-label.json" "$b"
+	rv_says "in the receipt but 'EXTERNAL AUTHENTICATE' in the bundle"
+	# Not a receipt at all.
+	head -c 100 "$r" >"$WORK/cut.json"
+	receipt_verify 3 "$WORK/cut.json" "$b"
+	rv_says "refused: receipt: line"
+}
+
+# SCP03 with R-MAC (the example profile's default level): load with
+# --receipt, verify it; the card that fakes 9000 at the last INSTALL is caught.
+test_receipt_scp03() {
+	local n
+	harness_start_pcscd
+	grep -q '^  security-level: c-mac+c-dec+r-mac$' "$WORK/p/install-applet.yaml" ||
+		harness_die "the example profile does not ask for R-MAC"
+	start_card scp03.yaml
+	identify card
+	compile "$WORK/p/install-applet.yaml" "$WORK/card.yaml" "$WORK/card.cpk"
+	cardload_run 0 --json --receipt "$WORK/receipt.json" "$WORK/card.cpk"
+	err_has "receipt written to $WORK/receipt.json"
+	json_is receipt.written True
+	check_receipt "$WORK/receipt.json" "$WORK/card.cpk"
+	python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+c = r["card"]
+assert r["stop"] == {"reason": "done", "index": None, "sw": None}, r["stop"]
+assert c["seen-by"] == "initialize-update" and c["kdd"] == "0102030405060708090A"
+assert c["kvn"] == "30" and c["scp"] == "03" and c["counter"] == "000002", c
+assert len(c["card-challenge"]) == 16 and len(c["card-cryptogram"]) == 16
+assert all(len(x["data"]) >= 16 for x in r["commands"][3:]), "an answer without R-MAC"
+' "$WORK/receipt.json" || harness_die "receipt contents"
+	# The same bundle again: its counter has moved on; the receipt says where it stopped.
+	cardload_run 3 --receipt "$WORK/stale.json" "$WORK/card.cpk"
+	receipt_verify 4 "$WORK/stale.json" "$WORK/card.cpk"
+	rv_is verdict failed
+	rv_is index 2
+	rv_says "its counter moved on"
+	# Only a regular file is replaced: a device or a folder is refused (the
+	# run's own exit status stays, the run log still has the receipt).
+	cardload_run 3 --receipt /dev/null "$WORK/card.cpk"
+	err_has "the receipt could not be written to '/dev/null'"
+	log_is receipt-file null
+	[ "$(log_get receipt-sha256)" != null ] || harness_die "no receipt in the run log"
+	mkdir -p "$WORK/rdir"
+	cardload_run 3 --receipt "$WORK/rdir" "$WORK/card.cpk"
+	err_has "the receipt could not be written to '$WORK/rdir'"
+	[ -d "$WORK/rdir" ] || harness_die "the folder was replaced"
+	harness_stop_cardsim
+
+	# The card gone after command 4: failed at 5, nothing after it answered.
+	rm -f "$WORK/card.state"
+	fresh_bundle gone
+	harness_start_cardsim --state "$WORK/card.state" -v --drop-after 4
+	harness_wait_card
+	cardload_run 5 --receipt "$WORK/gone.json" "$WORK/gone.cpk"
+	receipt_verify 4 "$WORK/gone.json" "$WORK/gone.cpk"
+	rv_is verdict failed
+	rv_is index 5
+	rv_is answers 4
+	rv_says "the card was lost before it answered"
+	harness_wait_cardsim_exit 0
+
+	# A card that answers 9000 to the last INSTALL without doing it (a fresh card).
+	rm -f "$WORK/card.state"
+	fresh_bundle lie
+	n=$(bundle_commands "$WORK/lie.cpk")
+	harness_start_cardsim --state "$WORK/card.state" -v --sw-at "$n:9000"
+	harness_wait_card
+	cardload_run 0 --receipt "$WORK/lie.json" "$WORK/lie.cpk"
+	err_has "done: all"
+	receipt_verify 5 "$WORK/lie.json" "$WORK/lie.cpk"
+	rv_is verdict not-authentic
+	rv_is index "$n"
+	rv_is sw 9000
+	rv_says "too short to carry its R-MAC"
+	harness_stop_cardsim
+	# cardload said done, yet the applet is not there: only the receipt tells.
+	print_registry
+	registry_has "^LOADFILE ${PKG} "
+	registry_lacks "^APP ${APP}"
+
+	# A refused LOAD block: failed there, with its status word.
+	rm -f "$WORK/card.state"
+	fresh_bundle refused
+	harness_start_cardsim --state "$WORK/card.state" -v --sw-at 5:6A84
+	harness_wait_card
+	cardload_run 4 --receipt "$WORK/refused.json" "$WORK/refused.cpk"
+	receipt_verify 4 "$WORK/refused.json" "$WORK/refused.cpk"
+	rv_is verdict failed
+	rv_is index 5
+	rv_is sw 6A84
+	harness_stop_cardsim
+
+	# Without R-MAC: loaded by status words only.
+	sed -e 's/^  security-level: .*/  security-level: c-mac+c-dec/' \
+	    "$WORK/p/install-applet.yaml" >"$WORK/p/normac.yaml"
+	rm -f "$WORK/card.state"
+	start_card scp03.yaml
+	identify normac
+	compile "$WORK/p/normac.yaml" "$WORK/normac.yaml" "$WORK/normac.cpk"
+	cardload_run 0 --receipt "$WORK/normac.json" "$WORK/normac.cpk"
+	receipt_verify 6 "$WORK/normac.json" "$WORK/normac.cpk"
+	rv_is verdict unverified
+	rv_says "not verifiable without R-MAC"
+	# A receipt checked against another bundle.
+	receipt_verify 3 "$WORK/normac.json" "$WORK/card.cpk"
+	harness_stop_cardsim
+	check_log_lines
+}
+
+# SCP02 with R-MAC (i=75, as in the rotate-keys example): loaded; the faked 9000 caught.
+test_receipt_scp02() {
+	local n
+	sed -e 's/^  i: 55$/  i: 75/' "$CARDS/scp02.yaml" >"$WORK/i75.yaml"
+	sed -e 's/^  scp: 03 .*/  scp: 02/' -e 's/^  i: 70 .*/  i: 75/' \
+	    -e 's/^  security-level: .*/  security-level: c-mac+r-mac/' \
+	    -e 's/^  file: gp-test-keys-aes.yaml.*/  file: gp-test-keys.yaml/' \
+	    "$WORK/p/install-applet.yaml" >"$WORK/p/scp02.yaml"
+	harness_start_pcscd
+	start_card "$WORK/i75.yaml"
+	identify card --kvn 20
+	grep -q '^i: 75$' "$WORK/card.yaml" || harness_die "i=75"
+	compile "$WORK/p/scp02.yaml" "$WORK/card.yaml" "$WORK/card.cpk"
+	cardload_run 0 --receipt "$WORK/receipt.json" "$WORK/card.cpk"
+	check_receipt "$WORK/receipt.json" "$WORK/card.cpk"
+	harness_stop_cardsim
+	rm -f "$WORK/card.state"
+	start_card "$WORK/i75.yaml"
+	identify lie --kvn 20
+	harness_stop_cardsim
+	compile "$WORK/p/scp02.yaml" "$WORK/lie.yaml" "$WORK/lie.cpk"
+	n=$(bundle_commands "$WORK/lie.cpk")
+	# This card lies well: its faked 9000 carries 8 bytes where the R-MAC goes.
+	harness_start_cardsim --state "$WORK/card.state" -v --sw-at "$n:9000" --fake-rmac
+	harness_wait_card
+	cardload_run 0 --receipt "$WORK/lie.json" "$WORK/lie.cpk"
+	err_has "done: all"
+	python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["commands"][-1]["data"] == "5AA55AA55AA55AA5", r["commands"][-1]' "$WORK/lie.json" ||
+		harness_die "the faked answer has no fake R-MAC"
+	receipt_verify 5 "$WORK/lie.json" "$WORK/lie.cpk"
+	rv_is verdict not-authentic
+	rv_is index "$n"
+	rv_says "R-MAC mismatch"
+	harness_stop_cardsim
+	check_log_lines
+}
+
+# A session bundle (SCP03 i=60, R-MAC): cardload session --receipt; the
+# receipt's card is what the identification saw (CIN, INITIALIZE UPDATE).
+test_receipt_session() {
+	printf 'cardsim: 1\ncard:\n  isd: A000000151000000\n  kdd: 1112131415161718191A\n  cin: 0A0B0C0D\n  scp: 3\n  i: 60\nkey-sets:\n  - kvn: 30\n    type: aes\n    enc: %s\n    mac: %s\n    dek: %s\n' \
+	    "$K" "$K" "$K" >"$WORK/i60.yaml"
+	sed -e 's/^  i: 70 .*/  i: 60/' "$WORK/p/install-applet.yaml" >"$WORK/p/session.yaml"
+	harness_start_pcscd
+	start_card "$WORK/i60.yaml"
+	cardload_run 0 session --receipt "$WORK/receipt.json" -o "$WORK/card.yaml" \
+	    --bundle "$WORK/card.cpk" -- \
+	    "$CARDC" compile -p "$WORK/p/session.yaml" -c "$WORK/card.yaml" -k "$WORK/keys" \
+	    -s "$WORK/keys/test-signing.key" -o "$WORK/card.cpk"
+	python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+c = r["card"]
+assert r["bundle"]["mode"] == "session"
+assert c["seen-by"] == "identify" and c["cin"] == "0A0B0C0D", c
+assert c["kdd"] == "1112131415161718191A" and c["counter"] is None, c
+assert len(c["iu-response"]) == 58 and len(c["host-challenge"]) == 16
+' "$WORK/receipt.json" || harness_die "session receipt contents"
+	check_receipt "$WORK/receipt.json" "$WORK/card.cpk"
+	# The identification's INITIALIZE UPDATE answer edited: refused.
+	edit_receipt "$WORK/receipt.json" "$WORK/edit-iu.json" \
+	    '("\"iu-response\":\"%s\"" % r["card"]["iu-response"], 40)'
+	receipt_verify 3 "$WORK/edit-iu.json" "$WORK/card.cpk"
+	# The session is over: the same bundle again is refused at EXTERNAL
+	# AUTHENTICATE; its receipt (no identification) says failed at command 1.
+	cardload_run 4 --receipt "$WORK/again.json" "$WORK/card.cpk"
+	receipt_verify 4 "$WORK/again.json" "$WORK/card.cpk"
+	rv_is verdict failed
+	rv_is index 1
+	rv_says "EXTERNAL AUTHENTICATE"
+	harness_stop_cardsim
+	check_log_lines
+}
+
 # identify -> compile -> load; GET STATUS through PC/SC; the same bundle
 # again is stale; the run log holds both runs.
 test_load() {
@@ -870,6 +1144,9 @@ pipe) test_pipe ;;
 progress) test_progress ;;
 scp02) test_scp02 ;;
 session) test_session ;;
+receipt-scp03) test_receipt_scp03 ;;
+receipt-scp02) test_receipt_scp02 ;;
+receipt-session) test_receipt_session ;;
 https) test_https ;;
 interrupt-download) test_interrupt_download ;;
 *) harness_die "unknown test '$TEST'" ;;

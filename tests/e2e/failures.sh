@@ -221,6 +221,7 @@ test_stale() {
 	# SCP02: bundle A for 0000; a probe leaves it valid (counter still 0000);
 	# a successful session (EXTERNAL AUTHENTICATE) moves the card to 0001: A is stale.
 	sed -e 's/^  scp: 03 .*/  scp: 02/' -e 's/^  i: 70 .*/  i: 55/' \
+	    -e 's/^  security-level: .*/  security-level: c-mac+c-dec/' \
 	    -e 's/^  file: gp-test-keys-aes.yaml.*/  file: gp-test-keys.yaml/' \
 	    "$WORK/p/install-applet.yaml" >"$WORK/p/scp02.yaml"
 	start_card scp02.yaml

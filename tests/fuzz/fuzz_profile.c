@@ -51,7 +51,7 @@ static const char card_scp03[] =
 static const char card_scp02[] =
     "sd-aid: A000000151000000\n"
     "scp: 02\n"
-    "i: 55\n"
+    "i: 75\n"
     "kvn: 01\n"
     "kdd: 0102030405060708090A\n"
     "counter: 0001\n"

@@ -52,7 +52,7 @@ grep -q '/usr/bin/cardload$' "$t/cardload.files" || fail "cpk-cardload has no ca
 grep -q '/etc/cpk/trusted/$' "$t/cardload.files" || fail "cpk-cardload has no /etc/cpk/trusted"
 ! grep -q 'cardload' "$t/cardc.files" || fail "cpk-cardc holds loader files"
 ! grep -q 'bin/cardc$' "$t/cardload.files" || fail "cpk-cardload holds cardc"
-for page in man1/cardc.1 man1/cardload.1 man5/cpk.5 man5/cpk-profile.5; do
+for page in man1/cardc.1 man1/cardload.1 man5/cpk.5 man5/cpk-profile.5 man5/cpk-receipt.5; do
 	n=$(cat "$t/cardc.files" "$t/cardload.files" | grep -c "/$page.gz$" || true)
 	[ "$n" = 1 ] || fail "$page is in $n packages, not one"
 done

@@ -1657,7 +1657,7 @@ test_examples(void)
 	    "counter: 000001\nserial: CARD-0001\ncin: 0102030405060708\n"
 	    "data:\n  holder: Ada Lovelace\n";
 	static const char scp02_card[] =
-	    "sd-aid: A000000151000000\nscp: 02\ni: 55\nkvn: 01\nkdd: 00010203040506070809\n"
+	    "sd-aid: A000000151000000\nscp: 02\ni: 75\nkvn: 01\nkdd: 00010203040506070809\n"
 	    "counter: 0001\nserial: CARD-0002\n";
 	char *k;
 

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * cardc receipt verify: check what cardload reported a card answered
+ * (cpk-receipt(5)) against the bundle and the card keys, R-MAC by R-MAC
+ * (compiler/receipt.h). The verdict is the exit status, so that a script
+ * (or `cardc receipt import`) can record it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle_read.h"
+#include "cardc.h"
+#include "cli_util.h"
+#include "cpk_file.h"
+#include "receipt.h"
+
+#define SYNOPSIS "cardc receipt verify RECEIPT --bundle BUNDLE -k KEYDIR|KEYFILE " \
+    "[--trust PUB|DIR] [--json]"
+
+/* Exit status per verdict (cardc(1), RECEIPTS). */
+#define EXIT_REFUSED 3
+#define EXIT_FAILED 4
+#define EXIT_NOT_AUTHENTIC 5
+#define EXIT_UNVERIFIED 6
+
+enum { OPT_JSON = 256, OPT_TRUST, OPT_BUNDLE };
+
+static const struct option long_options[] = {
+	{ "bundle", required_argument, NULL, OPT_BUNDLE },
+	{ "keys", required_argument, NULL, 'k' },
+	{ "trust", required_argument, NULL, OPT_TRUST },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct receipt_args {
+	const char *receipt, *bundle, *keys, *trust;
+	bool json;
+};
+
+static int
+verdict_exit(enum receipt_verdict v)
+{
+	switch (v) {
+	case RECEIPT_LOADED:
+		return CLI_EXIT_OK;
+	case RECEIPT_UNVERIFIED:
+		return EXIT_UNVERIFIED;
+	case RECEIPT_FAILED:
+		return EXIT_FAILED;
+	case RECEIPT_NOT_AUTHENTIC:
+		return EXIT_NOT_AUTHENTIC;
+	case RECEIPT_REFUSED:
+		break;
+	}
+	return EXIT_REFUSED;
+}
+
+/* All of fd, at most CPK_RECEIPT_MAX_SIZE bytes (one more is an error). */
+static cpk_status
+read_fd(int fd, const char *name, struct cpk_buf *out, struct cpk_error *err)
+{
+	uint8_t chunk[65536];
+	size_t want;
+	ssize_t r;
+	cpk_status st;
+
+	for (;;) {
+		want = CPK_RECEIPT_MAX_SIZE + 1 - out->len;
+		if (want > sizeof(chunk))
+			want = sizeof(chunk);
+		if ((r = read(fd, chunk, want)) < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return cpk_io_error(err, "cannot read", name, errno);
+		if (r == 0)
+			return CPK_OK;
+		if ((st = cpk_buf_append(out, chunk, (size_t)r, err)) != CPK_OK)
+			return st;
+		if (out->len > CPK_RECEIPT_MAX_SIZE)
+			return cpk_error_set(err, CPK_ERR_RANGE, "'%s' is larger than %zu bytes: not "
+			    "a receipt", name, CPK_RECEIPT_MAX_SIZE);
+	}
+}
+
+static cpk_status
+read_receipt(const char *path, struct cpk_buf *out, struct cpk_error *err)
+{
+	int fd = -1;
+	cpk_status st;
+
+	if (strcmp(path, "-") == 0)
+		return read_fd(STDIN_FILENO, "stdin", out, err);
+	if ((st = cpk_input_open(path, "receipt", 0, &fd, NULL, err)) != CPK_OK)
+		return st;
+	st = read_fd(fd, path, out, err);
+	close(fd);
+	return st;
+}
+
+static void
+print_human(const struct receipt_args *a, const struct receipt *r,
+    const struct receipt_result *res)
+{
+	char kdd[21];
+
+	printf("%-9s%s\n", "receipt", a->receipt);
+	printf("%-9s%s\n", "bundle", a->bundle);
+	if (r != NULL && r->card.has_kdd) {
+		cpk_hex_encode(r->card.kdd, sizeof(r->card.kdd), kdd, sizeof(kdd));
+		printf("%-9sKDD %s%s%s (seen by %s)\n", "card", kdd,
+		    r->serial[0] != '\0' ? ", serial " : "", r->serial, r->card.seen_by);
+	}
+	if (res->keys.key_file[0] != '\0')
+		printf("%-9s%s\n", "keys", res->keys.key_file);
+	printf("%-9s%zu of %s commands answered; R-MAC: %s (%zu verified)\n", "answers",
+	    res->answers, r != NULL ? "the bundle's" : "?", res->rmac ? "yes" : "no",
+	    res->rmacs);
+	printf("%-9s%s\n", "verdict", res->reason);
+}
+
+/* The card the receipt names (null when it names none, or did not parse). */
+static void
+json_card(struct cli_json *j, const struct receipt *r)
+{
+	const struct receipt_card *c = r != NULL ? &r->card : NULL;
+
+	if (c == NULL || !c->present) {
+		cli_json_null(j, "card");
+		return;
+	}
+	cli_json_object(j, "card");
+	cli_json_str(j, "seen-by", c->seen_by);
+	cli_json_str(j, "serial", c->serial[0] != '\0' ? c->serial : NULL);
+	if (c->has_kdd)
+		cli_json_hex(j, "kdd", c->kdd, sizeof(c->kdd));
+	else
+		cli_json_null(j, "kdd");
+	if (c->counter_len > 0)
+		cli_json_hex(j, "counter", c->counter, c->counter_len);
+	else
+		cli_json_null(j, "counter");
+	cli_json_end(j);
+}
+
+static void
+print_json(const struct receipt_args *a, const struct cpk_bundle *b, const struct receipt *r,
+    const struct receipt_result *res)
+{
+	const struct cpk_manifest *m = cpk_bundle_manifest(b);
+	struct cli_json j;
+	char sw[5];
+
+	cli_json_init(&j, stdout);
+	cli_json_object(&j, NULL);
+	cli_json_str(&j, "receipt", a->receipt);
+	cli_json_str(&j, "bundle", a->bundle);
+	cli_json_hex(&j, "bundle-sha256", cpk_bundle_sha256(b), CPK_SHA256_LEN);
+	cli_json_str(&j, "serial", m->serial[0] != '\0' ? m->serial : NULL);
+	json_card(&j, r);
+	cli_json_str(&j, "verdict", receipt_verdict_name(res->verdict));
+	cli_json_uint(&j, "exit", (uint64_t)verdict_exit(res->verdict));
+	if (res->index > 0) {
+		cli_json_uint(&j, "index", res->index);
+		cli_json_str(&j, "label", res->label);
+	} else {
+		cli_json_null(&j, "index");
+		cli_json_null(&j, "label");
+	}
+	snprintf(sw, sizeof(sw), "%04X", res->sw);
+	cli_json_str(&j, "sw", res->has_sw ? sw : NULL);
+	cli_json_bool(&j, "r-mac", res->rmac);
+	cli_json_uint(&j, "r-macs-verified", res->rmacs);
+	cli_json_uint(&j, "answers", res->answers);
+	cli_json_str(&j, "key-file", res->keys.key_file[0] != '\0' ? res->keys.key_file : NULL);
+	cli_json_str(&j, "message", res->reason);
+	cli_json_end(&j);
+	cli_json_finish(&j);
+}
+
+static int
+run(const struct receipt_args *a)
+{
+	struct cpk_buf text = CPK_BUF_INIT;
+	struct cpk_bundle *b = NULL;
+	struct cpk_command *cmds = NULL;
+	struct receipt *r = NULL;
+	struct receipt_result res;
+	struct cpk_error err;
+	size_t i, n;
+	int rc = CLI_EXIT_ERROR;
+	cpk_status st;
+
+	cpk_error_clear(&err);
+	memset(&res, 0, sizeof(res));
+	if ((st = read_receipt(a->receipt, &text, &err)) != CPK_OK ||
+	    (st = cardc_open_bundle(a->bundle, a->trust, false, &b, &err)) != CPK_OK) {
+		cli_error(&err);
+		goto out;
+	}
+	n = cpk_bundle_command_count(b);
+	if ((cmds = calloc(n, sizeof(*cmds))) == NULL) {
+		cpk_error_set(&err, CPK_ERR_NOMEM, "out of memory");
+		cli_error(&err);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		cmds[i] = *cpk_bundle_command(b, i);
+	if ((st = receipt_parse(text.data, text.len, &r, &err)) != CPK_OK) {
+		/* Bytes that are not a receipt of this format: refused, as a mismatch is. */
+		res.verdict = RECEIPT_REFUSED;
+		snprintf(res.reason, sizeof(res.reason), "refused: %.500s", err.msg);
+	} else if ((st = receipt_verify(r, cpk_bundle_manifest(b), cmds, n, cpk_bundle_sha256(b),
+	    a->keys, &res, &err)) != CPK_OK) {
+		cli_error_in(a->receipt, &err);
+		goto out;
+	} else if (res.verdict == RECEIPT_REFUSED) {
+		memmove(res.reason + 9, res.reason, sizeof(res.reason) - 9);
+		memcpy(res.reason, "refused: ", 9);
+		res.reason[sizeof(res.reason) - 1] = '\0';
+	}
+	if (a->json)
+		print_json(a, b, r, &res);
+	else
+		print_human(a, r, &res);
+	rc = verdict_exit(res.verdict);
+out:
+	fflush(stdout);
+	receipt_free(&r);
+	free(cmds);
+	cpk_bundle_free(&b);
+	cpk_buf_free(&text);
+	return rc;
+}
+
+static int
+verify_main(int argc, char *argv[])
+{
+	struct receipt_args a;
+	int c;
+
+	memset(&a, 0, sizeof(a));
+	while ((c = getopt_long(argc, argv, CARDC_GETOPT_PREFIX "k:h", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			a.keys = optarg;
+			break;
+		case OPT_BUNDLE:
+			a.bundle = optarg;
+			break;
+		case OPT_TRUST:
+			a.trust = optarg;
+			break;
+		case OPT_JSON:
+			a.json = true;
+			break;
+		case 'h':
+			cli_command_help(&cardc_receipt_command, stdout);
+			return CLI_EXIT_OK;
+		default:
+			return cli_bad_option("receipt", SYNOPSIS, c, argv, long_options);
+		}
+	}
+	if (optind == argc)
+		return cli_usage("receipt", SYNOPSIS, "missing RECEIPT");
+	if (argc - optind > 1)
+		return cli_usage("receipt", SYNOPSIS, "one receipt at a time (unexpected '%s')",
+		    argv[optind + 1]);
+	if (a.bundle == NULL || a.bundle[0] == '\0')
+		return cli_usage("receipt", SYNOPSIS, "missing --bundle BUNDLE (the bundle the "
+		    "receipt is for)");
+	if (a.keys == NULL)
+		return cli_usage("receipt", SYNOPSIS, "missing -k KEYDIR|KEYFILE");
+	a.receipt = argv[optind];
+	if (strcmp(a.receipt, "-") == 0 && strcmp(a.bundle, "-") == 0)
+		return cli_usage("receipt", SYNOPSIS, "the receipt and the bundle cannot both be "
+		    "stdin");
+	return run(&a);
+}
+
+static int
+receipt_main(int argc, char *argv[])
+{
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		cli_command_help(&cardc_receipt_command, stdout);
+		return CLI_EXIT_OK;
+	}
+	if (argc < 2)
+		return cli_usage("receipt", SYNOPSIS, "missing the action (verify)");
+	if (strcmp(argv[1], "verify") == 0)
+		return verify_main(argc - 1, argv + 1);
+	return cli_usage("receipt", SYNOPSIS, "unknown action '%s' (expected verify)", argv[1]);
+}
+
+const struct cli_command cardc_receipt_command = {
+	.name = "receipt",
+	.run = receipt_main,
+	.summary = "verify a cardload receipt: what the card answered, R-MAC by R-MAC",
+	.synopsis = SYNOPSIS,
+	.help =
+	    "Check RECEIPT (a cardload --receipt file, cpk-receipt(5); '-' reads stdin)\n"
+	    "against BUNDLE, the bundle it is for, and the card keys. The receipt must\n"
+	    "name the bundle's SHA-256, profile, mode, serial and command count, each\n"
+	    "command's number and label, a stop point that fits its status words, and\n"
+	    "the card's INITIALIZE UPDATE answer the bundle was made for. The session\n"
+	    "is then recomputed as 'cardc verify' does and, where the security level\n"
+	    "has R-MAC, the R-MAC of every response is verified in chain order: a card\n"
+	    "that answers 9000 without doing the work cannot produce it.\n"
+	    "\n"
+	    "  --bundle BUNDLE            the bundle (.cpk) the receipt is for\n"
+	    "  -k, --keys KEYDIR|KEYFILE  a key set file, or a folder of them\n"
+	    "      --trust PUB|DIR        check the bundle's signature first\n"
+	    "      --json                 print one JSON document instead\n"
+	    "  -h, --help                 show this help\n"
+	    "\n"
+	    "Exit status (the verdict):\n"
+	    "  0  loaded: every command accepted, every R-MAC valid\n"
+	    "  1  error: a file cannot be read, the bundle does not verify with the keys\n"
+	    "  2  usage\n"
+	    "  3  refused: the receipt does not fit the bundle (or is not a receipt)\n"
+	    "  4  failed at command N (its status word, the card gone, interrupted)\n"
+	    "  5  failed: the response to command N is not authentic (R-MAC)\n"
+	    "  6  loaded by status words only: the level has no R-MAC, not verifiable\n",
+};

@@ -188,11 +188,10 @@ run(const struct receipt_args *a)
 {
 	struct cpk_buf text = CPK_BUF_INIT;
 	struct cpk_bundle *b = NULL;
-	struct cpk_command *cmds = NULL;
 	struct receipt *r = NULL;
 	struct receipt_result res;
 	struct cpk_error err;
-	size_t i, n;
+	size_t n;
 	int rc = CLI_EXIT_ERROR;
 	cpk_status st;
 
@@ -204,19 +203,12 @@ run(const struct receipt_args *a)
 		goto out;
 	}
 	n = cpk_bundle_command_count(b);
-	if ((cmds = calloc(n, sizeof(*cmds))) == NULL) {
-		cpk_error_set(&err, CPK_ERR_NOMEM, "out of memory");
-		cli_error(&err);
-		goto out;
-	}
-	for (i = 0; i < n; i++)
-		cmds[i] = *cpk_bundle_command(b, i);
 	if ((st = receipt_parse(text.data, text.len, &r, &err)) != CPK_OK) {
 		/* Bytes that are not a receipt of this format: refused, as a mismatch is. */
 		res.verdict = RECEIPT_REFUSED;
 		snprintf(res.reason, sizeof(res.reason), "refused: %.500s", err.msg);
-	} else if ((st = receipt_verify(r, cpk_bundle_manifest(b), cmds, n, cpk_bundle_sha256(b),
-	    a->keys, &res, &err)) != CPK_OK) {
+	} else if ((st = receipt_verify(r, cpk_bundle_manifest(b), cpk_bundle_commands(b), n,
+	    cpk_bundle_sha256(b), a->keys, &res, &err)) != CPK_OK) {
 		cli_error_in(a->receipt, &err);
 		goto out;
 	} else if (res.verdict == RECEIPT_REFUSED) {
@@ -232,7 +224,6 @@ run(const struct receipt_args *a)
 out:
 	fflush(stdout);
 	receipt_free(&r);
-	free(cmds);
 	cpk_bundle_free(&b);
 	cpk_buf_free(&text);
 	return rc;

@@ -183,9 +183,8 @@ run(const struct verify_args *a)
 	struct cpk_bundle *b = NULL;
 	struct plain_list l;
 	struct bundle_verify_result r;
-	struct cpk_command *cmds = NULL;
 	struct cpk_error err;
-	size_t i, n;
+	size_t n;
 	cpk_status ret;
 
 	cpk_error_clear(&err);
@@ -196,14 +195,8 @@ run(const struct verify_args *a)
 		goto out;
 	}
 	n = cpk_bundle_command_count(b);
-	if ((cmds = calloc(n, sizeof(*cmds))) == NULL) {
-		ret = cpk_error_set(&err, CPK_ERR_NOMEM, "out of memory");
-		cli_error(&err);
-		goto out;
-	}
-	for (i = 0; i < n; i++)
-		cmds[i] = *cpk_bundle_command(b, i);
-	ret = bundle_verify(cpk_bundle_manifest(b), cmds, n, a->keys, collect, &l, &r, &err);
+	ret = bundle_verify(cpk_bundle_manifest(b), cpk_bundle_commands(b), n, a->keys, collect,
+	    &l, &r, &err);
 	if (a->json)
 		print_json(a, b, &l, &r, ret, &err);
 	else
@@ -213,7 +206,6 @@ run(const struct verify_args *a)
 		cli_error_in(bundle_name(a), &err);
 out:
 	plain_list_free(&l);
-	free(cmds);
 	cpk_bundle_free(&b);
 	return cli_exit_status(ret);
 }

@@ -570,6 +570,12 @@ cpk_bundle_command(const struct cpk_bundle *b, size_t index)
 	return index < b->ncmds ? &b->cmds[index] : NULL;
 }
 
+const struct cpk_command *
+cpk_bundle_commands(const struct cpk_bundle *b)
+{
+	return b->cmds;
+}
+
 const uint8_t *
 cpk_bundle_sha256(const struct cpk_bundle *b)
 {

@@ -72,6 +72,8 @@ const uint8_t *cpk_bundle_manifest_text(const struct cpk_bundle *b, size_t *len)
 /* Commands for streaming, in order; index from 0. NULL past the end. */
 size_t cpk_bundle_command_count(const struct cpk_bundle *b);
 const struct cpk_command *cpk_bundle_command(const struct cpk_bundle *b, size_t index);
+/* All cpk_bundle_command_count(b) commands, in order (valid while b is). */
+const struct cpk_command *cpk_bundle_commands(const struct cpk_bundle *b);
 
 /* SHA-256 of the whole .cpk file (for the run log). */
 const uint8_t *cpk_bundle_sha256(const struct cpk_bundle *b);

@@ -94,7 +94,7 @@ struct setup {
 	struct cardsim *card;
 	struct cpk_buf bytes;
 	struct cpk_bundle *b;
-	struct cpk_command *cmds;
+	const struct cpk_command *cmds;	/* the bundle's own */
 	size_t n;
 	char keys[512];
 };
@@ -114,7 +114,6 @@ setup_open(struct setup *s)
 	struct cpk_bundle_diag diag;
 	struct cpk_error err;
 	char text[1024], path[512];
-	size_t i;
 	bool ok = false;
 
 	memset(&out, 0, sizeof(out));
@@ -144,10 +143,7 @@ setup_open(struct setup *s)
 		goto out;
 	}
 	s->n = cpk_bundle_command_count(s->b);
-	if (!CHECK((s->cmds = calloc(s->n, sizeof(*s->cmds))) != NULL))
-		goto out;
-	for (i = 0; i < s->n; i++)
-		s->cmds[i] = *cpk_bundle_command(s->b, i);
+	s->cmds = cpk_bundle_commands(s->b);
 	ok = true;
 out:
 	cpk_compiled_free(&out);
@@ -159,7 +155,6 @@ out:
 static void
 setup_close(struct setup *s)
 {
-	free(s->cmds);
 	cpk_bundle_free(&s->b);
 	cpk_buf_free(&s->bytes);
 	cardsim_free(&s->card);

@@ -66,4 +66,23 @@ cpk_status cardc_registry_open(const char *option, const char *keydir,
     const struct profile *p, struct cardc_registry *out, struct cpk_error *err);
 void cardc_registry_close(struct cardc_registry *cr);
 
+/*
+ * The registry --registry (option, may be NULL), CPK_REGISTRY or a config
+ * file names, opened (create: a SQLite file may be made); CPK_ERR_ARG
+ * with what to do when none is named.
+ */
+cpk_status cardc_registry_connect(const char *option, bool create, struct registry **out,
+    struct cpk_error *err);
+
+/* --- receipts (cardc_receipt.c, cardc_receipt_import.c) --- */
+
+/* Exit status per verdict (cardc(1), RECEIPTS); 0 is loaded. */
+#define CARDC_RECEIPT_EXIT_REFUSED 3
+#define CARDC_RECEIPT_EXIT_FAILED 4
+#define CARDC_RECEIPT_EXIT_NOT_AUTHENTIC 5
+#define CARDC_RECEIPT_EXIT_UNVERIFIED 6
+
+/* cardc receipt import (argv[0] is "import"). */
+int cardc_receipt_import_main(int argc, char *argv[]);
+
 #endif

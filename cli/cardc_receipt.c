@@ -20,12 +20,8 @@
 
 #define SYNOPSIS "cardc receipt verify RECEIPT --bundle BUNDLE -k KEYDIR|KEYFILE " \
     "[--trust PUB|DIR] [--json]"
-
-/* Exit status per verdict (cardc(1), RECEIPTS). */
-#define EXIT_REFUSED 3
-#define EXIT_FAILED 4
-#define EXIT_NOT_AUTHENTIC 5
-#define EXIT_UNVERIFIED 6
+#define SYNOPSIS_ALL SYNOPSIS "\n       cardc receipt import RECEIPT... --bundle PATH... " \
+    "-k KEYDIR|KEYFILE [--registry URI] [--trust PUB|DIR] [--json]"
 
 enum { OPT_JSON = 256, OPT_TRUST, OPT_BUNDLE };
 
@@ -50,57 +46,15 @@ verdict_exit(enum receipt_verdict v)
 	case RECEIPT_LOADED:
 		return CLI_EXIT_OK;
 	case RECEIPT_UNVERIFIED:
-		return EXIT_UNVERIFIED;
+		return CARDC_RECEIPT_EXIT_UNVERIFIED;
 	case RECEIPT_FAILED:
-		return EXIT_FAILED;
+		return CARDC_RECEIPT_EXIT_FAILED;
 	case RECEIPT_NOT_AUTHENTIC:
-		return EXIT_NOT_AUTHENTIC;
+		return CARDC_RECEIPT_EXIT_NOT_AUTHENTIC;
 	case RECEIPT_REFUSED:
 		break;
 	}
-	return EXIT_REFUSED;
-}
-
-/* All of fd, at most CPK_RECEIPT_MAX_SIZE bytes (one more is an error). */
-static cpk_status
-read_fd(int fd, const char *name, struct cpk_buf *out, struct cpk_error *err)
-{
-	uint8_t chunk[65536];
-	size_t want;
-	ssize_t r;
-	cpk_status st;
-
-	for (;;) {
-		want = CPK_RECEIPT_MAX_SIZE + 1 - out->len;
-		if (want > sizeof(chunk))
-			want = sizeof(chunk);
-		if ((r = read(fd, chunk, want)) < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return cpk_io_error(err, "cannot read", name, errno);
-		if (r == 0)
-			return CPK_OK;
-		if ((st = cpk_buf_append(out, chunk, (size_t)r, err)) != CPK_OK)
-			return st;
-		if (out->len > CPK_RECEIPT_MAX_SIZE)
-			return cpk_error_set(err, CPK_ERR_RANGE, "'%s' is larger than %zu bytes: not "
-			    "a receipt", name, CPK_RECEIPT_MAX_SIZE);
-	}
-}
-
-static cpk_status
-read_receipt(const char *path, struct cpk_buf *out, struct cpk_error *err)
-{
-	int fd = -1;
-	cpk_status st;
-
-	if (strcmp(path, "-") == 0)
-		return read_fd(STDIN_FILENO, "stdin", out, err);
-	if ((st = cpk_input_open(path, "receipt", 0, &fd, NULL, err)) != CPK_OK)
-		return st;
-	st = read_fd(fd, path, out, err);
-	close(fd);
-	return st;
+	return CARDC_RECEIPT_EXIT_REFUSED;
 }
 
 static void
@@ -197,7 +151,7 @@ run(const struct receipt_args *a)
 
 	cpk_error_clear(&err);
 	memset(&res, 0, sizeof(res));
-	if ((st = read_receipt(a->receipt, &text, &err)) != CPK_OK ||
+	if ((st = cli_read_input(a->receipt, CPK_RECEIPT_MAX_SIZE, &text, &err)) != CPK_OK ||
 	    (st = cardc_open_bundle(a->bundle, a->trust, false, &b, &err)) != CPK_OK) {
 		cli_error(&err);
 		goto out;
@@ -282,17 +236,20 @@ receipt_main(int argc, char *argv[])
 		return CLI_EXIT_OK;
 	}
 	if (argc < 2)
-		return cli_usage("receipt", SYNOPSIS, "missing the action (verify)");
+		return cli_usage("receipt", SYNOPSIS_ALL, "missing the action (verify or import)");
 	if (strcmp(argv[1], "verify") == 0)
 		return verify_main(argc - 1, argv + 1);
-	return cli_usage("receipt", SYNOPSIS, "unknown action '%s' (expected verify)", argv[1]);
+	if (strcmp(argv[1], "import") == 0)
+		return cardc_receipt_import_main(argc - 1, argv + 1);
+	return cli_usage("receipt", SYNOPSIS_ALL, "unknown action '%s' (expected verify or "
+	    "import)", argv[1]);
 }
 
 const struct cli_command cardc_receipt_command = {
 	.name = "receipt",
 	.run = receipt_main,
-	.summary = "verify a cardload receipt: what the card answered, R-MAC by R-MAC",
-	.synopsis = SYNOPSIS,
+	.summary = "verify cardload receipts, R-MAC by R-MAC, and record them in the registry",
+	.synopsis = SYNOPSIS_ALL,
 	.help =
 	    "Check RECEIPT (a cardload --receipt file, cpk-receipt(5); '-' reads stdin)\n"
 	    "against BUNDLE, the bundle it is for, and the card keys. The receipt must\n"
@@ -316,5 +273,24 @@ const struct cli_command cardc_receipt_command = {
 	    "  3  refused: the receipt does not fit the bundle (or is not a receipt)\n"
 	    "  4  failed at command N (its status word, the card gone, interrupted)\n"
 	    "  5  failed: the response to command N is not authentic (R-MAC)\n"
-	    "  6  loaded by status words only: the level has no R-MAC, not verifiable\n",
+	    "  6  loaded by status words only: the level has no R-MAC, not verifiable\n"
+	    "\n"
+	    "import verifies each RECEIPT the same way and records its verdict in the\n"
+	    "registry, with the values the bundle captures, in one transaction: loaded\n"
+	    "(also by status words only) or failed, with the verdict as the reason. The\n"
+	    "bundle is found by its SHA-256 among the --bundle files (a .cpk file or a\n"
+	    "folder of them; repeatable). Nothing is recorded for a receipt that is\n"
+	    "refused: it does not fit its bundle, the registry does not know the bundle,\n"
+	    "the bundle was superseded, or the card was revoked (the message names the\n"
+	    "card that replaced it). A bundle recorded loaded stays loaded.\n"
+	    "\n"
+	    "  --bundle PATH              a bundle, or a folder of *.cpk bundles\n"
+	    "  -k, --keys KEYDIR|KEYFILE  the card keys, as for verify\n"
+	    "      --registry URI         sqlite:PATH or postgresql://... (default:\n"
+	    "                             CPK_REGISTRY, then the config files)\n"
+	    "      --trust PUB|DIR        check each bundle's signature first\n"
+	    "      --json                 one JSON document: every receipt's outcome\n"
+	    "\n"
+	    "import exits with the worst: 1 (a receipt or bundle could not be read),\n"
+	    "3 (one refused), 5, 4, 6, then 0 (every card loaded and proven).\n",
 };

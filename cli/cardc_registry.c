@@ -73,15 +73,16 @@ cardc_registry_close(struct cardc_registry *cr)
 
 /* --- the subcommand --- */
 
-static cpk_status
-open_registry(const struct reg_args *a, bool create, struct registry **r, struct cpk_error *err)
+cpk_status
+cardc_registry_connect(const char *option, bool create, struct registry **r,
+    struct cpk_error *err)
 {
 	char uri[REGISTRY_URI_MAX], source[4096];
 	bool found;
 	cpk_status st;
 
 	*r = NULL;
-	if ((st = registry_uri_resolve(a->registry, uri, sizeof(uri), &found, source,
+	if ((st = registry_uri_resolve(option, uri, sizeof(uri), &found, source,
 	    sizeof(source), err)) != CPK_OK)
 		return st;
 	if (!found)
@@ -493,7 +494,7 @@ run(const struct reg_args *a, const struct action *act)
 			printf("%s/%s\n", a->keys, DATAKEY_FILE);
 		goto out;
 	}
-	if ((st = open_registry(a, strcmp(act->name, "init") == 0, &r, &err)) != CPK_OK)
+	if ((st = cardc_registry_connect(a->registry, strcmp(act->name, "init") == 0, &r, &err)) != CPK_OK)
 		goto out;
 	if (act->needs_schema && (st = registry_check(r, &err)) != CPK_OK)
 		goto out;

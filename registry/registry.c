@@ -68,6 +68,8 @@ registry_state_allowed(enum registry_state from, enum registry_state to)
 		return to != REGISTRY_ISSUED;
 	case REGISTRY_LOADED:
 		return to == REGISTRY_REVOKED || to == REGISTRY_FAILED;
+	case REGISTRY_FAILED:
+		return to == REGISTRY_LOADED;
 	default:
 		return false;
 	}
@@ -617,30 +619,215 @@ registry_set_state(struct registry *r, const char *bundle_sha256, enum registry_
 	return st;
 }
 
-cpk_status
-registry_capture(struct registry *r, const char *bundle_sha256, const char *name,
-    const char *value_hex, struct cpk_error *err)
+/* --- receipts --- */
+
+/*
+ * Is the card `serial` revoked (has it a revoked bundle)? *found, that
+ * bundle in *revoked, and the serial of the card that replaced it in
+ * by_serial ("" when its link names no bundle in the store).
+ */
+static cpk_status
+revoked_locked(struct registry *r, const char *serial, bool *found, struct registry_row *revoked,
+    char *by_serial, size_t by_len, struct cpk_error *err)
 {
-	char at[32];
-	const char *p[4];
+	struct registry_row next;
+	struct walk w;
+	const char *p;
 	cpk_status st;
 
-	snprintf(at, sizeof(at), "%llu", (unsigned long long)now());
-	p[0] = bundle_sha256;
-	p[1] = name;
-	p[2] = value_hex;
-	p[3] = at;
+	memset(&w, 0, sizeof(w));
+	w.r = r;
+	w.err = err;
+	w.one = revoked;
+	*found = false;
+	snprintf(by_serial, by_len, "%s", "");
+	if ((st = r->ops->query(r->db, "SELECT " BUNDLE_COLUMNS " FROM bundles WHERE serial = $1 "
+	    "AND state = 'revoked' ORDER BY id DESC LIMIT 1", 1, &serial, walk_row, &w, err)) !=
+	    CPK_OK || w.n == 0)
+		return st;
+	*found = true;
+	if (revoked->replaced_by[0] == '\0')
+		return CPK_OK;
+	w.one = &next;
+	w.n = 0;
+	p = revoked->replaced_by;
+	if ((st = r->ops->query(r->db, "SELECT " BUNDLE_COLUMNS " FROM bundles WHERE "
+	    "bundle_sha256 = $1", 1, &p, walk_row, &w, err)) == CPK_OK && w.n > 0)
+		snprintf(by_serial, by_len, "%s", next.serial);
+	return st;
+}
+
+cpk_status
+registry_card_revoked(struct registry *r, const char *serial, bool *revoked, char *by_serial,
+    size_t by_len, struct cpk_error *err)
+{
+	struct registry_row row;
+	cpk_status st;
+
 	pthread_mutex_lock(&r->mu);
-	if ((st = r->ops->begin(r->db, err)) == CPK_OK &&
-	    (st = r->ops->query(r->db, "INSERT INTO captured (bundle_sha256, name, value, at) "
-	    "VALUES ($1, $2, $3, CAST($4 AS BIGINT))", 4, p, NULL, NULL, err)) == CPK_OK)
+	st = revoked_locked(r, serial, revoked, &row, by_serial, by_len, err);
+	pthread_mutex_unlock(&r->mu);
+	return st;
+}
+
+static cpk_status
+capture_value(void *arg, size_t ncols, const char *const *v)
+{
+	char *out = arg;
+
+	if (ncols >= 1 && v[0] != NULL)
+		snprintf(out, 2 * REGISTRY_CAPTURE_VALUE_MAX + 1, "%s", v[0]);
+	return CPK_OK;
+}
+
+/* Keep one captured value; the same name again must have the same value. */
+static cpk_status
+capture_locked(struct registry *r, const char *hash, const struct registry_capture *c,
+    const char *at, struct cpk_error *err)
+{
+	char old[2 * REGISTRY_CAPTURE_VALUE_MAX + 1];
+	const char *p[4] = { hash, c->name, c->value_hex, at };
+	cpk_status st;
+
+	old[0] = '\0';
+	if ((st = r->ops->query(r->db, "SELECT value FROM captured WHERE bundle_sha256 = $1 AND "
+	    "name = $2", 2, p, capture_value, old, err)) != CPK_OK)
+		return st;
+	if (old[0] != '\0') {
+		if (strcmp(old, c->value_hex) == 0)
+			return CPK_OK;
+		return cpk_error_set(err, CPK_ERR_STATE, "bundle %s already has a captured '%s' "
+		    "with another value: a receipt with a different answer was imported before",
+		    hash, c->name);
+	}
+	return r->ops->query(r->db, "INSERT INTO captured (bundle_sha256, name, value, at) "
+	    "VALUES ($1, $2, $3, CAST($4 AS BIGINT))", 4, p, NULL, NULL, err);
+}
+
+static cpk_status
+count_rows(void *arg, size_t ncols, const char *const *v)
+{
+	(void)ncols;
+	(void)v;
+	(*(size_t *)arg)++;
+	return CPK_OK;
+}
+
+/* Why a receipt for this bundle cannot be recorded (CPK_ERR_STATE), or CPK_OK. */
+static cpk_status
+import_refusal(struct registry *r, const struct registry_row *row, struct cpk_error *err)
+{
+	struct registry_row rev;
+	char by[REGISTRY_SERIAL_MAX + 1];
+	bool revoked;
+	cpk_status st;
+
+	if ((st = revoked_locked(r, row->serial, &revoked, &rev, by, sizeof(by), err)) != CPK_OK)
+		return st;
+	if (revoked)
+		return cpk_error_set(err, CPK_ERR_STATE, "card %s is revoked%s%s%s%s%s: its "
+		    "receipts are not recorded", row->serial, rev.reason[0] != '\0' ? " (" : "",
+		    rev.reason, rev.reason[0] != '\0' ? ")" : "", by[0] != '\0' ?
+		    "; it was replaced by card " : "", by);
+	if (row->state == REGISTRY_SUPERSEDED)
+		return cpk_error_set(err, CPK_ERR_STATE, "bundle %s of card %s was superseded%s%s%s "
+		    "by bundle %s: its receipt is not recorded", row->bundle_sha256, row->serial,
+		    row->reason[0] != '\0' ? " (" : "", row->reason, row->reason[0] != '\0' ? ")" :
+		    "", row->replaced_by[0] != '\0' ? row->replaced_by : "(unknown)");
+	return CPK_OK;
+}
+
+static cpk_status
+import_locked(struct registry *r, const struct registry_receipt *in,
+    struct registry_import_result *out, struct cpk_error *err)
+{
+	struct registry_row row;
+	struct walk w;
+	char at[32], detail[REGISTRY_REASON_MAX + 64];
+	const char *p[5];
+	size_t i, updated = 0;
+	cpk_status st;
+
+	memset(&w, 0, sizeof(w));
+	w.r = r;
+	w.err = err;
+	w.one = &row;
+	if ((st = r->ops->begin(r->db, err)) != CPK_OK)
+		return st;
+	if ((st = r->ops->query(r->db, "SELECT " BUNDLE_COLUMNS " FROM bundles WHERE "
+	    "bundle_sha256 = $1", 1, &in->bundle_sha256, walk_row, &w, err)) != CPK_OK)
+		goto out;
+	if (w.n == 0) {
+		st = cpk_error_set(err, CPK_ERR_NOT_FOUND, "bundle %s is not in registry '%s' (not "
+		    "issued with this registry)", in->bundle_sha256, r->shown);
+		goto out;
+	}
+	snprintf(out->serial, sizeof(out->serial), "%s", row.serial);
+	out->before = out->after = row.state;
+	if ((st = import_refusal(r, &row, err)) != CPK_OK)
+		goto out;
+	snprintf(at, sizeof(at), "%llu", (unsigned long long)now());
+	for (i = 0; i < in->ncaptures; i++)
+		if ((st = capture_locked(r, in->bundle_sha256, &in->captures[i], at, err)) != CPK_OK)
+			goto out;
+	/* A receipt never undoes a proven load, and a second failure changes nothing. */
+	if (row.state == in->state || row.state == REGISTRY_LOADED) {
 		st = r->ops->commit(r->db, err);
+		goto out;
+	}
+	p[0] = in->bundle_sha256;
+	p[1] = registry_state_name(in->state);
+	p[2] = in->reason;
+	p[3] = at;
+	p[4] = registry_state_name(row.state);
+	/* Only from the state read above: a concurrent import that won is not overwritten. */
+	if ((st = r->ops->query(r->db, "UPDATE bundles SET state = $2, reason = $3, changed = "
+	    "CAST($4 AS BIGINT) WHERE bundle_sha256 = $1 AND state = $5 RETURNING id", 5, p,
+	    count_rows, &updated, err)) != CPK_OK)
+		goto out;
+	if (updated != 1) {
+		st = cpk_error_set(err, CPK_ERR_STATE, "bundle %s changed state while its receipt "
+		    "was imported: import it again", in->bundle_sha256);
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "%s -> %s: %s", registry_state_name(row.state),
+	    registry_state_name(in->state), in->reason);
+	if ((st = log_event(r, row.serial, in->bundle_sha256, "receipt", detail, err)) != CPK_OK ||
+	    (st = r->ops->commit(r->db, err)) != CPK_OK)
+		goto out;
+	out->after = in->state;
+	out->changed = true;
+out:
 	if (st != CPK_OK)
 		r->ops->rollback(r->db);
+	return st;
+}
+
+cpk_status
+registry_import(struct registry *r, const struct registry_receipt *in,
+    struct registry_import_result *out, struct cpk_error *err)
+{
+	size_t i;
+	cpk_status st;
+
+	memset(out, 0, sizeof(*out));
+	if (in->state != REGISTRY_LOADED && in->state != REGISTRY_FAILED)
+		return cpk_error_set(err, CPK_ERR_ARG, "a receipt records loaded or failed, "
+		    "not %s", registry_state_name(in->state));
+	if (in->reason == NULL || strlen(in->reason) > REGISTRY_REASON_MAX)
+		return cpk_error_set(err, CPK_ERR_RANGE, "a receipt's reason must be given, at "
+		    "most %d bytes", REGISTRY_REASON_MAX);
+	if (in->ncaptures > REGISTRY_CAPTURES_MAX)
+		return cpk_error_set(err, CPK_ERR_RANGE, "more than %d captured values",
+		    REGISTRY_CAPTURES_MAX);
+	for (i = 0; i < in->ncaptures; i++)
+		if (strlen(in->captures[i].name) > REGISTRY_CAPTURE_NAME_MAX ||
+		    strlen(in->captures[i].value_hex) > 2 * REGISTRY_CAPTURE_VALUE_MAX)
+			return cpk_error_set(err, CPK_ERR_RANGE, "captured value '%.40s' is over "
+			    "the limits", in->captures[i].name);
+	pthread_mutex_lock(&r->mu);
+	st = import_locked(r, in, out, err);
 	pthread_mutex_unlock(&r->mu);
-	if (st == CPK_ERR_STATE)
-		st = cpk_error_set(err, CPK_ERR_STATE, "bundle %s already has a captured '%s'",
-		    bundle_sha256, name);
 	return st;
 }
 

@@ -12,7 +12,8 @@
  * call the registry again).
  *
  * States: issued -> loaded | failed | superseded | revoked; loaded ->
- * revoked | failed. A card (serial) and counter have at most one bundle
+ * revoked | failed; failed -> loaded (a receipt proves a later run loaded
+ * the bundle). A card (serial) and counter have at most one bundle
  * that is not failed or superseded (single use); a unique index enforces
  * it, so concurrent writers on several hosts cannot both succeed.
  */
@@ -158,9 +159,51 @@ cpk_status registry_set_state(struct registry *r, const char *bundle_sha256,
     enum registry_state to, const char *reason, const char *replaced_by,
     struct cpk_error *err);
 
-/* Keep a value a card returned (captured data) with its bundle. */
-cpk_status registry_capture(struct registry *r, const char *bundle_sha256, const char *name,
-    const char *value_hex, struct cpk_error *err);
+/* Captured data: a value a card returned that the profile named (capture:). */
+#define REGISTRY_CAPTURES_MAX 16
+#define REGISTRY_CAPTURE_NAME_MAX 32
+#define REGISTRY_CAPTURE_VALUE_MAX 258		/* bytes (hex in the store) */
+
+struct registry_capture {
+	const char *name;
+	const char *value_hex;
+};
+
+/* What a verified receipt proved about its bundle (cardc receipt import). */
+struct registry_receipt {
+	const char *bundle_sha256;	/* hex */
+	enum registry_state state;	/* loaded or failed */
+	const char *reason;		/* the verdict, one sentence */
+	const struct registry_capture *captures;
+	size_t ncaptures;
+};
+
+struct registry_import_result {
+	char serial[REGISTRY_SERIAL_MAX + 1];	/* the bundle's card */
+	enum registry_state before, after;
+	bool changed;			/* false: the state stays (already recorded) */
+};
+
+/*
+ * Record a receipt's verdict in one transaction: keep the captured values
+ * (a name already kept must have the same value: CPK_ERR_STATE otherwise),
+ * then move the bundle issued -> loaded|failed, or failed -> loaded (a
+ * later run proved the load), and log it. A bundle already loaded stays
+ * loaded (a receipt of a later run that failed changes nothing), and the
+ * same state again changes nothing: out->changed is false. Refused
+ * (CPK_ERR_STATE, nothing recorded): a card that is revoked (the message
+ * names the card that replaced it), a superseded bundle, a state changed
+ * by a concurrent import. CPK_ERR_NOT_FOUND: no such bundle.
+ */
+cpk_status registry_import(struct registry *r, const struct registry_receipt *in,
+    struct registry_import_result *out, struct cpk_error *err);
+
+/*
+ * Is a card revoked (has it a revoked bundle)? by_serial receives the
+ * serial of the card that replaced it ("" when the link names none).
+ */
+cpk_status registry_card_revoked(struct registry *r, const char *serial, bool *revoked,
+    char *by_serial, size_t by_len, struct cpk_error *err);
 
 /* One bundle as stored. Strings are "" when absent. */
 struct registry_row {

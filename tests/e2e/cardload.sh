@@ -46,13 +46,6 @@ rv_says() {
 	grep -qF -- "$1" "$WORK/rv.json" || harness_die "receipt verify does not say '$1'"
 }
 
-# bundle_commands BUNDLE: its number of commands.
-bundle_commands() {
-	"$CARDC" inspect --json "$1" | python3 -c '
-import json, sys
-print(json.load(sys.stdin)["manifest"]["commands"])' || harness_die "cardc inspect $1"
-}
-
 # The receipt file and the run log's last record hold the same receipt.
 receipt_in_log() {
 	tail -n 1 "$LOG" | python3 -c '
@@ -63,24 +56,6 @@ assert rec["receipt"] == json.loads(data), "the run log holds another receipt"
 assert rec["receipt-file"] == sys.argv[1], rec["receipt-file"]
 assert rec["receipt-sha256"] == hashlib.sha256(data).hexdigest().upper()
 assert rec["receipt-omitted"] is None' "$1" || harness_die "the run log's receipt"
-}
-
-# edit_receipt IN OUT PYTHON-EXPR: OUT is IN with one byte changed; the
-# expression (r: the receipt as JSON) gives a string found once in IN and
-# the offset in it of the byte to change.
-edit_receipt() {
-	python3 - "$1" "$2" "$3" <<'PY' || harness_die "edit_receipt"
-import json, sys
-text = open(sys.argv[1], "rb").read()
-r = json.loads(text)
-s, off = eval(sys.argv[3])
-assert text.count(s.encode()) == 1, s
-pos = text.index(s.encode()) + (off if off >= 0 else len(s) + off)
-b = bytearray(text)
-b[pos] = ord("0") if b[pos] != ord("0") else ord("1")
-open(sys.argv[2], "wb").write(bytes(b))
-print("changed byte", pos, "in", s, file=sys.stderr)
-PY
 }
 
 # check_receipt RECEIPT BUNDLE: a genuine load's receipt verifies; each

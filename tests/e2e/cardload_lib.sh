@@ -304,3 +304,28 @@ assert (s["start"], s["pid"]) == (e["start"], e["pid"]), "not the same run"
 assert s["commands"] == e["commands"] and s["bundle-sha256"] == e["bundle-sha256"]
 ' || harness_die "the run log does not end with one run's started and ended records"
 }
+
+# bundle_commands BUNDLE: its number of commands.
+bundle_commands() {
+	"$CARDC" inspect --json "$1" | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["manifest"]["commands"])' || harness_die "cardc inspect $1"
+}
+
+# edit_receipt IN OUT PYTHON-EXPR: OUT is IN with one byte changed; the
+# expression (r: the receipt as JSON) gives a string found once in IN and
+# the offset in it of the byte to change.
+edit_receipt() {
+	python3 - "$1" "$2" "$3" <<'PY' || harness_die "edit_receipt"
+import json, sys
+text = open(sys.argv[1], "rb").read()
+r = json.loads(text)
+s, off = eval(sys.argv[3])
+assert text.count(s.encode()) == 1, s
+pos = text.index(s.encode()) + (off if off >= 0 else len(s) + off)
+b = bytearray(text)
+b[pos] = ord("0") if b[pos] != ord("0") else ord("1")
+open(sys.argv[2], "wb").write(bytes(b))
+print("changed byte", pos, "in", s, file=sys.stderr)
+PY
+}

@@ -120,6 +120,8 @@ harness_stop_pid() {
 harness_cleanup() {
 	local rc=$? i pid
 	trap - EXIT INT TERM HUP
+	# A test's own servers (started by a command we cannot track by PID).
+	[ -n "${HARNESS_AT_EXIT:-}" ] && eval "$HARNESS_AT_EXIT"
 	for ((i = ${#HARNESS_PIDS[@]} - 1; i >= 0; i--)); do
 		pid=${HARNESS_PIDS[i]}
 		harness_stop_pid "$pid"

@@ -23,64 +23,14 @@ CLI_TEST_DIR=$SRCROOT/tests/cli
 setup_work
 export XDG_CONFIG_HOME="$T/xdg"
 unset CPK_REGISTRY
-PGBIN=/usr/lib/postgresql/15/bin
-PGT=""
-
-# --- the store ---
-
-as_pg() {
-	if [ "$(id -u)" = 0 ]; then
-		setpriv --reuid=nobody --regid=nogroup --clear-groups --reset-env -- "$@"
-	else
-		"$@"
-	fi
-}
-
-pg_stop() {
-	if [ -n "$PGT" ] && [ -f "$PGT/data/postmaster.pid" ]; then
-		as_pg "$PGBIN/pg_ctl" -D "$PGT/data" -m immediate -w stop >/dev/null 2>&1
-	fi
-	[ -n "$PGT" ] && rm -rf "$PGT"
-}
-
-pg_start() {
-	PGT=$(mktemp -d "${TMPDIR:-/tmp}/cpk-pg-XXXXXX") || exit 1
-	trap 'pg_stop; rm -rf "$T"' EXIT
-	trap 'exit 1' INT TERM
-	[ "$(id -u)" = 0 ] && chown nobody:nogroup "$PGT"
-	as_pg "$PGBIN/initdb" -D "$PGT/data" -U cpk -A trust --no-sync >"$PGT/initdb.log" 2>&1 ||
-	    { cat "$PGT/initdb.log" >&2; echo "initdb failed" >&2; exit 1; }
-	as_pg "$PGBIN/pg_ctl" -D "$PGT/data" -l "$PGT/server.log" -w \
-	    -o "-c listen_addresses='' -c unix_socket_directories=$PGT -c max_connections=40" \
-	    start >/dev/null ||
-	    { cat "$PGT/server.log" >&2; echo "pg_ctl start failed" >&2; exit 1; }
-}
-
-# A fresh, empty store: sets URI.
-n_store=0
-new_store() {
-	n_store=$((n_store + 1))
-	case $BACKEND in
-	sqlite)
-		URI="sqlite:$T/reg$n_store.db" ;;
-	postgresql)
-		psql -X -q -v ON_ERROR_STOP=1 "postgresql:///postgres?host=$PGT&user=cpk" \
-		    -c "CREATE DATABASE reg$n_store" >/dev/null || exit 1
-		URI="postgresql:///reg$n_store?host=$PGT&user=cpk" ;;
-	esac
-}
-
-# sql STATEMENT: run it against the store of URI, print rows as a|b|c.
-sql() {
-	case $BACKEND in
-	sqlite) sqlite3 -bail "${URI#sqlite:}" "$1" ;;
-	postgresql) psql -X -q -A -t -v ON_ERROR_STOP=1 "$URI" -c "$1" ;;
-	esac
-}
-
+STORE_DIR=$T
+. "$SRCROOT/tests/registry/store_lib.sh"
 case $BACKEND in
 sqlite) ;;
-postgresql) pg_start ;;
+postgresql)
+	trap 'pg_stop; rm -rf "$T"' EXIT
+	trap 'exit 1' INT TERM
+	pg_start ;;
 *) echo "usage: test_registry.sh sqlite|postgresql CARDC CAPGEN SOURCE_ROOT" >&2; exit 2 ;;
 esac
 

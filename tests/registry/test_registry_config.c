@@ -104,7 +104,9 @@ test_states(void)
 	CHECK(registry_state_allowed(REGISTRY_ISSUED, REGISTRY_REVOKED));
 	CHECK(registry_state_allowed(REGISTRY_LOADED, REGISTRY_REVOKED));
 	CHECK(!registry_state_allowed(REGISTRY_LOADED, REGISTRY_ISSUED));
-	CHECK(!registry_state_allowed(REGISTRY_FAILED, REGISTRY_LOADED));
+	CHECK(registry_state_allowed(REGISTRY_FAILED, REGISTRY_LOADED));
+	CHECK(!registry_state_allowed(REGISTRY_FAILED, REGISTRY_ISSUED));
+	CHECK(!registry_state_allowed(REGISTRY_FAILED, REGISTRY_REVOKED));
 	CHECK(!registry_state_allowed(REGISTRY_SUPERSEDED, REGISTRY_ISSUED));
 	CHECK(!registry_state_allowed(REGISTRY_REVOKED, REGISTRY_LOADED));
 	CHECK_STR(registry_state_name(REGISTRY_REVOKED), "revoked");

@@ -1,0 +1,189 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# The bureau's memory end to end (issue 11), against one registry back end:
+# cardc compile --registry -> cardload --receipt through pcscd + cardsim ->
+# cardc receipt import. A genuine load is recorded loaded (and importing it
+# again changes nothing); a receipt edited by one byte is refused and
+# nothing is recorded; a card that fakes 9000 at the last INSTALL is
+# recorded "failed: ... not authentic"; a later failed run never undoes a
+# proven load; a bundle the registry does not know, or one missing from
+# --bundle, is refused; a revoked card's receipt is refused.
+#
+#   registry.sh sqlite|postgresql   (meson passes what cardload.sh gets)
+#
+# PostgreSQL: a server of our own (tests/registry/store_lib.sh), stopped by
+# the harness's exit trap.
+
+. "${E2E_DIR:?}/harness.sh"
+harness_enter "$@"
+
+BACKEND=${1:?usage: registry.sh sqlite|postgresql}
+E2E_NAME=registry-$BACKEND
+. "$E2E_DIR/cardload_lib.sh"
+STORE_DIR=$WORK
+. "$SRC/tests/registry/store_lib.sh"
+case $BACKEND in
+sqlite) ;;
+postgresql)
+	HARNESS_AT_EXIT=pg_stop
+	pg_start ;;
+*) harness_die "unknown back end '$BACKEND'" ;;
+esac
+unset CPK_REGISTRY
+
+# import EXPECTED-EXIT ARGS...: cardc receipt import --json (stdout $WORK/imp.json).
+import() {
+	local want=$1 rc
+	shift
+	"$CARDC" receipt import --registry "$URI" -k "$WORK/keys" --json "$@" \
+	    >"$WORK/imp.json" 2>"$WORK/imp.err"
+	rc=$?
+	cat "$WORK/imp.err" "$WORK/imp.json" >&2
+	[ "$rc" = "$want" ] || harness_die "cardc receipt import $*: exit $rc, expected $want"
+}
+
+# imp_is N KEY VALUE: the Nth receipt's member.
+imp_is() {
+	local got
+	got=$(python3 -c 'import json, sys
+v = json.load(open(sys.argv[1]))["receipts"][int(sys.argv[2])][sys.argv[3]]
+print("null" if v is None else v)' "$WORK/imp.json" "$1" "$2") || harness_die "import --json"
+	[ "$got" = "$3" ] || harness_die "import: receipts[$1].$2 is '$got', expected '$3'"
+}
+
+imp_says() {
+	grep -qF -- "$1" "$WORK/imp.json" || harness_die "import does not say '$1'"
+}
+
+state_of() {
+	sql "SELECT state FROM bundles WHERE bundle_sha256 = '$1'"
+}
+
+hash_of() {
+	sha256sum "$1" | awk '{ print toupper($1) }'
+}
+
+# reg_compile NAME: identify the current card, compile for it with the registry.
+reg_compile() {
+	identify "$1"
+	"$CARDC" compile -p "$WORK/p/install-applet.yaml" -c "$WORK/$1.yaml" -k "$WORK/keys" \
+	    -s "$WORK/keys/test-signing.key" --registry "$URI" -o "$WORK/$1.cpk" ||
+	    harness_die "cardc compile --registry for $1 failed"
+}
+
+new_store
+"$CARDC" registry init --registry "$URI" >&2 || harness_die "registry init"
+mkdir -p "$WORK/bundles"
+harness_start_pcscd
+
+# --- a genuine load: loaded, proven by its R-MACs ---
+
+start_card scp03.yaml
+reg_compile card
+H=$(hash_of "$WORK/card.cpk")
+[ "$(state_of "$H")" = issued ] || harness_die "not recorded issued"
+cardload_run 0 --receipt "$WORK/card.json" "$WORK/card.cpk"
+# One byte of a label changed: refused; one byte of the bundle hash: no such bundle.
+edit_receipt "$WORK/card.json" "$WORK/edit-label.json" '("\"label\":\"EXTERNAL AUTHENTICATE\"", 10)'
+import 3 "$WORK/edit-label.json" --bundle "$WORK/card.cpk"
+imp_is 0 verdict refused
+imp_is 0 recorded False
+imp_says "in the receipt but 'EXTERNAL AUTHENTICATE' in the bundle"
+edit_receipt "$WORK/card.json" "$WORK/edit-sha.json" '(r["bundle"]["sha256"], 10)'
+import 3 "$WORK/edit-sha.json" --bundle "$WORK/card.cpk"
+imp_says "is not in registry"
+[ "$(state_of "$H")" = issued ] || harness_die "an edited receipt changed the state"
+# The bundle found in a folder of bundles.
+cp "$WORK/card.cpk" "$WORK/bundles/"
+import 0 "$WORK/card.json" --bundle "$WORK/bundles"
+imp_is 0 verdict loaded
+imp_is 0 state-before issued
+imp_is 0 state loaded
+imp_is 0 changed True
+imp_is 0 serial "$(sql "SELECT serial FROM bundles WHERE bundle_sha256 = '$H'")"
+[ "$(state_of "$H")" = loaded ] || harness_die "not recorded loaded"
+sql "SELECT reason FROM bundles WHERE bundle_sha256 = '$H'" | grep -q "^loaded: all .* R-MACs" ||
+    harness_die "the reason is not the verdict"
+[ "$(sql "SELECT COUNT(*) FROM events WHERE event = 'receipt' AND bundle_sha256 = '$H'")" = 1 ] ||
+    harness_die "no receipt event"
+# Again: nothing changes.
+import 0 "$WORK/card.json" --bundle "$WORK/card.cpk"
+imp_is 0 changed False
+imp_says "stays loaded (already recorded)"
+# The same bundle run again fails (its counter moved on): the load stays recorded.
+cardload_run 3 --receipt "$WORK/stale.json" "$WORK/card.cpk"
+import 4 "$WORK/stale.json" --bundle "$WORK/card.cpk"
+imp_is 0 verdict failed
+imp_is 0 state loaded
+imp_says "its counter moved on"
+[ "$(state_of "$H")" = loaded ] || harness_die "a failed run undid a proven load"
+# Text output, several receipts, the worst exit.
+"$CARDC" receipt import --registry "$URI" -k "$WORK/keys" --bundle "$WORK/card.cpk" \
+    "$WORK/card.json" "$WORK/edit-label.json" >"$WORK/imp.txt" 2>&1
+rc=$?
+cat "$WORK/imp.txt" >&2
+[ "$rc" = 3 ] || harness_die "import of two receipts: exit $rc, expected 3"
+grep -q "^2 receipts: 1 loaded, 0 failed, 1 refused, 0 errors$" "$WORK/imp.txt" ||
+    harness_die "import's summary line"
+harness_stop_cardsim
+
+# --- a card that fakes 9000 at the last INSTALL: failed, not authentic ---
+
+rm -f "$WORK/card.state"
+sed -e 's/^  cin: .*/  cin: 0102030405060709/' -e 's/^  kdd: .*/  kdd: 0102030405060708090B/' \
+    "$CARDS/scp03.yaml" >"$WORK/card2.yaml" || harness_die "card2.yaml"
+sed -e 's/^  cin: .*/  cin: 010203040506070A/' -e 's/^  kdd: .*/  kdd: 0102030405060708090C/' \
+    "$CARDS/scp03.yaml" >"$WORK/card3.yaml" || harness_die "card3.yaml"
+start_card "$WORK/card2.yaml"
+reg_compile lie
+harness_stop_cardsim
+n=$(bundle_commands "$WORK/lie.cpk")
+harness_start_cardsim --state "$WORK/card.state" -v --sw-at "$n:9000"
+harness_wait_card
+cardload_run 0 --receipt "$WORK/lie.json" "$WORK/lie.cpk"
+err_has "done: all"
+HL=$(hash_of "$WORK/lie.cpk")
+import 5 "$WORK/lie.json" --bundle "$WORK/lie.cpk"
+imp_is 0 verdict not-authentic
+imp_is 0 state failed
+[ "$(state_of "$HL")" = failed ] || harness_die "the faked load is not recorded failed"
+sql "SELECT reason FROM bundles WHERE bundle_sha256 = '$HL'" |
+    grep -q "^failed: the response to command $n (.*), 9000, is not authentic" ||
+    harness_die "the reason does not say the response is not authentic"
+"$CARDC" registry show --registry "$URI" "$(sql "SELECT serial FROM bundles WHERE \
+    bundle_sha256 = '$HL'")" >"$WORK/show.txt" || harness_die "registry show"
+grep -q "not authentic" "$WORK/show.txt" || harness_die "registry show lacks the reason"
+harness_stop_cardsim
+
+# --- refusals: an unknown bundle, a missing bundle file, a revoked card ---
+
+rm -f "$WORK/card.state"
+start_card "$WORK/card3.yaml"
+identify other
+compile "$WORK/p/install-applet.yaml" "$WORK/other.yaml" "$WORK/other.cpk"
+cardload_run 0 --receipt "$WORK/other.json" "$WORK/other.cpk"
+import 3 "$WORK/other.json" --bundle "$WORK/other.cpk"
+imp_says "is not in registry"
+imp_says "it was not issued with this registry"
+harness_stop_cardsim
+import 1 "$WORK/lie.json" --bundle "$WORK/card.cpk"
+grep -qF "is not among the --bundle files" "$WORK/imp.err" ||
+    harness_die "a missing bundle file is not named"
+"$CARDC" registry mark --registry "$URI" "$HL" revoked --reason "card lost" >&2 &&
+    harness_die "a failed bundle was revoked"
+"$CARDC" registry mark --registry "$URI" "$H" revoked --reason "card lost" >&2 ||
+    harness_die "registry mark revoked"
+import 3 "$WORK/card.json" --bundle "$WORK/card.cpk"
+imp_says "is revoked (card lost): its receipts are not recorded"
+[ "$(state_of "$H")" = revoked ] || harness_die "a revoked card's receipt changed its state"
+
+# --- usage ---
+
+"$CARDC" receipt import "$WORK/card.json" -k "$WORK/keys" 2>"$WORK/imp.err" &&
+    harness_die "import without --bundle"
+grep -q "missing --bundle PATH" "$WORK/imp.err" || harness_die "usage: --bundle"
+CPK_REGISTRY=none "$CARDC" receipt import "$WORK/card.json" -k "$WORK/keys" \
+    --bundle "$WORK/card.cpk" 2>"$WORK/imp.err" && harness_die "import without a registry"
+grep -q "no registry: give --registry URI" "$WORK/imp.err" || harness_die "no registry message"
+
+echo "harness: registry test ($BACKEND) passed" >&2

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cpk_file.h"
+#include "cpk_json_write.h"
 #include "cpk_text.h"
 
 /* Longest string member written; longer ones are cut (a path or URL, a message). */
@@ -33,93 +34,17 @@ cpk_runlog_time(const struct timespec *ts, char out[CPK_RUNLOG_TIME_LEN])
 	snprintf(out, CPK_RUNLOG_TIME_LEN, "%.19s.%03dZ", base, ms);
 }
 
-struct jw {
-	struct cpk_buf *out;
-	bool first;
-	cpk_status st;
-	struct cpk_error *err;
-};
-
 static void
-put(struct jw *j, const void *p, size_t n)
-{
-	if (j->st == CPK_OK)
-		j->st = cpk_buf_append(j->out, p, n, j->err);
-}
-
-static void
-puts_(struct jw *j, const char *s)
-{
-	put(j, s, strlen(s));
-}
-
-/* A JSON string of at most STR_MAX bytes of text (escapes count as what they write). */
-static void
-string(struct jw *j, const char *str)
-{
-	char text[STR_MAX + 1];
-	size_t n;
-
-	n = cpk_json_escape(str, strnlen(str, STR_MAX), text, sizeof(text));
-	put(j, "\"", 1);
-	put(j, text, n);
-	put(j, "\"", 1);
-}
-
-static void
-key(struct jw *j, const char *k)
-{
-	if (!j->first)
-		put(j, ",", 1);
-	j->first = false;
-	string(j, k);
-	put(j, ":", 1);
-}
-
-static void
-m_str(struct jw *j, const char *k, const char *v)
-{
-	key(j, k);
-	if (v == NULL || *v == '\0')
-		puts_(j, "null");
-	else
-		string(j, v);
-}
-
-static void
-m_hex(struct jw *j, const char *k, const uint8_t *p, size_t n)
-{
-	char hex[2 * CPK_SHA256_LEN + 1];
-
-	key(j, k);
-	if (p == NULL || cpk_hex_encode(p, n, hex, sizeof(hex)) != CPK_OK) {
-		puts_(j, "null");
-		return;
-	}
-	string(j, hex);
-}
-
-static void
-m_uint(struct jw *j, const char *k, unsigned long long v)
-{
-	char num[24];
-
-	key(j, k);
-	snprintf(num, sizeof(num), "%llu", v);
-	puts_(j, num);
-}
-
-static void
-key_id(struct jw *j, const uint8_t *id)
+key_id(struct cpk_jw *j, const uint8_t *id)
 {
 	char hex[2 * CPK_KEY_ID_LEN + 1];
 
 	if (id == NULL) {
-		m_str(j, "key-id", NULL);
+		cpk_jw_str(j, "key-id", NULL, false);
 		return;
 	}
 	cpk_key_id_hex(id, hex);
-	m_str(j, "key-id", hex);
+	cpk_jw_str(j, "key-id", hex, false);
 }
 
 /*
@@ -130,7 +55,7 @@ key_id(struct jw *j, const uint8_t *id)
  * other members at their longest) is left out, and the record says so.
  */
 static void
-receipt(struct jw *j, const struct cpk_runlog_entry *e, size_t start)
+receipt(struct cpk_jw *j, const struct cpk_runlog_entry *e, size_t start)
 {
 	static const char tail[] = ",\"receipt-omitted\":null,\"receipt\":}\n";
 	char why[160];
@@ -143,19 +68,19 @@ receipt(struct jw *j, const struct cpk_runlog_entry *e, size_t start)
 	    (e->receipt_omitted == NULL || *e->receipt_omitted == '\0')) {
 		snprintf(why, sizeof(why), "the receipt (%zu bytes) does not fit in a run log "
 		    "record", e->receipt_len);
-		m_str(j, "receipt-omitted", why);
+		cpk_jw_str(j, "receipt-omitted", why, false);
 	} else {
-		m_str(j, "receipt-omitted", e->receipt_omitted);
+		cpk_jw_str(j, "receipt-omitted", e->receipt_omitted, false);
 	}
-	key(j, "receipt");
+	cpk_jw_key(j, "receipt", false);
 	if (!fits) {
-		puts_(j, "null");
+		cpk_jw_puts(j, "null");
 		return;
 	}
 	for (i = 0; i <= e->receipt_len; i++) {
 		if (i < e->receipt_len && e->receipt[i] != '\n')
 			continue;
-		put(j, e->receipt + from, i - from);
+		cpk_jw_put(j, e->receipt + from, i - from);
 		from = i + 1;
 	}
 }
@@ -163,53 +88,56 @@ receipt(struct jw *j, const struct cpk_runlog_entry *e, size_t start)
 cpk_status
 cpk_runlog_format(const struct cpk_runlog_entry *e, struct cpk_buf *out, struct cpk_error *err)
 {
-	struct jw j = { out, true, CPK_OK, err };
+	struct cpk_jw j;
 	size_t start = out->len;
 	char sw[5];
 
-	put(&j, "{", 1);
-	m_str(&j, "record", e->started ? "started" : "ended");
-	m_str(&j, "start", e->start);
-	m_uint(&j, "pid", e->pid);
+	/* At most STR_MAX bytes of a string's text (escapes count as what they write). */
+	cpk_jw_init(&j, out, STR_MAX, STR_MAX, err);
+
+	cpk_jw_put(&j, "{", 1);
+	cpk_jw_str(&j, "record", e->started ? "started" : "ended", false);
+	cpk_jw_str(&j, "start", e->start, false);
+	cpk_jw_uint(&j, "pid", e->pid, false);
 	if (e->started) {
-		m_str(&j, "cardload", e->version);
-		m_str(&j, "source", e->source);
-		m_hex(&j, "bundle-sha256", e->bundle_sha256, CPK_SHA256_LEN);
+		cpk_jw_str(&j, "cardload", e->version, false);
+		cpk_jw_str(&j, "source", e->source, false);
+		cpk_jw_hex(&j, "bundle-sha256", e->bundle_sha256, CPK_SHA256_LEN, false);
 		key_id(&j, e->key_id);
-		m_str(&j, "serial", e->serial);
-		m_str(&j, "reader", e->reader);
-		m_uint(&j, "commands", e->commands);
+		cpk_jw_str(&j, "serial", e->serial, false);
+		cpk_jw_str(&j, "reader", e->reader, false);
+		cpk_jw_uint(&j, "commands", e->commands, false);
 		goto end;
 	}
-	m_str(&j, "end", e->end);
-	m_str(&j, "cardload", e->version);
-	m_str(&j, "result", e->result);
-	m_uint(&j, "exit", (unsigned long long)(e->exit_code < 0 ? 0 : e->exit_code));
-	m_str(&j, "source", e->source);
-	m_hex(&j, "bundle-sha256", e->bundle_sha256, CPK_SHA256_LEN);
+	cpk_jw_str(&j, "end", e->end, false);
+	cpk_jw_str(&j, "cardload", e->version, false);
+	cpk_jw_str(&j, "result", e->result, false);
+	cpk_jw_uint(&j, "exit", (unsigned long long)(e->exit_code < 0 ? 0 : e->exit_code), false);
+	cpk_jw_str(&j, "source", e->source, false);
+	cpk_jw_hex(&j, "bundle-sha256", e->bundle_sha256, CPK_SHA256_LEN, false);
 	key_id(&j, e->key_id);
-	m_str(&j, "serial", e->serial);
-	m_str(&j, "reader", e->reader);
-	m_uint(&j, "commands", e->commands);
-	m_uint(&j, "sent", e->sent);
-	m_uint(&j, "accepted", e->accepted);
+	cpk_jw_str(&j, "serial", e->serial, false);
+	cpk_jw_str(&j, "reader", e->reader, false);
+	cpk_jw_uint(&j, "commands", e->commands, false);
+	cpk_jw_uint(&j, "sent", e->sent, false);
+	cpk_jw_uint(&j, "accepted", e->accepted, false);
 	if (e->failed) {
-		m_uint(&j, "failed-index", e->failed_index);
-		m_str(&j, "failed-label", e->failed_label);
+		cpk_jw_uint(&j, "failed-index", e->failed_index, false);
+		cpk_jw_str(&j, "failed-label", e->failed_label, false);
 		snprintf(sw, sizeof(sw), "%04X", e->failed_sw);
-		m_str(&j, "failed-sw", e->failed_sw != 0 ? sw : NULL);
+		cpk_jw_str(&j, "failed-sw", e->failed_sw != 0 ? sw : NULL, false);
 	} else {
-		m_str(&j, "failed-index", NULL);
-		m_str(&j, "failed-label", NULL);
-		m_str(&j, "failed-sw", NULL);
+		cpk_jw_str(&j, "failed-index", NULL, false);
+		cpk_jw_str(&j, "failed-label", NULL, false);
+		cpk_jw_str(&j, "failed-sw", NULL, false);
 	}
-	m_str(&j, "iu-field", e->iu_field);
-	m_str(&j, "message", e->message);
-	m_str(&j, "receipt-file", e->receipt_file);
-	m_hex(&j, "receipt-sha256", e->receipt_sha256, CPK_SHA256_LEN);
+	cpk_jw_str(&j, "iu-field", e->iu_field, false);
+	cpk_jw_str(&j, "message", e->message, false);
+	cpk_jw_str(&j, "receipt-file", e->receipt_file, false);
+	cpk_jw_hex(&j, "receipt-sha256", e->receipt_sha256, CPK_SHA256_LEN, false);
 	receipt(&j, e, start);
 end:
-	put(&j, "}\n", 2);
+	cpk_jw_put(&j, "}\n", 2);
 	if (j.st != CPK_OK)
 		return j.st;
 	if (out->len - start > CPK_RUNLOG_LINE_MAX) {

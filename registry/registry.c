@@ -551,6 +551,26 @@ registry_record(struct registry *r, const struct registry_issue *in, struct cpk_
 	return st;
 }
 
+/* One bundle by its SHA-256, the lock held (CPK_ERR_NOT_FOUND if none). */
+static cpk_status
+bundle_locked(struct registry *r, const char *hash, struct registry_row *out,
+    struct cpk_error *err)
+{
+	struct walk w;
+	cpk_status st;
+
+	memset(&w, 0, sizeof(w));
+	w.r = r;
+	w.err = err;
+	w.one = out;
+	st = r->ops->query(r->db, "SELECT " BUNDLE_COLUMNS " FROM bundles WHERE "
+	    "bundle_sha256 = $1", 1, &hash, walk_row, &w, err);
+	if (st == CPK_OK && w.n == 0)
+		st = cpk_error_set(err, CPK_ERR_NOT_FOUND, "no bundle %s in registry '%s'", hash,
+		    r->shown);
+	return st;
+}
+
 /* --- states --- */
 
 static cpk_status
@@ -558,25 +578,14 @@ set_state_locked(struct registry *r, const char *hash, enum registry_state to,
     const char *reason, const char *replaced_by, struct cpk_error *err)
 {
 	struct registry_row row;
-	struct walk w;
 	char at[32], detail[REGISTRY_REASON_MAX + 64];
 	const char *p[5];
 	cpk_status st;
 
-	memset(&w, 0, sizeof(w));
-	w.r = r;
-	w.err = err;
-	w.one = &row;
 	if ((st = r->ops->begin(r->db, err)) != CPK_OK)
 		return st;
-	if ((st = r->ops->query(r->db, "SELECT " BUNDLE_COLUMNS " FROM bundles WHERE "
-	    "bundle_sha256 = $1", 1, &hash, walk_row, &w, err)) != CPK_OK)
+	if ((st = bundle_locked(r, hash, &row, err)) != CPK_OK)
 		goto out;
-	if (w.n == 0) {
-		st = cpk_error_set(err, CPK_ERR_NOT_FOUND, "no bundle %s in registry '%s'", hash,
-		    r->shown);
-		goto out;
-	}
 	if (!registry_state_allowed(row.state, to)) {
 		st = cpk_error_set(err, CPK_ERR_STATE, "bundle %s of card %s is %s: it cannot "
 		    "become %s", hash, row.serial, registry_state_name(row.state),
@@ -632,7 +641,6 @@ revoked_locked(struct registry *r, const char *serial, bool *found, struct regis
 {
 	struct registry_row next;
 	struct walk w;
-	const char *p;
 	cpk_status st;
 
 	memset(&w, 0, sizeof(w));
@@ -648,13 +656,9 @@ revoked_locked(struct registry *r, const char *serial, bool *found, struct regis
 	*found = true;
 	if (revoked->replaced_by[0] == '\0')
 		return CPK_OK;
-	w.one = &next;
-	w.n = 0;
-	p = revoked->replaced_by;
-	if ((st = r->ops->query(r->db, "SELECT " BUNDLE_COLUMNS " FROM bundles WHERE "
-	    "bundle_sha256 = $1", 1, &p, walk_row, &w, err)) == CPK_OK && w.n > 0)
+	if ((st = bundle_locked(r, revoked->replaced_by, &next, err)) == CPK_OK)
 		snprintf(by_serial, by_len, "%s", next.serial);
-	return st;
+	return st == CPK_ERR_NOT_FOUND ? CPK_OK : st;
 }
 
 cpk_status
@@ -742,26 +746,15 @@ import_locked(struct registry *r, const struct registry_receipt *in,
     struct registry_import_result *out, struct cpk_error *err)
 {
 	struct registry_row row;
-	struct walk w;
 	char at[32], detail[REGISTRY_REASON_MAX + 64];
 	const char *p[5];
 	size_t i, updated = 0;
 	cpk_status st;
 
-	memset(&w, 0, sizeof(w));
-	w.r = r;
-	w.err = err;
-	w.one = &row;
 	if ((st = r->ops->begin(r->db, err)) != CPK_OK)
 		return st;
-	if ((st = r->ops->query(r->db, "SELECT " BUNDLE_COLUMNS " FROM bundles WHERE "
-	    "bundle_sha256 = $1", 1, &in->bundle_sha256, walk_row, &w, err)) != CPK_OK)
+	if ((st = bundle_locked(r, in->bundle_sha256, &row, err)) != CPK_OK)
 		goto out;
-	if (w.n == 0) {
-		st = cpk_error_set(err, CPK_ERR_NOT_FOUND, "bundle %s is not in registry '%s' (not "
-		    "issued with this registry)", in->bundle_sha256, r->shown);
-		goto out;
-	}
 	snprintf(out->serial, sizeof(out->serial), "%s", row.serial);
 	out->before = out->after = row.state;
 	if ((st = import_refusal(r, &row, err)) != CPK_OK)
@@ -870,20 +863,11 @@ cpk_status
 registry_find_bundle(struct registry *r, const char *bundle_sha256, struct registry_row *out,
     struct cpk_error *err)
 {
-	struct walk w;
 	cpk_status st;
 
-	memset(&w, 0, sizeof(w));
-	w.r = r;
-	w.err = err;
-	w.one = out;
 	pthread_mutex_lock(&r->mu);
-	st = r->ops->query(r->db, "SELECT " BUNDLE_COLUMNS " FROM bundles WHERE "
-	    "bundle_sha256 = $1", 1, &bundle_sha256, walk_row, &w, err);
+	st = bundle_locked(r, bundle_sha256, out, err);
 	pthread_mutex_unlock(&r->mu);
-	if (st == CPK_OK && w.n == 0)
-		st = cpk_error_set(err, CPK_ERR_NOT_FOUND, "no bundle %s in registry '%s'",
-		    bundle_sha256, r->shown);
 	return st;
 }
 

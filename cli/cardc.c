@@ -16,6 +16,7 @@ static const struct cli_command *const commands[] = {
 	&cardc_batch_command,
 	&cardc_registry_command,
 	&cardc_receipt_command,
+	&cardc_diff_command,
 };
 
 static const struct cli_program cardc = {
@@ -27,8 +28,9 @@ static const struct cli_program cardc = {
 	    "for cardload(1).\n\n",
 	.exit_status = "Exit status: 0 success; 1 error (bad input, a refused file or bundle,\n"
 	    "a verification mismatch, a failed batch record, an interrupted batch);\n"
-	    "2 usage error; receipt verify: 3 refused, 4 failed at a command,\n"
-	    "5 a response not authentic, 6 not verifiable without R-MAC.\n"
+	    "2 usage error; receipt verify and import: 3 refused, 4 failed at a command,\n"
+	    "5 a response not authentic, 6 not verifiable without R-MAC; diff: 3 the\n"
+	    "bundles differ.\n"
 	    "See cardc(1).\n",
 	.commands = commands,
 	.ncommands = sizeof(commands) / sizeof(commands[0]),

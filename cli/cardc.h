@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cli_util.h"
@@ -22,6 +23,7 @@ extern const struct cli_command cardc_keygen_command;
 extern const struct cli_command cardc_batch_command;
 extern const struct cli_command cardc_registry_command;
 extern const struct cli_command cardc_receipt_command;
+extern const struct cli_command cardc_diff_command;
 
 /* The option string prefix every subcommand passes to getopt_long. */
 #define CARDC_GETOPT_PREFIX ":"
@@ -44,6 +46,24 @@ cpk_status cardc_open_bundle(const char *path, const char *trust, bool inspect,
 void cardc_signature_text(const struct cpk_bundle *b, bool trust_given, char *buf, size_t n);
 /* The "signature" member of a JSON document. */
 void cardc_signature_json(struct cli_json *j, const struct cpk_bundle *b, bool trust_given);
+
+/* The plain commands of a bundle_verify walk, kept until the result is known. */
+struct cpk_command;
+struct cardc_plain_list {
+	struct cardc_plain {
+		size_t index;
+		const struct cpk_command *cmd;
+		uint8_t *apdu;
+		size_t len;
+	} *v;
+	size_t n, cap;
+};
+
+/* A bundle_verify_fn: append a copy of the plain command to ctx (a list). */
+cpk_status cardc_plain_collect(void *ctx, size_t index, const struct cpk_command *cmd,
+    const uint8_t *plain, size_t n, struct cpk_error *err);
+/* Cleanse and free the copies. */
+void cardc_plain_list_free(struct cardc_plain_list *l);
 
 /* --- the registry compile and batch record into (cardc_registry.c) --- */
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * cardc: opening a bundle and wording its signature status, for inspect
- * and verify.
+ * cardc: opening a bundle, wording its signature status, and keeping its
+ * plain commands, for inspect, verify and diff.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -80,4 +81,42 @@ cardc_signature_json(struct cli_json *j, const struct cpk_bundle *b, bool trust_
 		cli_json_str(j, "error", why.msg);
 	}
 	cli_json_end(j);
+}
+
+cpk_status
+cardc_plain_collect(void *ctx, size_t index, const struct cpk_command *cmd, const uint8_t *plain, size_t n,
+    struct cpk_error *err)
+{
+	struct cardc_plain_list *l = ctx;
+	struct cardc_plain *grown;
+
+	if (l->n == l->cap) {
+		size_t ncap = l->cap == 0 ? 64 : l->cap * 2;
+
+		if ((grown = realloc(l->v, ncap * sizeof(*grown))) == NULL)
+			return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
+		l->v = grown;
+		l->cap = ncap;
+	}
+	if ((l->v[l->n].apdu = malloc(n > 0 ? n : 1)) == NULL)
+		return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
+	memcpy(l->v[l->n].apdu, plain, n);
+	l->v[l->n].len = n;
+	l->v[l->n].index = index;
+	l->v[l->n].cmd = cmd;
+	l->n++;
+	return CPK_OK;
+}
+
+void
+cardc_plain_list_free(struct cardc_plain_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		cpk_cleanse(l->v[i].apdu, l->v[i].len);
+		free(l->v[i].apdu);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
 }

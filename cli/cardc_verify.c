@@ -30,55 +30,6 @@ struct verify_args {
 	bool json;
 };
 
-/* The plain commands, kept until the result is known. */
-struct plain_list {
-	struct plain {
-		size_t index;
-		const struct cpk_command *cmd;
-		uint8_t *apdu;
-		size_t len;
-	} *v;
-	size_t n, cap;
-};
-
-static cpk_status
-collect(void *ctx, size_t index, const struct cpk_command *cmd, const uint8_t *plain, size_t n,
-    struct cpk_error *err)
-{
-	struct plain_list *l = ctx;
-	struct plain *grown;
-
-	if (l->n == l->cap) {
-		size_t ncap = l->cap == 0 ? 64 : l->cap * 2;
-
-		if ((grown = realloc(l->v, ncap * sizeof(*grown))) == NULL)
-			return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
-		l->v = grown;
-		l->cap = ncap;
-	}
-	if ((l->v[l->n].apdu = malloc(n > 0 ? n : 1)) == NULL)
-		return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
-	memcpy(l->v[l->n].apdu, plain, n);
-	l->v[l->n].len = n;
-	l->v[l->n].index = index;
-	l->v[l->n].cmd = cmd;
-	l->n++;
-	return CPK_OK;
-}
-
-static void
-plain_list_free(struct plain_list *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++) {
-		cpk_cleanse(l->v[i].apdu, l->v[i].len);
-		free(l->v[i].apdu);
-	}
-	free(l->v);
-	memset(l, 0, sizeof(*l));
-}
-
 static const char *
 bundle_name(const struct verify_args *a)
 {
@@ -98,7 +49,7 @@ keys_text(const struct bundle_verify_result *r, char *buf, size_t n)
 }
 
 static void
-print_human(const struct verify_args *a, const struct cpk_bundle *b, const struct plain_list *l,
+print_human(const struct verify_args *a, const struct cpk_bundle *b, const struct cardc_plain_list *l,
     const struct bundle_verify_result *r, cpk_status ret)
 {
 	char text[1024];
@@ -120,7 +71,7 @@ print_human(const struct verify_args *a, const struct cpk_bundle *b, const struc
 }
 
 static void
-print_json(const struct verify_args *a, const struct cpk_bundle *b, const struct plain_list *l,
+print_json(const struct verify_args *a, const struct cpk_bundle *b, const struct cardc_plain_list *l,
     const struct bundle_verify_result *r, cpk_status ret, const struct cpk_error *err)
 {
 	struct cli_json j;
@@ -181,7 +132,7 @@ static int
 run(const struct verify_args *a)
 {
 	struct cpk_bundle *b = NULL;
-	struct plain_list l;
+	struct cardc_plain_list l;
 	struct bundle_verify_result r;
 	struct cpk_error err;
 	size_t n;
@@ -195,7 +146,7 @@ run(const struct verify_args *a)
 		goto out;
 	}
 	n = cpk_bundle_command_count(b);
-	ret = bundle_verify(cpk_bundle_manifest(b), cpk_bundle_commands(b), n, a->keys, collect,
+	ret = bundle_verify(cpk_bundle_manifest(b), cpk_bundle_commands(b), n, a->keys, cardc_plain_collect,
 	    &l, &r, &err);
 	if (a->json)
 		print_json(a, b, &l, &r, ret, &err);
@@ -205,7 +156,7 @@ run(const struct verify_args *a)
 	if (ret != CPK_OK)
 		cli_error_in(bundle_name(a), &err);
 out:
-	plain_list_free(&l);
+	cardc_plain_list_free(&l);
 	cpk_bundle_free(&b);
 	return cli_exit_status(ret);
 }

@@ -7,6 +7,7 @@
 #include "registry.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,9 @@ static const char *const state_names[REGISTRY_NSTATES] = {
 
 #define BUNDLE_COLUMNS "id, serial, kdd, iin, cin, profile, profile_sha256, bundle_sha256, " \
     "mode, counter, created, recorded, changed, state, reason, replaced_by, " \
-    "data IS NOT NULL"
-#define NCOLUMNS 17
+    "data IS NOT NULL, (SELECT n.serial FROM bundles n WHERE n.bundle_sha256 = " \
+    "bundles.replaced_by)"
+#define NCOLUMNS 18
 
 const char *
 registry_state_name(enum registry_state s)
@@ -346,6 +348,7 @@ to_row(size_t ncols, const char *const *v, struct registry_row *row)
 	copy(row->replaced_by, sizeof(row->replaced_by), v[15]);
 	/* SQLite: 1/0; PostgreSQL: t/f. */
 	row->has_data = v[16] != NULL && (v[16][0] == '1' || v[16][0] == 't');
+	copy(row->replaced_by_serial, sizeof(row->replaced_by_serial), v[17]);
 	row->data = ncols > NCOLUMNS ? v[NCOLUMNS] : NULL;
 	return CPK_OK;
 }
@@ -480,6 +483,80 @@ insert_bundle(struct registry *r, const struct registry_issue *in, struct cpk_er
 	return log_event(r, in->serial, in->bundle_sha256, "issued", in->profile, err);
 }
 
+/* --- revoked cards --- */
+
+static cpk_status
+revocation_row(void *arg, size_t ncols, const char *const *v)
+{
+	struct registry_revocation *rv = arg;
+
+	if (rv->revoked)
+		return CPK_OK;
+	if (ncols < 4)
+		return CPK_ERR_PARSE;
+	rv->revoked = true;
+	copy(rv->bundle_sha256, sizeof(rv->bundle_sha256), v[0]);
+	copy(rv->reason, sizeof(rv->reason), v[1]);
+	copy(rv->replaced_by, sizeof(rv->replaced_by), v[2]);
+	copy(rv->replaced_by_serial, sizeof(rv->replaced_by_serial), v[3]);
+	return CPK_OK;
+}
+
+static cpk_status
+revoked_locked(struct registry *r, const char *serial, struct registry_revocation *out,
+    struct cpk_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	return r->ops->query(r->db, "SELECT b.bundle_sha256, b.reason, b.replaced_by, n.serial "
+	    "FROM bundles b LEFT JOIN bundles n ON n.bundle_sha256 = b.replaced_by "
+	    "WHERE b.serial = $1 AND b.state = 'revoked' ORDER BY b.id DESC", 1, &serial,
+	    revocation_row, out, err);
+}
+
+/* CPK_ERR_STATE naming what replaced a revoked card; CPK_OK if it is not revoked. */
+static cpk_status
+refuse_revoked_locked(struct registry *r, const char *serial, const char *what,
+    struct cpk_error *err)
+{
+	struct registry_revocation rv;
+	cpk_status st;
+
+	if ((st = revoked_locked(r, serial, &rv, err)) != CPK_OK || !rv.revoked)
+		return st;
+	if (rv.replaced_by_serial[0] != '\0')
+		return cpk_error_set(err, CPK_ERR_STATE, "card %s is revoked (%s), replaced by "
+		    "card %s (bundle %.16s...): %s", serial, rv.reason[0] != '\0' ? rv.reason :
+		    "no reason given", rv.replaced_by_serial, rv.replaced_by, what);
+	return cpk_error_set(err, CPK_ERR_STATE, "card %s is revoked (%s; bundle %.16s...): %s",
+	    serial, rv.reason[0] != '\0' ? rv.reason : "no reason given", rv.bundle_sha256, what);
+}
+
+cpk_status
+registry_card_revoked(struct registry *r, const char *serial, struct registry_revocation *out,
+    struct cpk_error *err)
+{
+	cpk_status st;
+
+	pthread_mutex_lock(&r->mu);
+	st = revoked_locked(r, serial, out, err);
+	pthread_mutex_unlock(&r->mu);
+	return st;
+}
+
+cpk_status
+registry_refuse_revoked(struct registry *r, const char *serial, const char *what,
+    struct cpk_error *err)
+{
+	cpk_status st;
+
+	pthread_mutex_lock(&r->mu);
+	st = refuse_revoked_locked(r, serial, what, err);
+	pthread_mutex_unlock(&r->mu);
+	return st;
+}
+
+#define NO_NEW_BUNDLE "a revoked card gets no new bundle"
+
 /* One attempt, in one transaction. */
 static cpk_status
 record_once(struct registry *r, const struct registry_issue *in, bool *refused,
@@ -492,6 +569,10 @@ record_once(struct registry *r, const struct registry_issue *in, bool *refused,
 	*refused = false;
 	if ((st = r->ops->begin(r->db, err)) != CPK_OK)
 		return st;
+	if ((st = refuse_revoked_locked(r, in->serial, NO_NEW_BUNDLE, err)) != CPK_OK) {
+		*refused = st == CPK_ERR_STATE;
+		goto out;
+	}
 	if ((st = live_bundle(r, in->serial, in->counter, &old, &found, err)) != CPK_OK)
 		goto out;
 	if (found && (st = refuse(r, in, &old, err)) != CPK_OK) {
@@ -545,6 +626,168 @@ registry_record(struct registry *r, const struct registry_issue *in, struct cpk_
 	if (st == CPK_ERR_STATE && !refused)
 		st = cpk_error_set(err, CPK_ERR_STATE, "bundle %s of card %s is already in "
 		    "registry '%s'", in->bundle_sha256, in->serial, r->shown);
+	pthread_mutex_unlock(&r->mu);
+	return st;
+}
+
+/* --- re-issue --- */
+
+struct hashes {
+	char (*h)[REGISTRY_HEX_HASH];
+	size_t n, cap;
+};
+
+static cpk_status
+hash_row(void *arg, size_t ncols, const char *const *v)
+{
+	struct hashes *hs = arg;
+	char (*nh)[REGISTRY_HEX_HASH];
+
+	if (ncols < 1 || v[0] == NULL)
+		return CPK_ERR_PARSE;
+	if (hs->n == hs->cap) {
+		if (hs->cap > SIZE_MAX / 2 / sizeof(*nh) ||
+		    (nh = realloc(hs->h, (hs->cap * 2 + 4) * sizeof(*nh))) == NULL)
+			return CPK_ERR_NOMEM;
+		hs->h = nh;
+		hs->cap = hs->cap * 2 + 4;
+	}
+	copy(hs->h[hs->n++], REGISTRY_HEX_HASH, v[0]);
+	return CPK_OK;
+}
+
+/* The new card: not revoked, no live bundle. */
+static cpk_status
+reissue_check_new(struct registry *r, const struct registry_issue *in, struct cpk_error *err)
+{
+	struct hashes live;
+	const char *p = in->serial;
+	cpk_status st;
+
+	memset(&live, 0, sizeof(live));
+	if ((st = refuse_revoked_locked(r, in->serial, "a re-issue goes to a card that is not "
+	    "revoked", err)) != CPK_OK)
+		goto out;
+	if ((st = r->ops->query(r->db, "SELECT bundle_sha256 FROM bundles WHERE serial = $1 AND "
+	    "state IN ('issued', 'loaded') ORDER BY id", 1, &p, hash_row, &live, err)) != CPK_OK)
+		goto out;
+	if (live.n > 0)
+		st = cpk_error_set(err, CPK_ERR_STATE, "card %s already has a live bundle (%s, "
+		    "issued or loaded) in registry '%s': a re-issue goes to a new card",
+		    in->serial, live.h[0], r->shown);
+out:
+	free(live.h);
+	return st;
+}
+
+/* Revoke every issued or loaded bundle of the lost card, linked to the new bundle. */
+static cpk_status
+reissue_revoke(struct registry *r, const struct registry_issue *in, const char *lost,
+    const char *reason, struct cpk_error *err)
+{
+	struct hashes gone;
+	char at[32];
+	const char *p[4];
+	size_t i;
+	cpk_status st;
+
+	memset(&gone, 0, sizeof(gone));
+	snprintf(at, sizeof(at), "%llu", (unsigned long long)now());
+	p[0] = lost;
+	p[1] = reason;
+	p[2] = in->bundle_sha256;
+	p[3] = at;
+	/* Row locks: of two concurrent re-issues, the second finds nothing left to revoke. */
+	if ((st = r->ops->query(r->db, "UPDATE bundles SET state = 'revoked', reason = $2, "
+	    "replaced_by = $3, changed = CAST($4 AS BIGINT) WHERE serial = $1 AND state IN "
+	    "('issued', 'loaded') RETURNING bundle_sha256", 4, p, hash_row, &gone,
+	    err)) != CPK_OK) {
+		if (st == CPK_ERR_NOMEM)
+			st = cpk_error_set(err, st, "out of memory");
+		goto out;
+	}
+	if (gone.n == 0) {
+		if ((st = refuse_revoked_locked(r, lost, "it was re-issued already", err)) == CPK_OK)
+			st = cpk_error_set(err, CPK_ERR_STATE, "card %s has no issued or loaded bundle "
+			    "in registry '%s': nothing to re-issue", lost, r->shown);
+		goto out;
+	}
+	for (i = 0; i < gone.n && st == CPK_OK; i++)
+		st = log_event(r, lost, gone.h[i], "revoked", reason, err);
+	if (st == CPK_OK)
+		st = log_event(r, lost, in->bundle_sha256, "reissued-as", in->serial, err);
+out:
+	free(gone.h);
+	return st;
+}
+
+static cpk_status
+reissue_locked(struct registry *r, const struct registry_issue *in, const char *lost,
+    const char *reason, struct cpk_error *err)
+{
+	bool known = false;
+	cpk_status st;
+
+	if ((st = r->ops->begin(r->db, err)) != CPK_OK)
+		return st;
+	if ((st = r->ops->query(r->db, "SELECT 1 FROM bundles WHERE serial = $1 LIMIT 1", 1,
+	    &lost, one_row, &known, err)) != CPK_OK)
+		goto out;
+	if (!known) {
+		st = cpk_error_set(err, CPK_ERR_NOT_FOUND, "no card %s in registry '%s': only a "
+		    "card the registry issued can be re-issued", lost, r->shown);
+		goto out;
+	}
+	if ((st = refuse_revoked_locked(r, lost, "it was re-issued already", err)) != CPK_OK ||
+	    (st = reissue_check_new(r, in, err)) != CPK_OK ||
+	    (st = reissue_revoke(r, in, lost, reason, err)) != CPK_OK)
+		goto out;
+	if ((st = insert_bundle(r, in, err)) == CPK_ERR_STATE) {
+		/* A unique index: another writer recorded this card or these bytes meanwhile. */
+		st = cpk_error_set(err, CPK_ERR_STATE, "card %s: another bundle was recorded for "
+		    "it meanwhile (or bundle %s is recorded already) in registry '%s'", in->serial,
+		    in->bundle_sha256, r->shown);
+		goto out;
+	}
+	if (st != CPK_OK ||
+	    (st = log_event(r, in->serial, in->bundle_sha256, "reissue-of", lost, err)) != CPK_OK)
+		goto out;
+	st = r->ops->commit(r->db, err);
+out:
+	if (st != CPK_OK)
+		r->ops->rollback(r->db);
+	return st;
+}
+
+cpk_status
+registry_reissue(struct registry *r, const struct registry_issue *in, const char *lost_serial,
+    const char *reason, struct cpk_error *err)
+{
+	char why[REGISTRY_REASON_MAX + 1];
+	int n;
+	cpk_status st;
+
+	if ((st = check_issue(in, err)) != CPK_OK)
+		return st;
+	if (in->supersede != NULL)
+		return cpk_error_set(err, CPK_ERR_ARG, "registry: a re-issue supersedes nothing");
+	if (lost_serial == NULL || lost_serial[0] == '\0' ||
+	    strlen(lost_serial) > REGISTRY_SERIAL_MAX)
+		return cpk_error_set(err, CPK_ERR_ARG, "registry: no lost card's serial");
+	if (strcmp(lost_serial, in->serial) == 0)
+		return cpk_error_set(err, CPK_ERR_ARG, "card %s cannot be re-issued as itself: "
+		    "the new card record must be another card's (its own serial)", lost_serial);
+	if (reason == NULL) {
+		n = snprintf(why, sizeof(why), "lost; re-issued as card %s", in->serial);
+		if (n < 0 || (size_t)n >= sizeof(why))
+			return cpk_error_set(err, CPK_ERR_RANGE, "registry: serial too long");
+		reason = why;
+	}
+	if (strlen(reason) > REGISTRY_REASON_MAX)
+		return cpk_error_set(err, CPK_ERR_RANGE, "the reason is longer than %d bytes",
+		    REGISTRY_REASON_MAX);
+	pthread_mutex_lock(&r->mu);
+	st = reissue_locked(r, in, lost_serial, reason, err);
 	pthread_mutex_unlock(&r->mu);
 	return st;
 }
@@ -832,6 +1075,13 @@ record_group(struct registry *r, const struct registry_issue *in, size_t n, cpk_
 		cpk_error_clear(&errs[i]);
 		if ((st[i] = check_issue(&in[i], &errs[i])) != CPK_OK)
 			continue;
+		if ((st[i] = refuse_revoked_locked(r, in[i].serial, NO_NEW_BUNDLE,
+		    &errs[i])) == CPK_ERR_STATE)
+			continue;
+		if (st[i] != CPK_OK) {
+			ret = cpk_error_set(err, st[i], "%s", errs[i].msg);
+			goto fail;
+		}
 		if ((ret = live_bundle(r, in[i].serial, in[i].counter, &old, &found, err)) != CPK_OK)
 			goto fail;
 		if (found && (st[i] = refuse(r, &in[i], &old, &errs[i])) != CPK_OK)

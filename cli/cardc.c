@@ -15,6 +15,7 @@ static const struct cli_command *const commands[] = {
 	&cardc_keygen_command,
 	&cardc_batch_command,
 	&cardc_registry_command,
+	&cardc_reissue_command,
 	&cardc_receipt_command,
 };
 

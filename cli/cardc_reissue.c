@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * cardc reissue: a lost or broken card's profile and personalization data,
+ * compiled for a new card; the old card revoked and linked to the new one
+ * in the registry (registry_reissue).
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cardc.h"
+#include "cardc_job.h"
+#include "cli_util.h"
+#include "cpk_file.h"
+#include "registry_issue.h"
+
+#define SYNOPSIS "cardc reissue --lost SERIAL -p PROFILE -c NEW-CARD -k KEYDIR " \
+    "-s SIGNKEY -o OUT.cpk [--host-challenge HEX] [--registry URI] [--reason TEXT]"
+
+enum { OPT_LOST = CARDC_OPT_JOB_END, OPT_REASON };
+
+static const struct option long_options[] = {
+	CARDC_JOB_LONG_OPTIONS,
+	{ "lost", required_argument, NULL, OPT_LOST },
+	{ "reason", required_argument, NULL, OPT_REASON },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct reissue_args {
+	struct cardc_job_args job;
+	const char *lost, *reason;
+};
+
+/*
+ * The new card takes the lost card's data: items its own record gives
+ * must be the same (a re-issue installs the data the lost card had).
+ */
+static cpk_status
+take_data(const struct reissue_args *a, struct card_record *card, struct card_record *stored,
+    struct cpk_error *err)
+{
+	struct card_data_item *items;
+	const char *v;
+	size_t i, n;
+
+	for (i = 0; i < card->ndata; i++) {
+		if ((v = card_data_get(stored, card->data[i].name)) == NULL)
+			return cpk_error_set(err, CPK_ERR_ARG, "%s: per-card data '%s' is not in the "
+			    "data card %s was issued with: a re-issue installs the lost card's data; "
+			    "leave it out", a->job.card, card->data[i].name, a->lost);
+		if (strcmp(v, card->data[i].value) != 0)
+			return cpk_error_set(err, CPK_ERR_ARG, "%s: per-card data '%s' differs from "
+			    "the value card %s was issued with: a re-issue installs the lost card's "
+			    "data; leave it out", a->job.card, card->data[i].name, a->lost);
+	}
+	/* Swap: the card gets the stored items, stored (cleared by the caller) its own. */
+	items = card->data;
+	n = card->ndata;
+	card->data = stored->data;
+	card->ndata = stored->ndata;
+	stored->data = items;
+	stored->ndata = n;
+	return CPK_OK;
+}
+
+/* Where the bundle is: the registry has it, the file may not. */
+static void
+not_written(const struct reissue_args *a, const struct registry_issue *in, const char *tmp,
+    struct cpk_error *err)
+{
+	if (tmp != NULL && tmp[0] != '\0')
+		cpk_error_prefix(err, "the re-issue is recorded (card %s revoked; bundle %s issued "
+		    "for card %s), but the bundle could not be put at '%s'; it is kept at '%s': "
+		    "move it there", a->lost, in->bundle_sha256, in->serial, a->job.output, tmp);
+	else
+		cpk_error_prefix(err, "the re-issue is recorded (card %s revoked; bundle %s issued "
+		    "for card %s), but the bundle could not be written (it can be compiled again "
+		    "only with the same --host-challenge and SOURCE_DATE_EPOCH)", a->lost,
+		    in->bundle_sha256, in->serial);
+}
+
+/*
+ * Record, then publish: the bundle is staged next to OUT first, so a
+ * refused re-issue writes nothing and a recorded one is never lost.
+ */
+static cpk_status
+record_and_write(const struct reissue_args *a, const struct cardc_job *j,
+    const struct registry_issue *in, struct cpk_error *err)
+{
+	char tmp[PATH_MAX] = "";
+	bool to_stdout = strcmp(a->job.output, "-") == 0;
+	cpk_status st;
+
+	if (!to_stdout && (st = cpk_file_stage(a->job.output, j->bytes.data, j->bytes.len, 0600,
+	    tmp, sizeof(tmp), err)) != CPK_OK)
+		return st;
+	if ((st = registry_reissue(j->cr.reg, in, a->lost, a->reason, err)) != CPK_OK) {
+		if (!to_stdout)
+			unlink(tmp);
+		return st;
+	}
+	if (to_stdout)
+		st = cardc_write_bundle("-", &j->bytes, err);
+	else
+		st = cpk_file_publish(tmp, a->job.output, true, err);
+	if (st != CPK_OK)
+		not_written(a, in, to_stdout ? NULL : tmp, err);
+	return st;
+}
+
+static int
+run(const struct reissue_args *a)
+{
+	struct cardc_job j;
+	struct card_record stored;
+	struct registry_row src;
+	struct registry_issue_buf b;
+	struct cpk_error err;
+	cpk_status ret;
+
+	cpk_error_clear(&err);
+	card_record_init(&stored);
+	memset(&b, 0, sizeof(b));
+	if ((ret = cardc_job_open(&a->job, &j, &err)) != CPK_OK)
+		goto out;
+	if (j.cr.reg == NULL) {
+		ret = cpk_error_set(&err, CPK_ERR_ARG, "cardc reissue needs a registry: the lost "
+		    "card's data and history are there (--registry URI, CPK_REGISTRY or a config "
+		    "file)");
+		goto out;
+	}
+	if (strcmp(j.card.serial, a->lost) == 0) {
+		ret = cpk_error_set(&err, CPK_ERR_ARG, "%s is card %s itself: give the new card's "
+		    "record (another serial)", a->job.card, a->lost);
+		goto out;
+	}
+	if ((ret = registry_reissue_source(j.cr.reg, j.cr.dk, j.p, a->lost, &src, &stored,
+	    &err)) != CPK_OK ||
+	    (ret = take_data(a, &j.card, &stored, &err)) != CPK_OK ||
+	    (ret = cardc_job_build(&a->job, &j, &err)) != CPK_OK ||
+	    (ret = registry_issue_prepare(j.cr.dk, j.p, &j.card, &j.compiled.manifest,
+	    j.bytes.data, j.bytes.len, NULL, &b, &err)) != CPK_OK ||
+	    (ret = record_and_write(a, &j, &b.in, &err)) != CPK_OK)
+		goto out;
+	fprintf(stderr, "cardc: card %s re-issued as card %s: bundle %s (from %s, %s), "
+	    "card %s revoked\n", a->lost, b.in.serial, b.in.bundle_sha256, src.bundle_sha256,
+	    registry_state_name(src.state), a->lost);
+out:
+	if (ret != CPK_OK)
+		cli_error(&err);
+	registry_issue_buf_free(&b);
+	card_record_clear(&stored);
+	cardc_job_free(&j);
+	return cli_exit_status(ret);
+}
+
+static int
+reissue_main(int argc, char *argv[])
+{
+	struct reissue_args a;
+	int c, rc;
+
+	memset(&a, 0, sizeof(a));
+	a.job.cmd = "reissue";
+	a.job.synopsis = SYNOPSIS;
+	while ((c = getopt_long(argc, argv, CARDC_GETOPT_PREFIX CARDC_JOB_SHORT_OPTIONS,
+	    long_options, NULL)) != -1) {
+		if ((rc = cardc_job_option(&a.job, c, optarg, &cardc_reissue_command)) >= 0) {
+			if (rc != 0 || c == 'h')
+				return rc;
+			continue;
+		}
+		if (c == OPT_LOST)
+			a.lost = optarg;
+		else if (c == OPT_REASON && optarg[0] != '\0')
+			a.reason = optarg;
+		else if (c == OPT_REASON)
+			return cli_usage("reissue", SYNOPSIS, "--reason wants a text");
+		else
+			return cli_bad_option("reissue", SYNOPSIS, c, argv, long_options);
+	}
+	if (a.lost == NULL)
+		return cli_usage("reissue", SYNOPSIS, "missing --lost SERIAL (the card to replace)");
+	if ((rc = cardc_job_check(&a.job, argc, argv)) >= 0)
+		return rc;
+	return run(&a);
+}
+
+const struct cli_command cardc_reissue_command = {
+	.name = "reissue",
+	.run = reissue_main,
+	.summary = "re-issue a lost or broken card's bundle for a new card",
+	.synopsis = SYNOPSIS,
+	.help =
+	    "Compile PROFILE for the new card NEW-CARD with the personalization data\n"
+	    "the lost or broken card SERIAL was issued with (from the registry,\n"
+	    "opened with KEYDIR/registry-data.key), record the new bundle and mark\n"
+	    "every issued or loaded bundle of the old card revoked, linked to it,\n"
+	    "in one registry transaction. The old card gets no bundle after this.\n"
+	    "\n"
+	    "      --lost SERIAL         the card to replace (known to the registry)\n"
+	    "  -p, --profile PROFILE     the profile the old card was issued with,\n"
+	    "                            unchanged (its SHA-256 is checked)\n"
+	    "  -c, --card NEW-CARD       the new card's record, YAML ('-' reads stdin):\n"
+	    "                            its own serial, keys and counter; data items\n"
+	    "                            it gives must equal the stored ones\n"
+	    CARDC_JOB_HELP_KEYS_OUTPUT
+	    "      --registry URI        the issuance registry (required: sqlite:PATH,\n"
+	    "                            postgresql://...; default: CPK_REGISTRY,\n"
+	    "                            then the config files)\n"
+	    "      --reason TEXT         why the old card is revoked (default: \"lost;\n"
+	    "                            re-issued as card NEW\")\n"
+	    "  -h, --help                show this help\n"
+	    "\n"
+	    "The bundle is written next to OUT.cpk first and renamed once the\n"
+	    "registry has it: a refused re-issue writes nothing. The lost card's\n"
+	    "data comes from its newest issued or loaded bundle of this profile\n"
+	    "that holds sealed data (a loaded one first).\n",
+};

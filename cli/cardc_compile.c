@@ -73,29 +73,28 @@ out:
 }
 
 static int
+compile_option(void *arg, int c, const char *optarg)
+{
+	const char **supersede = arg;
+
+	if (c != OPT_SUPERSEDE)
+		return CARDC_NOT_MINE;
+	if (optarg[0] == '\0')
+		return cli_usage("compile", SYNOPSIS, "--supersede wants a reason");
+	*supersede = optarg;
+	return -1;
+}
+
+static int
 compile_main(int argc, char *argv[])
 {
 	struct cardc_job_args a;
 	const char *supersede = NULL;
-	int c, rc;
+	int rc;
 
 	memset(&a, 0, sizeof(a));
-	a.cmd = "compile";
-	a.synopsis = SYNOPSIS;
-	while ((c = getopt_long(argc, argv, CARDC_GETOPT_PREFIX CARDC_JOB_SHORT_OPTIONS,
-	    long_options, NULL)) != -1) {
-		if ((rc = cardc_job_option(&a, c, optarg, &cardc_compile_command)) >= 0) {
-			if (rc != 0 || c == 'h')
-				return rc;
-			continue;
-		}
-		if (c != OPT_SUPERSEDE)
-			return cli_bad_option("compile", SYNOPSIS, c, argv, long_options);
-		if (optarg[0] == '\0')
-			return cli_usage("compile", SYNOPSIS, "--supersede wants a reason");
-		supersede = optarg;
-	}
-	if ((rc = cardc_job_check(&a, argc, argv)) >= 0)
+	if ((rc = cardc_job_getopt(&a, argc, argv, long_options, &cardc_compile_command,
+	    compile_option, &supersede)) >= 0)
 		return rc;
 	return run(&a, supersede);
 }

@@ -12,9 +12,9 @@
 #include "cli_util.h"
 #include "cpk_file.h"
 
-int
-cardc_job_option(struct cardc_job_args *a, int c, const char *arg,
-    const struct cli_command *help)
+/* One of the job's options: 0 taken, -1 not one of them, else a usage error's exit status. */
+static int
+job_option(struct cardc_job_args *a, int c, const char *arg)
 {
 	switch (c) {
 	case 'p':
@@ -42,16 +42,13 @@ cardc_job_option(struct cardc_job_args *a, int c, const char *arg,
 	case CARDC_OPT_REGISTRY:
 		a->registry = arg;
 		return 0;
-	case 'h':
-		cli_command_help(help, stdout);
-		return CLI_EXIT_OK;
 	default:
 		return -1;
 	}
 }
 
-int
-cardc_job_check(const struct cardc_job_args *a, int argc, char *argv[])
+static int
+job_check(const struct cardc_job_args *a, int argc, char *argv[])
 {
 	if (optind < argc)
 		return cli_usage(a->cmd, a->synopsis, "unexpected argument '%s'", argv[optind]);
@@ -67,6 +64,33 @@ cardc_job_check(const struct cardc_job_args *a, int argc, char *argv[])
 		return cli_usage(a->cmd, a->synopsis, "missing -k KEYDIR: key sets are read only "
 		    "from the key folder you name (the profile names files in it)");
 	return -1;
+}
+
+int
+cardc_job_getopt(struct cardc_job_args *a, int argc, char *argv[],
+    const struct option *longopts, const struct cli_command *cmd, cardc_own_option_fn own,
+    void *arg)
+{
+	int c, rc;
+
+	a->cmd = cmd->name;
+	a->synopsis = cmd->synopsis;
+	while ((c = getopt_long(argc, argv, CARDC_GETOPT_PREFIX CARDC_JOB_SHORT_OPTIONS,
+	    longopts, NULL)) != -1) {
+		if (c == 'h') {
+			cli_command_help(cmd, stdout);
+			return CLI_EXIT_OK;
+		}
+		if ((rc = job_option(a, c, optarg)) == 0)
+			continue;
+		if (rc > 0)
+			return rc;
+		if ((rc = own(arg, c, optarg)) == CARDC_NOT_MINE)
+			return cli_bad_option(a->cmd, a->synopsis, c, argv, longopts);
+		if (rc >= 0)
+			return rc;
+	}
+	return job_check(a, argc, argv);
 }
 
 static cpk_status

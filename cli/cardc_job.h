@@ -56,15 +56,20 @@ struct cardc_job_args {
 	bool has_host_challenge;
 };
 
+/* A command's own options: -1 taken, CARDC_NOT_MINE not one of them, else an exit status. */
+#define CARDC_NOT_MINE (-2)
+typedef int (*cardc_own_option_fn)(void *arg, int c, const char *optarg);
+
 /*
- * getopt_long's answer c, if it is one of the job's options: 0 taken,
- * -1 not one of them, else the exit status of a usage error (printed).
- * 'h' prints the help of `help` and returns CLI_EXIT_OK.
+ * Parse argv with longopts (CARDC_JOB_LONG_OPTIONS and the command's
+ * own): the job's options into a (-h prints cmd's help), the others
+ * through own. Then the job's required options are checked. Returns -1
+ * when all is well, else the exit status (a usage error printed, or 0
+ * after the help).
  */
-int cardc_job_option(struct cardc_job_args *a, int c, const char *arg,
-    const struct cli_command *help);
-/* After the options: -1 all there, else the exit status of a usage error. */
-int cardc_job_check(const struct cardc_job_args *a, int argc, char *argv[]);
+int cardc_job_getopt(struct cardc_job_args *a, int argc, char *argv[],
+    const struct option *longopts, const struct cli_command *cmd, cardc_own_option_fn own,
+    void *arg);
 
 struct cardc_job {
 	struct profile *p;

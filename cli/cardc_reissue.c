@@ -157,34 +157,33 @@ out:
 }
 
 static int
+reissue_option(void *arg, int c, const char *optarg)
+{
+	struct reissue_args *a = arg;
+
+	if (c == OPT_LOST)
+		a->lost = optarg;
+	else if (c != OPT_REASON)
+		return CARDC_NOT_MINE;
+	else if (optarg[0] == '\0')
+		return cli_usage("reissue", SYNOPSIS, "--reason wants a text");
+	else
+		a->reason = optarg;
+	return -1;
+}
+
+static int
 reissue_main(int argc, char *argv[])
 {
 	struct reissue_args a;
-	int c, rc;
+	int rc;
 
 	memset(&a, 0, sizeof(a));
-	a.job.cmd = "reissue";
-	a.job.synopsis = SYNOPSIS;
-	while ((c = getopt_long(argc, argv, CARDC_GETOPT_PREFIX CARDC_JOB_SHORT_OPTIONS,
-	    long_options, NULL)) != -1) {
-		if ((rc = cardc_job_option(&a.job, c, optarg, &cardc_reissue_command)) >= 0) {
-			if (rc != 0 || c == 'h')
-				return rc;
-			continue;
-		}
-		if (c == OPT_LOST)
-			a.lost = optarg;
-		else if (c == OPT_REASON && optarg[0] != '\0')
-			a.reason = optarg;
-		else if (c == OPT_REASON)
-			return cli_usage("reissue", SYNOPSIS, "--reason wants a text");
-		else
-			return cli_bad_option("reissue", SYNOPSIS, c, argv, long_options);
-	}
+	if ((rc = cardc_job_getopt(&a.job, argc, argv, long_options, &cardc_reissue_command,
+	    reissue_option, &a)) >= 0)
+		return rc;
 	if (a.lost == NULL)
 		return cli_usage("reissue", SYNOPSIS, "missing --lost SERIAL (the card to replace)");
-	if ((rc = cardc_job_check(&a.job, argc, argv)) >= 0)
-		return rc;
 	return run(&a);
 }
 

@@ -515,20 +515,31 @@ revoked_locked(struct registry *r, const char *serial, struct registry_revocatio
 
 /* CPK_ERR_STATE naming what replaced a revoked card; CPK_OK if it is not revoked. */
 static cpk_status
+revoked_message(const char *serial, const struct registry_revocation *rv, const char *what,
+    struct cpk_error *err)
+{
+	const char *why = rv->reason[0] != '\0' ? rv->reason : "no reason given";
+
+	if (!rv->revoked)
+		return CPK_OK;
+	if (rv->replaced_by_serial[0] != '\0')
+		return cpk_error_set(err, CPK_ERR_STATE, "card %s is revoked (%s), replaced by "
+		    "card %s (bundle %.16s...): %s", serial, why, rv->replaced_by_serial,
+		    rv->replaced_by, what);
+	return cpk_error_set(err, CPK_ERR_STATE, "card %s is revoked (%s; bundle %.16s...): %s",
+	    serial, why, rv->bundle_sha256, what);
+}
+
+static cpk_status
 refuse_revoked_locked(struct registry *r, const char *serial, const char *what,
     struct cpk_error *err)
 {
 	struct registry_revocation rv;
 	cpk_status st;
 
-	if ((st = revoked_locked(r, serial, &rv, err)) != CPK_OK || !rv.revoked)
+	if ((st = revoked_locked(r, serial, &rv, err)) != CPK_OK)
 		return st;
-	if (rv.replaced_by_serial[0] != '\0')
-		return cpk_error_set(err, CPK_ERR_STATE, "card %s is revoked (%s), replaced by "
-		    "card %s (bundle %.16s...): %s", serial, rv.reason[0] != '\0' ? rv.reason :
-		    "no reason given", rv.replaced_by_serial, rv.replaced_by, what);
-	return cpk_error_set(err, CPK_ERR_STATE, "card %s is revoked (%s; bundle %.16s...): %s",
-	    serial, rv.reason[0] != '\0' ? rv.reason : "no reason given", rv.bundle_sha256, what);
+	return revoked_message(serial, &rv, what, err);
 }
 
 cpk_status
@@ -547,12 +558,12 @@ cpk_status
 registry_refuse_revoked(struct registry *r, const char *serial, const char *what,
     struct cpk_error *err)
 {
+	struct registry_revocation rv;
 	cpk_status st;
 
-	pthread_mutex_lock(&r->mu);
-	st = refuse_revoked_locked(r, serial, what, err);
-	pthread_mutex_unlock(&r->mu);
-	return st;
+	if ((st = registry_card_revoked(r, serial, &rv, err)) != CPK_OK)
+		return st;
+	return revoked_message(serial, &rv, what, err);
 }
 
 #define NO_NEW_BUNDLE "a revoked card gets no new bundle"

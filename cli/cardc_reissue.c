@@ -6,6 +6,7 @@
  */
 #include <getopt.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,19 +34,34 @@ struct reissue_args {
 	const char *lost, *reason;
 };
 
+static bool
+declared(const struct profile *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->ndata; i++)
+		if (strcmp(p->data_names[i], name) == 0)
+			return true;
+	return false;
+}
+
 /*
- * The new card takes the lost card's data: items its own record gives
- * must be the same (a re-issue installs the data the lost card had).
+ * The new card takes the lost card's data: items of the profile its own
+ * record gives must be the same (a re-issue installs the data the lost
+ * card had); items the profile does not declare are not used, as by
+ * compile.
  */
 static cpk_status
-take_data(const struct reissue_args *a, struct card_record *card, struct card_record *stored,
-    struct cpk_error *err)
+take_data(const struct reissue_args *a, const struct profile *p, struct card_record *card,
+    struct card_record *stored, struct cpk_error *err)
 {
 	struct card_data_item *items;
 	const char *v;
 	size_t i, n;
 
 	for (i = 0; i < card->ndata; i++) {
+		if (!declared(p, card->data[i].name))
+			continue;
 		if ((v = card_data_get(stored, card->data[i].name)) == NULL)
 			return cpk_error_set(err, CPK_ERR_ARG, "%s: per-card data '%s' is not in the "
 			    "data card %s was issued with: a re-issue installs the lost card's data; "
@@ -131,6 +147,11 @@ run(const struct reissue_args *a)
 		    "file)");
 		goto out;
 	}
+	if (j.card.serial[0] == '\0') {
+		ret = cpk_error_set(&err, CPK_ERR_ARG, "%s has no 'serial': the registry records "
+		    "the new card by its serial", a->job.card);
+		goto out;
+	}
 	if (strcmp(j.card.serial, a->lost) == 0) {
 		ret = cpk_error_set(&err, CPK_ERR_ARG, "%s is card %s itself: give the new card's "
 		    "record (another serial)", a->job.card, a->lost);
@@ -138,7 +159,7 @@ run(const struct reissue_args *a)
 	}
 	if ((ret = registry_reissue_source(j.cr.reg, j.cr.dk, j.p, a->lost, &src, &stored,
 	    &err)) != CPK_OK ||
-	    (ret = take_data(a, &j.card, &stored, &err)) != CPK_OK ||
+	    (ret = take_data(a, j.p, &j.card, &stored, &err)) != CPK_OK ||
 	    (ret = cardc_job_build(&a->job, &j, &err)) != CPK_OK ||
 	    (ret = registry_issue_prepare(j.cr.dk, j.p, &j.card, &j.compiled.manifest,
 	    j.bytes.data, j.bytes.len, NULL, &b, &err)) != CPK_OK ||
@@ -204,7 +225,8 @@ const struct cli_command cardc_reissue_command = {
 	    "                            unchanged (its SHA-256 is checked)\n"
 	    "  -c, --card NEW-CARD       the new card's record, YAML ('-' reads stdin):\n"
 	    "                            its own serial, keys and counter; data items\n"
-	    "                            it gives must equal the stored ones\n"
+	    "                            of the profile it gives must equal the\n"
+	    "                            stored ones\n"
 	    CARDC_JOB_HELP_KEYS_OUTPUT
 	    "      --registry URI        the issuance registry (required: sqlite:PATH,\n"
 	    "                            postgresql://...; default: CPK_REGISTRY,\n"

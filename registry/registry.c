@@ -680,8 +680,11 @@ reissue_check_new(struct registry *r, const struct registry_issue *in, struct cp
 	    "revoked", err)) != CPK_OK)
 		goto out;
 	if ((st = r->ops->query(r->db, "SELECT bundle_sha256 FROM bundles WHERE serial = $1 AND "
-	    "state IN ('issued', 'loaded') ORDER BY id", 1, &p, hash_row, &live, err)) != CPK_OK)
+	    "state IN ('issued', 'loaded') ORDER BY id", 1, &p, hash_row, &live, err)) != CPK_OK) {
+		if (st == CPK_ERR_NOMEM)
+			st = cpk_error_set(err, st, "out of memory");
 		goto out;
+	}
 	if (live.n > 0)
 		st = cpk_error_set(err, CPK_ERR_STATE, "card %s already has a live bundle (%s, "
 		    "issued or loaded) in registry '%s': a re-issue goes to a new card",

@@ -427,6 +427,22 @@ check "reissue to stdout, with a reason" test "$(sql "SELECT b.state, b.reason, 
     WHERE b.serial = 'CARD-0300'")" = "revoked|chip broken|CARD-0301"
 check "reissue to stdout: the bundle recorded" test "$(sql "SELECT serial FROM bundles \
     WHERE bundle_sha256 = '$(hash_of "$T/r3.cpk")'")" = CARD-0301
+# OUT.cpk cannot be written: nothing recorded. The bundle written nowhere after
+# it was recorded (stdout full): the message says the re-issue stands.
+card_as CARD-0500 FF08
+card_as CARD-0501 FF09
+expect 0 "" compile -p "$PA" -c "$T/CARD-0500.yaml" -o "$T/l5.cpk"
+expect 1 "cannot create a temporary file like '$T/nodir/.r5.cpk." \
+    reissue --lost CARD-0500 -p "$PA" -c "$T/CARD-0501.yaml" -o "$T/nodir/r5.cpk"
+check "not writable: nothing recorded" test "$(sql "SELECT state FROM bundles \
+    WHERE serial IN ('CARD-0500', 'CARD-0501')")" = issued
+reissue --lost CARD-0500 -p "$PA" -c "$T/CARD-0501.yaml" -o - >/dev/full 2>"$T/full.err"
+check "stdout full: exit 1" test $? = 1
+check "stdout full: the re-issue stands" grep -q "the re-issue is recorded (card CARD-0500 \
+revoked; bundle [0-9A-F]* issued for card CARD-0501), but the bundle could not be written" \
+    "$T/full.err"
+check "stdout full: recorded" test "$(sql "SELECT state FROM bundles WHERE serial IN \
+    ('CARD-0500', 'CARD-0501') ORDER BY id" | tr '\n' ' ')" = "revoked issued "
 # Two re-issues of one card at once: exactly one wins.
 card_as CARD-0400 FF05
 card_as CARD-0401 FF06

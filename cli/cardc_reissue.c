@@ -82,19 +82,23 @@ take_data(const struct reissue_args *a, const struct profile *p, struct card_rec
 }
 
 /* Where the bundle is: the registry has it, the file may not. */
-static void
+static cpk_status
 not_written(const struct reissue_args *a, const struct registry_issue *in, const char *tmp,
-    struct cpk_error *err)
+    cpk_status st, struct cpk_error *err)
 {
-	if (tmp != NULL && tmp[0] != '\0')
-		cpk_error_prefix(err, "the re-issue is recorded (card %s revoked; bundle %s issued "
-		    "for card %s), but the bundle could not be put at '%s'; it is kept at '%s': "
-		    "move it there", a->lost, in->bundle_sha256, in->serial, a->job.output, tmp);
-	else
-		cpk_error_prefix(err, "the re-issue is recorded (card %s revoked; bundle %s issued "
-		    "for card %s), but the bundle could not be written (it can be compiled again "
-		    "only with the same --host-challenge and SOURCE_DATE_EPOCH)", a->lost,
-		    in->bundle_sha256, in->serial);
+	char why[CPK_ERROR_MSG_LEN], done[160];
+
+	memcpy(why, err->msg, sizeof(why));
+	snprintf(done, sizeof(done), "the re-issue is recorded (card %s revoked; bundle %.16s... "
+	    "issued for card %s)", a->lost, in->bundle_sha256, in->serial);
+	if (tmp != NULL && access(tmp, F_OK) != 0)
+		return cpk_error_set(err, st, "%s and the bundle is at '%s', but: %s", done,
+		    a->job.output, why);
+	if (tmp != NULL)
+		return cpk_error_set(err, st, "%s, but the bundle could not be put at '%s' (%s); it "
+		    "is kept at '%s': move it there", done, a->job.output, why, tmp);
+	return cpk_error_set(err, st, "%s, but the bundle could not be written (%s); it can be "
+	    "compiled again only with the same --host-challenge and SOURCE_DATE_EPOCH", done, why);
 }
 
 /*
@@ -122,7 +126,7 @@ record_and_write(const struct reissue_args *a, const struct cardc_job *j,
 	else
 		st = cpk_file_publish(tmp, a->job.output, true, err);
 	if (st != CPK_OK)
-		not_written(a, in, to_stdout ? NULL : tmp, err);
+		st = not_written(a, in, to_stdout ? NULL : tmp, st, err);
 	return st;
 }
 

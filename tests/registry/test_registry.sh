@@ -439,8 +439,8 @@ check "not writable: nothing recorded" test "$(sql "SELECT state FROM bundles \
 reissue --lost CARD-0500 -p "$PA" -c "$T/CARD-0501.yaml" -o - >/dev/full 2>"$T/full.err"
 check "stdout full: exit 1" test $? = 1
 check "stdout full: the re-issue stands" grep -q "the re-issue is recorded (card CARD-0500 \
-revoked; bundle [0-9A-F]* issued for card CARD-0501), but the bundle could not be written" \
-    "$T/full.err"
+revoked; bundle [0-9A-F]*\.\.\. issued for card CARD-0501), but the bundle could not be \
+written (cannot write to stdout: No space left on device)" "$T/full.err"
 check "stdout full: recorded" test "$(sql "SELECT state FROM bundles WHERE serial IN \
     ('CARD-0500', 'CARD-0501') ORDER BY id" | tr '\n' ' ')" = "revoked issued "
 # Two re-issues of one card at once: exactly one wins.

@@ -15,6 +15,7 @@
 #include "cardc_job.h"
 #include "cli_util.h"
 #include "cpk_file.h"
+#include "datakey.h"
 #include "registry_issue.h"
 
 #define SYNOPSIS "cardc reissue --lost SERIAL -p PROFILE -c NEW-CARD -k KEYDIR " \
@@ -34,15 +35,25 @@ struct reissue_args {
 	const char *lost, *reason;
 };
 
-static bool
-declared(const struct profile *p, const char *name)
+/* An item of the new card's record that is not the stored one. */
+static cpk_status
+compare_data(const struct reissue_args *a, const struct card_record *given,
+    const struct card_record *stored, struct cpk_error *err)
 {
+	const char *v;
 	size_t i;
 
-	for (i = 0; i < p->ndata; i++)
-		if (strcmp(p->data_names[i], name) == 0)
-			return true;
-	return false;
+	for (i = 0; i < given->ndata; i++) {
+		if ((v = card_data_get(stored, given->data[i].name)) == NULL)
+			return cpk_error_set(err, CPK_ERR_ARG, "%s: per-card data '%s' is not in the "
+			    "data card %s was issued with: a re-issue installs the lost card's data; "
+			    "leave it out", a->job.card, given->data[i].name, a->lost);
+		if (strcmp(v, given->data[i].value) != 0)
+			return cpk_error_set(err, CPK_ERR_ARG, "%s: per-card data '%s' differs from "
+			    "the value card %s was issued with: a re-issue installs the lost card's "
+			    "data; leave it out", a->job.card, given->data[i].name, a->lost);
+	}
+	return CPK_OK;
 }
 
 /*
@@ -55,22 +66,18 @@ static cpk_status
 take_data(const struct reissue_args *a, const struct profile *p, struct card_record *card,
     struct card_record *stored, struct cpk_error *err)
 {
+	struct cpk_buf plain = CPK_BUF_INIT;
+	struct card_record given;
 	struct card_data_item *items;
-	const char *v;
-	size_t i, n;
+	size_t n;
+	cpk_status st;
 
-	for (i = 0; i < card->ndata; i++) {
-		if (!declared(p, card->data[i].name))
-			continue;
-		if ((v = card_data_get(stored, card->data[i].name)) == NULL)
-			return cpk_error_set(err, CPK_ERR_ARG, "%s: per-card data '%s' is not in the "
-			    "data card %s was issued with: a re-issue installs the lost card's data; "
-			    "leave it out", a->job.card, card->data[i].name, a->lost);
-		if (strcmp(v, card->data[i].value) != 0)
-			return cpk_error_set(err, CPK_ERR_ARG, "%s: per-card data '%s' differs from "
-			    "the value card %s was issued with: a re-issue installs the lost card's "
-			    "data; leave it out", a->job.card, card->data[i].name, a->lost);
-	}
+	/* The record's items the profile declares: through their plain form. */
+	card_record_init(&given);
+	if ((st = card_data_encode(p, card, &plain, err)) != CPK_OK ||
+	    (st = card_data_decode(plain.data, plain.len, &given, err)) != CPK_OK ||
+	    (st = compare_data(a, &given, stored, err)) != CPK_OK)
+		goto out;
 	/* Swap: the card gets the stored items, stored (cleared by the caller) its own. */
 	items = card->data;
 	n = card->ndata;
@@ -78,7 +85,10 @@ take_data(const struct reissue_args *a, const struct profile *p, struct card_rec
 	card->ndata = stored->ndata;
 	stored->data = items;
 	stored->ndata = n;
-	return CPK_OK;
+out:
+	cpk_buf_free(&plain);
+	card_record_clear(&given);
+	return st;
 }
 
 /* Where the bundle is: the registry has it, the file may not. */

@@ -10,6 +10,7 @@
 
 static const struct cli_command *const commands[] = {
 	&cardc_compile_command,
+	&cardc_reissue_command,
 	&cardc_inspect_command,
 	&cardc_verify_command,
 	&cardc_keygen_command,

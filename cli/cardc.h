@@ -17,6 +17,7 @@
 #include "cpk_error.h"
 
 extern const struct cli_command cardc_compile_command;
+extern const struct cli_command cardc_reissue_command;
 extern const struct cli_command cardc_inspect_command;
 extern const struct cli_command cardc_verify_command;
 extern const struct cli_command cardc_keygen_command;

@@ -174,7 +174,8 @@ grep -qF "is not among the --bundle files" "$WORK/imp.err" ||
 "$CARDC" registry mark --registry "$URI" "$H" revoked --reason "card lost" >&2 ||
     harness_die "registry mark revoked"
 import 3 "$WORK/card.json" --bundle "$WORK/card.cpk"
-imp_says "is revoked (card lost): its receipts are not recorded"
+imp_says "is revoked (card lost; bundle "
+imp_says ": its receipts are not recorded"
 [ "$(state_of "$H")" = revoked ] || harness_die "a revoked card's receipt changed its state"
 
 # --- usage ---

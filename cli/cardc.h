@@ -45,6 +45,14 @@ void cardc_signature_text(const struct cpk_bundle *b, bool trust_given, char *bu
 /* The "signature" member of a JSON document. */
 void cardc_signature_json(struct cli_json *j, const struct cpk_bundle *b, bool trust_given);
 
+/*
+ * The responses the bundle keeps (the manifest's captures): on stdout,
+ * "captures:" and one line per capture with its command's label (nothing
+ * when there are none); in JSON, "captures": {"NAME": COMMAND, ...}.
+ */
+void cardc_captures_text(const struct cpk_bundle *b);
+void cardc_captures_json(struct cli_json *j, const struct cpk_bundle *b);
+
 /* --- the registry compile and batch record into (cardc_registry.c) --- */
 
 struct registry;

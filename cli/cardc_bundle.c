@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * cardc: opening a bundle and wording its signature status, for inspect
- * and verify.
+ * cardc: opening a bundle and wording its signature status and its
+ * captures, for inspect and verify.
  */
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -79,5 +80,35 @@ cardc_signature_json(struct cli_json *j, const struct cpk_bundle *b, bool trust_
 		cli_json_str(j, "fault", cpk_bundle_fault_name(fault));
 		cli_json_str(j, "error", why.msg);
 	}
+	cli_json_end(j);
+}
+
+void
+cardc_captures_text(const struct cpk_bundle *b)
+{
+	const struct cpk_manifest *m = cpk_bundle_manifest(b);
+	const struct cpk_command *c;
+	size_t i;
+
+	if (m->ncaptures == 0)
+		return;
+	printf("captures:\n");
+	for (i = 0; i < m->ncaptures; i++) {
+		c = m->captures[i].command <= cpk_bundle_command_count(b) ?
+		    cpk_bundle_command(b, m->captures[i].command - 1) : NULL;
+		printf("  %-16scommand %u (%s)\n", m->captures[i].name, m->captures[i].command,
+		    c != NULL ? c->label : "?");
+	}
+}
+
+void
+cardc_captures_json(struct cli_json *j, const struct cpk_bundle *b)
+{
+	const struct cpk_manifest *m = cpk_bundle_manifest(b);
+	size_t i;
+
+	cli_json_object(j, "captures");
+	for (i = 0; i < m->ncaptures; i++)
+		cli_json_uint(j, m->captures[i].name, m->captures[i].command);
 	cli_json_end(j);
 }

@@ -1716,6 +1716,7 @@ test_examples(void)
 	example("install-applet.yaml", scp03_card);
 	example("reinstall.yaml", scp03_card);
 	example("personalize.yaml", scp03_card);
+	example("generate-key.yaml", scp03_card);
 	example("rotate-keys.yaml", scp02_card);
 }
 

@@ -744,9 +744,11 @@ on_response(void *ctx, size_t index, const struct cpk_command *cmd, struct scp_s
 		st = cpk_error_set(err, CPK_ERR_VERIFY, "%s", w->res->reason);
 		goto out;
 	}
-	if (scp_sw_protected(sw))
+	/* An answer whose status word carries no R-MAC proves nothing: not captured. */
+	if (scp_sw_protected(sw)) {
 		w->res->rmacs++;
-	keep_capture(w->res, index, cmd, sw, plain.data, plain.len);
+		keep_capture(w->res, index, cmd, sw, plain.data, plain.len);
+	}
 	st = CPK_OK;
 out:
 	cpk_buf_free(&plain);

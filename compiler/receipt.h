@@ -131,7 +131,8 @@ const char *receipt_verdict_name(enum receipt_verdict v);
  * A response the bundle's manifest names (a capture): the plain response
  * data, without status word and R-MAC, decrypted when the level has R-ENC.
  * Present only when the command was answered with a status word it
- * accepts and, when the level has R-MAC, its R-MAC verified.
+ * accepts and, when the level has R-MAC, its R-MAC verified (an accepted
+ * status word that carries no R-MAC, such as 6A88, is not captured).
  */
 struct receipt_capture {
 	char name[CPK_CAPTURE_NAME_MAX + 1];

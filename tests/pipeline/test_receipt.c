@@ -65,7 +65,8 @@ static const char capture_steps[] =
     "  - store-data:\n      instance: F043504B48454C4C4F01\n      format: dgi\n"
     "      items:\n        - dgi: \"0101\"\n          value: \"0102\"\n"
     "  - apdu:\n      label: GENERATE KEY PAIR\n      header: \"00460000\"\n"
-    "      data: F043504B48454C4C4F01\n      le: \"00\"\n      capture: pubkey\n";
+    "      data: F043504B48454C4C4F01\n      le: \"00\"\n      capture: pubkey\n"
+    "      accept: [\"9000\", \"6A88\"]\n";
 
 static void
 write_file(const char *name, const void *p, size_t n)
@@ -683,6 +684,31 @@ check_capture(struct setup *s, bool present, enum receipt_verdict verdict)
 	cpk_buf_free(&doc);
 }
 
+/* The last answer's status word edited to 6A88: the capture is not present. */
+static void
+unprotected_sw(struct setup *s)
+{
+	struct cpk_buf doc = CPK_BUF_INIT, e = CPK_BUF_INIT;
+	struct receipt_result res;
+	struct cpk_error err;
+	char from[200], to[200];
+	const char *start, *p;
+
+	load(s, &doc);
+	snprintf(from, sizeof(from), "{\"index\":%zu,", s->n);
+	start = strstr((const char *)doc.data, from);
+	if (CHECK(start != NULL) && CHECK((p = strstr(start, "\"sw\":\"9000\"")) != NULL) &&
+	    CHECK(p - start < 100)) {
+		snprintf(from, sizeof(from), "%.*s", (int)(p - start + 11), start);
+		snprintf(to, sizeof(to), "%.*s6A88\"", (int)(p - start + 6), start);
+		edited(&doc, from, to, &e);
+		if (CHECK_OK(check(s, &e, &res, &err)) && CHECK(res.ncaptured == 1))
+			CHECK(!res.captured[0].present);
+	}
+	cpk_buf_free(&doc);
+	cpk_buf_free(&e);
+}
+
 /* A step's response kept: with R-MAC, R-ENC, without R-MAC; absent when the run stopped. */
 static void
 test_captures(void)
@@ -710,6 +736,15 @@ test_captures(void)
 		check_capture(&s, true, verdicts[i]);
 		setup_close(&s);
 	}
+	/*
+	 * The captured answer's status word edited to another the step accepts,
+	 * 6A88, which carries no R-MAC: nothing proves the data, not captured.
+	 */
+	s.level = levels[0];
+	if (!setup_open(&s))
+		goto out;
+	unprotected_sw(&s);
+	setup_close(&s);
 	/* The run stopped at the STORE DATA before: no capture. */
 	s.level = levels[0];
 	if (!setup_open(&s))

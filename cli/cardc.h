@@ -65,6 +65,13 @@ cpk_status cardc_plain_collect(void *ctx, size_t index, const struct cpk_command
     const uint8_t *plain, size_t n, struct cpk_error *err);
 /* Cleanse and free the copies. */
 void cardc_plain_list_free(struct cardc_plain_list *l);
+/*
+ * The responses the bundle keeps (the manifest's captures): on stdout,
+ * "captures:" and one line per capture with its command's label (nothing
+ * when there are none); in JSON, "captures": {"NAME": COMMAND, ...}.
+ */
+void cardc_captures_text(const struct cpk_bundle *b);
+void cardc_captures_json(struct cli_json *j, const struct cpk_bundle *b);
 
 /* --- the registry compile and batch record into (cardc_registry.c) --- */
 

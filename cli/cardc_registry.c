@@ -118,9 +118,8 @@ opt(const char *s)
 }
 
 static void
-json_row(struct cli_json *j, const struct registry_row *row)
+json_row_members(struct cli_json *j, const struct registry_row *row)
 {
-	cli_json_object(j, NULL);
 	cli_json_str(j, "serial", row->serial);
 	cli_json_str(j, "state", registry_state_name(row->state));
 	cli_json_str(j, "bundle-sha256", row->bundle_sha256);
@@ -140,6 +139,13 @@ json_row(struct cli_json *j, const struct registry_row *row)
 	cli_json_bool(j, "personal-data", row->has_data);
 	if (row->data != NULL)
 		cli_json_str(j, "sealed-data", row->data);
+}
+
+static void
+json_row(struct cli_json *j, const struct registry_row *row)
+{
+	cli_json_object(j, NULL);
+	json_row_members(j, row);
 	cli_json_end(j);
 }
 
@@ -232,11 +238,18 @@ show_row(void *arg, const struct registry_row *row)
 {
 	struct show_ctx *c = arg;
 	char buf[32];
+	cpk_status st;
 
 	c->n++;
 	if (c->j != NULL) {
-		json_row(c->j, row);
-		return CPK_OK;
+		/* The bundle and what its card returned (captured data). */
+		cli_json_object(c->j, NULL);
+		json_row_members(c->j, row);
+		cli_json_object(c->j, "captured");
+		st = registry_captured(c->r, row->bundle_sha256, show_captured, c->j, c->err);
+		cli_json_end(c->j);
+		cli_json_end(c->j);
+		return st;
 	}
 	printf("bundle %s\n", row->bundle_sha256);
 	printf("  %-13s %s", "state", registry_state_name(row->state));

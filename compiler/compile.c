@@ -318,6 +318,21 @@ out:
 	return ret;
 }
 
+/* The command just emitted is the one whose response the manifest names. */
+static cpk_status
+keep_response(struct asm_ctx *a, const char *name, struct cpk_error *err)
+{
+	struct cpk_manifest *m = &a->out->manifest;
+	struct cpk_capture *c;
+
+	if (m->ncaptures >= CPK_CAPTURE_MAX)
+		return cpk_error_set(err, CPK_ERR_RANGE, "more than %d captures", CPK_CAPTURE_MAX);
+	c = &m->captures[m->ncaptures++];
+	c->command = (uint32_t)a->out->ncmds;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	return CPK_OK;
+}
+
 static cpk_status
 step_apdu(struct asm_ctx *a, const struct profile_apdu *ap, struct cpk_buf *b,
     struct cpk_error *err)
@@ -330,9 +345,11 @@ step_apdu(struct asm_ctx *a, const struct profile_apdu *ap, struct cpk_buf *b,
 	    ap->header[2], ap->header[3]);
 	set_label(a, what, NULL, 0);
 	if ((ret = profile_render(a->p, &ap->data, a->card, &data, err)) != CPK_OK ||
-	    (ret = gp_cmd_raw(ap->header, data.data, data.len, ap->has_le, ap->ne, b, err)) != CPK_OK)
+	    (ret = gp_cmd_raw(ap->header, data.data, data.len, ap->has_le, ap->ne, b, err)) != CPK_OK ||
+	    (ret = emit_buf(a, b, err)) != CPK_OK)
 		goto out;
-	ret = emit_buf(a, b, err);
+	if (ap->capture[0] != '\0')
+		ret = keep_response(a, ap->capture, err);
 out:
 	cpk_buf_free(&data);
 	return ret;

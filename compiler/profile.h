@@ -32,6 +32,7 @@
 
 #include "cap.h"
 #include "card.h"
+#include "cpk_bundle.h"
 #include "cpk_bytes.h"
 #include "cpk_error.h"
 #include "gp_cmd.h"
@@ -192,6 +193,9 @@ struct profile_apdu {
 	struct profile_tmpl data;	/* may be empty */
 	bool has_le;
 	size_t ne;			/* 1..256 */
+	/* `capture: NAME`: keep the response under this name; "" = none. */
+	char capture[CPK_CAPTURE_NAME_MAX + 1];
+	struct profile_loc loc_capture;
 };
 
 struct profile_step {

@@ -613,6 +613,33 @@ check_step(const struct profile *p, size_t i, struct cpk_error *err)
 	return ret;
 }
 
+/* Capture names: their syntax, each once, at most CPK_CAPTURE_MAX. */
+static cpk_status
+check_captures(const struct profile *p, struct cpk_error *err)
+{
+	const struct profile_apdu *a;
+	size_t i, k, n = 0;
+
+	for (i = 0; i < p->nsteps; i++) {
+		if (p->steps[i].kind != PROFILE_STEP_APDU || p->steps[i].u.apdu.capture[0] == '\0')
+			continue;
+		a = &p->steps[i].u.apdu;
+		if (!cpk_capture_name_ok(a->capture))
+			return at(p, err, a->loc_capture, CPK_ERR_PARSE, "capture name '%s': use a-z, "
+			    "0-9, '_' and '-', starting with a letter or digit", a->capture);
+		for (k = 0; k < i; k++)
+			if (p->steps[k].kind == PROFILE_STEP_APDU &&
+			    strcmp(p->steps[k].u.apdu.capture, a->capture) == 0)
+				return at(p, err, a->loc_capture, CPK_ERR_PARSE, "capture '%s' is "
+				    "already the name of step %zu's response", a->capture, k + 1);
+		if (++n > CPK_CAPTURE_MAX)
+			return at(p, err, a->loc_capture, CPK_ERR_RANGE, "capture '%s' is one too "
+			    "many: a profile keeps at most %d responses", a->capture,
+			    CPK_CAPTURE_MAX);
+	}
+	return CPK_OK;
+}
+
 cpk_status
 profile_check(const struct profile *p, struct cpk_error *err)
 {
@@ -625,7 +652,7 @@ profile_check(const struct profile *p, struct cpk_error *err)
 	for (i = 0; i < p->nsteps; i++)
 		if ((ret = check_step(p, i, err)) != CPK_OK)
 			return ret;
-	return CPK_OK;
+	return check_captures(p, err);
 }
 
 /* --- one card --- */

@@ -280,10 +280,10 @@ static void
 report(struct import_ctx *c, const struct outcome *o)
 {
 	if (!c->a->json) {
-		printf("%s: %s%s%s%s%s\n", o->receipt, o->serial[0] != '\0' ? "card " : "",
-		    o->serial, o->serial[0] != '\0' ? ", bundle " : "",
-		    o->bundle[0] != '\0' && o->serial[0] != '\0' ? o->bundle : "",
-		    o->serial[0] != '\0' ? ": " : "");
+		if (o->serial[0] != '\0')
+			printf("%s: card %s, bundle %s\n", o->receipt, o->serial, o->bundle);
+		else
+			printf("%s:\n", o->receipt);
 		printf("  %s\n", o->message);
 		return;
 	}

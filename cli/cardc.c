@@ -18,6 +18,7 @@ static const struct cli_command *const commands[] = {
 	&cardc_registry_command,
 	&cardc_receipt_command,
 	&cardc_diff_command,
+	&cardc_check_command,
 };
 
 static const struct cli_program cardc = {

@@ -111,7 +111,7 @@ load_card(const char *path, struct card_record *card, struct cpk_error *err)
 cpk_status
 cardc_job_open(const struct cardc_job_args *a, struct cardc_job *j, struct cpk_error *err)
 {
-	struct profile_opts popts = { a->keys };
+	struct profile_opts popts = { .keydir = a->keys };
 	cpk_status ret;
 
 	memset(j, 0, sizeof(*j));

@@ -231,6 +231,13 @@ struct profile {
 
 struct profile_opts {
 	const char *keydir;		/* -k KEYDIR: the only folder key set files are read from */
+	/*
+	 * cardc check: resolve without keys. Key set names are checked as
+	 * names (no folder is read), everything else as for a compile; the
+	 * profile's key sets stay NULL, so it can only be compiled with
+	 * cpk_compile_opts.keyless (a check, whose bundle is thrown away).
+	 */
+	bool keyless;
 };
 
 /* Parse, resolve and check. */

@@ -115,7 +115,7 @@ static bool
 setup_open(struct setup *s)
 {
 	static const uint8_t hc[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-	struct profile_opts popts = { dir };
+	struct profile_opts popts = { .keydir = dir };
 	struct profile *p = NULL;
 	struct cpk_compile_opts opts;
 	struct cpk_compiled out;

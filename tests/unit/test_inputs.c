@@ -153,7 +153,7 @@ hello_spec(struct capgen_spec *spec)
 static cpk_status
 profile_text(const char *text, struct profile **p, struct cpk_error *err)
 {
-	struct profile_opts opts = { tmpdir };
+	struct profile_opts opts = { .keydir = tmpdir };
 	cpk_status ret;
 
 	cpk_error_clear(err);
@@ -828,7 +828,7 @@ resolve_refused(int line, const char *text, const char *keydir, const char *fmt,
 static void
 resolve_refused(int line, const char *text, const char *keydir, const char *fmt, ...)
 {
-	struct profile_opts opts = { keydir };
+	struct profile_opts opts = { .keydir = keydir };
 	struct profile *p = NULL;
 	struct cpk_error err;
 	char want[1024], got[1024];
@@ -1212,7 +1212,7 @@ static void
 test_ownership(void)
 {
 	static const char prof[] = HEAD;
-	struct profile_opts opts = { tmpdir };
+	struct profile_opts opts = { .keydir = tmpdir };
 	struct profile *p = NULL;
 	struct keyset *ks = NULL;
 	struct cpk_error err;
@@ -1665,7 +1665,7 @@ test_mutations(void)
 static void
 example(const char *name, const char *card_text)
 {
-	struct profile_opts opts = { tmpdir };
+	struct profile_opts opts = { .keydir = tmpdir };
 	struct profile *p = NULL;
 	struct card_record c;
 	struct cpk_error err;

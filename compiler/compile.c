@@ -381,7 +381,7 @@ run_steps(struct asm_ctx *a, struct cpk_error *err)
 
 /* SELECT, INITIALIZE UPDATE with the expected response, for an offline bundle. */
 static cpk_status
-open_offline(struct asm_ctx *a, const struct scp_keyset *keys, const struct gp_aid *aid,
+open_offline(struct asm_ctx *a, const struct scp_keys *keys, const struct gp_aid *aid,
     uint8_t kvn, const uint8_t hc[SCP_CHALLENGE_LEN], struct cpk_error *err)
 {
 	const struct card_record *card = a->card;
@@ -407,9 +407,10 @@ open_offline(struct asm_ctx *a, const struct scp_keyset *keys, const struct gp_a
 	}
 	memcpy(iu.counter, card->counter, iu.counter_len);
 	iu.challenge_len = a->p->sd.scp == SCP02 ? 6 : 8;
-	if ((ret = scp_pseudo_random_challenge(keys, a->p->sd.scp, iu.counter, iu.counter_len,
-	    aid->b, aid->len, iu.card_challenge, &cl, err)) != CPK_OK ||
-	    (ret = scp_session_begin(&a->s, keys, a->p->sd.scp, a->p->sd.i, hc, &iu, err)) != CPK_OK)
+	if ((ret = scp_pseudo_random_challenge_keys(keys, a->p->sd.scp, iu.counter,
+	    iu.counter_len, aid->b, aid->len, iu.card_challenge, &cl, err)) != CPK_OK ||
+	    (ret = scp_session_begin_keys(&a->s, keys, a->p->sd.scp, a->p->sd.i, hc, &iu,
+	    err)) != CPK_OK)
 		goto out;
 	memcpy(iu.card_cryptogram, a->s.card_cryptogram, 8);
 	cpk_buf_reset(&b);
@@ -444,7 +445,7 @@ out:
 
 /* Session mode: verify the card's live answer (this authenticates the card). */
 static cpk_status
-open_session(struct asm_ctx *a, const struct scp_keyset *keys, uint8_t kvn,
+open_session(struct asm_ctx *a, const struct scp_keys *keys, uint8_t kvn,
     struct cpk_error *err)
 {
 	const struct card_record *card = a->card;
@@ -463,8 +464,8 @@ open_session(struct asm_ctx *a, const struct scp_keyset *keys, uint8_t kvn,
 		return cpk_error_set(err, CPK_ERR_VERIFY,
 		    "the INITIALIZE UPDATE response carries another KDD than the card record: "
 		    "it comes from another card");
-	if ((ret = scp_session_begin(&a->s, keys, a->p->sd.scp, a->p->sd.i, card->host_challenge,
-	    &card->iu, err)) != CPK_OK)
+	if ((ret = scp_session_begin_keys(&a->s, keys, a->p->sd.scp, a->p->sd.i,
+	    card->host_challenge, &card->iu, err)) != CPK_OK)
 		return ret;
 	if ((ret = scp_check_card_cryptogram(&a->s, card->iu.card_cryptogram, err)) != CPK_OK)
 		return ret;
@@ -514,7 +515,7 @@ cpk_compile(const struct profile *p, const struct card_record *card,
     const struct cpk_compile_opts *opts, struct cpk_compiled *out, struct cpk_error *err)
 {
 	struct asm_ctx a;
-	struct scp_keyset keys;
+	struct scp_keys keys;
 	struct cpk_buf ea = CPK_BUF_INIT;
 	uint8_t hc[SCP_CHALLENGE_LEN];
 	const struct gp_aid *aid = profile_sd_aid(p, card);
@@ -528,7 +529,7 @@ cpk_compile(const struct profile *p, const struct card_record *card,
 	a.p = p;
 	a.card = card;
 	if ((ret = profile_check_card(p, card, err)) != CPK_OK ||
-	    (ret = keyset_card_keys(p->keys.set, p->keys.effective_div, card->kdd, &keys,
+	    (ret = keyset_card_refs(p->keys.set, p->keys.effective_div, card->kdd, &keys,
 	    err)) != CPK_OK ||
 	    (ret = fill_manifest(p, card, opts, aid, kvn, &out->manifest, err)) != CPK_OK)
 		goto out;
@@ -552,7 +553,7 @@ out:
 	if (ret != CPK_OK)
 		cpk_compiled_free(out);
 	scp_session_clear(&a.s);
-	scp_keyset_clear(&keys);
+	scp_keys_clear(&keys);
 	cpk_cleanse(hc, sizeof(hc));
 	cpk_buf_free(&ea);
 	return ret;

@@ -217,6 +217,7 @@ keyset_parse(const char *name, const uint8_t *text, size_t len, struct keyset **
 		goto out;
 	if ((ret = decode(name, root, ks, err)) != CPK_OK)
 		goto out;
+	scp_keys_from_bytes(&ks->refs, &ks->keys);
 	*out = ks;
 	ks = NULL;
 	ret = CPK_OK;
@@ -248,6 +249,7 @@ keyset_free(struct keyset **ks)
 	if (ks == NULL || *ks == NULL)
 		return;
 	scp_keyset_clear(&(*ks)->keys);
+	scp_keys_clear(&(*ks)->refs);
 	free((*ks)->path);
 	secmem_free(*ks, sizeof(**ks));
 	*ks = NULL;
@@ -305,4 +307,28 @@ keyset_card_keys(const struct keyset *ks, enum gp_diversification div,
 		return cpk_error_set(err, CPK_ERR_ARG, "static keys of '%s' cannot be diversified",
 		    ks->path);
 	return scp_keyset_diversify(&ks->keys, div, kdd, out, err);
+}
+
+cpk_status
+keyset_card_refs(const struct keyset *ks, enum gp_diversification div,
+    const uint8_t kdd[SCP_KDD_LEN], struct scp_keys *out, struct cpk_error *err)
+{
+	cpk_status ret;
+
+	memset(out, 0, sizeof(*out));
+	if (ks->master == (div == GP_DIV_NONE))
+		return cpk_error_set(err, CPK_ERR_ARG, ks->master ?
+		    "master keys of '%s' need a diversification" :
+		    "static keys of '%s' cannot be diversified", ks->path);
+	out->alg = ks->refs.alg;
+	out->len = ks->refs.len;
+	out->kvn = ks->refs.kvn;
+	if ((ret = keyref_diversify(&ks->refs.enc, div, kdd, GP_KEY_ENC, &out->enc,
+	    err)) != CPK_OK ||
+	    (ret = keyref_diversify(&ks->refs.mac, div, kdd, GP_KEY_MAC, &out->mac,
+	    err)) != CPK_OK ||
+	    (ret = keyref_diversify(&ks->refs.dek, div, kdd, GP_KEY_DEK, &out->dek,
+	    err)) != CPK_OK)
+		scp_keys_clear(out);
+	return ret;
 }

@@ -39,6 +39,7 @@ struct keyset {
 	bool div_set;			/* the file names a diversification */
 	enum gp_diversification div;	/* GP_DIV_NONE for static keys */
 	struct scp_keyset keys;		/* alg, len, kvn, enc, mac, dek */
+	struct scp_keys refs;		/* the same keys as references (keyref.h) */
 };
 
 /* Read and check a key file. */
@@ -64,5 +65,14 @@ cpk_status keyset_effective_div(const struct keyset *ks, bool profile_set,
  */
 cpk_status keyset_card_keys(const struct keyset *ks, enum gp_diversification div,
     const uint8_t kdd[SCP_KDD_LEN], struct scp_keyset *out, struct cpk_error *err);
+
+/*
+ * The same as key references (what cardc compiles with): static keys are
+ * borrowed from the set, emv and visa2 keys are derived where the masters
+ * are, kdf3 keys are memory keys. Release with scp_keys_clear, on the
+ * thread that made them.
+ */
+cpk_status keyset_card_refs(const struct keyset *ks, enum gp_diversification div,
+    const uint8_t kdd[SCP_KDD_LEN], struct scp_keys *out, struct cpk_error *err);
 
 #endif

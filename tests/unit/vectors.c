@@ -389,7 +389,7 @@ check_session_keys(const struct scp_session *h, const struct vnode *d, const cha
 	if (vdoc_get(d, "s_rmac") != NULL)
 		bad += expect("S-RMAC", h->s_rmac, h->key_len, d, "s_rmac");
 	if (dek_name != NULL)
-		bad += expect("S-DEK", h->dek, h->key_len, d, dek_name);
+		bad += expect("S-DEK", h->dek.value, h->key_len, d, dek_name);
 	return bad;
 }
 
@@ -591,7 +591,7 @@ check_scp02_gppro(const struct vnode *v, const struct vnode *ctx)
 		{ "s_enc", "s_enc_kcv", offsetof(struct scp_session, s_enc) },
 		{ "c_mac", "c_mac_kcv", offsetof(struct scp_session, s_mac) },
 		{ "r_mac", "r_mac_kcv", offsetof(struct scp_session, s_rmac) },
-		{ "s_dek", "s_dek_kcv", offsetof(struct scp_session, dek) },
+		{ "s_dek", "s_dek_kcv", offsetof(struct scp_session, dek.value) },
 	};
 	const struct vnode *ke = vdoc_get(v, "key_encryption");
 	struct scp_iu_response iu;
@@ -669,7 +669,7 @@ check_scp02_real_card(const struct vnode *v, const struct vnode *ctx)
 		bad += expect("pseudo-random challenge", s.card.card_challenge, 6, pr, "card_challenge");
 		bad += expect("S-ENC", s.host.s_enc, 16, v, "s_enc");
 		bad += expect("C-MAC key", s.host.s_mac, 16, v, "c_mac");
-		bad += expect("S-DEK", s.host.dek, 16, v, "s_dek");
+		bad += expect("S-DEK", s.host.dek.value, 16, v, "s_dek");
 		bad += run_external_authenticate(&s, v, "external_authenticate_prefix");
 	}
 	vsess_clear(&s);

@@ -16,6 +16,7 @@ static const struct cli_command *const commands[] = {
 	&cardc_batch_command,
 	&cardc_registry_command,
 	&cardc_receipt_command,
+	&cardc_hsm_command,
 };
 
 static const struct cli_program cardc = {

@@ -18,7 +18,8 @@
 #include "sign.h"
 
 #define SYNOPSIS "cardc compile -p PROFILE -c CARD -k KEYDIR -s SIGNKEY -o OUT.cpk " \
-    "[--host-challenge HEX] [--registry URI] [--supersede REASON]"
+    "[--host-challenge HEX] [--registry URI] [--supersede REASON] " \
+    "[--pkcs11-module PATH] [--pkcs11-pin-file FILE]"
 
 enum { OPT_HOST_CHALLENGE = 256, OPT_REGISTRY, OPT_SUPERSEDE };
 
@@ -31,6 +32,7 @@ static const struct option long_options[] = {
 	{ "host-challenge", required_argument, NULL, OPT_HOST_CHALLENGE },
 	{ "registry", required_argument, NULL, OPT_REGISTRY },
 	{ "supersede", required_argument, NULL, OPT_SUPERSEDE },
+	CARDC_PKCS11_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -38,6 +40,7 @@ static const struct option long_options[] = {
 struct compile_args {
 	const char *profile, *card, *keys, *sign_key, *output;
 	const char *registry, *supersede;
+	const char *pkcs11_module, *pkcs11_pin_file;
 	uint8_t host_challenge[8];
 	bool has_host_challenge;
 };
@@ -120,9 +123,10 @@ run(const struct compile_args *a)
 		    "terminal; redirect stdout or give -o FILE");
 		goto out;
 	}
-	if ((ret = profile_load(a->profile, &popts, &p, &err)) != CPK_OK ||
+	if ((ret = cardc_pkcs11_setup(a->pkcs11_module, a->pkcs11_pin_file, &err)) != CPK_OK ||
+	    (ret = profile_load(a->profile, &popts, &p, &err)) != CPK_OK ||
 	    (ret = load_card(a->card, &card, &err)) != CPK_OK ||
-	    (ret = cpk_signer_load(a->sign_key, &signer, &err)) != CPK_OK ||
+	    (ret = cpk_signer_open(a->sign_key, &signer, &err)) != CPK_OK ||
 	    (ret = cardc_registry_open(a->registry, a->keys, p, &cr, &err)) != CPK_OK)
 		goto out;
 	if (a->supersede != NULL && cr.reg == NULL) {
@@ -156,6 +160,7 @@ out:
 	card_record_clear(&card);
 	cpk_signer_free(&signer);
 	profile_free(&p);
+	cardc_pkcs11_end();
 	return cli_exit_status(ret);
 }
 
@@ -199,6 +204,12 @@ compile_main(int argc, char *argv[])
 				return cli_usage("compile", SYNOPSIS, "--supersede wants a reason");
 			a.supersede = optarg;
 			break;
+		case CARDC_OPT_PKCS11_MODULE:
+			a.pkcs11_module = optarg;
+			break;
+		case CARDC_OPT_PKCS11_PIN_FILE:
+			a.pkcs11_pin_file = optarg;
+			break;
 		case 'h':
 			cli_command_help(&cardc_compile_command, stdout);
 			return CLI_EXIT_OK;
@@ -238,7 +249,8 @@ const struct cli_command cardc_compile_command = {
 	    "                            nowhere else; key files, profile and their\n"
 	    "                            folders must be yours or root's and not\n"
 	    "                            writable by others\n"
-	    "  -s, --sign-key SIGNKEY    the bundle-signing private key (cardc keygen)\n"
+	    "  -s, --sign-key SIGNKEY    the bundle-signing private key (cardc keygen),\n"
+	    "                            or pkcs11:URI of one in a token\n"
 	    "  -o, --output OUT.cpk      the bundle to write, replaced atomically\n"
 	    "                            ('-' writes stdout); a device or FIFO there\n"
 	    "                            is refused, never replaced\n"
@@ -253,6 +265,7 @@ const struct cli_command cardc_compile_command = {
 	    "                            mark it superseded (with REASON) and record\n"
 	    "                            this one; without, a second bundle for a card\n"
 	    "                            and counter is refused\n"
+	    CARDC_PKCS11_HELP
 	    "  -h, --help                show this help\n"
 	    "\n"
 	    "SOURCE_DATE_EPOCH, when set, is the bundle's creation time. The same\n"

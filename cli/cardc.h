@@ -91,13 +91,20 @@ cpk_status cardc_registry_connect(const char *option, bool create, struct regist
 	"                            (mode 0600; default: the URI's pin-source,\n" \
 	"                            CPK_PKCS11_PIN, else a prompt)\n"
 
+/* What --pkcs11-module and --pkcs11-pin-file said (NULL: not given). */
+struct cardc_pkcs11_opts {
+	const char *module, *pin_file;
+};
+
+/* Take getopt's c if it is one of CARDC_PKCS11_OPTIONS; false otherwise. */
+bool cardc_pkcs11_getopt(int c, const char *arg, struct cardc_pkcs11_opts *o);
+
 /*
  * Find the module (--pkcs11-module, CPK_PKCS11_MODULE, the config files)
  * and set the token up with the PIN sources of cardc(1). Nothing named: no
  * token (a pkcs11: URI is then refused with what to do).
  */
-cpk_status cardc_pkcs11_setup(const char *module_option, const char *pin_file_option,
-    struct cpk_error *err);
+cpk_status cardc_pkcs11_setup(const struct cardc_pkcs11_opts *o, struct cpk_error *err);
 /* Close the token's sessions and unload the module. */
 void cardc_pkcs11_end(void);
 

@@ -76,7 +76,7 @@ static const struct option long_options[] = {
 struct batch_args {
 	const char *profile, *cards, *sign_key, *outdir, *keys;
 	const char *registry, *supersede;
-	const char *pkcs11_module, *pkcs11_pin_file;
+	struct cardc_pkcs11_opts p11;
 	unsigned long jobs, shard_i, shard_n;
 	bool json;
 };
@@ -918,7 +918,7 @@ run(const struct batch_args *a)
 		cpk_error_prefix(&err, "SOURCE_DATE_EPOCH");
 		goto out;
 	}
-	if ((ret = cardc_pkcs11_setup(a->pkcs11_module, a->pkcs11_pin_file, &err)) != CPK_OK ||
+	if ((ret = cardc_pkcs11_setup(&a->p11, &err)) != CPK_OK ||
 	    (ret = profile_load(a->profile, &popts, &p, &err)) != CPK_OK ||
 	    (ret = cpk_signer_open(a->sign_key, &signer, &err)) != CPK_OK ||
 	    (ret = cardc_registry_open(a->registry, a->keys, p, &cr, &err)) != CPK_OK ||
@@ -1047,16 +1047,12 @@ batch_main(int argc, char *argv[])
 				return cli_usage("batch", SYNOPSIS, "--supersede wants a reason");
 			a.supersede = optarg;
 			break;
-		case CARDC_OPT_PKCS11_MODULE:
-			a.pkcs11_module = optarg;
-			break;
-		case CARDC_OPT_PKCS11_PIN_FILE:
-			a.pkcs11_pin_file = optarg;
-			break;
 		case 'h':
 			cli_command_help(&cardc_batch_command, stdout);
 			return CLI_EXIT_OK;
 		default:
+			if (cardc_pkcs11_getopt(c, optarg, &a.p11))
+				break;
 			return cli_bad_option("batch", SYNOPSIS, c, argv, long_options);
 		}
 	}

@@ -40,7 +40,7 @@ static const struct option long_options[] = {
 struct compile_args {
 	const char *profile, *card, *keys, *sign_key, *output;
 	const char *registry, *supersede;
-	const char *pkcs11_module, *pkcs11_pin_file;
+	struct cardc_pkcs11_opts p11;
 	uint8_t host_challenge[8];
 	bool has_host_challenge;
 };
@@ -123,7 +123,7 @@ run(const struct compile_args *a)
 		    "terminal; redirect stdout or give -o FILE");
 		goto out;
 	}
-	if ((ret = cardc_pkcs11_setup(a->pkcs11_module, a->pkcs11_pin_file, &err)) != CPK_OK ||
+	if ((ret = cardc_pkcs11_setup(&a->p11, &err)) != CPK_OK ||
 	    (ret = profile_load(a->profile, &popts, &p, &err)) != CPK_OK ||
 	    (ret = load_card(a->card, &card, &err)) != CPK_OK ||
 	    (ret = cpk_signer_open(a->sign_key, &signer, &err)) != CPK_OK ||
@@ -204,16 +204,12 @@ compile_main(int argc, char *argv[])
 				return cli_usage("compile", SYNOPSIS, "--supersede wants a reason");
 			a.supersede = optarg;
 			break;
-		case CARDC_OPT_PKCS11_MODULE:
-			a.pkcs11_module = optarg;
-			break;
-		case CARDC_OPT_PKCS11_PIN_FILE:
-			a.pkcs11_pin_file = optarg;
-			break;
 		case 'h':
 			cli_command_help(&cardc_compile_command, stdout);
 			return CLI_EXIT_OK;
 		default:
+			if (cardc_pkcs11_getopt(c, optarg, &a.p11))
+				break;
 			return cli_bad_option("compile", SYNOPSIS, c, argv, long_options);
 		}
 	}

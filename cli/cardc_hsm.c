@@ -28,7 +28,8 @@ static const struct option long_options[] = {
 };
 
 struct hsm_args {
-	const char *keys, *sign_key, *output, *module, *pin_file, *uri;
+	const char *keys, *sign_key, *output, *uri;
+	struct cardc_pkcs11_opts p11;
 };
 
 /* The URI of one key: the base URI with object=LABEL-suffix (no id). */
@@ -136,7 +137,7 @@ run(const struct hsm_args *a)
 		    "(or, for a key set, the prefix of the labels) of the keys to make");
 		goto out;
 	}
-	if ((st = cardc_pkcs11_setup(a->module, a->pin_file, &err)) != CPK_OK)
+	if ((st = cardc_pkcs11_setup(&a->p11, &err)) != CPK_OK)
 		goto out;
 	if (!p11_configured()) {
 		st = cpk_error_set(&err, CPK_ERR_ARG, "no PKCS#11 module: give --pkcs11-module, "
@@ -185,16 +186,12 @@ hsm_main(int argc, char *argv[])
 		case 'o':
 			a.output = optarg;
 			break;
-		case CARDC_OPT_PKCS11_MODULE:
-			a.module = optarg;
-			break;
-		case CARDC_OPT_PKCS11_PIN_FILE:
-			a.pin_file = optarg;
-			break;
 		case 'h':
 			cli_command_help(&cardc_hsm_command, stdout);
 			return CLI_EXIT_OK;
 		default:
+			if (cardc_pkcs11_getopt(c, optarg, &a.p11))
+				break;
 			return cli_bad_option("hsm", SYNOPSIS, c, argv, long_options);
 		}
 	}

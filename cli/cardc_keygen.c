@@ -27,7 +27,8 @@ static const struct option long_options[] = {
 static int
 keygen_main(int argc, char *argv[])
 {
-	const char *prefix = NULL, *note = NULL, *uri = NULL, *module = NULL, *pin_file = NULL;
+	const char *prefix = NULL, *note = NULL, *uri = NULL;
+	struct cardc_pkcs11_opts p11 = { NULL, NULL };
 	uint8_t id[CPK_KEY_ID_LEN];
 	char idhex[2 * CPK_KEY_ID_LEN + 1];
 	struct cpk_error err;
@@ -45,16 +46,12 @@ keygen_main(int argc, char *argv[])
 		case OPT_PKCS11:
 			uri = optarg;
 			break;
-		case CARDC_OPT_PKCS11_MODULE:
-			module = optarg;
-			break;
-		case CARDC_OPT_PKCS11_PIN_FILE:
-			pin_file = optarg;
-			break;
 		case 'h':
 			cli_command_help(&cardc_keygen_command, stdout);
 			return CLI_EXIT_OK;
 		default:
+			if (cardc_pkcs11_getopt(c, optarg, &p11))
+				break;
 			return cli_bad_option("keygen", SYNOPSIS, c, argv, long_options);
 		}
 	}
@@ -64,12 +61,12 @@ keygen_main(int argc, char *argv[])
 		return cli_usage("keygen", SYNOPSIS, "missing -o PREFIX");
 	if (strcmp(prefix, "-") == 0)
 		return cli_usage("keygen", SYNOPSIS, "-o wants a file name prefix, not '-'");
-	if (uri == NULL && (module != NULL || pin_file != NULL))
+	if (uri == NULL && (p11.module != NULL || p11.pin_file != NULL))
 		return cli_usage("keygen", SYNOPSIS, "--pkcs11-module and --pkcs11-pin-file go "
 		    "with --pkcs11 URI");
 	cpk_error_clear(&err);
 	if (uri != NULL) {
-		if ((ret = cardc_pkcs11_setup(module, pin_file, &err)) == CPK_OK)
+		if ((ret = cardc_pkcs11_setup(&p11, &err)) == CPK_OK)
 			ret = cpk_sign_keygen_token(uri, prefix, note, id, &err);
 		cardc_pkcs11_end();
 	} else {

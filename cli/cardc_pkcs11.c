@@ -181,15 +181,26 @@ get_pin(void *ctx, const char *label, const char *uri_pin_source, char *pin, siz
 	return prompt_pin(label, pin, cap, len, err);
 }
 
+bool
+cardc_pkcs11_getopt(int c, const char *arg, struct cardc_pkcs11_opts *o)
+{
+	if (c == CARDC_OPT_PKCS11_MODULE)
+		o->module = arg;
+	else if (c == CARDC_OPT_PKCS11_PIN_FILE)
+		o->pin_file = arg;
+	else
+		return false;
+	return true;
+}
+
 cpk_status
-cardc_pkcs11_setup(const char *module_option, const char *pin_file_option,
-    struct cpk_error *err)
+cardc_pkcs11_setup(const struct cardc_pkcs11_opts *o, struct cpk_error *err)
 {
 	struct p11_config cfg = { module_path, get_pin, NULL };
 	cpk_status st;
 
-	pin_file = pin_file_option;
-	if ((st = resolve_module(module_option, err)) != CPK_OK || module_path[0] == '\0')
+	pin_file = o->pin_file;
+	if ((st = resolve_module(o->module, err)) != CPK_OK || module_path[0] == '\0')
 		return st;
 	return p11_setup(&cfg, err);
 }

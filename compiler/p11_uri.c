@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cpk_bytes.h"
+
 #define SCHEME "pkcs11:"
 #define SCHEME_LEN 7
 
@@ -74,18 +76,6 @@ p11_uri_is(const char *s, size_t n)
 	return n >= SCHEME_LEN && strncasecmp(s, SCHEME, SCHEME_LEN) == 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode v[0..n) into out (cap bytes). */
 static cpk_status
 pct_decode(const char *name, const char *v, size_t n, uint8_t *out, size_t cap,
@@ -98,7 +88,7 @@ pct_decode(const char *name, const char *v, size_t n, uint8_t *out, size_t cap,
 		uint8_t c = (uint8_t)v[i];
 
 		if (c == '%') {
-			if (n - i < 3 || (hi = hexval(v[i + 1])) < 0 || (lo = hexval(v[i + 2])) < 0)
+			if (n - i < 3 || (hi = cpk_hex_value(v[i + 1])) < 0 || (lo = cpk_hex_value(v[i + 2])) < 0)
 				return cpk_error_set(err, CPK_ERR_PARSE,
 				    "pkcs11 URI: '%s' has a '%%' not followed by two hex digits",
 				    name);

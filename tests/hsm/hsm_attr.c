@@ -10,23 +10,8 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include "hsm_env.h"
 #include "p11.h"
-
-static cpk_status
-env_pin(void *ctx, const char *label, const char *src, char *pin, size_t cap, size_t *len,
-    struct cpk_error *err)
-{
-	const char *p = getenv("CPK_PKCS11_PIN");
-
-	(void)ctx;
-	(void)label;
-	(void)src;
-	if (p == NULL || strlen(p) >= cap)
-		return cpk_error_set(err, CPK_ERR_ARG, "CPK_PKCS11_PIN");
-	*len = strlen(p);
-	memcpy(pin, p, *len);
-	return CPK_OK;
-}
 
 static int
 get_bool(const struct p11_uri *u, unsigned long type, int *v, struct cpk_error *err)
@@ -43,7 +28,6 @@ get_bool(const struct p11_uri *u, unsigned long type, int *v, struct cpk_error *
 int
 main(int argc, char *argv[])
 {
-	struct p11_config cfg = { getenv("CPK_PKCS11_MODULE"), env_pin, NULL };
 	struct cpk_error err;
 	struct p11_uri u;
 	uint8_t value[64];
@@ -52,7 +36,7 @@ main(int argc, char *argv[])
 
 	cpk_error_clear(&err);
 	if (argc != 2 || p11_uri_parse(argv[1], strlen(argv[1]), &u, &err) != CPK_OK ||
-	    p11_setup(&cfg, &err) != CPK_OK) {
+	    hsm_env_setup(&err) != CPK_OK) {
 		fprintf(stderr, "hsm_attr: %s\n", argc != 2 ? "usage: hsm_attr URI" : err.msg);
 		return 2;
 	}

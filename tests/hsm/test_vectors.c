@@ -15,28 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hsm_env.h"
 #include "p11.h"
 #include "vectors.h"
 
 #define MAX_UNITS 64
 
 static unsigned long imported;
-
-static cpk_status
-env_pin(void *ctx, const char *label, const char *src, char *pin, size_t cap, size_t *len,
-    struct cpk_error *err)
-{
-	const char *p = getenv("CPK_PKCS11_PIN");
-
-	(void)ctx;
-	(void)label;
-	(void)src;
-	if (p == NULL || strlen(p) >= cap)
-		return cpk_error_set(err, CPK_ERR_ARG, "CPK_PKCS11_PIN is not set");
-	*len = strlen(p);
-	memcpy(pin, p, *len);
-	return CPK_OK;
-}
 
 /* vec_key: the key into the token under a label of its own, then found there. */
 static cpk_status
@@ -58,7 +43,6 @@ token_key(enum gp_key_alg alg, const uint8_t *value, size_t len, struct keyref *
 int
 main(int argc, char *argv[])
 {
-	struct p11_config cfg = { getenv("CPK_PKCS11_MODULE"), env_pin, NULL };
 	struct vec_unit units[MAX_UNITS];
 	struct vnode *docs[4] = { NULL };
 	struct cpk_error err;
@@ -69,7 +53,7 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	cpk_error_clear(&err);
-	if (p11_setup(&cfg, &err) != CPK_OK) {
+	if (hsm_env_setup(&err) != CPK_OK) {
 		fprintf(stderr, "hsm-vectors: %s\n", err.msg);
 		return 1;
 	}

@@ -334,7 +334,7 @@ keyset_card_keys(const struct keyset *ks, enum gp_diversification div,
 	if (ks->in_token)
 		return cpk_error_set(err, CPK_ERR_UNSUPPORTED, "the keys of '%s' are in a PKCS#11 "
 		    "token, where their values stay: give the keys a card receives (PUT KEY) in "
-		    "a key file", ks->path);
+		    "a key file, and verify bundles and receipts with key files", ks->path);
 	if (div == GP_DIV_NONE) {
 		if (ks->master)
 			return cpk_error_set(err, CPK_ERR_ARG,

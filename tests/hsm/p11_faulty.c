@@ -4,8 +4,10 @@
  * in CPK_FAULTY_MODULE) and plays a token that goes away: the Nth call
  * (CPK_FAULTY_AT=N, counted over C_EncryptInit, C_SignInit and
  * C_DeriveKey across all threads) and the CPK_FAULTY_COUNT-1 calls after
- * it (default 1 in all) fail with CKR_DEVICE_REMOVED; every other call goes
- * to the real module. The hsm suite uses it for "token removed mid-batch".
+ * it (default 1 in all) fail with CKR_DEVICE_REMOVED, or with
+ * CKR_KEY_HANDLE_INVALID when CPK_FAULTY_RV is "handle" (a token put back,
+ * whose object handles changed); every other call goes to the real module.
+ * The hsm suite uses it for "token removed mid-batch".
  */
 #include <dlfcn.h>
 #include <stdatomic.h>
@@ -19,6 +21,7 @@ static CK_FUNCTION_LIST real_list, faulty_list;
 static CK_FUNCTION_LIST_PTR real;
 static atomic_ulong calls;
 static unsigned long fail_at, fail_count = 1;
+static CK_RV fail_rv = CKR_DEVICE_REMOVED;
 
 static int
 fails(void)
@@ -31,20 +34,20 @@ fails(void)
 static CK_RV
 faulty_encrypt_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k)
 {
-	return fails() ? CKR_DEVICE_REMOVED : real->C_EncryptInit(h, m, k);
+	return fails() ? fail_rv : real->C_EncryptInit(h, m, k);
 }
 
 static CK_RV
 faulty_sign_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k)
 {
-	return fails() ? CKR_DEVICE_REMOVED : real->C_SignInit(h, m, k);
+	return fails() ? fail_rv : real->C_SignInit(h, m, k);
 }
 
 static CK_RV
 faulty_derive(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE base,
     CK_ATTRIBUTE_PTR t, CK_ULONG n, CK_OBJECT_HANDLE_PTR out)
 {
-	return fails() ? CKR_DEVICE_REMOVED : real->C_DeriveKey(h, m, base, t, n, out);
+	return fails() ? fail_rv : real->C_DeriveKey(h, m, base, t, n, out);
 }
 
 CK_RV
@@ -52,7 +55,7 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
 {
 	CK_C_GetFunctionList get;
 	const char *path = getenv("CPK_FAULTY_MODULE"), *at = getenv("CPK_FAULTY_AT");
-	const char *count = getenv("CPK_FAULTY_COUNT");
+	const char *count = getenv("CPK_FAULTY_COUNT"), *rv_name = getenv("CPK_FAULTY_RV");
 	void *dl;
 	CK_RV rv;
 
@@ -67,6 +70,8 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
 		fail_at = at != NULL ? strtoul(at, NULL, 10) : 0;
 		if (count != NULL)
 			fail_count = strtoul(count, NULL, 10);
+		if (rv_name != NULL && rv_name[0] == 'h')
+			fail_rv = CKR_KEY_HANDLE_INVALID;
 		faulty_list = real_list;
 		faulty_list.C_EncryptInit = faulty_encrypt_init;
 		faulty_list.C_SignInit = faulty_sign_init;

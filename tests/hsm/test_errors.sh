@@ -186,6 +186,13 @@ for count in 1 2; do
 		expect 0 "verified" "$CARDC" inspect "$b" --trust "$PUB"
 	done
 done
+# Handles that went stale (a token put back): the card fails, the next
+# session finds the objects again and the batch goes on.
+rm -rf "$T/batch"
+ENVS="CPK_FAULTY_MODULE=$MODULE CPK_FAULTY_AT=40 CPK_FAULTY_RV=handle"
+expect 1 "CKR_KEY_HANDLE_INVALID" batch
+check "stale handles: 11 bundles" [ "$(ls "$T/batch" | grep -c '\.cpk$')" -eq 11 ]
+check "stale handles: summary" grep -q "12 cards, 11 bundles written, 1 failed" "$T/out"
 # A batch whose token never comes back: every card fails, clearly.
 rm -rf "$T/batch"
 ENVS="CPK_FAULTY_MODULE=$MODULE CPK_FAULTY_AT=1 CPK_FAULTY_COUNT=100000"

@@ -212,27 +212,29 @@ token_matches(const struct p11_uri *u, CK_SLOT_ID slot, const CK_TOKEN_INFO *t)
 	    (!(u->has & P11_URI_SLOT_ID) || u->slot_id == slot);
 }
 
-static bool
-library_matches(const struct p11_uri *u, struct cpk_error *err)
+/* The module is the library the URI's library-* attributes name. */
+static cpk_status
+check_library(const struct p11_uri *u, struct cpk_error *err)
 {
 	CK_INFO info;
+	CK_RV rv;
 
 	if (!(u->has & (P11_URI_LIB_MANUF | P11_URI_LIB_DESC | P11_URI_LIB_VERSION)))
-		return true;
-	if (g.f->C_GetInfo(&info) != CKR_OK)
-		return false;
+		return CPK_OK;
+	if ((rv = g.f->C_GetInfo(&info)) != CKR_OK)
+		return cpk_error_set(err, CPK_ERR_TOKEN, "PKCS#11 module '%s': C_GetInfo failed: "
+		    "%s (0x%lX)", g.module, rv_name(rv), (unsigned long)rv);
 	if (((u->has & P11_URI_LIB_MANUF) && !padded_eq(info.manufacturerID,
 	    sizeof(info.manufacturerID), u->lib_manufacturer)) ||
 	    ((u->has & P11_URI_LIB_DESC) && !padded_eq(info.libraryDescription,
 	    sizeof(info.libraryDescription), u->lib_description)) ||
 	    ((u->has & P11_URI_LIB_VERSION) &&
 	    (info.libraryVersion.major != u->lib_version_major ||
-	    info.libraryVersion.minor != u->lib_version_minor))) {
-		cpk_error_set(err, CPK_ERR_NOT_FOUND, "PKCS#11 module '%s' is not the library the "
-		    "URI names (library-manufacturer, -description or -version differ)", g.module);
-		return false;
-	}
-	return true;
+	    info.libraryVersion.minor != u->lib_version_minor)))
+		return cpk_error_set(err, CPK_ERR_NOT_FOUND, "PKCS#11 module '%s' is not the "
+		    "library the URI names (library-manufacturer, -description or -version "
+		    "differ)", g.module);
+	return CPK_OK;
 }
 
 /* Pick the slot of the URI's token (the first URI of the run decides); g.lock held. */
@@ -242,10 +244,11 @@ choose_slot(const struct p11_uri *u, struct cpk_error *err)
 	CK_SLOT_ID slots[64];
 	CK_ULONG n = 64, i;
 	CK_TOKEN_INFO t;
+	cpk_status ret;
 	CK_RV rv;
 
-	if (!library_matches(u, err))
-		return CPK_ERR_NOT_FOUND;
+	if ((ret = check_library(u, err)) != CPK_OK)
+		return ret;
 	if (g.have_slot) {
 		if (g.f->C_GetTokenInfo(g.slot, &t) == CKR_OK && token_matches(u, g.slot, &t))
 			return CPK_OK;

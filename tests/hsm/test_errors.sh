@@ -72,6 +72,18 @@ sed 's/;type=secret-key/;type=private/' "$TKEYS/gp-test-keys-aes.yaml" \
     >"$T/k2/gp-test-keys-aes.yaml"
 refused "a key set names secret keys, not type=private" "$T/k2" -s "$SIGN"
 
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out "$T/rsa.pem" 2>/dev/null &&
+    softhsm2-util --import "$T/rsa.pem" --token cpk-test --label rsa --id 0A \
+    --pin "$CPK_PKCS11_PIN" >/dev/null || exit 1
+refused "token key 'rsa' is not an Ed25519 key (wrong key type for the signing key)" "$KEYS" \
+    -s "pkcs11:token=cpk-test;object=rsa"
+# The library attributes pick the module.
+refused "is not the library the URI names (library-manufacturer, -description or -version differ)" \
+    "$KEYS" -s "pkcs11:library-description=nope;token=cpk-test;object=signing"
+expect 0 "" compile_to "$T/o/lib.cpk" "$KEYS" \
+    -s "pkcs11:library-manufacturer=SoftHSM;token=cpk-test;object=signing"
+check "library-manufacturer: same bundle" cmp -s "$T/o/lib.cpk" "$T/o/ok.cpk"
+
 # A PIN never comes from the URI.
 sed 's/;type=secret-key/;type=secret-key?pin-value=246810/' "$TKEYS/gp-test-keys-aes.yaml" \
     >"$T/k2/gp-test-keys-aes.yaml"

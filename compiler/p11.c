@@ -253,8 +253,8 @@ choose_slot(const struct p11_uri *u, struct cpk_error *err)
 		if (g.f->C_GetTokenInfo(g.slot, &t) == CKR_OK && token_matches(u, g.slot, &t))
 			return CPK_OK;
 		return cpk_error_set(err, CPK_ERR_UNSUPPORTED, "the keys are in more than one "
-		    "token (token '%s' is in use): cpk uses one token per run",
-		    (u->has & P11_URI_TOKEN) ? u->token : "?");
+		    "token (token '%s' is in use, the URI names another): cpk uses one token "
+		    "per run", g.label);
 	}
 	if ((rv = g.f->C_GetSlotList(CK_TRUE, slots, &n)) != CKR_OK)
 		return token_error(rv, "C_GetSlotList", err);
@@ -319,6 +319,15 @@ session(const struct p11_uri *u, CK_SESSION_HANDLE *out, struct cpk_error *err)
 	cpk_status ret;
 	CK_RV rv;
 
+	/* Every URI must name the run's token, even when this thread has a session. */
+	if (u != NULL) {
+		pthread_mutex_lock(&g.lock);
+		if ((ret = load_module(err)) == CPK_OK)
+			ret = choose_slot(u, err);
+		pthread_mutex_unlock(&g.lock);
+		if (ret != CPK_OK)
+			return ret;
+	}
 	if (ts.open && ts.epoch == g.epoch) {
 		*out = ts.h;
 		return CPK_OK;
@@ -327,12 +336,10 @@ session(const struct p11_uri *u, CK_SESSION_HANDLE *out, struct cpk_error *err)
 	pthread_mutex_lock(&g.lock);
 	if ((ret = load_module(err)) != CPK_OK)
 		goto out;
-	if (!g.have_slot && u == NULL) {
+	if (!g.have_slot) {
 		ret = cpk_error_set(err, CPK_ERR_STATE, "no PKCS#11 token chosen yet");
 		goto out;
 	}
-	if (u != NULL && (ret = choose_slot(u, err)) != CPK_OK)
-		goto out;
 	rv = g.f->C_OpenSession(g.slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &h);
 	if (rv != CKR_OK) {
 		ret = token_error(rv, "C_OpenSession", err);

@@ -59,6 +59,8 @@ refused "pkcs11:token=cpk-test;object=gp-aes-nope;type=secret-key: no such secre
     "$T/k2" -s "$SIGN"
 refused "no such private key in token 'cpk-test'" "$KEYS" -s "pkcs11:token=cpk-test;object=nope"
 refused "no PKCS#11 token 'elsewhere'" "$KEYS" -s "pkcs11:token=elsewhere;object=signing"
+refused "the keys are in more than one token (token 'cpk-test' is in use, the URI names another): cpk uses one token per run" \
+    "$TKEYS" -s "pkcs11:token=elsewhere;object=signing"
 
 # Wrong key types: a 3DES key for an AES set, a secret key as the signing key.
 sed 's/object=gp-aes-enc/object=gp-3des-enc/' "$TKEYS/gp-test-keys-aes.yaml" \

@@ -131,6 +131,17 @@ expect 1 "token 'cpk-test' needs its user PIN: give --pkcs11-pin-file FILE, set 
 ENVS=
 check "no PIN: a bundle was written" [ ! -e "$T/o/x.cpk" ]
 expect 2 "unknown option '--pin'" "$CARDC" compile --pin 246810
+# The prompt, on a terminal (script(1) gives cardc one): echo off, then the PIN.
+prompt() {
+	(sleep 2; printf '%s\n' "$1") | env -u CPK_PKCS11_PIN script -qec "'$CARDC' compile \
+	    -p '$T/p/install-applet.yaml' -c '$CARD' -k '$TKEYS' -o '$T/o/$2.cpk' \
+	    --host-challenge 0001020304050607 -s '$SIGN'" /dev/null
+}
+expect 0 "PIN for token 'cpk-test': " prompt 246810 prompt
+check "prompt: the PIN was echoed" sh -c "! grep -q 246810 '$T/out'"
+check "prompt: same bundle" cmp -s "$T/o/prompt.cpk" "$T/o/ok.cpk"
+expect 1 "token 'cpk-test' refused the PIN (wrong PIN)" prompt 000000 prompt-bad
+check "prompt, wrong PIN: a bundle was written" [ ! -e "$T/o/prompt-bad.cpk" ]
 
 # The keys PUT KEY sends must be values: a new key set in the token is refused.
 keyset 01 3des none "$TKEYS" gp-test-keys.yaml && keyset 02 3des none "$TKEYS" new-keys.yaml ||

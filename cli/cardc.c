@@ -19,6 +19,7 @@ static const struct cli_command *const commands[] = {
 	&cardc_receipt_command,
 	&cardc_diff_command,
 	&cardc_check_command,
+	&cardc_hsm_command,
 };
 
 static const struct cli_program cardc = {

@@ -21,6 +21,7 @@ extern const struct cli_command cardc_reissue_command;
 extern const struct cli_command cardc_inspect_command;
 extern const struct cli_command cardc_verify_command;
 extern const struct cli_command cardc_keygen_command;
+extern const struct cli_command cardc_hsm_command;
 extern const struct cli_command cardc_batch_command;
 extern const struct cli_command cardc_registry_command;
 extern const struct cli_command cardc_receipt_command;
@@ -102,6 +103,39 @@ void cardc_registry_close(struct cardc_registry *cr);
  */
 cpk_status cardc_registry_connect(const char *option, bool create, struct registry **out,
     struct cpk_error *err);
+
+/* --- keys in a PKCS#11 token (cardc_pkcs11.c) --- */
+
+/* The long options every keyed subcommand takes (values above 1000). */
+#define CARDC_OPT_PKCS11_MODULE 1001
+#define CARDC_OPT_PKCS11_PIN_FILE 1002
+#define CARDC_PKCS11_OPTIONS \
+	{ "pkcs11-module", required_argument, NULL, CARDC_OPT_PKCS11_MODULE }, \
+	{ "pkcs11-pin-file", required_argument, NULL, CARDC_OPT_PKCS11_PIN_FILE }
+#define CARDC_PKCS11_HELP \
+	"      --pkcs11-module PATH  the PKCS#11 module of the token holding keys\n" \
+	"                            named by pkcs11: URIs (default:\n" \
+	"                            CPK_PKCS11_MODULE, then the config files)\n" \
+	"      --pkcs11-pin-file FILE  the token's user PIN, first line of FILE\n" \
+	"                            (mode 0600; default: the URI's pin-source,\n" \
+	"                            CPK_PKCS11_PIN, else a prompt)\n"
+
+/* What --pkcs11-module and --pkcs11-pin-file said (NULL: not given). */
+struct cardc_pkcs11_opts {
+	const char *module, *pin_file;
+};
+
+/* Take getopt's c if it is one of CARDC_PKCS11_OPTIONS; false otherwise. */
+bool cardc_pkcs11_getopt(int c, const char *arg, struct cardc_pkcs11_opts *o);
+
+/*
+ * Find the module (--pkcs11-module, CPK_PKCS11_MODULE, the config files)
+ * and set the token up with the PIN sources of cardc(1). Nothing named: no
+ * token (a pkcs11: URI is then refused with what to do).
+ */
+cpk_status cardc_pkcs11_setup(const struct cardc_pkcs11_opts *o, struct cpk_error *err);
+/* Close the token's sessions and unload the module. */
+void cardc_pkcs11_end(void);
 
 /* --- receipts (cardc_receipt.c, cardc_receipt_import.c) --- */
 

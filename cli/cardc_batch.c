@@ -37,12 +37,14 @@
 #include "cli_util.h"
 #include "compile.h"
 #include "cpk_file.h"
+#include "p11.h"
 #include "profile.h"
 #include "registry_issue.h"
 #include "sign.h"
 
 #define SYNOPSIS "cardc batch -p PROFILE --cards FILE -k KEYDIR -s SIGNKEY -o OUTDIR " \
-    "[-j N] [--shard I/N] [--json] [--registry URI] [--supersede REASON]"
+    "[-j N] [--shard I/N] [--json] [--registry URI] [--supersede REASON] " \
+    "[--pkcs11-module PATH] [--pkcs11-pin-file FILE]"
 #define BATCH_MAX_JOBS 64
 #define BATCH_MAX_SHARDS 1000000
 /*
@@ -66,6 +68,7 @@ static const struct option long_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "registry", required_argument, NULL, OPT_REGISTRY },
 	{ "supersede", required_argument, NULL, OPT_SUPERSEDE },
+	CARDC_PKCS11_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -73,6 +76,7 @@ static const struct option long_options[] = {
 struct batch_args {
 	const char *profile, *cards, *sign_key, *outdir, *keys;
 	const char *registry, *supersede;
+	struct cardc_pkcs11_opts p11;
 	unsigned long jobs, shard_i, shard_n;
 	bool json;
 };
@@ -632,6 +636,7 @@ worker(void *arg)
 
 	if (B->reg->reg != NULL) {
 		worker_grouped(B);
+		p11_thread_end();
 		return NULL;
 	}
 	while (take_record(B, &jb)) {
@@ -644,6 +649,8 @@ worker(void *arg)
 		}
 		card_record_clear(&jb.card);
 	}
+	/* This worker's token session (keys in a token: one session per thread). */
+	p11_thread_end();
 	return NULL;
 }
 
@@ -913,8 +920,9 @@ run(const struct batch_args *a)
 		cpk_error_prefix(&err, "SOURCE_DATE_EPOCH");
 		goto out;
 	}
-	if ((ret = profile_load(a->profile, &popts, &p, &err)) != CPK_OK ||
-	    (ret = cpk_signer_load(a->sign_key, &signer, &err)) != CPK_OK ||
+	if ((ret = cardc_pkcs11_setup(&a->p11, &err)) != CPK_OK ||
+	    (ret = profile_load(a->profile, &popts, &p, &err)) != CPK_OK ||
+	    (ret = cpk_signer_open(a->sign_key, &signer, &err)) != CPK_OK ||
 	    (ret = cardc_registry_open(a->registry, a->keys, p, &cr, &err)) != CPK_OK ||
 	    (ret = make_outdir(a->outdir, &err)) != CPK_OK)
 		goto out;
@@ -971,6 +979,7 @@ out:
 	cardc_registry_close(&cr);
 	cpk_signer_free(&signer);
 	profile_free(&p);
+	cardc_pkcs11_end();
 	return status;
 }
 
@@ -1044,6 +1053,8 @@ batch_main(int argc, char *argv[])
 			cli_command_help(&cardc_batch_command, stdout);
 			return CLI_EXIT_OK;
 		default:
+			if (cardc_pkcs11_getopt(c, optarg, &a.p11))
+				break;
 			return cli_bad_option("batch", SYNOPSIS, c, argv, long_options);
 		}
 	}
@@ -1090,7 +1101,8 @@ const struct cli_command cardc_batch_command = {
 	    "\n"
 	    "  -p, --profile PROFILE    the provisioning profile\n"
 	    "      --cards FILE         the card records\n"
-	    "  -s, --sign-key SIGNKEY   the bundle-signing private key (cardc keygen)\n"
+	    "  -s, --sign-key SIGNKEY   the bundle-signing private key (cardc keygen),\n"
+	    "                           or pkcs11:URI of one in a token\n"
 	    "  -o, --output OUTDIR      the folder for the bundles (made if missing)\n"
 	    "  -k, --keys KEYDIR        the key folder: the profile's key sets are file\n"
 	    "                           names in it, and key material is read from\n"
@@ -1109,7 +1121,11 @@ const struct cli_command cardc_batch_command = {
 	    "                           transaction, then writes their bundles\n"
 	    "      --supersede REASON   supersede each card's issued bundle for the\n"
 	    "                           same counter (else such a card is refused)\n"
+	    CARDC_PKCS11_HELP
 	    "  -h, --help               show this help\n"
 	    "\n"
-	    "SOURCE_DATE_EPOCH, when set, is the creation time of every bundle.\n",
+	    "SOURCE_DATE_EPOCH, when set, is the creation time of every bundle.\n"
+	    "With keys in a token each worker has its own token session; a card that\n"
+	    "fails on a token error is reported like any failed record and the\n"
+	    "worker's next card opens a new session.\n",
 };

@@ -12,7 +12,8 @@
 #include "registry_issue.h"
 
 #define SYNOPSIS "cardc compile -p PROFILE -c CARD -k KEYDIR -s SIGNKEY -o OUT.cpk " \
-    "[--host-challenge HEX] [--registry URI] [--supersede REASON]"
+    "[--host-challenge HEX] [--registry URI] [--supersede REASON] " \
+    "[--pkcs11-module PATH] [--pkcs11-pin-file FILE]"
 
 enum { OPT_SUPERSEDE = CARDC_OPT_JOB_END };
 
@@ -119,6 +120,7 @@ const struct cli_command cardc_compile_command = {
 	    "                            mark it superseded (with REASON) and record\n"
 	    "                            this one; without, a second bundle for a card\n"
 	    "                            and counter is refused\n"
+	    CARDC_PKCS11_HELP
 	    "  -h, --help                show this help\n"
 	    "\n"
 	    "SOURCE_DATE_EPOCH, when set, is the bundle's creation time. The same\n"

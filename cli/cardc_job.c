@@ -43,7 +43,7 @@ job_option(struct cardc_job_args *a, int c, const char *arg)
 		a->registry = arg;
 		return 0;
 	default:
-		return -1;
+		return cardc_pkcs11_getopt(c, arg, &a->p11) ? 0 : -1;
 	}
 }
 
@@ -123,9 +123,12 @@ cardc_job_open(const struct cardc_job_args *a, struct cardc_job *j, struct cpk_e
 	if (strcmp(a->output, "-") == 0 && isatty(STDOUT_FILENO))
 		return cpk_error_set(err, CPK_ERR_ARG, "refusing to write a bundle (binary) to a "
 		    "terminal; redirect stdout or give -o FILE");
+	if ((ret = cardc_pkcs11_setup(&a->p11, err)) != CPK_OK)
+		return ret;
+	j->p11 = true;
 	if ((ret = profile_load(a->profile, &popts, &j->p, err)) != CPK_OK ||
 	    (ret = load_card(a->card, &j->card, err)) != CPK_OK ||
-	    (ret = cpk_signer_load(a->sign_key, &j->signer, err)) != CPK_OK ||
+	    (ret = cpk_signer_open(a->sign_key, &j->signer, err)) != CPK_OK ||
 	    (ret = cardc_registry_open(a->registry, a->keys, j->p, &j->cr, err)) != CPK_OK)
 		return ret;
 	if (a->has_host_challenge && j->p->sd.mode != PROFILE_MODE_OFFLINE)
@@ -165,6 +168,9 @@ cardc_job_free(struct cardc_job *j)
 	card_record_clear(&j->card);
 	cpk_signer_free(&j->signer);
 	profile_free(&j->p);
+	if (j->p11)
+		cardc_pkcs11_end();
+	j->p11 = false;
 }
 
 cpk_status

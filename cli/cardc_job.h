@@ -32,6 +32,7 @@ enum { CARDC_OPT_HOST_CHALLENGE = 256, CARDC_OPT_REGISTRY, CARDC_OPT_JOB_END };
 	{ "output", required_argument, NULL, 'o' }, \
 	{ "host-challenge", required_argument, NULL, CARDC_OPT_HOST_CHALLENGE }, \
 	{ "registry", required_argument, NULL, CARDC_OPT_REGISTRY }, \
+	CARDC_PKCS11_OPTIONS, \
 	{ "help", no_argument, NULL, 'h' }
 
 /* The help lines of -k, -s, -o and --host-challenge. */
@@ -41,17 +42,21 @@ enum { CARDC_OPT_HOST_CHALLENGE = 256, CARDC_OPT_REGISTRY, CARDC_OPT_JOB_END };
 	"                            nowhere else; key files, profile and their\n" \
 	"                            folders must be yours or root's and not\n" \
 	"                            writable by others\n" \
-	"  -s, --sign-key SIGNKEY    the bundle-signing private key (cardc keygen)\n" \
+	"  -s, --sign-key SIGNKEY    the bundle-signing private key (cardc keygen),\n" \
+	"                            or pkcs11:URI of one in a token\n" \
 	"  -o, --output OUT.cpk      the bundle to write, replaced atomically\n" \
 	"                            ('-' writes stdout); a device or FIFO there\n" \
 	"                            is refused, never replaced\n" \
 	"      --host-challenge HEX  the 8-byte host challenge of an offline bundle\n" \
-	"                            (16 hex digits; default: random), for\n" \
-	"                            reproducible builds and tests\n"
+	"                            (16 hex digits), for tests; by default it is\n" \
+	"                            derived from the inputs and the signing key,\n" \
+	"                            so the same inputs give the same bundle\n" \
+	CARDC_PKCS11_HELP
 
 struct cardc_job_args {
 	const char *cmd, *synopsis;	/* for usage messages */
 	const char *profile, *card, *keys, *sign_key, *output, *registry;
+	struct cardc_pkcs11_opts p11;	/* --pkcs11-module, --pkcs11-pin-file */
 	uint8_t host_challenge[8];
 	bool has_host_challenge;
 };
@@ -79,6 +84,7 @@ struct cardc_job {
 	struct cpk_compiled compiled;
 	struct cpk_buf bytes;		/* the signed bundle */
 	uint64_t created;
+	bool p11;			/* cardc_pkcs11_setup ran: cardc_pkcs11_end */
 };
 
 /* Load the profile, the card record, the signing key and the registry. */

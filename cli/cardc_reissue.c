@@ -19,7 +19,8 @@
 #include "registry_issue.h"
 
 #define SYNOPSIS "cardc reissue --lost SERIAL -p PROFILE -c NEW-CARD -k KEYDIR " \
-    "-s SIGNKEY -o OUT.cpk [--host-challenge HEX] [--registry URI] [--reason TEXT]"
+    "-s SIGNKEY -o OUT.cpk [--host-challenge HEX] [--registry URI] [--reason TEXT] " \
+    "[--pkcs11-module PATH] [--pkcs11-pin-file FILE]"
 
 enum { OPT_LOST = CARDC_OPT_JOB_END, OPT_REASON };
 

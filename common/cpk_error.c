@@ -26,6 +26,7 @@ static const struct {
 	[CPK_ERR_CARD] = { "CPK_ERR_CARD", "the card refused a command" },
 	[CPK_ERR_PCSC] = { "CPK_ERR_PCSC", "smart-card service failure" },
 	[CPK_ERR_INTERRUPTED] = { "CPK_ERR_INTERRUPTED", "interrupted" },
+	[CPK_ERR_TOKEN] = { "CPK_ERR_TOKEN", "PKCS#11 token error" },
 };
 
 const char *

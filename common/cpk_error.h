@@ -30,6 +30,7 @@ typedef enum {
 	CPK_ERR_CARD,		/* the card answered a refusing status word */
 	CPK_ERR_PCSC,		/* the PC/SC layer failed */
 	CPK_ERR_INTERRUPTED,	/* the run was interrupted on request */
+	CPK_ERR_TOKEN,		/* the PKCS#11 token or its module failed */
 	CPK_STATUS_COUNT
 } cpk_status;
 

@@ -424,7 +424,7 @@ run_steps(struct asm_ctx *a, struct cpk_error *err)
 
 /* SELECT, INITIALIZE UPDATE with the expected response, for an offline bundle. */
 static cpk_status
-open_offline(struct asm_ctx *a, const struct scp_keyset *keys, const struct gp_aid *aid,
+open_offline(struct asm_ctx *a, const struct scp_keys *keys, const struct gp_aid *aid,
     uint8_t kvn, const uint8_t hc[SCP_CHALLENGE_LEN], struct cpk_error *err)
 {
 	const struct card_record *card = a->card;
@@ -450,9 +450,10 @@ open_offline(struct asm_ctx *a, const struct scp_keyset *keys, const struct gp_a
 	}
 	memcpy(iu.counter, card->counter, iu.counter_len);
 	iu.challenge_len = a->p->sd.scp == SCP02 ? 6 : 8;
-	if ((ret = scp_pseudo_random_challenge(keys, a->p->sd.scp, iu.counter, iu.counter_len,
-	    aid->b, aid->len, iu.card_challenge, &cl, err)) != CPK_OK ||
-	    (ret = scp_session_begin(&a->s, keys, a->p->sd.scp, a->p->sd.i, hc, &iu, err)) != CPK_OK)
+	if ((ret = scp_pseudo_random_challenge_keys(keys, a->p->sd.scp, iu.counter,
+	    iu.counter_len, aid->b, aid->len, iu.card_challenge, &cl, err)) != CPK_OK ||
+	    (ret = scp_session_begin_keys(&a->s, keys, a->p->sd.scp, a->p->sd.i, hc, &iu,
+	    err)) != CPK_OK)
 		goto out;
 	memcpy(iu.card_cryptogram, a->s.card_cryptogram, 8);
 	cpk_buf_reset(&b);
@@ -485,9 +486,24 @@ out:
 	return ret;
 }
 
+/* The same as key references (memory keys), for the session. */
+static cpk_status
+throwaway_refs(const struct profile *p, const struct card_record *card, uint8_t kvn,
+    struct scp_keys *keys, struct cpk_error *err)
+{
+	struct scp_keyset k;
+	cpk_status ret;
+
+	memset(&k, 0, sizeof(k));
+	if ((ret = throwaway_keys(p, card, kvn, &k, err)) == CPK_OK)
+		scp_keys_from_bytes(keys, &k);
+	scp_keyset_clear(&k);
+	return ret;
+}
+
 /* Session mode: verify the card's live answer (this authenticates the card). */
 static cpk_status
-open_session(struct asm_ctx *a, const struct scp_keyset *keys, uint8_t kvn,
+open_session(struct asm_ctx *a, const struct scp_keys *keys, uint8_t kvn,
     struct cpk_error *err)
 {
 	const struct card_record *card = a->card;
@@ -506,8 +522,8 @@ open_session(struct asm_ctx *a, const struct scp_keyset *keys, uint8_t kvn,
 		return cpk_error_set(err, CPK_ERR_VERIFY,
 		    "the INITIALIZE UPDATE response carries another KDD than the card record: "
 		    "it comes from another card");
-	if ((ret = scp_session_begin(&a->s, keys, a->p->sd.scp, a->p->sd.i, card->host_challenge,
-	    &card->iu, err)) != CPK_OK)
+	if ((ret = scp_session_begin_keys(&a->s, keys, a->p->sd.scp, a->p->sd.i,
+	    card->host_challenge, &card->iu, err)) != CPK_OK)
 		return ret;
 	if (!a->keyless &&
 	    (ret = scp_check_card_cryptogram(&a->s, card->iu.card_cryptogram, err)) != CPK_OK)
@@ -558,7 +574,7 @@ cpk_compile(const struct profile *p, const struct card_record *card,
     const struct cpk_compile_opts *opts, struct cpk_compiled *out, struct cpk_error *err)
 {
 	struct asm_ctx a;
-	struct scp_keyset keys;
+	struct scp_keys keys;
 	struct cpk_buf ea = CPK_BUF_INIT;
 	uint8_t hc[SCP_CHALLENGE_LEN];
 	const struct gp_aid *aid = profile_sd_aid(p, card);
@@ -573,8 +589,9 @@ cpk_compile(const struct profile *p, const struct card_record *card,
 	a.card = card;
 	a.keyless = opts->keyless;
 	if ((ret = profile_check_card(p, card, err)) != CPK_OK ||
-	    (ret = opts->keyless ? throwaway_keys(p, card, kvn, &keys, err) :
-	    keyset_card_keys(p->keys.set, p->keys.effective_div, card->kdd, &keys, err)) != CPK_OK ||
+	    (ret = opts->keyless ? throwaway_refs(p, card, kvn, &keys, err) :
+	    keyset_card_refs(p->keys.set, p->keys.effective_div, card->kdd, &keys,
+	    err)) != CPK_OK ||
 	    (ret = fill_manifest(p, card, opts, aid, kvn, &out->manifest, err)) != CPK_OK)
 		goto out;
 	if (p->sd.mode == PROFILE_MODE_OFFLINE) {
@@ -601,7 +618,7 @@ out:
 	if (ret != CPK_OK)
 		cpk_compiled_free(out);
 	scp_session_clear(&a.s);
-	scp_keyset_clear(&keys);
+	scp_keys_clear(&keys);
 	cpk_cleanse(hc, sizeof(hc));
 	cpk_buf_free(&ea);
 	return ret;

@@ -363,8 +363,23 @@ gp_scp03_kdf_input(uint8_t constant, uint16_t l_bits, uint8_t counter,
 	return cpk_buf_append(out, context, ctxlen, err);
 }
 
+/* gp_prf_fn over key bytes. */
+struct bytes_key {
+	const uint8_t *key;
+	size_t len;
+};
+
+static cpk_status
+bytes_cmac(const void *k, const uint8_t *msg, size_t n, uint8_t mac[GP_AES_BLOCK],
+    struct cpk_error *err)
+{
+	const struct bytes_key *b = k;
+
+	return gp_aes_cmac(b->key, b->len, msg, n, mac, err);
+}
+
 cpk_status
-gp_scp03_kdf(const uint8_t *key, size_t keylen, uint8_t constant, uint16_t l_bits,
+gp_scp03_kdf_prf(gp_prf_fn prf, const void *key, uint8_t constant, uint16_t l_bits,
     const uint8_t *context, size_t ctxlen, uint8_t *out, struct cpk_error *err)
 {
 	struct cpk_buf input = CPK_BUF_INIT;
@@ -383,7 +398,7 @@ gp_scp03_kdf(const uint8_t *key, size_t keylen, uint8_t constant, uint16_t l_bit
 		ret = gp_scp03_kdf_input(constant, l_bits, i, context, ctxlen, &input, err);
 		if (ret != CPK_OK)
 			goto out;
-		if ((ret = gp_aes_cmac(key, keylen, input.data, input.len, block, err)) != CPK_OK)
+		if ((ret = prf(key, input.data, input.len, block, err)) != CPK_OK)
 			goto out;
 		take = want - done < GP_AES_BLOCK ? want - done : GP_AES_BLOCK;
 		memcpy(out + done, block, take);
@@ -394,6 +409,15 @@ out:
 	cpk_cleanse(block, sizeof(block));
 	cpk_buf_free(&input);
 	return ret;
+}
+
+cpk_status
+gp_scp03_kdf(const uint8_t *key, size_t keylen, uint8_t constant, uint16_t l_bits,
+    const uint8_t *context, size_t ctxlen, uint8_t *out, struct cpk_error *err)
+{
+	struct bytes_key b = { key, keylen };
+
+	return gp_scp03_kdf_prf(bytes_cmac, &b, constant, l_bits, context, ctxlen, out, err);
 }
 
 static const char *const div_names[] = {
@@ -427,10 +451,42 @@ gp_diversification_parse(const char *name, enum gp_diversification *out,
 	    "unknown diversification '%s' (expected none, emv, visa2 or kdf3)", name);
 }
 
+void
+gp_diversify_input(enum gp_diversification scheme, const uint8_t kdd[10], enum gp_key_type type,
+    uint8_t block, uint8_t d[16])
+{
+	uint8_t kk = (uint8_t)type;
+
+	memset(d, 0, 16);
+	switch (scheme) {
+	case GP_DIV_EMV:
+		memcpy(d, kdd + 4, 6);
+		memcpy(d + 8, kdd + 4, 6);
+		break;
+	case GP_DIV_VISA2:
+		memcpy(d, kdd, 2);
+		memcpy(d + 2, kdd + 4, 4);
+		memcpy(d + 8, kdd, 2);
+		memcpy(d + 10, kdd + 4, 4);
+		break;
+	case GP_DIV_KDF3:
+		d[0] = block;
+		d[4] = kk;
+		memcpy(d + 6, kdd, 10);
+		return;
+	case GP_DIV_NONE:
+		return;
+	}
+	d[6] = 0xF0;
+	d[7] = kk;
+	d[14] = 0x0F;
+	d[15] = kk;
+}
+
 /* EMV CPS and VISA2: 3DES-ECB of a 16-byte block built from the KDD. */
 static cpk_status
 diversify_des3(enum gp_diversification scheme, const uint8_t *master, size_t masterlen,
-    const uint8_t kdd[10], uint8_t kk, uint8_t *out, struct cpk_error *err)
+    const uint8_t kdd[10], enum gp_key_type type, uint8_t *out, struct cpk_error *err)
 {
 	uint8_t d[16];
 	cpk_status ret;
@@ -439,40 +495,27 @@ diversify_des3(enum gp_diversification scheme, const uint8_t *master, size_t mas
 		return cpk_error_set(err, CPK_ERR_ARG,
 		    "%s diversification needs a 16-byte 3DES master key, not %zu bytes",
 		    gp_diversification_name(scheme), masterlen);
-	if (scheme == GP_DIV_EMV) {
-		memcpy(d, kdd + 4, 6);
-		memcpy(d + 8, kdd + 4, 6);
-	} else {
-		memcpy(d, kdd, 2);
-		memcpy(d + 2, kdd + 4, 4);
-		memcpy(d + 8, kdd, 2);
-		memcpy(d + 10, kdd + 4, 4);
-	}
-	d[6] = 0xF0;
-	d[7] = kk;
-	d[14] = 0x0F;
-	d[15] = kk;
+	gp_diversify_input(scheme, kdd, type, 0, d);
 	ret = gp_des3_ecb(1, master, masterlen, d, sizeof(d), out, err);
 	cpk_cleanse(d, sizeof(d));
 	return ret;
 }
 
-static cpk_status
-diversify_kdf3(const uint8_t *master, size_t masterlen, const uint8_t kdd[10], uint8_t kk,
-    uint8_t *out, struct cpk_error *err)
+cpk_status
+gp_kdf3_prf(gp_prf_fn prf, const void *master, size_t masterlen, const uint8_t kdd[10],
+    enum gp_key_type type, uint8_t *out, struct cpk_error *err)
 {
 	uint8_t d[16], block[GP_AES_BLOCK];
 	size_t done = 0, take;
+	uint8_t n;
 	cpk_status ret = CPK_OK;
 
 	if (!gp_key_len_valid(GP_KEY_AES, masterlen))
 		return cpk_error_set(err, CPK_ERR_ARG,
 		    "kdf3 diversification needs an AES master key, not %zu bytes", masterlen);
-	memset(d, 0, 6);
-	d[4] = kk;
-	memcpy(d + 6, kdd, 10);
-	for (d[0] = 1; done < masterlen; d[0]++) {
-		if ((ret = gp_aes_cmac(master, masterlen, d, sizeof(d), block, err)) != CPK_OK)
+	for (n = 1; done < masterlen; n++) {
+		gp_diversify_input(GP_DIV_KDF3, kdd, type, n, d);
+		if ((ret = prf(master, d, sizeof(d), block, err)) != CPK_OK)
 			break;
 		take = masterlen - done < GP_AES_BLOCK ? masterlen - done : GP_AES_BLOCK;
 		memcpy(out + done, block, take);
@@ -495,9 +538,12 @@ gp_diversify_key(enum gp_diversification scheme, const uint8_t *master, size_t m
 		return CPK_OK;
 	case GP_DIV_EMV:
 	case GP_DIV_VISA2:
-		return diversify_des3(scheme, master, masterlen, kdd, (uint8_t)type, out, err);
-	case GP_DIV_KDF3:
-		return diversify_kdf3(master, masterlen, kdd, (uint8_t)type, out, err);
+		return diversify_des3(scheme, master, masterlen, kdd, type, out, err);
+	case GP_DIV_KDF3: {
+		struct bytes_key b = { master, masterlen };
+
+		return gp_kdf3_prf(bytes_cmac, &b, masterlen, kdd, type, out, err);
+	}
 	}
 	return cpk_error_set(err, CPK_ERR_ARG, "unknown diversification scheme %d", (int)scheme);
 }

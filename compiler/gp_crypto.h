@@ -110,6 +110,16 @@ cpk_status gp_random(uint8_t *out, size_t n, struct cpk_error *err);
 cpk_status gp_scp03_kdf(const uint8_t *key, size_t keylen, uint8_t constant, uint16_t l_bits,
     const uint8_t *context, size_t ctxlen, uint8_t *out, struct cpk_error *err);
 
+/*
+ * The same KDF over any AES-CMAC: prf(key, msg, n, mac) computes the full
+ * tag under a key it knows how to reach (bytes here, a token object in
+ * keyref.h).
+ */
+typedef cpk_status (*gp_prf_fn)(const void *key, const uint8_t *msg, size_t n,
+    uint8_t mac[GP_AES_BLOCK], struct cpk_error *err);
+cpk_status gp_scp03_kdf_prf(gp_prf_fn prf, const void *key, uint8_t constant, uint16_t l_bits,
+    const uint8_t *context, size_t ctxlen, uint8_t *out, struct cpk_error *err);
+
 /* The PRF input of block `counter` of the SCP03 KDF (for tests and traces). */
 cpk_status gp_scp03_kdf_input(uint8_t constant, uint16_t l_bits, uint8_t counter,
     const uint8_t *context, size_t ctxlen, struct cpk_buf *out, struct cpk_error *err);
@@ -136,6 +146,21 @@ enum gp_key_type {
 cpk_status gp_diversify_key(enum gp_diversification scheme, const uint8_t *master,
     size_t masterlen, const uint8_t kdd[10], enum gp_key_type type, uint8_t *out,
     struct cpk_error *err);
+
+/*
+ * The 16 bytes a scheme feeds its cipher for one card key: emv and visa2
+ * the 3DES-ECB input; kdf3 the AES-CMAC input of output block `block`
+ * (from 1). Shared by gp_diversify_key and the key references (keyref.h).
+ */
+void gp_diversify_input(enum gp_diversification scheme, const uint8_t kdd[10],
+    enum gp_key_type type, uint8_t block, uint8_t d[16]);
+
+/*
+ * kdf3 diversification over any AES-CMAC (see gp_scp03_kdf_prf): out
+ * receives masterlen bytes (16, 24 or 32).
+ */
+cpk_status gp_kdf3_prf(gp_prf_fn prf, const void *master, size_t masterlen,
+    const uint8_t kdd[10], enum gp_key_type type, uint8_t *out, struct cpk_error *err);
 
 /* Names for messages and file formats: "none", "emv", "visa2", "kdf3". */
 const char *gp_diversification_name(enum gp_diversification scheme);

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "cpk_bytes.h"
+#include "p11.h"
+#include "p11_uri.h"
 #include "secmem.h"
 #include "ydoc.h"
 
@@ -55,19 +57,42 @@ static const struct ydoc_schema master_schema = {
 	"'master'", master_fields, 3, NULL, true,
 };
 
-/* Decode one key into dst and check its length against the algorithm. */
+/* A key named by PKCS#11 URI: found in the token, its length from there. */
+static cpk_status
+get_token_key(const char *file, const struct ydoc_node *n, const struct ydoc_field *f,
+    enum gp_key_alg alg, struct keyref *ref, size_t *len, struct cpk_error *err)
+{
+	struct p11_uri u;
+	cpk_status ret;
+
+	if ((ret = p11_uri_parse(n->str, n->len, &u, err)) != CPK_OK ||
+	    (ret = p11_secret_key(&u, alg, ref, err)) != CPK_OK) {
+		cpk_error_prefix(err, "%s:%u:%u: '%s'", file, n->line, n->col, f->key);
+		return ret;
+	}
+	*len = ref->len;
+	return CPK_OK;
+}
+
+/*
+ * Decode one key (hex into dst, or a PKCS#11 URI), check its length against
+ * the algorithm and make its reference.
+ */
 static cpk_status
 get_key(const char *file, const struct ydoc_node *n, const struct ydoc_field *f,
-    enum gp_key_alg alg, uint8_t *dst, size_t *len, struct cpk_error *err)
+    enum gp_key_alg alg, uint8_t *dst, size_t *len, struct keyref *ref, struct cpk_error *err)
 {
 	cpk_status ret;
 
+	if (n->kind == YDOC_SCALAR && p11_uri_is(n->str, n->len))
+		return get_token_key(file, n, f, alg, ref, len, err);
 	if ((ret = ydoc_get_hex(file, n, f, dst, GP_MAX_KEY, len, err)) != CPK_OK)
 		return ret;
 	if (!gp_key_len_valid(alg, *len))
 		return cpk_error_set_at(err, CPK_ERR_RANGE, file, n->line, n->col,
 		    alg == GP_KEY_AES ? "'%s' must be 16, 24 or 32 bytes for AES, got %zu bytes" :
 		    "'%s' must be 16 or 24 bytes for 3DES, got %zu bytes", f->key, *len);
+	keyref_mem(ref, alg, dst, *len);
 	return CPK_OK;
 }
 
@@ -77,6 +102,7 @@ get_three(const char *file, const struct ydoc_node *const nodes[3],
     const struct ydoc_field *fields, struct keyset *ks, struct cpk_error *err)
 {
 	uint8_t *dst[3];
+	struct keyref *ref[3];
 	size_t len[3];
 	cpk_status ret;
 	size_t i;
@@ -84,9 +110,12 @@ get_three(const char *file, const struct ydoc_node *const nodes[3],
 	dst[0] = ks->keys.enc;
 	dst[1] = ks->keys.mac;
 	dst[2] = ks->keys.dek;
+	ref[0] = &ks->refs.enc;
+	ref[1] = &ks->refs.mac;
+	ref[2] = &ks->refs.dek;
 	for (i = 0; i < 3; i++) {
 		if ((ret = get_key(file, nodes[i], &fields[i], ks->keys.alg, dst[i], &len[i],
-		    err)) != CPK_OK)
+		    ref[i], err)) != CPK_OK)
 			return ret;
 		if (i > 0 && len[i] != len[0])
 			return cpk_error_set_at(err, CPK_ERR_RANGE, file, nodes[i]->line,
@@ -110,10 +139,12 @@ get_master(const char *file, const struct ydoc_node *n, struct keyset *ks, struc
 			return cpk_error_set_at(err, CPK_ERR_PARSE, file, n->line, n->col,
 			    "'master' has no value");
 		if ((ret = get_key(file, n, &keyset_fields[F_MASTER], ks->keys.alg, ks->keys.enc,
-		    &len, err)) != CPK_OK)
+		    &len, &ks->refs.enc, err)) != CPK_OK)
 			return ret;
 		memcpy(ks->keys.mac, ks->keys.enc, len);
 		memcpy(ks->keys.dek, ks->keys.enc, len);
+		keyref_borrow(&ks->refs.mac, &ks->refs.enc);
+		keyref_borrow(&ks->refs.dek, &ks->refs.enc);
 		ks->keys.len = len;
 		return CPK_OK;
 	}
@@ -217,6 +248,11 @@ keyset_parse(const char *name, const uint8_t *text, size_t len, struct keyset **
 		goto out;
 	if ((ret = decode(name, root, ks, err)) != CPK_OK)
 		goto out;
+	ks->refs.alg = ks->keys.alg;
+	ks->refs.len = ks->keys.len;
+	ks->refs.kvn = ks->keys.kvn;
+	ks->in_token = !keyref_in_memory(&ks->refs.enc) || !keyref_in_memory(&ks->refs.mac) ||
+	    !keyref_in_memory(&ks->refs.dek);
 	*out = ks;
 	ks = NULL;
 	ret = CPK_OK;
@@ -248,6 +284,7 @@ keyset_free(struct keyset **ks)
 	if (ks == NULL || *ks == NULL)
 		return;
 	scp_keyset_clear(&(*ks)->keys);
+	scp_keys_clear(&(*ks)->refs);
 	free((*ks)->path);
 	secmem_free(*ks, sizeof(**ks));
 	*ks = NULL;
@@ -294,6 +331,10 @@ cpk_status
 keyset_card_keys(const struct keyset *ks, enum gp_diversification div,
     const uint8_t kdd[SCP_KDD_LEN], struct scp_keyset *out, struct cpk_error *err)
 {
+	if (ks->in_token)
+		return cpk_error_set(err, CPK_ERR_UNSUPPORTED, "the keys of '%s' are in a PKCS#11 "
+		    "token, where their values stay: give the keys a card receives (PUT KEY) in "
+		    "a key file, and verify bundles and receipts with key files", ks->path);
 	if (div == GP_DIV_NONE) {
 		if (ks->master)
 			return cpk_error_set(err, CPK_ERR_ARG,
@@ -305,4 +346,28 @@ keyset_card_keys(const struct keyset *ks, enum gp_diversification div,
 		return cpk_error_set(err, CPK_ERR_ARG, "static keys of '%s' cannot be diversified",
 		    ks->path);
 	return scp_keyset_diversify(&ks->keys, div, kdd, out, err);
+}
+
+cpk_status
+keyset_card_refs(const struct keyset *ks, enum gp_diversification div,
+    const uint8_t kdd[SCP_KDD_LEN], struct scp_keys *out, struct cpk_error *err)
+{
+	cpk_status ret;
+
+	memset(out, 0, sizeof(*out));
+	if (ks->master == (div == GP_DIV_NONE))
+		return cpk_error_set(err, CPK_ERR_ARG, ks->master ?
+		    "master keys of '%s' need a diversification" :
+		    "static keys of '%s' cannot be diversified", ks->path);
+	out->alg = ks->refs.alg;
+	out->len = ks->refs.len;
+	out->kvn = ks->refs.kvn;
+	if ((ret = keyref_diversify(&ks->refs.enc, div, kdd, GP_KEY_ENC, &out->enc,
+	    err)) != CPK_OK ||
+	    (ret = keyref_diversify(&ks->refs.mac, div, kdd, GP_KEY_MAC, &out->mac,
+	    err)) != CPK_OK ||
+	    (ret = keyref_diversify(&ks->refs.dek, div, kdd, GP_KEY_DEK, &out->dek,
+	    err)) != CPK_OK)
+		scp_keys_clear(out);
+	return ret;
 }

@@ -12,6 +12,12 @@
  *	master: { enc: <hex>, mac: <hex>, dek: <hex> }
  *	diversification: kdf3     # none | emv | visa2 | kdf3
  *
+ * Any key may instead be a PKCS#11 URI (p11_uri.h) naming a secret key in
+ * a token (p11.h), e.g. master: "pkcs11:token=bureau;object=scp03-master".
+ * Such a key is found when the file is read (the module must be set up
+ * with p11_setup before); its length comes from the token and its value
+ * never enters this process. Unless p11_setup was called, a URI is refused.
+ *
  * The file must be a regular file (not a symbolic link) that grants no
  * permission to group or others; it is refused with CPK_ERR_PERMISSION
  * otherwise. Key bytes never appear in an error message. Every buffer
@@ -39,6 +45,9 @@ struct keyset {
 	bool div_set;			/* the file names a diversification */
 	enum gp_diversification div;	/* GP_DIV_NONE for static keys */
 	struct scp_keyset keys;		/* alg, len, kvn, enc, mac, dek */
+	struct scp_keys refs;		/* the keys as references (keyref.h) */
+	bool in_token;			/* a key is a token object (keys.enc/mac/dek
+					   then hold zeros for it) */
 };
 
 /* Read and check a key file. */
@@ -61,8 +70,18 @@ cpk_status keyset_effective_div(const struct keyset *ks, bool profile_set,
 /*
  * One card's static keys: master keys diversified with the card's KDD
  * (scheme from keyset_effective_div), or a copy of the static keys.
+ * CPK_ERR_UNSUPPORTED for a set in a token (values cannot be read).
  */
 cpk_status keyset_card_keys(const struct keyset *ks, enum gp_diversification div,
     const uint8_t kdd[SCP_KDD_LEN], struct scp_keyset *out, struct cpk_error *err);
+
+/*
+ * The same as key references (what cardc compiles with): static keys are
+ * borrowed from the set, emv and visa2 keys are derived where the masters
+ * are, kdf3 keys are memory keys. Release with scp_keys_clear, on the
+ * thread that made them.
+ */
+cpk_status keyset_card_refs(const struct keyset *ks, enum gp_diversification div,
+    const uint8_t kdd[SCP_KDD_LEN], struct scp_keys *out, struct cpk_error *err);
 
 #endif

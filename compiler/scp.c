@@ -21,6 +21,28 @@ scp_keyset_clear(struct scp_keyset *k)
 		cpk_cleanse(k, sizeof(*k));
 }
 
+void
+scp_keys_from_bytes(struct scp_keys *out, const struct scp_keyset *k)
+{
+	out->alg = k->alg;
+	out->len = k->len;
+	out->kvn = k->kvn;
+	keyref_mem(&out->enc, k->alg, k->enc, k->len);
+	keyref_mem(&out->mac, k->alg, k->mac, k->len);
+	keyref_mem(&out->dek, k->alg, k->dek, k->len);
+}
+
+void
+scp_keys_clear(struct scp_keys *k)
+{
+	if (k == NULL)
+		return;
+	keyref_clear(&k->enc);
+	keyref_clear(&k->mac);
+	keyref_clear(&k->dek);
+	cpk_cleanse(k, sizeof(*k));
+}
+
 cpk_status
 scp_keyset_diversify(const struct scp_keyset *master, enum gp_diversification scheme,
     const uint8_t kdd[SCP_KDD_LEN], struct scp_keyset *out, struct cpk_error *err)
@@ -119,6 +141,21 @@ scp_pseudo_random_challenge(const struct scp_keyset *keys, enum scp_version v,
     const uint8_t *counter, size_t counter_len, const uint8_t *aid, size_t aidlen,
     uint8_t *out, size_t *outlen, struct cpk_error *err)
 {
+	struct scp_keys k;
+	cpk_status ret;
+
+	scp_keys_from_bytes(&k, keys);
+	ret = scp_pseudo_random_challenge_keys(&k, v, counter, counter_len, aid, aidlen, out,
+	    outlen, err);
+	scp_keys_clear(&k);
+	return ret;
+}
+
+cpk_status
+scp_pseudo_random_challenge_keys(const struct scp_keys *keys, enum scp_version v,
+    const uint8_t *counter, size_t counter_len, const uint8_t *aid, size_t aidlen,
+    uint8_t *out, size_t *outlen, struct cpk_error *err)
+{
 	uint8_t ctx[3 + SCP_AID_MAX], key[16], mac[8];
 	cpk_status ret = CPK_ERR_ARG;
 
@@ -134,7 +171,7 @@ scp_pseudo_random_challenge(const struct scp_keyset *keys, enum scp_version v,
 		}
 		memcpy(ctx, counter, 3);
 		memcpy(ctx + 3, aid, aidlen);
-		ret = gp_scp03_kdf(keys->enc, keys->len, 0x02, 0x0040, ctx, 3 + aidlen, out, err);
+		ret = keyref_scp03_kdf(&keys->enc, 0x02, 0x0040, ctx, 3 + aidlen, out, err);
 		if (ret == CPK_OK)
 			*outlen = 8;
 	} else if (v == SCP02) {
@@ -144,7 +181,7 @@ scp_pseudo_random_challenge(const struct scp_keyset *keys, enum scp_version v,
 			ret = cpk_error_set(err, CPK_ERR_ARG, "SCP02 challenge needs a 2-byte counter and 3DES keys");
 			goto out;
 		}
-		if ((ret = scp02_session_key(keys->mac, 0x0101, counter, key, err)) != CPK_OK)
+		if ((ret = scp02_session_key(&keys->mac, 0x0101, counter, key, err)) != CPK_OK)
 			goto out;
 		if ((ret = gp_retail_mac(key, zero, aid, aidlen, mac, err)) != CPK_OK)
 			goto out;
@@ -162,8 +199,10 @@ out:
 void
 scp_session_clear(struct scp_session *s)
 {
-	if (s != NULL)
-		cpk_cleanse(s, sizeof(*s));
+	if (s == NULL)
+		return;
+	keyref_clear(&s->dek);
+	cpk_cleanse(s, sizeof(*s));
 }
 
 cpk_status
@@ -171,9 +210,24 @@ scp_session_begin(struct scp_session *s, const struct scp_keyset *keys, enum scp
     uint8_t i, const uint8_t host_challenge[SCP_CHALLENGE_LEN],
     const struct scp_iu_response *iu, struct cpk_error *err)
 {
+	struct scp_keys k;
 	cpk_status ret;
 
-	scp_session_clear(s);
+	scp_keys_from_bytes(&k, keys);
+	ret = scp_session_begin_keys(s, &k, v, i, host_challenge, iu, err);
+	scp_keys_clear(&k);
+	return ret;
+}
+
+cpk_status
+scp_session_begin_keys(struct scp_session *s, const struct scp_keys *keys, enum scp_version v,
+    uint8_t i, const uint8_t host_challenge[SCP_CHALLENGE_LEN],
+    const struct scp_iu_response *iu, struct cpk_error *err)
+{
+	cpk_status ret;
+
+	/* s may be uninitialized: no keyref_clear of what it holds. */
+	cpk_cleanse(s, sizeof(*s));
 	if ((ret = scp_i_supported(v, i, err)) != CPK_OK)
 		goto out;
 	if (iu->scp != (uint8_t)v) {
@@ -493,12 +547,12 @@ scp_encrypt_key(const struct scp_session *s, const uint8_t *key, size_t keylen, 
 		if (keylen != 16)
 			return cpk_error_set(err, CPK_ERR_UNSUPPORTED,
 			    "SCP02 PUT KEY carries 16-byte 3DES keys, not %zu bytes", keylen);
-		return gp_des3_ecb(1, s->dek, 16, key, keylen, out, err);
+		return s->dek.ops->ecb(&s->dek, 1, key, keylen, out, err);
 	}
 	if (keylen != 16 && keylen != 32)
 		return cpk_error_set(err, CPK_ERR_UNSUPPORTED,
 		    "SCP03 PUT KEY of a %zu-byte key is not supported (AES-128 or AES-256)", keylen);
-	return gp_aes_cbc(1, s->dek, s->key_len, zero, key, keylen, out, err);
+	return s->dek.ops->cbc(&s->dek, 1, zero, key, keylen, out, err);
 }
 
 cpk_status
@@ -512,11 +566,11 @@ scp_decrypt_key(const struct scp_session *s, const uint8_t *enc, size_t len, uin
 	if (s->version == SCP02) {
 		if (len != 16)
 			return cpk_error_set(err, CPK_ERR_PARSE, "SCP02 key data of %zu bytes", len);
-		return gp_des3_ecb(0, s->dek, 16, enc, len, out, err);
+		return s->dek.ops->ecb(&s->dek, 0, enc, len, out, err);
 	}
 	if (len != 16 && len != 32)
 		return cpk_error_set(err, CPK_ERR_PARSE, "SCP03 key data of %zu bytes", len);
-	return gp_aes_cbc(0, s->dek, s->key_len, zero, enc, len, out, err);
+	return s->dek.ops->cbc(&s->dek, 0, zero, enc, len, out, err);
 }
 
 cpk_status
@@ -533,11 +587,11 @@ scp_encrypt_data(const struct scp_session *s, const uint8_t *data, size_t n,
 	}
 	if (s->version == SCP02) {
 		if ((ret = gp_pad80(&tmp, data, n, GP_DES_BLOCK, err)) != CPK_OK ||
-		    (ret = gp_des3_ecb(1, s->dek, 16, tmp.data, tmp.len, tmp.data, err)) != CPK_OK)
+		    (ret = s->dek.ops->ecb(&s->dek, 1, tmp.data, tmp.len, tmp.data, err)) != CPK_OK)
 			goto out;
 	} else {
 		if ((ret = gp_pad80(&tmp, data, n, GP_AES_BLOCK, err)) != CPK_OK ||
-		    (ret = gp_aes_cbc(1, s->dek, s->key_len, zero, tmp.data, tmp.len, tmp.data,
+		    (ret = s->dek.ops->cbc(&s->dek, 1, zero, tmp.data, tmp.len, tmp.data,
 		    err)) != CPK_OK)
 			goto out;
 	}

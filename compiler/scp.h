@@ -28,6 +28,7 @@
 #include "cpk_bytes.h"
 #include "cpk_error.h"
 #include "gp_crypto.h"
+#include "keyref.h"
 #include "scp_iu.h"
 
 enum scp_version {
@@ -69,6 +70,21 @@ struct scp_keyset {
 void scp_keyset_clear(struct scp_keyset *k);
 
 /*
+ * The same key set as references (keyref.h): what the host side of a
+ * session uses, wherever the keys are. scp_keys_from_bytes makes memory
+ * keys of a struct scp_keyset; scp_keys_clear clears all three.
+ */
+struct scp_keys {
+	enum gp_key_alg alg;
+	size_t len;
+	uint8_t kvn;
+	struct keyref enc, mac, dek;
+};
+
+void scp_keys_from_bytes(struct scp_keys *out, const struct scp_keyset *k);
+void scp_keys_clear(struct scp_keys *k);
+
+/*
  * Derive the card's static keys from master keys with a diversification
  * scheme and the card's KDD. master and out may not overlap.
  */
@@ -98,6 +114,10 @@ size_t scp_max_plain_data(uint8_t level);
 cpk_status scp_pseudo_random_challenge(const struct scp_keyset *keys, enum scp_version v,
     const uint8_t *counter, size_t counter_len, const uint8_t *aid, size_t aidlen,
     uint8_t *out, size_t *outlen, struct cpk_error *err);
+/* The same with key references. */
+cpk_status scp_pseudo_random_challenge_keys(const struct scp_keys *keys, enum scp_version v,
+    const uint8_t *counter, size_t counter_len, const uint8_t *aid, size_t aidlen,
+    uint8_t *out, size_t *outlen, struct cpk_error *err);
 
 enum scp_state {
 	SCP_STATE_NONE = 0,	/* no session (or closed after a failure) */
@@ -117,7 +137,7 @@ struct scp_session {
 	uint8_t s_enc[GP_MAX_KEY];
 	uint8_t s_mac[GP_MAX_KEY];
 	uint8_t s_rmac[GP_MAX_KEY];
-	uint8_t dek[GP_MAX_KEY];	/* SCP02 session DEK; SCP03 static DEK */
+	struct keyref dek;		/* SCP02 session DEK; SCP03 static DEK (borrowed) */
 	uint8_t host_challenge[SCP_CHALLENGE_LEN];
 	uint8_t card_challenge[SCP_CHALLENGE_LEN];
 	size_t challenge_len;
@@ -133,7 +153,10 @@ struct scp_session {
 	bool response_pending;		/* a command was (un)wrapped, response not yet */
 };
 
-/* Cleanse every secret and reset the session to SCP_STATE_NONE. */
+/*
+ * Cleanse every secret and reset the session to SCP_STATE_NONE (an SCP02
+ * session DEK made in a token is destroyed there).
+ */
 void scp_session_clear(struct scp_session *s);
 
 /*
@@ -143,6 +166,14 @@ void scp_session_clear(struct scp_session *s);
  * `i` comes from the card record for SCP02 and must equal iu->i for SCP03.
  */
 cpk_status scp_session_begin(struct scp_session *s, const struct scp_keyset *keys,
+    enum scp_version v, uint8_t i, const uint8_t host_challenge[SCP_CHALLENGE_LEN],
+    const struct scp_iu_response *iu, struct cpk_error *err);
+/*
+ * The same with key references (the host side of cardc). The session
+ * borrows keys->dek for SCP03: keys must outlive the session. The session
+ * keys themselves are bytes in the session, for this one card.
+ */
+cpk_status scp_session_begin_keys(struct scp_session *s, const struct scp_keys *keys,
     enum scp_version v, uint8_t i, const uint8_t host_challenge[SCP_CHALLENGE_LEN],
     const struct scp_iu_response *iu, struct cpk_error *err);
 

@@ -10,7 +10,7 @@
 #include "scp_int.h"
 
 cpk_status
-scp02_session_key(const uint8_t key[16], uint16_t constant, const uint8_t counter[2],
+scp02_session_key(const struct keyref *key, uint16_t constant, const uint8_t counter[2],
     uint8_t out[16], struct cpk_error *err)
 {
 	static const uint8_t zero[GP_DES_BLOCK];
@@ -20,13 +20,29 @@ scp02_session_key(const uint8_t key[16], uint16_t constant, const uint8_t counte
 	memset(d, 0, sizeof(d));
 	cpk_put_u16be(d, constant);
 	memcpy(d + 2, counter, 2);
-	ret = gp_des3_cbc(1, key, 16, zero, d, sizeof(d), out, err);
+	ret = key->ops->cbc(key, 1, zero, d, sizeof(d), out, err);
+	cpk_cleanse(d, sizeof(d));
+	return ret;
+}
+
+/* The session DEK stays where the static DEK is (a token derives an object). */
+static cpk_status
+session_dek(struct scp_session *s, const struct keyref *dek, struct cpk_error *err)
+{
+	static const uint8_t zero[GP_DES_BLOCK];
+	uint8_t d[16];
+	cpk_status ret;
+
+	memset(d, 0, sizeof(d));
+	cpk_put_u16be(d, 0x0181);
+	memcpy(d + 2, s->counter, 2);
+	ret = dek->ops->derive(dek, zero, d, sizeof(d), &s->dek, err);
 	cpk_cleanse(d, sizeof(d));
 	return ret;
 }
 
 cpk_status
-scp02_derive(struct scp_session *s, const struct scp_keyset *keys, struct cpk_error *err)
+scp02_derive(struct scp_session *s, const struct scp_keys *keys, struct cpk_error *err)
 {
 	static const uint8_t zero[GP_DES_BLOCK];
 	uint8_t in[16];
@@ -34,10 +50,10 @@ scp02_derive(struct scp_session *s, const struct scp_keyset *keys, struct cpk_er
 
 	if (s->counter_len != 2 || s->challenge_len != 6)
 		return cpk_error_set(err, CPK_ERR_ARG, "SCP02 needs a 2-byte counter and 6-byte challenge");
-	if ((ret = scp02_session_key(keys->mac, 0x0101, s->counter, s->s_mac, err)) != CPK_OK ||
-	    (ret = scp02_session_key(keys->mac, 0x0102, s->counter, s->s_rmac, err)) != CPK_OK ||
-	    (ret = scp02_session_key(keys->enc, 0x0182, s->counter, s->s_enc, err)) != CPK_OK ||
-	    (ret = scp02_session_key(keys->dek, 0x0181, s->counter, s->dek, err)) != CPK_OK)
+	if ((ret = scp02_session_key(&keys->mac, 0x0101, s->counter, s->s_mac, err)) != CPK_OK ||
+	    (ret = scp02_session_key(&keys->mac, 0x0102, s->counter, s->s_rmac, err)) != CPK_OK ||
+	    (ret = scp02_session_key(&keys->enc, 0x0182, s->counter, s->s_enc, err)) != CPK_OK ||
+	    (ret = session_dek(s, &keys->dek, err)) != CPK_OK)
 		goto out;
 	/* card = MAC(host challenge || counter || card challenge) */
 	memcpy(in, s->host_challenge, 8);

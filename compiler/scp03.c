@@ -8,7 +8,7 @@
 
 /* Session keys and cryptograms; context = host challenge || card challenge. */
 cpk_status
-scp03_derive(struct scp_session *s, const struct scp_keyset *keys, struct cpk_error *err)
+scp03_derive(struct scp_session *s, const struct scp_keys *keys, struct cpk_error *err)
 {
 	uint8_t ctx[16];
 	uint16_t bits = (uint16_t)(keys->len * 8);
@@ -16,15 +16,15 @@ scp03_derive(struct scp_session *s, const struct scp_keyset *keys, struct cpk_er
 
 	memcpy(ctx, s->host_challenge, 8);
 	memcpy(ctx + 8, s->card_challenge, 8);
-	if ((ret = gp_scp03_kdf(keys->enc, keys->len, 0x04, bits, ctx, 16, s->s_enc, err)) != CPK_OK ||
-	    (ret = gp_scp03_kdf(keys->mac, keys->len, 0x06, bits, ctx, 16, s->s_mac, err)) != CPK_OK ||
-	    (ret = gp_scp03_kdf(keys->mac, keys->len, 0x07, bits, ctx, 16, s->s_rmac, err)) != CPK_OK ||
+	if ((ret = keyref_scp03_kdf(&keys->enc, 0x04, bits, ctx, 16, s->s_enc, err)) != CPK_OK ||
+	    (ret = keyref_scp03_kdf(&keys->mac, 0x06, bits, ctx, 16, s->s_mac, err)) != CPK_OK ||
+	    (ret = keyref_scp03_kdf(&keys->mac, 0x07, bits, ctx, 16, s->s_rmac, err)) != CPK_OK ||
 	    (ret = gp_scp03_kdf(s->s_mac, keys->len, 0x00, 0x0040, ctx, 16, s->card_cryptogram,
 	    err)) != CPK_OK ||
 	    (ret = gp_scp03_kdf(s->s_mac, keys->len, 0x01, 0x0040, ctx, 16, s->host_cryptogram,
 	    err)) != CPK_OK)
 		goto out;
-	memcpy(s->dek, keys->dek, keys->len);
+	keyref_borrow(&s->dek, &keys->dek);
 out:
 	cpk_cleanse(ctx, sizeof(ctx));
 	return ret;

@@ -10,13 +10,13 @@
 #include "scp.h"
 
 /* Session keys and cryptograms (s->version, i, challenges, counter set). */
-cpk_status scp02_derive(struct scp_session *s, const struct scp_keyset *keys,
+cpk_status scp02_derive(struct scp_session *s, const struct scp_keys *keys,
     struct cpk_error *err);
-cpk_status scp03_derive(struct scp_session *s, const struct scp_keyset *keys,
+cpk_status scp03_derive(struct scp_session *s, const struct scp_keys *keys,
     struct cpk_error *err);
 
 /* SCP02 session key: 3DES-CBC(key, 0, constant || counter || 00 x 12). */
-cpk_status scp02_session_key(const uint8_t key[16], uint16_t constant,
+cpk_status scp02_session_key(const struct keyref *key, uint16_t constant,
     const uint8_t counter[2], uint8_t out[16], struct cpk_error *err);
 
 /*

@@ -2,6 +2,8 @@
 /* cpk: Ed25519 signing keys: generation, loading, signing. */
 #include "sign.h"
 #include "cpk_file.h"
+#include "p11.h"
+#include "p11_uri.h"
 #include "secmem.h"
 
 #include <errno.h>
@@ -17,7 +19,8 @@
 #include <unistd.h>
 
 struct cpk_signer {
-	EVP_PKEY *pkey;
+	EVP_PKEY *pkey;			/* a key from a file or a seed, or */
+	struct p11_signkey *token;	/* a key in a PKCS#11 token */
 	struct cpk_pubkey pub;
 };
 
@@ -74,6 +77,7 @@ cpk_signer_free(struct cpk_signer **s)
 	if (s == NULL || *s == NULL)
 		return;
 	EVP_PKEY_free((*s)->pkey);
+	p11_signkey_free(&(*s)->token);
 	cpk_cleanse(*s, sizeof(**s));
 	free(*s);
 	*s = NULL;
@@ -93,12 +97,16 @@ cpk_signer_sign(const struct cpk_signer *s, const uint8_t *msg, size_t n,
 	size_t siglen = CPK_ED25519_SIG_LEN;
 	cpk_status st = CPK_ERR_NOMEM;
 
+	memcpy(sig, CPK_SIG_ALG, 2);
+	memcpy(sig + 2, s->pub.key_id, CPK_KEY_ID_LEN);
+	if (s->token != NULL) {
+		st = p11_ed25519_sign(s->token, msg, n, sig + 2 + CPK_KEY_ID_LEN, err);
+		goto out;
+	}
 	if ((ctx = EVP_MD_CTX_new()) == NULL) {
 		cpk_error_set(err, st, "out of memory");
 		goto out;
 	}
-	memcpy(sig, CPK_SIG_ALG, 2);
-	memcpy(sig + 2, s->pub.key_id, CPK_KEY_ID_LEN);
 	if (EVP_DigestSignInit(ctx, NULL, NULL, NULL, s->pkey) != 1 ||
 	    EVP_DigestSign(ctx, sig + 2 + CPK_KEY_ID_LEN, &siglen, msg, n) != 1 ||
 	    siglen != CPK_ED25519_SIG_LEN) {
@@ -109,6 +117,38 @@ cpk_signer_sign(const struct cpk_signer *s, const uint8_t *msg, size_t n,
 out:
 	EVP_MD_CTX_free(ctx);
 	return st;
+}
+
+cpk_status
+cpk_signer_token(const char *uri, struct cpk_signer **out, struct cpk_error *err)
+{
+	struct cpk_signer *s = NULL;
+	struct p11_uri u;
+	cpk_status st;
+
+	*out = NULL;
+	if ((st = p11_uri_parse(uri, strlen(uri), &u, err)) != CPK_OK)
+		goto out;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		st = cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((st = p11_ed25519_find(&u, &s->token, s->pub.pub, err)) != CPK_OK ||
+	    (st = cpk_key_id(s->pub.pub, s->pub.key_id, err)) != CPK_OK)
+		goto out;
+	*out = s;
+	s = NULL;
+out:
+	cpk_signer_free(&s);
+	return st;
+}
+
+cpk_status
+cpk_signer_open(const char *name, struct cpk_signer **out, struct cpk_error *err)
+{
+	if (p11_uri_is(name, strlen(name)))
+		return cpk_signer_token(name, out, err);
+	return cpk_signer_load(name, out, err);
 }
 
 /* --- files --- */
@@ -149,6 +189,61 @@ finish_file(int *fd, const struct cpk_buf *b, const char *path, struct cpk_error
 	}
 out:
 	return st;
+}
+
+/* Write PREFIX.pub alone (mode 0644, never over an existing file). */
+static cpk_status
+write_pub(const char *prefix, const struct cpk_pubkey *pk, const char *note,
+    struct cpk_error *err)
+{
+	char pubpath[PATH_MAX];
+	struct cpk_buf pub = CPK_BUF_INIT;
+	int fd = -1;
+	cpk_status st = CPK_ERR_ARG;
+
+	if (prefix == NULL || prefix[0] == '\0' ||
+	    snprintf(pubpath, sizeof(pubpath), "%s.pub", prefix) >= (int)sizeof(pubpath)) {
+		cpk_error_set(err, st, "key file prefix is empty or too long");
+		goto out;
+	}
+	if ((st = cpk_keyfile_encode(CPK_KEYFILE_PUBLIC, pk->key_id, pk->pub, note, &pub,
+	    err)) != CPK_OK || (st = create_exclusive(pubpath, 0644, &fd, err)) != CPK_OK)
+		goto out;
+	if ((st = finish_file(&fd, &pub, pubpath, err)) != CPK_OK ||
+	    (st = cpk_fsync_parent_dir(pubpath, err)) != CPK_OK)
+		unlink(pubpath);
+out:
+	if (fd >= 0)
+		close(fd);
+	cpk_buf_free(&pub);
+	return st;
+}
+
+cpk_status
+cpk_sign_keygen_token(const char *uri, const char *prefix, const char *note,
+    uint8_t key_id[CPK_KEY_ID_LEN], struct cpk_error *err)
+{
+	struct cpk_pubkey pk;
+	struct p11_uri u;
+	char pubpath[PATH_MAX];
+	struct stat sb;
+	cpk_status st;
+
+	if (prefix == NULL || prefix[0] == '\0' ||
+	    snprintf(pubpath, sizeof(pubpath), "%s.pub", prefix) >= (int)sizeof(pubpath))
+		return cpk_error_set(err, CPK_ERR_ARG, "key file prefix is empty or too long");
+	/* Refuse before the token makes a key nobody could use. */
+	if (lstat(pubpath, &sb) == 0)
+		return cpk_error_set(err, CPK_ERR_IO, "'%s' already exists; cpk never overwrites "
+		    "a key file", pubpath);
+	if ((st = p11_uri_parse(uri, strlen(uri), &u, err)) != CPK_OK ||
+	    (st = p11_ed25519_generate(&u, pk.pub, err)) != CPK_OK ||
+	    (st = cpk_key_id(pk.pub, pk.key_id, err)) != CPK_OK ||
+	    (st = write_pub(prefix, &pk, note, err)) != CPK_OK)
+		return st;
+	if (key_id != NULL)
+		memcpy(key_id, pk.key_id, CPK_KEY_ID_LEN);
+	return CPK_OK;
 }
 
 cpk_status
@@ -264,14 +359,37 @@ struct secret_text {
 	uint8_t seed[CPK_ED25519_KEY_LEN];
 };
 
+/* Read a private key file into sec (its seed) and *s (the signer). */
+static cpk_status
+load_seed(const char *path, struct secret_text *sec, struct cpk_signer **s,
+    struct cpk_error *err)
+{
+	uint8_t id[CPK_KEY_ID_LEN];
+	size_t n = 0;
+	int fd = -1;
+	cpk_status st;
+
+	if ((st = open_private(path, &fd, err)) != CPK_OK ||
+	    (st = read_small(fd, sec->text, sizeof(sec->text), &n, path, err)) != CPK_OK ||
+	    (st = cpk_keyfile_decode(sec->text, n, path, CPK_KEYFILE_SECRET, id, sec->seed,
+	    err)) != CPK_OK ||
+	    (st = cpk_signer_from_seed(sec->seed, s, err)) != CPK_OK)
+		goto out;
+	/* Neither id is printed: one is read from a secret key file, one derived from it. */
+	if (memcmp(id, (*s)->pub.key_id, sizeof(id)) != 0)
+		st = cpk_error_set(err, CPK_ERR_PARSE, "%s:2: the key id in the file does not match "
+		    "its key: the file is damaged", path);
+out:
+	if (fd >= 0)
+		close(fd);
+	return st;
+}
+
 cpk_status
 cpk_signer_load(const char *path, struct cpk_signer **out, struct cpk_error *err)
 {
 	struct secret_text *sec = NULL;
-	uint8_t id[CPK_KEY_ID_LEN];
 	struct cpk_signer *s = NULL;
-	size_t n = 0;
-	int fd = -1;
 	cpk_status st;
 
 	*out = NULL;
@@ -279,24 +397,37 @@ cpk_signer_load(const char *path, struct cpk_signer **out, struct cpk_error *err
 		st = cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((st = open_private(path, &fd, err)) != CPK_OK ||
-	    (st = read_small(fd, sec->text, sizeof(sec->text), &n, path, err)) != CPK_OK ||
-	    (st = cpk_keyfile_decode(sec->text, n, path, CPK_KEYFILE_SECRET, id, sec->seed,
-	    err)) != CPK_OK ||
-	    (st = cpk_signer_from_seed(sec->seed, &s, err)) != CPK_OK)
+	if ((st = load_seed(path, sec, &s, err)) != CPK_OK)
 		goto out;
-	/* Neither id is printed: one is read from a secret key file, one derived from it. */
-	if (memcmp(id, s->pub.key_id, sizeof(id)) != 0) {
-		st = cpk_error_set(err, CPK_ERR_PARSE, "%s:2: the key id in the file does not match "
-		    "its key: the file is damaged", path);
-		goto out;
-	}
 	*out = s;
 	s = NULL;
-	st = CPK_OK;
 out:
-	if (fd >= 0)
-		close(fd);
+	secmem_free(sec, sizeof(*sec));
+	cpk_signer_free(&s);
+	return st;
+}
+
+cpk_status
+cpk_sign_import_token(const char *path, const char *uri, uint8_t key_id[CPK_KEY_ID_LEN],
+    struct cpk_error *err)
+{
+	struct secret_text *sec = NULL;
+	struct cpk_signer *s = NULL;
+	struct p11_uri u;
+	cpk_status st;
+
+	if ((st = p11_uri_parse(uri, strlen(uri), &u, err)) != CPK_OK)
+		goto out;
+	if ((sec = secmem_alloc(sizeof(*sec))) == NULL) {
+		st = cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((st = load_seed(path, sec, &s, err)) != CPK_OK ||
+	    (st = p11_ed25519_import(&u, sec->seed, s->pub.pub, err)) != CPK_OK)
+		goto out;
+	if (key_id != NULL)
+		memcpy(key_id, s->pub.key_id, CPK_KEY_ID_LEN);
+out:
 	secmem_free(sec, sizeof(*sec));
 	cpk_signer_free(&s);
 	return st;

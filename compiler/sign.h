@@ -36,7 +36,33 @@ cpk_status cpk_sign_keygen(const char *prefix, const char *note,
  */
 cpk_status cpk_signer_load(const char *path, struct cpk_signer **out, struct cpk_error *err);
 
-/* A signer from a raw 32-byte Ed25519 seed (tests, future HSM glue). */
+/*
+ * A signer whose private key is an Ed25519 key in a PKCS#11 token (p11.h;
+ * the module set up with p11_setup): uri names it (object=LABEL), the
+ * public key is the token's public key object of the same label. The key
+ * id is computed from it as for a file; signatures are the same bytes.
+ */
+cpk_status cpk_signer_token(const char *uri, struct cpk_signer **out, struct cpk_error *err);
+
+/* A PKCS#11 URI (pkcs11:...) is a token key, anything else a key file. */
+cpk_status cpk_signer_open(const char *name, struct cpk_signer **out, struct cpk_error *err);
+
+/*
+ * Make an Ed25519 key pair in the token (sensitive, not extractable),
+ * labelled as uri says, and write only PREFIX.pub (mode 0644). Refuses if
+ * PREFIX.pub exists or the token already holds a key of that label.
+ */
+cpk_status cpk_sign_keygen_token(const char *uri, const char *prefix, const char *note,
+    uint8_t key_id[CPK_KEY_ID_LEN], struct cpk_error *err);
+
+/*
+ * Copy the private key file's key into the token as uri says (cardc hsm
+ * import, for test labs): a sensitive, non-extractable Ed25519 pair.
+ */
+cpk_status cpk_sign_import_token(const char *path, const char *uri,
+    uint8_t key_id[CPK_KEY_ID_LEN], struct cpk_error *err);
+
+/* A signer from a raw 32-byte Ed25519 seed (tests). */
 cpk_status cpk_signer_from_seed(const uint8_t seed[CPK_ED25519_KEY_LEN],
     struct cpk_signer **out, struct cpk_error *err);
 

@@ -7,14 +7,17 @@
 # start their own server and read the stores),
 # pcscd with the vpcd virtual reader (the simulator's way in), mandoc (man
 # page lint), valgrind, and dpkg-dev, debhelper and lintian (the Debian
-# packages are built and checked by the 'package' test). Idempotent:
+# packages are built and checked by the 'package' test), SoftHSM2 with the
+# p11-kit PKCS#11 headers (keys in a token: the 'hsm' suite) and gdb (its gcore
+# dumps a running cardc in the memory test). Idempotent:
 # installs only what is missing. Needs root (or prints what to run).
 set -eu
 
 packages="build-essential meson ninja-build pkg-config libssl-dev libpcsclite-dev
 libyaml-dev libzip-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev libpq-dev
 postgresql sqlite3 pcscd vsmartcard-vpcd mandoc valgrind clang libclang-rt-14-dev
-zip unzip python3 util-linux procps iproute2 dpkg-dev debhelper lintian"
+zip unzip python3 util-linux procps iproute2 dpkg-dev debhelper lintian
+softhsm2 libp11-kit-dev gdb"
 
 missing=""
 for p in $packages; do

@@ -14,7 +14,7 @@ setup_work
 MAN=$SRCROOT/man/cardc.1
 CARD03=$SRCROOT/tests/cli/data/card-scp03.yaml
 CARD02=$SRCROOT/tests/cli/data/card-scp02.yaml
-COMMANDS="compile reissue inspect verify keygen batch registry"
+COMMANDS="compile reissue inspect verify keygen batch registry hsm diff check"
 
 # --- help ---
 

@@ -49,7 +49,7 @@ check_closed(const struct scp_session *s, const struct scp_session *before)
 	FUZZ_CHECK(memcmp(s->s_enc, before->s_enc, before->key_len) != 0);
 	FUZZ_CHECK(memcmp(s->s_mac, before->s_mac, before->key_len) != 0);
 	FUZZ_CHECK(memcmp(s->s_rmac, before->s_rmac, before->key_len) != 0);
-	FUZZ_CHECK(memcmp(s->dek, before->dek, before->key_len) != 0);
+	FUZZ_CHECK(memcmp(s->dek.value, before->dek.value, before->key_len) != 0);
 }
 
 /*

@@ -50,6 +50,79 @@ fail(const char *what, const struct cpk_error *err)
 	return 1;
 }
 
+/* ---- where the keys are ---- */
+
+static cpk_status
+memory_key(enum gp_key_alg alg, const uint8_t *value, size_t len, struct keyref *out,
+    struct cpk_error *err)
+{
+	(void)err;
+	keyref_mem(out, alg, value, len);
+	return CPK_OK;
+}
+
+vec_key_fn vec_key = memory_key;
+
+/* The host side's key set, each key made by vec_key. */
+static cpk_status
+host_keys(const struct scp_keyset *k, struct scp_keys *out, struct cpk_error *err)
+{
+	cpk_status st;
+
+	memset(out, 0, sizeof(*out));
+	out->alg = k->alg;
+	out->len = k->len;
+	out->kvn = k->kvn;
+	if ((st = vec_key(k->alg, k->enc, k->len, &out->enc, err)) != CPK_OK ||
+	    (st = vec_key(k->alg, k->mac, k->len, &out->mac, err)) != CPK_OK ||
+	    (st = vec_key(k->alg, k->dek, k->len, &out->dek, err)) != CPK_OK)
+		scp_keys_clear(out);
+	return st;
+}
+
+/*
+ * Compare a key with the hex field node[key]: its bytes when it is in
+ * memory; when it is in a token, what it encrypts against what the
+ * expected key encrypts (two blocks).
+ */
+static int
+expect_key(const char *what, const struct keyref *k, const struct vnode *node, const char *key)
+{
+	static const uint8_t blocks[16] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
+		0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF };
+	uint8_t want[GP_MAX_KEY], a[16], b[16];
+	struct keyref ref;
+	size_t n;
+	int bad;
+
+	if (keyref_in_memory(k))
+		return expect(what, k->value, k->len, node, key);
+	n = vdoc_hex(node, key, want, sizeof(want));
+	if (n == (size_t)-1 || n != k->len)
+		return mismatch(what, NULL, 0, vdoc_str(node, key));
+	keyref_mem(&ref, k->alg, want, n);
+	bad = k->ops->ecb(k, 1, blocks, sizeof(blocks), a, NULL) != CPK_OK ||
+	    ref.ops->ecb(&ref, 1, blocks, sizeof(blocks), b, NULL) != CPK_OK ||
+	    memcmp(a, b, sizeof(a)) != 0;
+	keyref_clear(&ref);
+	if (bad && !vec_quiet)
+		fprintf(stderr, "  mismatch in %s (a key in a token: it encrypts otherwise)\n", what);
+	return bad;
+}
+
+/* KCV (PROTOCOLS.md) with the key's own encryption. */
+static int
+key_kcv(const struct keyref *k, uint8_t kcv[3])
+{
+	uint8_t in[16], out[16];
+
+	memset(in, k->alg == GP_KEY_AES ? 0x01 : 0x00, sizeof(in));
+	if (k->ops->ecb(k, 1, in, k->alg == GP_KEY_AES ? 16 : 8, out, NULL) != CPK_OK)
+		return 1;
+	memcpy(kcv, out, 3);
+	return 0;
+}
+
 /* ---- cmac.yaml ---- */
 
 static int
@@ -60,12 +133,24 @@ check_cmac(const struct vnode *v, const struct vnode *ctx)
 	size_t ml = vdoc_hex(v, "message", msg, sizeof(msg));
 	struct cpk_error err;
 
+	struct keyref k;
+	int bad;
+
 	(void)ctx;
 	if (kl == (size_t)-1 || ml == (size_t)-1)
 		return 1;
 	if (gp_aes_cmac(key, kl, msg, ml, mac, &err) != CPK_OK)
 		return fail("AES-CMAC", &err);
-	return expect("mac", mac, sizeof(mac), v, "mac");
+	bad = expect("mac", mac, sizeof(mac), v, "mac");
+	/* The same through a key reference (vec_key: memory, or a token). */
+	if (vec_key(GP_KEY_AES, key, kl, &k, &err) != CPK_OK)
+		return bad + fail("key", &err);
+	if (k.ops->cmac(&k, msg, ml, mac, &err) != CPK_OK)
+		bad += fail("AES-CMAC (key reference)", &err);
+	else
+		bad += expect("mac (key reference)", mac, sizeof(mac), v, "mac");
+	keyref_clear(&k);
+	return bad;
 }
 
 /* ---- diversification.yaml ---- */
@@ -82,6 +167,34 @@ kcv_type(const struct vnode *v, enum gp_key_alg *alg)
 	else
 		return 1;
 	return 0;
+}
+
+/* The same card key through key references: the master made by vec_key. */
+static int
+diversify_ref(const struct vnode *v, enum gp_diversification scheme, enum gp_key_alg alg,
+    const uint8_t *master, size_t ml, const uint8_t kdd[10], enum gp_key_type type,
+    const char *key, const char *kcv_field)
+{
+	struct keyref m, card;
+	struct cpk_error err;
+	uint8_t kcv[3];
+	int bad = 0;
+
+	if (vec_key(alg, master, ml, &m, &err) != CPK_OK)
+		return fail("master key", &err);
+	if (keyref_diversify(&m, scheme, kdd, type, &card, &err) != CPK_OK) {
+		keyref_clear(&m);
+		return fail("diversification (key reference)", &err);
+	}
+	if (vdoc_get(v, key) != NULL)
+		bad += expect_key(key, &card, v, key);
+	if (key_kcv(&card, kcv) != 0)
+		bad++;
+	else
+		bad += expect(kcv_field, kcv, 3, v, kcv_field);
+	keyref_clear(&card);
+	keyref_clear(&m);
+	return bad;
 }
 
 static int
@@ -122,6 +235,8 @@ check_diversification(const struct vnode *v, const struct vnode *ctx)
 			bad += fail("KCV", &err);
 		else
 			bad += expect(parts[i].kcv, kcv, 3, v, parts[i].kcv);
+		bad += diversify_ref(v, scheme, alg, master, ml, kdd, parts[i].type, parts[i].key,
+		    parts[i].kcv);
 	}
 	return bad + (seen == 0);
 }
@@ -148,11 +263,25 @@ struct vsess {
 	enum scp_version v;
 	uint8_t i, level;
 	struct scp_keyset keys;
+	struct scp_keys hkeys;		/* the host side's: vec_key's */
 	uint8_t host_challenge[8];
 	uint8_t aid[16];
 	size_t aidlen;
 	struct scp_session host, card;
 };
+
+/* The host side begins with keys made by vec_key (s->v, s->i set). */
+static cpk_status
+host_begin(struct vsess *s, const struct scp_iu_response *iu, struct cpk_error *err)
+{
+	cpk_status st;
+
+	scp_keys_clear(&s->hkeys);
+	if ((st = host_keys(&s->keys, &s->hkeys, err)) != CPK_OK)
+		return st;
+	return scp_session_begin_keys(&s->host, &s->hkeys, s->v, s->i, s->host_challenge, iu,
+	    err);
+}
 
 static int
 load_keys(const struct vnode *v, const char *enc, const char *mac, const char *dek,
@@ -193,7 +322,7 @@ run_initialize_update(struct vsess *s, const struct vnode *v, bool pseudo)
 		return fail("INITIALIZE UPDATE response parse", &err);
 	if (s->v == SCP03)
 		s->i = iu.i;
-	if (scp_session_begin(&s->host, &s->keys, s->v, s->i, s->host_challenge, &iu, &err) != CPK_OK)
+	if (host_begin(s, &iu, &err) != CPK_OK)
 		return fail("host session", &err);
 	if (scp_check_card_cryptogram(&s->host, iu.card_cryptogram, &err) != CPK_OK)
 		return fail("card cryptogram", &err);
@@ -201,8 +330,8 @@ run_initialize_update(struct vsess *s, const struct vnode *v, bool pseudo)
 	mine = iu;
 	memset(mine.card_cryptogram, 0, sizeof(mine.card_cryptogram));
 	if (pseudo) {
-		if (scp_pseudo_random_challenge(&s->keys, s->v, iu.counter, iu.counter_len, s->aid,
-		    s->aidlen, chal, &cl, &err) != CPK_OK)
+		if (scp_pseudo_random_challenge_keys(&s->hkeys, s->v, iu.counter, iu.counter_len,
+		    s->aid, s->aidlen, chal, &cl, &err) != CPK_OK)
 			return fail("pseudo-random challenge", &err);
 		memcpy(mine.card_challenge, chal, cl);
 		bad += expect("pseudo-random card challenge", chal, cl, v, "card_challenge");
@@ -389,7 +518,7 @@ check_session_keys(const struct scp_session *h, const struct vnode *d, const cha
 	if (vdoc_get(d, "s_rmac") != NULL)
 		bad += expect("S-RMAC", h->s_rmac, h->key_len, d, "s_rmac");
 	if (dek_name != NULL)
-		bad += expect("S-DEK", h->dek, h->key_len, d, dek_name);
+		bad += expect_key("S-DEK", &h->dek, d, dek_name);
 	return bad;
 }
 
@@ -398,6 +527,7 @@ vsess_clear(struct vsess *s)
 {
 	scp_session_clear(&s->host);
 	scp_session_clear(&s->card);
+	scp_keys_clear(&s->hkeys);
 	scp_keyset_clear(&s->keys);
 }
 
@@ -565,7 +695,8 @@ check_scp02_pysim(const struct vnode *v, const struct vnode *ctx)
 		    load_keys(v, "enc", "mac", "dek", GP_KEY_3DES, &s.keys) != 0 ||
 		    vdoc_hex(v, "host_challenge", s.host_challenge, 8) != 8 ||
 		    scp_iu_response_parse(raw, n, &iu, NULL) != CPK_OK ||
-		    scp_session_begin(&s.host, &s.keys, SCP02, 0x15, s.host_challenge, &iu, NULL) != CPK_OK) {
+		    (s.v = SCP02, s.i = 0x15, host_begin(&s, &iu, NULL)) != CPK_OK) {
+			vsess_clear(&s);
 			bad++;
 			continue;
 		}
@@ -591,12 +722,12 @@ check_scp02_gppro(const struct vnode *v, const struct vnode *ctx)
 		{ "s_enc", "s_enc_kcv", offsetof(struct scp_session, s_enc) },
 		{ "c_mac", "c_mac_kcv", offsetof(struct scp_session, s_mac) },
 		{ "r_mac", "r_mac_kcv", offsetof(struct scp_session, s_rmac) },
-		{ "s_dek", "s_dek_kcv", offsetof(struct scp_session, dek) },
 	};
 	const struct vnode *ke = vdoc_get(v, "key_encryption");
 	struct scp_iu_response iu;
 	struct scp_session s;
 	struct scp_keyset keys;
+	struct scp_keys hk;
 	uint8_t hc[8] = { 0 }, kcv[3], key[16], enc[16];
 	size_t i;
 	int bad = 0;
@@ -614,8 +745,18 @@ check_scp02_gppro(const struct vnode *v, const struct vnode *ctx)
 	iu.scp = 0x02;
 	iu.counter_len = 2;
 	iu.challenge_len = 6;
-	if (scp_session_begin(&s, &keys, SCP02, 0x15, hc, &iu, NULL) != CPK_OK)
+	if (host_keys(&keys, &hk, NULL) != CPK_OK)
 		return 1;
+	if (scp_session_begin_keys(&s, &hk, SCP02, 0x15, hc, &iu, NULL) != CPK_OK) {
+		scp_keys_clear(&hk);
+		return 1;
+	}
+	/* The session DEK: where the static DEK is (a token keeps it). */
+	bad += expect_key("s_dek", &s.dek, v, "s_dek");
+	if (key_kcv(&s.dek, kcv) != 0)
+		bad++;
+	else
+		bad += expect("s_dek_kcv", kcv, 3, v, "s_dek_kcv");
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		const uint8_t *k = (const uint8_t *)&s + parts[i].off;
 
@@ -631,6 +772,7 @@ check_scp02_gppro(const struct vnode *v, const struct vnode *ctx)
 	else
 		bad += expect("PUT KEY key encryption", enc, 16, ke, "encrypted");
 	scp_session_clear(&s);
+	scp_keys_clear(&hk);
 	scp_keyset_clear(&keys);
 	return bad;
 }
@@ -669,7 +811,7 @@ check_scp02_real_card(const struct vnode *v, const struct vnode *ctx)
 		bad += expect("pseudo-random challenge", s.card.card_challenge, 6, pr, "card_challenge");
 		bad += expect("S-ENC", s.host.s_enc, 16, v, "s_enc");
 		bad += expect("C-MAC key", s.host.s_mac, 16, v, "c_mac");
-		bad += expect("S-DEK", s.host.dek, 16, v, "s_dek");
+		bad += expect_key("S-DEK", &s.host.dek, v, "s_dek");
 		bad += run_external_authenticate(&s, v, "external_authenticate_prefix");
 	}
 	vsess_clear(&s);

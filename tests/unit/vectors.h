@@ -8,9 +8,19 @@
 #ifndef CPK_VECTORS_H
 #define CPK_VECTORS_H
 
+#include "keyref.h"
 #include "vecdoc.h"
 
 extern int vec_quiet;
+
+/*
+ * How a check makes the keys it hands to the host side of a session and to
+ * the key-reference paths of the CMAC and diversification checks: memory
+ * keys (keyref_mem) by default; the hsm suite puts them in a token.
+ */
+typedef cpk_status (*vec_key_fn)(enum gp_key_alg alg, const uint8_t *value, size_t len,
+    struct keyref *out, struct cpk_error *err);
+extern vec_key_fn vec_key;
 
 /* A unit of checking: a node whose hex fields all matter to one check. */
 struct vec_unit {

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * cardc: where the PKCS#11 module and the token's PIN come from (cardc(1),
+ * KEYS IN A TOKEN). The module: --pkcs11-module, else CPK_PKCS11_MODULE,
+ * else the first line that is not a comment of $XDG_CONFIG_HOME/cpk/pkcs11
+ * (~/.config/cpk/pkcs11), else of SYSCONFDIR/cpk/pkcs11. The PIN:
+ * --pkcs11-pin-file, else the URI's pin-source, else CPK_PKCS11_PIN, else a
+ * prompt on the terminal with echo off. Never from the command line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cardc.h"
+#include "cli_util.h"
+#include "cpk_bytes.h"
+#include "cpk_config.h"
+#include "p11.h"
+
+#define CONFIG_MAX 4096
+
+static char module_path[CONFIG_MAX];
+static const char *pin_file;
+
+/* First line of path that is not empty or a comment; CPK_ERR_NOT_FOUND if no file. */
+static cpk_status
+read_config(const char *path, char *out, size_t cap, struct cpk_error *err)
+{
+	char line[CONFIG_MAX];
+	FILE *f;
+	size_t n;
+	cpk_status st = CPK_ERR_NOT_FOUND;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		/* A home folder we may not enter (sudo -u, a service user) holds none. */
+		if (errno == ENOENT || errno == ENOTDIR || errno == EACCES)
+			return CPK_ERR_NOT_FOUND;
+		return cpk_error_set(err, CPK_ERR_IO, "cannot read '%s': %s", path,
+		    strerror(errno));
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		n = strcspn(line, "\r\n");
+		line[n] = '\0';
+		if (n == 0 || line[0] == '#')
+			continue;
+		if (n >= cap) {
+			st = cpk_error_set(err, CPK_ERR_RANGE, "'%s': module path too long", path);
+			break;
+		}
+		memcpy(out, line, n + 1);
+		st = CPK_OK;
+		break;
+	}
+	fclose(f);
+	if (st == CPK_ERR_NOT_FOUND)
+		st = cpk_error_set(err, CPK_ERR_PARSE, "'%s' names no PKCS#11 module", path);
+	return st;
+}
+
+/* The module path, or "" when nothing names one. */
+static cpk_status
+resolve_module(const char *option, struct cpk_error *err)
+{
+	char path[CONFIG_MAX];
+	const char *env, *xdg, *home;
+	cpk_status st;
+
+	module_path[0] = '\0';
+	if (option == NULL)
+		option = getenv("CPK_PKCS11_MODULE");
+	if (option != NULL) {
+		if (strlen(option) >= sizeof(module_path))
+			return cpk_error_set(err, CPK_ERR_RANGE, "PKCS#11 module path too long");
+		memcpy(module_path, option, strlen(option) + 1);
+		return CPK_OK;
+	}
+	xdg = getenv("XDG_CONFIG_HOME");
+	home = getenv("HOME");
+	path[0] = '\0';
+	if (xdg != NULL && xdg[0] == '/')
+		snprintf(path, sizeof(path), "%s/cpk/pkcs11", xdg);
+	else if (home != NULL && home[0] == '/')
+		snprintf(path, sizeof(path), "%s/.config/cpk/pkcs11", home);
+	env = path[0] != '\0' ? path : NULL;
+	if (env != NULL && (st = read_config(env, module_path, sizeof(module_path),
+	    err)) != CPK_ERR_NOT_FOUND)
+		return st;
+	st = read_config(CPK_SYSTEM_PKCS11_FILE, module_path, sizeof(module_path), err);
+	if (st == CPK_ERR_NOT_FOUND) {
+		module_path[0] = '\0';
+		return CPK_OK;
+	}
+	return st;
+}
+
+/* A PIN file: its first line; refused if others may read it. */
+static cpk_status
+read_pin_file(const char *path, char *pin, size_t cap, size_t *len, struct cpk_error *err)
+{
+	struct stat sb;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+	cpk_status st;
+
+	if (strncmp(path, "file:", 5) == 0)
+		path += 5;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return cpk_error_set(err, CPK_ERR_IO, "cannot read PIN file '%s': %s", path,
+		    strerror(errno));
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		st = cpk_error_set(err, CPK_ERR_IO, "PIN file '%s' is not a regular file", path);
+		goto out;
+	}
+	if (sb.st_mode & 077) {
+		st = cpk_error_set(err, CPK_ERR_PERMISSION, "PIN file '%s' has mode %04o: it "
+		    "must not be readable by group or others (chmod 600)", path,
+		    (unsigned)(sb.st_mode & 07777));
+		goto out;
+	}
+	while (got < cap && (n = read(fd, pin + got, cap - got)) > 0)
+		got += (size_t)n;
+	*len = strcspn(pin, "\r\n") < got ? strcspn(pin, "\r\n") : got;
+	st = CPK_OK;
+out:
+	close(fd);
+	return st;
+}
+
+/* Ask on the terminal, echo off. */
+static cpk_status
+prompt_pin(const char *label, char *pin, size_t cap, size_t *len, struct cpk_error *err)
+{
+	struct termios old, quiet;
+	FILE *tty;
+	cpk_status st = CPK_OK;
+
+	if ((tty = fopen("/dev/tty", "r+e")) == NULL)
+		return cpk_error_set(err, CPK_ERR_ARG, "token '%s' needs its user PIN: give "
+		    "--pkcs11-pin-file FILE, set CPK_PKCS11_PIN or run on a terminal", label);
+	fprintf(tty, "PIN for token '%s': ", label);
+	fflush(tty);
+	if (tcgetattr(fileno(tty), &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		(void)tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	}
+	if (fgets(pin, (int)cap, tty) == NULL)
+		st = cpk_error_set(err, CPK_ERR_ARG, "no PIN given for token '%s'", label);
+	(void)tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fputc('\n', tty);
+	fclose(tty);
+	*len = st == CPK_OK ? strcspn(pin, "\r\n") : 0;
+	return st;
+}
+
+static cpk_status
+get_pin(void *ctx, const char *label, const char *uri_pin_source, char *pin, size_t cap,
+    size_t *len, struct cpk_error *err)
+{
+	const char *env;
+
+	(void)ctx;
+	memset(pin, 0, cap);
+	if (pin_file != NULL)
+		return read_pin_file(pin_file, pin, cap - 1, len, err);
+	if (uri_pin_source != NULL)
+		return read_pin_file(uri_pin_source, pin, cap - 1, len, err);
+	if ((env = getenv("CPK_PKCS11_PIN")) != NULL) {
+		*len = strlen(env);
+		if (*len >= cap)
+			return cpk_error_set(err, CPK_ERR_RANGE, "CPK_PKCS11_PIN is too long");
+		memcpy(pin, env, *len);
+		return CPK_OK;
+	}
+	return prompt_pin(label, pin, cap, len, err);
+}
+
+bool
+cardc_pkcs11_getopt(int c, const char *arg, struct cardc_pkcs11_opts *o)
+{
+	if (c == CARDC_OPT_PKCS11_MODULE)
+		o->module = arg;
+	else if (c == CARDC_OPT_PKCS11_PIN_FILE)
+		o->pin_file = arg;
+	else
+		return false;
+	return true;
+}
+
+cpk_status
+cardc_pkcs11_setup(const struct cardc_pkcs11_opts *o, struct cpk_error *err)
+{
+	struct p11_config cfg = { module_path, get_pin, NULL };
+	cpk_status st;
+
+	pin_file = o->pin_file;
+	if ((st = resolve_module(o->module, err)) != CPK_OK || module_path[0] == '\0')
+		return st;
+	return p11_setup(&cfg, err);
+}
+
+void
+cardc_pkcs11_end(void)
+{
+	p11_shutdown();
+}

@@ -17,6 +17,7 @@ static const struct cli_command *const commands[] = {
 	&cardc_registry_command,
 	&cardc_receipt_command,
 	&cardc_diff_command,
+	&cardc_serve_command,
 };
 
 static const struct cli_program cardc = {

@@ -20,6 +20,7 @@
 #include "bundle_read.h"
 #include "cpk_config.h"
 #include "cardload.h"
+#include "seram.h"
 #include "cardload_stop.h"
 #include "cli_util.h"
 #include "cpk_config.h"
@@ -33,14 +34,17 @@
 #include "verify.h"
 
 #define SYNOPSIS "cardload [-r READER] [--trust PUB|DIR] [--json] [-v] [--log FILE] " \
-    "[--receipt FILE] [--cacert FILE] [--timeout SECONDS] BUNDLE|URL|-"
+    "[--receipt FILE] [--cacert FILE] [--timeout SECONDS] BUNDLE|URL|-\n" \
+    "       cardload [-r READER] [--json] [-v] [--log FILE] [--cacert FILE] " \
+    "[--retry-for SECONDS] [--session-id ID] --server URL"
 
 #define SYSTEM_TRUST_DIR CPK_SYSTEM_TRUST_DIR
 
 _Static_assert(sizeof(((struct cardload_load_args *)0)->shown_url) == CPK_FETCH_SHOWN_MAX,
     "cardload.h's shown_url holds a redacted URL");
 
-enum { OPT_TRUST = 256, OPT_JSON, OPT_LOG, OPT_CACERT, OPT_TIMEOUT, OPT_RECEIPT };
+enum { OPT_TRUST = 256, OPT_JSON, OPT_LOG, OPT_CACERT, OPT_TIMEOUT, OPT_RECEIPT, OPT_SERVER,
+    OPT_SESSION_ID, OPT_RETRY_FOR };
 
 static const struct option long_options[] = {
 	{ "reader", required_argument, NULL, 'r' },
@@ -51,6 +55,9 @@ static const struct option long_options[] = {
 	{ "cacert", required_argument, NULL, OPT_CACERT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "receipt", required_argument, NULL, OPT_RECEIPT },
+	{ "server", required_argument, NULL, OPT_SERVER },
+	{ "session-id", required_argument, NULL, OPT_SESSION_ID },
+	{ "retry-for", required_argument, NULL, OPT_RETRY_FOR },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -1067,13 +1074,36 @@ cardload_load_run(const struct cardload_load_args *a)
 	return run.exit;
 }
 
+/* cardload --server URL: the options that apply, then the SERAM session. */
+static int
+server_main(struct cardload_server_args *s, int argc, char *argv[])
+{
+	if (optind < argc)
+		return cli_usage(NULL, SYNOPSIS, "--server takes no bundle (the server sends the "
+		    "commands): '%s'", argv[optind]);
+	if (s->load.trust != NULL || s->load.receipt != NULL || s->load.timeout != 0)
+		return cli_usage(NULL, SYNOPSIS, "--trust, --receipt and --timeout are for bundles; "
+		    "with --server the server checks and records the card's answers");
+	if (!cpk_fetch_is_https(s->url))
+		return cli_usage(NULL, SYNOPSIS, "--server wants an https:// URL (the server's "
+		    "certificate is checked), not '%s'", s->url);
+	if (s->session_id != NULL && !seram_session_id_valid(s->session_id))
+		return cli_usage(NULL, SYNOPSIS, "--session-id wants 1 to %d characters of A-Z a-z "
+		    "0-9 . _ -", SERAM_SESSION_ID_MAX);
+	if (s->load.log != NULL && s->load.log[0] == '\0')
+		return cli_usage(NULL, SYNOPSIS, "--log wants a file name");
+	return cardload_server_run(s);
+}
+
 static int
 load_main(int argc, char *argv[])
 {
+	struct cardload_server_args s;
 	struct cardload_load_args a;
 	unsigned long v;
 	int c;
 
+	memset(&s, 0, sizeof(s));
 	memset(&a, 0, sizeof(a));
 	while ((c = getopt_long(argc, argv, CARDLOAD_GETOPT_PREFIX "r:vh", long_options,
 	    NULL)) != -1) {
@@ -1105,6 +1135,18 @@ load_main(int argc, char *argv[])
 				    "--timeout wants seconds from 1 to 3600, not '%s'", optarg);
 			a.timeout = (unsigned)v;
 			break;
+		case OPT_SERVER:
+			s.url = optarg;
+			break;
+		case OPT_SESSION_ID:
+			s.session_id = optarg;
+			break;
+		case OPT_RETRY_FOR:
+			if (!cli_parse_uint(optarg, 1, 3600, &v))
+				return cli_usage(NULL, SYNOPSIS,
+				    "--retry-for wants seconds from 1 to 3600, not '%s'", optarg);
+			s.retry_for = (unsigned)v;
+			break;
 		case 'h':
 			cli_command_help(&cardload_load_command, stdout);
 			return CLI_EXIT_OK;
@@ -1112,6 +1154,12 @@ load_main(int argc, char *argv[])
 			return cli_bad_option(NULL, SYNOPSIS, c, argv, long_options);
 		}
 	}
+	if (s.url != NULL) {
+		s.load = a;
+		return server_main(&s, argc, argv);
+	}
+	if (s.session_id != NULL || s.retry_for != 0)
+		return cli_usage(NULL, SYNOPSIS, "--session-id and --retry-for go with --server URL");
 	if (optind == argc)
 		return cli_usage(NULL, SYNOPSIS, "no bundle given (a file, an https:// URL, or - "
 		    "for stdin)");
@@ -1164,6 +1212,14 @@ const struct cli_command cardload_load_command = {
 	"                        replaced atomically, a regular file only\n"
 	"      --cacert FILE     CA certificates (PEM) for an https:// server\n"
 	"      --timeout SECONDS download time limit (default 120)\n"
+	"      --server URL      no bundle: be the SERAM Local Agent of the server at\n"
+	"                        URL (cardc serve): hold the card for the whole session\n"
+	"                        and play the commands the server sends; the server\n"
+	"                        identifies the card, compiles, checks the answers and\n"
+	"                        records them\n"
+	"      --session-id ID   with --server: the SERAM session id (default: random)\n"
+	"      --retry-for SECONDS  with --server: how long to keep sending a request\n"
+	"                        the server does not answer (default 300, SERAM's rule)\n"
 	"  -h, --help            this text\n"
 	"\n"
 	"Every run appends JSON records to the run log (cardload(1), RUN LOG): a\n"

@@ -8,10 +8,11 @@
 
 #include <jansson.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 static const char *const se_type_names[] = { "eSE", "iSE", "uicc", "euicc", "ieuicc", NULL };
 static const char *const command_names[] = { "startCommand", "seRamCommand",
@@ -48,8 +49,9 @@ seram_session_id_new(char out[SERAM_SESSION_ID_MAX + 1], struct cpk_error *err)
 	uint8_t r[16];
 	char hex[33];
 
-	if (RAND_bytes(r, sizeof(r)) != 1)
-		return cpk_error_set(err, CPK_ERR_CRYPTO, "no random bytes for a session id");
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return cpk_error_set(err, CPK_ERR_CRYPTO, "no random bytes for a session id: %s",
+		    strerror(errno));
 	r[6] = (uint8_t)((r[6] & 0x0F) | 0x40);
 	r[8] = (uint8_t)((r[8] & 0x3F) | 0x80);
 	cpk_hex_encode(r, sizeof(r), hex, sizeof(hex));

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * cardc serve: the SERAM Remote Agent over HTTPS. Cards come to it through
+ * `cardload --server URL`; it identifies each, routes it to a profile,
+ * compiles its session bundle against the card's live INITIALIZE UPDATE,
+ * has the agent play it and records what the card's answers prove. Runs
+ * until SIGINT or SIGTERM; every session lives in the registry.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cardc.h"
+#include "cli_util.h"
+#include "cpk_bytes.h"
+#include "registry.h"
+#include "serve.h"
+#include "serve_http.h"
+#include "seram.h"
+#include "serve_routes.h"
+#include "sign.h"
+#include "verify.h"
+
+#define SYNOPSIS "cardc serve --listen HOST:PORT --tls-cert PEM --tls-key PEM --routes FILE " \
+    "-k KEYDIR -s SIGNKEY [--registry URI] [--sd AID] [--kvn KVN] [--delay MS]"
+
+enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_ROUTES, OPT_REGISTRY, OPT_SD, OPT_KVN,
+    OPT_DELAY };
+
+static const struct option long_options[] = {
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "tls-cert", required_argument, NULL, OPT_CERT },
+	{ "tls-key", required_argument, NULL, OPT_KEY },
+	{ "routes", required_argument, NULL, OPT_ROUTES },
+	{ "registry", required_argument, NULL, OPT_REGISTRY },
+	{ "keys", required_argument, NULL, 'k' },
+	{ "sign-key", required_argument, NULL, 's' },
+	{ "sd", required_argument, NULL, OPT_SD },
+	{ "kvn", required_argument, NULL, OPT_KVN },
+	{ "delay", required_argument, NULL, OPT_DELAY },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct serve_args {
+	const char *listen, *cert, *key, *routes, *registry, *keys, *sign_key;
+	uint8_t sd[16];
+	size_t sd_len;
+	uint8_t kvn;
+	unsigned long delay;
+};
+
+static void
+log_line(void *ctx, const char *session, const char *msg)
+{
+	char now[32];
+
+	(void)ctx;
+	cpk_time_format((uint64_t)time(NULL), now, sizeof(now));
+	fprintf(stderr, "cardc serve: %s session %s: %s\n", now, session, msg);
+}
+
+/* The test fault CPK_SERVE_FAULT=kill-at-request:N (tests/online). */
+static unsigned
+fault_kill_at(void)
+{
+	const char *f = getenv("CPK_SERVE_FAULT");
+	unsigned long n;
+
+	if (f == NULL || strncmp(f, "kill-at-request:", 16) != 0 ||
+	    !cli_parse_uint(f + 16, 1, 1000000, &n))
+		return 0;
+	return (unsigned)n;
+}
+
+static int
+run(const struct serve_args *a)
+{
+	struct serve_opts o;
+	struct serve_routes *routes = NULL;
+	struct cpk_signer *signer = NULL;
+	struct cpk_trust *trust = NULL;
+	struct registry *reg = NULL;
+	struct serve_http *http = NULL;
+	struct cpk_error err;
+	sigset_t set;
+	unsigned port = 0;
+	int sig = 0;
+	cpk_status st;
+
+	cpk_error_clear(&err);
+	memset(&o, 0, sizeof(o));
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	/* Blocked before any thread starts: only sigwait below takes them. */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((st = serve_routes_load(a->routes, a->keys, &routes, &err)) != CPK_OK ||
+	    (st = cpk_signer_load(a->sign_key, &signer, &err)) != CPK_OK ||
+	    (st = cpk_trust_new(&trust, &err)) != CPK_OK ||
+	    (st = cpk_trust_add_key(trust, cpk_signer_pubkey(signer), a->sign_key, &err)) != CPK_OK ||
+	    (st = cardc_registry_connect(a->registry, false, &reg, &err)) != CPK_OK ||
+	    (st = registry_check(reg, &err)) != CPK_OK)
+		goto out;
+	o.keydir = a->keys;
+	o.routes = routes;
+	o.reg = reg;
+	o.signer = signer;
+	o.trust = trust;
+	memcpy(o.sd_aid, a->sd, a->sd_len);
+	o.sd_aid_len = a->sd_len;
+	o.kvn = a->kvn;
+	o.delay_ms = (uint32_t)a->delay;
+	o.log = log_line;
+	if ((st = serve_http_start(&o, a->listen, a->cert, a->key, fault_kill_at(), &http, &port,
+	    &err)) != CPK_OK)
+		goto out;
+	fprintf(stderr, "cardc serve: listening on %s (port %u), %zu route(s), registry '%s'\n",
+	    a->listen, port, serve_routes_count(routes), registry_name(reg));
+	while (sigwait(&set, &sig) != 0 || (sig != SIGINT && sig != SIGTERM && sig != SIGHUP))
+		;
+	fprintf(stderr, "cardc serve: signal %d: stopping (sessions in flight continue on any "
+	    "server of registry '%s')\n", sig, registry_name(reg));
+out:
+	if (st != CPK_OK)
+		cli_error(&err);
+	serve_http_stop(&http);
+	registry_close(&reg);
+	cpk_trust_free(&trust);
+	cpk_signer_free(&signer);
+	serve_routes_free(&routes);
+	return cli_exit_status(st);
+}
+
+static int
+serve_main(int argc, char *argv[])
+{
+	struct serve_args a;
+	int c;
+
+	memset(&a, 0, sizeof(a));
+	(void)cpk_hex_decode("A000000151000000", 16, a.sd, sizeof(a.sd), &a.sd_len, NULL);
+	while ((c = getopt_long(argc, argv, CARDC_GETOPT_PREFIX "k:s:h", long_options, NULL)) !=
+	    -1) {
+		switch (c) {
+		case OPT_LISTEN:
+			a.listen = optarg;
+			break;
+		case OPT_CERT:
+			a.cert = optarg;
+			break;
+		case OPT_KEY:
+			a.key = optarg;
+			break;
+		case OPT_ROUTES:
+			a.routes = optarg;
+			break;
+		case OPT_REGISTRY:
+			a.registry = optarg;
+			break;
+		case 'k':
+			a.keys = optarg;
+			break;
+		case 's':
+			a.sign_key = optarg;
+			break;
+		case OPT_SD:
+			if (cpk_hex_decode(optarg, strlen(optarg), a.sd, sizeof(a.sd), &a.sd_len,
+			    NULL) != CPK_OK || a.sd_len < 5)
+				return cli_usage("serve", SYNOPSIS, "--sd wants an AID of 5 to 16 "
+				    "bytes in hex, not '%s'", optarg);
+			break;
+		case OPT_KVN:
+			if (cpk_hex_decode_exact(optarg, &a.kvn, 1, NULL) != CPK_OK)
+				return cli_usage("serve", SYNOPSIS, "--kvn wants two hex digits, not "
+				    "'%s'", optarg);
+			break;
+		case OPT_DELAY:
+			if (!cli_parse_uint(optarg, 0, SERAM_DELAY_MAX, &a.delay))
+				return cli_usage("serve", SYNOPSIS, "--delay wants 0 to %u ms, not '%s'",
+				    SERAM_DELAY_MAX, optarg);
+			break;
+		case 'h':
+			cli_command_help(&cardc_serve_command, stdout);
+			return CLI_EXIT_OK;
+		default:
+			return cli_bad_option("serve", SYNOPSIS, c, argv, long_options);
+		}
+	}
+	if (optind < argc)
+		return cli_usage("serve", SYNOPSIS, "unexpected argument '%s'", argv[optind]);
+	if (a.listen == NULL)
+		return cli_usage("serve", SYNOPSIS, "missing --listen HOST:PORT");
+	if (a.cert == NULL || a.key == NULL)
+		return cli_usage("serve", SYNOPSIS, "missing --tls-cert and --tls-key: cardc serve "
+		    "speaks HTTPS only");
+	if (a.routes == NULL)
+		return cli_usage("serve", SYNOPSIS, "missing --routes FILE");
+	if (a.keys == NULL)
+		return cli_usage("serve", SYNOPSIS, "missing -k KEYDIR");
+	if (a.sign_key == NULL)
+		return cli_usage("serve", SYNOPSIS, "missing -s SIGNKEY");
+	return run(&a);
+}
+
+const struct cli_command cardc_serve_command = {
+	.name = "serve",
+	.run = serve_main,
+	.summary = "serve cards online: the SERAM Remote Agent of cardload --server",
+	.synopsis = SYNOPSIS,
+	.help =
+	    "Serve cards online over HTTPS as the GlobalPlatform SERAM Remote Agent\n"
+	    "(docs/seram.md). For each card `cardload --server URL` brings: read its\n"
+	    "identity and INITIALIZE UPDATE with this server's challenge, check its\n"
+	    "cryptogram, pick the profile its route names, compile and sign its\n"
+	    "session bundle, record it in the registry, have the agent play it, then\n"
+	    "verify the card's answers R-MAC by R-MAC and record loaded or failed.\n"
+	    "Four HTTP round trips per card. Sessions live in the registry: several\n"
+	    "servers may share one PostgreSQL registry and continue each other's.\n"
+	    "\n"
+	    "      --listen HOST:PORT   the address to listen on (numeric; [V6]:PORT)\n"
+	    "      --tls-cert PEM       the server's certificate chain (PEM)\n"
+	    "      --tls-key PEM        its private key (PEM)\n"
+	    "      --routes FILE        which profile a card gets: one route per line,\n"
+	    "                           CONDITION... PROFILE, first match wins;\n"
+	    "                           conditions iin=HEX cin=HEX serial=TEXT\n"
+	    "                           serials=FILE cplc.FIELD=HEX, or '*'\n"
+	    "  -k, --keys KEYDIR        the key folder the profiles' key sets are in\n"
+	    "  -s, --sign-key SIGNKEY   the bundle-signing private key\n"
+	    "      --registry URI       the issuance registry (default: CPK_REGISTRY,\n"
+	    "                           then the config files); schema 3 or later\n"
+	    "      --sd AID             the security domain to select (default\n"
+	    "                           A000000151000000)\n"
+	    "      --kvn KVN            the key version of INITIALIZE UPDATE (default 00)\n"
+	    "      --delay MS           the delay every order asks of the agent before\n"
+	    "                           its next request (default 0)\n"
+	    "  -h, --help               show this help\n"
+	    "\n"
+	    "Logs one line per session step on stderr. SIGINT or SIGTERM stops it;\n"
+	    "the sessions in flight continue on any server of the same registry.\n",
+};

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * cpk: cardc serve's HTTPS layer (libmicrohttpd with TLS). It only reads
+ * requests (POST, a body of at most SERAM_BODY_MAX bytes, the sessionId
+ * query parameter), hands them to serve_handle and sends its reply; each
+ * connection idle for SERVE_HTTP_TIMEOUT seconds is closed (the SERAM
+ * binding's Remote Agent rule).
+ */
+#ifndef CPK_SERVE_HTTP_H
+#define CPK_SERVE_HTTP_H
+
+#include <stddef.h>
+
+#include "cpk_error.h"
+#include "serve.h"
+
+#define SERVE_HTTP_TIMEOUT 30u
+#define SERVE_HTTP_THREADS 8u
+#define SERVE_PEM_MAX ((size_t)64 * 1024)
+
+struct serve_http;
+
+/*
+ * Listen on listen ("HOST:PORT", "[V6]:PORT"; port 0: any) with the PEM
+ * certificate chain and key files, in threads of its own. *port receives
+ * the port bound. `kill_at` (0: never) is a test fault: the process kills
+ * itself (SIGKILL) when its kill_at-th request arrives, before handling it.
+ */
+cpk_status serve_http_start(const struct serve_opts *o, const char *listen, const char *cert,
+    const char *key, unsigned kill_at, struct serve_http **out, unsigned *port,
+    struct cpk_error *err);
+/* Stop listening, finish the requests in flight; NULL accepted. */
+void serve_http_stop(struct serve_http **h);
+
+#endif

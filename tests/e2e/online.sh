@@ -1,0 +1,212 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Online provisioning end to end (issue 13): cardload --server (the SERAM
+# Local Agent) -> pcscd -> cardsim, driven by a real `cardc serve` over TLS
+# on this namespace's loopback, with a certificate made here by openssl.
+#
+#   online.sh TEST [sqlite|postgresql]
+#
+#   happy            the card is provisioned in 4 HTTP round trips; the
+#                    registry says loaded, the card holds the applet
+#   unknown-card     no route names the card: exit 3, nothing after
+#                    INITIALIZE UPDATE reached it, no bundle issued
+#   cryptogram       the card's keys are not the server's: its cryptogram
+#                    does not verify, exit 3, card untouched, nothing issued
+#   refused          the card refuses a LOAD block: exit 4, the registry
+#                    records failed at that command
+#   server-killed    the server dies (SIGKILL, at its 3rd request); the agent
+#                    retries, a second server on the same registry continues
+#                    the session: loaded
+#   server-gone      the server dies and nobody takes over: exit 1 after the
+#                    retry time, the bundle stays issued (never loaded)
+#   client-killed    the agent is killed (SIGKILL) mid-script: the session
+#                    stays in state script, the bundle issued, never loaded
+#   two-servers      (postgresql) one session's requests alternate between
+#                    two servers sharing the registry: loaded
+
+. "${E2E_DIR:?}/harness.sh"
+harness_enter "$@"
+
+TEST=${1:?usage: online.sh TEST [sqlite|postgresql]}
+BACKEND=${2:-sqlite}
+E2E_NAME=online-$TEST-$BACKEND
+. "$E2E_DIR/cardload_lib.sh"
+STORE_DIR=$WORK
+. "$SRC/tests/registry/store_lib.sh"
+unset CPK_REGISTRY CPK_SERVE_FAULT
+if [ "$BACKEND" = postgresql ]; then
+	HARNESS_AT_EXIT=pg_stop
+	pg_start
+fi
+
+PORT=8443
+SERVER_PID=
+SERVERS=0
+
+# The TLS certificate of the server, for 127.0.0.1.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
+    -keyout "$WORK/tls.key" -out "$WORK/tls.pem" 2>"$WORK/openssl.log" ||
+    harness_die "openssl could not make the test certificate"
+
+# The example profile in session mode (the server compiles against the live
+# INITIALIZE UPDATE), and the routes file.
+sed -e 's/^  i: 70 .*/  i: 70\n  mode: session/' "$WORK/p/install-applet.yaml" \
+    >"$WORK/p/session.yaml" || harness_die "profile"
+echo "iin=0001020304 session.yaml" >"$WORK/p/routes"
+
+new_store
+"$CARDC" registry init --registry "$URI" >&2 || harness_die "registry init"
+
+# start_server [PORT]: cardc serve in the background, until it listens.
+start_server() {
+	local port=${1:-$PORT} i
+	SERVERS=$((SERVERS + 1))
+	"$CARDC" serve --listen "127.0.0.1:$port" --tls-cert "$WORK/tls.pem" \
+	    --tls-key "$WORK/tls.key" --routes "$WORK/p/routes" -k "$WORK/keys" \
+	    -s "$WORK/keys/test-signing.key" --registry "$URI" \
+	    2>"$WORK/server.$SERVERS.log" &
+	SERVER_PID=$!
+	harness_track "$SERVER_PID"
+	for i in $(seq 1 200); do
+		grep -q "listening on" "$WORK/server.$SERVERS.log" && return 0
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$WORK/server.$SERVERS.log" >&2
+	harness_die "cardc serve did not start"
+}
+
+stop_server() {
+	kill -TERM "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID"
+	harness_untrack "$SERVER_PID"
+}
+
+# online EXPECTED-EXIT [ARGS]: cardload --server against the server.
+online() {
+	local want=$1
+	shift
+	cardload_run "$want" --server "https://127.0.0.1:$PORT" --cacert "$WORK/tls.pem" --json \
+	    "$@"
+}
+
+session_state() {
+	sql "SELECT state FROM serve_sessions WHERE id = '$(json_get session)'"
+}
+
+bundle_state() {
+	sql "SELECT b.state FROM bundles b JOIN serve_sessions s ON s.bundle_sha256 = \
+	    b.bundle_sha256 WHERE s.id = '$(json_get session)'"
+}
+
+issued_count() {
+	sql "SELECT COUNT(*) FROM bundles"
+}
+
+is() {
+	[ "$2" = "$3" ] || harness_die "$1 is '$2', expected '$3'"
+}
+
+harness_start_pcscd
+
+case $TEST in
+happy)
+	start_card scp03.yaml
+	start_server
+	online 0
+	json_is result ok
+	json_is requests 4
+	err_has "4 HTTP request(s)"
+	is "session state" "$(session_state)" done
+	is "bundle state" "$(bundle_state)" loaded
+	sql "SELECT detail FROM serve_sessions" | grep -q "every command accepted\|loaded" ||
+	    harness_die "session detail"
+	harness_stop_cardsim
+	print_registry
+	registry_has "$APP"
+	# The session is over: the same session id again is refused.
+	start_card scp03.yaml
+	online 1 --session-id "$(json_get session)"
+	err_has "HTTP 409"
+	;;
+unknown-card)
+	echo "iin=0909090909 session.yaml" >"$WORK/p/routes"
+	start_card scp03.yaml
+	start_server
+	online 3
+	err_has "unknown card"
+	json_is result rejected
+	is "session state" "$(session_state)" rejected
+	is "bundles issued" "$(issued_count)" 0
+	# Nothing after INITIALIZE UPDATE: the last command the card saw.
+	grep "^cardsim: >> " "$(cardsim_log)" | tail -n 1 | grep -q "^cardsim: >> 8050" ||
+	    harness_die "the card saw a command after INITIALIZE UPDATE"
+	;;
+cryptogram)
+	# The server's key set 30 is not the card's: another ENC/MAC key.
+	sed -e 's/404142434445464748494A4B4C4D4E4F/505152535455565758595A5B5C5D5E5F/g' \
+	    "$WORK/keys/gp-test-keys-aes.yaml" >"$WORK/keys/other.yaml"
+	chmod 600 "$WORK/keys/other.yaml"
+	sed -i -e 's/file: gp-test-keys-aes.yaml/file: other.yaml/' "$WORK/p/session.yaml"
+	start_card scp03.yaml
+	start_server
+	online 3
+	err_has "cryptogram"
+	json_is result rejected
+	is "session state" "$(session_state)" rejected
+	is "bundles issued" "$(issued_count)" 0
+	grep "^cardsim: >> " "$(cardsim_log)" | tail -n 1 | grep -q "^cardsim: >> 8050" ||
+	    harness_die "the card saw a command after INITIALIZE UPDATE"
+	;;
+refused)
+	# Commands 1-8: order 1; 9 EXTERNAL AUTHENTICATE, 10 INSTALL [for load], 11 LOAD 1.
+	start_card scp03.yaml --sw-at 11:6A84
+	start_server
+	online 4
+	json_is result refused
+	json_is refused.index 3
+	err_has "6A84"
+	is "session state" "$(session_state)" failed
+	is "bundle state" "$(bundle_state)" failed
+	;;
+server-killed)
+	start_card scp03.yaml
+	CPK_SERVE_FAULT=kill-at-request:3 start_server
+	first=$SERVER_PID
+	cardload_bg --server "https://127.0.0.1:$PORT" --cacert "$WORK/tls.pem" --json
+	wait "$first"
+	harness_untrack "$first"
+	start_server
+	cardload_wait 0
+	json_is result ok
+	is "session state" "$(session_state)" done
+	is "bundle state" "$(bundle_state)" loaded
+	grep -q "trying again" "$WORK/err" || harness_die "no retry message"
+	;;
+server-gone)
+	start_card scp03.yaml
+	CPK_SERVE_FAULT=kill-at-request:4 start_server
+	online 1 --retry-for 2
+	err_has "could not be reached"
+	json_is result error
+	is "bundle state" "$(bundle_state)" issued
+	;;
+client-killed)
+	FREEZE_AT=12
+	mkfifo "$WORK/frozen" || harness_die "mkfifo"
+	start_card scp03.yaml --freeze-at 12 --freeze-notice "$WORK/frozen"
+	start_server
+	cardload_bg --server "https://127.0.0.1:$PORT" --cacert "$WORK/tls.pem" --json
+	wait_frozen
+	kill -KILL "$CL_PID"
+	wait "$CL_PID"
+	harness_untrack "$CL_PID"
+	is "session state" "$(sql 'SELECT state FROM serve_sessions')" script
+	is "bundle state" "$(sql 'SELECT state FROM bundles')" issued
+	;;
+*)
+	harness_die "unknown test '$TEST'"
+	;;
+esac
+echo "online $TEST ($BACKEND): ok" >&2

@@ -19,6 +19,7 @@
 #include "cpk_bytes.h"
 #include "registry.h"
 #include "serve.h"
+#include "serve_auth.h"
 #include "serve_http.h"
 #include "seram.h"
 #include "serve_routes.h"
@@ -26,10 +27,11 @@
 #include "verify.h"
 
 #define SYNOPSIS "cardc serve --listen HOST:PORT --tls-cert PEM --tls-key PEM --routes FILE " \
-    "-k KEYDIR -s SIGNKEY [--registry URI] [--sd AID] [--kvn KVN] [--delay MS]"
+    "-k KEYDIR -s SIGNKEY [--registry URI] [--sd AID] [--kvn KVN] [--delay MS] " \
+    "[--pam SERVICE [--auth-lockout SECONDS]]"
 
 enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_ROUTES, OPT_REGISTRY, OPT_SD, OPT_KVN,
-    OPT_DELAY };
+    OPT_DELAY, OPT_PAM, OPT_LOCKOUT };
 
 static const struct option long_options[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
@@ -42,12 +44,15 @@ static const struct option long_options[] = {
 	{ "sd", required_argument, NULL, OPT_SD },
 	{ "kvn", required_argument, NULL, OPT_KVN },
 	{ "delay", required_argument, NULL, OPT_DELAY },
+	{ "pam", required_argument, NULL, OPT_PAM },
+	{ "auth-lockout", required_argument, NULL, OPT_LOCKOUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
 struct serve_args {
-	const char *listen, *cert, *key, *routes, *registry, *keys, *sign_key;
+	const char *listen, *cert, *key, *routes, *registry, *keys, *sign_key, *pam;
+	unsigned long lockout;
 	uint8_t sd[16];
 	size_t sd_len;
 	uint8_t kvn;
@@ -86,6 +91,7 @@ run(const struct serve_args *a)
 	struct cpk_trust *trust = NULL;
 	struct registry *reg = NULL;
 	struct serve_http *http = NULL;
+	struct serve_auth *auth = NULL;
 	struct cpk_error err;
 	sigset_t set;
 	unsigned port = 0;
@@ -106,8 +112,14 @@ run(const struct serve_args *a)
 	    (st = cpk_trust_new(&trust, &err)) != CPK_OK ||
 	    (st = cpk_trust_add_key(trust, cpk_signer_pubkey(signer), a->sign_key, &err)) != CPK_OK ||
 	    (st = cardc_registry_connect(a->registry, false, &reg, &err)) != CPK_OK ||
-	    (st = registry_check(reg, &err)) != CPK_OK)
+	    (st = registry_check(reg, &err)) != CPK_OK ||
+	    (a->pam != NULL && (st = serve_auth_new(a->pam, (unsigned)a->lockout, &auth, &err)) !=
+	    CPK_OK))
 		goto out;
+	if (auth != NULL) {
+		o.auth = serve_auth_check;
+		o.auth_ctx = auth;
+	}
 	o.keydir = a->keys;
 	o.routes = routes;
 	o.reg = reg;
@@ -121,8 +133,9 @@ run(const struct serve_args *a)
 	if ((st = serve_http_start(&o, a->listen, a->cert, a->key, fault_kill_at(), &http, &port,
 	    &err)) != CPK_OK)
 		goto out;
-	fprintf(stderr, "cardc serve: listening on %s (port %u), %zu route(s), registry '%s'\n",
-	    a->listen, port, serve_routes_count(routes), registry_name(reg));
+	fprintf(stderr, "cardc serve: listening on %s (port %u), %zu route(s), registry '%s'%s%s\n",
+	    a->listen, port, serve_routes_count(routes), registry_name(reg),
+	    a->pam != NULL ? ", technicians through PAM service " : "", a->pam != NULL ? a->pam : "");
 	while (sigwait(&set, &sig) != 0 || (sig != SIGINT && sig != SIGTERM && sig != SIGHUP))
 		;
 	fprintf(stderr, "cardc serve: signal %d: stopping (sessions in flight continue on any "
@@ -135,6 +148,7 @@ out:
 	cpk_trust_free(&trust);
 	cpk_signer_free(&signer);
 	serve_routes_free(&routes);
+	serve_auth_free(&auth);
 	return cli_exit_status(st);
 }
 
@@ -186,6 +200,14 @@ serve_main(int argc, char *argv[])
 				return cli_usage("serve", SYNOPSIS, "--delay wants 0 to %u ms, not '%s'",
 				    SERAM_DELAY_MAX, optarg);
 			break;
+		case OPT_PAM:
+			a.pam = optarg;
+			break;
+		case OPT_LOCKOUT:
+			if (!cli_parse_uint(optarg, 1, SERVE_AUTH_LOCKOUT_MAX, &a.lockout))
+				return cli_usage("serve", SYNOPSIS, "--auth-lockout wants 1 to %u "
+				    "seconds, not '%s'", SERVE_AUTH_LOCKOUT_MAX, optarg);
+			break;
 		case 'h':
 			cli_command_help(&cardc_serve_command, stdout);
 			return CLI_EXIT_OK;
@@ -195,6 +217,8 @@ serve_main(int argc, char *argv[])
 	}
 	if (optind < argc)
 		return cli_usage("serve", SYNOPSIS, "unexpected argument '%s'", argv[optind]);
+	if (a.lockout != 0 && a.pam == NULL)
+		return cli_usage("serve", SYNOPSIS, "--auth-lockout goes with --pam SERVICE");
 	if (a.listen == NULL)
 		return cli_usage("serve", SYNOPSIS, "missing --listen HOST:PORT");
 	if (a.cert == NULL || a.key == NULL)
@@ -240,6 +264,11 @@ const struct cli_command cardc_serve_command = {
 	    "      --kvn KVN            the key version of INITIALIZE UPDATE (default 00)\n"
 	    "      --delay MS           the delay every order asks of the agent before\n"
 	    "                           its next request (default 0)\n"
+	    "      --pam SERVICE        a session starts only for a technician (user and\n"
+	    "                           PIN, cardload --technician) PAM SERVICE accepts;\n"
+	    "                           after 3 failures in a row a user is refused\n"
+	    "                           for --auth-lockout seconds (default 60, doubled\n"
+	    "                           for each further failure); every failure logged\n"
 	    "  -h, --help               show this help\n"
 	    "\n"
 	    "Logs one line per session step on stderr. SIGINT or SIGTERM stops it;\n"

@@ -61,6 +61,7 @@ struct cardload_server_args {
 	const char *url;
 	const char *session_id;			/* NULL: random */
 	unsigned retry_for;			/* seconds, 0: SERAM's 5 minutes */
+	const char *technician;			/* user name, NULL: none; the PIN is read */
 };
 int cardload_server_run(const struct cardload_server_args *a);
 

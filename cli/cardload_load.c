@@ -36,7 +36,7 @@
 #define SYNOPSIS "cardload [-r READER] [--trust PUB|DIR] [--json] [-v] [--log FILE] " \
     "[--receipt FILE] [--cacert FILE] [--timeout SECONDS] BUNDLE|URL|-\n" \
     "       cardload [-r READER] [--json] [-v] [--log FILE] [--cacert FILE] " \
-    "[--retry-for SECONDS] [--session-id ID] --server URL"
+    "[--retry-for SECONDS] [--session-id ID] [--technician USER] --server URL"
 
 #define SYSTEM_TRUST_DIR CPK_SYSTEM_TRUST_DIR
 
@@ -44,7 +44,7 @@ _Static_assert(sizeof(((struct cardload_load_args *)0)->shown_url) == CPK_FETCH_
     "cardload.h's shown_url holds a redacted URL");
 
 enum { OPT_TRUST = 256, OPT_JSON, OPT_LOG, OPT_CACERT, OPT_TIMEOUT, OPT_RECEIPT, OPT_SERVER,
-    OPT_SESSION_ID, OPT_RETRY_FOR };
+    OPT_SESSION_ID, OPT_RETRY_FOR, OPT_TECHNICIAN };
 
 static const struct option long_options[] = {
 	{ "reader", required_argument, NULL, 'r' },
@@ -58,6 +58,7 @@ static const struct option long_options[] = {
 	{ "server", required_argument, NULL, OPT_SERVER },
 	{ "session-id", required_argument, NULL, OPT_SESSION_ID },
 	{ "retry-for", required_argument, NULL, OPT_RETRY_FOR },
+	{ "technician", required_argument, NULL, OPT_TECHNICIAN },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -1141,6 +1142,12 @@ load_main(int argc, char *argv[])
 		case OPT_SESSION_ID:
 			s.session_id = optarg;
 			break;
+		case OPT_TECHNICIAN:
+			if (optarg[0] == '\0' || strlen(optarg) > SERAM_USER_MAX)
+				return cli_usage(NULL, SYNOPSIS, "--technician wants a user name of 1 "
+				    "to %d bytes", SERAM_USER_MAX);
+			s.technician = optarg;
+			break;
 		case OPT_RETRY_FOR:
 			if (!cli_parse_uint(optarg, 1, 3600, &v))
 				return cli_usage(NULL, SYNOPSIS,
@@ -1158,8 +1165,9 @@ load_main(int argc, char *argv[])
 		s.load = a;
 		return server_main(&s, argc, argv);
 	}
-	if (s.session_id != NULL || s.retry_for != 0)
-		return cli_usage(NULL, SYNOPSIS, "--session-id and --retry-for go with --server URL");
+	if (s.session_id != NULL || s.retry_for != 0 || s.technician != NULL)
+		return cli_usage(NULL, SYNOPSIS, "--session-id, --retry-for and --technician go with "
+		    "--server URL");
 	if (optind == argc)
 		return cli_usage(NULL, SYNOPSIS, "no bundle given (a file, an https:// URL, or - "
 		    "for stdin)");
@@ -1220,6 +1228,9 @@ const struct cli_command cardload_load_command = {
 	"      --session-id ID   with --server: the SERAM session id (default: random)\n"
 	"      --retry-for SECONDS  with --server: how long to keep sending a request\n"
 	"                        the server does not answer (default 300, SERAM's rule)\n"
+	"      --technician USER with --server: who you are, for a server that asks;\n"
+	"                        the PIN is read from the terminal (not shown), else\n"
+	"                        from the first line of stdin\n"
 	"  -h, --help            this text\n"
 	"\n"
 	"Every run appends JSON records to the run log (cardload(1), RUN LOG): a\n"

@@ -7,15 +7,18 @@
  * log, --json, and the exit status of `cardload BUNDLE`.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cardload.h"
 #include "cardload_stop.h"
 #include "cli_util.h"
+#include "cpk_bytes.h"
 #include "cpk_config.h"
 #include "cpk_sw.h"
 #include "fetch.h"
@@ -257,6 +260,44 @@ report(struct online *o)
 	cli_json_finish(&j);
 }
 
+/*
+ * The technician's PIN: from the terminal without echo, else the first line
+ * of stdin. false (message printed) when none could be read.
+ */
+static bool
+read_pin(char *pin, size_t cap)
+{
+	struct termios old, quiet;
+	FILE *in = stdin;
+	bool tty = isatty(STDIN_FILENO) == 1, ok;
+	size_t n;
+
+	if (tty) {
+		fprintf(stderr, "cardload: PIN: ");
+		fflush(stderr);
+		if (tcgetattr(STDIN_FILENO, &old) != 0)
+			tty = false;
+		quiet = old;
+		quiet.c_lflag &= (tcflag_t)~ECHO;
+		if (tty)
+			(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	ok = fgets(pin, (int)cap, in) != NULL;
+	if (tty) {
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	n = ok ? strcspn(pin, "\r\n") : 0;
+	if (!ok || n == 0 || pin[n] == '\0') {
+		cpk_cleanse(pin, cap);
+		fprintf(stderr, "cardload: no PIN for --technician (1 to %zu characters on a line)\n",
+		    cap - 2);
+		return false;
+	}
+	pin[n] = '\0';
+	return true;
+}
+
 static void
 abandon(void *ctx, int sig)
 {
@@ -273,9 +314,19 @@ cardload_server_run(const struct cardload_server_args *a)
 	struct online o;
 	struct cpk_agent_opts ao;
 	struct cpk_agent_hooks h = { NULL, on_list, on_before, on_after, on_retry };
+	struct seram_technician tech;
+	char pin[SERAM_PIN_MAX + 2];
 	int rc;
 
 	memset(&o, 0, sizeof(o));
+	memset(&tech, 0, sizeof(tech));
+	if (a->technician != NULL) {
+		if (!read_pin(pin, sizeof(pin)))
+			return CLI_EXIT_ERROR;
+		snprintf(tech.user, sizeof(tech.user), "%s", a->technician);
+		memcpy(tech.pin, pin, strnlen(pin, sizeof(tech.pin) - 1));
+		cpk_cleanse(pin, sizeof(pin));
+	}
 	o.a = a;
 	o.tty = isatty(STDERR_FILENO) == 1;
 	h.ctx = &o;
@@ -296,7 +347,9 @@ cardload_server_run(const struct cardload_server_args *a)
 	ao.se_id = o.t.name;
 	ao.retry_for = a->retry_for;
 	ao.stop = &cardload_stop_signal;
+	ao.technician = a->technician != NULL ? &tech : NULL;
 	o.st = cpk_agent_run(&o.t, &ao, &h, &o.r, &o.err);
+	cpk_cleanse(&tech, sizeof(tech));
 	cardload_stop_lock();
 	cardload_stop_reporting();
 	cardload_stop_unlock();

@@ -21,8 +21,10 @@
 #                    retry time, the bundle stays issued (never loaded)
 #   client-killed    the agent is killed (SIGKILL) mid-script: the session
 #                    stays in state script, the bundle issued, never loaded
-#   two-servers      (postgresql) one session's requests alternate between
-#                    two servers sharing the registry: loaded
+#   technician       a server with --pam (a test service in this namespace's
+#                    own /etc/pam.d, pam_matrix from pam_wrapper's package): no technician, an unknown one, a wrong PIN are
+#                    refused before any APDU; the right one provisions; three
+#                    failures lock the user (then even the right PIN is refused)
 
 . "${E2E_DIR:?}/harness.sh"
 harness_enter "$@"
@@ -40,6 +42,7 @@ if [ "$BACKEND" = postgresql ]; then
 fi
 
 PORT=8443
+SERVER_ARGS=
 SERVER_PID=
 SERVERS=0
 
@@ -62,9 +65,10 @@ new_store
 start_server() {
 	local port=${1:-$PORT} i
 	SERVERS=$((SERVERS + 1))
+	# shellcheck disable=SC2086
 	"$CARDC" serve --listen "127.0.0.1:$port" --tls-cert "$WORK/tls.pem" \
 	    --tls-key "$WORK/tls.key" --routes "$WORK/p/routes" -k "$WORK/keys" \
-	    -s "$WORK/keys/test-signing.key" --registry "$URI" \
+	    -s "$WORK/keys/test-signing.key" --registry "$URI" ${SERVER_ARGS:-} \
 	    2>"$WORK/server.$SERVERS.log" &
 	SERVER_PID=$!
 	harness_track "$SERVER_PID"
@@ -204,6 +208,49 @@ client-killed)
 	harness_untrack "$CL_PID"
 	is "session state" "$(sql 'SELECT state FROM serve_sessions')" script
 	is "bundle state" "$(sql 'SELECT state FROM bundles')" issued
+	;;
+technician)
+	# The test service "cpk-serve" with pam_matrix (of pam_wrapper's package) and
+	# a password file of ours, in this mount namespace's own /etc/pam.d.
+	matrix=$(pkg-config --variable=modules pam_wrapper 2>/dev/null)/pam_matrix.so
+	[ -f "$matrix" ] || harness_die "pam_matrix.so (libpam-wrapper) is needed"
+	mount -t tmpfs -o mode=0755 cpk-e2e-pam /etc/pam.d || harness_die "cannot mount /etc/pam.d"
+	printf 'alice:1234:cpk-serve\n' >"$WORK/passdb"
+	for t in auth account; do
+		echo "$t required $matrix passdb=$WORK/passdb"
+	done >/etc/pam.d/cpk-serve
+	SERVER_ARGS="--pam cpk-serve --auth-lockout 600"
+	start_card scp03.yaml
+	start_server
+	online 1 --retry-for 2
+	err_has "needs a technician"
+	echo 1234 >"$WORK/pin"
+	harness_run "$CARDLOAD" --server "https://127.0.0.1:$PORT" --cacert "$WORK/tls.pem" \
+	    --technician bob <"$WORK/pin" >"$WORK/out" 2>"$WORK/err"
+	[ $? = 1 ] || harness_die "an unknown technician: not exit 1"
+	err_has "technician 'bob' refused"
+	is "commands the card saw" "$(card_commands)" 0
+	harness_run "$CARDLOAD" --server "https://127.0.0.1:$PORT" --cacert "$WORK/tls.pem" \
+	    --json --technician alice <"$WORK/pin" >"$WORK/out" 2>"$WORK/err" ||
+	    { cat "$WORK/err" >&2; harness_die "alice with her PIN: not provisioned"; }
+	json_is result ok
+	is "technician" "$(sql "SELECT technician FROM serve_sessions WHERE state = 'done'")" alice
+	echo 9999 >"$WORK/pin"
+	for i in 1 2 3; do
+		harness_run "$CARDLOAD" --server "https://127.0.0.1:$PORT" --cacert "$WORK/tls.pem" \
+		    --technician alice <"$WORK/pin" >"$WORK/out" 2>"$WORK/err"
+		[ $? = 1 ] || harness_die "a wrong PIN: not exit 1"
+		grep -q "technician 'alice' refused (unknown user or wrong PIN)" "$WORK/err" ||
+		    harness_die "wrong PIN $i: message"
+	done
+	echo 1234 >"$WORK/pin"
+	harness_run "$CARDLOAD" --server "https://127.0.0.1:$PORT" --cacert "$WORK/tls.pem" \
+	    --technician alice <"$WORK/pin" >"$WORK/out" 2>"$WORK/err"
+	[ $? = 1 ] || harness_die "a locked user: not exit 1"
+	grep -q "locked for .* after 3 failures" "$WORK/err" || harness_die "lock message"
+	[ "$(grep -c "refused: technician" "$WORK/server.1.log")" -ge 5 ] ||
+	    harness_die "the server did not log every refusal"
+	! grep -q "1234\|9999" "$WORK/server.1.log" || harness_die "a PIN in the server's log"
 	;;
 *)
 	harness_die "unknown test '$TEST'"

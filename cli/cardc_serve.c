@@ -28,10 +28,14 @@
 
 #define SYNOPSIS "cardc serve --listen HOST:PORT --tls-cert PEM --tls-key PEM --routes FILE " \
     "-k KEYDIR -s SIGNKEY [--registry URI] [--sd AID] [--kvn KVN] [--delay MS] " \
-    "[--pam SERVICE [--auth-lockout SECONDS]]"
+    "[--pam SERVICE [--auth-lockout SECONDS]] [--session-timeout SECONDS]\n" \
+    "       cardc serve --sweep [--session-timeout SECONDS] [--registry URI]"
 
 enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_ROUTES, OPT_REGISTRY, OPT_SD, OPT_KVN,
-    OPT_DELAY, OPT_PAM, OPT_LOCKOUT };
+    OPT_DELAY, OPT_PAM, OPT_LOCKOUT, OPT_TIMEOUT, OPT_SWEEP };
+
+#define SESSION_TIMEOUT_DEFAULT 300u	/* SERAM: an agent silent for 5 minutes is lost */
+#define SWEEP_EVERY 30			/* seconds between two looks for lost agents */
 
 static const struct option long_options[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
@@ -46,13 +50,16 @@ static const struct option long_options[] = {
 	{ "delay", required_argument, NULL, OPT_DELAY },
 	{ "pam", required_argument, NULL, OPT_PAM },
 	{ "auth-lockout", required_argument, NULL, OPT_LOCKOUT },
+	{ "session-timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "sweep", no_argument, NULL, OPT_SWEEP },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
 struct serve_args {
 	const char *listen, *cert, *key, *routes, *registry, *keys, *sign_key, *pam;
-	unsigned long lockout;
+	unsigned long lockout, timeout;
+	bool sweep, has_timeout;
 	uint8_t sd[16];
 	size_t sd_len;
 	uint8_t kvn;
@@ -82,6 +89,46 @@ fault_kill_at(void)
 	return (unsigned)n;
 }
 
+/* Abandon the sessions whose agent is silent for longer than the time-out. */
+static void
+sweep(const struct serve_opts *o, unsigned long timeout)
+{
+	struct cpk_error err;
+	time_t now = time(NULL);
+	size_t n = 0;
+
+	cpk_error_clear(&err);
+	if (serve_expire(o, now > (time_t)timeout ? (uint64_t)now - timeout : 0, &n, &err) !=
+	    CPK_OK)
+		fprintf(stderr, "cardc serve: looking for lost agents: %s\n", err.msg);
+	else if (n > 0)
+		fprintf(stderr, "cardc serve: %zu session(s) abandoned: no report for %lu s\n", n,
+		    timeout);
+}
+
+/* cardc serve --sweep: once, then exit. */
+static int
+sweep_only(const struct serve_args *a)
+{
+	struct serve_opts o;
+	struct registry *reg = NULL;
+	struct cpk_error err;
+	cpk_status st;
+
+	cpk_error_clear(&err);
+	memset(&o, 0, sizeof(o));
+	o.log = log_line;
+	if ((st = cardc_registry_connect(a->registry, false, &reg, &err)) == CPK_OK &&
+	    (st = registry_check(reg, &err)) == CPK_OK) {
+		o.reg = reg;
+		sweep(&o, a->timeout);
+	}
+	if (st != CPK_OK)
+		cli_error(&err);
+	registry_close(&reg);
+	return cli_exit_status(st);
+}
+
 static int
 run(const struct serve_args *a)
 {
@@ -94,6 +141,7 @@ run(const struct serve_args *a)
 	struct serve_auth *auth = NULL;
 	struct cpk_error err;
 	sigset_t set;
+	struct timespec every = { SWEEP_EVERY, 0 };
 	unsigned port = 0;
 	int sig = 0;
 	cpk_status st;
@@ -136,8 +184,14 @@ run(const struct serve_args *a)
 	fprintf(stderr, "cardc serve: listening on %s (port %u), %zu route(s), registry '%s'%s%s\n",
 	    a->listen, port, serve_routes_count(routes), registry_name(reg),
 	    a->pam != NULL ? ", technicians through PAM service " : "", a->pam != NULL ? a->pam : "");
-	while (sigwait(&set, &sig) != 0 || (sig != SIGINT && sig != SIGTERM && sig != SIGHUP))
-		;
+	if (a->timeout < SWEEP_EVERY)
+		every.tv_sec = (time_t)a->timeout;
+	for (;;) {
+		sig = sigtimedwait(&set, NULL, &every);
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
+			break;
+		sweep(&o, a->timeout);
+	}
 	fprintf(stderr, "cardc serve: signal %d: stopping (sessions in flight continue on any "
 	    "server of registry '%s')\n", sig, registry_name(reg));
 out:
@@ -208,6 +262,15 @@ serve_main(int argc, char *argv[])
 				return cli_usage("serve", SYNOPSIS, "--auth-lockout wants 1 to %u "
 				    "seconds, not '%s'", SERVE_AUTH_LOCKOUT_MAX, optarg);
 			break;
+		case OPT_TIMEOUT:
+			if (!cli_parse_uint(optarg, 0, 86400, &a.timeout))
+				return cli_usage("serve", SYNOPSIS, "--session-timeout wants 0 to 86400 "
+				    "seconds, not '%s'", optarg);
+			a.has_timeout = true;
+			break;
+		case OPT_SWEEP:
+			a.sweep = true;
+			break;
 		case 'h':
 			cli_command_help(&cardc_serve_command, stdout);
 			return CLI_EXIT_OK;
@@ -217,6 +280,12 @@ serve_main(int argc, char *argv[])
 	}
 	if (optind < argc)
 		return cli_usage("serve", SYNOPSIS, "unexpected argument '%s'", argv[optind]);
+	if (!a.has_timeout)
+		a.timeout = SESSION_TIMEOUT_DEFAULT;
+	if (a.sweep)
+		return sweep_only(&a);
+	if (a.timeout == 0)
+		return cli_usage("serve", SYNOPSIS, "--session-timeout 0 is for --sweep only");
 	if (a.lockout != 0 && a.pam == NULL)
 		return cli_usage("serve", SYNOPSIS, "--auth-lockout goes with --pam SERVICE");
 	if (a.listen == NULL)
@@ -269,6 +338,13 @@ const struct cli_command cardc_serve_command = {
 	    "                           after 3 failures in a row a user is refused\n"
 	    "                           for --auth-lockout seconds (default 60, doubled\n"
 	    "                           for each further failure); every failure logged\n"
+	    "      --session-timeout SECONDS  a session whose agent sends nothing for\n"
+	    "                           this long is abandoned and its bundle marked\n"
+	    "                           failed (default 300, SERAM's 5 minutes;\n"
+	    "                           looked for every 30 s)\n"
+	    "      --sweep              abandon those sessions now (with\n"
+	    "                           --session-timeout, 0: every unfinished one),\n"
+	    "                           then exit; needs only the registry\n"
 	    "  -h, --help               show this help\n"
 	    "\n"
 	    "Logs one line per session step on stderr. SIGINT or SIGTERM stops it;\n"

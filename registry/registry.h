@@ -307,6 +307,16 @@ cpk_status registry_session_get(struct registry *r, const char *id, struct regis
  */
 cpk_status registry_session_update(struct registry *r, const struct registry_session *s,
     const char *from, struct cpk_error *err);
+/*
+ * Sessions not ended (handshake, identify, script) and unchanged since
+ * `older_than` (Unix time) or before: fn(arg, id, state, bundle_sha256 or "").
+ */
+cpk_status registry_session_stale(struct registry *r, uint64_t older_than,
+    cpk_status (*fn)(void *arg, const char *id, const char *state, const char *bundle),
+    void *arg, struct cpk_error *err);
+/* Move a session from state `from` to `to` with a detail; CPK_ERR_STATE if it moved on. */
+cpk_status registry_session_set_state(struct registry *r, const char *id, const char *from,
+    const char *to, const char *detail, struct cpk_error *err);
 /* Sessions by state: fn(arg, state, count). */
 cpk_status registry_session_counts(struct registry *r,
     cpk_status (*fn)(void *arg, const char *state, uint64_t count), void *arg,

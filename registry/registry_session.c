@@ -196,3 +196,89 @@ registry_session_counts(struct registry *r,
 	return registry_query_locked(r, "SELECT state, COUNT(*) FROM serve_sessions GROUP BY state "
 	    "ORDER BY state", 0, NULL, count_row, &c, err);
 }
+
+struct stale {
+	cpk_status (*fn)(void *arg, const char *id, const char *state, const char *bundle);
+	void *arg;
+	char (*ids)[REGISTRY_SESSION_ID_MAX + 1 + REGISTRY_SESSION_STATE_MAX + 1 +
+	    REGISTRY_HEX_HASH];
+	size_t n, cap;
+	bool nomem;
+};
+
+/* Rows are kept, then handed to fn outside the query (fn may call the registry). */
+static cpk_status
+stale_row(void *arg, size_t ncols, const char *const *v)
+{
+	struct stale *s = arg;
+	void *p;
+
+	if (ncols < 3 || v[0] == NULL || v[1] == NULL)
+		return CPK_OK;
+	if (s->n == s->cap) {
+		s->cap = s->cap == 0 ? 16 : 2 * s->cap;
+		if ((p = realloc(s->ids, s->cap * sizeof(*s->ids))) == NULL) {
+			s->nomem = true;
+			return CPK_ERR_NOMEM;
+		}
+		s->ids = p;
+	}
+	snprintf(s->ids[s->n], sizeof(s->ids[0]), "%.64s|%.16s|%.64s", v[0], v[1],
+	    v[2] != NULL ? v[2] : "");
+	s->n++;
+	return CPK_OK;
+}
+
+cpk_status
+registry_session_stale(struct registry *r, uint64_t older_than,
+    cpk_status (*fn)(void *arg, const char *id, const char *state, const char *bundle),
+    void *arg, struct cpk_error *err)
+{
+	struct stale s;
+	char at[24], *state, *bundle;
+	const char *p = at;
+	size_t i;
+	cpk_status st;
+
+	memset(&s, 0, sizeof(s));
+	s.fn = fn;
+	s.arg = arg;
+	snprintf(at, sizeof(at), "%llu", (unsigned long long)older_than);
+	st = registry_query_locked(r, "SELECT id, state, bundle_sha256 FROM serve_sessions "
+	    "WHERE state IN ('handshake', 'identify', 'script') AND changed <= CAST($1 AS BIGINT) "
+	    "ORDER BY changed", 1, &p, stale_row, &s, err);
+	if (s.nomem)
+		st = cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
+	for (i = 0; st == CPK_OK && i < s.n; i++) {
+		state = strchr(s.ids[i], '|');
+		*state++ = '\0';
+		bundle = strchr(state, '|');
+		*bundle++ = '\0';
+		st = fn(arg, s.ids[i], state, bundle);
+	}
+	free(s.ids);
+	return st;
+}
+
+cpk_status
+registry_session_set_state(struct registry *r, const char *id, const char *from,
+    const char *to, const char *detail, struct cpk_error *err)
+{
+	char at[24];
+	const char *p[5];
+	bool updated = false;
+	cpk_status st;
+
+	snprintf(at, sizeof(at), "%llu", (unsigned long long)now());
+	p[0] = id;
+	p[1] = from;
+	p[2] = to;
+	p[3] = at;
+	p[4] = detail;
+	st = registry_query_locked(r, "UPDATE serve_sessions SET state = $3, "
+	    "changed = CAST($4 AS BIGINT), detail = $5 WHERE id = $1 AND state = $2 RETURNING id",
+	    5, p, seen, &updated, err);
+	if (st == CPK_OK && !updated)
+		st = cpk_error_set(err, CPK_ERR_STATE, "session '%s' is no longer %s", id, from);
+	return st;
+}

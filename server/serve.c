@@ -770,3 +770,56 @@ serve_handle(const struct serve_opts *o, const char *path, const char *session_i
 	else
 		remote_management(o, session_id, body, n, out);
 }
+
+/* --- lost agents --- */
+
+struct expire {
+	const struct serve_opts *o;
+	size_t n;
+	struct cpk_error *err;
+};
+
+static cpk_status
+expire_one(void *arg, const char *id, const char *state, const char *bundle)
+{
+	struct expire *x = arg;
+	struct req q;
+	char why[REGISTRY_REASON_MAX + 1];
+	struct cpk_error e2;
+	cpk_status st;
+
+	memset(&q, 0, sizeof(q));
+	q.o = x->o;
+	q.id = id;
+	snprintf(why, sizeof(why), "the agent was lost in state %s (no report in time): nothing "
+	    "proves what the card did", state);
+	cpk_error_clear(&e2);
+	if ((st = registry_session_set_state(x->o->reg, id, state, S_ABANDONED, why, &e2)) ==
+	    CPK_ERR_STATE)
+		return CPK_OK;	/* it moved on meanwhile: not lost */
+	if (st != CPK_OK) {
+		*x->err = e2;
+		return st;
+	}
+	x->n++;
+	logf_(&q, "%s: %s", S_ABANDONED, why);
+	if (bundle[0] == '\0')
+		return CPK_OK;
+	st = registry_set_state(x->o->reg, bundle, REGISTRY_FAILED, why, NULL, &e2);
+	if (st == CPK_ERR_STATE || st == CPK_ERR_NOT_FOUND)
+		return CPK_OK;	/* already loaded or failed */
+	if (st != CPK_OK)
+		*x->err = e2;
+	return st;
+}
+
+cpk_status
+serve_expire(const struct serve_opts *o, uint64_t older_than, size_t *n, struct cpk_error *err)
+{
+	struct expire x = { o, 0, err };
+	cpk_status st;
+
+	st = registry_session_stale(o->reg, older_than, expire_one, &x, err);
+	*n = x.n;
+	return st;
+}

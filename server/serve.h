@@ -79,4 +79,14 @@ struct serve_reply {
 void serve_handle(const struct serve_opts *o, const char *path, const char *session_id,
     const uint8_t *body, size_t n, struct serve_reply *out);
 
+/*
+ * The SERAM rule for a lost Local Agent: every session not ended and
+ * unchanged since older_than (Unix time) or before becomes "abandoned"; a
+ * bundle it issued is marked failed ("the agent was lost mid-session:
+ * nothing proves what the card did"; a later receipt may still prove it
+ * loaded). *n receives how many sessions were abandoned.
+ */
+cpk_status serve_expire(const struct serve_opts *o, uint64_t older_than, size_t *n,
+    struct cpk_error *err);
+
 #endif

@@ -20,7 +20,8 @@
 #   server-gone      the server dies and nobody takes over: exit 1 after the
 #                    retry time, the bundle stays issued (never loaded)
 #   client-killed    the agent is killed (SIGKILL) mid-script: the session
-#                    stays in state script, the bundle issued, never loaded
+#                    stays in state script, the bundle issued, never loaded;
+#                    cardc serve --sweep then abandons it, the bundle failed
 #   technician       a server with --pam (a test service in this namespace's
 #                    own /etc/pam.d, pam_matrix from pam_wrapper's package): no technician, an unknown one, a wrong PIN are
 #                    refused before any APDU; the right one provisions; three
@@ -208,6 +209,15 @@ client-killed)
 	harness_untrack "$CL_PID"
 	is "session state" "$(sql 'SELECT state FROM serve_sessions')" script
 	is "bundle state" "$(sql 'SELECT state FROM bundles')" issued
+	# The agent is lost: the sweep (every 30 s in the server; here at once)
+	# abandons the session and marks its bundle failed, with why.
+	"$CARDC" serve --sweep --session-timeout 0 --registry "$URI" 2>"$WORK/sweep.err" ||
+	    harness_die "cardc serve --sweep failed"
+	grep -q "1 session(s) abandoned" "$WORK/sweep.err" || harness_die "sweep message"
+	is "session state" "$(sql 'SELECT state FROM serve_sessions')" abandoned
+	is "bundle state" "$(sql 'SELECT state FROM bundles')" failed
+	sql 'SELECT reason FROM bundles' | grep -q "the agent was lost in state script" ||
+	    harness_die "the bundle's reason"
 	;;
 technician)
 	# The test service "cpk-serve" with pam_matrix (of pam_wrapper's package) and

@@ -10,6 +10,7 @@
 
 static const struct cli_command *const commands[] = {
 	&cardc_compile_command,
+	&cardc_reissue_command,
 	&cardc_inspect_command,
 	&cardc_verify_command,
 	&cardc_keygen_command,
@@ -17,6 +18,7 @@ static const struct cli_command *const commands[] = {
 	&cardc_registry_command,
 	&cardc_receipt_command,
 	&cardc_diff_command,
+	&cardc_check_command,
 	&cardc_serve_command,
 };
 

@@ -17,6 +17,7 @@
 #include "cpk_error.h"
 
 extern const struct cli_command cardc_compile_command;
+extern const struct cli_command cardc_reissue_command;
 extern const struct cli_command cardc_inspect_command;
 extern const struct cli_command cardc_verify_command;
 extern const struct cli_command cardc_keygen_command;
@@ -24,6 +25,7 @@ extern const struct cli_command cardc_batch_command;
 extern const struct cli_command cardc_registry_command;
 extern const struct cli_command cardc_receipt_command;
 extern const struct cli_command cardc_diff_command;
+extern const struct cli_command cardc_check_command;
 extern const struct cli_command cardc_serve_command;
 
 /* The option string prefix every subcommand passes to getopt_long. */
@@ -65,6 +67,13 @@ cpk_status cardc_plain_collect(void *ctx, size_t index, const struct cpk_command
     const uint8_t *plain, size_t n, struct cpk_error *err);
 /* Cleanse and free the copies. */
 void cardc_plain_list_free(struct cardc_plain_list *l);
+/*
+ * The responses the bundle keeps (the manifest's captures): on stdout,
+ * "captures:" and one line per capture with its command's label (nothing
+ * when there are none); in JSON, "captures": {"NAME": COMMAND, ...}.
+ */
+void cardc_captures_text(const struct cpk_bundle *b);
+void cardc_captures_json(struct cli_json *j, const struct cpk_bundle *b);
 
 /* --- the registry compile and batch record into (cardc_registry.c) --- */
 

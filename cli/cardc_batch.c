@@ -885,7 +885,7 @@ run_workers(struct batch *B)
 static int
 run(const struct batch_args *a)
 {
-	struct profile_opts popts = { a->keys };
+	struct profile_opts popts = { .keydir = a->keys };
 	struct profile *p = NULL;
 	struct cpk_signer *signer = NULL;
 	struct cardc_registry cr;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * cardc: opening a bundle, wording its signature status, and keeping its
- * plain commands, for inspect, verify and diff.
+ * cardc: opening a bundle, wording its signature status and its captures,
+ * and keeping its plain commands, for inspect, verify and diff.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -84,8 +85,8 @@ cardc_signature_json(struct cli_json *j, const struct cpk_bundle *b, bool trust_
 }
 
 cpk_status
-cardc_plain_collect(void *ctx, size_t index, const struct cpk_command *cmd, const uint8_t *plain, size_t n,
-    struct cpk_error *err)
+cardc_plain_collect(void *ctx, size_t index, const struct cpk_command *cmd, const uint8_t *plain,
+    size_t n, struct cpk_error *err)
 {
 	struct cardc_plain_list *l = ctx;
 	struct cardc_plain *grown;
@@ -119,4 +120,34 @@ cardc_plain_list_free(struct cardc_plain_list *l)
 	}
 	free(l->v);
 	memset(l, 0, sizeof(*l));
+}
+
+void
+cardc_captures_text(const struct cpk_bundle *b)
+{
+	const struct cpk_manifest *m = cpk_bundle_manifest(b);
+	const struct cpk_command *c;
+	size_t i;
+
+	if (m->ncaptures == 0)
+		return;
+	printf("captures:\n");
+	for (i = 0; i < m->ncaptures; i++) {
+		c = m->captures[i].command <= cpk_bundle_command_count(b) ?
+		    cpk_bundle_command(b, m->captures[i].command - 1) : NULL;
+		printf("  %-16scommand %u (%s)\n", m->captures[i].name, m->captures[i].command,
+		    c != NULL ? c->label : "?");
+	}
+}
+
+void
+cardc_captures_json(struct cli_json *j, const struct cpk_bundle *b)
+{
+	const struct cpk_manifest *m = cpk_bundle_manifest(b);
+	size_t i;
+
+	cli_json_object(j, "captures");
+	for (i = 0; i < m->ncaptures; i++)
+		cli_json_uint(j, m->captures[i].name, m->captures[i].command);
+	cli_json_end(j);
 }

@@ -100,7 +100,9 @@ print_human(const struct inspect_args *a, const struct cpk_bundle *b)
 		print_field_hex("  iu-response", m->iu_response, m->iu_response_len);
 	printf("%-18s%u commands, %u bytes, sha256 ", "script", m->commands, m->script_size);
 	cli_print_hex(stdout, m->script_sha256, CPK_SHA256_LEN);
-	printf("\n\n%5s  %-5s %-14s %5s  %s\n", "#", "flags", "status words", "bytes", "label");
+	putchar('\n');
+	cardc_captures_text(b);
+	printf("\n%5s  %-5s %-14s %5s  %s\n", "#", "flags", "status words", "bytes", "label");
 	for (i = 0; i < n; i++) {
 		const struct cpk_command *c = cpk_bundle_command(b, i);
 
@@ -168,6 +170,7 @@ print_json(const struct inspect_args *a, const struct cpk_bundle *b)
 	cli_json_uint(&j, "commands", m->commands);
 	cli_json_uint(&j, "script-size", m->script_size);
 	cli_json_hex(&j, "script-sha256", m->script_sha256, CPK_SHA256_LEN);
+	cardc_captures_json(&j, b);
 	cli_json_end(&j);
 	cli_json_array(&j, "commands");
 	for (i = 0; i < n; i++) {

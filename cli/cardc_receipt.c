@@ -57,6 +57,42 @@ verdict_exit(enum receipt_verdict v)
 	return CARDC_RECEIPT_EXIT_REFUSED;
 }
 
+/* "captured NAME (command N): HEX" per capture of the bundle; "none" when not answered. */
+static void
+print_captured(const struct receipt_result *res)
+{
+	const struct receipt_capture *c;
+	size_t i;
+
+	for (i = 0; i < res->ncaptured; i++) {
+		c = &res->captured[i];
+		printf("captured %s (command %zu): ", c->name, c->index);
+		if (c->present)
+			cli_print_hex(stdout, c->value, c->len);
+		else
+			printf("none (no accepted%s answer)", res->rmac ? ", authentic" : "");
+		putchar('\n');
+	}
+}
+
+/* "captured": {"NAME": "HEX" or null}. */
+static void
+json_captured(struct cli_json *j, const struct receipt_result *res)
+{
+	const struct receipt_capture *c;
+	size_t i;
+
+	cli_json_object(j, "captured");
+	for (i = 0; i < res->ncaptured; i++) {
+		c = &res->captured[i];
+		if (c->present)
+			cli_json_hex(j, c->name, c->value, c->len);
+		else
+			cli_json_null(j, c->name);
+	}
+	cli_json_end(j);
+}
+
 static void
 print_human(const struct receipt_args *a, const struct receipt *r,
     const struct receipt_result *res)
@@ -76,6 +112,7 @@ print_human(const struct receipt_args *a, const struct receipt *r,
 	    res->answers, r != NULL ? "the bundle's" : "?", res->rmac ? "yes" : "no",
 	    res->rmacs);
 	printf("%-9s%s\n", "verdict", res->reason);
+	print_captured(res);
 }
 
 /* The card the receipt names (null when it names none, or did not parse). */
@@ -133,6 +170,7 @@ print_json(const struct receipt_args *a, const struct cpk_bundle *b, const struc
 	cli_json_uint(&j, "answers", res->answers);
 	cli_json_str(&j, "key-file", res->keys.key_file[0] != '\0' ? res->keys.key_file : NULL);
 	cli_json_str(&j, "message", res->reason);
+	json_captured(&j, res);
 	cli_json_end(&j);
 	cli_json_finish(&j);
 }

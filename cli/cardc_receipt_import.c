@@ -194,10 +194,13 @@ import_one(struct import_ctx *c, const struct receipt *r, struct outcome *o,
 {
 	struct registry_row row;
 	struct registry_receipt in;
+	struct registry_capture caps[REGISTRY_CAPTURES_MAX];
 	struct receipt_result res;
 	struct cpk_bundle *b = NULL;
 	char reason[REGISTRY_REASON_MAX + 1];
+	char hex[REGISTRY_CAPTURES_MAX][2 * REGISTRY_CAPTURE_VALUE_MAX + 1];
 	const char *path;
+	size_t i;
 	cpk_status st;
 
 	if (!r->has_bundle_sha256) {
@@ -241,6 +244,18 @@ import_one(struct import_ctx *c, const struct receipt *r, struct outcome *o,
 	in.bundle_sha256 = o->bundle;
 	in.state = state_for(res.verdict);
 	in.reason = reason;
+	/* The values the card returned where the bundle captures them (and they verified). */
+	for (i = 0; i < res.ncaptured && i < REGISTRY_CAPTURES_MAX; i++) {
+		if (!res.captured[i].present || res.captured[i].len > REGISTRY_CAPTURE_VALUE_MAX)
+			continue;
+		cpk_hex_encode(res.captured[i].value, res.captured[i].len, hex[in.ncaptures],
+		    sizeof(hex[0]));
+		caps[in.ncaptures].name = res.captured[i].name;
+		caps[in.ncaptures].value_hex = hex[in.ncaptures];
+		in.ncaptures++;
+	}
+	in.captures = caps;
+	o->ncaptured = in.ncaptures;
 	if ((st = registry_import(c->reg, &in, &o->reg, err)) == CPK_ERR_STATE) {
 		/* Revoked card, superseded bundle: the registry's words. */
 		o->verdict = RECEIPT_REFUSED;
@@ -252,9 +267,9 @@ import_one(struct import_ctx *c, const struct receipt *r, struct outcome *o,
 		return st;
 	o->recorded = true;
 	if (o->reg.changed)
-		snprintf(o->message, sizeof(o->message), "%s -> %s: %.400s",
+		snprintf(o->message, sizeof(o->message), "%s -> %s: %.400s%s",
 		    registry_state_name(o->reg.before), registry_state_name(o->reg.after),
-		    res.reason);
+		    res.reason, o->ncaptured > 0 ? "; captured values kept" : "");
 	else
 		snprintf(o->message, sizeof(o->message), "stays %s (already recorded); this "
 		    "receipt: %.400s", registry_state_name(o->reg.after), res.reason);
@@ -265,10 +280,10 @@ static void
 report(struct import_ctx *c, const struct outcome *o)
 {
 	if (!c->a->json) {
-		printf("%s: %s%s%s%s%s\n", o->receipt, o->serial[0] != '\0' ? "card " : "",
-		    o->serial, o->serial[0] != '\0' ? ", bundle " : "",
-		    o->bundle[0] != '\0' && o->serial[0] != '\0' ? o->bundle : "",
-		    o->serial[0] != '\0' ? ": " : "");
+		if (o->serial[0] != '\0')
+			printf("%s: card %s, bundle %s\n", o->receipt, o->serial, o->bundle);
+		else
+			printf("%s:\n", o->receipt);
 		printf("  %s\n", o->message);
 		return;
 	}
@@ -282,6 +297,7 @@ report(struct import_ctx *c, const struct outcome *o)
 	    NULL);
 	cli_json_str(&c->j, "state", o->recorded ? registry_state_name(o->reg.after) : NULL);
 	cli_json_bool(&c->j, "changed", o->recorded && o->reg.changed);
+	cli_json_uint(&c->j, "captured", o->recorded ? o->ncaptured : 0);
 	cli_json_str(&c->j, "message", o->message);
 	cli_json_end(&c->j);
 }

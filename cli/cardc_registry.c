@@ -118,9 +118,8 @@ opt(const char *s)
 }
 
 static void
-json_row(struct cli_json *j, const struct registry_row *row)
+json_row_members(struct cli_json *j, const struct registry_row *row)
 {
-	cli_json_object(j, NULL);
 	cli_json_str(j, "serial", row->serial);
 	cli_json_str(j, "state", registry_state_name(row->state));
 	cli_json_str(j, "bundle-sha256", row->bundle_sha256);
@@ -136,10 +135,26 @@ json_row(struct cli_json *j, const struct registry_row *row)
 	json_time(j, "changed", row->changed);
 	cli_json_str(j, "reason", opt(row->reason));
 	cli_json_str(j, "replaced-by", opt(row->replaced_by));
+	cli_json_str(j, "replaced-by-serial", opt(row->replaced_by_serial));
 	cli_json_bool(j, "personal-data", row->has_data);
 	if (row->data != NULL)
 		cli_json_str(j, "sealed-data", row->data);
+}
+
+static void
+json_row(struct cli_json *j, const struct registry_row *row)
+{
+	cli_json_object(j, NULL);
+	json_row_members(j, row);
 	cli_json_end(j);
+}
+
+/* Replaced by another card's bundle (cardc reissue). */
+static bool
+reissued(const struct registry_row *row)
+{
+	return row->replaced_by_serial[0] != '\0' && strcmp(row->replaced_by_serial,
+	    row->serial) != 0;
 }
 
 /* list */
@@ -162,8 +177,11 @@ list_row(void *arg, const struct registry_row *row)
 	if (c->n == 1)
 		printf("%-20s %-10s %-8s %-20s %s\n", "SERIAL", "STATE", "COUNTER", "PROFILE",
 		    "BUNDLE-SHA256");
-	printf("%-20s %-10s %-8s %-20s %s\n", row->serial, registry_state_name(row->state),
+	printf("%-20s %-10s %-8s %-20s %s", row->serial, registry_state_name(row->state),
 	    row->counter, row->profile, row->bundle_sha256);
+	if (reissued(row))
+		printf("  replaced by card %s", row->replaced_by_serial);
+	putchar('\n');
 	return CPK_OK;
 }
 
@@ -220,11 +238,18 @@ show_row(void *arg, const struct registry_row *row)
 {
 	struct show_ctx *c = arg;
 	char buf[32];
+	cpk_status st;
 
 	c->n++;
 	if (c->j != NULL) {
-		json_row(c->j, row);
-		return CPK_OK;
+		/* The bundle and what its card returned (captured data). */
+		cli_json_object(c->j, NULL);
+		json_row_members(c->j, row);
+		cli_json_object(c->j, "captured");
+		st = registry_captured(c->r, row->bundle_sha256, show_captured, c->j, c->err);
+		cli_json_end(c->j);
+		cli_json_end(c->j);
+		return st;
 	}
 	printf("bundle %s\n", row->bundle_sha256);
 	printf("  %-13s %s", "state", registry_state_name(row->state));
@@ -232,7 +257,10 @@ show_row(void *arg, const struct registry_row *row)
 		printf(" (%s)", row->reason);
 	cpk_time_format(row->changed, buf, sizeof(buf));
 	printf(" since %s\n", buf);
-	if (row->replaced_by[0] != '\0')
+	if (reissued(row))
+		printf("  %-13s card %s, bundle %s\n", "replaced by", row->replaced_by_serial,
+		    row->replaced_by);
+	else if (row->replaced_by[0] != '\0')
 		printf("  %-13s %s\n", "replaced by", row->replaced_by);
 	printf("  %-13s %s (sha256 %s)\n", "profile", row->profile, row->profile_sha256);
 	printf("  %-13s %s, counter %s\n", "mode", row->mode, row->counter);
@@ -268,20 +296,40 @@ show_event(void *arg, const struct registry_event *ev)
 	return CPK_OK;
 }
 
+/* The card this one is a re-issue of (its "reissue-of" event), "" if none. */
+static cpk_status
+reissue_of(void *arg, const struct registry_event *ev)
+{
+	char *of = arg;
+	size_t n = strlen(ev->detail);
+
+	if (strcmp(ev->event, "reissue-of") == 0 && n <= REGISTRY_SERIAL_MAX) {
+		memcpy(of, ev->detail, n);
+		of[n] = '\0';
+	}
+	return CPK_OK;
+}
+
 static cpk_status
 do_show(struct registry *r, const struct reg_args *a, struct cpk_error *err)
 {
 	struct registry_filter f = { a->args[0], NULL, NULL, false };
 	struct show_ctx c = { r, NULL, 0, err };
+	char of[REGISTRY_SERIAL_MAX + 1] = "";
 	struct cli_json j;
 	cpk_status st;
 
+	if ((st = registry_events(r, a->args[0], reissue_of, of, err)) != CPK_OK)
+		return st;
 	if (a->json) {
 		cli_json_init(&j, stdout);
 		cli_json_object(&j, NULL);
 		cli_json_str(&j, "serial", a->args[0]);
+		cli_json_str(&j, "reissue-of", opt(of));
 		cli_json_array(&j, "bundles");
 		c.j = &j;
+	} else if (of[0] != '\0') {
+		printf("card %s (re-issue of card %s)\n", a->args[0], of);
 	} else {
 		printf("card %s\n", a->args[0]);
 	}

@@ -59,7 +59,9 @@ print_human(const struct verify_args *a, const struct cpk_bundle *b, const struc
 	cardc_signature_text(b, a->trust != NULL, text, sizeof(text));
 	printf("%-10s%s\n", "signature", text);
 	keys_text(r, text, sizeof(text));
-	printf("%-10s%s\n\n", "keys", text);
+	printf("%-10s%s\n", "keys", text);
+	cardc_captures_text(b);
+	putchar('\n');
 	for (i = 0; i < l->n; i++) {
 		printf("%5zu  %s\n%5s  ", l->v[i].index + 1, l->v[i].cmd->label, "");
 		cli_print_hex(stdout, l->v[i].apdu, l->v[i].len);
@@ -92,6 +94,7 @@ print_json(const struct verify_args *a, const struct cpk_bundle *b, const struct
 	cli_json_uint(&j, "files-read", r->key_files);
 	cli_json_uint(&j, "files-refused", r->key_files_refused);
 	cli_json_end(&j);
+	cardc_captures_json(&j, b);
 	cli_json_bool(&j, "ok", ret == CPK_OK);
 	cli_json_uint(&j, "checked", r->checked);
 	if (ret == CPK_OK) {

@@ -113,12 +113,12 @@ out:
 /* --- the manifest schema --- */
 
 enum mf_type { MF_SECTION, MF_INT, MF_HEX, MF_STR, MF_MODE };
-enum mf_sec { SEC_TOP, SEC_CARD, SEC_CHANNEL };
+enum mf_sec { SEC_TOP, SEC_CARD, SEC_CHANNEL, SEC_CAPTURES };
 enum mf_field {
 	F_FORMAT, F_COMPILER, F_PROFILE, F_PROFILE_SHA256, F_CREATED, F_MODE,
 	F_CARD, F_SERIAL, F_KDD, F_SD_AID, F_IIN, F_CIN,
 	F_CHANNEL, F_SCP, F_I, F_KVN, F_LEVEL, F_COUNTER, F_HOST_CHALLENGE, F_IU_RESPONSE,
-	F_COMMANDS, F_SCRIPT_SIZE, F_SCRIPT_SHA256,
+	F_COMMANDS, F_SCRIPT_SIZE, F_SCRIPT_SHA256, F_CAPTURES,
 	F_COUNT
 };
 
@@ -157,9 +157,16 @@ static const struct mf_entry {
 	[F_SCRIPT_SIZE] = { "script-size", SEC_TOP, MF_INT, true, CPK_SCRIPT_HEADER_LEN,
 	    CPK_SCRIPT_MAX_SIZE },
 	[F_SCRIPT_SHA256] = { "script-sha256", SEC_TOP, MF_HEX, true, 32, 32 },
+	/* Its lines are `NAME: COMMAND` (mf_capture_line), not table keys. */
+	[F_CAPTURES] = { "captures", SEC_TOP, MF_SECTION, false, 0, 0 },
 };
 
-static const char *const sec_names[] = { "", "card", "channel" };
+/* The value of a capture line. */
+static const struct mf_entry capture_entry = {
+	"captures", SEC_CAPTURES, MF_INT, false, 1, CPK_SCRIPT_MAX_COMMANDS
+};
+
+static const char *const sec_names[] = { "", "card", "channel", "captures" };
 
 /* One parsed value. */
 struct mf_value {
@@ -301,6 +308,65 @@ out:
 	return st;
 }
 
+bool
+cpk_capture_name_ok(const char *s)
+{
+	size_t len = strnlen(s, CPK_CAPTURE_NAME_MAX + 1), i;
+
+	if (len == 0 || len > CPK_CAPTURE_NAME_MAX || s[0] == '_' || s[0] == '-')
+		return false;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* Names, uniqueness, command range and order of the captures. */
+static cpk_status
+check_captures(const struct cpk_manifest *m, struct cpk_error *err)
+{
+	const struct cpk_capture *c;
+	size_t i, k;
+	cpk_status st = CPK_ERR_RANGE;
+
+	if (m->ncaptures > CPK_CAPTURE_MAX) {
+		cpk_error_set(err, st, "manifest: %zu captures; at most %d", m->ncaptures,
+		    CPK_CAPTURE_MAX);
+		goto out;
+	}
+	st = CPK_ERR_PARSE;
+	for (i = 0; i < m->ncaptures; i++) {
+		c = &m->captures[i];
+		if (!cpk_capture_name_ok(c->name)) {
+			cpk_error_set(err, st, "manifest: capture %zu: '%.*s' is not a capture name "
+			    "(1 to %d of a-z, 0-9, '_' and '-', starting with a letter or digit)",
+			    i + 1, CPK_CAPTURE_NAME_MAX, c->name, CPK_CAPTURE_NAME_MAX);
+			goto out;
+		}
+		for (k = 0; k < i; k++)
+			if (strcmp(m->captures[k].name, c->name) == 0) {
+				cpk_error_set(err, st, "manifest: capture '%s' is named twice", c->name);
+				goto out;
+			}
+		if (c->command < 1 || c->command > m->commands) {
+			st = cpk_error_set(err, CPK_ERR_RANGE, "manifest: capture '%s' keeps command "
+			    "%u; the script has commands 1..%u", c->name, c->command, m->commands);
+			goto out;
+		}
+		if (i > 0 && c->command <= m->captures[i - 1].command) {
+			cpk_error_set(err, st, "manifest: capture '%s' (command %u) does not come after "
+			    "'%s' (command %u): captures are in ascending command order, one per "
+			    "command", c->name, c->command, m->captures[i - 1].name,
+			    m->captures[i - 1].command);
+			goto out;
+		}
+	}
+	st = CPK_OK;
+out:
+	return st;
+}
+
 cpk_status
 cpk_manifest_check(const struct cpk_manifest *m, struct cpk_error *err)
 {
@@ -340,7 +406,9 @@ cpk_manifest_check(const struct cpk_manifest *m, struct cpk_error *err)
 		    CPK_SCRIPT_MAX_SIZE);
 		goto out;
 	}
-	st = check_channel(m, err);
+	if ((st = check_channel(m, err)) != CPK_OK)
+		goto out;
+	st = check_captures(m, err);
 out:
 	return st;
 }
@@ -363,6 +431,8 @@ mf_present(const struct cpk_manifest *m, enum mf_field f)
 		return m->has_host_challenge;
 	case F_IU_RESPONSE:
 		return m->iu_response_len > 0;
+	case F_CAPTURES:
+		return m->ncaptures > 0;
 	default:
 		return true;
 	}
@@ -397,7 +467,7 @@ mf_get(const struct cpk_manifest *m, enum mf_field f, struct mf_value *v)
 	case F_COUNTER: p = m->counter; v->len = m->counter_len; break;
 	case F_HOST_CHALLENGE: p = m->host_challenge; v->len = 8; break;
 	case F_IU_RESPONSE: p = m->iu_response; v->len = m->iu_response_len; break;
-	case F_CARD: case F_CHANNEL: case F_COUNT: break;
+	case F_CARD: case F_CHANNEL: case F_CAPTURES: case F_COUNT: break;
 	}
 	if (p != NULL)
 		memcpy(v->bytes, p, v->len);
@@ -446,6 +516,22 @@ encode_value(const struct mf_entry *e, const struct mf_value *v, struct cpk_buf 
 	return st;
 }
 
+/* The lines of the captures section: "  NAME: COMMAND". */
+static cpk_status
+encode_captures(const struct cpk_manifest *m, struct cpk_buf *out, struct cpk_error *err)
+{
+	char line[CPK_CAPTURE_NAME_MAX + 24];
+	size_t i;
+	cpk_status st = CPK_OK;
+
+	for (i = 0; i < m->ncaptures && st == CPK_OK; i++) {
+		snprintf(line, sizeof(line), "  %s: %u\n", m->captures[i].name,
+		    m->captures[i].command);
+		st = append_str(out, line, err);
+	}
+	return st;
+}
+
 cpk_status
 cpk_manifest_encode(const struct cpk_manifest *m, struct cpk_buf *out, struct cpk_error *err)
 {
@@ -469,6 +555,8 @@ cpk_manifest_encode(const struct cpk_manifest *m, struct cpk_buf *out, struct cp
 		mf_get(m, (enum mf_field)f, &v);
 		if ((st = encode_value(e, &v, out, err)) != CPK_OK ||
 		    (st = cpk_buf_append_byte(out, '\n', err)) != CPK_OK)
+			goto out;
+		if (f == F_CAPTURES && (st = encode_captures(m, out, err)) != CPK_OK)
 			goto out;
 	}
 	if (out->len - start > CPK_MANIFEST_MAX_SIZE) {
@@ -666,7 +754,7 @@ mf_store(struct cpk_manifest *m, enum mf_field f, const struct mf_value *v)
 	case F_COUNTER: p = m->counter; lenp = &m->counter_len; break;
 	case F_HOST_CHALLENGE: p = m->host_challenge; m->has_host_challenge = true; break;
 	case F_IU_RESPONSE: p = m->iu_response; lenp = &m->iu_response_len; break;
-	case F_CARD: case F_CHANNEL: case F_COUNT: break;
+	case F_CARD: case F_CHANNEL: case F_CAPTURES: case F_COUNT: break;
 	}
 	/* The table bounds each hex field to the size of its destination. */
 	if (p != NULL)
@@ -745,6 +833,41 @@ mf_line_key(struct mf_parser *ps, const char *s, size_t len, size_t indent, int 
 	return CPK_OK;
 }
 
+/* "NAME: COMMAND" in the captures section (after the indentation). */
+static cpk_status
+mf_capture_line(struct mf_parser *ps, const char *s, size_t len, struct cpk_manifest *m,
+    struct cpk_error *err)
+{
+	struct cpk_capture *c;
+	struct mf_value v;
+	size_t k = 0;
+	cpk_status st;
+
+	while (k < len && s[k] != ':')
+		k++;
+	if (k >= len || k + 2 >= len || s[k + 1] != ' ')
+		return mf_error(err, CPK_ERR_PARSE, ps->line, 3,
+		    "expected 'NAME: COMMAND' in section 'captures'");
+	if (m->ncaptures >= CPK_CAPTURE_MAX)
+		return mf_error(err, CPK_ERR_RANGE, ps->line, 3, "more than %d captures",
+		    CPK_CAPTURE_MAX);
+	c = &m->captures[m->ncaptures];
+	if (k > CPK_CAPTURE_NAME_MAX)
+		return mf_error(err, CPK_ERR_RANGE, ps->line, 3,
+		    "capture name longer than %d characters", CPK_CAPTURE_NAME_MAX);
+	memcpy(c->name, s, k);
+	c->name[k] = '\0';
+	if (!cpk_capture_name_ok(c->name))
+		return mf_error(err, CPK_ERR_PARSE, ps->line, 3, "'%s' is not a capture name "
+		    "(a-z, 0-9, '_' and '-', starting with a letter or digit)", c->name);
+	if ((st = parse_int(s + k + 2, len - k - 2, &capture_entry, ps->line, k + 5, &v,
+	    err)) != CPK_OK)
+		return st;
+	c->command = (uint32_t)v.u;
+	m->ncaptures++;
+	return CPK_OK;
+}
+
 static cpk_status
 mf_parse_line(struct mf_parser *ps, const char *s, size_t len, struct cpk_manifest *m,
     struct cpk_error *err)
@@ -769,7 +892,9 @@ mf_parse_line(struct mf_parser *ps, const char *s, size_t len, struct cpk_manife
 		    "indentation must be 0 or 2 spaces, found %zu", indent);
 	if (indent == 2 && ps->sec == SEC_TOP)
 		return mf_error(err, CPK_ERR_PARSE, ps->line, 3,
-		    "indented line outside the 'card' and 'channel' sections");
+		    "indented line outside the 'card', 'channel' and 'captures' sections");
+	if (indent == 2 && ps->sec == SEC_CAPTURES)
+		return mf_capture_line(ps, s + 2, len - 2, m, err);
 	if ((st = mf_line_key(ps, s, len, indent, &f, err)) != CPK_OK)
 		return st;
 	e = &mf_table[f];
@@ -782,7 +907,7 @@ mf_parse_line(struct mf_parser *ps, const char *s, size_t len, struct cpk_manife
 		if (vstart != len)
 			return mf_error(err, CPK_ERR_PARSE, ps->line, vstart + 1,
 			    "'%s:' starts a section and takes no value", e->key);
-		ps->sec = f == F_CARD ? SEC_CARD : SEC_CHANNEL;
+		ps->sec = f == F_CARD ? SEC_CARD : f == F_CHANNEL ? SEC_CHANNEL : SEC_CAPTURES;
 		return CPK_OK;
 	}
 	if (vstart >= len || s[vstart] != ' ' || vstart + 1 >= len)
@@ -861,6 +986,11 @@ cpk_manifest_parse(const uint8_t *text, size_t n, struct cpk_manifest *m, struct
 			    sec_names[mf_table[f].sec]);
 			goto out;
 		}
+	}
+	if ((ps.seen & (UINT32_C(1) << F_CAPTURES)) && tmp.ncaptures == 0) {
+		st = mf_error(err, CPK_ERR_PARSE, 0, 0,
+		    "section 'captures' is empty (a manifest without captures omits it)");
+		goto out;
 	}
 	if ((st = cpk_manifest_check(&tmp, err)) != CPK_OK)
 		goto out;

@@ -35,8 +35,8 @@
  *
  *   - lines end with LF; printable ASCII only (no tab, CR or NUL); no blank
  *     lines, no comments, at most CPK_MANIFEST_LINE_MAX bytes per line;
- *   - top-level `key: value`; the sections `card:` and `channel:` hold
- *     lines indented by exactly two spaces;
+ *   - top-level `key: value`; the sections `card:`, `channel:` and
+ *     `captures:` hold lines indented by exactly two spaces;
  *   - keys appear in table order, each at most once; unknown keys refused;
  *   - values: decimal integers without leading zeros, uppercase hex of a
  *     bounded length, double-quoted strings of printable ASCII (escapes \"
@@ -68,6 +68,15 @@
  *   commands         integer       required, 1..CPK_SCRIPT_MAX_COMMANDS
  *   script-size      integer       required, bytes of script.bin
  *   script-sha256    hex 32        required
+ *   captures:                      optional section, omitted when empty
+ *     NAME           integer       1..commands: the command whose response
+ *                                  is kept under NAME
+ *
+ * A capture line's key is the capture's name ([a-z0-9][a-z0-9_-]*, at
+ * most CPK_CAPTURE_NAME_MAX characters, unique); at most CPK_CAPTURE_MAX
+ * lines, in ascending command order, one capture per command. The
+ * captured command must be a secured command other than EXTERNAL
+ * AUTHENTICATE (cpk_script_check_flow).
  *
  * Cross-field rules: an offline bundle needs an `i` with a pseudo-random
  * card challenge (SCP03 i & 10, SCP02 i & 40) and carries counter,
@@ -105,6 +114,7 @@
  * secure messaging on the basic channel (CLA & 4F == 04) with at least 8
  * data bytes (the C-MAC); secured card management commands (CLA >= 80, INS
  * 82 D8 E2 E4 E6 E8 F0) accept exact status words only, never 6982/6988.
+ * Each capture names a secured record other than EXTERNAL AUTHENTICATE.
  *
  * Key files (cardc keygen; signify-like, two lines):
  *
@@ -149,6 +159,8 @@
 #define CPK_SCRIPT_HEADER_LEN 9
 #define CPK_LABEL_MAX 64
 #define CPK_SW_MAX 8
+#define CPK_CAPTURE_MAX 16
+#define CPK_CAPTURE_NAME_MAX 32
 
 /* Signatures and keys. */
 #define CPK_SIG_ALG "Ed"		/* manifest.sig */
@@ -194,6 +206,15 @@ const char *cpk_bundle_fault_name(enum cpk_bundle_fault f);
 
 /* --- manifest --- */
 
+/* A response the bundle asks to keep (a profile step's `capture: NAME`). */
+struct cpk_capture {
+	uint32_t command;			/* 1-based index of the command whose response is kept */
+	char name[CPK_CAPTURE_NAME_MAX + 1];	/* [a-z0-9][a-z0-9_-]*, unique in the bundle */
+};
+
+/* Is s a capture name: 1..CPK_CAPTURE_NAME_MAX of [a-z0-9_-], not starting with _ or -? */
+bool cpk_capture_name_ok(const char *s);
+
 struct cpk_manifest {
 	uint32_t format;			/* CPK_BUNDLE_FORMAT */
 	char compiler[CPK_MANIFEST_STR_MAX + 1];	/* "" = writer fills "cpk VERSION" */
@@ -228,6 +249,10 @@ struct cpk_manifest {
 	uint32_t commands;
 	uint32_t script_size;
 	uint8_t script_sha256[CPK_SHA256_LEN];
+
+	/* captures: (ascending command order) */
+	struct cpk_capture captures[CPK_CAPTURE_MAX];
+	size_t ncaptures;
 };
 
 /*

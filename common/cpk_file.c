@@ -72,18 +72,17 @@ cpk_fsync_parent_dir(const char *path, struct cpk_error *err)
 }
 
 cpk_status
-cpk_file_replace(const char *path, const uint8_t *p, size_t n, mode_t mode,
-    struct cpk_error *err)
+cpk_file_stage(const char *path, const uint8_t *p, size_t n, mode_t mode, char *tmp,
+    size_t tmplen, struct cpk_error *err)
 {
-	char tmp[PATH_MAX];
 	const char *slash = strrchr(path, '/');
 	const char *base = slash != NULL ? slash + 1 : path;
 	int fd = -1, len;
 	bool made = false;
 	cpk_status st = CPK_ERR_ARG;
 
-	len = snprintf(tmp, sizeof(tmp), "%.*s.%s.XXXXXX", (int)(base - path), path, base);
-	if (base[0] == '\0' || len < 0 || (size_t)len >= sizeof(tmp)) {
+	len = snprintf(tmp, tmplen, "%.*s.%s.XXXXXX", (int)(base - path), path, base);
+	if (base[0] == '\0' || len < 0 || (size_t)len >= tmplen) {
 		st = cpk_error_set(err, CPK_ERR_ARG, "bad output path '%s'", path);
 		goto out;
 	}
@@ -111,18 +110,40 @@ cpk_file_replace(const char *path, const uint8_t *p, size_t n, mode_t mode,
 		goto out;
 	}
 	fd = -1;
-	if (rename(tmp, path) != 0) {
-		st = cpk_io_error(err, "cannot rename the temporary file to", path, errno);
-		goto out;
-	}
 	made = false;
-	st = cpk_fsync_parent_dir(path, err);
+	st = CPK_OK;
 out:
 	if (fd >= 0)
 		close(fd);
 	if (made)
 		unlink(tmp);
 	return st;
+}
+
+cpk_status
+cpk_file_publish(const char *tmp, const char *path, bool keep, struct cpk_error *err)
+{
+	cpk_status st;
+
+	if (rename(tmp, path) != 0) {
+		st = cpk_io_error(err, "cannot rename the temporary file to", path, errno);
+		if (!keep)
+			unlink(tmp);
+		return st;
+	}
+	return cpk_fsync_parent_dir(path, err);
+}
+
+cpk_status
+cpk_file_replace(const char *path, const uint8_t *p, size_t n, mode_t mode,
+    struct cpk_error *err)
+{
+	char tmp[PATH_MAX];
+	cpk_status st;
+
+	if ((st = cpk_file_stage(path, p, n, mode, tmp, sizeof(tmp), err)) != CPK_OK)
+		return st;
+	return cpk_file_publish(tmp, path, false, err);
 }
 
 const char *

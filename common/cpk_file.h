@@ -9,6 +9,7 @@
 #ifndef CPK_FILE_H
 #define CPK_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -34,6 +35,18 @@ cpk_status cpk_fsync_parent_dir(const char *path, struct cpk_error *err);
  * removed.
  */
 cpk_status cpk_file_replace(const char *path, const uint8_t *p, size_t n, mode_t mode,
+    struct cpk_error *err);
+
+/*
+ * cpk_file_replace in two steps, for a caller with something to do in
+ * between (record the file, then publish it): stage writes and syncs the
+ * temporary file next to path (its name in tmp[0..tmplen), PATH_MAX is
+ * enough), publish renames it over path and syncs the directory. On a
+ * publish failure the temporary file is left for the caller.
+ */
+cpk_status cpk_file_stage(const char *path, const uint8_t *p, size_t n, mode_t mode, char *tmp,
+    size_t tmplen, struct cpk_error *err);
+cpk_status cpk_file_publish(const char *tmp, const char *path, bool keep,
     struct cpk_error *err);
 
 /* "a FIFO", "a character device", "a directory", ... for an error message. */

@@ -594,6 +594,34 @@ out:
 	return st;
 }
 
+/* Each capture keeps the answer to a command sent inside the secure channel. */
+static cpk_status
+check_captured(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n,
+    struct cpk_error *err)
+{
+	const struct cpk_capture *c;
+	size_t i;
+	cpk_status st = CPK_ERR_PARSE;
+
+	for (i = 0; i < m->ncaptures; i++) {
+		c = &m->captures[i];
+		if (c->command < 1 || c->command > n) {
+			cpk_error_set(err, st, "capture '%s' keeps command %u; the script has %zu",
+			    c->name, c->command, n);
+			goto out;
+		}
+		if (cmds[c->command - 1].flags != CPK_CMD_SECURED) {
+			cpk_error_set(err, st, "capture '%s' keeps command %u (%s), which is not a "
+			    "secured command after EXTERNAL AUTHENTICATE", c->name, c->command,
+			    cmds[c->command - 1].label);
+			goto out;
+		}
+	}
+	st = CPK_OK;
+out:
+	return st;
+}
+
 cpk_status
 cpk_script_check_flow(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n,
     struct cpk_error *err)
@@ -641,7 +669,7 @@ cpk_script_check_flow(const struct cpk_manifest *m, const struct cpk_command *cm
 			goto out;
 		st = CPK_ERR_PARSE;
 	}
-	st = CPK_OK;
+	st = check_captured(m, cmds, n, err);
 out:
 	return st;
 }

@@ -24,6 +24,7 @@ struct asm_ctx {
 	/* Label of the next emitted command(s). */
 	char label[CPK_LABEL_MAX + 1];
 	size_t seq, total;			/* "LOAD 3/57" numbering, 0 = none */
+	bool keyless;				/* cardc check: throwaway keys */
 };
 
 static const struct cpk_sw_pattern sw_9000 = { 0x9000, 0xFFFF };
@@ -293,6 +294,25 @@ out:
 	return ret;
 }
 
+/*
+ * cardc check: random keys of the profile's algorithm and the version the
+ * card would answer with, standing in for the card's keys.
+ */
+static cpk_status
+throwaway_keys(const struct profile *p, const struct card_record *card, uint8_t kvn,
+    struct scp_keyset *keys, struct cpk_error *err)
+{
+	cpk_status ret;
+
+	keys->alg = p->sd.scp == SCP02 ? GP_KEY_3DES : GP_KEY_AES;
+	keys->len = 16;
+	keys->kvn = kvn != 0x00 ? kvn : card->has_session ? card->iu.kvn : 0x01;
+	if ((ret = gp_random(keys->enc, keys->len, err)) != CPK_OK ||
+	    (ret = gp_random(keys->mac, keys->len, err)) != CPK_OK)
+		return ret;
+	return gp_random(keys->dek, keys->len, err);
+}
+
 static cpk_status
 step_put_key(struct asm_ctx *a, const struct profile_put_key *pk, struct cpk_buf *b,
     struct cpk_error *err)
@@ -303,11 +323,16 @@ step_put_key(struct asm_ctx *a, const struct profile_put_key *pk, struct cpk_buf
 	cpk_status ret;
 
 	memset(&fresh, 0, sizeof(fresh));
-	if ((ret = keyset_effective_div(pk->set, false, GP_DIV_NONE, &div, err)) != CPK_OK ||
-	    (ret = keyset_card_keys(pk->set, div, a->card->kdd, &fresh, err)) != CPK_OK)
+	if (a->keyless)
+		ret = throwaway_keys(a->p, a->card, pk->version != 0 ? pk->version : 0x01, &fresh,
+		    err);
+	else if ((ret = keyset_effective_div(pk->set, false, GP_DIV_NONE, &div, err)) == CPK_OK)
+		ret = keyset_card_keys(pk->set, div, a->card->kdd, &fresh, err);
+	if (ret != CPK_OK)
 		goto out;
-	fresh.kvn = pk->version;
-	snprintf(what, sizeof(what), "PUT KEY version %02X", pk->version);
+	if (!a->keyless)
+		fresh.kvn = pk->version;
+	snprintf(what, sizeof(what), "PUT KEY version %02X", fresh.kvn);
 	set_label(a, what, NULL, 0);
 	if ((ret = gp_cmd_put_key(pk->replace ? pk->old_kvn : 0x00, &fresh,
 	    gp_wrap_key_with_session, &a->s, b, err)) != CPK_OK)
@@ -316,6 +341,21 @@ step_put_key(struct asm_ctx *a, const struct profile_put_key *pk, struct cpk_buf
 out:
 	scp_keyset_clear(&fresh);
 	return ret;
+}
+
+/* The command just emitted is the one whose response the manifest names. */
+static cpk_status
+keep_response(struct asm_ctx *a, const char *name, struct cpk_error *err)
+{
+	struct cpk_manifest *m = &a->out->manifest;
+	struct cpk_capture *c;
+
+	if (m->ncaptures >= CPK_CAPTURE_MAX)
+		return cpk_error_set(err, CPK_ERR_RANGE, "more than %d captures", CPK_CAPTURE_MAX);
+	c = &m->captures[m->ncaptures++];
+	c->command = (uint32_t)a->out->ncmds;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	return CPK_OK;
 }
 
 static cpk_status
@@ -330,9 +370,11 @@ step_apdu(struct asm_ctx *a, const struct profile_apdu *ap, struct cpk_buf *b,
 	    ap->header[2], ap->header[3]);
 	set_label(a, what, NULL, 0);
 	if ((ret = profile_render(a->p, &ap->data, a->card, &data, err)) != CPK_OK ||
-	    (ret = gp_cmd_raw(ap->header, data.data, data.len, ap->has_le, ap->ne, b, err)) != CPK_OK)
+	    (ret = gp_cmd_raw(ap->header, data.data, data.len, ap->has_le, ap->ne, b, err)) != CPK_OK ||
+	    (ret = emit_buf(a, b, err)) != CPK_OK)
 		goto out;
-	ret = emit_buf(a, b, err);
+	if (ap->capture[0] != '\0')
+		ret = keep_response(a, ap->capture, err);
 out:
 	cpk_buf_free(&data);
 	return ret;
@@ -466,7 +508,8 @@ open_session(struct asm_ctx *a, const struct scp_keyset *keys, uint8_t kvn,
 	if ((ret = scp_session_begin(&a->s, keys, a->p->sd.scp, a->p->sd.i, card->host_challenge,
 	    &card->iu, err)) != CPK_OK)
 		return ret;
-	if ((ret = scp_check_card_cryptogram(&a->s, card->iu.card_cryptogram, err)) != CPK_OK)
+	if (!a->keyless &&
+	    (ret = scp_check_card_cryptogram(&a->s, card->iu.card_cryptogram, err)) != CPK_OK)
 		return ret;
 	/* The live exchange goes into the manifest too, so cardc verify can recompute it. */
 	memcpy(m->counter, card->iu.counter, card->iu.counter_len);
@@ -527,9 +570,10 @@ cpk_compile(const struct profile *p, const struct card_record *card,
 	a.out = out;
 	a.p = p;
 	a.card = card;
+	a.keyless = opts->keyless;
 	if ((ret = profile_check_card(p, card, err)) != CPK_OK ||
-	    (ret = keyset_card_keys(p->keys.set, p->keys.effective_div, card->kdd, &keys,
-	    err)) != CPK_OK ||
+	    (ret = opts->keyless ? throwaway_keys(p, card, kvn, &keys, err) :
+	    keyset_card_keys(p->keys.set, p->keys.effective_div, card->kdd, &keys, err)) != CPK_OK ||
 	    (ret = fill_manifest(p, card, opts, aid, kvn, &out->manifest, err)) != CPK_OK)
 		goto out;
 	if (p->sd.mode == PROFILE_MODE_OFFLINE) {

@@ -27,6 +27,15 @@ struct cpk_compile_opts {
 	/* Manifest fields the caller knows: SHA-256 of the profile file, creation time. */
 	uint8_t profile_sha256[CPK_SHA256_LEN];
 	uint64_t created;
+	/*
+	 * cardc check: the profile was resolved without keys
+	 * (profile_opts.keyless). Throwaway random keys of the profile's
+	 * algorithm stand in for the card's, and a session card's cryptogram
+	 * is not checked: every step runs as for a real compile, and the
+	 * result proves nothing but that the profile compiles for this card.
+	 * It must be thrown away.
+	 */
+	bool keyless;
 };
 
 struct cpk_compiled {

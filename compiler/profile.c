@@ -178,16 +178,18 @@ static const struct ydoc_hint putkey_hints[] = {
 	{ "keys", "file" }, { "kvn", "version" }, { "new-kvn", "version" }, { NULL, NULL },
 };
 
-enum { AP_HEADER, AP_DATA, AP_LE, AP_ACCEPT, AP_LABEL };
+enum { AP_HEADER, AP_DATA, AP_LE, AP_ACCEPT, AP_LABEL, AP_CAPTURE };
 static const struct ydoc_field apdu_fields[] = {
 	[AP_HEADER] = { "header", YDOC_T_HEX, true, 4, 4, NULL, false },
 	[AP_DATA] = { "data", YDOC_T_STR, false, 0, 0, NULL, false },
 	[AP_LE] = { "le", YDOC_T_BYTE, false, 0x00, 0xFF, NULL, false },
 	[AP_ACCEPT] = { "accept", YDOC_T_SEQ, false, 0, 0, NULL, false },
 	[AP_LABEL] = LABEL_FIELD,
+	[AP_CAPTURE] = { "capture", YDOC_T_STR, false, 1, CPK_CAPTURE_NAME_MAX, NULL, false },
 };
 static const struct ydoc_hint apdu_hints[] = {
-	{ "command", "header" }, { "sw", "accept" }, { "expect", "accept" }, { NULL, NULL },
+	{ "command", "header" }, { "sw", "accept" }, { "expect", "accept" },
+	{ "keep", "capture" }, { "save", "capture" }, { NULL, NULL },
 };
 
 static const struct ydoc_field accept_field = { "accept", YDOC_T_HEX, false, 2, 2, NULL, false };
@@ -942,6 +944,15 @@ parse_apdu(struct pctx *c, const struct ydoc_node **v, struct profile_step *s)
 	}
 	if ((ret = parse_accept(c, v[AP_ACCEPT], s)) != CPK_OK)
 		return ret;
+	if (v[AP_CAPTURE] != NULL) {
+		const char *name;
+
+		if ((ret = ydoc_get_str(c->file, v[AP_CAPTURE], &apdu_fields[AP_CAPTURE], &name,
+		    c->err)) != CPK_OK)
+			return ret;
+		snprintf(a->capture, sizeof(a->capture), "%s", name);
+		a->loc_capture = loc_of(v[AP_CAPTURE]);
+	}
 	return opt_label(c, v[AP_LABEL], &apdu_fields[AP_LABEL], &s->label);
 }
 

@@ -32,6 +32,7 @@
 
 #include "cap.h"
 #include "card.h"
+#include "cpk_bundle.h"
 #include "cpk_bytes.h"
 #include "cpk_error.h"
 #include "gp_cmd.h"
@@ -192,6 +193,9 @@ struct profile_apdu {
 	struct profile_tmpl data;	/* may be empty */
 	bool has_le;
 	size_t ne;			/* 1..256 */
+	/* `capture: NAME`: keep the response under this name; "" = none. */
+	char capture[CPK_CAPTURE_NAME_MAX + 1];
+	struct profile_loc loc_capture;
 };
 
 struct profile_step {
@@ -227,6 +231,13 @@ struct profile {
 
 struct profile_opts {
 	const char *keydir;		/* -k KEYDIR: the only folder key set files are read from */
+	/*
+	 * cardc check: resolve without keys. Key set names are checked as
+	 * names (no folder is read), everything else as for a compile; the
+	 * profile's key sets stay NULL, so it can only be compiled with
+	 * cpk_compile_opts.keyless (a check, whose bundle is thrown away).
+	 */
+	bool keyless;
 };
 
 /* Parse, resolve and check. */

@@ -89,6 +89,8 @@ key_path(const struct profile *p, const struct profile_opts *opts, const char *n
 {
 	const char *keydir = opts != NULL ? opts->keydir : NULL;
 
+	if (opts != NULL && opts->keyless)
+		keydir = ".";
 	if (keydir == NULL || keydir[0] == '\0')
 		return at(p, err, l, CPK_ERR_ARG,
 		    "key set '%s': no key folder given; key sets are read only from the key "
@@ -98,6 +100,19 @@ key_path(const struct profile *p, const struct profile_opts *opts, const char *n
 		    "key set '%s' is not a file name: a profile names a key set file inside the "
 		    "key folder (-k KEYDIR), without '/' or '..'", name);
 	return join_path(keydir, name, out, err);
+}
+
+/* cardc check: a key set's name is a name in the key folder (nothing is read). */
+static cpk_status
+key_name_check(const struct profile *p, const struct profile_opts *opts, const char *name,
+    struct profile_loc l, struct cpk_error *err)
+{
+	char *path = NULL;
+	cpk_status ret;
+
+	ret = key_path(p, opts, name, l, &path, err);
+	free(path);
+	return ret;
 }
 
 static cpk_status
@@ -320,14 +335,17 @@ profile_resolve(struct profile *p, const struct profile_opts *opts, struct cpk_e
 	size_t i;
 
 	cpk_error_clear(err);
-	if ((ret = resolve_keys(p, opts, err)) != CPK_OK)
+	if ((ret = opts != NULL && opts->keyless ? key_name_check(p, opts, p->keys.file,
+	    p->keys.loc_file, err) : resolve_keys(p, opts, err)) != CPK_OK)
 		return ret;
 	for (i = 0; i < p->nsteps; i++) {
 		s = &p->steps[i];
 		if (s->kind == PROFILE_STEP_LOAD)
 			ret = resolve_load(p, &s->u.load, err);
 		else if (s->kind == PROFILE_STEP_PUT_KEY)
-			ret = resolve_put_key(p, opts, &s->u.put_key, err);
+			ret = opts != NULL && opts->keyless ? key_name_check(p, opts,
+			    s->u.put_key.file, s->u.put_key.loc_file, err) :
+			    resolve_put_key(p, opts, &s->u.put_key, err);
 		else if (s->kind == PROFILE_STEP_INSTALL && s->u.install.load_step >= 0)
 			s->u.install.package = p->steps[s->u.install.load_step].u.load.package;
 		if (ret != CPK_OK)
@@ -613,6 +631,33 @@ check_step(const struct profile *p, size_t i, struct cpk_error *err)
 	return ret;
 }
 
+/* Capture names: their syntax, each once, at most CPK_CAPTURE_MAX. */
+static cpk_status
+check_captures(const struct profile *p, struct cpk_error *err)
+{
+	const struct profile_apdu *a;
+	size_t i, k, n = 0;
+
+	for (i = 0; i < p->nsteps; i++) {
+		if (p->steps[i].kind != PROFILE_STEP_APDU || p->steps[i].u.apdu.capture[0] == '\0')
+			continue;
+		a = &p->steps[i].u.apdu;
+		if (!cpk_capture_name_ok(a->capture))
+			return at(p, err, a->loc_capture, CPK_ERR_PARSE, "capture name '%s': use a-z, "
+			    "0-9, '_' and '-', starting with a letter or digit", a->capture);
+		for (k = 0; k < i; k++)
+			if (p->steps[k].kind == PROFILE_STEP_APDU &&
+			    strcmp(p->steps[k].u.apdu.capture, a->capture) == 0)
+				return at(p, err, a->loc_capture, CPK_ERR_PARSE, "capture '%s' is "
+				    "already the name of step %zu's response", a->capture, k + 1);
+		if (++n > CPK_CAPTURE_MAX)
+			return at(p, err, a->loc_capture, CPK_ERR_RANGE, "capture '%s' is one too "
+			    "many: a profile keeps at most %d responses", a->capture,
+			    CPK_CAPTURE_MAX);
+	}
+	return CPK_OK;
+}
+
 cpk_status
 profile_check(const struct profile *p, struct cpk_error *err)
 {
@@ -625,7 +670,7 @@ profile_check(const struct profile *p, struct cpk_error *err)
 	for (i = 0; i < p->nsteps; i++)
 		if ((ret = check_step(p, i, err)) != CPK_OK)
 			return ret;
-	return CPK_OK;
+	return check_captures(p, err);
 }
 
 /* --- one card --- */

@@ -672,7 +672,40 @@ struct walk {
 	bool fake;
 };
 
-/* After each command of the walk: its answer's R-MAC, in chain order. */
+/* The names and commands of the manifest's captures, none present yet. */
+static void
+init_captures(const struct cpk_manifest *m, struct receipt_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < m->ncaptures && i < CPK_CAPTURE_MAX; i++) {
+		snprintf(res->captured[i].name, sizeof(res->captured[i].name), "%s",
+		    m->captures[i].name);
+		res->captured[i].index = m->captures[i].command;
+	}
+	res->ncaptured = i;
+}
+
+/* Keep the plain answer to command index (0-based) if a capture names it and cmd accepts sw. */
+static void
+keep_capture(struct receipt_result *res, size_t index, const struct cpk_command *cmd,
+    uint16_t sw, const uint8_t *p, size_t n)
+{
+	struct receipt_capture *c;
+	size_t i;
+
+	for (i = 0; i < res->ncaptured; i++) {
+		c = &res->captured[i];
+		if (c->index != index + 1 || !cpk_command_accepts(cmd, sw) || n > sizeof(c->value))
+			continue;
+		if (n > 0)
+			memcpy(c->value, p, n);
+		c->len = n;
+		c->present = true;
+	}
+}
+
+/* After each command of the walk: its answer's R-MAC, in chain order; keep the captures. */
 static cpk_status
 on_response(void *ctx, size_t index, const struct cpk_command *cmd, struct scp_session *s,
     struct cpk_error *err)
@@ -684,10 +717,16 @@ on_response(void *ctx, size_t index, const struct cpk_command *cmd, struct scp_s
 	uint16_t sw;
 	cpk_status st;
 
-	if (index >= w->r->ncmds || cmd->flags != CPK_CMD_SECURED || s == NULL ||
-	    s->state != SCP_STATE_OPEN || (s->level & SCP_SL_RMAC) == 0)
+	if (index >= w->r->ncmds)
 		return CPK_OK;
 	rc = &w->r->cmds[index];
+	if (!w->res->rmac) {
+		keep_capture(w->res, index, cmd, rc->sw, rc->data, rc->data_len);
+		return CPK_OK;
+	}
+	if (cmd->flags != CPK_CMD_SECURED || s == NULL || s->state != SCP_STATE_OPEN ||
+	    (s->level & SCP_SL_RMAC) == 0)
+		return CPK_OK;
 	cpk_error_clear(&e);
 	if ((st = cpk_buf_append(&resp, rc->data, rc->data_len, err)) != CPK_OK ||
 	    (st = cpk_buf_append_u16be(&resp, rc->sw, err)) != CPK_OK)
@@ -705,8 +744,11 @@ on_response(void *ctx, size_t index, const struct cpk_command *cmd, struct scp_s
 		st = cpk_error_set(err, CPK_ERR_VERIFY, "%s", w->res->reason);
 		goto out;
 	}
-	if (scp_sw_protected(sw))
+	/* An answer whose status word carries no R-MAC proves nothing: not captured. */
+	if (scp_sw_protected(sw)) {
 		w->res->rmacs++;
+		keep_capture(w->res, index, cmd, sw, plain.data, plain.len);
+	}
 	st = CPK_OK;
 out:
 	cpk_buf_free(&plain);
@@ -777,6 +819,7 @@ receipt_verify(const struct receipt *r, const struct cpk_manifest *m,
 	memset(res, 0, sizeof(*res));
 	res->rmac = (m->level & SCP_SL_RMAC) != 0;
 	res->answers = r->ncmds;
+	init_captures(m, res);
 	if (!check_bundle(r, m, n, bundle_sha256, res) || !check_answers(r, cmds, n, res) ||
 	    !check_card(r, m, cmds, res))
 		return CPK_OK;

@@ -36,7 +36,9 @@
  * words only (a policy choice: the level had no R-MAC); REFUSED -> the
  * receipt is not recorded. r->card (KDD, counter, CPLC, IIN, CIN) is the
  * card as cardload saw it, already checked against the bundle's INITIALIZE
- * UPDATE answer.
+ * UPDATE answer. res->captured holds the manifest's captures in its order;
+ * store those that are present (never trust a value whose capture is not
+ * present; with a level without R-MAC, present only means "answered").
  */
 #ifndef CPK_RECEIPT_H
 #define CPK_RECEIPT_H
@@ -125,6 +127,21 @@ enum receipt_verdict {
 /* "loaded", "unverified", "failed", "not-authentic", "refused". */
 const char *receipt_verdict_name(enum receipt_verdict v);
 
+/*
+ * A response the bundle's manifest names (a capture): the plain response
+ * data, without status word and R-MAC, decrypted when the level has R-ENC.
+ * Present only when the command was answered with a status word it
+ * accepts and, when the level has R-MAC, its R-MAC verified (an accepted
+ * status word that carries no R-MAC, such as 6A88, is not captured).
+ */
+struct receipt_capture {
+	char name[CPK_CAPTURE_NAME_MAX + 1];
+	size_t index;				/* 1-based command */
+	bool present;				/* the command was answered (and its R-MAC verified when the level has R-MAC) */
+	uint8_t value[CPK_RECEIPT_RESPONSE_MAX];	/* plain response data, no SW, no R-MAC */
+	size_t len;
+};
+
 struct receipt_result {
 	enum receipt_verdict verdict;
 	size_t index;				/* 1-based command of the verdict, 0 none */
@@ -136,6 +153,8 @@ struct receipt_result {
 	size_t answers;				/* commands answered in the receipt */
 	char reason[CPK_ERROR_MSG_LEN];		/* one sentence, for people */
 	struct bundle_verify_result keys;	/* the key set found */
+	struct receipt_capture captured[CPK_CAPTURE_MAX];
+	size_t ncaptured;			/* = manifest's ncaptures */
 };
 
 /*

@@ -7,6 +7,7 @@
 #include "registry.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,9 @@ static const char *const state_names[REGISTRY_NSTATES] = {
 
 #define BUNDLE_COLUMNS "id, serial, kdd, iin, cin, profile, profile_sha256, bundle_sha256, " \
     "mode, counter, created, recorded, changed, state, reason, replaced_by, " \
-    "data IS NOT NULL"
-#define NCOLUMNS 17
+    "data IS NOT NULL, (SELECT n.serial FROM bundles n WHERE n.bundle_sha256 = " \
+    "bundles.replaced_by)"
+#define NCOLUMNS 18
 
 const char *
 registry_state_name(enum registry_state s)
@@ -348,6 +350,7 @@ to_row(size_t ncols, const char *const *v, struct registry_row *row)
 	copy(row->replaced_by, sizeof(row->replaced_by), v[15]);
 	/* SQLite: 1/0; PostgreSQL: t/f. */
 	row->has_data = v[16] != NULL && (v[16][0] == '1' || v[16][0] == 't');
+	copy(row->replaced_by_serial, sizeof(row->replaced_by_serial), v[17]);
 	row->data = ncols > NCOLUMNS ? v[NCOLUMNS] : NULL;
 	return CPK_OK;
 }
@@ -482,6 +485,91 @@ insert_bundle(struct registry *r, const struct registry_issue *in, struct cpk_er
 	return log_event(r, in->serial, in->bundle_sha256, "issued", in->profile, err);
 }
 
+/* --- revoked cards --- */
+
+static cpk_status
+revocation_row(void *arg, size_t ncols, const char *const *v)
+{
+	struct registry_revocation *rv = arg;
+
+	if (rv->revoked)
+		return CPK_OK;
+	if (ncols < 4)
+		return CPK_ERR_PARSE;
+	rv->revoked = true;
+	copy(rv->bundle_sha256, sizeof(rv->bundle_sha256), v[0]);
+	copy(rv->reason, sizeof(rv->reason), v[1]);
+	copy(rv->replaced_by, sizeof(rv->replaced_by), v[2]);
+	copy(rv->replaced_by_serial, sizeof(rv->replaced_by_serial), v[3]);
+	return CPK_OK;
+}
+
+static cpk_status
+revoked_locked(struct registry *r, const char *serial, struct registry_revocation *out,
+    struct cpk_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	return r->ops->query(r->db, "SELECT b.bundle_sha256, b.reason, b.replaced_by, n.serial "
+	    "FROM bundles b LEFT JOIN bundles n ON n.bundle_sha256 = b.replaced_by "
+	    "WHERE b.serial = $1 AND b.state = 'revoked' ORDER BY b.id DESC", 1, &serial,
+	    revocation_row, out, err);
+}
+
+/* CPK_ERR_STATE naming what replaced a revoked card; CPK_OK if it is not revoked. */
+static cpk_status
+revoked_message(const char *serial, const struct registry_revocation *rv, const char *what,
+    struct cpk_error *err)
+{
+	const char *why = rv->reason[0] != '\0' ? rv->reason : "no reason given";
+
+	if (!rv->revoked)
+		return CPK_OK;
+	if (rv->replaced_by_serial[0] != '\0')
+		return cpk_error_set(err, CPK_ERR_STATE, "card %s is revoked (%s), replaced by "
+		    "card %s (bundle %.16s...): %s", serial, why, rv->replaced_by_serial,
+		    rv->replaced_by, what);
+	return cpk_error_set(err, CPK_ERR_STATE, "card %s is revoked (%s; bundle %.16s...): %s",
+	    serial, why, rv->bundle_sha256, what);
+}
+
+static cpk_status
+refuse_revoked_locked(struct registry *r, const char *serial, const char *what,
+    struct cpk_error *err)
+{
+	struct registry_revocation rv;
+	cpk_status st;
+
+	if ((st = revoked_locked(r, serial, &rv, err)) != CPK_OK)
+		return st;
+	return revoked_message(serial, &rv, what, err);
+}
+
+cpk_status
+registry_card_revoked(struct registry *r, const char *serial, struct registry_revocation *out,
+    struct cpk_error *err)
+{
+	cpk_status st;
+
+	pthread_mutex_lock(&r->mu);
+	st = revoked_locked(r, serial, out, err);
+	pthread_mutex_unlock(&r->mu);
+	return st;
+}
+
+cpk_status
+registry_refuse_revoked(struct registry *r, const char *serial, const char *what,
+    struct cpk_error *err)
+{
+	struct registry_revocation rv;
+	cpk_status st;
+
+	if ((st = registry_card_revoked(r, serial, &rv, err)) != CPK_OK)
+		return st;
+	return revoked_message(serial, &rv, what, err);
+}
+
+#define NO_NEW_BUNDLE "a revoked card gets no new bundle"
+
 /* One attempt, in one transaction. */
 static cpk_status
 record_once(struct registry *r, const struct registry_issue *in, bool *refused,
@@ -494,6 +582,10 @@ record_once(struct registry *r, const struct registry_issue *in, bool *refused,
 	*refused = false;
 	if ((st = r->ops->begin(r->db, err)) != CPK_OK)
 		return st;
+	if ((st = refuse_revoked_locked(r, in->serial, NO_NEW_BUNDLE, err)) != CPK_OK) {
+		*refused = st == CPK_ERR_STATE;
+		goto out;
+	}
 	if ((st = live_bundle(r, in->serial, in->counter, &old, &found, err)) != CPK_OK)
 		goto out;
 	if (found && (st = refuse(r, in, &old, err)) != CPK_OK) {
@@ -571,6 +663,171 @@ bundle_locked(struct registry *r, const char *hash, struct registry_row *out,
 	return st;
 }
 
+/* --- re-issue --- */
+
+struct hashes {
+	char (*h)[REGISTRY_HEX_HASH];
+	size_t n, cap;
+};
+
+static cpk_status
+hash_row(void *arg, size_t ncols, const char *const *v)
+{
+	struct hashes *hs = arg;
+	char (*nh)[REGISTRY_HEX_HASH];
+
+	if (ncols < 1 || v[0] == NULL)
+		return CPK_ERR_PARSE;
+	if (hs->n == hs->cap) {
+		if (hs->cap > SIZE_MAX / 2 / sizeof(*nh) ||
+		    (nh = realloc(hs->h, (hs->cap * 2 + 4) * sizeof(*nh))) == NULL)
+			return CPK_ERR_NOMEM;
+		hs->h = nh;
+		hs->cap = hs->cap * 2 + 4;
+	}
+	copy(hs->h[hs->n++], REGISTRY_HEX_HASH, v[0]);
+	return CPK_OK;
+}
+
+/* The new card: not revoked, no live bundle. */
+static cpk_status
+reissue_check_new(struct registry *r, const struct registry_issue *in, struct cpk_error *err)
+{
+	struct hashes live;
+	const char *p = in->serial;
+	cpk_status st;
+
+	memset(&live, 0, sizeof(live));
+	if ((st = refuse_revoked_locked(r, in->serial, "a re-issue goes to a card that is not "
+	    "revoked", err)) != CPK_OK)
+		goto out;
+	if ((st = r->ops->query(r->db, "SELECT bundle_sha256 FROM bundles WHERE serial = $1 AND "
+	    "state IN ('issued', 'loaded') ORDER BY id", 1, &p, hash_row, &live, err)) != CPK_OK) {
+		if (st == CPK_ERR_NOMEM)
+			st = cpk_error_set(err, st, "out of memory");
+		goto out;
+	}
+	if (live.n > 0)
+		st = cpk_error_set(err, CPK_ERR_STATE, "card %s already has a live bundle (%s, "
+		    "issued or loaded) in registry '%s': a re-issue goes to a new card",
+		    in->serial, live.h[0], r->shown);
+out:
+	free(live.h);
+	return st;
+}
+
+/* Revoke every issued or loaded bundle of the lost card, linked to the new bundle. */
+static cpk_status
+reissue_revoke(struct registry *r, const struct registry_issue *in, const char *lost,
+    const char *reason, struct cpk_error *err)
+{
+	struct hashes gone;
+	char at[32];
+	const char *p[4];
+	size_t i;
+	cpk_status st;
+
+	memset(&gone, 0, sizeof(gone));
+	snprintf(at, sizeof(at), "%llu", (unsigned long long)now());
+	p[0] = lost;
+	p[1] = reason;
+	p[2] = in->bundle_sha256;
+	p[3] = at;
+	/* Row locks: of two concurrent re-issues, the second finds nothing left to revoke. */
+	if ((st = r->ops->query(r->db, "UPDATE bundles SET state = 'revoked', reason = $2, "
+	    "replaced_by = $3, changed = CAST($4 AS BIGINT) WHERE serial = $1 AND state IN "
+	    "('issued', 'loaded') RETURNING bundle_sha256", 4, p, hash_row, &gone,
+	    err)) != CPK_OK) {
+		if (st == CPK_ERR_NOMEM)
+			st = cpk_error_set(err, st, "out of memory");
+		goto out;
+	}
+	if (gone.n == 0) {
+		if ((st = refuse_revoked_locked(r, lost, "it was re-issued already", err)) == CPK_OK)
+			st = cpk_error_set(err, CPK_ERR_STATE, "card %s has no issued or loaded bundle "
+			    "in registry '%s': nothing to re-issue", lost, r->shown);
+		goto out;
+	}
+	for (i = 0; i < gone.n && st == CPK_OK; i++)
+		st = log_event(r, lost, gone.h[i], "revoked", reason, err);
+	if (st == CPK_OK)
+		st = log_event(r, lost, in->bundle_sha256, "reissued-as", in->serial, err);
+out:
+	free(gone.h);
+	return st;
+}
+
+static cpk_status
+reissue_locked(struct registry *r, const struct registry_issue *in, const char *lost,
+    const char *reason, struct cpk_error *err)
+{
+	bool known = false;
+	cpk_status st;
+
+	if ((st = r->ops->begin(r->db, err)) != CPK_OK)
+		return st;
+	if ((st = r->ops->query(r->db, "SELECT 1 FROM bundles WHERE serial = $1 LIMIT 1", 1,
+	    &lost, one_row, &known, err)) != CPK_OK)
+		goto out;
+	if (!known) {
+		st = cpk_error_set(err, CPK_ERR_NOT_FOUND, "no card %s in registry '%s': only a "
+		    "card the registry issued can be re-issued", lost, r->shown);
+		goto out;
+	}
+	if ((st = refuse_revoked_locked(r, lost, "it was re-issued already", err)) != CPK_OK ||
+	    (st = reissue_check_new(r, in, err)) != CPK_OK ||
+	    (st = reissue_revoke(r, in, lost, reason, err)) != CPK_OK)
+		goto out;
+	if ((st = insert_bundle(r, in, err)) == CPK_ERR_STATE) {
+		/* A unique index: another writer recorded this card or these bytes meanwhile. */
+		st = cpk_error_set(err, CPK_ERR_STATE, "card %s: another bundle was recorded for "
+		    "it meanwhile (or bundle %s is recorded already) in registry '%s'", in->serial,
+		    in->bundle_sha256, r->shown);
+		goto out;
+	}
+	if (st != CPK_OK ||
+	    (st = log_event(r, in->serial, in->bundle_sha256, "reissue-of", lost, err)) != CPK_OK)
+		goto out;
+	st = r->ops->commit(r->db, err);
+out:
+	if (st != CPK_OK)
+		r->ops->rollback(r->db);
+	return st;
+}
+
+cpk_status
+registry_reissue(struct registry *r, const struct registry_issue *in, const char *lost_serial,
+    const char *reason, struct cpk_error *err)
+{
+	char why[REGISTRY_REASON_MAX + 1];
+	int n;
+	cpk_status st;
+
+	if ((st = check_issue(in, err)) != CPK_OK)
+		return st;
+	if (in->supersede != NULL)
+		return cpk_error_set(err, CPK_ERR_ARG, "registry: a re-issue supersedes nothing");
+	if (lost_serial == NULL || lost_serial[0] == '\0' ||
+	    strlen(lost_serial) > REGISTRY_SERIAL_MAX)
+		return cpk_error_set(err, CPK_ERR_ARG, "registry: no lost card's serial");
+	if (strcmp(lost_serial, in->serial) == 0)
+		return cpk_error_set(err, CPK_ERR_ARG, "card %s cannot be re-issued as itself: "
+		    "the new card record must be another card's (its own serial)", lost_serial);
+	if (reason == NULL) {
+		n = snprintf(why, sizeof(why), "lost; re-issued as card %s", in->serial);
+		if (n < 0 || (size_t)n >= sizeof(why))
+			return cpk_error_set(err, CPK_ERR_RANGE, "registry: serial too long");
+		reason = why;
+	}
+	if (strlen(reason) > REGISTRY_REASON_MAX)
+		return cpk_error_set(err, CPK_ERR_RANGE, "the reason is longer than %d bytes",
+		    REGISTRY_REASON_MAX);
+	pthread_mutex_lock(&r->mu);
+	st = reissue_locked(r, in, lost_serial, reason, err);
+	pthread_mutex_unlock(&r->mu);
+	return st;
+}
+
 /* --- states --- */
 
 static cpk_status
@@ -630,50 +887,6 @@ registry_set_state(struct registry *r, const char *bundle_sha256, enum registry_
 
 /* --- receipts --- */
 
-/*
- * Is the card `serial` revoked (has it a revoked bundle)? *found, that
- * bundle in *revoked, and the serial of the card that replaced it in
- * by_serial ("" when its link names no bundle in the store).
- */
-static cpk_status
-revoked_locked(struct registry *r, const char *serial, bool *found, struct registry_row *revoked,
-    char *by_serial, size_t by_len, struct cpk_error *err)
-{
-	struct registry_row next;
-	struct walk w;
-	cpk_status st;
-
-	memset(&w, 0, sizeof(w));
-	w.r = r;
-	w.err = err;
-	w.one = revoked;
-	*found = false;
-	snprintf(by_serial, by_len, "%s", "");
-	if ((st = r->ops->query(r->db, "SELECT " BUNDLE_COLUMNS " FROM bundles WHERE serial = $1 "
-	    "AND state = 'revoked' ORDER BY id DESC LIMIT 1", 1, &serial, walk_row, &w, err)) !=
-	    CPK_OK || w.n == 0)
-		return st;
-	*found = true;
-	if (revoked->replaced_by[0] == '\0')
-		return CPK_OK;
-	if ((st = bundle_locked(r, revoked->replaced_by, &next, err)) == CPK_OK)
-		snprintf(by_serial, by_len, "%s", next.serial);
-	return st == CPK_ERR_NOT_FOUND ? CPK_OK : st;
-}
-
-cpk_status
-registry_card_revoked(struct registry *r, const char *serial, bool *revoked, char *by_serial,
-    size_t by_len, struct cpk_error *err)
-{
-	struct registry_row row;
-	cpk_status st;
-
-	pthread_mutex_lock(&r->mu);
-	st = revoked_locked(r, serial, revoked, &row, by_serial, by_len, err);
-	pthread_mutex_unlock(&r->mu);
-	return st;
-}
-
 static cpk_status
 capture_value(void *arg, size_t ncols, const char *const *v)
 {
@@ -721,18 +934,11 @@ count_rows(void *arg, size_t ncols, const char *const *v)
 static cpk_status
 import_refusal(struct registry *r, const struct registry_row *row, struct cpk_error *err)
 {
-	struct registry_row rev;
-	char by[REGISTRY_SERIAL_MAX + 1];
-	bool revoked;
 	cpk_status st;
 
-	if ((st = revoked_locked(r, row->serial, &revoked, &rev, by, sizeof(by), err)) != CPK_OK)
+	if ((st = refuse_revoked_locked(r, row->serial, "its receipts are not recorded",
+	    err)) != CPK_OK)
 		return st;
-	if (revoked)
-		return cpk_error_set(err, CPK_ERR_STATE, "card %s is revoked%s%s%s%s%s: its "
-		    "receipts are not recorded", row->serial, rev.reason[0] != '\0' ? " (" : "",
-		    rev.reason, rev.reason[0] != '\0' ? ")" : "", by[0] != '\0' ?
-		    "; it was replaced by card " : "", by);
 	if (row->state == REGISTRY_SUPERSEDED)
 		return cpk_error_set(err, CPK_ERR_STATE, "bundle %s of card %s was superseded%s%s%s "
 		    "by bundle %s: its receipt is not recorded", row->bundle_sha256, row->serial,
@@ -1003,6 +1209,13 @@ record_group(struct registry *r, const struct registry_issue *in, size_t n, cpk_
 		cpk_error_clear(&errs[i]);
 		if ((st[i] = check_issue(&in[i], &errs[i])) != CPK_OK)
 			continue;
+		if ((st[i] = refuse_revoked_locked(r, in[i].serial, NO_NEW_BUNDLE,
+		    &errs[i])) == CPK_ERR_STATE)
+			continue;
+		if (st[i] != CPK_OK) {
+			ret = cpk_error_set(err, st[i], "%s", errs[i].msg);
+			goto fail;
+		}
 		if ((ret = live_bundle(r, in[i].serial, in[i].counter, &old, &found, err)) != CPK_OK)
 			goto fail;
 		if (found && (st[i] = refuse(r, &in[i], &old, &errs[i])) != CPK_OK)

@@ -13,7 +13,9 @@
  *
  * States: issued -> loaded | failed | superseded | revoked; loaded ->
  * revoked | failed; failed -> loaded (a receipt proves a later run loaded
- * the bundle). A card (serial) and counter have at most one bundle
+ * the bundle). A card with a revoked bundle is revoked: it gets no new
+ * bundle and its receipts are refused (a lost card is re-issued to another
+ * card, registry_reissue). A card (serial) and counter have at most one bundle
  * that is not failed or superseded (single use); a unique index enforces
  * it, so concurrent writers on several hosts cannot both succeed.
  */
@@ -198,12 +200,50 @@ struct registry_import_result {
 cpk_status registry_import(struct registry *r, const struct registry_receipt *in,
     struct registry_import_result *out, struct cpk_error *err);
 
+
 /*
- * Is a card revoked (has it a revoked bundle)? by_serial receives the
- * serial of the card that replaced it ("" when the link names none).
+ * Re-issue a lost or broken card: in one transaction, record `in` (the
+ * bundle for the new card, state issued, as registry_record does) and
+ * mark every issued or loaded bundle of card `lost_serial` revoked, with
+ * `reason` (NULL: "lost; re-issued as card NEW") and replaced_by = the new
+ * bundle; log "revoked" and "reissued-as" (detail: the new serial) on the
+ * lost card, "reissue-of" (detail: the lost serial) on the new one.
+ * Refused: the serials are the same (CPK_ERR_ARG); the lost card has no
+ * bundle (CPK_ERR_NOT_FOUND); the lost card has no issued or loaded bundle,
+ * is revoked already (a second re-issue, or one that lost a race with
+ * another: the message names the card that replaced it), the new card is
+ * revoked or has a live (issued or loaded) bundle (CPK_ERR_STATE).
+ * in->supersede must be NULL.
  */
-cpk_status registry_card_revoked(struct registry *r, const char *serial, bool *revoked,
-    char *by_serial, size_t by_len, struct cpk_error *err);
+cpk_status registry_reissue(struct registry *r, const struct registry_issue *in,
+    const char *lost_serial, const char *reason, struct cpk_error *err);
+
+/* A card's revocation: its newest revoked bundle, and what replaced it. */
+struct registry_revocation {
+	bool revoked;
+	char bundle_sha256[REGISTRY_HEX_HASH];		/* the revoked bundle */
+	char reason[REGISTRY_REASON_MAX + 1];
+	char replaced_by[REGISTRY_HEX_HASH];		/* "" when none */
+	char replaced_by_serial[REGISTRY_SERIAL_MAX + 1];	/* the new card, "" when none */
+};
+
+/*
+ * Is card `serial` revoked (does it have a revoked bundle)? A revoked card
+ * gets no new bundle (registry_record, registry_record_many and
+ * registry_reissue refuse it) and its receipts are refused.
+ */
+cpk_status registry_card_revoked(struct registry *r, const char *serial,
+    struct registry_revocation *out, struct cpk_error *err);
+
+/*
+ * CPK_OK if card `serial` is not revoked; else CPK_ERR_STATE with the
+ * message every refusal of a revoked card uses: "card OLD is revoked
+ * (REASON), replaced by card NEW (bundle HASH): WHAT" (`what`: what is
+ * refused, e.g. "its receipts are refused"). For cardc receipt import.
+ */
+cpk_status registry_refuse_revoked(struct registry *r, const char *serial, const char *what,
+    struct cpk_error *err);
+
 
 /* One bundle as stored. Strings are "" when absent. */
 struct registry_row {
@@ -219,6 +259,8 @@ struct registry_row {
 	enum registry_state state;
 	char reason[REGISTRY_REASON_MAX + 1];
 	char replaced_by[REGISTRY_HEX_HASH];
+	/* The card of the replacing bundle (a re-issue: another card), "" when none. */
+	char replaced_by_serial[REGISTRY_SERIAL_MAX + 1];
 	bool has_data;
 	const char *data;		/* sealed data (hex) when asked for, else NULL */
 };

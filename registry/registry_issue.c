@@ -2,9 +2,11 @@
 /* cpk: recording what cardc compiles (see registry_issue.h). */
 #include "registry_issue.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cpk_bytes.h"
 
@@ -125,5 +127,139 @@ registry_issue_bundle(struct registry *r, const struct datakey *dk, const struct
 		st = registry_record(r, &b.in, err);
 	}
 	registry_issue_buf_free(&b);
+	return st;
+}
+
+/* --- re-issue --- */
+
+struct source_walk {
+	const char *profile_sha256;	/* hex */
+	size_t n;			/* the card's bundles */
+	bool have, have_any;
+	struct registry_row best;	/* of this profile */
+	char *data;			/* its sealed data (hex) */
+	struct registry_row any;	/* of any profile, for the message */
+	cpk_status st;
+};
+
+/* The better of two issued or loaded bundles: sealed data, then loaded; else the newer. */
+static bool
+better(const struct registry_row *a, bool have_b, const struct registry_row *b)
+{
+	if (!have_b)
+		return true;
+	if (a->has_data != b->has_data)
+		return a->has_data;
+	if ((a->state == REGISTRY_LOADED) != (b->state == REGISTRY_LOADED))
+		return a->state == REGISTRY_LOADED;
+	return true;			/* rows come oldest first */
+}
+
+static cpk_status
+source_row(void *arg, const struct registry_row *row)
+{
+	struct source_walk *w = arg;
+	char *copy = NULL;
+
+	w->n++;
+	if (row->state != REGISTRY_ISSUED && row->state != REGISTRY_LOADED)
+		return CPK_OK;
+	if (better(row, w->have_any, &w->any)) {
+		w->any = *row;
+		w->any.data = NULL;
+		w->have_any = true;
+	}
+	if (strcasecmp(row->profile_sha256, w->profile_sha256) != 0 ||
+	    !better(row, w->have, &w->best))
+		return CPK_OK;
+	if (row->data != NULL && (copy = strdup(row->data)) == NULL)
+		return w->st = CPK_ERR_NOMEM;
+	free(w->data);
+	w->data = copy;
+	w->best = *row;
+	w->best.data = NULL;
+	w->have = true;
+	return CPK_OK;
+}
+
+/* Open the sealed data (hex) of bundle row and add its items to card. */
+static cpk_status
+open_data(const struct datakey *dk, const struct registry_row *row, const char *sealed_hex,
+    struct card_record *card, struct cpk_error *err)
+{
+	struct cpk_buf sealed = CPK_BUF_INIT, plain = CPK_BUF_INIT;
+	uint8_t hash[CPK_SHA256_LEN];
+	cpk_status st;
+
+	if (dk == NULL) {
+		st = cpk_error_set(err, CPK_ERR_ARG, "bundle %s of card %s holds sealed data and "
+		    "the profile declares none: no data key to open it", row->bundle_sha256,
+		    row->serial);
+		goto out;
+	}
+	if ((st = cpk_hex_decode_exact(row->bundle_sha256, hash, sizeof(hash), err)) != CPK_OK ||
+	    (st = cpk_hex_decode_buf(sealed_hex, &sealed, err)) != CPK_OK) {
+		cpk_error_prefix(err, "registry: bundle %s", row->bundle_sha256);
+		goto out;
+	}
+	if ((st = datakey_open(dk, row->serial, hash, sealed.data, sealed.len, &plain,
+	    err)) != CPK_OK) {
+		cpk_error_prefix(err, "the data card %s was issued with (bundle %s)", row->serial,
+		    row->bundle_sha256);
+		goto out;
+	}
+	st = card_data_decode(plain.data, plain.len, card, err);
+out:
+	cpk_buf_free(&plain);
+	cpk_buf_free(&sealed);
+	return st;
+}
+
+cpk_status
+registry_reissue_source(struct registry *r, const struct datakey *dk, const struct profile *p,
+    const char *lost, struct registry_row *row, struct card_record *data,
+    struct cpk_error *err)
+{
+	struct registry_filter f = { lost, NULL, NULL, true };
+	struct source_walk w;
+	char want[REGISTRY_HEX_HASH];
+	cpk_status st;
+
+	memset(&w, 0, sizeof(w));
+	memset(row, 0, sizeof(*row));
+	hex(p->sha256, sizeof(p->sha256), want, sizeof(want));
+	w.profile_sha256 = want;
+	if ((st = registry_list(r, &f, source_row, &w, err)) != CPK_OK) {
+		if (w.st == CPK_ERR_NOMEM)
+			st = cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (w.n == 0) {
+		st = cpk_error_set(err, CPK_ERR_NOT_FOUND, "no card %s in registry '%s': only a "
+		    "card the registry issued can be re-issued", lost, registry_name(r));
+		goto out;
+	}
+	if ((st = registry_refuse_revoked(r, lost, "it was re-issued already", err)) != CPK_OK)
+		goto out;
+	if (!w.have_any) {
+		st = cpk_error_set(err, CPK_ERR_STATE, "card %s has no issued or loaded bundle in "
+		    "registry '%s': nothing to re-issue", lost, registry_name(r));
+		goto out;
+	}
+	if (!w.have) {
+		st = cpk_error_set(err, CPK_ERR_ARG, "profile '%s' (sha256 %s) is not the one card "
+		    "%s was issued with: its bundle %s comes from profile '%s' (sha256 %s); give "
+		    "that profile, unchanged", p->name, want, lost, w.any.bundle_sha256,
+		    w.any.profile, w.any.profile_sha256);
+		goto out;
+	}
+	*row = w.best;
+	if (w.data != NULL)
+		st = open_data(dk, &w.best, w.data, data, err);
+out:
+	if (w.data != NULL) {
+		cpk_cleanse(w.data, strlen(w.data));
+		free(w.data);
+	}
 	return st;
 }

@@ -51,4 +51,20 @@ cpk_status registry_issue_bundle(struct registry *r, const struct datakey *dk,
     const uint8_t *bytes, size_t n, const char *supersede, char hash_hex[REGISTRY_HEX_HASH],
     struct cpk_error *err);
 
+/*
+ * What a re-issue of the lost card `lost` starts from (cardc reissue): of
+ * its issued and loaded bundles compiled from profile p (the same
+ * SHA-256), the newest that carries sealed data, a loaded one before an
+ * issued one; `row` receives it. The personalization data sealed with it
+ * is opened with dk and added to `data` (a card record without data
+ * items on entry; the caller clears it: card_record_clear cleanses).
+ * CPK_ERR_NOT_FOUND: the registry knows no such card; CPK_ERR_STATE: the
+ * card is revoked (the message names what replaced it) or has no issued
+ * or loaded bundle; CPK_ERR_ARG: none of its bundles comes from this
+ * profile (the message names both profiles and hashes).
+ */
+cpk_status registry_reissue_source(struct registry *r, const struct datakey *dk,
+    const struct profile *p, const char *lost, struct registry_row *row,
+    struct card_record *data, struct cpk_error *err);
+
 #endif

@@ -61,17 +61,23 @@ chmod 600 "$WORK/bureau/"*
 install -m 0644 keys/test-signing.pub "$WORK/trusted.pub"
 "$CAPGEN" -o "$WORK/bureau/hello.cap" --package F043504B48454C4C4F \
     --applet F043504B48454C4C4F01
+# The bureau's issuance registry: an embedded SQLite file.
+"$CARDC" registry init --registry "sqlite:$WORK/bureau/registry.db" >&2
 "$CARDC" compile -p "$WORK/bureau/install-applet.yaml" -c "$WORK/card.yaml" \
-    -k "$WORK/bureau" -s "$WORK/bureau/test-signing.key" -o "$WORK/card.cpk"
+    -k "$WORK/bureau" -s "$WORK/bureau/test-signing.key" -o "$WORK/card.cpk" \
+    --registry "sqlite:$WORK/bureau/registry.db"
 "$CARDC" inspect "$WORK/card.cpk" --trust "$WORK/trusted.pub" >&2
 
 step "cardload: verify the signature, check the card, stream the commands, keep the receipt"
 "$CARDLOAD" --trust "$WORK/trusted.pub" --log "$WORK/cardload.log" \
     --receipt "$WORK/receipt.json" "$WORK/card.cpk"
 
-step "cardc receipt verify: back at the bureau, every R-MAC of the card's answers"
+step "cardc receipt import: back at the bureau, every R-MAC of the card's answers, recorded"
 "$CARDC" receipt verify "$WORK/receipt.json" --bundle "$WORK/card.cpk" -k "$WORK/bureau" \
     --trust "$WORK/trusted.pub" >&2
+"$CARDC" receipt import "$WORK/receipt.json" --bundle "$WORK/card.cpk" -k "$WORK/bureau" \
+    --trust "$WORK/trusted.pub" --registry "sqlite:$WORK/bureau/registry.db"
+"$CARDC" registry summary --registry "sqlite:$WORK/bureau/registry.db"
 
 step "the card's registry"
 harness_stop_cardsim

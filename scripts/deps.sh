@@ -27,8 +27,29 @@ for p in $packages; do
 		missing="$missing $p"
 	fi
 done
+# The SARIF 2.1.0 schema and its validator for the cardc check test, from
+# the npm registry, pinned by tests/sarif/package-lock.json (Node.js: the
+# machine's, or Debian's nodejs and npm when there is none).
+sarif_validator() {
+	dir=$(cd "$(dirname "$0")/.." && pwd)/tests/sarif
+	if [ -d "$dir/node_modules/ajv" ] && [ -d "$dir/node_modules/@microsoft/jest-sarif" ]; then
+		return 0
+	fi
+	if ! command -v npm >/dev/null 2>&1; then
+		if [ "$(id -u)" != 0 ]; then
+			echo "deps: npm is missing: run as root: apt-get install -y nodejs npm" >&2
+			exit 1
+		fi
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+	fi
+	(cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+	echo "deps: installed the SARIF validator in tests/sarif"
+}
+
 if [ -z "$missing" ]; then
 	echo "deps: all packages present"
+	sarif_validator
 	exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -41,3 +62,4 @@ apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
 echo "deps: installed$missing"
+sarif_validator

@@ -3,7 +3,7 @@
  * cardsim: the card core. Class and instruction checks, the secure channel
  * (INITIALIZE UPDATE, EXTERNAL AUTHENTICATE, unwrapping commands, wrapping
  * responses), SELECT and GET DATA; the content management commands live in
- * content.c and PUT KEY in putkey.c.
+ * content.c, PUT KEY in putkey.c and GENERATE KEY PAIR in keypair.c.
  */
 #include "card_int.h"
 
@@ -47,6 +47,8 @@ static const struct cs_command commands[] = {
 	{ INS_GET_STATUS, CLS_GP, true, "GET STATUS", cs_cmd_get_status },
 	{ INS_STORE_DATA, CLS_GP, true, "STORE DATA", cs_cmd_store_data },
 	{ INS_PUT_KEY, CLS_GP, true, "PUT KEY", cs_cmd_put_key },
+	{ INS_GENERATE_KEY_PAIR, CLS_ISO | CLS_GP, true, "GENERATE KEY PAIR",
+	    cs_cmd_generate_key_pair },
 };
 
 uint16_t

@@ -36,6 +36,7 @@
 #define INS_GET_STATUS 0xF2
 #define INS_STORE_DATA 0xE2
 #define INS_PUT_KEY 0xD8
+#define INS_GENERATE_KEY_PAIR 0x46
 
 /* Record why a command is refused; returns sw. */
 uint16_t cs_refuse(struct cardsim *c, uint16_t sw, const char *fmt, ...)
@@ -63,5 +64,8 @@ uint16_t cs_cmd_get_status(struct cardsim *c, const struct cpk_apdu *a, struct c
 uint16_t cs_cmd_store_data(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out);
 /* Key management (putkey.c). */
 uint16_t cs_cmd_put_key(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out);
+/* GENERATE KEY PAIR for the instance the data names (keypair.c). */
+uint16_t cs_cmd_generate_key_pair(struct cardsim *c, const struct cpk_apdu *a,
+    struct cpk_buf *out);
 
 #endif

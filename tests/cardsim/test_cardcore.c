@@ -16,6 +16,7 @@
 #include "cardsim.h"
 #include "cardsim_state.h"
 #include "cpk_apdu.h"
+#include "cpk_bundle.h"
 #include "scp.h"
 #include "testlib.h"
 
@@ -917,6 +918,43 @@ test_put_key(void)
 
 /* --- fault injection --- */
 
+/* GENERATE KEY PAIR: the instance's deterministic public key, under R-MAC and R-ENC. */
+static void
+test_key_pair(void)
+{
+	struct cardsim *c = new_card(config_scp03);
+	struct scp_keyset keys;
+	struct scp_session s;
+	struct cpk_buf lfdb = CPK_BUF_INIT, d = CPK_BUF_INIT;
+	uint8_t in[10 + 10 + 1], want[65];
+
+	test_unhex(KDD APPLET, in, 20);
+	want[0] = 0x04;
+	in[20] = 'x';
+	CHECK_OK(cpk_sha256(in, sizeof(in), want + 1, NULL));
+	in[20] = 'y';
+	CHECK_OK(cpk_sha256(in, sizeof(in), want + 33, NULL));
+	host_keys(&keys, GP_KEY_AES, 0x30);
+	make_lfdb(&lfdb, 1000, 1);
+	/* Outside the secure channel: refused. */
+	CHECK_SW(xmit(c, "004600000A" APPLET "00", NULL), 0x6982);
+	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x33, &s, NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "004600000A" APPLET "00", NULL), 0x6A88);	/* not installed */
+	CHECK_SW(load_file(c, &s, &lfdb, 2, 200, false), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80E60C002909" PKG "0A" APPLET "0A" APPLET "0100" "05C903010203"
+	    "00", NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "004600000A" APPLET "00", &d), 0x9000);
+	CHECK_MEM(d.data, d.len, want, sizeof(want));
+	CHECK_SW(sxmit(c, &s, "804600000A" APPLET "00", &d), 0x9000);	/* the same key again */
+	CHECK_MEM(d.data, d.len, want, sizeof(want));
+	CHECK_SW(sxmit(c, &s, "004601000A" APPLET "00", NULL), 0x6A86);
+	CHECK_SW(sxmit(c, &s, "0046000000", NULL), 0x6A80);		/* no AID */
+	CHECK_SW(sxmit(c, &s, "0046000004A000000100", NULL), 0x6A80);	/* 4 bytes */
+	cpk_buf_free(&lfdb);
+	cpk_buf_free(&d);
+	cardsim_free(&c);
+}
+
 static void
 test_faults(void)
 {
@@ -1064,6 +1102,7 @@ main(void)
 	test_scp02_rmac();
 	test_content();
 	test_put_key();
+	test_key_pair();
 	test_faults();
 	test_state();
 	return test_summary("cardcore");

@@ -83,7 +83,7 @@ static bool
 compile_for(const char *profile_text, const char *kdir, const char *card_text,
     const uint8_t *hc, struct cpk_compiled *out)
 {
-	struct profile_opts popts = { kdir };
+	struct profile_opts popts = { .keydir = kdir };
 	struct cpk_compile_opts copts;
 	struct profile *p = NULL;
 	struct card_record card;

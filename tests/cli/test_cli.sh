@@ -14,7 +14,7 @@ setup_work
 MAN=$SRCROOT/man/cardc.1
 CARD03=$SRCROOT/tests/cli/data/card-scp03.yaml
 CARD02=$SRCROOT/tests/cli/data/card-scp02.yaml
-COMMANDS="compile inspect verify keygen batch registry"
+COMMANDS="compile reissue inspect verify keygen batch registry"
 
 # --- help ---
 
@@ -131,6 +131,18 @@ for p in "$T"/p/*.yaml; do
 	check "$name: inspect --json profile" grep -q "^    \"profile\": \"$name\"," "$T/out"
 done
 check "no example profile found" test "$n" -ge 4
+# The key generation example keeps the answer to its last command (its capture).
+expect 0 "" "$CARDC" inspect "$T/generate-key.cpk" --json
+check "generate-key: inspect --json captures" python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["manifest"]["captures"] == {"pubkey": d["manifest"]["commands"]}, d["manifest"]
+assert d["commands"][-1]["label"] == "GENERATE KEY PAIR"' <"$T/out"
+expect 0 "" "$CARDC" inspect "$T/install-applet.cpk" --json
+check "install-applet: no captures" grep -q '^    "captures": {},\?$' "$T/out"
+"$CARDC" verify "$T/generate-key.cpk" -k "$KEYS" >"$T/out" 2>&1
+check "generate-key: verify lists the capture" \
+    grep -q "^  pubkey          command [0-9]* (GENERATE KEY PAIR)$" "$T/out"
 # The personalization example: the plain STORE DATA carries the card's data
 # (DGI 0103: the serial's ASCII, CARD-0001).
 "$CARDC" verify "$T/personalize.cpk" -k "$KEYS" >"$T/out" 2>&1

@@ -232,6 +232,51 @@ assert r["commands"][-1]["data"] == "5AA55AA55AA55AA5", r["commands"][-1]' "$WOR
 	check_log_lines
 }
 
+# The generate-key example (R-MAC and R-ENC): inspect names the capture; the
+# public key the card answered comes out of the receipt (text and --json);
+# an edited answer is not authentic and nothing is captured.
+test_receipt_capture() {
+	local n want
+	cp "$SRC/profiles/generate-key.yaml" "$WORK/p/" || harness_die "profile"
+	harness_start_pcscd
+	start_card scp03.yaml
+	identify card
+	compile "$WORK/p/generate-key.yaml" "$WORK/card.yaml" "$WORK/card.cpk"
+	n=$(bundle_commands "$WORK/card.cpk")
+	"$CARDC" inspect "$WORK/card.cpk" >"$WORK/inspect.txt" || harness_die "cardc inspect"
+	grep -qx "  pubkey          command $n (GENERATE KEY PAIR)" "$WORK/inspect.txt" ||
+		harness_die "inspect does not list the capture"
+	cardload_run 0 --receipt "$WORK/receipt.json" "$WORK/card.cpk"
+	harness_stop_cardsim
+	# tests/cardsim/README.md: 04 || SHA-256(KDD || AID || "x") || SHA-256(KDD || AID || "y").
+	want=$(python3 -c '
+import hashlib
+k = bytes.fromhex("0102030405060708090A") + bytes.fromhex("F043504B48454C4C4F01")
+print(("04" + hashlib.sha256(k + b"x").hexdigest() + hashlib.sha256(k + b"y").hexdigest()).upper())')
+	receipt_verify 0 "$WORK/receipt.json" "$WORK/card.cpk"
+	rv_is verdict loaded
+	python3 -c '
+import json, sys
+v = json.load(open(sys.argv[1]))["captured"]
+assert v == {"pubkey": sys.argv[2]}, v' "$WORK/rv.json" "$want" ||
+		harness_die "receipt verify --json: captured"
+	"$CARDC" receipt verify "$WORK/receipt.json" --bundle "$WORK/card.cpk" -k "$WORK/keys" \
+	    >"$WORK/rv.txt" || harness_die "cardc receipt verify"
+	grep -qx "captured pubkey (command $n): $want" "$WORK/rv.txt" ||
+		harness_die "receipt verify does not print the captured key"
+	# The key's first byte edited in the receipt: not authentic, nothing captured.
+	edit_receipt "$WORK/receipt.json" "$WORK/edit.json" \
+	    '("\"data\":\"" + r["commands"][-1]["data"][:8], 9)'
+	receipt_verify 5 "$WORK/edit.json" "$WORK/card.cpk"
+	rv_is verdict not-authentic
+	rv_is index "$n"
+	python3 -c '
+import json, sys
+v = json.load(open(sys.argv[1]))["captured"]
+assert v == {"pubkey": None}, v' "$WORK/rv.json" || harness_die "an edited key was captured"
+	check_log_lines
+}
+
 # A session bundle (SCP03 i=60, R-MAC): cardload session --receipt; the
 # receipt's card is what the identification saw (CIN, INITIALIZE UPDATE).
 test_receipt_session() {
@@ -1122,6 +1167,7 @@ session) test_session ;;
 receipt-scp03) test_receipt_scp03 ;;
 receipt-scp02) test_receipt_scp02 ;;
 receipt-session) test_receipt_session ;;
+receipt-capture) test_receipt_capture ;;
 https) test_https ;;
 interrupt-download) test_interrupt_download ;;
 *) harness_die "unknown test '$TEST'" ;;

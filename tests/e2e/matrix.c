@@ -681,7 +681,7 @@ stream(struct matrix *m, const struct cpk_bundle *b, struct cpk_error *err)
 static cpk_status
 load_profile(struct matrix *m, const struct cell *c, struct profile **p, struct cpk_error *err)
 {
-	struct profile_opts popts = { m->work };	/* keys.yaml is there */
+	struct profile_opts popts = { .keydir = m->work };	/* keys.yaml is there */
 	char path[512];
 
 	snprintf(path, sizeof(path), "%s/cell%zu.yaml", m->work, c->index);

@@ -6,8 +6,10 @@
 # again changes nothing); a receipt edited by one byte is refused and
 # nothing is recorded; a card that fakes 9000 at the last INSTALL is
 # recorded "failed: ... not authentic"; a later failed run never undoes a
-# proven load; a bundle the registry does not know, or one missing from
-# --bundle, is refused; a revoked card's receipt is refused.
+# proven load; the public key a card generated (capture: pubkey) is kept
+# with the card and shown by registry show; a bundle the registry does not
+# know, or one missing from --bundle, is refused; a revoked card's receipt
+# is refused.
 #
 #   registry.sh sqlite|postgresql   (meson passes what cardload.sh gets)
 #
@@ -155,6 +157,46 @@ sql "SELECT reason FROM bundles WHERE bundle_sha256 = '$HL'" |
 grep -q "not authentic" "$WORK/show.txt" || harness_die "registry show lacks the reason"
 harness_stop_cardsim
 
+# --- captured data: the key pair's public key, kept with the card ---
+
+cp "$SRC/profiles/generate-key.yaml" "$WORK/p/" || harness_die "profile"
+sed -e 's/^  cin: .*/  cin: 010203040506070B/' -e 's/^  kdd: .*/  kdd: 0102030405060708090D/' \
+    "$CARDS/scp03.yaml" >"$WORK/card4.yaml" || harness_die "card4.yaml"
+rm -f "$WORK/card.state"
+start_card "$WORK/card4.yaml"
+identify key
+"$CARDC" compile -p "$WORK/p/generate-key.yaml" -c "$WORK/key.yaml" -k "$WORK/keys" \
+    -s "$WORK/keys/test-signing.key" --registry "$URI" -o "$WORK/key.cpk" ||
+    harness_die "cardc compile --registry of generate-key"
+cardload_run 0 --receipt "$WORK/key.json" "$WORK/key.cpk"
+harness_stop_cardsim
+HK=$(hash_of "$WORK/key.cpk")
+SK=$(sql "SELECT serial FROM bundles WHERE bundle_sha256 = '$HK'")
+# tests/cardsim/README.md: 04 || SHA-256(KDD || AID || "x") || SHA-256(KDD || AID || "y").
+want=$(python3 -c '
+import hashlib
+k = bytes.fromhex("0102030405060708090D") + bytes.fromhex("F043504B48454C4C4F01")
+print(("04" + hashlib.sha256(k + b"x").hexdigest() + hashlib.sha256(k + b"y").hexdigest()).upper())')
+import 0 "$WORK/key.json" --bundle "$WORK/key.cpk"
+imp_is 0 state loaded
+imp_is 0 captured 1
+imp_says "captured values kept"
+[ "$(sql "SELECT name, value FROM captured WHERE bundle_sha256 = '$HK'")" = "pubkey|$want" ] ||
+    harness_die "the public key is not in the registry"
+"$CARDC" registry show --registry "$URI" "$SK" >"$WORK/show.txt" || harness_die "registry show"
+cat "$WORK/show.txt" >&2
+grep -q "^  captured      pubkey: $want$" "$WORK/show.txt" ||
+    harness_die "registry show does not print the public key"
+"$CARDC" registry show --registry "$URI" "$SK" --json >"$WORK/show.json" ||
+    harness_die "registry show --json"
+python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["bundles"][0]["captured"] == {"pubkey": sys.argv[2]}, d["bundles"][0]["captured"]' \
+    "$WORK/show.json" "$want" || harness_die "registry show --json: pubkey"
+# Importing it again keeps the same value and changes nothing.
+import 0 "$WORK/key.json" --bundle "$WORK/key.cpk"
+imp_is 0 changed False
+
 # --- refusals: an unknown bundle, a missing bundle file, a revoked card ---
 
 rm -f "$WORK/card.state"
@@ -174,7 +216,8 @@ grep -qF "is not among the --bundle files" "$WORK/imp.err" ||
 "$CARDC" registry mark --registry "$URI" "$H" revoked --reason "card lost" >&2 ||
     harness_die "registry mark revoked"
 import 3 "$WORK/card.json" --bundle "$WORK/card.cpk"
-imp_says "is revoked (card lost): its receipts are not recorded"
+imp_says "is revoked (card lost; bundle "
+imp_says ": its receipts are not recorded"
 [ "$(state_of "$H")" = revoked ] || harness_die "a revoked card's receipt changed its state"
 
 # --- usage ---

@@ -11,7 +11,8 @@
  *   bundle/gen-<what>.cpk, manifest/gen-<what>.yaml, script/gen-<what>.bin,
  *   bundle/split-<what> (the entries, the bundle target's other input form)
  * for <what> = offline-scp03 (the fixture: 9 commands, an extended APDU,
- * a UTF-8 label, escapes in a string), session-scp03, offline-scp02,
+ * a UTF-8 label, escapes in a string), offline-scp03-captures (the same
+ * with two captures), session-scp03, offline-scp02,
  * session-minimal (EXTERNAL AUTHENTICATE alone); and bundles refused at
  * each stage: unknown-key (another key signed it), bad-signature (one bit
  * of manifest.sig flipped), version-2 (a signed manifest of format 2),
@@ -311,6 +312,12 @@ main(int argc, char **argv)
 	fixture_manifest(&m);
 	fixture_commands(fixture_cmds);
 	valid("offline-scp03", &m, fixture_cmds, FIXTURE_COMMANDS, signer, trust);
+	m.ncaptures = 2;
+	m.captures[0].command = 5;
+	snprintf(m.captures[0].name, sizeof(m.captures[0].name), "cert");
+	m.captures[1].command = FIXTURE_COMMANDS;
+	snprintf(m.captures[1].name, sizeof(m.captures[1].name), "pubkey");
+	valid("offline-scp03-captures", &m, fixture_cmds, FIXTURE_COMMANDS, signer, trust);
 
 	/* A session bundle starts with EXTERNAL AUTHENTICATE (fixture command 3). */
 	session_manifest(&m);

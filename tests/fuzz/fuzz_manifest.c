@@ -29,6 +29,20 @@ all_bytes(const void *p, size_t n, uint8_t v)
 	return true;
 }
 
+static bool
+captures_equal(const struct cpk_manifest *a, const struct cpk_manifest *b)
+{
+	size_t i;
+
+	if (a->ncaptures != b->ncaptures)
+		return false;
+	for (i = 0; i < a->ncaptures; i++)
+		if (a->captures[i].command != b->captures[i].command ||
+		    strcmp(a->captures[i].name, b->captures[i].name) != 0)
+			return false;
+	return true;
+}
+
 #define SAME_ARRAY(f) (memcmp(a->f, b->f, sizeof(a->f)) == 0)
 #define SAME(f) (a->f == b->f)
 
@@ -47,7 +61,8 @@ manifest_equal(const struct cpk_manifest *a, const struct cpk_manifest *b)
 	    (!a->has_host_challenge || SAME_ARRAY(host_challenge)) &&
 	    SAME(iu_response_len) &&
 	    memcmp(a->iu_response, b->iu_response, a->iu_response_len) == 0 &&
-	    SAME(commands) && SAME(script_size) && SAME_ARRAY(script_sha256);
+	    SAME(commands) && SAME(script_size) && SAME_ARRAY(script_sha256) &&
+	    captures_equal(a, b);
 }
 
 /* Large enough to matter on the stack of a deep fuzzer: kept static. */

@@ -354,7 +354,7 @@ test_personalize(struct fixture *f, struct cardsim *card)
 {
 	struct cpk_buf text = CPK_BUF_INIT, bytes = CPK_BUF_INIT, plain = CPK_BUF_INIT,
 	    secret = CPK_BUF_INIT, want = CPK_BUF_INIT;
-	struct profile_opts popts = { dir };
+	struct profile_opts popts = { .keydir = dir };
 	struct profile *perso = NULL, *saved = f->profile;
 	struct cpk_stream_result r;
 	struct cpk_error err;
@@ -418,7 +418,7 @@ main(int argc, char **argv)
 	struct fixture f = { NULL, NULL, NULL };
 	struct capgen_spec spec;
 	struct cardsim *card = NULL;
-	struct profile_opts popts = { dir };
+	struct profile_opts popts = { .keydir = dir };
 	struct cpk_error err;
 	char path[512];
 

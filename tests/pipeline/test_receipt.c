@@ -58,7 +58,15 @@ static const char profile_fmt[] =
     "profile: 1\nname: receipt\nsecurity-domain:\n  aid: A000000151000000\n"
     "  scp: %s\n  i: %s\n  security-level: %s\nkeys:\n  file: %s\nsteps:\n"
     "  - load:\n      cap: hello.cap\n      hash: sha256\n"
-    "  - install:\n      applet: F043504B48454C4C4F01\n";
+    "  - install:\n      applet: F043504B48454C4C4F01\n%s";
+
+/* Personalize the instance, then have it generate a key pair and keep the public key. */
+static const char capture_steps[] =
+    "  - store-data:\n      instance: F043504B48454C4C4F01\n      format: dgi\n"
+    "      items:\n        - dgi: \"0101\"\n          value: \"0102\"\n"
+    "  - apdu:\n      label: GENERATE KEY PAIR\n      header: \"00460000\"\n"
+    "      data: F043504B48454C4C4F01\n      le: \"00\"\n      capture: pubkey\n"
+    "      accept: [\"9000\", \"6A88\"]\n";
 
 static void
 write_file(const char *name, const void *p, size_t n)
@@ -97,6 +105,7 @@ struct setup {
 	const struct cpk_command *cmds;	/* the bundle's own */
 	size_t n;
 	char keys[512];
+	const char *steps;		/* appended to the profile's steps; NULL = none */
 };
 
 static struct cpk_signer *signer;
@@ -106,18 +115,19 @@ static bool
 setup_open(struct setup *s)
 {
 	static const uint8_t hc[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-	struct profile_opts popts = { dir };
+	struct profile_opts popts = { .keydir = dir };
 	struct profile *p = NULL;
 	struct cpk_compile_opts opts;
 	struct cpk_compiled out;
 	struct card_record c;
 	struct cpk_bundle_diag diag;
 	struct cpk_error err;
-	char text[1024], path[512];
+	char text[2048], path[512];
 	bool ok = false;
 
 	memset(&out, 0, sizeof(out));
-	snprintf(text, sizeof(text), profile_fmt, s->scp, s->i, s->level, s->keys_name);
+	snprintf(text, sizeof(text), profile_fmt, s->scp, s->i, s->level, s->keys_name,
+	    s->steps != NULL ? s->steps : "");
 	write_file("profile.yaml", text, strlen(text));
 	snprintf(path, sizeof(path), "%s/profile.yaml", dir);
 	snprintf(s->keys, sizeof(s->keys), "%s/%s", dir, s->keys_name);
@@ -437,7 +447,7 @@ static void
 test_scp03(void)
 {
 	struct setup s = { "03", "70", "c-mac+c-dec+r-mac", "keys03.yaml", card03, "000001",
-	    "30", NULL, CPK_BUF_INIT, NULL, NULL, 0, "" };
+	    "30", NULL, CPK_BUF_INIT, NULL, NULL, 0, "", NULL };
 	struct cpk_buf doc = CPK_BUF_INIT, e = CPK_BUF_INIT;
 	struct receipt_result res;
 	struct cpk_error err;
@@ -582,7 +592,7 @@ static void
 test_scp02(void)
 {
 	struct setup s = { "02", "75", "c-mac+r-mac", "keys02.yaml", card02, "0000", "20",
-	    NULL, CPK_BUF_INIT, NULL, NULL, 0, "" };
+	    NULL, CPK_BUF_INIT, NULL, NULL, 0, "", NULL };
 	struct cpk_buf doc = CPK_BUF_INIT;
 	struct receipt_result res;
 	struct cpk_error err;
@@ -612,7 +622,7 @@ static void
 test_no_rmac(void)
 {
 	struct setup s = { "03", "70", "c-mac+c-dec", "keys03.yaml", card03, "000001", "30",
-	    NULL, CPK_BUF_INIT, NULL, NULL, 0, "" };
+	    NULL, CPK_BUF_INIT, NULL, NULL, 0, "", NULL };
 	struct cpk_buf doc = CPK_BUF_INIT;
 	struct receipt_result res;
 	struct cpk_error err;
@@ -627,6 +637,129 @@ test_no_rmac(void)
 	}
 out:
 	cpk_buf_free(&doc);
+	setup_close(&s);
+}
+
+/* The simulator's public key for the hello instance (tests/cardsim/README.md). */
+static void
+expected_pubkey(uint8_t out[65])
+{
+	uint8_t in[10 + 10 + 1];
+
+	memcpy(in, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0A", 10);
+	memcpy(in + 10, "\xF0\x43\x50\x4B\x48\x45\x4C\x4C\x4F\x01", 10);
+	out[0] = 0x04;
+	in[20] = 'x';
+	CHECK_OK(cpk_sha256(in, sizeof(in), out + 1, NULL));
+	in[20] = 'y';
+	CHECK_OK(cpk_sha256(in, sizeof(in), out + 33, NULL));
+}
+
+/* Load, verify, and check the one capture: present with the public key, or absent. */
+static void
+check_capture(struct setup *s, bool present, enum receipt_verdict verdict)
+{
+	struct cpk_buf doc = CPK_BUF_INIT;
+	struct receipt_result res;
+	struct cpk_error err;
+	uint8_t want[65];
+
+	expected_pubkey(want);
+	load(s, &doc);
+	if (CHECK_OK(check(s, &doc, &res, &err))) {
+		if (!CHECK(res.verdict == verdict))
+			fprintf(stderr, "  %s: %s\n", s->level, res.reason);
+		if (CHECK(res.ncaptured == 1)) {
+			CHECK_STR(res.captured[0].name, "pubkey");
+			CHECK(res.captured[0].index == s->n);
+			CHECK(res.captured[0].present == present);
+			if (present && CHECK(res.captured[0].len == sizeof(want)))
+				CHECK(memcmp(res.captured[0].value, want, sizeof(want)) == 0);
+			if (!present)
+				CHECK(res.captured[0].len == 0);
+		}
+	} else {
+		fprintf(stderr, "  %s\n", err.msg);
+	}
+	cpk_buf_free(&doc);
+}
+
+/* The last answer's status word edited to 6A88: the capture is not present. */
+static void
+unprotected_sw(struct setup *s)
+{
+	struct cpk_buf doc = CPK_BUF_INIT, e = CPK_BUF_INIT;
+	struct receipt_result res;
+	struct cpk_error err;
+	char from[200], to[200];
+	const char *start, *p;
+
+	load(s, &doc);
+	snprintf(from, sizeof(from), "{\"index\":%zu,", s->n);
+	start = strstr((const char *)doc.data, from);
+	if (CHECK(start != NULL) && CHECK((p = strstr(start, "\"sw\":\"9000\"")) != NULL) &&
+	    CHECK(p - start < 100)) {
+		snprintf(from, sizeof(from), "%.*s", (int)(p - start + 11), start);
+		snprintf(to, sizeof(to), "%.*s6A88\"", (int)(p - start + 6), start);
+		edited(&doc, from, to, &e);
+		if (CHECK_OK(check(s, &e, &res, &err)) && CHECK(res.ncaptured == 1))
+			CHECK(!res.captured[0].present);
+	}
+	cpk_buf_free(&doc);
+	cpk_buf_free(&e);
+}
+
+/* A step's response kept: with R-MAC, R-ENC, without R-MAC; absent when the run stopped. */
+static void
+test_captures(void)
+{
+	static const char *const levels[] = {
+		"c-mac+c-dec+r-mac", "c-mac+c-dec+r-mac+r-enc", "c-mac+c-dec",
+	};
+	static const enum receipt_verdict verdicts[] = {
+		RECEIPT_LOADED, RECEIPT_LOADED, RECEIPT_UNVERIFIED,
+	};
+	struct setup s = { "03", "70", NULL, "keys03.yaml", card03, "000001", "30",
+	    NULL, CPK_BUF_INIT, NULL, NULL, 0, "", capture_steps };
+	const struct cpk_manifest *m;
+	size_t i;
+
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		s.level = levels[i];
+		if (!setup_open(&s))
+			goto out;
+		m = cpk_bundle_manifest(s.b);
+		if (CHECK(m->ncaptures == 1)) {
+			CHECK_STR(m->captures[0].name, "pubkey");
+			CHECK(m->captures[0].command == s.n);
+		}
+		check_capture(&s, true, verdicts[i]);
+		setup_close(&s);
+	}
+	/*
+	 * The captured answer's status word edited to another the step accepts,
+	 * 6A88, which carries no R-MAC: nothing proves the data, not captured.
+	 */
+	s.level = levels[0];
+	if (!setup_open(&s))
+		goto out;
+	unprotected_sw(&s);
+	setup_close(&s);
+	/* The run stopped at the STORE DATA before: no capture. */
+	s.level = levels[0];
+	if (!setup_open(&s))
+		goto out;
+	s.card->faults.sw_at = s.n - 1;
+	s.card->faults.sw = 0x6A84;
+	check_capture(&s, false, RECEIPT_FAILED);
+	/* The captured command itself refused: no capture. */
+	setup_close(&s);
+	if (!setup_open(&s))
+		goto out;
+	s.card->faults.sw_at = s.n;
+	s.card->faults.sw = 0x6985;
+	check_capture(&s, false, RECEIPT_FAILED);
+out:
 	setup_close(&s);
 }
 
@@ -658,6 +791,7 @@ main(void)
 		test_scp03();
 		test_scp02();
 		test_no_rmac();
+		test_captures();
 	}
 	cpk_trust_free(&trust);
 	cpk_signer_free(&signer);

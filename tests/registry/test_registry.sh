@@ -13,7 +13,10 @@
 # printed, bad URIs and unreachable servers; concurrency (4 processes x 2000
 # cards into one registry: exactly 8000 rows, no duplicate; 2 processes
 # racing on the same 300 cards: each card recorded once); kill -9 of a batch
-# mid-run (no half row, every written bundle recorded, the store intact).
+# mid-run (no half row, every written bundle recorded, the store intact);
+# cardc reissue (the lost card's data for a new card, the old card revoked and
+# linked, show/list, each refusal, a revoked card refused by compile, batch
+# and a second re-issue, two re-issues of one card at once).
 #
 # usage: test_registry.sh sqlite|postgresql CARDC CAPGEN SOURCE_ROOT
 set -u
@@ -260,6 +263,156 @@ expect 0 "" compile -p "$PA" -c "$CARD3" -o "$T/m.cpk" --supersede "migrated"
 check "migrate: superseded old row" test "$(sql "SELECT state FROM bundles WHERE bundle_sha256 = 'AB01'")" = superseded
 expect 0 "" "$CARDC" registry show CARD-0001 --registry "$URI"
 check "migrate: show" grep -q "2023-11-14T22:15:00Z" "$T/out"
+
+# --- re-issue of a lost card ---
+
+new_store
+expect 0 "" "$CARDC" registry init --registry "$URI"
+reissue() {
+	"$CARDC" reissue -k "$KEYS" -s "$SIGN" --registry "$URI" "$@"
+}
+# card_as SERIAL KDD-LAST-BYTES: the sample card as another card, without its data.
+card_as() {
+	sed -e "s/^serial: CARD-0001/serial: $1/" -e "s/^kdd: .*/kdd: 0102030405060708$2/" \
+	    -e '/^data:/,$d' "$CARD3" >"$T/$1.yaml"
+}
+expect 0 "" compile -p "$PP" -c "$CARD3" -o "$T/lost.cpk"
+HL=$(hash_of "$T/lost.cpk")
+expect 0 "" "$CARDC" registry mark "$HL" loaded --registry "$URI"
+card_as CARD-0100 FF00
+# Refused before anything is recorded or written.
+CPK_REGISTRY=none expect 1 "cardc reissue needs a registry" "$CARDC" reissue -k "$KEYS" \
+    -s "$SIGN" --lost CARD-0001 -p "$PP" -c "$T/CARD-0100.yaml" -o "$T/r.cpk"
+expect 2 "missing --lost SERIAL" reissue -p "$PP" -c "$T/CARD-0100.yaml" -o "$T/r.cpk"
+expect 2 "--reason wants a text" reissue --lost CARD-0001 --reason "" -p "$PP" \
+    -c "$T/CARD-0100.yaml" -o "$T/r.cpk"
+expect 1 "no card NOPE in registry '$URI': only a card the registry issued can be re-issued" \
+    reissue --lost NOPE -p "$PP" -c "$T/CARD-0100.yaml" -o "$T/r.cpk"
+expect 1 "profile 'install-applet' (sha256 $(hash_of "$PA")) is not the one card CARD-0001 was \
+issued with: its bundle $HL comes from profile 'personalize' (sha256 $(hash_of "$PP"))" \
+    reissue --lost CARD-0001 -p "$PA" -c "$T/CARD-0100.yaml" -o "$T/r.cpk"
+expect 1 "is card CARD-0001 itself: give the new card's record" \
+    reissue --lost CARD-0001 -p "$PP" -c "$CARD3" -o "$T/r.cpk"
+sed '/^serial:/d' "$T/CARD-0100.yaml" >"$T/noserial.yaml"
+expect 1 "has no 'serial': the registry records the new card by its serial" \
+    reissue --lost CARD-0001 -p "$PP" -c "$T/noserial.yaml" -o "$T/r.cpk"
+sed -e 's/^serial: CARD-0001/serial: CARD-0100/' -e 's/Ada Lovelace/Grace Hopper/' "$CARD3" \
+    >"$T/other-data.yaml"
+expect 1 "per-card data 'holder' differs from the value card CARD-0001 was issued with" \
+    reissue --lost CARD-0001 -p "$PP" -c "$T/other-data.yaml" -o "$T/r.cpk"
+card_as CARD-0200 FF01
+expect 0 "" compile -p "$PA" -c "$T/CARD-0200.yaml" -o "$T/busy.cpk"
+expect 1 "card CARD-0200 already has a live bundle ($(hash_of "$T/busy.cpk"), issued or loaded)" \
+    reissue --lost CARD-0001 -p "$PP" -c "$T/CARD-0200.yaml" -o "$T/r.cpk"
+check "reissue refused: nothing written" test ! -e "$T/r.cpk"
+check "reissue refused: no temporary file" test -z "$(ls -A "$T" | grep '^\.r\.cpk\.')"
+check "reissue refused: the lost card untouched" test "$(sql "SELECT state FROM bundles \
+    WHERE serial = 'CARD-0001'")" = loaded
+# The new card keeps the lost card's data (an equal item in its record is accepted).
+sed -e 's/^serial: CARD-0001/serial: CARD-0100/' -e 's/^kdd: .*/kdd: 0102030405060708FF00/' \
+    "$CARD3" >"$T/same-data.yaml"
+expect 0 "" reissue --lost CARD-0001 -p "$PP" -c "$T/same-data.yaml" -o "$T/r.cpk"
+HR=$(hash_of "$T/r.cpk")
+check "reissue: message" grep -q "card CARD-0001 re-issued as card CARD-0100: bundle $HR (from \
+$HL, loaded), card CARD-0001 revoked" "$T/err"
+check "reissue: new row" test "$(sql "SELECT serial, state, kdd, profile FROM bundles \
+    WHERE bundle_sha256 = '$HR'")" = "CARD-0100|issued|0102030405060708FF00|personalize"
+check "reissue: old row revoked and linked" test "$(sql "SELECT state, reason, replaced_by \
+    FROM bundles WHERE bundle_sha256 = '$HL'")" = "revoked|lost; re-issued as card CARD-0100|$HR"
+check "reissue: events" test "$(sql "SELECT serial, event, detail FROM events WHERE event IN \
+    ('revoked', 'reissued-as', 'reissue-of') ORDER BY id" | tr '\n' ' ')" = \
+    "CARD-0001|revoked|lost; re-issued as card CARD-0100 CARD-0001|reissued-as|CARD-0100 \
+CARD-0100|reissue-of|CARD-0001 "
+check "reissue: sealed for the new card" test "$(sql "SELECT data IS NOT NULL FROM bundles \
+    WHERE bundle_sha256 = '$HR'")" = "$(if [ "$BACKEND" = sqlite ]; then echo 1; else echo t; fi)"
+# The new bundle stores the lost card's data: its STORE DATA, decrypted, holds the holder.
+"$CARDC" verify "$T/r.cpk" -k "$KEYS" --trust "$PUB" >"$T/verify.out" 2>&1
+serial_hex=$(printf 'CARD-0100' | od -An -tx1 | tr -d ' \n' | tr a-f A-F)
+check "reissue: the lost card's data installed" grep -q "5F20$holder_hex.*$serial_hex" \
+    "$T/verify.out"
+check "reissue: no temporary file left" test -z "$(ls -A "$T" | grep '^\.r\.cpk\.')"
+# The link, both ways, in show and list.
+expect 0 "" "$CARDC" registry show CARD-0001 --registry "$URI"
+check "show: revoked" grep -q "state *revoked (lost; re-issued as card CARD-0100)" "$T/out"
+check "show: replaced by card" grep -q "replaced by *card CARD-0100, bundle $HR" "$T/out"
+expect 0 "" "$CARDC" registry show CARD-0100 --registry "$URI"
+check "show: re-issue of" grep -qx "card CARD-0100 (re-issue of card CARD-0001)" "$T/out"
+expect 0 "" "$CARDC" registry show CARD-0100 --json --registry "$URI"
+check "show --json: reissue-of" python3 -c "import json,sys; d=json.load(open(sys.argv[1])); \
+    assert d['reissue-of'] == 'CARD-0001' and d['bundles'][0]['state'] == 'issued'" "$T/out"
+expect 0 "" "$CARDC" registry list --serial CARD-0001 --json --registry "$URI"
+check "list --json: replaced-by-serial" python3 -c "import json,sys; d=json.load(open(sys.argv[1])); \
+    b=d['bundles'][0]; assert b['state'] == 'revoked' and b['replaced-by'] == '$HR'; \
+    assert b['replaced-by-serial'] == 'CARD-0100'" "$T/out"
+expect 0 "" "$CARDC" registry list --registry "$URI"
+check "list: replaced by card" grep -q "^CARD-0001 *revoked .*$HL  replaced by card CARD-0100$" \
+    "$T/out"
+# The revoked card gets nothing more: compile, batch and a second re-issue name its replacement.
+REVOKED="card CARD-0001 is revoked (lost; re-issued as card CARD-0100), replaced by card \
+CARD-0100 (bundle $(echo "$HR" | cut -c1-16)...)"
+expect 1 "$REVOKED: a revoked card gets no new bundle" compile -p "$PP" -c "$CARD3" -o "$T/x.cpk"
+check "revoked: no bundle written" test ! -e "$T/x.cpk"
+expect 1 "$REVOKED: a revoked card gets no new bundle" compile -p "$PA" -c "$CARD3" \
+    -o "$T/x.cpk" --supersede "try"
+printf '{"sd-aid":"A000000151000000","scp":"03","i":"70","kvn":"30","kdd":"0102030405060708090A","counter":"000002","serial":"CARD-0001"}\n' \
+    >"$T/revoked.jsonl"
+expect 1 "$REVOKED: a revoked card gets no new bundle" "$CARDC" batch -p "$PA" \
+    --cards "$T/revoked.jsonl" -k "$KEYS" -s "$SIGN" -o "$T/rb" --registry "$URI"
+check "revoked: batch wrote nothing" test -z "$(ls "$T/rb")"
+card_as CARD-0101 FF02
+expect 1 "$REVOKED: it was re-issued already" \
+    reissue --lost CARD-0001 -p "$PP" -c "$T/CARD-0101.yaml" -o "$T/x.cpk"
+check "revoked: 3 rows" test "$(sql 'SELECT COUNT(*) FROM bundles')" = 3
+# A card whose bundle is only issued, a profile without data (the new record's
+# 'holder' is not the profile's: not used, as by compile), a reason given.
+card_as CARD-0300 FF03
+sed -e 's/^serial: CARD-0001/serial: CARD-0301/' -e 's/^kdd: .*/kdd: 0102030405060708FF04/' \
+    "$CARD3" >"$T/CARD-0301.yaml"
+expect 0 "" compile -p "$PA" -c "$T/CARD-0300.yaml" -o "$T/l3.cpk"
+expect 0 "" reissue --lost CARD-0300 -p "$PA" -c "$T/CARD-0301.yaml" -o - --reason "chip broken" \
+    --host-challenge 0001020304050607
+cp "$T/out" "$T/r3.cpk"
+check "reissue to stdout, with a reason" test "$(sql "SELECT b.state, b.reason, n.serial \
+    FROM bundles b JOIN bundles n ON n.bundle_sha256 = b.replaced_by \
+    WHERE b.serial = 'CARD-0300'")" = "revoked|chip broken|CARD-0301"
+check "reissue to stdout: the bundle recorded" test "$(sql "SELECT serial FROM bundles \
+    WHERE bundle_sha256 = '$(hash_of "$T/r3.cpk")'")" = CARD-0301
+# OUT.cpk cannot be written: nothing recorded. The bundle written nowhere after
+# it was recorded (stdout full): the message says the re-issue stands.
+card_as CARD-0500 FF08
+card_as CARD-0501 FF09
+expect 0 "" compile -p "$PA" -c "$T/CARD-0500.yaml" -o "$T/l5.cpk"
+expect 1 "cannot create a temporary file like '$T/nodir/.r5.cpk." \
+    reissue --lost CARD-0500 -p "$PA" -c "$T/CARD-0501.yaml" -o "$T/nodir/r5.cpk"
+check "not writable: nothing recorded" test "$(sql "SELECT state FROM bundles \
+    WHERE serial IN ('CARD-0500', 'CARD-0501')")" = issued
+reissue --lost CARD-0500 -p "$PA" -c "$T/CARD-0501.yaml" -o - >/dev/full 2>"$T/full.err"
+check "stdout full: exit 1" test $? = 1
+check "stdout full: the re-issue stands" grep -q "the re-issue is recorded (card CARD-0500 \
+revoked; bundle [0-9A-F]*\.\.\. issued for card CARD-0501), but the bundle could not be \
+written (cannot write to stdout: No space left on device)" "$T/full.err"
+check "stdout full: recorded" test "$(sql "SELECT state FROM bundles WHERE serial IN \
+    ('CARD-0500', 'CARD-0501') ORDER BY id" | tr '\n' ' ')" = "revoked issued "
+# Two re-issues of one card at once: exactly one wins.
+card_as CARD-0400 FF05
+card_as CARD-0401 FF06
+card_as CARD-0402 FF07
+expect 0 "" compile -p "$PA" -c "$T/CARD-0400.yaml" -o "$T/l4.cpk"
+reissue --lost CARD-0400 -p "$PA" -c "$T/CARD-0401.yaml" -o "$T/r41.cpk" 2>"$T/r41.err" &
+p1=$!
+reissue --lost CARD-0400 -p "$PA" -c "$T/CARD-0402.yaml" -o "$T/r42.cpk" 2>"$T/r42.err" &
+p2=$!
+wait "$p1"
+s1=$?
+wait "$p2"
+s2=$?
+check "concurrent re-issues: one wins ($s1, $s2)" test "$((s1 + s2))" = 1
+check "concurrent re-issues: one bundle written" test "$(ls "$T"/r41.cpk "$T"/r42.cpk 2>/dev/null |
+    wc -l)" = 1
+check "concurrent re-issues: the loser names the winner" grep -q "card CARD-0400 is revoked \
+(lost; re-issued as card CARD-040[12]), replaced by card CARD-040[12]" "$T/r41.err" "$T/r42.err"
+check "concurrent re-issues: one new row" test "$(sql "SELECT COUNT(*) FROM bundles \
+    WHERE serial IN ('CARD-0401', 'CARD-0402')")" = 1
 
 # --- batch -j 2 ---
 

@@ -134,6 +134,83 @@ test_manifest_roundtrip(void)
 	cpk_buf_free(&b2);
 }
 
+/* canonical followed by `tail` (a captures section) must be refused. */
+static void
+bad_captures(const char *tail, cpk_status want, const char *needle, unsigned line, int srcline)
+{
+	char text[CPK_MANIFEST_MAX_SIZE];
+
+	snprintf(text, sizeof(text), "%s%s", canonical, tail);
+	bad_manifest_text(text, strlen(text), want, needle, line, srcline);
+}
+
+#define BAD_CAPTURES(tail, want, needle, line) \
+	bad_captures((tail), (want), (needle), (line), __LINE__)
+
+/* The captures section: round trip, its syntax and rules (line 23 is 'captures:'). */
+static void
+test_manifest_captures(void)
+{
+	struct cpk_manifest m, back;
+	struct cpk_buf b = CPK_BUF_INIT, b2 = CPK_BUF_INIT;
+	struct cpk_error err;
+	char text[CPK_MANIFEST_MAX_SIZE];
+	size_t i;
+
+	cpk_error_clear(&err);
+	full_manifest(&m);
+	m.captures[0].command = 4;
+	snprintf(m.captures[0].name, sizeof(m.captures[0].name), "pubkey");
+	m.captures[1].command = 9;
+	snprintf(m.captures[1].name, sizeof(m.captures[1].name), "cert_1-b");
+	m.ncaptures = 2;
+	CHECK_OK(cpk_manifest_encode(&m, &b, &err));
+	snprintf(text, sizeof(text), "%scaptures:\n  pubkey: 4\n  cert_1-b: 9\n", canonical);
+	CHECK_MEM(b.data, b.len, text, strlen(text));
+	if (CHECK_OK(cpk_manifest_parse(b.data, b.len, &back, &err))) {
+		CHECK(back.ncaptures == 2 && back.captures[0].command == 4 &&
+		    back.captures[1].command == 9);
+		CHECK_STR(back.captures[1].name, "cert_1-b");
+		CHECK_OK(cpk_manifest_encode(&back, &b2, &err));
+		CHECK_MEM(b2.data, b2.len, b.data, b.len);
+	}
+	/* The writer refuses what the reader would. */
+	snprintf(m.captures[1].name, sizeof(m.captures[1].name), "pubkey");
+	CHECK_STATUS(cpk_manifest_encode(&m, &b2, &err), CPK_ERR_PARSE);
+	CHECK_MSG(&err, "manifest: capture 'pubkey' is named twice");
+	snprintf(m.captures[1].name, sizeof(m.captures[1].name), "-x");
+	CHECK_STATUS(cpk_manifest_check(&m, &err), CPK_ERR_PARSE);
+	CHECK_MSG(&err, "manifest: capture 2: '-x' is not a capture name");
+	m.ncaptures = CPK_CAPTURE_MAX + 1;
+	CHECK_STATUS(cpk_manifest_check(&m, &err), CPK_ERR_RANGE);
+	CHECK_MSG(&err, "manifest: 17 captures; at most 16");
+
+	BAD_CAPTURES("captures:\n", CPK_ERR_PARSE, "section 'captures' is empty", 0);
+	BAD_CAPTURES("captures:\n  Pub: 4\n", CPK_ERR_PARSE, "'Pub' is not a capture name", 24);
+	BAD_CAPTURES("captures:\n  pubkey 4\n", CPK_ERR_PARSE,
+	    "expected 'NAME: COMMAND' in section 'captures'", 24);
+	BAD_CAPTURES("captures:\n  pubkey: 04\n", CPK_ERR_PARSE, "integer with a leading zero", 24);
+	BAD_CAPTURES("captures:\n  pubkey: 0\n", CPK_ERR_RANGE, "'captures' is 0; expected 1..",
+	    24);
+	BAD_CAPTURES("captures:\n  abcdefghijklmnopqrstuvwxyz0123456: 4\n", CPK_ERR_RANGE,
+	    "capture name longer than 32 characters", 24);
+	BAD_CAPTURES("captures:\n  pubkey: 10\n", CPK_ERR_RANGE,
+	    "manifest: capture 'pubkey' keeps command 10; the script has commands 1..9", 0);
+	BAD_CAPTURES("captures:\n  a: 4\n  a: 5\n", CPK_ERR_PARSE, "capture 'a' is named twice",
+	    0);
+	BAD_CAPTURES("captures:\n  a: 5\n  b: 4\n", CPK_ERR_PARSE,
+	    "capture 'b' (command 4) does not come after 'a' (command 5)", 0);
+	BAD_CAPTURES("captures:\n  a: 5\n  b: 5\n", CPK_ERR_PARSE, "one per command", 0);
+	BAD_CAPTURES("captures:\n  a: 5\nformat: 1\n", CPK_ERR_PARSE, "duplicate key 'format'",
+	    25);
+	snprintf(text, sizeof(text), "captures:\n");
+	for (i = 0; i < CPK_CAPTURE_MAX + 1; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "  c%zu: 1\n", i);
+	BAD_CAPTURES(text, CPK_ERR_RANGE, "more than 16 captures", 24 + CPK_CAPTURE_MAX);
+	cpk_buf_free(&b);
+	cpk_buf_free(&b2);
+}
+
 static void
 test_manifest_syntax(void)
 {
@@ -762,6 +839,20 @@ test_script_flow(void)
 	m.level = 0x33;
 	test_secured_records(&m, c);
 
+	/* A capture keeps the answer to a secured command after EXTERNAL AUTHENTICATE. */
+	m.ncaptures = 1;
+	snprintf(m.captures[0].name, sizeof(m.captures[0].name), "pubkey");
+	m.captures[0].command = FIXTURE_COMMANDS;
+	CHECK_OK(cpk_script_check_flow(&m, c, FIXTURE_COMMANDS, &err));
+	m.captures[0].command = 3;
+	FLOW_ERROR(&m, c, FIXTURE_COMMANDS, "capture 'pubkey' keeps command 3 (EXTERNAL "
+	    "AUTHENTICATE), which is not a secured command after EXTERNAL AUTHENTICATE");
+	m.captures[0].command = 1;
+	FLOW_ERROR(&m, c, FIXTURE_COMMANDS, "capture 'pubkey' keeps command 1 (SELECT ISD)");
+	m.captures[0].command = FIXTURE_COMMANDS + 1;
+	FLOW_ERROR(&m, c, FIXTURE_COMMANDS, "capture 'pubkey' keeps command 10; the script has 9");
+	m.ncaptures = 0;
+
 	/* Session mode: starts at EXTERNAL AUTHENTICATE. */
 	m.mode = CPK_MODE_SESSION;
 	FLOW_ERROR(&m, c, FIXTURE_COMMANDS, "a session script starts with EXTERNAL AUTHENTICATE");
@@ -894,6 +985,7 @@ int
 main(void)
 {
 	test_manifest_roundtrip();
+	test_manifest_captures();
 	test_manifest_syntax();
 	test_manifest_semantics();
 	test_sw_patterns();

@@ -153,7 +153,7 @@ hello_spec(struct capgen_spec *spec)
 static cpk_status
 profile_text(const char *text, struct profile **p, struct cpk_error *err)
 {
-	struct profile_opts opts = { tmpdir };
+	struct profile_opts opts = { .keydir = tmpdir };
 	cpk_status ret;
 
 	cpk_error_clear(err);
@@ -354,6 +354,47 @@ test_profile_schema_errors(void)
 
 /* --- profiles: the semantic pass --- */
 
+/* An apdu step with 'capture: NAME' at line 16, column 16 (after HEAD). */
+#define CAPTURE_STEP(name) \
+	"  - apdu:\n"				/* 14 */ \
+	"      header: \"80CA9F7F\"\n"		/* 15 */ \
+	"      capture: " name "\n"		/* 16 */
+
+/* 'capture: NAME': syntax, length, uniqueness, count, only on apdu steps. */
+static void
+test_profile_capture_errors(void)
+{
+	char text[4096];
+	size_t i;
+
+	bad_profile(__LINE__, HEAD CAPTURE_STEP("Pub"),
+	    "p.yaml:16:16: capture name 'Pub': use a-z, 0-9, '_' and '-', starting with a "
+	    "letter or digit");
+	bad_profile(__LINE__, HEAD CAPTURE_STEP("_pub"),
+	    "p.yaml:16:16: capture name '_pub': use a-z, 0-9, '_' and '-', starting with a "
+	    "letter or digit");
+	bad_profile(__LINE__, HEAD CAPTURE_STEP("abcdefghijklmnopqrstuvwxyz0123456"),
+	    "p.yaml:16:16: 'capture' is too long (33 characters, at most 32)");
+	bad_profile(__LINE__, HEAD CAPTURE_STEP("pubkey")
+	    "  - apdu:\n"				/* 17 */
+	    "      header: \"80CA9F7F\"\n"		/* 18 */
+	    "      capture: pubkey\n",		/* 19 */
+	    "p.yaml:19:16: capture 'pubkey' is already the name of step 2's response");
+	bad_profile(__LINE__, HEAD
+	    "  - install:\n"
+	    "      applet: " HELLO_APPLET "\n"
+	    "      capture: pubkey\n",
+	    "p.yaml:16:7: unknown key 'capture' in step 'install'");
+	/* 17 captures: one too many (the 17th apdu step's capture is at line 14 + 3 * 16 + 2). */
+	snprintf(text, sizeof(text), "%s", HEAD);
+	for (i = 0; i < CPK_CAPTURE_MAX + 1; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+		    "  - apdu:\n      header: \"80CA9F7F\"\n      capture: c%zu\n", i);
+	bad_profile(__LINE__, text, "p.yaml:%d:16: capture 'c%d' is one too many: a profile "
+	    "keeps at most %d responses", 14 + 3 * CPK_CAPTURE_MAX + 2, CPK_CAPTURE_MAX,
+	    CPK_CAPTURE_MAX);
+}
+
 static void
 test_profile_semantic_errors(void)
 {
@@ -456,6 +497,7 @@ test_profile_semantic_errors(void)
 	    "      aid: " HELLO_PKG "\n",
 	    "p.yaml:8:9: the profile asks for diversification 'none' but key file '%s' holds "
 	    "master keys, which need emv, visa2 or kdf3", tpath("master.yaml"));
+	test_profile_capture_errors();
 }
 
 /* --- profiles: valid --- */
@@ -786,7 +828,7 @@ resolve_refused(int line, const char *text, const char *keydir, const char *fmt,
 static void
 resolve_refused(int line, const char *text, const char *keydir, const char *fmt, ...)
 {
-	struct profile_opts opts = { keydir };
+	struct profile_opts opts = { .keydir = keydir };
 	struct profile *p = NULL;
 	struct cpk_error err;
 	char want[1024], got[1024];
@@ -1170,7 +1212,7 @@ static void
 test_ownership(void)
 {
 	static const char prof[] = HEAD;
-	struct profile_opts opts = { tmpdir };
+	struct profile_opts opts = { .keydir = tmpdir };
 	struct profile *p = NULL;
 	struct keyset *ks = NULL;
 	struct cpk_error err;
@@ -1623,7 +1665,7 @@ test_mutations(void)
 static void
 example(const char *name, const char *card_text)
 {
-	struct profile_opts opts = { tmpdir };
+	struct profile_opts opts = { .keydir = tmpdir };
 	struct profile *p = NULL;
 	struct card_record c;
 	struct cpk_error err;
@@ -1674,6 +1716,7 @@ test_examples(void)
 	example("install-applet.yaml", scp03_card);
 	example("reinstall.yaml", scp03_card);
 	example("personalize.yaml", scp03_card);
+	example("generate-key.yaml", scp03_card);
 	example("rotate-keys.yaml", scp02_card);
 }
 

@@ -490,12 +490,6 @@ collect(const struct cpk_bundle *b, const struct seram_report *rep, struct answe
 	return CPK_OK;
 }
 
-static enum registry_state
-state_for(enum receipt_verdict v)
-{
-	return v == RECEIPT_LOADED || v == RECEIPT_UNVERIFIED ? REGISTRY_LOADED : REGISTRY_FAILED;
-}
-
 /* Verify the receipt doc and import its verdict; *outcome and why say what happened. */
 static cpk_status
 verify_import(struct req *q, const struct cpk_bundle *b, const struct cpk_buf *doc,
@@ -503,9 +497,8 @@ verify_import(struct req *q, const struct cpk_bundle *b, const struct cpk_buf *d
 {
 	struct receipt *r = NULL;
 	struct receipt_result res;
-	struct registry_receipt in;
+	struct registry_receipt_buf in;
 	struct registry_import_result ir;
-	char reason[REGISTRY_REASON_MAX + 1];
 	cpk_status st;
 
 	if ((st = receipt_parse(doc->data, doc->len, &r, err)) != CPK_OK ||
@@ -516,15 +509,11 @@ verify_import(struct req *q, const struct cpk_bundle *b, const struct cpk_buf *d
 	snprintf(why, whylen, "%s", res.reason);
 	if (res.verdict == RECEIPT_REFUSED)
 		goto out;
-	memset(&in, 0, sizeof(in));
-	snprintf(reason, sizeof(reason), "%.*s", (int)cpk_utf8_cut(res.reason, sizeof(reason) - 1),
-	    res.reason);
-	in.bundle_sha256 = q->s.bundle_sha256;
-	in.state = state_for(res.verdict);
-	in.reason = reason;
-	if ((st = registry_import(q->o->reg, &in, &ir, err)) == CPK_OK)
-		snprintf(why + strlen(why), whylen - strlen(why), "; registry: %s",
-		    registry_state_name(ir.after));
+	registry_receipt_prepare(&res, q->s.bundle_sha256, &in);
+	if ((st = registry_import(q->o->reg, &in.in, &ir, err)) == CPK_OK)
+		snprintf(why + strlen(why), whylen - strlen(why), "; registry: %s%s",
+		    registry_state_name(ir.after), in.in.ncaptures > 0 ? ", captured values kept" :
+		    "");
 out:
 	receipt_free(&r);
 	return st;

@@ -245,12 +245,14 @@ static cpk_status
 parse_route(struct serve_routes *r, const char *dir, char *line, unsigned lineno,
     const char *keydir, struct cpk_error *err)
 {
-	struct profile_opts popts = { keydir };
+	struct profile_opts popts;
 	char *toks[34], *save = NULL, *tok;
 	struct route *rt;
 	size_t n = 0, i;
 	cpk_status st;
 
+	memset(&popts, 0, sizeof(popts));
+	popts.keydir = keydir;
 	while ((tok = strtok_r(n == 0 ? line : NULL, " \t", &save)) != NULL) {
 		if (n >= sizeof(toks) / sizeof(toks[0]))
 			return cpk_error_set(err, CPK_ERR_RANGE, "too many conditions");

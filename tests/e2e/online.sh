@@ -12,6 +12,9 @@
 #                    INITIALIZE UPDATE reached it, no bundle issued
 #   cryptogram       the card's keys are not the server's: its cryptogram
 #                    does not verify, exit 3, card untouched, nothing issued
+#   keypair          generate-key.yaml (load, install, GENERATE KEY PAIR with
+#                    capture) through the server: the card's public key ends
+#                    in the registry
 #   refused          the card refuses a LOAD block: exit 4, the registry
 #                    records failed at that command
 #   server-killed    the server dies (SIGKILL, at its 3rd request); the agent
@@ -163,6 +166,24 @@ cryptogram)
 	is "bundles issued" "$(issued_count)" 0
 	grep "^cardsim: >> " "$(cardsim_log)" | tail -n 1 | grep -q "^cardsim: >> 8050" ||
 	    harness_die "the card saw a command after INITIALIZE UPDATE"
+	;;
+keypair)
+	sed -e 's/^  i: 70$/  i: 70\n  mode: session/' "$SRC/profiles/generate-key.yaml" \
+	    >"$WORK/p/keypair.yaml" || harness_die "profile"
+	grep -q "mode: session" "$WORK/p/keypair.yaml" || harness_die "keypair.yaml: no session mode"
+	echo "iin=0001020304 keypair.yaml" >"$WORK/p/routes"
+	start_card scp03.yaml
+	start_server
+	online 0
+	err_has "captured values kept"
+	is "bundle state" "$(bundle_state)" loaded
+	# tests/cardsim/README.md: 04 || SHA-256(KDD || AID || "x") || SHA-256(KDD || AID || "y").
+	want=$(python3 -c '
+import hashlib
+k = bytes.fromhex("0102030405060708090A") + bytes.fromhex("F043504B48454C4C4F01")
+print(("04" + hashlib.sha256(k + b"x").hexdigest() + hashlib.sha256(k + b"y").hexdigest()).upper())')
+	is "captured" "$(sql "SELECT c.name, c.value FROM captured c JOIN serve_sessions s ON \
+	    s.bundle_sha256 = c.bundle_sha256")" "pubkey|$want"
 	;;
 refused)
 	# Commands 1-8: order 1; 9 EXTERNAL AUTHENTICATE, 10 INSTALL [for load], 11 LOAD 1.

@@ -76,17 +76,25 @@ log_line(void *ctx, const char *session, const char *msg)
 	fprintf(stderr, "cardc serve: %s session %s: %s\n", now, session, msg);
 }
 
-/* The test fault CPK_SERVE_FAULT=kill-at-request:N (tests/online). */
-static unsigned
-fault_kill_at(void)
+/*
+ * The test faults (tests/e2e/online.sh): CPK_SERVE_FAULT=kill-at-request:N
+ * (die as request N arrives) or kill-after-request:N (die once request N is
+ * handled, before its answer is sent).
+ */
+static void
+test_fault(struct serve_fault *f)
 {
-	const char *f = getenv("CPK_SERVE_FAULT");
+	const char *v = getenv("CPK_SERVE_FAULT");
 	unsigned long n;
 
-	if (f == NULL || strncmp(f, "kill-at-request:", 16) != 0 ||
-	    !cli_parse_uint(f + 16, 1, 1000000, &n))
-		return 0;
-	return (unsigned)n;
+	memset(f, 0, sizeof(*f));
+	if (v == NULL)
+		return;
+	if (strncmp(v, "kill-at-request:", 16) == 0 && cli_parse_uint(v + 16, 1, 1000000, &n))
+		f->kill_before = (unsigned)n;
+	else if (strncmp(v, "kill-after-request:", 19) == 0 &&
+	    cli_parse_uint(v + 19, 1, 1000000, &n))
+		f->kill_after = (unsigned)n;
 }
 
 /* Abandon the sessions whose agent is silent for longer than the time-out. */
@@ -142,6 +150,7 @@ run(const struct serve_args *a)
 	struct cpk_error err;
 	sigset_t set;
 	struct timespec every = { SWEEP_EVERY, 0 };
+	struct serve_fault fault;
 	unsigned port = 0;
 	int sig = 0;
 	cpk_status st;
@@ -178,7 +187,8 @@ run(const struct serve_args *a)
 	o.kvn = a->kvn;
 	o.delay_ms = (uint32_t)a->delay;
 	o.log = log_line;
-	if ((st = serve_http_start(&o, a->listen, a->cert, a->key, fault_kill_at(), &http, &port,
+	test_fault(&fault);
+	if ((st = serve_http_start(&o, a->listen, a->cert, a->key, &fault, &http, &port,
 	    &err)) != CPK_OK)
 		goto out;
 	fprintf(stderr, "cardc serve: listening on %s (port %u), %zu route(s), registry '%s'%s%s\n",

@@ -27,7 +27,7 @@ struct serve_http {
 	const struct serve_opts *o;
 	int fd;
 	struct cpk_buf cert, key;
-	unsigned kill_at;
+	struct serve_fault fault;
 	atomic_uint requests;
 };
 
@@ -35,6 +35,7 @@ struct serve_http {
 struct request {
 	struct cpk_buf body;
 	bool too_large;
+	unsigned number;		/* from 1, in this process */
 };
 
 static enum MHD_Result
@@ -76,7 +77,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 			return MHD_NO;
 		cpk_buf_init(&rq->body);
 		*state = rq;
-		if (h->kill_at != 0 && atomic_fetch_add(&h->requests, 1) + 1 == h->kill_at)
+		rq->number = atomic_fetch_add(&h->requests, 1) + 1;
+		if (rq->number == h->fault.kill_before)
 			raise(SIGKILL);
 		return MHD_YES;
 	}
@@ -95,6 +97,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	cpk_buf_init(&reply.body);
 	serve_handle(h->o, url, sid, rq->body.data != NULL ? rq->body.data : (const uint8_t *)"",
 	    rq->body.len, &reply);
+	if (rq->number == h->fault.kill_after)
+		raise(SIGKILL);
 	ret = send_reply(c, reply.http, reply.body.data != NULL ? reply.body.data :
 	    (const uint8_t *)"", reply.body.len, reply.http == 200);
 	cpk_buf_free(&reply.body);
@@ -212,7 +216,7 @@ free_http(struct serve_http *h)
 
 cpk_status
 serve_http_start(const struct serve_opts *o, const char *listen, const char *cert,
-    const char *key, unsigned kill_at, struct serve_http **out, unsigned *port,
+    const char *key, const struct serve_fault *fault, struct serve_http **out, unsigned *port,
     struct cpk_error *err)
 {
 	struct serve_http *h;
@@ -223,7 +227,8 @@ serve_http_start(const struct serve_opts *o, const char *listen, const char *cer
 		return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
 	h->fd = -1;
 	h->o = o;
-	h->kill_at = kill_at;
+	if (fault != NULL)
+		h->fault = *fault;
 	cpk_buf_init(&h->cert);
 	cpk_buf_init(&h->key);
 	if ((st = read_pem(cert, "TLS certificate", &h->cert, err)) != CPK_OK ||

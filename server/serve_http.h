@@ -21,13 +21,22 @@
 struct serve_http;
 
 /*
+ * Test faults (tests/e2e/online.sh): the process kills itself (SIGKILL)
+ * when its Nth request arrives, before handling it (before), or once it
+ * has handled it but before the answer leaves (after: the session moved
+ * on, the agent never hears of it). 0: never.
+ */
+struct serve_fault {
+	unsigned kill_before, kill_after;
+};
+
+/*
  * Listen on listen ("HOST:PORT", "[V6]:PORT"; port 0: any) with the PEM
  * certificate chain and key files, in threads of its own. *port receives
- * the port bound. `kill_at` (0: never) is a test fault: the process kills
- * itself (SIGKILL) when its kill_at-th request arrives, before handling it.
+ * the port bound. fault may be NULL.
  */
 cpk_status serve_http_start(const struct serve_opts *o, const char *listen, const char *cert,
-    const char *key, unsigned kill_at, struct serve_http **out, unsigned *port,
+    const char *key, const struct serve_fault *fault, struct serve_http **out, unsigned *port,
     struct cpk_error *err);
 /* Stop listening, finish the requests in flight; NULL accepted. */
 void serve_http_stop(struct serve_http **h);

@@ -20,6 +20,11 @@
 #   server-killed    the server dies (SIGKILL, at its 3rd request); the agent
 #                    retries, a second server on the same registry continues
 #                    the session: loaded
+#   answer-lost      the server dies after handling the report of order 1
+#                    (bundle issued, order 2 stored) but before answering:
+#                    the agent sends the same report again, a second server
+#                    answers with the same order 2 from the registry: loaded,
+#                    one bundle issued, not two
 #   server-gone      the server dies and nobody takes over: exit 1 after the
 #                    retry time, the bundle stays issued (never loaded)
 #   client-killed    the agent is killed (SIGKILL) mid-script: the session
@@ -209,6 +214,23 @@ server-killed)
 	is "session state" "$(session_state)" done
 	is "bundle state" "$(bundle_state)" loaded
 	grep -q "trying again" "$WORK/err" || harness_die "no retry message"
+	;;
+answer-lost)
+	start_card scp03.yaml
+	CPK_SERVE_FAULT=kill-after-request:3 start_server
+	first=$SERVER_PID
+	cardload_bg --server "https://127.0.0.1:$PORT" --cacert "$WORK/tls.pem" --json
+	wait "$first"
+	harness_untrack "$first"
+	is "session state" "$(sql 'SELECT state FROM serve_sessions')" script
+	start_server
+	cardload_wait 0
+	json_is result ok
+	is "session state" "$(session_state)" done
+	is "bundle state" "$(bundle_state)" loaded
+	is "bundles issued" "$(issued_count)" 1
+	grep -q "report sent again: the same order again" "$WORK/server.2.log" ||
+	    harness_die "the second server did not replay the stored order"
 	;;
 server-gone)
 	start_card scp03.yaml

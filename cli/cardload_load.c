@@ -117,16 +117,6 @@ publish(const struct run *run)
 
 
 static void
-now_iso(char out[CPK_RUNLOG_TIME_LEN])
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-		memset(&ts, 0, sizeof(ts));
-	cpk_runlog_time(&ts, out);
-}
-
-static void
 outcome(struct run *run, const char *result, int code, const char *advice, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
@@ -974,7 +964,7 @@ report(struct run *run)
 	struct cpk_buf receipt = CPK_BUF_INIT;
 	bool receipt_made;
 
-	now_iso(run->end);
+	cpk_runlog_now(run->end);
 	receipt_made = make_receipt(run, &receipt);
 	(void)write_record(run, false, receipt_made ? &receipt : NULL);
 	cpk_buf_free(&receipt);
@@ -1055,7 +1045,7 @@ cardload_load_run(const struct cardload_load_args *a)
 	run.answers = &answers;
 	run.tty = isatty(STDERR_FILENO) == 1;
 	cpk_error_clear(&run.err);
-	now_iso(run.start);
+	cpk_runlog_now(run.start);
 	publish(&run);
 	(void)cardload_stop_start(abandon, NULL);
 	if (load_trust(&run, &trust) && read_bundle(&run, &bytes) &&

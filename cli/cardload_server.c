@@ -40,16 +40,6 @@ struct online {
 	bool tty;
 };
 
-static void
-now_iso(char out[CPK_RUNLOG_TIME_LEN])
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-		memset(&ts, 0, sizeof(ts));
-	cpk_runlog_time(&ts, out);
-}
-
 /* --- progress --- */
 
 static void
@@ -332,7 +322,7 @@ cardload_server_run(const struct cardload_server_args *a)
 	h.ctx = &o;
 	cpk_error_clear(&o.err);
 	cpk_fetch_redact(a->url, o.shown, sizeof(o.shown));
-	now_iso(o.start);
+	cpk_runlog_now(o.start);
 	(void)cardload_stop_start(abandon, NULL);
 	if ((rc = cardload_open_card(cardload_reader_choice(a->load.reader), &o.t, &o.err)) !=
 	    CLI_EXIT_OK) {
@@ -353,7 +343,7 @@ cardload_server_run(const struct cardload_server_args *a)
 	cardload_stop_lock();
 	cardload_stop_reporting();
 	cardload_stop_unlock();
-	now_iso(o.end);
+	cpk_runlog_now(o.end);
 	judge(&o);
 	write_log(&o);
 	report(&o);

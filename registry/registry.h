@@ -327,6 +327,7 @@ struct registry_session {
 	char state[REGISTRY_SESSION_STATE_MAX + 1];
 	uint64_t created, changed;
 	char technician[REGISTRY_NAME_MAX + 1];		/* "" when none */
+	char secret[REGISTRY_HEX_HASH];			/* SHA-256 (hex) of the agent's cookie */
 	char serial[REGISTRY_SERIAL_MAX + 1];
 	char bundle_sha256[REGISTRY_HEX_HASH];
 	char host_challenge[17];
@@ -337,7 +338,7 @@ struct registry_session {
 
 /* Release the texts (card, bundle, last_order); the struct stays. */
 void registry_session_clear(struct registry_session *s);
-/* A new session (state, created and technician from s). CPK_ERR_STATE: the id exists. */
+/* A new session (state, created, technician, secret from s). CPK_ERR_STATE: the id exists. */
 cpk_status registry_session_create(struct registry *r, const struct registry_session *s,
     struct cpk_error *err);
 /* CPK_ERR_NOT_FOUND when there is no such session. */

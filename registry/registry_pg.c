@@ -72,6 +72,7 @@ static const char *const schema[] = {
 	" created BIGINT NOT NULL,"
 	" changed BIGINT NOT NULL,"
 	" technician TEXT,"
+	" secret TEXT,"
 	" serial TEXT,"
 	" bundle_sha256 TEXT,"
 	" host_challenge TEXT,"

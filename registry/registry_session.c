@@ -13,8 +13,8 @@
 #include "registry_int.h"
 
 #define SESSION_COLUMNS "id, state, created, changed, technician, serial, bundle_sha256, " \
-    "host_challenge, last_report, detail, card, bundle, last_order"
-#define SESSION_NCOLUMNS 13
+    "host_challenge, last_report, detail, card, bundle, last_order, secret"
+#define SESSION_NCOLUMNS 14
 
 static void
 text(char *dst, size_t n, const char *v)
@@ -84,6 +84,7 @@ session_row(void *arg, size_t ncols, const char *const *v)
 	s->card = dup_or_null(v[10], &g->nomem);
 	s->bundle = dup_or_null(v[11], &g->nomem);
 	s->last_order = dup_or_null(v[12], &g->nomem);
+	text(s->secret, sizeof(s->secret), v[13]);
 	return CPK_OK;
 }
 
@@ -121,7 +122,7 @@ registry_session_create(struct registry *r, const struct registry_session *s,
     struct cpk_error *err)
 {
 	char at[24];
-	const char *p[4];
+	const char *p[5];
 	bool inserted = false;
 	cpk_status st;
 
@@ -130,10 +131,11 @@ registry_session_create(struct registry *r, const struct registry_session *s,
 	p[1] = s->state;
 	p[2] = at;
 	p[3] = or_null(s->technician);
+	p[4] = or_null(s->secret);
 	/* ON CONFLICT DO NOTHING: an existing id is a refusal, not a constraint error. */
 	st = registry_query_locked(r, "INSERT INTO serve_sessions (id, state, created, changed, "
-	    "technician) VALUES ($1, $2, CAST($3 AS BIGINT), CAST($3 AS BIGINT), $4) "
-	    "ON CONFLICT (id) DO NOTHING RETURNING id", 4, p, seen, &inserted, err);
+	    "technician, secret) VALUES ($1, $2, CAST($3 AS BIGINT), CAST($3 AS BIGINT), $4, $5) "
+	    "ON CONFLICT (id) DO NOTHING RETURNING id", 5, p, seen, &inserted, err);
 	if (st == CPK_OK && !inserted)
 		st = cpk_error_set(err, CPK_ERR_STATE, "session '%s' already exists", s->id);
 	return st;
@@ -144,7 +146,7 @@ registry_session_update(struct registry *r, const struct registry_session *s, co
     struct cpk_error *err)
 {
 	char at[24];
-	const char *p[12];
+	const char *p[13];
 	bool updated = false;
 	cpk_status st;
 
@@ -161,10 +163,11 @@ registry_session_update(struct registry *r, const struct registry_session *s, co
 	p[9] = s->card;
 	p[10] = s->bundle;
 	p[11] = s->last_order;
+	p[12] = or_null(s->secret);
 	st = registry_query_locked(r, "UPDATE serve_sessions SET state = $3, "
 	    "changed = CAST($4 AS BIGINT), serial = $5, bundle_sha256 = $6, host_challenge = $7, "
-	    "last_report = $8, detail = $9, card = $10, bundle = $11, last_order = $12 "
-	    "WHERE id = $1 AND state = $2 RETURNING id", 12, p, seen, &updated, err);
+	    "last_report = $8, detail = $9, card = $10, bundle = $11, last_order = $12, "
+	    "secret = $13 WHERE id = $1 AND state = $2 RETURNING id", 13, p, seen, &updated, err);
 	if (st == CPK_OK && !updated)
 		st = cpk_error_set(err, CPK_ERR_STATE, "session '%s' is no longer %s (another "
 		    "request moved it on)", s->id, from);

@@ -84,6 +84,7 @@ static const char *const schema[] = {
 	" created INTEGER NOT NULL,"
 	" changed INTEGER NOT NULL,"
 	" technician TEXT,"
+	" secret TEXT,"
 	" serial TEXT,"
 	" bundle_sha256 TEXT,"
 	" host_challenge TEXT,"

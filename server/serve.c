@@ -14,6 +14,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "bundle_read.h"
 #include "bundle_write.h"
 #include "card.h"
@@ -602,6 +604,63 @@ out:
 
 /* --- the endpoints --- */
 
+/* A fresh session token: its hex into cookie, its SHA-256 (hex) into secret. */
+static cpk_status
+new_token(char cookie[2 * SERVE_TOKEN_LEN + 1], char secret[REGISTRY_HEX_HASH],
+    struct cpk_error *err)
+{
+	uint8_t t[SERVE_TOKEN_LEN], md[CPK_SHA256_LEN];
+	cpk_status st;
+
+	if (getrandom(t, sizeof(t), 0) != (ssize_t)sizeof(t))
+		return cpk_error_set(err, CPK_ERR_CRYPTO, "no random session token: %s",
+		    strerror(errno));
+	cpk_hex_encode(t, sizeof(t), cookie, 2 * SERVE_TOKEN_LEN + 1);
+	if ((st = cpk_sha256(cookie, strlen(cookie), md, err)) == CPK_OK)
+		cpk_hex_encode(md, sizeof(md), secret, REGISTRY_HEX_HASH);
+	cpk_cleanse(t, sizeof(t));
+	return st;
+}
+
+/* Does the request's cookie open this session? (constant time) */
+static bool
+cookie_opens(const struct registry_session *s, const char *cookie)
+{
+	uint8_t md[CPK_SHA256_LEN];
+	char hex[REGISTRY_HEX_HASH];
+
+	if (cookie == NULL || strlen(s->secret) != 2 * CPK_SHA256_LEN ||
+	    cpk_sha256(cookie, strlen(cookie), md, NULL) != CPK_OK)
+		return false;
+	cpk_hex_encode(md, sizeof(md), hex, sizeof(hex));
+	return CRYPTO_memcmp(hex, s->secret, 2 * CPK_SHA256_LEN) == 0;
+}
+
+/*
+ * The same handshake again (the agent lost our answer): a session still in
+ * state handshake, of the same technician, gets a new token.
+ */
+static cpk_status
+handshake_again(const struct serve_opts *o, const struct registry_session *want,
+    struct cpk_error *err)
+{
+	struct registry_session s;
+	cpk_status st;
+
+	if ((st = registry_session_get(o->reg, want->id, &s, err)) != CPK_OK)
+		return st;
+	if (strcmp(s.state, S_HANDSHAKE) != 0 || strcmp(s.technician, want->technician) != 0) {
+		st = cpk_error_set(err, CPK_ERR_STATE, "session '%s' already exists (%s)", want->id,
+		    s.state);
+		goto out;
+	}
+	snprintf(s.secret, sizeof(s.secret), "%s", want->secret);
+	st = registry_session_update(o->reg, &s, S_HANDSHAKE, err);
+out:
+	registry_session_clear(&s);
+	return st;
+}
+
 static void
 handshake(const struct serve_opts *o, const char *id, const uint8_t *body, size_t n,
     struct serve_reply *out)
@@ -646,8 +705,21 @@ handshake(const struct serve_opts *o, const char *id, const uint8_t *body, size_
 	seram_handshake_clear(&h);
 	snprintf(s.id, sizeof(s.id), "%s", id);
 	snprintf(s.state, sizeof(s.state), "%s", S_HANDSHAKE);
-	if (registry_session_create(o->reg, &s, &err) != CPK_OK) {
-		reply_text(out, err.status == CPK_ERR_STATE ? 409 : 500, "%s", err.msg);
+	if (new_token(out->set_cookie, s.secret, &err) != CPK_OK) {
+		reply_text(out, 500, "%s", err.msg);
+		return;
+	}
+	if (registry_session_create(o->reg, &s, &err) == CPK_ERR_STATE) {
+		cpk_error_clear(&err);
+		if (handshake_again(o, &s, &err) != CPK_OK) {
+			out->set_cookie[0] = '\0';
+			reply_text(out, err.status == CPK_ERR_STATE ? 409 : 500, "%s", err.msg);
+			return;
+		}
+		logf_(&q, "handshake again: a new session token");
+	} else if (err.status != CPK_OK) {
+		out->set_cookie[0] = '\0';
+		reply_text(out, 500, "%s", err.msg);
 		return;
 	}
 	logf_(&q, "handshake%s%s", s.technician[0] != '\0' ? ", technician " : "", s.technician);
@@ -682,8 +754,8 @@ step_start(struct req *q, const struct seram_report *rep, struct cpk_error *err)
 }
 
 static void
-remote_management(const struct serve_opts *o, const char *id, const uint8_t *body, size_t n,
-    struct serve_reply *out)
+remote_management(const struct serve_opts *o, const char *id, const char *cookie,
+    const uint8_t *body, size_t n, struct serve_reply *out)
 {
 	struct req q;
 	struct seram_report rep;
@@ -702,6 +774,12 @@ remote_management(const struct serve_opts *o, const char *id, const uint8_t *bod
 		return;
 	}
 	snprintf(q.from, sizeof(q.from), "%s", q.s.state);
+	if (!cookie_opens(&q.s, cookie)) {
+		logf_(&q, "refused: a request without the session's cookie");
+		reply_text(out, 403, "this session belongs to the agent that began it: the request "
+		    "lacks its cookie %s", SERVE_COOKIE);
+		goto out;
+	}
 	if ((st = cpk_sha256(body, n, md, &err)) != CPK_OK) {
 		reply_text(out, 500, "%s", err.msg);
 		goto out;
@@ -739,9 +817,10 @@ out:
 
 void
 serve_handle(const struct serve_opts *o, const char *path, const char *session_id,
-    const uint8_t *body, size_t n, struct serve_reply *out)
+    const char *cookie, const uint8_t *body, size_t n, struct serve_reply *out)
 {
 	out->http = 500;
+	out->set_cookie[0] = '\0';
 	cpk_buf_reset(&out->body);
 	if (strncmp(path, "/gp/seram/", 10) == 0)
 		path += 9;
@@ -757,7 +836,7 @@ serve_handle(const struct serve_opts *o, const char *path, const char *session_i
 	if (strcmp(path, "/handshake") == 0)
 		handshake(o, session_id, body, n, out);
 	else
-		remote_management(o, session_id, body, n, out);
+		remote_management(o, session_id, cookie, body, n, out);
 }
 
 /* --- lost agents --- */

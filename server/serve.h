@@ -66,18 +66,29 @@ struct serve_opts {
 	void *log_ctx;
 };
 
+/*
+ * The session's capability: the handshake's answer sets this cookie (a
+ * random token; the registry keeps its SHA-256 only) and every
+ * /remoteManagement request must carry it (RFC 6265, as the binding
+ * suggests), so knowing a session id is not enough to drive its card.
+ */
+#define SERVE_COOKIE "cpk-session"
+#define SERVE_TOKEN_LEN 32			/* bytes; 64 hex digits in the cookie */
+
 struct serve_reply {
-	unsigned http;				/* 200, 400, 401, 404, 406, 409, 500 */
+	unsigned http;				/* 200, 400, 401, 403, 404, 406, 409, 500 */
 	struct cpk_buf body;			/* JSON (200) or a one-line text */
+	char set_cookie[2 * SERVE_TOKEN_LEN + 1];	/* "": none */
 };
 
 /*
  * One request: path "/handshake" or "/remoteManagement" (with or without
  * the "/gp/seram" prefix of the spec's server URL), the session id from
- * the query. Always fills out (the caller frees out->body).
+ * the query, the SERVE_COOKIE cookie (NULL: none). Always fills out (the
+ * caller frees out->body).
  */
 void serve_handle(const struct serve_opts *o, const char *path, const char *session_id,
-    const uint8_t *body, size_t n, struct serve_reply *out);
+    const char *cookie, const uint8_t *body, size_t n, struct serve_reply *out);
 
 /*
  * The SERAM rule for a lost Local Agent: every session not ended and

@@ -39,10 +39,12 @@ struct request {
 };
 
 static enum MHD_Result
-send_reply(struct MHD_Connection *c, unsigned http, const uint8_t *p, size_t n, bool json)
+send_reply(struct MHD_Connection *c, unsigned http, const uint8_t *p, size_t n, bool json,
+    const char *cookie)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
+	char set[160];
 
 	if ((r = MHD_create_response_from_buffer(n, (void *)(uintptr_t)p,
 	    MHD_RESPMEM_MUST_COPY)) == NULL)
@@ -50,6 +52,13 @@ send_reply(struct MHD_Connection *c, unsigned http, const uint8_t *p, size_t n, 
 	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, json ?
 	    SERAM_DATA_FORMAT : "text/plain; charset=utf-8");
 	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (cookie != NULL && cookie[0] != '\0') {
+		snprintf(set, sizeof(set), "%s=%s; Secure; HttpOnly; Path=/", SERVE_COOKIE, cookie);
+		if (MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, set) != MHD_YES) {
+			MHD_destroy_response(r);
+			return MHD_NO;
+		}
+	}
 	ret = MHD_queue_response(c, http, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -58,7 +67,7 @@ send_reply(struct MHD_Connection *c, unsigned http, const uint8_t *p, size_t n, 
 static enum MHD_Result
 send_text(struct MHD_Connection *c, unsigned http, const char *text)
 {
-	return send_reply(c, http, (const uint8_t *)text, strlen(text), false);
+	return send_reply(c, http, (const uint8_t *)text, strlen(text), false, NULL);
 }
 
 static enum MHD_Result
@@ -68,7 +77,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	struct serve_http *h = cls;
 	struct request *rq = *state;
 	struct serve_reply reply;
-	const char *sid;
+	const char *sid, *cookie;
 	enum MHD_Result ret;
 
 	(void)version;
@@ -94,13 +103,15 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	if (rq->too_large)
 		return send_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "the message is too large\n");
 	sid = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sessionId");
+	cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, SERVE_COOKIE);
 	cpk_buf_init(&reply.body);
-	serve_handle(h->o, url, sid, rq->body.data != NULL ? rq->body.data : (const uint8_t *)"",
-	    rq->body.len, &reply);
+	serve_handle(h->o, url, sid, cookie, rq->body.data != NULL ? rq->body.data :
+	    (const uint8_t *)"", rq->body.len, &reply);
 	if (rq->number == h->fault.kill_after)
 		raise(SIGKILL);
 	ret = send_reply(c, reply.http, reply.body.data != NULL ? reply.body.data :
-	    (const uint8_t *)"", reply.body.len, reply.http == 200);
+	    (const uint8_t *)"", reply.body.len, reply.http == 200, reply.set_cookie);
+	cpk_cleanse(reply.set_cookie, sizeof(reply.set_cookie));
 	cpk_buf_free(&reply.body);
 	return ret;
 }

@@ -138,6 +138,31 @@ happy)
 	harness_stop_cardsim
 	print_registry
 	registry_has "$APP"
+	# The session's cookie: a request without it, or with the token of a
+	# handshake sent again, is refused (403); the latest token opens it.
+	python3 - "$WORK/tls.pem" "$PORT" <<'PY' || harness_die "session cookie"
+import http.client, json, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[1])
+def post(path, body, cookie=None):
+    c = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[2]), context=ctx)
+    h = {"Content-Type": "application/json"}
+    if cookie:
+        h["Cookie"] = "cpk-session=" + cookie
+    c.request("POST", path, json.dumps(body), h)
+    r = c.getresponse()
+    r.read()
+    set_cookie = r.getheader("Set-Cookie") or ""
+    return r.status, set_cookie.split(";")[0].split("=", 1)[-1]
+hs = {"secureElements": [{"seType": "eSE", "seId": "test"}]}
+poll = {"localAgentStatus": {"localAgentStatusEnum": "POLLING", "executedSeRamCommands": 0}}
+st, first = post("/handshake?sessionId=cookie-test", hs)
+assert st == 200 and len(first) == 64, (st, first)
+st, second = post("/handshake?sessionId=cookie-test", hs)
+assert st == 200 and len(second) == 64 and second != first, (st, second)
+assert post("/remoteManagement?sessionId=cookie-test", poll)[0] == 403
+assert post("/remoteManagement?sessionId=cookie-test", poll, first)[0] == 403
+assert post("/remoteManagement?sessionId=cookie-test", poll, second)[0] == 200
+PY
 	# The session is over: the same session id again is refused.
 	start_card scp03.yaml
 	online 1 --session-id "$(json_get session)"

@@ -90,10 +90,14 @@ start_server() {
 	harness_die "cardc serve did not start"
 }
 
+# stop_server: SIGTERM; it must stop cleanly (exit 0: no leak, no sanitizer report).
 stop_server() {
+	local rc
 	kill -TERM "$SERVER_PID" 2>/dev/null
 	wait "$SERVER_PID"
+	rc=$?
 	harness_untrack "$SERVER_PID"
+	[ "$rc" = 0 ] || { cat "$WORK/server.$SERVERS.log" >&2; harness_die "cardc serve exit $rc"; }
 }
 
 # online EXPECTED-EXIT [ARGS]: cardload --server against the server.
@@ -334,4 +338,9 @@ technician)
 	harness_die "unknown test '$TEST'"
 	;;
 esac
+if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+	stop_server
+fi
+! grep -q "Sanitizer\|runtime error" "$WORK"/server.*.log 2>/dev/null ||
+    harness_die "a sanitizer report in cardc serve's log"
 echo "online $TEST ($BACKEND): ok" >&2

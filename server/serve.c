@@ -521,6 +521,24 @@ out:
 	return st;
 }
 
+/*
+ * The answers could not be judged (the report does not fit the script, the
+ * receipt could not be verified): the issued bundle is marked failed with
+ * why, so the registry does not keep claiming it may still be loaded.
+ */
+static void
+fail_bundle(struct req *q, const char *why)
+{
+	char reason[REGISTRY_REASON_MAX + 1];
+	struct cpk_error e;
+
+	cpk_error_clear(&e);
+	snprintf(reason, sizeof(reason), "%.*s", (int)cpk_utf8_cut(why, sizeof(reason) - 1), why);
+	if (registry_set_state(q->o->reg, q->s.bundle_sha256, REGISTRY_FAILED, reason, NULL, &e) !=
+	    CPK_OK)
+		logf_(q, "bundle %s not marked failed: %s", q->s.bundle_sha256, e.msg);
+}
+
 /* Report of order 2 -> receipt, verdict, registry; the last order. */
 static cpk_status
 step_loaded(struct req *q, const struct seram_report *rep, struct cpk_error *err)
@@ -552,6 +570,7 @@ step_loaded(struct req *q, const struct seram_report *rep, struct cpk_error *err
 	    strlen(q->s.card), &card, err)) != CPK_OK)
 		goto out;
 	if (collect(b, rep, &a, &e2) != CPK_OK) {
+		fail_bundle(q, e2.msg);
 		st = finish(q, S_FAILED, "error", e2.msg, err);
 		goto out;
 	}
@@ -588,9 +607,13 @@ step_loaded(struct req *q, const struct seram_report *rep, struct cpk_error *err
 		goto out;
 	if (verify_import(q, b, &doc, &outcome, why, sizeof(why), &e2) != CPK_OK) {
 		snprintf(why, sizeof(why), "the answers could not be recorded: %.440s", e2.msg);
+		if (e2.status != CPK_ERR_STATE)
+			fail_bundle(q, why);
 		st = finish(q, S_FAILED, "error", why, err);
 		goto out;
 	}
+	if (strcmp(outcome, "refused") == 0)
+		fail_bundle(q, why);
 	st = finish(q, strcmp(outcome, "loaded") == 0 || strcmp(outcome, "unverified") == 0 ?
 	    S_DONE : S_FAILED, outcome, why, err);
 out:

@@ -595,6 +595,20 @@ stream(struct run *run)
 
 	memset(&t, 0, sizeof(t));
 	cpk_error_clear(&run->err);
+	if (run->a->card == NULL && run->m->mode == CPK_MODE_SESSION) {
+		/*
+		 * A session bundle follows its card's INITIALIZE UPDATE in the same
+		 * card session; another process's session ended when it let the card
+		 * go (pcscd powers an idle card down): refused, nothing sent.
+		 */
+		outcome(run, "rejected", CARDLOAD_EXIT_REJECTED, "load it in the process that "
+		    "opens the card session: cardload session -o card.yaml --bundle BUNDLE -- "
+		    "COMMAND (COMMAND makes the bundle from card.yaml), or let a server drive the "
+		    "card: cardload --server URL", "%s is a session bundle: it can only be loaded "
+		    "in the card session it was made in, by the process that opened it; nothing "
+		    "was sent to a card", run->a->shown);
+		return;
+	}
 	if (run->a->card != NULL) {
 		/* cardload session: the card opened (and kept) by the session. */
 		t = *run->a->card;

@@ -1022,10 +1022,13 @@ EOF
 	# identify --session still writes the same kind of record.
 	identify card2 --session
 	grep -q '^iu-response: [0-9A-F]\{58\}$' "$WORK/card2.yaml" || harness_die "iu-response"
-	# The session is over: the same bundle is refused at EXTERNAL AUTHENTICATE.
-	cardload_run 4 "$WORK/card.cpk"
-	err_has "the card refused EXTERNAL AUTHENTICATE (command 1 of"
-	err_has "a session bundle must be loaded in the card session it was made in"
+	# A session bundle in another process (its card session is over): refused,
+	# nothing sent, with the way out.
+	card_snap twoproc
+	cardload_run 3 "$WORK/card.cpk"
+	err_has "is a session bundle: it can only be loaded in the card session it was made in"
+	err_has "cardload session -o card.yaml --bundle BUNDLE -- COMMAND"
+	card_untouched twoproc
 	harness_stop_cardsim
 	print_registry
 	registry_has "^APP ${APP}  SELECTABLE"

@@ -448,7 +448,8 @@ compile_one(struct batch *B, const struct card_record *card, struct cpk_error *e
 	memset(&opts, 0, sizeof(opts));
 	memcpy(opts.profile_sha256, B->p->sha256, sizeof(opts.profile_sha256));
 	opts.created = B->created;
-	opts.host_challenge = NULL;	/* the CSPRNG, for every card */
+	/* Each card's host challenge derived from its inputs and the signing key. */
+	opts.challenge_key = B->signer;
 	if (snprintf(path, sizeof(path), "%s/%s.cpk", B->a->outdir, card->serial) >=
 	    (int)sizeof(path))
 		return cpk_error_set(err, CPK_ERR_RANGE, "output path too long");
@@ -510,7 +511,8 @@ compile_pending(struct batch *B, struct pending *pd, struct cpk_error *err)
 	memset(&c, 0, sizeof(c));
 	memcpy(opts.profile_sha256, B->p->sha256, sizeof(opts.profile_sha256));
 	opts.created = B->created;
-	opts.host_challenge = NULL;	/* the CSPRNG, for every card */
+	/* Each card's host challenge derived from its inputs and the signing key. */
+	opts.challenge_key = B->signer;
 	cpk_buf_init(&pd->bytes);
 	memset(&pd->rb, 0, sizeof(pd->rb));
 	if (snprintf(pd->path, sizeof(pd->path), "%s/%s.cpk", B->a->outdir,

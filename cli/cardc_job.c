@@ -145,6 +145,8 @@ cardc_job_build(const struct cardc_job_args *a, struct cardc_job *j, struct cpk_
 	copts.created = j->created;
 	memcpy(copts.profile_sha256, j->p->sha256, sizeof(copts.profile_sha256));
 	copts.host_challenge = a->has_host_challenge ? a->host_challenge : NULL;
+	/* Without --host-challenge: derived from the inputs and the signing key. */
+	copts.challenge_key = j->signer;
 	if ((ret = cpk_compile(j->p, &j->card, &copts, &j->compiled, err)) != CPK_OK) {
 		if (err->line == 0)
 			cpk_error_prefix(err, "%s", a->card);

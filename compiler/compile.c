@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "challenge.h"
 #include "cpk_apdu.h"
 #include "gp_cmd.h"
 #include "keyset.h"
@@ -579,7 +580,11 @@ cpk_compile(const struct profile *p, const struct card_record *card,
 	if (p->sd.mode == PROFILE_MODE_OFFLINE) {
 		if (opts->host_challenge != NULL)
 			memcpy(hc, opts->host_challenge, sizeof(hc));
-		else if ((ret = gp_random(hc, sizeof(hc), err)) != CPK_OK)
+		else if (opts->challenge_key != NULL)
+			ret = cpk_host_challenge_derive(opts->challenge_key, p, card, hc, err);
+		else
+			ret = gp_random(hc, sizeof(hc), err);
+		if (ret != CPK_OK)
 			goto out;
 		ret = open_offline(&a, &keys, aid, kvn, hc, err);
 	} else {

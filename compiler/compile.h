@@ -21,9 +21,16 @@
 #include "cpk_error.h"
 #include "profile.h"
 
+struct cpk_signer;
+
 struct cpk_compile_opts {
-	/* Offline mode: the host challenge; NULL draws one from the CSPRNG. */
+	/*
+	 * Offline mode: the host challenge; NULL derives one from the inputs
+	 * with challenge_key (challenge.h: the same inputs, the same bundle),
+	 * or, without that key, draws one from the CSPRNG.
+	 */
 	const uint8_t *host_challenge;
+	const struct cpk_signer *challenge_key;
 	/* Manifest fields the caller knows: SHA-256 of the profile file, creation time. */
 	uint8_t profile_sha256[CPK_SHA256_LEN];
 	uint64_t created;

@@ -588,6 +588,11 @@ record_once(struct registry *r, const struct registry_issue *in, bool *refused,
 	}
 	if ((st = live_bundle(r, in->serial, in->counter, &old, &found, err)) != CPK_OK)
 		goto out;
+	/* These very bytes again (the same inputs compile to the same bundle): recorded. */
+	if (found && strcmp(old.bundle_sha256, in->bundle_sha256) == 0) {
+		st = r->ops->commit(r->db, err);
+		goto out;
+	}
 	if (found && (st = refuse(r, in, &old, err)) != CPK_OK) {
 		*refused = true;
 		goto out;
@@ -1218,6 +1223,8 @@ record_group(struct registry *r, const struct registry_issue *in, size_t n, cpk_
 		}
 		if ((ret = live_bundle(r, in[i].serial, in[i].counter, &old, &found, err)) != CPK_OK)
 			goto fail;
+		if (found && strcmp(old.bundle_sha256, in[i].bundle_sha256) == 0)
+			continue;
 		if (found && (st[i] = refuse(r, &in[i], &old, &errs[i])) != CPK_OK)
 			continue;
 		if ((found && (ret = supersede(r, &in[i], &old, err)) != CPK_OK) ||

@@ -131,8 +131,10 @@ struct registry_issue {
 };
 
 /*
- * Record a bundle, state issued, in one transaction. If the card and
- * counter already have a bundle that is neither failed nor superseded,
+ * Record a bundle, state issued, in one transaction. The same bundle again
+ * (the same inputs compile to the same bytes) is recorded already: CPK_OK,
+ * nothing changes. If the card and
+ * counter already have another bundle that is neither failed nor superseded,
  * the new one is refused (CPK_ERR_STATE, naming that bundle and its
  * state) unless `supersede` is given and that bundle is issued: it is
  * then marked superseded, with the reason and a link to the new one.

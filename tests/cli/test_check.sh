@@ -10,6 +10,8 @@
 #    keys, check must fail with the same file:line:col and message. Only
 #    errors of the key set itself (its file, algorithm, version), which
 #    check cannot see, may differ; they are counted.
+#    The YAML records of the card corpus likewise, against the
+#    personalization profile: the same verdict and message for each.
 # 2. Card records: a JSON-lines and a CSV file with good and bad records
 #    (a missing field, a value the profile cannot use, a bad line): each
 #    bad record named by its line, the good ones passing.
@@ -65,6 +67,34 @@ done
 checks=$((checks + 1))
 echo "corpus: $n profiles, $agree the same verdict and message, $keyonly refused by compile for their key set only"
 [ "$agree" -ge 250 ] || fail "corpus: only $agree of $n agree"
+
+# The YAML card records of the card corpus (tests/fuzz/corpus/card: the first
+# byte chooses the form, 0 mod 3 is YAML) against the personalization
+# profile: compile and check agree on each, verdict and message.
+n=0 agree=0
+for f in "$SRCROOT"/tests/fuzz/corpus/card/*; do
+	b=$(head -c 1 "$f" | od -An -tu1 | tr -d ' ')
+	[ $((b % 3)) = 0 ] || continue
+	n=$((n + 1))
+	tail -c +2 "$f" >"$T/w/card.yaml"
+	"$CARDC" compile -p "$T/p/personalize.yaml" -c "$T/w/card.yaml" -k "$KEYS" -s "$SIGN" \
+	    -o "$T/w/o.cpk" >/dev/null 2>"$T/w/c.err"
+	rc=$?
+	"$CARDC" check "$T/p/personalize.yaml" --cards "$T/w/card.yaml" >"$T/w/k.out" 2>&1
+	rk=$?
+	c=$(norm_compile "$T/w/c.err")
+	k=$(norm_check "$T/w/k.out")
+	if [ "$rc" = "$rk" ] && { [ "$rc" = 0 ] || [ "$c" = "$k" ]; }; then
+		agree=$((agree + 1))
+	else
+		fail "card corpus $(basename "$f"): compile exit $rc, check exit $rk"
+		echo "    compile: $c" >&2
+		echo "    check:   $k" >&2
+	fi
+done
+echo "card corpus: $n YAML records, $agree the same verdict and message"
+checks=$((checks + 1))
+[ "$n" -gt 50 ] || fail "card corpus: only $n YAML records"
 
 # --- card records ---
 P=$T/p/personalize.yaml

@@ -13,7 +13,8 @@
 # printed, bad URIs and unreachable servers; concurrency (4 processes x 2000
 # cards into one registry: exactly 8000 rows, no duplicate; 2 processes
 # racing on the same 300 cards: each card recorded once); kill -9 of a batch
-# mid-run (no half row, every written bundle recorded, the store intact);
+# mid-run (no half row, every written bundle recorded, the store intact; the
+# resumed run rewrites the recorded bundles byte for byte and records the rest);
 # cardc reissue (the lost card's data for a new card, the old card revoked and
 # linked, show/list, each refusal, a revoked card refused by compile, batch
 # and a second re-issue, two re-issues of one card at once).
@@ -41,8 +42,15 @@ PA=$T/p/install-applet.yaml
 PP=$T/p/personalize.yaml
 CARD3=$SRCROOT/tests/cli/data/card-scp03.yaml
 
+# Each compile its own creation time: the same inputs compile to the same
+# host challenge (challenge.h), and with the same time to the same bytes;
+# another time makes another bundle of the same commands, as a real
+# recompile on another day does.
+n_compile=0
 compile() {
-	"$CARDC" compile -k "$KEYS" -s "$SIGN" --registry "$URI" "$@"
+	n_compile=$((n_compile + 1))
+	SOURCE_DATE_EPOCH=$((1700000000 + n_compile)) \
+	    "$CARDC" compile -k "$KEYS" -s "$SIGN" --registry "$URI" "$@"
 }
 hash_of() {
 	sha256sum "$1" | awk '{ print toupper($1) }'
@@ -68,6 +76,11 @@ fi
 
 expect 0 "" compile -p "$PA" -c "$CARD3" -o "$T/a.cpk"
 HA=$(hash_of "$T/a.cpk")
+# The same compile again (same inputs, same time): the same bytes, recorded already.
+SOURCE_DATE_EPOCH=1700000001 expect 0 "" "$CARDC" compile -k "$KEYS" -s "$SIGN" \
+    --registry "$URI" -p "$PA" -c "$CARD3" -o "$T/a-again.cpk"
+check "the same compile: the same bytes" cmp -s "$T/a.cpk" "$T/a-again.cpk"
+check "the same compile: one row" test "$(sql 'SELECT COUNT(*) FROM bundles')" = 1
 check "compile: one row" test "$(sql 'SELECT COUNT(*) FROM bundles')" = 1
 check "compile: row" test "$(sql "SELECT serial, state, counter, mode, kdd, iin, cin, profile \
     FROM bundles WHERE bundle_sha256 = '$HA'")" = \
@@ -431,12 +444,19 @@ check "batch: each bundle recorded" sh -c "for f in '$T'/b40/*.cpk; do sha256sum
     awk '{ print toupper(\$1) }' | sort >'$T/files.txt'"
 sql "SELECT bundle_sha256 FROM bundles ORDER BY bundle_sha256" >"$T/rows.txt"
 check "batch: files = rows" cmp -s "$T/files.txt" "$T/rows.txt"
-expect 1 "is already recorded for it (issued)" "$CARDC" batch -p "$PA" --cards "$T/b40.jsonl" \
-    -k "$KEYS" -s "$SIGN" -o "$T/b40b" -j 2 --registry "$URI"
+# The same batch, the same time: the same bundles, recorded already.
+SOURCE_DATE_EPOCH=$(sql "SELECT created FROM bundles LIMIT 1") \
+    expect 0 "" "$CARDC" batch -p "$PA" --cards "$T/b40.jsonl" -k "$KEYS" -s "$SIGN" \
+    -o "$T/b40same" -j 2 --registry "$URI"
+check "batch, the same bundles: still 40 rows" test "$(sql 'SELECT COUNT(*) FROM bundles')" = 40
+check "batch, the same bundles: the same bytes" sh -c "for f in '$T'/b40same/*.cpk; do
+    sha256sum \"\$f\"; done | awk '{ print toupper(\$1) }' | sort | cmp -s - '$T/files.txt'"
+SOURCE_DATE_EPOCH=1700000100 expect 1 "is already recorded for it (issued)" "$CARDC" batch \
+    -p "$PA" --cards "$T/b40.jsonl" -k "$KEYS" -s "$SIGN" -o "$T/b40b" -j 2 --registry "$URI"
 check "batch again: all refused" grep -qx "batch: 40 cards, 0 bundles written, 40 failed" "$T/out"
 check "batch again: none written" test -z "$(ls "$T/b40b")"
-expect 0 "" "$CARDC" batch -p "$PA" --cards "$T/b40.jsonl" -k "$KEYS" -s "$SIGN" -o "$T/b40b" -j 2 \
-    --registry "$URI" --supersede "reprinted"
+SOURCE_DATE_EPOCH=1700000200 expect 0 "" "$CARDC" batch -p "$PA" --cards "$T/b40.jsonl" \
+    -k "$KEYS" -s "$SIGN" -o "$T/b40b" -j 2 --registry "$URI" --supersede "reprinted"
 check "batch --supersede" test "$(sql "SELECT state, COUNT(*) FROM bundles GROUP BY state ORDER BY state" |
     tr '\n' ' ')" = "issued|40 superseded|40 "
 
@@ -467,11 +487,12 @@ check "concurrency: 8000 bundles" test "$(sql 'SELECT COUNT(DISTINCT bundle_sha2
 check "concurrency: 8000 events" test "$(sql "SELECT COUNT(*) FROM events WHERE event = 'issued'")" = 8000
 # Two processes racing on the same 300 cards: each card recorded once.
 cards "$T/race.jsonl" 9001 300
-"$CARDC" batch -p "$PA" --cards "$T/race.jsonl" -k "$KEYS" -s "$SIGN" -o "$T/r1" -j 2 \
-    --registry "$URI" >"$T/r1.out" 2>"$T/r1.err" &
+# (Two bureau runs at other times: other bundles for the same cards.)
+SOURCE_DATE_EPOCH=1700000300 "$CARDC" batch -p "$PA" --cards "$T/race.jsonl" -k "$KEYS" \
+    -s "$SIGN" -o "$T/r1" -j 2 --registry "$URI" >"$T/r1.out" 2>"$T/r1.err" &
 p1=$!
-"$CARDC" batch -p "$PA" --cards "$T/race.jsonl" -k "$KEYS" -s "$SIGN" -o "$T/r2" -j 2 \
-    --registry "$URI" >"$T/r2.out" 2>"$T/r2.err" &
+SOURCE_DATE_EPOCH=1700000400 "$CARDC" batch -p "$PA" --cards "$T/race.jsonl" -k "$KEYS" \
+    -s "$SIGN" -o "$T/r2" -j 2 --registry "$URI" >"$T/r2.out" 2>"$T/r2.err" &
 p2=$!
 wait "$p1"
 wait "$p2"
@@ -488,8 +509,8 @@ check "race: 300 bundle files" test "$(find "$T/r1" "$T/r2" -name '*.cpk' | wc -
 new_store
 expect 0 "" "$CARDC" registry init --registry "$URI"
 cards "$T/k.jsonl" 20001 3000
-"$CARDC" batch -p "$PA" --cards "$T/k.jsonl" -k "$KEYS" -s "$SIGN" -o "$T/k" -j 2 \
-    --registry "$URI" >/dev/null 2>"$T/k.err" &
+SOURCE_DATE_EPOCH=1700000500 "$CARDC" batch -p "$PA" --cards "$T/k.jsonl" -k "$KEYS" \
+    -s "$SIGN" -o "$T/k" -j 2 --registry "$URI" >/dev/null 2>"$T/k.err" &
 kp=$!
 # Mid-run: once 200 bundles are on disk (the run is busy writing rows and files).
 i=0
@@ -513,11 +534,19 @@ check "kill -9: every bundle written is recorded" sh -c "test -z \"\$(comm -23 '
 if [ "$BACKEND" = sqlite ]; then
 	check "kill -9: integrity_check" test "$(sql 'PRAGMA integrity_check')" = ok
 fi
-# The run resumes: the cards recorded are refused, the others recorded.
-"$CARDC" batch -p "$PA" --cards "$T/k.jsonl" -k "$KEYS" -s "$SIGN" -o "$T/k2" -j 2 \
-    --registry "$URI" >"$T/k2.out" 2>/dev/null
-check "kill -9: resumed run refuses exactly the recorded cards" grep -qx \
-    "batch: 3000 cards, $((3000 - rows)) bundles written, $rows failed" "$T/k2.out"
+# The run resumes with the same creation time: every bundle again, the
+# recorded ones byte-identical (recorded already), the others recorded.
+SOURCE_DATE_EPOCH=1700000500 "$CARDC" batch -p "$PA" --cards "$T/k.jsonl" -k "$KEYS" \
+    -s "$SIGN" -o "$T/k2" -j 2 --registry "$URI" >"$T/k2.out" 2>/dev/null
+check "kill -9: resumed run writes every bundle" grep -qx \
+    "batch: 3000 cards, 3000 bundles written, 0 failed" "$T/k2.out"
 check "kill -9: 3000 rows after resuming" test "$(sql 'SELECT COUNT(*) FROM bundles')" = 3000
+check "kill -9: the recorded bundles again, byte-identical" sh -c "for f in '$T'/k/*.cpk; do
+    cmp -s \"\$f\" '$T/k2/'\"\$(basename \"\$f\")\" || exit 1; done"
+# Another day's run: the recorded cards are refused.
+SOURCE_DATE_EPOCH=1700000600 "$CARDC" batch -p "$PA" --cards "$T/k.jsonl" -k "$KEYS" \
+    -s "$SIGN" -o "$T/k3" -j 2 --registry "$URI" >"$T/k3.out" 2>/dev/null
+check "kill -9: another run refuses every recorded card" grep -qx \
+    "batch: 3000 cards, 0 bundles written, 3000 failed" "$T/k3.out"
 
 finish "registry-$BACKEND"

@@ -861,6 +861,7 @@ test_profile_paths(void)
 	struct profile *p = NULL;
 	struct cpk_error err;
 
+	memset(&opts, 0, sizeof(opts));
 	snprintf(kd, sizeof(kd), "%s", tpath("kd"));
 	mkdir(kd, 0700);
 	write_text("kd/aes.yaml", aes_keys, 0600);

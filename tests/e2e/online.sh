@@ -17,6 +17,8 @@
 #                    in the registry
 #   refused          the card refuses a LOAD block: exit 4, the registry
 #                    records failed at that command
+#   card-gone        the card leaves the reader in the middle of the script:
+#                    exit 5, the server records the bundle failed (card gone)
 #   server-killed    the server dies (SIGKILL, at its 3rd request); the agent
 #                    retries, a second server on the same registry continues
 #                    the session: loaded
@@ -229,6 +231,18 @@ refused)
 	err_has "6A84"
 	is "session state" "$(session_state)" failed
 	is "bundle state" "$(bundle_state)" failed
+	;;
+card-gone)
+	# Commands 1-8: order 1; the card vanishes after 11 (LOAD 1).
+	start_card scp03.yaml --drop-after 11
+	start_server
+	online 5
+	json_is result reader
+	err_has "the card was lost"
+	is "session state" "$(session_state)" failed
+	is "bundle state" "$(bundle_state)" failed
+	sql "SELECT reason FROM bundles" | grep -q "command 4" ||
+	    harness_die "the bundle's reason does not name where the run stopped"
 	;;
 server-killed)
 	start_card scp03.yaml

@@ -244,7 +244,7 @@ main(int argc, char *argv[])
 	(void)cpk_hex_decode("A000000151000000", 16, so.sd_aid, sizeof(so.sd_aid), &so.sd_aid_len,
 	    NULL);
 	so.log = log_nothing;
-	if (serve_http_start(&so, "127.0.0.1:0", cert, key, NULL, &http, &port, &err) != CPK_OK)
+	if (serve_http_start(&so, "127.0.0.1:0", cert, key, NULL, NULL, &http, &port, &err) != CPK_OK)
 		goto fail;
 	snprintf(url, sizeof(url), "https://127.0.0.1:%u", port);
 	if ((agents = calloc(n, sizeof(*agents))) == NULL ||

@@ -28,11 +28,12 @@
 
 #define SYNOPSIS "cardc serve --listen HOST:PORT --tls-cert PEM --tls-key PEM --routes FILE " \
     "-k KEYDIR -s SIGNKEY [--registry URI] [--sd AID] [--kvn KVN] [--delay MS] " \
-    "[--pam SERVICE [--auth-lockout SECONDS]] [--session-timeout SECONDS]\n" \
+    "[--pam SERVICE [--auth-lockout SECONDS]] [--tls-client-ca PEM] " \
+    "[--session-timeout SECONDS]\n" \
     "       cardc serve --sweep [--session-timeout SECONDS] [--registry URI]"
 
 enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_ROUTES, OPT_REGISTRY, OPT_SD, OPT_KVN,
-    OPT_DELAY, OPT_PAM, OPT_LOCKOUT, OPT_TIMEOUT, OPT_SWEEP };
+    OPT_DELAY, OPT_PAM, OPT_LOCKOUT, OPT_TIMEOUT, OPT_SWEEP, OPT_CLIENT_CA };
 
 #define SESSION_TIMEOUT_DEFAULT 300u	/* SERAM: an agent silent for 5 minutes is lost */
 #define SWEEP_EVERY 30			/* seconds between two looks for lost agents */
@@ -52,12 +53,13 @@ static const struct option long_options[] = {
 	{ "auth-lockout", required_argument, NULL, OPT_LOCKOUT },
 	{ "session-timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "sweep", no_argument, NULL, OPT_SWEEP },
+	{ "tls-client-ca", required_argument, NULL, OPT_CLIENT_CA },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
 struct serve_args {
-	const char *listen, *cert, *key, *routes, *registry, *keys, *sign_key, *pam;
+	const char *listen, *cert, *key, *routes, *registry, *keys, *sign_key, *pam, *client_ca;
 	unsigned long lockout, timeout;
 	bool sweep, has_timeout;
 	uint8_t sd[16];
@@ -177,6 +179,7 @@ run(const struct serve_args *a)
 		o.auth = serve_auth_check;
 		o.auth_ctx = auth;
 	}
+	o.client_cert = a->client_ca != NULL;
 	o.keydir = a->keys;
 	o.routes = routes;
 	o.reg = reg;
@@ -188,12 +191,13 @@ run(const struct serve_args *a)
 	o.delay_ms = (uint32_t)a->delay;
 	o.log = log_line;
 	test_fault(&fault);
-	if ((st = serve_http_start(&o, a->listen, a->cert, a->key, &fault, &http, &port,
-	    &err)) != CPK_OK)
+	if ((st = serve_http_start(&o, a->listen, a->cert, a->key, a->client_ca, &fault, &http,
+	    &port, &err)) != CPK_OK)
 		goto out;
-	fprintf(stderr, "cardc serve: listening on %s (port %u), %zu route(s), registry '%s'%s%s\n",
+	fprintf(stderr, "cardc serve: listening on %s (port %u), %zu route(s), registry '%s'%s%s%s\n",
 	    a->listen, port, serve_routes_count(routes), registry_name(reg),
-	    a->pam != NULL ? ", technicians through PAM service " : "", a->pam != NULL ? a->pam : "");
+	    a->pam != NULL ? ", technicians through PAM service " : "", a->pam != NULL ? a->pam : "",
+	    a->client_ca != NULL ? ", technicians by TLS client certificate" : "");
 	if (a->timeout < SWEEP_EVERY)
 		every.tv_sec = (time_t)a->timeout;
 	for (;;) {
@@ -281,6 +285,9 @@ serve_main(int argc, char *argv[])
 		case OPT_SWEEP:
 			a.sweep = true;
 			break;
+		case OPT_CLIENT_CA:
+			a.client_ca = optarg;
+			break;
 		case 'h':
 			cli_command_help(&cardc_serve_command, stdout);
 			return CLI_EXIT_OK;
@@ -348,6 +355,10 @@ const struct cli_command cardc_serve_command = {
 	    "                           after 3 failures in a row a user is refused\n"
 	    "                           for --auth-lockout seconds (default 60, doubled\n"
 	    "                           for each further failure); every failure logged\n"
+	    "      --tls-client-ca PEM  a session starts only for a technician with a TLS\n"
+	    "                           client certificate this CA signed (its common\n"
+	    "                           name is the technician; with --pam, the PAM user\n"
+	    "                           must be that name); any other certificate: 403\n"
 	    "      --session-timeout SECONDS  a session whose agent sends nothing for\n"
 	    "                           this long is abandoned and its bundle marked\n"
 	    "                           failed (default 300, SERAM's 5 minutes;\n"

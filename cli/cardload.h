@@ -62,6 +62,7 @@ struct cardload_server_args {
 	const char *session_id;			/* NULL: random */
 	unsigned retry_for;			/* seconds, 0: SERAM's 5 minutes */
 	const char *technician;			/* user name, NULL: none; the PIN is read */
+	const char *client_cert, *client_key;	/* TLS client certificate, NULL: none */
 };
 int cardload_server_run(const struct cardload_server_args *a);
 

@@ -36,7 +36,8 @@
 #define SYNOPSIS "cardload [-r READER] [--trust PUB|DIR] [--json] [-v] [--log FILE] " \
     "[--receipt FILE] [--cacert FILE] [--timeout SECONDS] BUNDLE|URL|-\n" \
     "       cardload [-r READER] [--json] [-v] [--log FILE] [--cacert FILE] " \
-    "[--retry-for SECONDS] [--session-id ID] [--technician USER] --server URL"
+    "[--retry-for SECONDS] [--session-id ID] [--technician USER] " \
+    "[--client-cert PEM [--client-key PEM]] --server URL"
 
 #define SYSTEM_TRUST_DIR CPK_SYSTEM_TRUST_DIR
 
@@ -44,7 +45,7 @@ _Static_assert(sizeof(((struct cardload_load_args *)0)->shown_url) == CPK_FETCH_
     "cardload.h's shown_url holds a redacted URL");
 
 enum { OPT_TRUST = 256, OPT_JSON, OPT_LOG, OPT_CACERT, OPT_TIMEOUT, OPT_RECEIPT, OPT_SERVER,
-    OPT_SESSION_ID, OPT_RETRY_FOR, OPT_TECHNICIAN };
+    OPT_SESSION_ID, OPT_RETRY_FOR, OPT_TECHNICIAN, OPT_CLIENT_CERT, OPT_CLIENT_KEY };
 
 static const struct option long_options[] = {
 	{ "reader", required_argument, NULL, 'r' },
@@ -59,6 +60,8 @@ static const struct option long_options[] = {
 	{ "session-id", required_argument, NULL, OPT_SESSION_ID },
 	{ "retry-for", required_argument, NULL, OPT_RETRY_FOR },
 	{ "technician", required_argument, NULL, OPT_TECHNICIAN },
+	{ "client-cert", required_argument, NULL, OPT_CLIENT_CERT },
+	{ "client-key", required_argument, NULL, OPT_CLIENT_KEY },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -208,7 +211,7 @@ read_bundle(struct run *run, struct cpk_buf *bytes)
 {
 	const struct cardload_load_args *a = run->a;
 	struct cpk_fetch_opts fo = { a->cacert, a->timeout, CPK_BUNDLE_MAX_SIZE,
-	    &cardload_stop_signal };
+	    &cardload_stop_signal, NULL, NULL };
 	cpk_status st;
 
 	if (strcmp(a->source, "-") == 0)
@@ -1092,6 +1095,8 @@ server_main(struct cardload_server_args *s, int argc, char *argv[])
 	if (!cpk_fetch_is_https(s->url))
 		return cli_usage(NULL, SYNOPSIS, "--server wants an https:// URL (the server's "
 		    "certificate is checked), not '%s'", s->url);
+	if (s->client_key != NULL && s->client_cert == NULL)
+		return cli_usage(NULL, SYNOPSIS, "--client-key goes with --client-cert");
 	if (s->session_id != NULL && !seram_session_id_valid(s->session_id))
 		return cli_usage(NULL, SYNOPSIS, "--session-id wants 1 to %d characters of A-Z a-z "
 		    "0-9 . _ -", SERAM_SESSION_ID_MAX);
@@ -1152,6 +1157,12 @@ load_main(int argc, char *argv[])
 				    "to %d bytes", SERAM_USER_MAX);
 			s.technician = optarg;
 			break;
+		case OPT_CLIENT_CERT:
+			s.client_cert = optarg;
+			break;
+		case OPT_CLIENT_KEY:
+			s.client_key = optarg;
+			break;
 		case OPT_RETRY_FOR:
 			if (!cli_parse_uint(optarg, 1, 3600, &v))
 				return cli_usage(NULL, SYNOPSIS,
@@ -1169,9 +1180,10 @@ load_main(int argc, char *argv[])
 		s.load = a;
 		return server_main(&s, argc, argv);
 	}
-	if (s.session_id != NULL || s.retry_for != 0 || s.technician != NULL)
-		return cli_usage(NULL, SYNOPSIS, "--session-id, --retry-for and --technician go with "
-		    "--server URL");
+	if (s.session_id != NULL || s.retry_for != 0 || s.technician != NULL ||
+	    s.client_cert != NULL || s.client_key != NULL)
+		return cli_usage(NULL, SYNOPSIS, "--session-id, --retry-for, --technician, "
+		    "--client-cert and --client-key go with --server URL");
 	if (optind == argc)
 		return cli_usage(NULL, SYNOPSIS, "no bundle given (a file, an https:// URL, or - "
 		    "for stdin)");
@@ -1235,6 +1247,9 @@ const struct cli_command cardload_load_command = {
 	"      --technician USER with --server: who you are, for a server that asks;\n"
 	"                        the PIN is read from the terminal (not shown), else\n"
 	"                        from the first line of stdin\n"
+	"      --client-cert PEM with --server: a TLS client certificate for a server\n"
+	"                        that knows technicians by certificate\n"
+	"      --client-key PEM  its private key (default: in the --client-cert file)\n"
 	"  -h, --help            this text\n"
 	"\n"
 	"Every run appends JSON records to the run log (cardload(1), RUN LOG): a\n"

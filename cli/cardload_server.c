@@ -333,6 +333,8 @@ cardload_server_run(const struct cardload_server_args *a)
 	memset(&ao, 0, sizeof(ao));
 	ao.url = a->url;
 	ao.cacert = a->load.cacert;
+	ao.client_cert = a->client_cert;
+	ao.client_key = a->client_key;
 	ao.session_id = a->session_id;
 	ao.se_id = o.t.name;
 	ao.retry_for = a->retry_for;

@@ -129,6 +129,9 @@ curl_failure(CURLcode rc, CURL *h, const char *verb, const char *url, const char
 	case CURLE_SSL_CACERT_BADFILE:
 		what = "the CA certificate file could not be read";
 		break;
+	case CURLE_SSL_CERTPROBLEM:
+		what = "the client certificate or its key could not be used";
+		break;
 	case CURLE_HTTP_RETURNED_ERROR:
 		(void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
 		return cpk_error_set(err, CPK_ERR_IO, "%s '%s': the server answered HTTP "
@@ -185,6 +188,12 @@ set_options(CURL *h, const char *url, const struct cpk_fetch_opts *o, struct sin
 		return rc;
 	if (o != NULL && o->cacert != NULL)
 		rc = curl_easy_setopt(h, CURLOPT_CAINFO, o->cacert);
+	if (rc == CURLE_OK && o != NULL && o->client_cert != NULL &&
+	    ((rc = curl_easy_setopt(h, CURLOPT_SSLCERT, o->client_cert)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM")) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_SSLKEY, o->client_key != NULL ? o->client_key :
+	    o->client_cert)) != CURLE_OK))
+		return rc;
 	return rc;
 }
 

@@ -28,6 +28,8 @@ struct cpk_fetch_opts {
 	/* Nonzero (set by another thread or a signal handler; a lock-free atomic): give up within a
 	 * second with CPK_ERR_INTERRUPTED. NULL: never. */
 	const atomic_int *stop;
+	/* A TLS client certificate (PEM) and its key (NULL: in the same file); NULL: none. */
+	const char *client_cert, *client_key;
 };
 
 /* Does s look like a URL ("scheme://...")? Says nothing about the scheme. */

@@ -318,6 +318,8 @@ cpk_agent_run(struct cpk_transport *t, const struct cpk_agent_opts *o,
 	}
 	memset(&fo, 0, sizeof(fo));
 	fo.cacert = o->cacert;
+	fo.client_cert = o->client_cert;
+	fo.client_key = o->client_key;
 	fo.timeout = CPK_AGENT_TIMEOUT;
 	fo.max_size = SERAM_BODY_MAX;
 	fo.stop = o->stop;

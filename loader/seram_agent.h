@@ -39,6 +39,7 @@
 struct cpk_agent_opts {
 	const char *url;		/* https://HOST[:PORT][/PATH]: /handshake is appended */
 	const char *cacert;		/* NULL: the system's CA store */
+	const char *client_cert, *client_key;	/* TLS client certificate (PEM), NULL: none */
 	const char *session_id;		/* NULL: a fresh random one */
 	const struct seram_technician *technician;	/* NULL: none sent */
 	const char *se_id;		/* the SE as the handshake names it (reader) */

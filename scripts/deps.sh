@@ -19,7 +19,7 @@ packages="build-essential meson ninja-build pkg-config libssl-dev libpcsclite-de
 libyaml-dev libzip-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev libpq-dev
 postgresql sqlite3 pcscd vsmartcard-vpcd mandoc valgrind clang libclang-rt-14-dev
 zip unzip python3 util-linux procps iproute2 dpkg-dev debhelper lintian
-libmicrohttpd-dev libpam0g-dev libpam-wrapper python3-jsonschema openssl"
+libmicrohttpd-dev libgnutls28-dev libpam0g-dev libpam-wrapper python3-jsonschema openssl"
 
 missing=""
 for p in $packages; do

@@ -685,8 +685,8 @@ out:
 }
 
 static void
-handshake(const struct serve_opts *o, const char *id, const uint8_t *body, size_t n,
-    struct serve_reply *out)
+handshake(const struct serve_opts *o, const char *id, const char *client, const uint8_t *body,
+    size_t n, struct serve_reply *out)
 {
 	struct seram_handshake h;
 	struct seram_handshake_response hr;
@@ -710,6 +710,23 @@ handshake(const struct serve_opts *o, const char *id, const uint8_t *body, size_
 		return;
 	}
 	memset(&s, 0, sizeof(s));
+	if (o->client_cert) {
+		if (client == NULL) {
+			seram_handshake_clear(&h);
+			logf_(&q, "refused: no technician's TLS client certificate");
+			reply_text(out, 401, "this server needs a technician's TLS client certificate");
+			return;
+		}
+		if (o->auth != NULL && h.has_technician && strcmp(h.technician.user, client) != 0) {
+			logf_(&q, "refused: technician '%s' with the certificate of '%s'",
+			    h.technician.user, client);
+			reply_text(out, 401, "technician '%s' refused: the TLS client certificate is "
+			    "'%s''s", h.technician.user, client);
+			seram_handshake_clear(&h);
+			return;
+		}
+		snprintf(s.technician, sizeof(s.technician), "%s", client);
+	}
 	if (o->auth != NULL) {
 		if (!h.has_technician) {
 			seram_handshake_clear(&h);
@@ -840,7 +857,8 @@ out:
 
 void
 serve_handle(const struct serve_opts *o, const char *path, const char *session_id,
-    const char *cookie, const uint8_t *body, size_t n, struct serve_reply *out)
+    const char *cookie, const char *client, const uint8_t *body, size_t n,
+    struct serve_reply *out)
 {
 	out->http = 500;
 	out->set_cookie[0] = '\0';
@@ -857,7 +875,7 @@ serve_handle(const struct serve_opts *o, const char *path, const char *session_i
 		return;
 	}
 	if (strcmp(path, "/handshake") == 0)
-		handshake(o, session_id, body, n, out);
+		handshake(o, session_id, client, body, n, out);
 	else
 		remote_management(o, session_id, cookie, body, n, out);
 }

@@ -60,8 +60,14 @@ struct serve_opts {
 	size_t sd_aid_len;
 	uint8_t kvn;				/* INITIALIZE UPDATE key version, 00 default */
 	uint32_t delay_ms;			/* "delay" of every order */
-	serve_auth_fn auth;			/* NULL: no technician needed */
+	serve_auth_fn auth;			/* NULL: no PIN check */
 	void *auth_ctx;
+	/*
+	 * A session starts only with a technician's TLS client certificate
+	 * (serve_http verifies it against its CA and passes its common name);
+	 * with auth too, the PAM user must be that name.
+	 */
+	bool client_cert;
 	serve_log_fn log;			/* may be NULL */
 	void *log_ctx;
 };
@@ -84,11 +90,13 @@ struct serve_reply {
 /*
  * One request: path "/handshake" or "/remoteManagement" (with or without
  * the "/gp/seram" prefix of the spec's server URL), the session id from
- * the query, the SERVE_COOKIE cookie (NULL: none). Always fills out (the
+ * the query, the SERVE_COOKIE cookie (NULL: none), the common name of the
+ * client's verified TLS certificate (NULL: none). Always fills out (the
  * caller frees out->body).
  */
 void serve_handle(const struct serve_opts *o, const char *path, const char *session_id,
-    const char *cookie, const uint8_t *body, size_t n, struct serve_reply *out);
+    const char *cookie, const char *client, const uint8_t *body, size_t n,
+    struct serve_reply *out);
 
 /*
  * The SERAM rule for a lost Local Agent: every session not ended and

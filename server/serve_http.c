@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <openssl/crypto.h>
 
 #include "cpk_file.h"
@@ -26,7 +28,7 @@ struct serve_http {
 	struct MHD_Daemon *d;
 	const struct serve_opts *o;
 	int fd;
-	struct cpk_buf cert, key;
+	struct cpk_buf cert, key, ca;
 	struct serve_fault fault;
 	atomic_uint requests;
 };
@@ -70,6 +72,43 @@ send_text(struct MHD_Connection *c, unsigned http, const char *text)
 	return send_reply(c, http, (const uint8_t *)text, strlen(text), false, NULL);
 }
 
+/*
+ * The common name of the client's certificate, verified against the CA
+ * (1..SERAM_USER_MAX printable ASCII characters): 1 found, 0 no
+ * certificate, -1 a certificate that does not verify or has no usable name.
+ */
+static int
+client_name(struct MHD_Connection *c, char *out, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci;
+	const gnutls_datum_t *peers;
+	gnutls_x509_crt_t crt;
+	unsigned int status = 0, n = 0;
+	size_t len = cap, i;
+	int rc;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci == NULL || ci->tls_session == NULL)
+		return 0;
+	peers = gnutls_certificate_get_peers((gnutls_session_t)ci->tls_session, &n);
+	if (peers == NULL || n == 0)
+		return 0;
+	if (gnutls_certificate_verify_peers2((gnutls_session_t)ci->tls_session, &status) != 0 ||
+	    status != 0 || gnutls_x509_crt_init(&crt) != 0)
+		return -1;
+	rc = gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) == 0 &&
+	    gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, out, &len) == 0 ?
+	    1 : -1;
+	gnutls_x509_crt_deinit(crt);
+	if (rc != 1 || len == 0 || len > SERAM_USER_MAX || len >= cap)
+		return -1;
+	for (i = 0; i < len; i++)
+		if (out[i] < 0x21 || out[i] > 0x7E)
+			return -1;
+	out[len] = '\0';
+	return 1;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
     const char *version, const char *upload, size_t *upload_size, void **state)
@@ -78,6 +117,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	struct request *rq = *state;
 	struct serve_reply reply;
 	const char *sid, *cookie;
+	char name[SERAM_USER_MAX + 2];
+	int who = 0;
 	enum MHD_Result ret;
 
 	(void)version;
@@ -102,11 +143,18 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "SERAM endpoints take POST\n");
 	if (rq->too_large)
 		return send_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "the message is too large\n");
+	if (h->ca.len > 0 && (who = client_name(c, name, sizeof(name))) < 0) {
+		if (h->o->log != NULL)
+			h->o->log(h->o->log_ctx, "-", "refused: a TLS client certificate that does "
+			    "not verify or names no technician");
+		return send_text(c, MHD_HTTP_FORBIDDEN, "the TLS client certificate does not "
+		    "verify (another CA, expired) or names no technician\n");
+	}
 	sid = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sessionId");
 	cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, SERVE_COOKIE);
 	cpk_buf_init(&reply.body);
-	serve_handle(h->o, url, sid, cookie, rq->body.data != NULL ? rq->body.data :
-	    (const uint8_t *)"", rq->body.len, &reply);
+	serve_handle(h->o, url, sid, cookie, who == 1 ? name : NULL, rq->body.data != NULL ?
+	    rq->body.data : (const uint8_t *)"", rq->body.len, &reply);
 	if (rq->number == h->fault.kill_after)
 		raise(SIGKILL);
 	ret = send_reply(c, reply.http, reply.body.data != NULL ? reply.body.data :
@@ -222,14 +270,16 @@ free_http(struct serve_http *h)
 	OPENSSL_cleanse(h->key.data, h->key.len);
 	cpk_buf_free(&h->key);
 	cpk_buf_free(&h->cert);
+	cpk_buf_free(&h->ca);
 	free(h);
 }
 
 cpk_status
 serve_http_start(const struct serve_opts *o, const char *listen, const char *cert,
-    const char *key, const struct serve_fault *fault, struct serve_http **out, unsigned *port,
-    struct cpk_error *err)
+    const char *key, const char *client_ca, const struct serve_fault *fault,
+    struct serve_http **out, unsigned *port, struct cpk_error *err)
 {
+	struct MHD_OptionItem trust[2] = { { MHD_OPTION_END, 0, NULL }, { MHD_OPTION_END, 0, NULL } };
 	struct serve_http *h;
 	cpk_status st;
 
@@ -242,15 +292,24 @@ serve_http_start(const struct serve_opts *o, const char *listen, const char *cer
 		h->fault = *fault;
 	cpk_buf_init(&h->cert);
 	cpk_buf_init(&h->key);
+	cpk_buf_init(&h->ca);
 	if ((st = read_pem(cert, "TLS certificate", &h->cert, err)) != CPK_OK ||
 	    (st = read_pem(key, "TLS key", &h->key, err)) != CPK_OK ||
+	    (client_ca != NULL && (st = read_pem(client_ca, "client CA", &h->ca, err)) !=
+	    CPK_OK) ||
 	    (st = listen_on(listen, &h->fd, port, err)) != CPK_OK)
 		goto fail;
+	/* The client CA, only when given (MHD then asks clients for a certificate). */
+	if (h->ca.len > 0) {
+		trust[0].option = MHD_OPTION_HTTPS_MEM_TRUST;
+		trust[0].ptr_value = h->ca.data;
+	}
 	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS |
 	    MHD_USE_POLL, 0, NULL, NULL, on_request, h,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->fd,
 	    MHD_OPTION_HTTPS_MEM_CERT, (const char *)h->cert.data,
 	    MHD_OPTION_HTTPS_MEM_KEY, (const char *)h->key.data,
+	    MHD_OPTION_ARRAY, trust,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)SERVE_HTTP_TIMEOUT,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)SERVE_HTTP_THREADS,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)NULL,

@@ -33,11 +33,14 @@ struct serve_fault {
 /*
  * Listen on listen ("HOST:PORT", "[V6]:PORT"; port 0: any) with the PEM
  * certificate chain and key files, in threads of its own. *port receives
- * the port bound. fault may be NULL.
+ * the port bound. client_ca (PEM, NULL: none): clients are asked for a
+ * certificate, and one that this CA signed and that is valid now gives the
+ * request its subject's common name (serve_handle's `client`); any other
+ * certificate is refused (403). fault may be NULL.
  */
 cpk_status serve_http_start(const struct serve_opts *o, const char *listen, const char *cert,
-    const char *key, const struct serve_fault *fault, struct serve_http **out, unsigned *port,
-    struct cpk_error *err);
+    const char *key, const char *client_ca, const struct serve_fault *fault,
+    struct serve_http **out, unsigned *port, struct cpk_error *err);
 /* Stop listening, finish the requests in flight; NULL accepted. */
 void serve_http_stop(struct serve_http **h);
 

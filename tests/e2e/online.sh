@@ -32,6 +32,9 @@
 #   client-killed    the agent is killed (SIGKILL) mid-script: the session
 #                    stays in state script, the bundle issued, never loaded;
 #                    cardc serve --sweep then abandons it, the bundle failed
+#   client-cert      a server with --tls-client-ca: no certificate, or one of
+#                    another CA, refused before any APDU; alice's provisions,
+#                    and the session names her
 #   technician       a server with --pam (a test service in this namespace's
 #                    own /etc/pam.d, pam_matrix from pam_wrapper's package): no technician, an unknown one, a wrong PIN are
 #                    refused before any APDU; the right one provisions; three
@@ -304,6 +307,36 @@ client-killed)
 	is "bundle state" "$(sql 'SELECT state FROM bundles')" failed
 	sql 'SELECT reason FROM bundles' | grep -q "the agent was lost in state script" ||
 	    harness_die "the bundle's reason"
+	;;
+client-cert)
+	# A CA of technicians, alice's certificate from it, and mallory's from another.
+	for who in ca other; do
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		    -subj "/CN=cpk test $who" -keyout "$WORK/$who.key" -out "$WORK/$who.pem" \
+		    2>>"$WORK/openssl.log" || harness_die "openssl: $who"
+	done
+	for who in alice:ca mallory:other; do
+		name=${who%%:*} ca=${who#*:}
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		    -subj "/CN=$name" -keyout "$WORK/$name.key" -out "$WORK/$name.csr" \
+		    2>>"$WORK/openssl.log" &&
+		    openssl x509 -req -in "$WORK/$name.csr" -CA "$WORK/$ca.pem" -CAkey "$WORK/$ca.key" \
+		    -CAcreateserial -days 2 -out "$WORK/$name.pem" 2>>"$WORK/openssl.log" ||
+		    harness_die "openssl: $name"
+	done
+	SERVER_ARGS="--tls-client-ca $WORK/ca.pem"
+	start_card scp03.yaml
+	start_server
+	online 1 --retry-for 2
+	err_has "needs a technician's TLS client certificate"
+	online 1 --retry-for 2 --client-cert "$WORK/mallory.pem" --client-key "$WORK/mallory.key"
+	err_has "HTTP 403"
+	is "commands the card saw" "$(card_commands)" 0
+	online 0 --client-cert "$WORK/alice.pem" --client-key "$WORK/alice.key"
+	json_is result ok
+	is "technician" "$(sql "SELECT technician FROM serve_sessions WHERE state = 'done'")" alice
+	grep -q "refused: no technician's TLS client certificate" "$WORK/server.1.log" ||
+	    harness_die "the server did not log the refusal"
 	;;
 technician)
 	# The test service "cpk-serve" with pam_matrix (of pam_wrapper's package) and

@@ -20,6 +20,7 @@ static const struct cli_command *const commands[] = {
 	&cardc_diff_command,
 	&cardc_check_command,
 	&cardc_hsm_command,
+	&cardc_serve_command,
 };
 
 static const struct cli_program cardc = {

@@ -27,6 +27,7 @@ extern const struct cli_command cardc_registry_command;
 extern const struct cli_command cardc_receipt_command;
 extern const struct cli_command cardc_diff_command;
 extern const struct cli_command cardc_check_command;
+extern const struct cli_command cardc_serve_command;
 
 /* The option string prefix every subcommand passes to getopt_long. */
 #define CARDC_GETOPT_PREFIX ":"

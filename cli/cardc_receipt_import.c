@@ -25,6 +25,7 @@
 #include "cpk_file.h"
 #include "receipt.h"
 #include "registry.h"
+#include "registry_issue.h"
 
 #define SYNOPSIS "cardc receipt import RECEIPT... --bundle PATH [--bundle PATH]... " \
     "-k KEYDIR|KEYFILE [--registry URI] [--trust PUB|DIR] [--json]"
@@ -171,36 +172,16 @@ find_bundle(struct import_ctx *c, const uint8_t sha256[CPK_SHA256_LEN])
 	return i < c->ncand ? c->cand[i].path : NULL;
 }
 
-/* The reason a registry keeps: the verdict's sentence, cut to fit. */
-static void
-reason_text(const struct receipt_result *res, char *out, size_t n)
-{
-	size_t len = cpk_utf8_cut(res->reason, n - 1);
-
-	memcpy(out, res->reason, len);
-	out[len] = '\0';
-}
-
-static enum registry_state
-state_for(enum receipt_verdict v)
-{
-	return v == RECEIPT_LOADED || v == RECEIPT_UNVERIFIED ? REGISTRY_LOADED : REGISTRY_FAILED;
-}
-
 /* Verify one parsed receipt and record its verdict; o->message says what happened. */
 static cpk_status
 import_one(struct import_ctx *c, const struct receipt *r, struct outcome *o,
     struct cpk_error *err)
 {
 	struct registry_row row;
-	struct registry_receipt in;
-	struct registry_capture caps[REGISTRY_CAPTURES_MAX];
+	struct registry_receipt_buf in;
 	struct receipt_result res;
 	struct cpk_bundle *b = NULL;
-	char reason[REGISTRY_REASON_MAX + 1];
-	char hex[REGISTRY_CAPTURES_MAX][2 * REGISTRY_CAPTURE_VALUE_MAX + 1];
 	const char *path;
-	size_t i;
 	cpk_status st;
 
 	if (!r->has_bundle_sha256) {
@@ -239,24 +220,9 @@ import_one(struct import_ctx *c, const struct receipt *r, struct outcome *o,
 		    res.reason);
 		return CPK_OK;
 	}
-	memset(&in, 0, sizeof(in));
-	reason_text(&res, reason, sizeof(reason));
-	in.bundle_sha256 = o->bundle;
-	in.state = state_for(res.verdict);
-	in.reason = reason;
-	/* The values the card returned where the bundle captures them (and they verified). */
-	for (i = 0; i < res.ncaptured && i < REGISTRY_CAPTURES_MAX; i++) {
-		if (!res.captured[i].present || res.captured[i].len > REGISTRY_CAPTURE_VALUE_MAX)
-			continue;
-		cpk_hex_encode(res.captured[i].value, res.captured[i].len, hex[in.ncaptures],
-		    sizeof(hex[0]));
-		caps[in.ncaptures].name = res.captured[i].name;
-		caps[in.ncaptures].value_hex = hex[in.ncaptures];
-		in.ncaptures++;
-	}
-	in.captures = caps;
-	o->ncaptured = in.ncaptures;
-	if ((st = registry_import(c->reg, &in, &o->reg, err)) == CPK_ERR_STATE) {
+	registry_receipt_prepare(&res, o->bundle, &in);
+	o->ncaptured = in.in.ncaptures;
+	if ((st = registry_import(c->reg, &in.in, &o->reg, err)) == CPK_ERR_STATE) {
 		/* Revoked card, superseded bundle: the registry's words. */
 		o->verdict = RECEIPT_REFUSED;
 		snprintf(o->message, sizeof(o->message), "refused: %.400s", err->msg);

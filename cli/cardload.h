@@ -55,6 +55,17 @@ struct cardload_load_args {
  */
 int cardload_load_run(const struct cardload_load_args *a);
 
+/* cardload --server URL (cardload_server.c): the SERAM Local Agent. */
+struct cardload_server_args {
+	struct cardload_load_args load;		/* reader, json, verbose, log, cacert */
+	const char *url;
+	const char *session_id;			/* NULL: random */
+	unsigned retry_for;			/* seconds, 0: SERAM's 5 minutes */
+	const char *technician;			/* user name, NULL: none; the PIN is read */
+	const char *client_cert, *client_key;	/* TLS client certificate, NULL: none */
+};
+int cardload_server_run(const struct cardload_server_args *a);
+
 /* --- shared by the subcommands (cardload_common.c) --- */
 
 /* -r, else $CPK_READER, else NULL (the only reader holding a card). */

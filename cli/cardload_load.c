@@ -20,6 +20,7 @@
 #include "bundle_read.h"
 #include "cpk_config.h"
 #include "cardload.h"
+#include "seram.h"
 #include "cardload_stop.h"
 #include "cli_util.h"
 #include "cpk_config.h"
@@ -33,14 +34,18 @@
 #include "verify.h"
 
 #define SYNOPSIS "cardload [-r READER] [--trust PUB|DIR] [--json] [-v] [--log FILE] " \
-    "[--receipt FILE] [--cacert FILE] [--timeout SECONDS] BUNDLE|URL|-"
+    "[--receipt FILE] [--cacert FILE] [--timeout SECONDS] BUNDLE|URL|-\n" \
+    "       cardload [-r READER] [--json] [-v] [--log FILE] [--cacert FILE] " \
+    "[--retry-for SECONDS] [--session-id ID] [--technician USER] " \
+    "[--client-cert PEM [--client-key PEM]] --server URL"
 
 #define SYSTEM_TRUST_DIR CPK_SYSTEM_TRUST_DIR
 
 _Static_assert(sizeof(((struct cardload_load_args *)0)->shown_url) == CPK_FETCH_SHOWN_MAX,
     "cardload.h's shown_url holds a redacted URL");
 
-enum { OPT_TRUST = 256, OPT_JSON, OPT_LOG, OPT_CACERT, OPT_TIMEOUT, OPT_RECEIPT };
+enum { OPT_TRUST = 256, OPT_JSON, OPT_LOG, OPT_CACERT, OPT_TIMEOUT, OPT_RECEIPT, OPT_SERVER,
+    OPT_SESSION_ID, OPT_RETRY_FOR, OPT_TECHNICIAN, OPT_CLIENT_CERT, OPT_CLIENT_KEY };
 
 static const struct option long_options[] = {
 	{ "reader", required_argument, NULL, 'r' },
@@ -51,6 +56,12 @@ static const struct option long_options[] = {
 	{ "cacert", required_argument, NULL, OPT_CACERT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "receipt", required_argument, NULL, OPT_RECEIPT },
+	{ "server", required_argument, NULL, OPT_SERVER },
+	{ "session-id", required_argument, NULL, OPT_SESSION_ID },
+	{ "retry-for", required_argument, NULL, OPT_RETRY_FOR },
+	{ "technician", required_argument, NULL, OPT_TECHNICIAN },
+	{ "client-cert", required_argument, NULL, OPT_CLIENT_CERT },
+	{ "client-key", required_argument, NULL, OPT_CLIENT_KEY },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -107,16 +118,6 @@ publish(const struct run *run)
 	cardload_stop_unlock();
 }
 
-
-static void
-now_iso(char out[CPK_RUNLOG_TIME_LEN])
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-		memset(&ts, 0, sizeof(ts));
-	cpk_runlog_time(&ts, out);
-}
 
 static void
 outcome(struct run *run, const char *result, int code, const char *advice, const char *fmt, ...)
@@ -210,7 +211,7 @@ read_bundle(struct run *run, struct cpk_buf *bytes)
 {
 	const struct cardload_load_args *a = run->a;
 	struct cpk_fetch_opts fo = { a->cacert, a->timeout, CPK_BUNDLE_MAX_SIZE,
-	    &cardload_stop_signal };
+	    &cardload_stop_signal, NULL, NULL };
 	cpk_status st;
 
 	if (strcmp(a->source, "-") == 0)
@@ -597,6 +598,20 @@ stream(struct run *run)
 
 	memset(&t, 0, sizeof(t));
 	cpk_error_clear(&run->err);
+	if (run->a->card == NULL && run->m->mode == CPK_MODE_SESSION) {
+		/*
+		 * A session bundle follows its card's INITIALIZE UPDATE in the same
+		 * card session; another process's session ended when it let the card
+		 * go (pcscd powers an idle card down): refused, nothing sent.
+		 */
+		outcome(run, "rejected", CARDLOAD_EXIT_REJECTED, "load it in the process that "
+		    "opens the card session: cardload session -o card.yaml --bundle BUNDLE -- "
+		    "COMMAND (COMMAND makes the bundle from card.yaml), or let a server drive the "
+		    "card: cardload --server URL", "%s is a session bundle: it can only be loaded "
+		    "in the card session it was made in, by the process that opened it; nothing "
+		    "was sent to a card", run->a->shown);
+		return;
+	}
 	if (run->a->card != NULL) {
 		/* cardload session: the card opened (and kept) by the session. */
 		t = *run->a->card;
@@ -966,7 +981,7 @@ report(struct run *run)
 	struct cpk_buf receipt = CPK_BUF_INIT;
 	bool receipt_made;
 
-	now_iso(run->end);
+	cpk_runlog_now(run->end);
 	receipt_made = make_receipt(run, &receipt);
 	(void)write_record(run, false, receipt_made ? &receipt : NULL);
 	cpk_buf_free(&receipt);
@@ -1047,7 +1062,7 @@ cardload_load_run(const struct cardload_load_args *a)
 	run.answers = &answers;
 	run.tty = isatty(STDERR_FILENO) == 1;
 	cpk_error_clear(&run.err);
-	now_iso(run.start);
+	cpk_runlog_now(run.start);
 	publish(&run);
 	(void)cardload_stop_start(abandon, NULL);
 	if (load_trust(&run, &trust) && read_bundle(&run, &bytes) &&
@@ -1067,13 +1082,38 @@ cardload_load_run(const struct cardload_load_args *a)
 	return run.exit;
 }
 
+/* cardload --server URL: the options that apply, then the SERAM session. */
+static int
+server_main(struct cardload_server_args *s, int argc, char *argv[])
+{
+	if (optind < argc)
+		return cli_usage(NULL, SYNOPSIS, "--server takes no bundle (the server sends the "
+		    "commands): '%s'", argv[optind]);
+	if (s->load.trust != NULL || s->load.receipt != NULL || s->load.timeout != 0)
+		return cli_usage(NULL, SYNOPSIS, "--trust, --receipt and --timeout are for bundles; "
+		    "with --server the server checks and records the card's answers");
+	if (!cpk_fetch_is_https(s->url))
+		return cli_usage(NULL, SYNOPSIS, "--server wants an https:// URL (the server's "
+		    "certificate is checked), not '%s'", s->url);
+	if (s->client_key != NULL && s->client_cert == NULL)
+		return cli_usage(NULL, SYNOPSIS, "--client-key goes with --client-cert");
+	if (s->session_id != NULL && !seram_session_id_valid(s->session_id))
+		return cli_usage(NULL, SYNOPSIS, "--session-id wants 1 to %d characters of A-Z a-z "
+		    "0-9 . _ -", SERAM_SESSION_ID_MAX);
+	if (s->load.log != NULL && s->load.log[0] == '\0')
+		return cli_usage(NULL, SYNOPSIS, "--log wants a file name");
+	return cardload_server_run(s);
+}
+
 static int
 load_main(int argc, char *argv[])
 {
+	struct cardload_server_args s;
 	struct cardload_load_args a;
 	unsigned long v;
 	int c;
 
+	memset(&s, 0, sizeof(s));
 	memset(&a, 0, sizeof(a));
 	while ((c = getopt_long(argc, argv, CARDLOAD_GETOPT_PREFIX "r:vh", long_options,
 	    NULL)) != -1) {
@@ -1105,6 +1145,30 @@ load_main(int argc, char *argv[])
 				    "--timeout wants seconds from 1 to 3600, not '%s'", optarg);
 			a.timeout = (unsigned)v;
 			break;
+		case OPT_SERVER:
+			s.url = optarg;
+			break;
+		case OPT_SESSION_ID:
+			s.session_id = optarg;
+			break;
+		case OPT_TECHNICIAN:
+			if (optarg[0] == '\0' || strlen(optarg) > SERAM_USER_MAX)
+				return cli_usage(NULL, SYNOPSIS, "--technician wants a user name of 1 "
+				    "to %d bytes", SERAM_USER_MAX);
+			s.technician = optarg;
+			break;
+		case OPT_CLIENT_CERT:
+			s.client_cert = optarg;
+			break;
+		case OPT_CLIENT_KEY:
+			s.client_key = optarg;
+			break;
+		case OPT_RETRY_FOR:
+			if (!cli_parse_uint(optarg, 1, 3600, &v))
+				return cli_usage(NULL, SYNOPSIS,
+				    "--retry-for wants seconds from 1 to 3600, not '%s'", optarg);
+			s.retry_for = (unsigned)v;
+			break;
 		case 'h':
 			cli_command_help(&cardload_load_command, stdout);
 			return CLI_EXIT_OK;
@@ -1112,6 +1176,14 @@ load_main(int argc, char *argv[])
 			return cli_bad_option(NULL, SYNOPSIS, c, argv, long_options);
 		}
 	}
+	if (s.url != NULL) {
+		s.load = a;
+		return server_main(&s, argc, argv);
+	}
+	if (s.session_id != NULL || s.retry_for != 0 || s.technician != NULL ||
+	    s.client_cert != NULL || s.client_key != NULL)
+		return cli_usage(NULL, SYNOPSIS, "--session-id, --retry-for, --technician, "
+		    "--client-cert and --client-key go with --server URL");
 	if (optind == argc)
 		return cli_usage(NULL, SYNOPSIS, "no bundle given (a file, an https:// URL, or - "
 		    "for stdin)");
@@ -1164,6 +1236,20 @@ const struct cli_command cardload_load_command = {
 	"                        replaced atomically, a regular file only\n"
 	"      --cacert FILE     CA certificates (PEM) for an https:// server\n"
 	"      --timeout SECONDS download time limit (default 120)\n"
+	"      --server URL      no bundle: be the SERAM Local Agent of the server at\n"
+	"                        URL (cardc serve): hold the card for the whole session\n"
+	"                        and play the commands the server sends; the server\n"
+	"                        identifies the card, compiles, checks the answers and\n"
+	"                        records them\n"
+	"      --session-id ID   with --server: the SERAM session id (default: random)\n"
+	"      --retry-for SECONDS  with --server: how long to keep sending a request\n"
+	"                        the server does not answer (default 300, SERAM's rule)\n"
+	"      --technician USER with --server: who you are, for a server that asks;\n"
+	"                        the PIN is read from the terminal (not shown), else\n"
+	"                        from the first line of stdin\n"
+	"      --client-cert PEM with --server: a TLS client certificate for a server\n"
+	"                        that knows technicians by certificate\n"
+	"      --client-key PEM  its private key (default: in the --client-cert file)\n"
 	"  -h, --help            this text\n"
 	"\n"
 	"Every run appends JSON records to the run log (cardload(1), RUN LOG): a\n"

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -101,7 +102,8 @@ progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, cu
 
 /* Plain words for the libcurl errors a technician meets. */
 static cpk_status
-curl_failure(CURLcode rc, CURL *h, const char *url, const char *detail, struct cpk_error *err)
+curl_failure(CURLcode rc, CURL *h, const char *verb, const char *url, const char *detail,
+    struct cpk_error *err)
 {
 	long http = 0;
 	const char *what;
@@ -118,7 +120,7 @@ curl_failure(CURLcode rc, CURL *h, const char *url, const char *detail, struct c
 		    "wrong address)";
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
-		what = "the download timed out";
+		what = "timed out";
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
 		what = "the server's certificate could not be verified (if your organisation uses "
@@ -127,10 +129,13 @@ curl_failure(CURLcode rc, CURL *h, const char *url, const char *detail, struct c
 	case CURLE_SSL_CACERT_BADFILE:
 		what = "the CA certificate file could not be read";
 		break;
+	case CURLE_SSL_CERTPROBLEM:
+		what = "the client certificate or its key could not be used";
+		break;
 	case CURLE_HTTP_RETURNED_ERROR:
 		(void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
-		return cpk_error_set(err, CPK_ERR_IO, "downloading '%s': the server answered HTTP "
-		    "%ld%s", url, http, http == 404 ? " (not found: check the address)" : "");
+		return cpk_error_set(err, CPK_ERR_IO, "%s '%s': the server answered HTTP "
+		    "%ld%s", verb, url, http, http == 404 ? " (not found: check the address)" : "");
 	case CURLE_TOO_MANY_REDIRECTS:
 		what = "too many redirects";
 		break;
@@ -139,9 +144,9 @@ curl_failure(CURLcode rc, CURL *h, const char *url, const char *detail, struct c
 		break;
 	}
 	if (detail != NULL && *detail != '\0')
-		return cpk_error_set(err, CPK_ERR_IO, "downloading '%s': %s [%.200s]", url, what,
+		return cpk_error_set(err, CPK_ERR_IO, "%s '%s': %s [%.200s]", verb, url, what,
 		    detail);
-	return cpk_error_set(err, CPK_ERR_IO, "downloading '%s': %s", url, what);
+	return cpk_error_set(err, CPK_ERR_IO, "%s '%s': %s", verb, url, what);
 }
 
 static CURLcode
@@ -183,6 +188,12 @@ set_options(CURL *h, const char *url, const struct cpk_fetch_opts *o, struct sin
 		return rc;
 	if (o != NULL && o->cacert != NULL)
 		rc = curl_easy_setopt(h, CURLOPT_CAINFO, o->cacert);
+	if (rc == CURLE_OK && o != NULL && o->client_cert != NULL &&
+	    ((rc = curl_easy_setopt(h, CURLOPT_SSLCERT, o->client_cert)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM")) != CURLE_OK ||
+	    (rc = curl_easy_setopt(h, CURLOPT_SSLKEY, o->client_key != NULL ? o->client_key :
+	    o->client_cert)) != CURLE_OK))
+		return rc;
 	return rc;
 }
 
@@ -233,7 +244,7 @@ cpk_fetch(const char *url, const struct cpk_fetch_opts *o, struct cpk_buf *out,
 		goto out;
 	}
 	if (rc != CURLE_OK) {
-		st = curl_failure(rc, h, shown, errbuf, err);
+		st = curl_failure(rc, h, "downloading", shown, errbuf, err);
 		goto out;
 	}
 	st = CPK_OK;
@@ -244,5 +255,117 @@ out:
 		curl_easy_cleanup(h);
 	if (global)
 		curl_global_cleanup();
+	return st;
+}
+
+/* --- POST requests on one handle (cardload --server) --- */
+
+struct cpk_fetch_client {
+	CURL *h;
+	struct curl_slist *headers;
+	struct cpk_fetch_opts o;
+	char errbuf[CURL_ERROR_SIZE];
+	bool global;
+};
+
+cpk_status
+cpk_fetch_client_new(const struct cpk_fetch_opts *o, struct cpk_fetch_client **out,
+    struct cpk_error *err)
+{
+	struct cpk_fetch_client *c;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
+	if (o != NULL)
+		c->o = *o;
+	c->global = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+	if (!c->global || (c->h = curl_easy_init()) == NULL) {
+		cpk_fetch_client_free(&c);
+		return cpk_error_set(err, CPK_ERR_NOMEM, "cannot set up the HTTPS client");
+	}
+	*out = c;
+	return CPK_OK;
+}
+
+void
+cpk_fetch_client_free(struct cpk_fetch_client **cp)
+{
+	struct cpk_fetch_client *c = cp != NULL ? *cp : NULL;
+
+	if (c == NULL)
+		return;
+	if (c->h != NULL)
+		curl_easy_cleanup(c->h);
+	curl_slist_free_all(c->headers);
+	if (c->global)
+		curl_global_cleanup();
+	free(c);
+	*cp = NULL;
+}
+
+cpk_status
+cpk_fetch_post(struct cpk_fetch_client *c, const char *url, const char *ctype,
+    const uint8_t *body, size_t n, long *http, struct cpk_buf *out, struct cpk_error *err)
+{
+	char shown[CPK_FETCH_SHOWN_MAX], header[128];
+	struct sink s = { out, out->len, CPK_BUNDLE_MAX_SIZE, false, CPK_OK, err };
+	struct curl_slist *l;
+	CURLcode rc;
+	cpk_status st;
+
+	*http = 0;
+	c->errbuf[0] = '\0';
+	cpk_fetch_redact(url, shown, sizeof(shown));
+	if (c->o.max_size != 0)
+		s.cap = c->o.max_size;
+	if (!cpk_fetch_is_https(url)) {
+		st = cpk_error_set(err, CPK_ERR_UNSUPPORTED, "'%s': only https:// servers are "
+		    "spoken to (the server's certificate is checked)", shown);
+		goto out;
+	}
+	if (c->headers == NULL) {
+		snprintf(header, sizeof(header), "Content-Type: %s", ctype);
+		if ((l = curl_slist_append(NULL, header)) == NULL) {
+			st = cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		c->headers = l;
+	}
+	if ((rc = set_options(c->h, url, &c->o, &s, c->errbuf)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(c->h, CURLOPT_FOLLOWLOCATION, 0L)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(c->h, CURLOPT_FAILONERROR, 0L)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(c->h, CURLOPT_COOKIEFILE, "")) != CURLE_OK ||
+	    (rc = curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, c->headers)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, (const char *)body)) != CURLE_OK) {
+		st = cpk_error_set(err, CPK_ERR_UNSUPPORTED, "cannot set up the HTTPS client: %s",
+		    curl_easy_strerror(rc));
+		goto out;
+	}
+	rc = curl_easy_perform(c->h);
+	if (rc == CURLE_ABORTED_BY_CALLBACK && c->o.stop != NULL && *c->o.stop != 0) {
+		st = cpk_error_set(err, CPK_ERR_INTERRUPTED, "the request to '%s' was interrupted",
+		    shown);
+		goto out;
+	}
+	if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+		st = cpk_error_set(err, CPK_ERR_RANGE, "'%s' answered more than %zu bytes", shown,
+		    s.cap);
+		goto out;
+	}
+	if (s.st != CPK_OK) {
+		st = s.st;
+		goto out;
+	}
+	if (rc != CURLE_OK) {
+		st = curl_failure(rc, c->h, "talking to", shown, c->errbuf, err);
+		goto out;
+	}
+	(void)curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, http);
+	st = CPK_OK;
+out:
+	if (st != CPK_OK && out->len > s.start)
+		cpk_buf_truncate(out, out->len - s.start);
 	return st;
 }

@@ -28,6 +28,8 @@ struct cpk_fetch_opts {
 	/* Nonzero (set by another thread or a signal handler; a lock-free atomic): give up within a
 	 * second with CPK_ERR_INTERRUPTED. NULL: never. */
 	const atomic_int *stop;
+	/* A TLS client certificate (PEM) and its key (NULL: in the same file); NULL: none. */
+	const char *client_cert, *client_key;
 };
 
 /* Does s look like a URL ("scheme://...")? Says nothing about the scheme. */
@@ -54,5 +56,26 @@ void cpk_fetch_redact(const char *url, char *out, size_t cap);
  */
 cpk_status cpk_fetch(const char *url, const struct cpk_fetch_opts *o, struct cpk_buf *out,
     struct cpk_error *err);
+
+/*
+ * A client for several POST requests to one server (cardload --server): one
+ * libcurl handle, so the TLS connection and cookies (RFC 6265, as the SERAM
+ * binding asks) are kept between requests. Same rules as cpk_fetch: https://
+ * only, the certificate and name verified, no redirect followed, the body
+ * capped (o->max_size, 0: CPK_BUNDLE_MAX_SIZE), each request timed out
+ * (o->timeout), o->stop honoured.
+ */
+struct cpk_fetch_client;
+
+cpk_status cpk_fetch_client_new(const struct cpk_fetch_opts *o, struct cpk_fetch_client **out,
+    struct cpk_error *err);
+void cpk_fetch_client_free(struct cpk_fetch_client **c);
+/*
+ * POST body (content type ctype) to url; the answer's body is appended to
+ * out and its HTTP status is *http (any status: the caller judges). Errors
+ * as cpk_fetch's (CPK_ERR_IO: connection, TLS, time-out).
+ */
+cpk_status cpk_fetch_post(struct cpk_fetch_client *c, const char *url, const char *ctype,
+    const uint8_t *body, size_t n, long *http, struct cpk_buf *out, struct cpk_error *err);
 
 #endif

@@ -290,3 +290,13 @@ out:
 		st = cpk_io_error(err, "cannot close the run log", path, errno);
 	return st;
 }
+
+void
+cpk_runlog_now(char out[CPK_RUNLOG_TIME_LEN])
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		memset(&ts, 0, sizeof(ts));
+	cpk_runlog_time(&ts, out);
+}

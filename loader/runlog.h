@@ -100,6 +100,8 @@ struct cpk_runlog_entry {
 
 /* "2025-11-22T10:04:05.123Z" for a CLOCK_REALTIME time. */
 void cpk_runlog_time(const struct timespec *ts, char out[CPK_RUNLOG_TIME_LEN]);
+/* The same for now (the Unix epoch if the clock cannot be read). */
+void cpk_runlog_now(char out[CPK_RUNLOG_TIME_LEN]);
 
 /*
  * Append the entry as one JSON line (ending in LF) to out. Strings are

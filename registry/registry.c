@@ -1261,3 +1261,15 @@ registry_record_many(struct registry *r, const struct registry_issue *in, size_t
 		ret = st[i];
 	return ret;
 }
+
+cpk_status
+registry_query_locked(struct registry *r, const char *sql, size_t nparams,
+    const char *const *params, registry_sql_row_fn fn, void *arg, struct cpk_error *err)
+{
+	cpk_status st;
+
+	pthread_mutex_lock(&r->mu);
+	st = r->ops->query(r->db, sql, nparams, params, fn, arg, err);
+	pthread_mutex_unlock(&r->mu);
+	return st;
+}

@@ -29,7 +29,7 @@
 #include "cpk_error.h"
 
 /* The newest schema this build knows (see registry.c for the steps). */
-#define REGISTRY_SCHEMA_VERSION 2
+#define REGISTRY_SCHEMA_VERSION 3
 
 #define REGISTRY_URI_MAX 1024
 #define REGISTRY_SERIAL_MAX 64
@@ -309,6 +309,62 @@ struct registry_summary_row {
 };
 typedef cpk_status (*registry_summary_fn)(void *arg, const struct registry_summary_row *row);
 cpk_status registry_summary(struct registry *r, registry_summary_fn fn, void *arg,
+    struct cpk_error *err);
+
+/*
+ * cardc serve's SERAM sessions (registry_session.c). A session row holds
+ * everything a server process needs to continue a session another one
+ * began: its state, the card record the first order's answers gave, the
+ * host challenge, the session bundle (hex of the .cpk) and the last
+ * report and order (a report sent again gets the same order again).
+ * Each change names the state it expects (compare and swap): of two
+ * processes handling the same report, one wins, the other gets
+ * CPK_ERR_STATE.
+ */
+#define REGISTRY_SESSION_ID_MAX 64
+#define REGISTRY_SESSION_STATE_MAX 16
+
+struct registry_session {
+	char id[REGISTRY_SESSION_ID_MAX + 1];
+	char state[REGISTRY_SESSION_STATE_MAX + 1];
+	uint64_t created, changed;
+	char technician[REGISTRY_NAME_MAX + 1];		/* "" when none */
+	char secret[REGISTRY_HEX_HASH];			/* SHA-256 (hex) of the agent's cookie */
+	char serial[REGISTRY_SERIAL_MAX + 1];
+	char bundle_sha256[REGISTRY_HEX_HASH];
+	char host_challenge[17];
+	char last_report[REGISTRY_HEX_HASH];		/* SHA-256 (hex) of the last report */
+	char detail[REGISTRY_REASON_MAX + 1];
+	char *card, *bundle, *last_order;		/* NULL when absent */
+};
+
+/* Release the texts (card, bundle, last_order); the struct stays. */
+void registry_session_clear(struct registry_session *s);
+/* A new session (state, created, technician, secret from s). CPK_ERR_STATE: the id exists. */
+cpk_status registry_session_create(struct registry *r, const struct registry_session *s,
+    struct cpk_error *err);
+/* CPK_ERR_NOT_FOUND when there is no such session. */
+cpk_status registry_session_get(struct registry *r, const char *id, struct registry_session *out,
+    struct cpk_error *err);
+/*
+ * Store every field of s (changed: now) if the session is still in state
+ * `from`; CPK_ERR_STATE if it is not (another process moved it on).
+ */
+cpk_status registry_session_update(struct registry *r, const struct registry_session *s,
+    const char *from, struct cpk_error *err);
+/*
+ * Sessions not ended (handshake, identify, script) and unchanged since
+ * `older_than` (Unix time) or before: fn(arg, id, state, bundle_sha256 or "").
+ */
+cpk_status registry_session_stale(struct registry *r, uint64_t older_than,
+    cpk_status (*fn)(void *arg, const char *id, const char *state, const char *bundle),
+    void *arg, struct cpk_error *err);
+/* Move a session from state `from` to `to` with a detail; CPK_ERR_STATE if it moved on. */
+cpk_status registry_session_set_state(struct registry *r, const char *id, const char *from,
+    const char *to, const char *detail, struct cpk_error *err);
+/* Sessions by state: fn(arg, state, count). */
+cpk_status registry_session_counts(struct registry *r,
+    cpk_status (*fn)(void *arg, const char *state, uint64_t count), void *arg,
     struct cpk_error *err);
 
 #endif

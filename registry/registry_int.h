@@ -54,4 +54,12 @@ struct registry_ops {
 extern const struct registry_ops registry_sqlite_ops;
 extern const struct registry_ops registry_pg_ops;
 
+struct registry;
+/*
+ * One statement on an open registry, under its lock (registry.c): for
+ * the modules that add their own tables (registry_session.c).
+ */
+cpk_status registry_query_locked(struct registry *r, const char *sql, size_t nparams,
+    const char *const *params, registry_sql_row_fn fn, void *arg, struct cpk_error *err);
+
 #endif

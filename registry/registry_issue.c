@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "cpk_bytes.h"
+#include "cpk_text.h"
 
 /* Hex of p[0..n) into out (room for 2n + 1). */
 static void
@@ -262,4 +263,32 @@ out:
 		free(w.data);
 	}
 	return st;
+}
+
+void
+registry_receipt_prepare(const struct receipt_result *res, const char *bundle_sha256,
+    struct registry_receipt_buf *b)
+{
+	size_t i, n;
+
+	memset(b, 0, sizeof(*b));
+	snprintf(b->bundle, sizeof(b->bundle), "%s", bundle_sha256);
+	n = cpk_utf8_cut(res->reason, sizeof(b->reason) - 1);
+	memcpy(b->reason, res->reason, n);
+	b->reason[n] = '\0';
+	b->in.bundle_sha256 = b->bundle;
+	b->in.state = res->verdict == RECEIPT_LOADED || res->verdict == RECEIPT_UNVERIFIED ?
+	    REGISTRY_LOADED : REGISTRY_FAILED;
+	b->in.reason = b->reason;
+	/* The values the card returned where the bundle captures them (and they verified). */
+	for (i = 0; i < res->ncaptured && b->in.ncaptures < REGISTRY_CAPTURES_MAX; i++) {
+		if (!res->captured[i].present || res->captured[i].len > REGISTRY_CAPTURE_VALUE_MAX)
+			continue;
+		cpk_hex_encode(res->captured[i].value, res->captured[i].len,
+		    b->hex[b->in.ncaptures], sizeof(b->hex[0]));
+		b->caps[b->in.ncaptures].name = res->captured[i].name;
+		b->caps[b->in.ncaptures].value_hex = b->hex[b->in.ncaptures];
+		b->in.ncaptures++;
+	}
+	b->in.captures = b->caps;
 }

@@ -17,6 +17,7 @@
 #include "cpk_error.h"
 #include "datakey.h"
 #include "profile.h"
+#include "receipt.h"
 #include "registry.h"
 
 /*
@@ -66,5 +67,21 @@ cpk_status registry_issue_bundle(struct registry *r, const struct datakey *dk,
 cpk_status registry_reissue_source(struct registry *r, const struct datakey *dk,
     const struct profile *p, const char *lost, struct registry_row *row,
     struct card_record *data, struct cpk_error *err);
+
+/*
+ * What a verified receipt proves, as registry_import records it (`in`
+ * points into the buffers below, do not copy the struct): state loaded
+ * (LOADED, UNVERIFIED) or failed, the verdict's sentence as the reason,
+ * the captured values present. For cardc receipt import and cardc serve.
+ */
+struct registry_receipt_buf {
+	struct registry_receipt in;
+	struct registry_capture caps[REGISTRY_CAPTURES_MAX];
+	char hex[REGISTRY_CAPTURES_MAX][2 * REGISTRY_CAPTURE_VALUE_MAX + 1];
+	char reason[REGISTRY_REASON_MAX + 1];
+	char bundle[REGISTRY_HEX_HASH];
+};
+void registry_receipt_prepare(const struct receipt_result *res, const char *bundle_sha256,
+    struct registry_receipt_buf *b);
 
 #endif

@@ -65,6 +65,23 @@ static const char *const schema[] = {
 	" value TEXT NOT NULL,"
 	" at BIGINT NOT NULL,"
 	" PRIMARY KEY (bundle_sha256, name));",
+	/* 2 -> 3: cardc serve's SERAM sessions, so any server process continues any session */
+	"CREATE TABLE serve_sessions ("
+	" id TEXT PRIMARY KEY,"
+	" state TEXT NOT NULL,"
+	" created BIGINT NOT NULL,"
+	" changed BIGINT NOT NULL,"
+	" technician TEXT,"
+	" secret TEXT,"
+	" serial TEXT,"
+	" bundle_sha256 TEXT,"
+	" host_challenge TEXT,"
+	" card TEXT,"
+	" bundle TEXT,"
+	" last_report TEXT,"
+	" last_order TEXT,"
+	" detail TEXT);"
+	"CREATE INDEX serve_sessions_serial ON serve_sessions (serial);",
 };
 
 /* Notices ("table exists, skipping") are not ours to print. */

@@ -5,6 +5,10 @@
 # jansson: cardc reads JSON-lines card records; SQLite and libpq: cardc's
 # issuance registry), PostgreSQL and the sqlite3 shell (the registry tests
 # start their own server and read the stores),
+# libmicrohttpd (cardc serve's HTTPS server), libpam (its technicians;
+# libpam-wrapper's pam_matrix is the online tests' PAM module), python3-jsonschema (the SERAM
+# messages are checked against docs/seram.schema.json), openssl (the online
+# tests make their TLS certificate),
 # pcscd with the vpcd virtual reader (the simulator's way in), mandoc (man
 # page lint), valgrind, and dpkg-dev, debhelper and lintian (the Debian
 # packages are built and checked by the 'package' test), SoftHSM2 with the
@@ -17,7 +21,8 @@ packages="build-essential meson ninja-build pkg-config libssl-dev libpcsclite-de
 libyaml-dev libzip-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev libpq-dev
 postgresql sqlite3 pcscd vsmartcard-vpcd mandoc valgrind clang libclang-rt-14-dev
 zip unzip python3 util-linux procps iproute2 dpkg-dev debhelper lintian
-softhsm2 libp11-kit-dev gdb"
+softhsm2 libp11-kit-dev gdb
+libmicrohttpd-dev libgnutls28-dev libpam0g-dev libpam-wrapper python3-jsonschema openssl"
 
 missing=""
 for p in $packages; do

@@ -343,7 +343,7 @@ static void
 test_fetch_refusals(void)
 {
 	struct cpk_buf out = CPK_BUF_INIT;
-	struct cpk_fetch_opts o = { NULL, 5, 0, NULL };
+	struct cpk_fetch_opts o = { NULL, 5, 0, NULL, NULL, NULL };
 	struct cpk_error err;
 
 	CHECK(cpk_fetch_is_url("https://example.org/b.cpk"));

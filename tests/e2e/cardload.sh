@@ -303,13 +303,13 @@ assert len(c["iu-response"]) == 58 and len(c["host-challenge"]) == 16
 	edit_receipt "$WORK/receipt.json" "$WORK/edit-iu.json" \
 	    '("\"iu-response\":\"%s\"" % r["card"]["iu-response"], 40)'
 	receipt_verify 3 "$WORK/edit-iu.json" "$WORK/card.cpk"
-	# The session is over: the same bundle again is refused at EXTERNAL
-	# AUTHENTICATE; its receipt (no identification) says failed at command 1.
-	cardload_run 4 --receipt "$WORK/again.json" "$WORK/card.cpk"
+	# The session is over: the same bundle in another process is refused
+	# before anything is sent; its receipt says failed, nothing sent.
+	cardload_run 3 --receipt "$WORK/again.json" "$WORK/card.cpk"
 	receipt_verify 4 "$WORK/again.json" "$WORK/card.cpk"
 	rv_is verdict failed
-	rv_is index 1
-	rv_says "EXTERNAL AUTHENTICATE"
+	rv_is index null
+	rv_says "nothing was sent to the card"
 	harness_stop_cardsim
 	check_log_lines
 }
@@ -1022,10 +1022,13 @@ EOF
 	# identify --session still writes the same kind of record.
 	identify card2 --session
 	grep -q '^iu-response: [0-9A-F]\{58\}$' "$WORK/card2.yaml" || harness_die "iu-response"
-	# The session is over: the same bundle is refused at EXTERNAL AUTHENTICATE.
-	cardload_run 4 "$WORK/card.cpk"
-	err_has "the card refused EXTERNAL AUTHENTICATE (command 1 of"
-	err_has "a session bundle must be loaded in the card session it was made in"
+	# A session bundle in another process (its card session is over): refused,
+	# nothing sent, with the way out.
+	card_snap twoproc
+	cardload_run 3 "$WORK/card.cpk"
+	err_has "is a session bundle: it can only be loaded in the card session it was made in"
+	err_has "cardload session -o card.yaml --bundle BUNDLE -- COMMAND"
+	card_untouched twoproc
 	harness_stop_cardsim
 	print_registry
 	registry_has "^APP ${APP}  SELECTABLE"

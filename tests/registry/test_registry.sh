@@ -60,11 +60,11 @@ hash_of() {
 
 new_store
 expect 0 "" "$CARDC" registry init --registry "$URI"
-check "init: message" grep -q "schema version 2 created" "$T/out"
-check "init: version table" test "$(sql 'SELECT version FROM schema_version')" = 2
-expect 1 "already has a schema (version 2)" "$CARDC" registry init --registry "$URI"
+check "init: message" grep -q "schema version 3 created" "$T/out"
+check "init: version table" test "$(sql 'SELECT version FROM schema_version')" = 3
+expect 1 "already has a schema (version 3)" "$CARDC" registry init --registry "$URI"
 expect 0 "" "$CARDC" registry migrate --registry "$URI"
-check "migrate: up to date" grep -q "schema version 2, up to date" "$T/out"
+check "migrate: up to date" grep -q "schema version 3, up to date" "$T/out"
 expect 0 "" "$CARDC" registry list --registry "$URI"
 check "list: empty" grep -qx "0 bundles" "$T/out"
 if [ "$BACKEND" = sqlite ]; then
@@ -146,7 +146,7 @@ expect 0 "" "$CARDC" registry export --registry "$URI"
 check "export: sealed data" grep -q "\"sealed-data\": \"$data\"" "$T/out"
 check "export: no plain data" sh -c "! grep -q 'Ada Lovelace' '$T/out'"
 check "export: JSON" python3 -c "import json,sys; d=json.load(open(sys.argv[1])); \
-    assert d['format'] == 'cpk-registry-export' and d['schema-version'] == 2; \
+    assert d['format'] == 'cpk-registry-export' and d['schema-version'] == 3; \
     assert len(d['bundles']) == 5 and len(d['events']) == 9" "$T/out"
 
 # --- list, show, summary ---
@@ -226,11 +226,11 @@ if [ "$BACKEND" = postgresql ]; then
 	check "no such database: no password" sh -c "! grep -q hunter2 '$T/err'"
 fi
 sql "UPDATE schema_version SET version = 99"
-expect 1 "has schema version 99, newer than this cardc knows (2): use a newer cardc" \
+expect 1 "has schema version 99, newer than this cardc knows (3): use a newer cardc" \
     "$CARDC" registry list --registry "$URI"
-expect 1 "has schema version 99, newer than this cardc knows (2)" \
+expect 1 "has schema version 99, newer than this cardc knows (3)" \
     "$CARDC" registry migrate --registry "$URI"
-expect 1 "has schema version 99, newer than this cardc knows (2)" \
+expect 1 "has schema version 99, newer than this cardc knows (3)" \
     compile -p "$PA" -c "$CARD3" -o "$T/n.cpk"
 check "newer schema: no bundle" test ! -e "$T/n.cpk"
 new_store
@@ -260,13 +260,13 @@ INSERT INTO bundles (serial, kdd, profile, profile_sha256, bundle_sha256, mode, 
  '00', 'AB01', 'offline', '000001', 1700000000, 1700000100, 'issued');
 INSERT INTO events (at, serial, bundle_sha256, event, detail) VALUES
  (1700000100, 'CARD-0001', 'AB01', 'issued', 'install-applet');" >/dev/null
-expect 1 "has schema version 1, older than this cardc's (2): run cardc registry migrate" \
+expect 1 "has schema version 1, older than this cardc's (3): run cardc registry migrate" \
     "$CARDC" registry list --registry "$URI"
 expect 1 "already has a schema (version 1): cardc registry migrate brings it up to date" \
     "$CARDC" registry init --registry "$URI"
 expect 0 "" "$CARDC" registry migrate --registry "$URI"
-check "migrate: message" grep -q "schema version 1 -> 2" "$T/out"
-check "migrate: version" test "$(sql 'SELECT version FROM schema_version')" = 2
+check "migrate: message" grep -q "schema version 1 -> 3" "$T/out"
+check "migrate: version" test "$(sql 'SELECT version FROM schema_version')" = 3
 check "migrate: old row kept" test "$(sql "SELECT serial, state, counter, changed, data IS NULL \
     FROM bundles")" = "$(if [ "$BACKEND" = sqlite ]; then echo 'CARD-0001|issued|000001|1700000100|1'; \
     else echo 'CARD-0001|issued|000001|1700000100|t'; fi)"

@@ -782,13 +782,18 @@ status_entry(const struct cardsim *c, uint8_t p1, bool tagged, size_t i, struct 
 		if ((st = cpk_tlv_put(&t, 0xCE, ver, 2, err)) != CPK_OK)
 			goto out;
 	}
-	if (p1 != 0x80 && (st = cpk_tlv_put(&t, 0xCC, c->id.isd.b, c->id.isd.len, err)) != CPK_OK)
-		goto out;
+	/*
+	 * GP Card Specification 2.3.1 Table 11-36 (GlobalPlatform Registry Data) lists the
+	 * Executable Module AIDs (84, one per module) before the Associated Security Domain's
+	 * AID (CC): 4F, 9F70, C5, C4, CE, 84..., CC.
+	 */
 	if (p1 == 0x10)
 		for (k = 0; k < lf->nmodules; k++)
 			if ((st = cpk_tlv_put(&t, 0x84, lf->modules[k].b, lf->modules[k].len, err)) !=
 			    CPK_OK)
 				goto out;
+	if (p1 != 0x80 && (st = cpk_tlv_put(&t, 0xCC, c->id.isd.b, c->id.isd.len, err)) != CPK_OK)
+		goto out;
 	st = cpk_tlv_put(e, 0xE3, t.data, t.len, err);
 out:
 	cpk_buf_free(&t);

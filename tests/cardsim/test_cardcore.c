@@ -660,8 +660,9 @@ test_content(void)
 	CHECK_SW(sxmit(c, &s, "80F22002024F0000", &d), 0x9000);
 	CHECK_HEX(d.data, d.len, "E31D4F09" PKG "9F700101CE020100CC08" ISD);
 	CHECK_SW(sxmit(c, &s, "80F21002024F0000", &d), 0x9000);
-	CHECK_HEX(d.data, d.len, "E3354F09" PKG "9F700101CE020100CC08" ISD "840A" APPLET "840A"
-	    APPLET2);
+	/* GP 2.3.1 Table 11-36: the module AIDs (84) come before the SD's AID (CC). */
+	CHECK_HEX(d.data, d.len, "E3354F09" PKG "9F700101CE020100840A" APPLET "840A" APPLET2
+	    "CC08" ISD);
 	CHECK_SW(sxmit(c, &s, "80F21000024F0000", &d), 0x9000);
 	CHECK_HEX(d.data, d.len, "09" PKG "0100020A" APPLET "0A" APPLET2);
 

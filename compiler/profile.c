@@ -556,20 +556,27 @@ parse_delete(struct pctx *c, const struct ydoc_node **v, struct profile_step *s)
 	return CPK_OK;
 }
 
-/* Load parameters: hex (the whole field) or { code, vdata, nvdata } -> EF len C6 02 .. */
+/*
+ * Load parameters: hex (the whole field), 'auto' (code and nvdata from the
+ * CAP), or { code, vdata, nvdata } with numbers or 'auto' -> EF len C6 02 ..
+ */
 static cpk_status
 parse_load_params(struct pctx *c, const struct ydoc_node *n, struct profile_load *l)
 {
 	static const struct ydoc_field hexf = {
 		"load-parameters", YDOC_T_HEX, false, 1, 255, NULL, false,
 	};
-	static const uint8_t tags[] = { 0xC6, 0xC7, 0xC8 };
 	const struct ydoc_node *v[N(lparams_fields)];
-	uint8_t inner[12];
-	size_t ni = 0, i;
+	size_t i;
 	long long val;
 	cpk_status ret;
 
+	l->loc_params = loc_of(n);
+	if (n->kind == YDOC_SCALAR && strcmp(n->str, "auto") == 0) {
+		l->lp_auto = GP_LP_CODE | GP_LP_NVDATA;
+		l->lp_given = l->lp_auto;
+		return CPK_OK;
+	}
 	if (n->kind == YDOC_SCALAR) {
 		if ((ret = ydoc_get_hex(c->file, n, &hexf, l->params, sizeof(l->params),
 		    &l->params_len, c->err)) != CPK_OK)
@@ -582,26 +589,31 @@ parse_load_params(struct pctx *c, const struct ydoc_node *n, struct profile_load
 	}
 	if (n->kind != YDOC_MAP)
 		return cpk_error_set_at(c->err, CPK_ERR_PARSE, c->file, n->line, n->col,
-		    "'load-parameters' must be hex or a mapping of code, vdata and nvdata sizes");
+		    "'load-parameters' must be hex, auto or a mapping of code, vdata and nvdata "
+		    "sizes");
 	if ((ret = ydoc_check_map(c->file, n, n, &lparams_schema, v, c->err)) != CPK_OK)
 		return ret;
 	for (i = 0; i < N(lparams_fields); i++) {
 		if (v[i] == NULL)
 			continue;
+		l->lp_given |= 1u << i;
+		if (v[i]->kind == YDOC_SCALAR && strcmp(v[i]->str, "auto") == 0) {
+			if (i == LP_VDATA)
+				return cpk_error_set_at(c->err, CPK_ERR_PARSE, c->file, v[i]->line,
+				    v[i]->col, "'vdata' cannot be auto: a CAP file does not say how "
+				    "much transient memory its applets allocate (give a number)");
+			l->lp_auto |= 1u << i;
+			continue;
+		}
 		if ((ret = ydoc_get_int(c->file, v[i], &lparams_fields[i], &val, c->err)) != CPK_OK)
 			return ret;
-		inner[ni++] = tags[i];
-		inner[ni++] = 0x02;
-		inner[ni++] = (uint8_t)(val >> 8);
-		inner[ni++] = (uint8_t)val;
+		l->lp_sizes[i] = (uint32_t)val;
 	}
-	if (ni == 0)
+	if (l->lp_given == 0)
 		return cpk_error_set_at(c->err, CPK_ERR_PARSE, c->file, n->line, n->col,
 		    "'load-parameters' names no size (code, vdata or nvdata)");
-	l->params[0] = 0xEF;
-	l->params[1] = (uint8_t)ni;
-	memcpy(l->params + 2, inner, ni);
-	l->params_len = ni + 2;
+	if (l->lp_auto == 0)
+		gp_load_params(l->lp_sizes, l->lp_given, l->params, &l->params_len);
 	return CPK_OK;
 }
 

@@ -130,6 +130,14 @@ struct profile_load {
 	enum cap_hash hash;		/* default none */
 	uint8_t params[255];		/* INSTALL [for load] load parameters */
 	size_t params_len;
+	/*
+	 * load-parameters with sizes written 'auto' (GP_LP_* bits): profile_resolve
+	 * computes them from the CAP and encodes params; the other given sizes
+	 * (lp_given) are in lp_sizes.
+	 */
+	unsigned lp_auto, lp_given;
+	uint32_t lp_sizes[3];
+	struct profile_loc loc_params;
 	size_t block_size;		/* 0 = auto: scp_max_plain_data(level) */
 	bool has_sd;
 	struct gp_aid sd;		/* security domain to load into (INSTALL [for load]) */

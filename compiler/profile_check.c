@@ -280,6 +280,29 @@ resolve_keys(struct profile *p, const struct profile_opts *opts, struct cpk_erro
 	return CPK_OK;
 }
 
+/*
+ * load-parameters sizes written 'auto', from the CAP (cpk-profile(5) gives the
+ * rule next to GPShell's and GlobalPlatformPro's): code (C6) is the Load File
+ * Data Block exactly as loaded, with or without the Descriptor; nvdata (C8)
+ * is the static field image plus the initial static arrays, both sizes from
+ * the Directory component. Transient memory is not in a CAP.
+ */
+static cpk_status
+auto_load_params(struct profile *p, struct profile_load *l, struct cpk_error *err)
+{
+	if ((l->lp_auto & GP_LP_CODE) != 0) {
+		if (l->lfdb.len > UINT32_MAX)
+			return at(p, err, l->loc_params, CPK_ERR_RANGE,
+			    "load file of %zu bytes is too large for a code size", l->lfdb.len);
+		l->lp_sizes[0] = (uint32_t)l->lfdb.len;
+	}
+	if ((l->lp_auto & GP_LP_NVDATA) != 0) {
+		l->lp_sizes[2] = (uint32_t)(l->cap->info.static_image + l->cap->info.static_arrays);
+	}
+	gp_load_params(l->lp_sizes, l->lp_given, l->params, &l->params_len);
+	return CPK_OK;
+}
+
 static cpk_status
 resolve_load(struct profile *p, struct profile_load *l, struct cpk_error *err)
 {
@@ -297,6 +320,8 @@ resolve_load(struct profile *p, struct profile_load *l, struct cpk_error *err)
 	if ((ret = cap_hash(l->hash, l->lfdb.data, l->lfdb.len, l->lfdb_hash, &l->lfdb_hash_len,
 	    err)) != CPK_OK)
 		return relocate(p, err, l->loc_cap, ret);
+	if (l->lp_auto != 0 && (ret = auto_load_params(p, l, err)) != CPK_OK)
+		return ret;
 	l->block = l->block_size != 0 ? l->block_size : scp_max_plain_data(p->sd.level);
 	return CPK_OK;
 }

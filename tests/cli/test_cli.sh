@@ -151,6 +151,12 @@ check "personalize: the serial is not in the plain STORE DATA" \
 # The rotation example: the plain PUT KEY for version 02, replacing 01.
 "$CARDC" verify "$T/rotate-keys.cpk" -k "$KEYS" >"$T/out" 2>&1
 check "rotate-keys: no PUT KEY 80D80181" grep -q "^       80D8018143028010" "$T/out"
+# The load parameters example: INSTALL [for load] carries the sizes computed
+# from hello.cap: C6 the LFDB without Descriptor, C7 as written, C8 the static
+# field image (4 bytes: capgen's counter and DATA reference) and its 8-byte array.
+"$CARDC" verify "$T/load-parameters.cpk" -k "$KEYS" >"$T/out" 2>&1
+check "load-parameters: computed C6, given C7, computed C8" \
+    grep -q "^       80E60200..09F043504B48454C4C4F00000EEF0CC602....C7020100C802000C" "$T/out"
 
 # Step labels are shortened between characters, never inside one: a load
 # step labelled "a" and 30 "é" (61 bytes) gives LOAD labels of "a" and 29

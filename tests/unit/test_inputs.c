@@ -589,6 +589,52 @@ test_profile_valid(void)
 	CHECK(p == NULL);
 }
 
+/*
+ * load-parameters: auto: code (C6) is the LFDB as loaded, nvdata (C8) the
+ * Directory's static field image and array sizes; numbers and auto mix; vdata
+ * cannot be auto.
+ */
+static void
+test_profile_load_params_auto(void)
+{
+	struct cpk_error err;
+	struct profile *p = NULL;
+	const struct profile_load *l;
+	char want[64];
+	size_t dir, image;
+
+	if (!CHECK_OK(profile_text(HEAD "      load-parameters: auto\n", &p, &err))) {
+		fprintf(stderr, "  %s:%u:%u: %s\n", err.file, err.line, err.col, err.msg);
+		return;
+	}
+	l = &p->steps[0].u.load;
+	/* The Directory follows the Header; CAP 2.1: image_size after 11 u2 sizes. */
+	dir = 3 + (((size_t)l->lfdb.data[1] << 8) | l->lfdb.data[2]);
+	CHECK(l->lfdb.data[dir] == 0x02);
+	image = ((size_t)l->lfdb.data[dir + 3 + 22] << 8) | l->lfdb.data[dir + 3 + 23];
+	image += ((size_t)l->lfdb.data[dir + 3 + 26] << 8) | l->lfdb.data[dir + 3 + 27];
+	CHECK(image > 0 && l->lfdb.len > 255 && l->lfdb.len < 65536);
+	snprintf(want, sizeof(want), "EF08C602%04zXC802%04zX", l->lfdb.len, image);
+	CHECK_HEX(l->params, l->params_len, want);
+	profile_free(&p);
+
+	/* Without the Descriptor the code size shrinks; vdata given, nvdata absent. */
+	if (!CHECK_OK(profile_text(HEAD "      descriptor: exclude\n"
+	    "      load-parameters: {code: auto, vdata: 512}\n", &p, &err)))
+		return;
+	l = &p->steps[0].u.load;
+	snprintf(want, sizeof(want), "EF08C602%04zXC7020200", l->lfdb.len);
+	CHECK_HEX(l->params, l->params_len, want);
+	profile_free(&p);
+
+	bad_profile(__LINE__, HEAD "      load-parameters: {code: auto, vdata: auto}\n",
+	    "p.yaml:14:44: 'vdata' cannot be auto: a CAP file does not say how much transient "
+	    "memory its applets allocate (give a number)");
+	bad_profile(__LINE__, HEAD "      load-parameters: [auto]\n",
+	    "p.yaml:14:24: 'load-parameters' must be hex, auto or a mapping of code, vdata and "
+	    "nvdata sizes");
+}
+
 /* --- card records --- */
 
 #define CARD \
@@ -1733,6 +1779,7 @@ main(int argc, char **argv)
 	test_profile_schema_errors();
 	test_profile_semantic_errors();
 	test_profile_valid();
+	test_profile_load_params_auto();
 	test_card_errors();
 	test_ydoc_locate();
 	test_card_valid();

@@ -12,13 +12,10 @@
 
 #include "cpk_bundle.h"
 #include "cpk_tlv.h"
+#include "profile_int.h"
+#include "step.h"
 #include "ydoc.h"
 
-struct pctx {
-	const char *file;
-	struct profile *p;
-	struct cpk_error *err;
-};
 
 static const char *const scp_names[] = { "02", "03", NULL };
 static const char *const level_names[] = {
@@ -246,9 +243,19 @@ static const struct {
 const char *
 profile_step_name(enum profile_step_kind kind)
 {
+	if (kind == PROFILE_STEP_CMD)
+		return "table step";
 	if ((unsigned)kind < 1 || (unsigned)kind > STEP_KIND_MAX)
 		return "unknown";
 	return step_kinds[kind].name;
+}
+
+const char *
+profile_step_title(const struct profile_step *s)
+{
+	if (s->kind == PROFILE_STEP_CMD && s->u.cmd.ops != NULL)
+		return s->u.cmd.ops->name;
+	return profile_step_name(s->kind);
 }
 
 /* --- freeing --- */
@@ -386,6 +393,33 @@ opt_label(struct pctx *c, const struct ydoc_node *n, const struct ydoc_field *f,
 		    "'%s' must be text without control characters (byte %zu is 0x%02X)", f->key,
 		    bad + 1, (unsigned)(uint8_t)s[bad]);
 	return dup_str(c, s, out);
+}
+
+struct profile_loc
+profile_loc_of(const struct ydoc_node *n)
+{
+	return loc_of(n);
+}
+
+cpk_status
+profile_get_aid(struct pctx *c, const struct ydoc_node *n, const struct ydoc_field *f,
+    struct gp_aid *aid)
+{
+	return get_aid(c, n, f, aid);
+}
+
+cpk_status
+profile_opt_bool(struct pctx *c, const struct ydoc_node *n, const struct ydoc_field *f,
+    bool dflt, bool *out)
+{
+	return opt_bool(c, n, f, dflt, out);
+}
+
+cpk_status
+profile_opt_label(struct pctx *c, const struct ydoc_node *n, const struct ydoc_field *f,
+    char **out)
+{
+	return opt_label(c, n, f, out);
 }
 
 /* --- templates: hex text with ${...} placeholders --- */
@@ -710,22 +744,22 @@ privilege_name(struct pctx *c, const struct ydoc_node *n, uint8_t priv[3], bool 
 
 /* Privileges: a list of names, or hex (1 or 3 bytes). Default 00. */
 static cpk_status
-parse_privileges(struct pctx *c, const struct ydoc_node *n, struct profile_install *in)
+parse_privileges(struct pctx *c, const struct ydoc_node *n, uint8_t priv[3], size_t *len)
 {
 	static const struct ydoc_field hexf = { "privileges", YDOC_T_HEX, false, 1, 3, NULL, false };
 	bool wide = false;
 	cpk_status ret;
 	size_t i;
 
-	memset(in->privileges, 0, sizeof(in->privileges));
-	in->privileges_len = 1;
+	memset(priv, 0, 3);
+	*len = 1;
 	if (n == NULL)
 		return CPK_OK;
 	if (n->kind == YDOC_SCALAR) {
-		if ((ret = ydoc_get_hex(c->file, n, &hexf, in->privileges, 3, &in->privileges_len,
+		if ((ret = ydoc_get_hex(c->file, n, &hexf, priv, 3, &*len,
 		    c->err)) != CPK_OK)
 			return ret;
-		if (in->privileges_len == 2)
+		if (*len == 2)
 			return cpk_error_set_at(c->err, CPK_ERR_RANGE, c->file, n->line, n->col,
 			    "'privileges' must be 1 or 3 bytes of hex, got 2");
 		return CPK_OK;
@@ -734,10 +768,16 @@ parse_privileges(struct pctx *c, const struct ydoc_node *n, struct profile_insta
 		return cpk_error_set_at(c->err, CPK_ERR_PARSE, c->file, n->line, n->col,
 		    "'privileges' must be a list of names or hex, not a mapping");
 	for (i = 0; i < n->n; i++)
-		if ((ret = privilege_name(c, n->items[i], in->privileges, &wide)) != CPK_OK)
+		if ((ret = privilege_name(c, n->items[i], priv, &wide)) != CPK_OK)
 			return ret;
-	in->privileges_len = wide ? 3 : 1;
+	*len = wide ? 3 : 1;
 	return CPK_OK;
+}
+
+cpk_status
+profile_get_privileges(struct pctx *c, const struct ydoc_node *n, uint8_t priv[3], size_t *len)
+{
+	return parse_privileges(c, n, priv, len);
 }
 
 static cpk_status
@@ -760,7 +800,7 @@ parse_install(struct pctx *c, const struct ydoc_node **v, struct profile_step *s
 	if (v[IN_INSTANCE] != NULL &&
 	    (ret = get_aid(c, v[IN_INSTANCE], &install_fields[IN_INSTANCE], &in->instance)) != CPK_OK)
 		return ret;
-	if ((ret = parse_privileges(c, v[IN_PRIV], in)) != CPK_OK)
+	if ((ret = parse_privileges(c, v[IN_PRIV], in->privileges, &in->privileges_len)) != CPK_OK)
 		return ret;
 	if (v[IN_PARAMS] != NULL && (ret = ydoc_get_hex(c->file, v[IN_PARAMS],
 	    &install_fields[IN_PARAMS], in->params, sizeof(in->params), &in->params_len,
@@ -971,20 +1011,48 @@ parse_apdu(struct pctx *c, const struct ydoc_node **v, struct profile_step *s)
 static cpk_status
 unknown_step(struct pctx *c, const struct ydoc_node *key)
 {
-	const char *names[STEP_KIND_MAX];
+	const char *names[STEP_KIND_MAX + 8];
 	const char *sug;
 	char q[64];
-	size_t i;
+	size_t i, n = 0;
 
 	for (i = 1; i <= STEP_KIND_MAX; i++)
-		names[i - 1] = step_kinds[i].name;
-	sug = ydoc_suggest(key->str, names, STEP_KIND_MAX);
+		names[n++] = step_kinds[i].name;
+	for (i = 0; i < step_table_len && n < sizeof(names) / sizeof(names[0]); i++)
+		names[n++] = step_table[i]->name;
+	sug = ydoc_suggest(key->str, names, n);
 	ydoc_quote(key->str, q, sizeof(q));
 	if (sug != NULL)
 		return cpk_error_set_at(c->err, CPK_ERR_PARSE, c->file, key->line, key->col,
 		    "unknown step '%s' (did you mean '%s'?)", q, sug);
 	return cpk_error_set_at(c->err, CPK_ERR_PARSE, c->file, key->line, key->col,
-	    "unknown step '%s' (expected delete, load, install, store-data, put-key or apdu)", q);
+	    "unknown step '%s' (expected delete, load, install, store-data, put-key, apdu, "
+	    "set-status, delete-key, extradite or registry-update)", q);
+}
+
+/* A step of the step table (step.h), or an unknown step. */
+static cpk_status
+parse_table_step(struct pctx *c, const struct ydoc_node *n, struct profile_step *s)
+{
+	const struct step_ops *ops = step_find(n->keys[0]->str);
+	const struct ydoc_node *v[16];
+	struct ydoc_schema schema;
+	cpk_status ret;
+
+	if (ops == NULL)
+		return unknown_step(c, n->keys[0]);
+	if (ops->nfields > sizeof(v) / sizeof(v[0]))
+		return cpk_error_set(c->err, CPK_ERR_ARG, "%s has too many fields", ops->what);
+	schema.what = ops->what;
+	schema.fields = ops->fields;
+	schema.nfields = ops->nfields;
+	schema.hints = ops->hints;
+	schema.secret = false;
+	s->kind = PROFILE_STEP_CMD;
+	s->u.cmd.ops = ops;
+	if ((ret = ydoc_check_map(c->file, n->items[0], n->keys[0], &schema, v, c->err)) != CPK_OK)
+		return ret;
+	return ops->parse(c, n->items[0], v, s);
 }
 
 static cpk_status
@@ -999,12 +1067,13 @@ parse_step(struct pctx *c, const struct ydoc_node *n, struct profile_step *s)
 	if (n->kind != YDOC_MAP || n->n != 1)
 		return cpk_error_set_at(c->err, CPK_ERR_PARSE, c->file, n->line, n->col,
 		    "a step must be a mapping with one key naming its kind (delete, load, install, "
-		    "store-data, put-key or apdu)");
+		    "store-data, put-key, apdu, set-status, delete-key, extradite or "
+		    "registry-update)");
 	for (kind = 1; kind <= STEP_KIND_MAX; kind++)
 		if (strcmp(step_kinds[kind].name, n->keys[0]->str) == 0)
 			break;
 	if (kind > STEP_KIND_MAX)
-		return unknown_step(c, n->keys[0]);
+		return parse_table_step(c, n, s);
 	body = n->items[0];
 	s->kind = (enum profile_step_kind)kind;
 	if ((ret = ydoc_check_map(c->file, body, n->keys[0], &step_kinds[kind].schema, v,
@@ -1023,6 +1092,8 @@ parse_step(struct pctx *c, const struct ydoc_node *n, struct profile_step *s)
 		return parse_put_key(c, body, v, s);
 	case PROFILE_STEP_APDU:
 		return parse_apdu(c, v, s);
+	case PROFILE_STEP_CMD:
+		break;
 	}
 	return cpk_error_set(c->err, CPK_ERR_ARG, "step kind %u", kind);
 }

@@ -115,6 +115,8 @@ enum profile_step_kind {
 	PROFILE_STEP_STORE_DATA,
 	PROFILE_STEP_PUT_KEY,
 	PROFILE_STEP_APDU,
+	/* A step of the step table (compiler/step.h): one plain command, built when parsed. */
+	PROFILE_STEP_CMD,
 };
 
 struct profile_delete {
@@ -206,6 +208,23 @@ struct profile_apdu {
 	struct profile_loc loc_capture;
 };
 
+struct step_ops;
+
+/*
+ * A table step (set-status, delete-key, extradite, registry-update): its
+ * file in compiler/ parses the profile's mapping straight into the plain
+ * command the card gets, which the compiler then wraps like any other.
+ */
+struct profile_cmd {
+	const struct step_ops *ops;
+	uint8_t header[4];		/* CLA INS P1 P2 */
+	uint8_t data[255];
+	size_t len;
+	char what[48];			/* label before the AID: "SET STATUS" */
+	bool has_aid;
+	struct gp_aid aid;		/* appended to the label when there is one */
+};
+
 struct profile_step {
 	enum profile_step_kind kind;
 	char *label;			/* NULL unless given */
@@ -219,6 +238,7 @@ struct profile_step {
 		struct profile_store_data store;
 		struct profile_put_key put_key;
 		struct profile_apdu apdu;
+		struct profile_cmd cmd;
 	} u;
 };
 
@@ -261,8 +281,10 @@ cpk_status profile_check(const struct profile *p, struct cpk_error *err);
 
 void profile_free(struct profile **p);
 
-/* "delete", "load", ... */
+/* "delete", "load", ... ("table step" for PROFILE_STEP_CMD) */
 const char *profile_step_name(enum profile_step_kind kind);
+/* The step's name as written in the profile: "delete", ..., "set-status". */
+const char *profile_step_title(const struct profile_step *s);
 
 /*
  * Does this card fit the profile? The card's SCP, i, security-domain AID

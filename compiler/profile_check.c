@@ -4,6 +4,7 @@
  * semantic pass, and binding to one card (see profile.h).
  */
 #include "profile.h"
+#include "step.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -628,6 +629,27 @@ check_apdu(const struct profile *p, const struct profile_step *s, struct cpk_err
 	return CPK_OK;
 }
 
+/* A table step: its command fits the channel, then the step's own rules. */
+static cpk_status
+check_cmd(const struct profile *p, const struct profile_step *s, struct cpk_error *err)
+{
+	const struct profile_cmd *cmd = &s->u.cmd;
+	struct cpk_buf apdu = CPK_BUF_INIT;
+	cpk_status ret;
+
+	if ((ret = gp_cmd_raw(cmd->header, cmd->data, cmd->len, false, 0, &apdu, err)) != CPK_OK) {
+		relocate(p, err, s->loc, ret);
+		goto out;
+	}
+	if ((ret = check_fits(p, &apdu, cmd->what, s->loc, err)) != CPK_OK)
+		goto out;
+	if (cmd->ops->check != NULL)
+		ret = cmd->ops->check(p, s, err);
+out:
+	cpk_buf_free(&apdu);
+	return ret;
+}
+
 static cpk_status
 check_step(const struct profile *p, size_t i, struct cpk_error *err)
 {
@@ -649,6 +671,9 @@ check_step(const struct profile *p, size_t i, struct cpk_error *err)
 		break;
 	case PROFILE_STEP_APDU:
 		ret = check_apdu(p, s, err);
+		break;
+	case PROFILE_STEP_CMD:
+		ret = check_cmd(p, s, err);
 		break;
 	default:
 		break;

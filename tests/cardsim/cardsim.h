@@ -37,7 +37,12 @@
 #define CS_DEFAULT_MEMORY ((size_t)256 * 1024)
 
 /* Life-cycle states (GP 2.3 chapter 5). */
+#define CS_LC_CARD_OP_READY 0x01
+#define CS_LC_CARD_INITIALIZED 0x07
 #define CS_LC_CARD_SECURED 0x0F
+#define CS_LC_CARD_LOCKED 0x7F
+#define CS_LC_CARD_TERMINATED 0xFF
+#define CS_LC_APP_LOCKED 0x80	/* bit set over the state the application had */
 #define CS_LC_LOAD_FILE_LOADED 0x01
 #define CS_LC_APP_INSTALLED 0x03
 #define CS_LC_APP_SELECTABLE 0x07
@@ -100,6 +105,7 @@ struct cs_identity {
 	enum scp_version scp;
 	uint8_t i;
 	size_t memory;		/* bytes available for load files */
+	uint8_t life_cycle;	/* the card's (the ISD's): CS_LC_CARD_* */
 };
 
 /* Fault injection (command numbers count every APDU from 1). */

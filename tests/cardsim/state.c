@@ -173,9 +173,9 @@ get_aid(const struct yctx *y, const yaml_node_t *n, const char *key, struct cs_a
 	return get_hex(y, n, key, CPK_AID_MIN, CPK_AID_MAX, aid->b, &aid->len);
 }
 
-enum { C_ISD, C_ATR, C_CPLC, C_IIN, C_CIN, C_KDD, C_SCP, C_I, C_MEMORY, C_N };
+enum { C_ISD, C_ATR, C_CPLC, C_IIN, C_CIN, C_KDD, C_SCP, C_I, C_MEMORY, C_LIFE_CYCLE, C_N };
 static const char *const card_keys[C_N] = {
-	"isd", "atr", "cplc", "iin", "cin", "kdd", "scp", "i", "memory",
+	"isd", "atr", "cplc", "iin", "cin", "kdd", "scp", "i", "memory", "life-cycle",
 };
 
 static cpk_status
@@ -222,6 +222,19 @@ read_card(const struct yctx *y, const yaml_node_t *map, struct cardsim *c)
 		if ((st = get_uint(y, v[C_MEMORY], "memory", 64ul * 1024 * 1024, &n)) != CPK_OK)
 			goto out;
 		c->id.memory = n;
+	}
+	if (v[C_LIFE_CYCLE] != NULL) {
+		if ((st = get_byte(y, v[C_LIFE_CYCLE], "life-cycle", &c->id.life_cycle)) != CPK_OK)
+			goto out;
+		if (c->id.life_cycle != CS_LC_CARD_OP_READY &&
+		    c->id.life_cycle != CS_LC_CARD_INITIALIZED &&
+		    c->id.life_cycle != CS_LC_CARD_SECURED &&
+		    c->id.life_cycle != CS_LC_CARD_LOCKED &&
+		    c->id.life_cycle != CS_LC_CARD_TERMINATED) {
+			st = yerr(y, v[C_LIFE_CYCLE], "'life-cycle' must be a card state: 01, 07, 0F, "
+			    "7F or FF");
+			goto out;
+		}
 	}
 	st = CPK_OK;
 out:
@@ -453,8 +466,10 @@ read_app(const struct yctx *y, const yaml_node_t *map, struct cardsim *c, struct
 		st = yerr(y, v[A_PRIV], "'privileges' has 1 or 3 bytes");
 		goto out;
 	}
-	if (app->life_cycle != CS_LC_APP_INSTALLED && app->life_cycle != CS_LC_APP_SELECTABLE) {
-		st = yerr(y, v[A_LC], "'life-cycle' must be 03 (installed) or 07 (selectable)");
+	if ((app->life_cycle & ~CS_LC_APP_LOCKED) != CS_LC_APP_INSTALLED &&
+	    (app->life_cycle & ~CS_LC_APP_LOCKED) != CS_LC_APP_SELECTABLE) {
+		st = yerr(y, v[A_LC], "'life-cycle' must be 03 (installed) or 07 (selectable), "
+		    "locked with 80 added (83, 87)");
 		goto out;
 	}
 	if (v[A_PARAMS] != NULL && (st = get_hex(y, v[A_PARAMS], "install-parameters", 1,
@@ -786,6 +801,8 @@ cardsim_state_write(const struct cardsim *c, FILE *out, struct cpk_error *err)
 	put_hex_line(out, "  ", "kdd", c->id.kdd, sizeof(c->id.kdd));
 	fprintf(out, "  scp: %d\n  i: %02X\n  memory: %zu\n", (int)c->id.scp, c->id.i,
 	    c->id.memory);
+	if (c->id.life_cycle != CS_LC_CARD_SECURED)
+		fprintf(out, "  life-cycle: %02X\n", c->id.life_cycle);
 	fprintf(out, "key-sets:\n");
 	for (i = 0; i < c->nkeysets; i++) {
 		ks = &c->keysets[i];
@@ -863,6 +880,8 @@ print_aid(FILE *out, const struct cs_aid *aid)
 static const char *
 app_state(uint8_t lc)
 {
+	if ((lc & CS_LC_APP_LOCKED) != 0)
+		return "LOCKED";
 	return lc == CS_LC_APP_SELECTABLE ? "SELECTABLE" : "INSTALLED";
 }
 

@@ -213,7 +213,8 @@ open_session(struct cardsim *c, const struct scp_keyset *keys, enum scp_version 
 	uint16_t sw;
 
 	cpk_error_clear(&err);
-	if ((sw = xmit(c, "00A4040008" ISD "00", NULL)) != 0x9000)
+	/* A CARD_LOCKED card's ISD answers 6283 (GP 2.3.1 11.9.3). */
+	if ((sw = xmit(c, "00A4040008" ISD "00", NULL)) != 0x9000 && sw != 0x6283)
 		goto out;
 	if ((sw = initialize_update(c, keys->kvn, hc, &iu)) != 0x9000)
 		goto out;
@@ -1093,6 +1094,138 @@ test_state(void)
 	cardsim_free(&c);
 }
 
+/*
+ * Life cycles (GP 2.3.1 chapter 5, 11.10): SET STATUS of the card from
+ * OP_READY on and of an application, what a locked application and a
+ * locked or terminated card answer; DELETE of a key set; INSTALL [for
+ * extradition] and [for registry update].
+ */
+static void
+test_life_cycle(void)
+{
+	static const char config[] =
+	    "card:\n  isd: " ISD "\n  kdd: " KDD "\n  scp: 3\n  i: 70\n  life-cycle: 01\n"
+	    "key-sets:\n"
+	    "  - {kvn: 30, type: aes, enc: " KEY_ENC ", mac: " KEY_MAC ", dek: " KEY_DEK "}\n"
+	    "  - {kvn: 31, type: aes, enc: " KEY_ENC ", mac: " KEY_MAC ", dek: " KEY_DEK "}\n";
+	struct cardsim *c = new_card(config), *c2;
+	struct scp_keyset keys;
+	struct scp_session s;
+	struct cpk_buf lfdb = CPK_BUF_INIT, d = CPK_BUF_INIT;
+	struct cpk_error err;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	CHECK(c->id.life_cycle == CS_LC_CARD_OP_READY);
+	host_keys(&keys, GP_KEY_AES, 0x30);
+	make_lfdb(&lfdb, 800, 1);
+	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
+	CHECK_SW(load_file(c, &s, &lfdb, 0, 200, false), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80E60C002609" PKG "0A" APPLET "0A" APPLET "0100" "02C900" "00",
+	    NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80F28002024F0000", &d), 0x9000);
+	CHECK_HEX(d.data, d.len, "E3134F08" ISD "9F700101C5039EFE80");
+
+	/* The card: OP_READY -> INITIALIZED -> SECURED, never back. */
+	CHECK_SW(sxmit(c, &s, "80F08001", NULL), 0x6A86);		/* 01 is no target */
+	CHECK_SW(sxmit(c, &s, "80F0800703A00000", NULL), 0x6A80);	/* not the ISD's AID */
+	CHECK_SW(sxmit(c, &s, "80F0807F", NULL), 0x6985);		/* OP_READY -> LOCKED */
+	CHECK_SW(sxmit(c, &s, "80F0800708" ISD, NULL), 0x9000);
+	CHECK(c->id.life_cycle == CS_LC_CARD_INITIALIZED && c->dirty);
+	CHECK_SW(sxmit(c, &s, "80F08007", NULL), 0x6985);		/* already */
+	CHECK_SW(sxmit(c, &s, "80F0800F", NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80F08007", NULL), 0x6985);		/* SECURED -> INITIALIZED */
+	CHECK_SW(sxmit(c, &s, "80F02000", NULL), 0x6A86);		/* P1 20 */
+
+	/* CARD_LOCKED: the ISD answers SELECT with 6283, no application is selectable. */
+	CHECK_SW(sxmit(c, &s, "80F0807F", NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80F28002024F0000", &d), 0x9000);
+	CHECK(d.len > 15 && d.data[15] == 0x7F);
+	CHECK_SW(xmit(c, "00A404000A" APPLET, NULL), 0x6A82);
+	CHECK_SW(xmit(c, "00A4040008" ISD, &d), 0x6283);
+	CHECK(d.len > 2 && d.data[0] == 0x6F);
+	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80F0800F", NULL), 0x9000);
+	CHECK_SW(xmit(c, "00A404000A" APPLET, NULL), 0x9000);
+	CHECK_SW(xmit(c, "00A4040008" ISD, NULL), 0x9000);
+
+	/* An application: locked, it is listed with bit 80 and cannot be selected. */
+	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80F040800A" APPLET, NULL), 0x9000);
+	CHECK(c->apps[0].life_cycle == 0x87);
+	CHECK_SW(sxmit(c, &s, "80F040800A" APPLET, NULL), 0x6985);	/* already locked */
+	CHECK_SW(sxmit(c, &s, "80F24002024F0000", &d), 0x9000);
+	CHECK(d.len > 18 && d.data[17] == 0x87);
+	CHECK_SW(sxmit(c, &s, "80F040800A" APPLET2, NULL), 0x6A88);
+	CHECK_SW(sxmit(c, &s, "80F0408008" ISD, NULL), 0x6985);
+	CHECK_SW(sxmit(c, &s, "80F040050A" APPLET, NULL), 0x6A86);
+	CHECK_SW(xmit(c, "00A404000A" APPLET, NULL), 0x6A82);
+	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80F040000A" APPLET, NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80F040000A" APPLET, NULL), 0x6985);	/* not locked */
+	CHECK(c->apps[0].life_cycle == 0x07);
+
+	/* DELETE of a key set: not the one in use, 6A88 when absent, D0 unsupported. */
+	CHECK_SW(sxmit(c, &s, "80E4000003D20130", NULL), 0x6985);
+	CHECK_SW(sxmit(c, &s, "80E4000003D0010131", NULL), 0x6A80);
+	CHECK_SW(sxmit(c, &s, "80E4000004D2020031", NULL), 0x6A80);
+	CHECK_SW(sxmit(c, &s, "80E4008003D20131", NULL), 0x6A86);
+	CHECK_SW(sxmit(c, &s, "80E4000003D20131", NULL), 0x9000);
+	CHECK(c->nkeysets == 1 && c->keysets[0].keys.kvn == 0x30);
+	CHECK_SW(sxmit(c, &s, "80E4000003D20131", NULL), 0x6A88);
+
+	/* INSTALL [for extradition]: only to the ISD (the card has no other SD). */
+	CHECK_SW(sxmit(c, &s, "80E6100018" "08" ISD "00" "0A" APPLET "000000", NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80E6100018" "08A000000151000099" "00" "0A" APPLET "000000", NULL),
+	    0x6A88);
+	CHECK_SW(sxmit(c, &s, "80E6100018" "08" ISD "00" "0A" APPLET2 "000000", NULL), 0x6A88);
+	CHECK_SW(sxmit(c, &s, "80E6100019" "08" ISD "0100" "0A" APPLET "000000", NULL), 0x6A80);
+
+	/* INSTALL [for registry update]: new privileges, shown by GET STATUS. */
+	CHECK_SW(sxmit(c, &s, "80E6400011" "0000" "0A" APPLET "0104" "0000", NULL), 0x9000);
+	CHECK(c->apps[0].priv[0] == 0x04 && c->apps[0].priv_len == 1);
+	CHECK_SW(sxmit(c, &s, "80E6400011" "0000" "0A" APPLET "0180" "0000", NULL), 0x6A80);
+	CHECK_SW(sxmit(c, &s, "80E6400012" "0000" "0A" APPLET "020000" "0000", NULL), 0x6A80);
+	CHECK_SW(sxmit(c, &s, "80E6400013" "0000" "0A" APPLET "00" "03C70100" "00", NULL), 0x6A80);
+	CHECK_SW(sxmit(c, &s, "80E6400010" "0000" "0A" APPLET2 "00" "0000", NULL), 0x6A88);
+	CHECK_SW(sxmit(c, &s, "80E6400018" "08A000000151000099" "00" "0A" APPLET "00" "0000",
+	    NULL), 0x6A88);
+	CHECK_SW(sxmit(c, &s, "80E6400014" "0000" "0A" APPLET "00" "04EF020100" "00", NULL),
+	    0x9000);
+
+	/* The state file keeps the card's state and a locked application. */
+	CHECK_SW(sxmit(c, &s, "80F040800A" APPLET, NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80F0807F", NULL), 0x9000);
+	f = open_memstream(&text, &len);
+	CHECK(f != NULL && cardsim_state_write(c, f, NULL) == CPK_OK);
+	fclose(f);
+	CHECK(text != NULL && strstr(text, "  life-cycle: 7F\n") != NULL &&
+	    strstr(text, "    life-cycle: 87\n") != NULL);
+	c2 = cardsim_new();
+	cpk_error_clear(&err);
+	CHECK_OK(cardsim_state_parse(c2, "state", (const uint8_t *)text, len, &err));
+	CHECK(c2->id.life_cycle == CS_LC_CARD_LOCKED && c2->apps[0].life_cycle == 0x87);
+	free(text);
+	cardsim_free(&c2);
+	check_config_error("card:\n  scp: 3\n  i: 70\n  life-cycle: 05\n",
+	    "'life-cycle' must be a card state: 01, 07, 0F, 7F or FF", 4, __LINE__);
+
+	/* TERMINATED: GET DATA only. */
+	CHECK_SW(sxmit(c, &s, "80F080FF", NULL), 0x9000);
+	cardsim_reset(c);
+	CHECK_SW(xmit(c, "80CA9F7F00", NULL), 0x6A88);	/* answered: this card has no CPLC */
+	CHECK_SW(xmit(c, "80CA006600", NULL), 0x9000);
+	CHECK_SW(xmit(c, "00A4040008" ISD, NULL), 0x6985);
+	CHECK_SW(xmit(c, "8050300008010203040506070800", NULL), 0x6985);
+	CHECK_SW(xmit(c, "84F080FF00", NULL), 0x6985);
+	CHECK(c->id.life_cycle == CS_LC_CARD_TERMINATED);
+
+	cpk_buf_free(&lfdb);
+	cpk_buf_free(&d);
+	cardsim_free(&c);
+}
+
 int
 main(void)
 {
@@ -1106,5 +1239,6 @@ main(void)
 	test_key_pair();
 	test_faults();
 	test_state();
+	test_life_cycle();
 	return test_summary("cardcore");
 }

@@ -34,7 +34,7 @@ static const struct cpk_sw_pattern sw_select[] = { { 0x9000, 0xFFFF }, { 0x6283,
 
 /*
  * Does the profile unlock the card (set-status card: secured)? Its SELECT
- * of the ISD then also accepts 6283: the card it is for is CARD_LOCKED.
+ * of the ISD then also accepts 6283: the card may be CARD_LOCKED.
  * Other profiles keep 9000 alone (and their bundles their bytes).
  */
 static bool

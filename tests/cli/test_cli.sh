@@ -151,6 +151,26 @@ check "personalize: the serial is not in the plain STORE DATA" \
 # The rotation example: the plain PUT KEY for version 02, replacing 01.
 "$CARDC" verify "$T/rotate-keys.cpk" -k "$KEYS" >"$T/out" 2>&1
 check "rotate-keys: no PUT KEY 80D80181" grep -q "^       80D8018143028010" "$T/out"
+# The life-cycle example: the plain SET STATUS, DELETE and INSTALL commands.
+"$CARDC" verify "$T/life-cycle.cpk" -k "$KEYS" >"$T/out" 2>&1
+check "life-cycle: SET STATUS card INITIALIZED" grep -q "^       80F08007$" "$T/out"
+check "life-cycle: SET STATUS card SECURED" grep -q "^       80F0800F$" "$T/out"
+check "life-cycle: lock the applet" grep -q "^       80F040800AF043504B48454C4C4F01$" "$T/out"
+check "life-cycle: delete key version 31" grep -q "^       80E4000003D20131$" "$T/out"
+check "life-cycle: registry update" \
+    grep -q "^       80E64000110000 *0AF043504B48454C4C4F0101040000$" "$T/out"
+# Its set-status card: secured could unlock a CARD_LOCKED card, whose ISD
+# answers SELECT with 6283: accepted there, and nowhere else.
+"$CARDC" inspect "$T/life-cycle.cpk" --json --apdus >"$T/out" 2>&1
+check "life-cycle: SELECT accepts 9000 and 6283" python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["commands"][0]["sw"] == ["9000", "6283"], d["commands"][0]' <"$T/out"
+"$CARDC" inspect "$T/install-applet.cpk" --json --apdus >"$T/out" 2>&1
+check "install-applet: SELECT accepts 9000 only" python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["commands"][0]["sw"] == ["9000"], d["commands"][0]' <"$T/out"
 # The load parameters example: INSTALL [for load] carries the sizes computed
 # from hello.cap: C6 the LFDB without Descriptor, C7 as written, C8 the static
 # field image (4 bytes: capgen's counter and DATA reference) and its 8-byte array.

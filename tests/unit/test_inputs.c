@@ -635,6 +635,90 @@ test_profile_load_params_auto(void)
 	    "nvdata sizes");
 }
 
+/* The table steps: the plain command each builds, and their errors. */
+static void
+test_profile_table_steps(void)
+{
+	struct cpk_error err;
+	struct profile *p = NULL;
+	const struct profile_cmd *cmd;
+
+	if (!CHECK_OK(profile_text(HEAD
+	    "  - set-status: {card: initialized}\n"
+	    "  - set-status: {application: " HELLO_APPLET ", state: locked}\n"
+	    "  - set-status: {application: " HELLO_APPLET ", state: unlocked, label: open}\n"
+	    "  - delete-key: {version: 31, id: 02, missing-ok: true}\n"
+	    "  - delete-key: {version: 32}\n"
+	    "  - extradite: {application: " HELLO_APPLET ", security-domain: A000000151000000}\n"
+	    "  - registry-update: {application: " HELLO_APPLET ", privileges: [card-reset]}\n"
+	    "  - registry-update: {application: " HELLO_APPLET ", system-params: CF0101}\n",
+	    &p, &err))) {
+		fprintf(stderr, "  %s:%u:%u: %s\n", err.file, err.line, err.col, err.msg);
+		return;
+	}
+	CHECK(p->nsteps == 9 && p->steps[1].kind == PROFILE_STEP_CMD);
+	cmd = &p->steps[1].u.cmd;
+	CHECK_HEX(cmd->header, 4, "80F08007");
+	CHECK(cmd->len == 0 && !cmd->has_aid);
+	CHECK_STR(profile_step_title(&p->steps[1]), "set-status");
+	cmd = &p->steps[2].u.cmd;
+	CHECK_HEX(cmd->header, 4, "80F04080");
+	CHECK_HEX(cmd->data, cmd->len, HELLO_APPLET);
+	CHECK_HEX(p->steps[3].u.cmd.header, 4, "80F04000");
+	CHECK_STR(p->steps[3].label, "open");
+	cmd = &p->steps[4].u.cmd;
+	CHECK_HEX(cmd->header, 4, "80E40000");
+	CHECK_HEX(cmd->data, cmd->len, "D00102D20131");
+	CHECK(p->steps[4].naccept == 2 && p->steps[4].accept[1] == 0x6A88);
+	CHECK_HEX(p->steps[5].u.cmd.data, p->steps[5].u.cmd.len, "D20132");
+	CHECK(p->steps[5].naccept == 1);
+	cmd = &p->steps[6].u.cmd;
+	CHECK_HEX(cmd->header, 4, "80E61000");
+	CHECK_HEX(cmd->data, cmd->len, "08A00000015100000000" "0A" HELLO_APPLET "000000");
+	cmd = &p->steps[7].u.cmd;
+	CHECK_HEX(cmd->header, 4, "80E64000");
+	CHECK_HEX(cmd->data, cmd->len, "0000" "0A" HELLO_APPLET "0104" "00" "00");
+	cmd = &p->steps[8].u.cmd;
+	CHECK_HEX(cmd->data, cmd->len, "0000" "0A" HELLO_APPLET "00" "05EF03CF0101" "00");
+	profile_free(&p);
+
+	bad_profile(__LINE__, HEAD "  - set-status: {state: locked}\n",
+	    "p.yaml:14:17: step 'set-status' needs either 'card' (its life cycle) or "
+	    "'application' (with 'state'), not neither");
+	bad_profile(__LINE__, HEAD "  - set-status: {card: secured, application: "
+	    HELLO_APPLET "}\n",
+	    "p.yaml:14:17: step 'set-status' needs either 'card' (its life cycle) or "
+	    "'application' (with 'state'), not both");
+	bad_profile(__LINE__, HEAD "  - set-status: {card: secured, state: locked}\n",
+	    "p.yaml:14:40: 'state' is for an application; the card's new state is the value "
+	    "of 'card'");
+	bad_profile(__LINE__, HEAD "  - set-status: {application: " HELLO_APPLET "}\n",
+	    "p.yaml:14:17: step 'set-status' of an application needs 'state' (locked or "
+	    "unlocked)");
+	bad_profile(__LINE__, HEAD "  - set-status: {card: ready}\n",
+	    "p.yaml:14:24: 'card' must be initialized, secured, locked or terminated, got "
+	    "'ready'");
+	bad_profile(__LINE__, HEAD "  - delete-key: {version: 80}\n",
+	    "p.yaml:14:27: 'version' must be a key version from 01 to 7F, not 80");
+	bad_profile(__LINE__, HEAD "  - delete-key: {version: 31, id: 00}\n",
+	    "p.yaml:14:35: 'id' must be a key identifier from 01 to 7F, not 00");
+	bad_profile(__LINE__, HEAD "  - delete-key: {version: 30}\n",
+	    "p.yaml:14:5: step 'delete-key' deletes key version 30, the key set this bundle's "
+	    "secure channel uses: the card would refuse every later command (open the channel "
+	    "with another key version)");
+	bad_profile(__LINE__, HEAD "  - delete-key: {kvn: 31}\n",
+	    "p.yaml:14:18: unknown key 'kvn' in step 'delete-key' (did you mean 'version'?)");
+	bad_profile(__LINE__, HEAD "  - extradite: {application: " HELLO_APPLET
+	    ", security-domain: " HELLO_APPLET "}\n",
+	    "p.yaml:14:69: step 'extradite' names the same AID as application and security "
+	    "domain");
+	bad_profile(__LINE__, HEAD "  - registry-update: {application: " HELLO_APPLET "}\n",
+	    "p.yaml:14:22: step 'registry-update' changes nothing: give 'privileges', "
+	    "'system-params' or both");
+	bad_profile(__LINE__, HEAD "  - set-state: {card: secured}\n",
+	    "p.yaml:14:5: unknown step 'set-state' (did you mean 'set-status'?)");
+}
+
 /* --- card records --- */
 
 #define CARD \
@@ -1780,6 +1864,7 @@ main(int argc, char **argv)
 	test_profile_semantic_errors();
 	test_profile_valid();
 	test_profile_load_params_auto();
+	test_profile_table_steps();
 	test_card_errors();
 	test_ydoc_locate();
 	test_card_valid();

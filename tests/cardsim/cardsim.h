@@ -202,6 +202,9 @@ struct cs_loadfile *cardsim_find_loadfile(struct cardsim *card, const uint8_t *a
 struct cs_app *cardsim_find_app(struct cardsim *card, const uint8_t *aid, size_t len);
 struct cs_keyset *cardsim_find_keyset(struct cardsim *card, uint8_t kvn);
 
+/* "OP_READY", "INITIALIZED", "SECURED", "CARD_LOCKED", "TERMINATED" or "unknown". */
+const char *cardsim_card_state_name(uint8_t life_cycle);
+
 /* Bytes of card memory used by load files. */
 size_t cardsim_memory_used(const struct cardsim *card);
 

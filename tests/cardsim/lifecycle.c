@@ -9,8 +9,8 @@
 
 #include "card_int.h"
 
-static const char *
-card_state_name(uint8_t lc)
+const char *
+cardsim_card_state_name(uint8_t lc)
 {
 	switch (lc) {
 	case CS_LC_CARD_OP_READY:
@@ -65,7 +65,7 @@ set_card_status(struct cardsim *c, const struct cpk_apdu *a)
 		    "state (07, 0F, 7F, FF)", a->p2);
 	if (!card_transition_ok(c->id.life_cycle, a->p2))
 		return cs_refuse(c, SW_CONDITIONS, "SET STATUS: the card cannot go from %s to %s",
-		    card_state_name(c->id.life_cycle), card_state_name(a->p2));
+		    cardsim_card_state_name(c->id.life_cycle), cardsim_card_state_name(a->p2));
 	c->id.life_cycle = a->p2;
 	c->dirty = true;
 	return SW_OK;
@@ -216,7 +216,11 @@ cs_install_for_registry_update(struct cardsim *c, const struct cpk_apdu *a)
 uint16_t
 cs_life_cycle_allows(struct cardsim *c, const struct cpk_apdu *a)
 {
-	if (c->id.life_cycle == CS_LC_CARD_TERMINATED && a->ins != INS_GET_DATA)
+	if (c->id.life_cycle != CS_LC_CARD_TERMINATED)
+		return SW_OK;
+	/* The session that terminated the card ends with the next command. */
+	cs_close_session(c);
+	if (a->ins != INS_GET_DATA)
 		return cs_refuse(c, SW_CONDITIONS, "the card is TERMINATED: it answers GET DATA "
 		    "only");
 	return SW_OK;

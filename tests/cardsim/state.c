@@ -892,8 +892,11 @@ cardsim_print_registry(const struct cardsim *c, FILE *out)
 
 	fprintf(out, "ISD ");
 	print_aid(out, &c->id.isd);
-	fprintf(out, "  SCP0%d i=%02X  memory %zu/%zu bytes used\n", (int)c->id.scp, c->id.i,
+	fprintf(out, "  SCP0%d i=%02X  memory %zu/%zu bytes used", (int)c->id.scp, c->id.i,
 	    cardsim_memory_used(c), c->id.memory);
+	if (c->id.life_cycle != CS_LC_CARD_SECURED)
+		fprintf(out, "  %s", cardsim_card_state_name(c->id.life_cycle));
+	fprintf(out, "\n");
 	for (i = 0; i < c->nkeysets; i++)
 		fprintf(out, "KEYSET %02X  %s-%zu  counter %0*lX\n", c->keysets[i].keys.kvn,
 		    c->keysets[i].keys.alg == GP_KEY_AES ? "AES" : "3DES", c->keysets[i].keys.len * 8,

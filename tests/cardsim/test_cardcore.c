@@ -1213,7 +1213,7 @@ test_life_cycle(void)
 
 	/* TERMINATED: GET DATA only. */
 	CHECK_SW(sxmit(c, &s, "80F080FF", NULL), 0x9000);
-	cardsim_reset(c);
+	/* The channel that terminated the card closes: plain GET DATA is answered. */
 	CHECK_SW(xmit(c, "80CA9F7F00", NULL), 0x6A88);	/* answered: this card has no CPLC */
 	CHECK_SW(xmit(c, "80CA006600", NULL), 0x9000);
 	CHECK_SW(xmit(c, "00A4040008" ISD, NULL), 0x6985);

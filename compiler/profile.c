@@ -91,7 +91,7 @@ static const struct ydoc_hint delete_hints[] = {
 	{ "package", "aid" }, { "instance", "aid" }, { "applet", "aid" }, { NULL, NULL },
 };
 
-enum { LD_CAP, LD_DESCRIPTOR, LD_HASH, LD_PARAMS, LD_BLOCK, LD_SD, LD_LABEL };
+enum { LD_CAP, LD_DESCRIPTOR, LD_HASH, LD_PARAMS, LD_BLOCK, LD_SD, LD_LABEL, LD_DAP };
 static const struct ydoc_field load_fields[] = {
 	[LD_CAP] = { "cap", YDOC_T_STR, true, 1, 4096, NULL, false },
 	[LD_DESCRIPTOR] = { "descriptor", YDOC_T_ENUM, false, 0, 0, descriptor_names, false },
@@ -100,6 +100,18 @@ static const struct ydoc_field load_fields[] = {
 	[LD_BLOCK] = { "block-size", YDOC_T_STR, false, 0, 0, NULL, false },
 	[LD_SD] = { "security-domain", YDOC_T_HEX, false, GP_AID_MIN, GP_AID_MAX, NULL, false },
 	[LD_LABEL] = LABEL_FIELD,
+	[LD_DAP] = { "dap", YDOC_T_ANY, false, 0, 0, NULL, false },
+};
+enum { DAP_KEY, DAP_SD };
+static const struct ydoc_field dap_fields[] = {
+	[DAP_KEY] = { "key", YDOC_T_STR, true, 1, 255, NULL, false },
+	[DAP_SD] = { "security-domain", YDOC_T_HEX, false, GP_AID_MIN, GP_AID_MAX, NULL, false },
+};
+static const struct ydoc_hint dap_hints[] = {
+	{ "file", "key" }, { "sd", "security-domain" }, { NULL, NULL },
+};
+static const struct ydoc_schema dap_schema = {
+	"'dap'", dap_fields, N(dap_fields), dap_hints, false,
 };
 static const struct ydoc_hint load_hints[] = {
 	{ "file", "cap" }, { "path", "cap" }, { "params", "load-parameters" },
@@ -288,6 +300,8 @@ step_free(struct profile_step *s)
 		cap_free(&s->u.load.cap);
 		cpk_buf_free(&s->u.load.lfdb);
 		cpk_buf_free(&s->u.load.load_file);
+		free(s->u.load.dap_key);
+		free(s->u.load.dap_path);
 		break;
 	case PROFILE_STEP_STORE_DATA:
 		for (i = 0; i < s->u.store.nitems; i++)
@@ -672,6 +686,31 @@ parse_block_size(struct pctx *c, const struct ydoc_node *n, struct profile_load 
 	return CPK_OK;
 }
 
+/* dap: { key: FILE (in the key folder), security-domain: AID } */
+static cpk_status
+parse_dap(struct pctx *c, const struct ydoc_node *n, struct profile_load *l)
+{
+	const struct ydoc_node *v[N(dap_fields)];
+	const char *str;
+	cpk_status ret;
+
+	l->loc_dap = loc_of(n);
+	if (n->kind != YDOC_MAP)
+		return cpk_error_set_at(c->err, CPK_ERR_PARSE, c->file, n->line, n->col,
+		    "'dap' must be a mapping: key (a DAP key file) and security-domain");
+	if ((ret = ydoc_check_map(c->file, n, n, &dap_schema, v, c->err)) != CPK_OK ||
+	    (ret = ydoc_get_str(c->file, v[DAP_KEY], &dap_fields[DAP_KEY], &str, c->err)) != CPK_OK ||
+	    (ret = dup_str(c, str, &l->dap_key)) != CPK_OK)
+		return ret;
+	l->loc_dap_key = loc_of(v[DAP_KEY]);
+	if (v[DAP_SD] != NULL) {
+		if ((ret = get_aid(c, v[DAP_SD], &dap_fields[DAP_SD], &l->dap_sd)) != CPK_OK)
+			return ret;
+		l->dap_has_sd = true;
+	}
+	return CPK_OK;
+}
+
 static cpk_status
 parse_load(struct pctx *c, const struct ydoc_node **v, struct profile_step *s)
 {
@@ -707,6 +746,8 @@ parse_load(struct pctx *c, const struct ydoc_node **v, struct profile_step *s)
 			return ret;
 		l->has_sd = true;
 	}
+	if (v[LD_DAP] != NULL && (ret = parse_dap(c, v[LD_DAP], l)) != CPK_OK)
+		return ret;
 	if ((ret = opt_label(c, v[LD_LABEL], &load_fields[LD_LABEL], &s->label)) != CPK_OK)
 		return ret;
 	accept_only(s, 0x9000);

@@ -140,6 +140,12 @@ struct profile_load {
 	unsigned lp_auto, lp_given;
 	uint32_t lp_sizes[3];
 	struct profile_loc loc_params;
+	/* dap: a DAP block signed with this key (a file in the key folder) */
+	char *dap_key;			/* NULL: no DAP block */
+	char *dap_path;			/* resolved */
+	bool dap_has_sd;
+	struct gp_aid dap_sd;		/* else the profile's security domain */
+	struct profile_loc loc_dap, loc_dap_key;
 	size_t block_size;		/* 0 = auto: scp_max_plain_data(level) */
 	bool has_sd;
 	struct gp_aid sd;		/* security domain to load into (INSTALL [for load]) */
@@ -147,7 +153,7 @@ struct profile_load {
 	struct cap_file *cap;
 	struct gp_aid package;		/* from the CAP */
 	struct cpk_buf lfdb;		/* the Load File Data Block to load */
-	struct cpk_buf load_file;	/* C4 <length> LFDB, cut into LOAD blocks (every card) */
+	struct cpk_buf load_file;	/* [E2 DAP block] C4 <length> LFDB, cut into LOAD blocks */
 	uint8_t lfdb_hash[CAP_HASH_MAX];
 	size_t lfdb_hash_len;
 	size_t block;			/* effective block size */

@@ -18,6 +18,7 @@
 
 #include "cpk_bytes.h"
 #include "cpk_file.h"
+#include "dap.h"
 
 static cpk_status
 at(const struct profile *p, struct cpk_error *err, struct profile_loc l, cpk_status st,
@@ -304,8 +305,55 @@ auto_load_params(struct profile *p, struct profile_load *l, struct cpk_error *er
 	return CPK_OK;
 }
 
+/*
+ * dap: sign the LFDB hash with the DAP key and put the DAP block before the
+ * C4 load file data block. cardc check (keyless) reads no key: a signature
+ * of zeros of the size of an RSA-2048 one stands in (its bundle is thrown
+ * away).
+ */
 static cpk_status
-resolve_load(struct profile *p, struct profile_load *l, struct cpk_error *err)
+add_dap_block(struct profile *p, const struct profile_opts *opts, struct profile_load *l,
+    struct cpk_error *err)
+{
+	struct cpk_buf sig = CPK_BUF_INIT, block = CPK_BUF_INIT;
+	const struct gp_aid *sd = l->dap_has_sd ? &l->dap_sd : &p->sd.aid;
+	cpk_status ret;
+
+	if (l->hash == CAP_HASH_NONE)
+		return at(p, err, l->loc_dap, CPK_ERR_PARSE,
+		    "'dap' signs the load file data block hash: the load step needs 'hash: sha1' "
+		    "or 'hash: sha256'");
+	if (!l->dap_has_sd && !p->sd.has_aid)
+		return at(p, err, l->loc_dap, CPK_ERR_PARSE,
+		    "'dap' needs 'security-domain': the profile names no security domain AID");
+	if ((ret = key_path(p, opts, l->dap_key, l->loc_dap_key, &l->dap_path, err)) != CPK_OK)
+		goto out;
+	if (opts != NULL && opts->keyless) {
+		static const uint8_t zeros[256];
+
+		ret = cpk_buf_append(&sig, zeros, sizeof(zeros), err);
+	} else if ((ret = dap_sign_file(l->dap_path, l->lfdb_hash, l->lfdb_hash_len, &sig,
+	    err)) != CPK_OK) {
+		if (err != NULL && err->line == 0)
+			relocate(p, err, l->loc_dap_key, ret);
+		goto out;
+	}
+	if (ret != CPK_OK ||
+	    (ret = dap_block(sd, sig.data, sig.len, &block, err)) != CPK_OK ||
+	    (ret = cpk_buf_append(&block, l->load_file.data, l->load_file.len, err)) != CPK_OK)
+		goto out;
+	cpk_buf_free(&l->load_file);
+	l->load_file = block;
+	cpk_buf_init(&block);
+out:
+	cpk_buf_free(&sig);
+	cpk_buf_free(&block);
+	return ret;
+}
+
+static cpk_status
+resolve_load(struct profile *p, const struct profile_opts *opts, struct profile_load *l,
+    struct cpk_error *err)
 {
 	cpk_status ret;
 
@@ -322,6 +370,8 @@ resolve_load(struct profile *p, struct profile_load *l, struct cpk_error *err)
 	    err)) != CPK_OK)
 		return relocate(p, err, l->loc_cap, ret);
 	if (l->lp_auto != 0 && (ret = auto_load_params(p, l, err)) != CPK_OK)
+		return ret;
+	if (l->dap_key != NULL && (ret = add_dap_block(p, opts, l, err)) != CPK_OK)
 		return ret;
 	l->block = l->block_size != 0 ? l->block_size : scp_max_plain_data(p->sd.level);
 	return CPK_OK;
@@ -367,7 +417,7 @@ profile_resolve(struct profile *p, const struct profile_opts *opts, struct cpk_e
 	for (i = 0; i < p->nsteps; i++) {
 		s = &p->steps[i];
 		if (s->kind == PROFILE_STEP_LOAD)
-			ret = resolve_load(p, &s->u.load, err);
+			ret = resolve_load(p, opts, &s->u.load, err);
 		else if (s->kind == PROFILE_STEP_PUT_KEY)
 			ret = opts != NULL && opts->keyless ? key_name_check(p, opts,
 			    s->u.put_key.file, s->u.put_key.loc_file, err) :

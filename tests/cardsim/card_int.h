@@ -83,6 +83,13 @@ uint16_t cs_life_cycle_allows(struct cardsim *c, const struct cpk_apdu *a);
 /* May the application be selected (not LOCKED, the card not CARD_LOCKED)? */
 bool cs_app_selectable(const struct cardsim *c, const struct cs_app *app);
 
+/*
+ * Mandated DAP (dap.c): the DAP blocks before the load file data block
+ * (the first hdr bytes of the load) hold one for the ISD whose signature
+ * over the INSTALL [for load] hash verifies with id.dap_key; else 6982.
+ */
+uint16_t cs_dap_verify(struct cardsim *c, size_t hdr);
+
 /* Key management (putkey.c). */
 uint16_t cs_cmd_put_key(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out);
 /* GENERATE KEY PAIR for the instance the data names (keypair.c). */

@@ -35,6 +35,7 @@
 #define CS_MAX_BLOCKS 256	/* stored STORE DATA blocks per target */
 #define CS_PERSO_OPEN_MAX (5 + 65535)	/* the largest DGI: tag, FF + length, value */
 #define CS_DEFAULT_MEMORY ((size_t)256 * 1024)
+#define CS_DAP_KEY_MAX 600	/* DER public key: RSA up to 4096 bits */
 
 /* Life-cycle states (GP 2.3 chapter 5). */
 #define CS_LC_CARD_OP_READY 0x01
@@ -106,6 +107,14 @@ struct cs_identity {
 	uint8_t i;
 	size_t memory;		/* bytes available for load files */
 	uint8_t life_cycle;	/* the card's (the ISD's): CS_LC_CARD_* */
+	/*
+	 * Mandated DAP verification: the ISD's DAP public key (DER
+	 * SubjectPublicKeyInfo, RSA). When set, every load file must carry a
+	 * DAP block for the ISD whose RSASSA-PKCS1-v1_5 SHA-256 signature over
+	 * the INSTALL [for load] hash verifies.
+	 */
+	uint8_t dap_key[CS_DAP_KEY_MAX];
+	size_t dap_key_len;
 };
 
 /* Fault injection (command numbers count every APDU from 1). */

@@ -173,9 +173,10 @@ get_aid(const struct yctx *y, const yaml_node_t *n, const char *key, struct cs_a
 	return get_hex(y, n, key, CPK_AID_MIN, CPK_AID_MAX, aid->b, &aid->len);
 }
 
-enum { C_ISD, C_ATR, C_CPLC, C_IIN, C_CIN, C_KDD, C_SCP, C_I, C_MEMORY, C_LIFE_CYCLE, C_N };
+enum { C_ISD, C_ATR, C_CPLC, C_IIN, C_CIN, C_KDD, C_SCP, C_I, C_MEMORY, C_LIFE_CYCLE, C_DAP_KEY,
+	C_N };
 static const char *const card_keys[C_N] = {
-	"isd", "atr", "cplc", "iin", "cin", "kdd", "scp", "i", "memory", "life-cycle",
+	"isd", "atr", "cplc", "iin", "cin", "kdd", "scp", "i", "memory", "life-cycle", "dap-key",
 };
 
 static cpk_status
@@ -199,7 +200,9 @@ read_card(const struct yctx *y, const yaml_node_t *map, struct cardsim *c)
 	    (v[C_CIN] && (st = get_hex(y, v[C_CIN], "cin", 1, CS_DATA_MAX, c->id.cin,
 	    &c->id.cin_len)) != CPK_OK) ||
 	    (v[C_KDD] && (st = get_hex(y, v[C_KDD], "kdd", SCP_KDD_LEN, SCP_KDD_LEN, c->id.kdd,
-	    &len)) != CPK_OK))
+	    &len)) != CPK_OK) ||
+	    (v[C_DAP_KEY] && (st = get_hex(y, v[C_DAP_KEY], "dap-key", 1, CS_DAP_KEY_MAX,
+	    c->id.dap_key, &c->id.dap_key_len)) != CPK_OK))
 		goto out;
 	if (v[C_SCP] == NULL || v[C_I] == NULL) {
 		st = yerr(y, map, "'card' needs 'scp' (2 or 3) and 'i' (hex)");
@@ -803,6 +806,8 @@ cardsim_state_write(const struct cardsim *c, FILE *out, struct cpk_error *err)
 	    c->id.memory);
 	if (c->id.life_cycle != CS_LC_CARD_SECURED)
 		fprintf(out, "  life-cycle: %02X\n", c->id.life_cycle);
+	if (c->id.dap_key_len > 0)
+		put_hex_line(out, "  ", "dap-key", c->id.dap_key, c->id.dap_key_len);
 	fprintf(out, "key-sets:\n");
 	for (i = 0; i < c->nkeysets; i++) {
 		ks = &c->keysets[i];

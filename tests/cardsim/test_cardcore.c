@@ -11,9 +11,12 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "capgen.h"
 #include "cardsim.h"
+#include "cpk_tlv.h"
 #include "cardsim_state.h"
 #include "cpk_apdu.h"
 #include "cpk_bundle.h"
@@ -575,10 +578,14 @@ append_hex(char *out, size_t cap, const uint8_t *p, size_t n)
 		abort();
 }
 
-/* INSTALL [for load] then the LOAD blocks; returns the first failing SW or 9000. */
+/*
+ * INSTALL [for load] (with the hash of `hashed`, or of lfdb when NULL) then
+ * the LOAD blocks of prefix (DAP blocks, may be NULL) || C4 lfdb; returns the
+ * first failing SW or 9000.
+ */
 static uint16_t
-load_file(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, int hash,
-    size_t block, bool corrupt_hash)
+load_file_ex(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, int hash,
+    size_t block, bool corrupt_hash, const struct cpk_buf *prefix, const struct cpk_buf *hashed)
 {
 	struct cpk_buf file = CPK_BUF_INIT;
 	char cmd[600];
@@ -588,8 +595,10 @@ load_file(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, 
 	uint16_t sw;
 
 	aidlen = test_unhex(PKG, aid, sizeof(aid));
+	if (hashed == NULL)
+		hashed = lfdb;
 	if (hash != 0)
-		(void)EVP_Digest(lfdb->data, lfdb->len, md, &mdlen,
+		(void)EVP_Digest(hashed->data, hashed->len, md, &mdlen,
 		    hash == 1 ? EVP_sha1() : EVP_sha256(), NULL);
 	if (corrupt_hash)
 		md[0] ^= 1;
@@ -605,7 +614,8 @@ load_file(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, 
 	hdr[1] = 0x82;
 	hdr[2] = (uint8_t)(lfdb->len >> 8);
 	hdr[3] = (uint8_t)lfdb->len;
-	if (cpk_buf_append(&file, hdr, 4, NULL) != CPK_OK ||
+	if ((prefix != NULL && cpk_buf_append(&file, prefix->data, prefix->len, NULL) != CPK_OK) ||
+	    cpk_buf_append(&file, hdr, 4, NULL) != CPK_OK ||
 	    cpk_buf_append(&file, lfdb->data, lfdb->len, NULL) != CPK_OK)
 		abort();
 	for (off = 0, i = 0; off < file.len; off += n, i++) {
@@ -619,6 +629,13 @@ load_file(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, 
 out:
 	cpk_buf_free(&file);
 	return sw;
+}
+
+static uint16_t
+load_file(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, int hash,
+    size_t block, bool corrupt_hash)
+{
+	return load_file_ex(c, s, lfdb, hash, block, corrupt_hash, NULL, NULL);
 }
 
 static void
@@ -1226,6 +1243,102 @@ test_life_cycle(void)
 	cardsim_free(&c);
 }
 
+/* E2 { 4F sd, C3 RSA-PKCS1-SHA256(key, SHA-256(lfdb)) } into out. */
+static void
+dap_block_for(EVP_PKEY *key, const char *sd_hex, const struct cpk_buf *lfdb, struct cpk_buf *out)
+{
+	uint8_t md[32], sig[512], sd[16];
+	unsigned int mdlen = 0;
+	size_t siglen = sizeof(sig), sdlen = test_unhex(sd_hex, sd, sizeof(sd));
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	struct cpk_buf in = CPK_BUF_INIT;
+
+	cpk_buf_reset(out);
+	if (ctx == NULL || EVP_Digest(lfdb->data, lfdb->len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) != 1 ||
+	    EVP_DigestSign(ctx, sig, &siglen, md, mdlen) != 1 ||
+	    cpk_tlv_put(&in, 0x4F, sd, sdlen, NULL) != CPK_OK ||
+	    cpk_tlv_put(&in, 0xC3, sig, siglen, NULL) != CPK_OK ||
+	    cpk_tlv_put(out, 0xE2, in.data, in.len, NULL) != CPK_OK)
+		abort();
+	EVP_MD_CTX_free(ctx);
+	cpk_buf_free(&in);
+}
+
+/*
+ * Mandated DAP: a load needs the ISD's DAP block with a signature over the
+ * INSTALL [for load] hash; a block changed in transit, a recomputed hash
+ * without a new signature, no block, another SD's block only, no hash: refused.
+ */
+static void
+test_dap(void)
+{
+	EVP_PKEY *key = EVP_RSA_gen(2048);
+	struct cpk_buf lfdb = CPK_BUF_INIT, bad = CPK_BUF_INIT, dap = CPK_BUF_INIT,
+	    other = CPK_BUF_INIT;
+	struct scp_keyset keys;
+	struct scp_session s;
+	struct cardsim *c;
+	unsigned char *der = NULL;
+	char *config;
+	int derlen;
+	size_t n;
+
+	CHECK(key != NULL);
+	if (key == NULL || (derlen = i2d_PUBKEY(key, &der)) <= 0)
+		return;
+	n = strlen(config_scp03) + 16 + 2 * (size_t)derlen;
+	config = malloc(n);
+	CHECK(config != NULL);
+	if (config == NULL)
+		return;
+	/* config_scp03 with "  dap-key: <DER hex>" after its card: lines. */
+	snprintf(config, n, "%s", config_scp03);
+	{
+		char *ks = strstr(config, "key-sets:");
+		char tail[600];
+
+		snprintf(tail, sizeof(tail), "%s", strstr(config_scp03, "key-sets:"));
+		*ks = '\0';
+		strcat(config, "  dap-key: ");
+		append_hex(config, n, der, (size_t)derlen);
+		strcat(config, "\n");
+		strcat(config, tail);
+	}
+	c = new_card(config);
+	CHECK(c->id.dap_key_len == (size_t)derlen);
+	host_keys(&keys, GP_KEY_AES, 0x30);
+	make_lfdb(&lfdb, 900, 1);
+	dap_block_for(key, ISD, &lfdb, &dap);
+	dap_block_for(key, "A000000151000099", &lfdb, &other);
+	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
+	/* No DAP block, no hash, another SD's block only: 6982. */
+	CHECK_SW(load_file_ex(c, &s, &lfdb, 2, 200, false, NULL, NULL), 0x6982);
+	CHECK_SW(load_file_ex(c, &s, &lfdb, 0, 200, false, &dap, NULL), 0x6982);
+	CHECK_SW(load_file_ex(c, &s, &lfdb, 2, 200, false, &other, NULL), 0x6982);
+	/* One byte of a block changed: the hash no longer matches (6A80); with the
+	 * hash recomputed for the changed block, the signature no longer verifies. */
+	cpk_buf_reset(&bad);
+	CHECK(cpk_buf_append(&bad, lfdb.data, lfdb.len, NULL) == CPK_OK);
+	bad.data[500] ^= 0x01;
+	CHECK_SW(load_file_ex(c, &s, &bad, 2, 200, false, &dap, &lfdb), 0x6A80);
+	CHECK_SW(load_file_ex(c, &s, &bad, 2, 200, false, &dap, NULL), 0x6982);
+	CHECK(c->nloadfiles == 0);
+	/* The ISD's block after another SD's: loaded. */
+	CHECK(cpk_buf_append(&other, dap.data, dap.len, NULL) == CPK_OK);
+	CHECK_SW(load_file_ex(c, &s, &lfdb, 2, 200, false, &other, NULL), 0x9000);
+	CHECK(c->nloadfiles == 1);
+
+	cardsim_free(&c);
+	free(config);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+	cpk_buf_free(&lfdb);
+	cpk_buf_free(&bad);
+	cpk_buf_free(&dap);
+	cpk_buf_free(&other);
+}
+
 int
 main(void)
 {
@@ -1240,5 +1353,6 @@ main(void)
 	test_faults();
 	test_state();
 	test_life_cycle();
+	test_dap();
 	return test_summary("cardcore");
 }

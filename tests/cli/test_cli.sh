@@ -171,6 +171,10 @@ check "install-applet: SELECT accepts 9000 only" python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 assert d["commands"][0]["sw"] == ["9000"], d["commands"][0]' <"$T/out"
+# The DAP example: E2 { 4F ISD, C3 256-byte signature } before C4 in the first LOAD.
+"$CARDC" verify "$T/dap.cpk" -k "$KEYS" >"$T/out" 2>&1
+check "dap: the first LOAD starts with the ISD's DAP block" \
+    grep -q "^       80E80000..E282010E4F08A000000151000000C3820100" "$T/out"
 # The load parameters example: INSTALL [for load] carries the sizes computed
 # from hello.cap: C6 the LFDB without Descriptor, C7 as written, C8 the static
 # field image (4 bytes: capgen's counter and DATA reference) and its 8-byte array.

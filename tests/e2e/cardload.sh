@@ -481,6 +481,47 @@ EOF
 	registry_has "^ISD A000000151000000  .*  TERMINATED$"
 }
 
+# Mandated DAP through pcscd (issue 14 item 4): a card holding the ISD's DAP
+# public key installs profiles/dap.yaml; a bundle without a DAP block and one
+# signed with another key are refused at their last LOAD (6982), nothing loaded.
+test_dap() {
+	local pub
+	harness_start_pcscd
+	cp "$SRC/keys/test-dap-rsa.pem" "$WORK/keys/" && chmod 600 "$WORK/keys/test-dap-rsa.pem" ||
+	    harness_die "dap key"
+	pub=$(openssl pkey -in "$WORK/keys/test-dap-rsa.pem" -pubout -outform DER | od -An -tx1 |
+	    tr -d ' \n' | tr a-f A-F)
+	[ -n "$pub" ] || harness_die "dap public key"
+	sed "s/^  memory: 131072\$/&\n  dap-key: $pub/" "$CARDS/scp03.yaml" >"$WORK/dap-card.yaml" ||
+	    harness_die "config"
+	start_card "$WORK/dap-card.yaml"
+	cp "$SRC/profiles/dap.yaml" "$WORK/p/" || harness_die "profile"
+	sed '/^      dap:$/,/^        key:/d' "$WORK/p/dap.yaml" >"$WORK/p/no-dap.yaml"
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/keys/other.pem" \
+	    2>/dev/null && chmod 600 "$WORK/keys/other.pem" || harness_die "other key"
+	sed 's/key: test-dap-rsa.pem/key: other.pem/' "$WORK/p/dap.yaml" >"$WORK/p/forged.yaml"
+
+	identify card
+	compile "$WORK/p/no-dap.yaml" "$WORK/card.yaml" "$WORK/no-dap.cpk"
+	cardload_run 4 "$WORK/no-dap.cpk"
+	err_has "(LOAD 2/2) with 6982"
+	identify card
+	compile "$WORK/p/forged.yaml" "$WORK/card.yaml" "$WORK/forged.cpk"
+	cardload_run 4 "$WORK/forged.cpk"
+	err_has "(LOAD 3/3) with 6982"
+	identify card
+	compile "$WORK/p/dap.yaml" "$WORK/card.yaml" "$WORK/dap.cpk"
+	cardload_run 0 "$WORK/dap.cpk"
+	err_has "done: all"
+	harness_stop_cardsim
+	grep -q "no DAP block for the ISD" "$WORK"/cardsim.*.log || harness_die "cardsim: no DAP"
+	grep -q "DAP signature does not verify" "$WORK"/cardsim.*.log ||
+	    harness_die "cardsim: forged DAP"
+	print_registry
+	registry_has "^LOADFILE ${PKG} "
+	registry_has "^APP ${APP}  SELECTABLE  from ${PKG}"
+}
+
 # Reader choice: -r (exact or unique part), CPK_READER, errors list the readers.
 test_readers() {
 	harness_start_pcscd
@@ -1239,6 +1280,7 @@ test_https() {
 case $TEST in
 load) test_load ;;
 life-cycle) test_life_cycle ;;
+dap) test_dap ;;
 readers) test_readers ;;
 other-card) test_other_card ;;
 rejected) test_rejected ;;

@@ -22,6 +22,8 @@
 #include <zip.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include "cap.h"
 #include "capgen.h"
@@ -717,6 +719,82 @@ test_profile_table_steps(void)
 	    "'system-params' or both");
 	bad_profile(__LINE__, HEAD "  - set-state: {card: secured}\n",
 	    "p.yaml:14:5: unknown step 'set-state' (did you mean 'set-status'?)");
+}
+
+/* A DAP key pair: the private key as PEM in the test folder (mode 0600 and 0644). */
+static EVP_PKEY *
+make_dap_key(void)
+{
+	EVP_PKEY *key = EVP_RSA_gen(2048);
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *pem = NULL;
+	long n;
+	char *text;
+
+	if (key == NULL || bio == NULL ||
+	    PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    (n = BIO_get_mem_data(bio, &pem)) <= 0 || (text = strndup(pem, (size_t)n)) == NULL)
+		abort();
+	write_text("dap.pem", text, 0600);
+	write_text("dap-open.pem", text, 0644);
+	free(text);
+	BIO_free(bio);
+	return key;
+}
+
+/*
+ * load ... dap: the load file starts with E2 { 4F SD, C3 signature } and the
+ * signature (RSA PKCS#1 v1.5, SHA-256) verifies over the LFDB hash; errors.
+ */
+static void
+test_profile_dap(void)
+{
+	EVP_PKEY *key = make_dap_key();
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	struct cpk_error err;
+	struct profile *p = NULL;
+	const struct profile_load *l;
+
+	if (!CHECK_OK(profile_text(HEAD "      hash: sha256\n      dap: {key: dap.pem}\n", &p,
+	    &err))) {
+		fprintf(stderr, "  %s:%u:%u: %s\n", err.file, err.line, err.col, err.msg);
+		goto out;
+	}
+	l = &p->steps[0].u.load;
+	CHECK(l->load_file.len == 4 + 10 + 4 + 256 + 4 + l->lfdb.len);
+	CHECK_HEX(l->load_file.data, 18, "E282010E4F08A000000151000000C3820100");
+	CHECK(l->load_file.data[274] == 0xC4);
+	CHECK(md != NULL && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
+	    EVP_DigestVerify(md, l->load_file.data + 18, 256, l->lfdb_hash,
+	    l->lfdb_hash_len) == 1);
+	profile_free(&p);
+	/* Another security domain's DAP block. */
+	if (CHECK_OK(profile_text(HEAD "      hash: sha1\n"
+	    "      dap: {key: dap.pem, security-domain: A000000151535041}\n", &p, &err)))
+		CHECK_HEX(p->steps[0].u.load.load_file.data, 14, "E282010E4F08A000000151535041");
+	profile_free(&p);
+
+	bad_profile(__LINE__, HEAD "      dap: {key: dap.pem}\n",
+	    "p.yaml:14:12: 'dap' signs the load file data block hash: the load step needs "
+	    "'hash: sha1' or 'hash: sha256'");
+	bad_profile(__LINE__, HEAD "      dap: dap.pem\n",
+	    "p.yaml:14:12: 'dap' must be a mapping: key (a DAP key file) and security-domain");
+	bad_profile(__LINE__, HEAD "      hash: sha256\n      dap: {file: dap.pem}\n",
+	    "p.yaml:15:13: unknown key 'file' in 'dap' (did you mean 'key'?)");
+	bad_profile(__LINE__, HEAD "      hash: sha256\n      dap: {key: dap-open.pem}\n",
+	    "p.yaml:15:18: DAP key '%s/dap-open.pem' has mode 0644: a key file must be "
+	    "accessible by its owner only (chmod 600 '%s/dap-open.pem')", tmpdir, tmpdir);
+	bad_profile(__LINE__, HEAD "      hash: sha256\n      dap: {key: aes.yaml}\n",
+	    "p.yaml:15:18: DAP key '%s/aes.yaml' is not a PEM private key", tmpdir);
+	bad_profile(__LINE__,
+	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n  security-level: c-mac\n"
+	    "keys:\n  file: aes.yaml\nsteps:\n  - load:\n      cap: hello.cap\n"
+	    "      hash: sha256\n      dap: {key: dap.pem}\n",
+	    "p.yaml:13:12: 'dap' needs 'security-domain': the profile names no security domain "
+	    "AID");
+out:
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(key);
 }
 
 /* --- card records --- */
@@ -1865,6 +1943,7 @@ main(int argc, char **argv)
 	test_profile_valid();
 	test_profile_load_params_auto();
 	test_profile_table_steps();
+	test_profile_dap();
 	test_card_errors();
 	test_ydoc_locate();
 	test_card_valid();

@@ -638,6 +638,19 @@ load_file(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, 
 	return load_file_ex(c, s, lfdb, hash, block, corrupt_hash, NULL, NULL);
 }
 
+/* Open a C-MAC session with key set 30, load the hello package of `size` bytes, install its applet. */
+static void
+install_hello(struct cardsim *c, struct scp_keyset *keys, struct scp_session *s,
+    struct cpk_buf *lfdb, size_t size)
+{
+	host_keys(keys, GP_KEY_AES, 0x30);
+	make_lfdb(lfdb, size, 1);
+	CHECK_SW(open_session(c, keys, SCP03, 0x70, 0x01, s, NULL), 0x9000);
+	CHECK_SW(load_file(c, s, lfdb, 0, 200, false), 0x9000);
+	CHECK_SW(sxmit(c, s, "80E60C002609" PKG "0A" APPLET "0A" APPLET "0100" "02C900" "00",
+	    NULL), 0x9000);
+}
+
 static void
 test_content(void)
 {
@@ -1050,12 +1063,7 @@ test_state(void)
 	size_t len1 = 0, len2 = 0;
 	FILE *f;
 
-	host_keys(&keys, GP_KEY_AES, 0x30);
-	make_lfdb(&lfdb, 500, 1);
-	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
-	CHECK_SW(load_file(c, &s, &lfdb, 0, 200, false), 0x9000);
-	CHECK_SW(sxmit(c, &s, "80E60C002609" PKG "0A" APPLET "0A" APPLET "0100" "02C900" "00",
-	    NULL), 0x9000);
+	install_hello(c, &keys, &s, &lfdb, 500);
 	CHECK_SW(sxmit(c, &s, "80E620001000000A" APPLET "000000", NULL), 0x9000);
 	CHECK_SW(sxmit(c, &s, "80E2080005010102AABB", NULL), 0x9000);
 	CHECK_SW(sxmit(c, &s, "80E2900103420100", NULL), 0x9000);
@@ -1135,12 +1143,7 @@ test_life_cycle(void)
 	FILE *f;
 
 	CHECK(c->id.life_cycle == CS_LC_CARD_OP_READY);
-	host_keys(&keys, GP_KEY_AES, 0x30);
-	make_lfdb(&lfdb, 800, 1);
-	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
-	CHECK_SW(load_file(c, &s, &lfdb, 0, 200, false), 0x9000);
-	CHECK_SW(sxmit(c, &s, "80E60C002609" PKG "0A" APPLET "0A" APPLET "0100" "02C900" "00",
-	    NULL), 0x9000);
+	install_hello(c, &keys, &s, &lfdb, 800);
 	CHECK_SW(sxmit(c, &s, "80F28002024F0000", &d), 0x9000);
 	CHECK_HEX(d.data, d.len, "E3134F08" ISD "9F700101C5039EFE80");
 

@@ -159,6 +159,8 @@ check "life-cycle: lock the applet" grep -q "^       80F040800AF043504B48454C4C4
 check "life-cycle: delete key version 31" grep -q "^       80E4000003D20131$" "$T/out"
 check "life-cycle: registry update" \
     grep -q "^       80E64000110000 *0AF043504B48454C4C4F0101040000$" "$T/out"
+check "life-cycle: extradition" \
+    grep -q "^       80E610001808A000000151000000000AF043504B48454C4C4F01000000$" "$T/out"
 # Its set-status card: secured could unlock a CARD_LOCKED card, whose ISD
 # answers SELECT with 6283: accepted there, and nowhere else.
 select_sw() { # BUNDLE-NAME SW...: the status words its first command (SELECT) accepts

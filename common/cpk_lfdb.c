@@ -214,10 +214,10 @@ out:
 }
 
 static cpk_status
-check_directory(const uint8_t *p, const struct cpk_lfdb_info *out, struct cpk_error *err)
+check_directory(const uint8_t *p, struct cpk_lfdb_info *out, struct cpk_error *err)
 {
 	const uint8_t *d = component_info(p, out, CPK_CAP_DIRECTORY);
-	size_t size = out->comp[CPK_CAP_DIRECTORY].size, listed;
+	size_t size = out->comp[CPK_CAP_DIRECTORY].size, listed, nsizes;
 	unsigned tag;
 	cpk_status st = CPK_ERR_PARSE;
 
@@ -226,6 +226,17 @@ check_directory(const uint8_t *p, const struct cpk_lfdb_info *out, struct cpk_er
 		    "Directory component of %zu bytes is too short for its component sizes", size);
 		goto out;
 	}
+	/* component_sizes has 11 entries in CAP 2.1, 12 (Debug added) from 2.2 on. */
+	nsizes = out->cap_minor == 1 ? 11 : 12;
+	if (size < 2 * nsizes + 6) {
+		st = cpk_error_set(err, CPK_ERR_PARSE,
+		    "Directory component of %zu bytes ends before its static field sizes "
+		    "(CAP %u.%u lists %zu component sizes)", size, out->cap_major, out->cap_minor,
+		    nsizes);
+		goto out;
+	}
+	out->static_image = ((size_t)d[2 * nsizes] << 8) | d[2 * nsizes + 1];
+	out->static_arrays = ((size_t)d[2 * nsizes + 4] << 8) | d[2 * nsizes + 5];
 	for (tag = 1; tag <= DIRECTORY_CHECKED; tag++) {
 		if (!out->comp[tag].present)
 			continue;

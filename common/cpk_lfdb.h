@@ -18,8 +18,9 @@
  * duplicates, components out of the load order, missing required
  * components, a Header without the magic DECAFFED, CAP formats other than
  * 2.1-2.3, the extended format (Header flag 08), Header flags that disagree
- * with the presence of the Applet and Export components, Directory sizes
- * that disagree with the components, and malformed Applet components.
+ * with the presence of the Applet and Export components, a Directory that
+ * ends before its static field sizes, Directory sizes that disagree
+ * with the components, and malformed Applet components.
  */
 #ifndef CPK_LFDB_H
 #define CPK_LFDB_H
@@ -79,6 +80,12 @@ struct cpk_lfdb_info {
 	size_t napplets;		/* 0 when there is no Applet component */
 	struct cpk_lfdb_applet applets[CPK_LFDB_MAX_APPLETS];
 	struct cpk_lfdb_component comp[CPK_CAP_TAG_MAX + 1];	/* indexed by tag */
+	/*
+	 * Directory static_field_size_info (JCVM 6.5): image_size, the bytes the
+	 * package's static fields take, and array_init_size, the bytes of the
+	 * static arrays they are initialised with.
+	 */
+	size_t static_image, static_arrays;
 	size_t total;			/* bytes parsed (the whole block) */
 };
 

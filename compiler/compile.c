@@ -29,6 +29,26 @@ struct asm_ctx {
 };
 
 static const struct cpk_sw_pattern sw_9000 = { 0x9000, 0xFFFF };
+/* SELECT of the ISD: 9000, or 6283 from a CARD_LOCKED card (GP 2.3.1 11.9.3). */
+static const struct cpk_sw_pattern sw_select[] = { { 0x9000, 0xFFFF }, { 0x6283, 0xFFFF } };
+
+/*
+ * Does the profile unlock the card (set-status card: secured)? Its SELECT
+ * of the ISD then also accepts 6283: the card may be CARD_LOCKED.
+ * Other profiles keep 9000 alone (and their bundles their bytes).
+ */
+static bool
+unlocks_card(const struct profile *p)
+{
+	static const uint8_t unlock[4] = { 0x80, 0xF0, 0x80, 0x0F };
+	size_t i;
+
+	for (i = 0; i < p->nsteps; i++)
+		if (p->steps[i].kind == PROFILE_STEP_CMD &&
+		    memcmp(p->steps[i].u.cmd.header, unlock, 4) == 0)
+			return true;
+	return false;
+}
 
 void
 cpk_compiled_free(struct cpk_compiled *c)
@@ -381,6 +401,19 @@ out:
 	return ret;
 }
 
+/* A table step (step.h): its command, built when the profile was parsed. */
+static cpk_status
+step_cmd(struct asm_ctx *a, const struct profile_cmd *cmd, struct cpk_buf *b,
+    struct cpk_error *err)
+{
+	cpk_status ret;
+
+	set_label(a, cmd->what, cmd->has_aid ? &cmd->aid : NULL, 0);
+	if ((ret = gp_cmd_raw(cmd->header, cmd->data, cmd->len, false, 0, b, err)) != CPK_OK)
+		return ret;
+	return emit_buf(a, b, err);
+}
+
 static cpk_status
 run_steps(struct asm_ctx *a, struct cpk_error *err)
 {
@@ -411,11 +444,14 @@ run_steps(struct asm_ctx *a, struct cpk_error *err)
 		case PROFILE_STEP_APDU:
 			ret = step_apdu(a, &st->u.apdu, &b, err);
 			break;
+		case PROFILE_STEP_CMD:
+			ret = step_cmd(a, &st->u.cmd, &b, err);
+			break;
 		default:
 			ret = cpk_error_set(err, CPK_ERR_ARG, "unknown step kind %d", (int)st->kind);
 		}
 		if (ret != CPK_OK)
-			cpk_error_prefix(err, "step %zu (%s)", i + 1, profile_step_name(st->kind));
+			cpk_error_prefix(err, "step %zu (%s)", i + 1, profile_step_title(st));
 	}
 	a->step = NULL;
 	cpk_buf_free(&b);
@@ -473,7 +509,7 @@ open_offline(struct asm_ctx *a, const struct scp_keys *keys, const struct gp_aid
 		cpk_buf_reset(&b);
 		if ((ret = cpk_apdu_build(&sel, &b, err)) != CPK_OK ||
 		    (ret = add_command(a->out, 0, "SELECT security domain", b.data, b.len,
-		    &sw_9000, 1, err)) != CPK_OK)
+		    sw_select, unlocks_card(a->p) ? 2 : 1, err)) != CPK_OK)
 			goto out;
 	}
 	cpk_buf_reset(&b);

@@ -126,6 +126,27 @@ out:
 	return ret;
 }
 
+void
+gp_load_params(const uint32_t sizes[3], unsigned given, uint8_t out[GP_LOAD_PARAMS_MAX],
+    size_t *len)
+{
+	static const uint8_t tags[3] = { 0xC6, 0xC7, 0xC8 };
+	size_t n = 2, i, k, w;
+
+	for (i = 0; i < 3; i++) {
+		if ((given & (1u << i)) == 0)
+			continue;
+		w = sizes[i] > 0xFFFF ? 4 : 2;
+		out[n++] = tags[i];
+		out[n++] = (uint8_t)w;
+		for (k = w; k > 0; k--)
+			out[n++] = (uint8_t)(sizes[i] >> (8 * (k - 1)));
+	}
+	out[0] = 0xEF;
+	out[1] = (uint8_t)(n - 2);
+	*len = n;
+}
+
 cpk_status
 gp_load_file(const uint8_t *lfdb, size_t n, struct cpk_buf *out, struct cpk_error *err)
 {

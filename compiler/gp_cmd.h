@@ -60,6 +60,17 @@ cpk_status gp_cmd_install_for_load(const struct gp_aid *package, const struct gp
     const uint8_t *token, size_t tokenlen, struct cpk_buf *out, struct cpk_error *err);
 
 /*
+ * Load parameters of INSTALL [for load] (GP 2.3.1 Table 11-49): the System
+ * Specific Parameters EF len { C6 code, C7 vdata, C8 nvdata }, each given
+ * size (bit GP_LP_CODE, GP_LP_VDATA, GP_LP_NVDATA of `given`) in 2 bytes, or
+ * in 4 when it exceeds 65535. out must hold GP_LOAD_PARAMS_MAX bytes.
+ */
+enum { GP_LP_CODE = 1, GP_LP_VDATA = 2, GP_LP_NVDATA = 4 };
+#define GP_LOAD_PARAMS_MAX 20
+void gp_load_params(const uint32_t sizes[3], unsigned given, uint8_t out[GP_LOAD_PARAMS_MAX],
+    size_t *len);
+
+/*
  * The load file: C4 <BER length> LFDB (no DAP blocks). out is replaced.
  */
 cpk_status gp_load_file(const uint8_t *lfdb, size_t n, struct cpk_buf *out,

@@ -12,13 +12,10 @@
 
 #include "cpk_bundle.h"
 #include "cpk_tlv.h"
+#include "profile_int.h"
+#include "step.h"
 #include "ydoc.h"
 
-struct pctx {
-	const char *file;
-	struct profile *p;
-	struct cpk_error *err;
-};
 
 static const char *const scp_names[] = { "02", "03", NULL };
 static const char *const level_names[] = {
@@ -94,7 +91,7 @@ static const struct ydoc_hint delete_hints[] = {
 	{ "package", "aid" }, { "instance", "aid" }, { "applet", "aid" }, { NULL, NULL },
 };
 
-enum { LD_CAP, LD_DESCRIPTOR, LD_HASH, LD_PARAMS, LD_BLOCK, LD_SD, LD_LABEL };
+enum { LD_CAP, LD_DESCRIPTOR, LD_HASH, LD_PARAMS, LD_BLOCK, LD_SD, LD_LABEL, LD_DAP };
 static const struct ydoc_field load_fields[] = {
 	[LD_CAP] = { "cap", YDOC_T_STR, true, 1, 4096, NULL, false },
 	[LD_DESCRIPTOR] = { "descriptor", YDOC_T_ENUM, false, 0, 0, descriptor_names, false },
@@ -103,6 +100,18 @@ static const struct ydoc_field load_fields[] = {
 	[LD_BLOCK] = { "block-size", YDOC_T_STR, false, 0, 0, NULL, false },
 	[LD_SD] = { "security-domain", YDOC_T_HEX, false, GP_AID_MIN, GP_AID_MAX, NULL, false },
 	[LD_LABEL] = LABEL_FIELD,
+	[LD_DAP] = { "dap", YDOC_T_ANY, false, 0, 0, NULL, false },
+};
+enum { DAP_KEY, DAP_SD };
+static const struct ydoc_field dap_fields[] = {
+	[DAP_KEY] = { "key", YDOC_T_STR, true, 1, 255, NULL, false },
+	[DAP_SD] = { "security-domain", YDOC_T_HEX, false, GP_AID_MIN, GP_AID_MAX, NULL, false },
+};
+static const struct ydoc_hint dap_hints[] = {
+	{ "file", "key" }, { "sd", "security-domain" }, { NULL, NULL },
+};
+static const struct ydoc_schema dap_schema = {
+	"'dap'", dap_fields, N(dap_fields), dap_hints, false,
 };
 static const struct ydoc_hint load_hints[] = {
 	{ "file", "cap" }, { "path", "cap" }, { "params", "load-parameters" },
@@ -246,9 +255,19 @@ static const struct {
 const char *
 profile_step_name(enum profile_step_kind kind)
 {
+	if (kind == PROFILE_STEP_CMD)
+		return "table step";
 	if ((unsigned)kind < 1 || (unsigned)kind > STEP_KIND_MAX)
 		return "unknown";
 	return step_kinds[kind].name;
+}
+
+const char *
+profile_step_title(const struct profile_step *s)
+{
+	if (s->kind == PROFILE_STEP_CMD && s->u.cmd.ops != NULL)
+		return s->u.cmd.ops->name;
+	return profile_step_name(s->kind);
 }
 
 /* --- freeing --- */
@@ -281,6 +300,8 @@ step_free(struct profile_step *s)
 		cap_free(&s->u.load.cap);
 		cpk_buf_free(&s->u.load.lfdb);
 		cpk_buf_free(&s->u.load.load_file);
+		free(s->u.load.dap_key);
+		free(s->u.load.dap_path);
 		break;
 	case PROFILE_STEP_STORE_DATA:
 		for (i = 0; i < s->u.store.nitems; i++)
@@ -386,6 +407,33 @@ opt_label(struct pctx *c, const struct ydoc_node *n, const struct ydoc_field *f,
 		    "'%s' must be text without control characters (byte %zu is 0x%02X)", f->key,
 		    bad + 1, (unsigned)(uint8_t)s[bad]);
 	return dup_str(c, s, out);
+}
+
+struct profile_loc
+profile_loc_of(const struct ydoc_node *n)
+{
+	return loc_of(n);
+}
+
+cpk_status
+profile_get_aid(struct pctx *c, const struct ydoc_node *n, const struct ydoc_field *f,
+    struct gp_aid *aid)
+{
+	return get_aid(c, n, f, aid);
+}
+
+cpk_status
+profile_opt_bool(struct pctx *c, const struct ydoc_node *n, const struct ydoc_field *f,
+    bool dflt, bool *out)
+{
+	return opt_bool(c, n, f, dflt, out);
+}
+
+cpk_status
+profile_opt_label(struct pctx *c, const struct ydoc_node *n, const struct ydoc_field *f,
+    char **out)
+{
+	return opt_label(c, n, f, out);
 }
 
 /* --- templates: hex text with ${...} placeholders --- */
@@ -556,20 +604,27 @@ parse_delete(struct pctx *c, const struct ydoc_node **v, struct profile_step *s)
 	return CPK_OK;
 }
 
-/* Load parameters: hex (the whole field) or { code, vdata, nvdata } -> EF len C6 02 .. */
+/*
+ * Load parameters: hex (the whole field), 'auto' (code and nvdata from the
+ * CAP), or { code, vdata, nvdata } with numbers or 'auto' -> EF len C6 02 ..
+ */
 static cpk_status
 parse_load_params(struct pctx *c, const struct ydoc_node *n, struct profile_load *l)
 {
 	static const struct ydoc_field hexf = {
 		"load-parameters", YDOC_T_HEX, false, 1, 255, NULL, false,
 	};
-	static const uint8_t tags[] = { 0xC6, 0xC7, 0xC8 };
 	const struct ydoc_node *v[N(lparams_fields)];
-	uint8_t inner[12];
-	size_t ni = 0, i;
+	size_t i;
 	long long val;
 	cpk_status ret;
 
+	l->loc_params = loc_of(n);
+	if (n->kind == YDOC_SCALAR && strcmp(n->str, "auto") == 0) {
+		l->lp_auto = GP_LP_CODE | GP_LP_NVDATA;
+		l->lp_given = l->lp_auto;
+		return CPK_OK;
+	}
 	if (n->kind == YDOC_SCALAR) {
 		if ((ret = ydoc_get_hex(c->file, n, &hexf, l->params, sizeof(l->params),
 		    &l->params_len, c->err)) != CPK_OK)
@@ -582,26 +637,31 @@ parse_load_params(struct pctx *c, const struct ydoc_node *n, struct profile_load
 	}
 	if (n->kind != YDOC_MAP)
 		return cpk_error_set_at(c->err, CPK_ERR_PARSE, c->file, n->line, n->col,
-		    "'load-parameters' must be hex or a mapping of code, vdata and nvdata sizes");
+		    "'load-parameters' must be hex, auto or a mapping of code, vdata and nvdata "
+		    "sizes");
 	if ((ret = ydoc_check_map(c->file, n, n, &lparams_schema, v, c->err)) != CPK_OK)
 		return ret;
 	for (i = 0; i < N(lparams_fields); i++) {
 		if (v[i] == NULL)
 			continue;
+		l->lp_given |= 1u << i;
+		if (v[i]->kind == YDOC_SCALAR && strcmp(v[i]->str, "auto") == 0) {
+			if (i == LP_VDATA)
+				return cpk_error_set_at(c->err, CPK_ERR_PARSE, c->file, v[i]->line,
+				    v[i]->col, "'vdata' cannot be auto: a CAP file does not say how "
+				    "much transient memory its applets allocate (give a number)");
+			l->lp_auto |= 1u << i;
+			continue;
+		}
 		if ((ret = ydoc_get_int(c->file, v[i], &lparams_fields[i], &val, c->err)) != CPK_OK)
 			return ret;
-		inner[ni++] = tags[i];
-		inner[ni++] = 0x02;
-		inner[ni++] = (uint8_t)(val >> 8);
-		inner[ni++] = (uint8_t)val;
+		l->lp_sizes[i] = (uint32_t)val;
 	}
-	if (ni == 0)
+	if (l->lp_given == 0)
 		return cpk_error_set_at(c->err, CPK_ERR_PARSE, c->file, n->line, n->col,
 		    "'load-parameters' names no size (code, vdata or nvdata)");
-	l->params[0] = 0xEF;
-	l->params[1] = (uint8_t)ni;
-	memcpy(l->params + 2, inner, ni);
-	l->params_len = ni + 2;
+	if (l->lp_auto == 0)
+		gp_load_params(l->lp_sizes, l->lp_given, l->params, &l->params_len);
 	return CPK_OK;
 }
 
@@ -623,6 +683,31 @@ parse_block_size(struct pctx *c, const struct ydoc_node *n, struct profile_load 
 		    "'block-size' must be auto or a whole number from 1 to 255, got '%s'", q);
 	}
 	l->block_size = (size_t)v;
+	return CPK_OK;
+}
+
+/* dap: { key: FILE (in the key folder), security-domain: AID } */
+static cpk_status
+parse_dap(struct pctx *c, const struct ydoc_node *n, struct profile_load *l)
+{
+	const struct ydoc_node *v[N(dap_fields)];
+	const char *str;
+	cpk_status ret;
+
+	l->loc_dap = loc_of(n);
+	if (n->kind != YDOC_MAP)
+		return cpk_error_set_at(c->err, CPK_ERR_PARSE, c->file, n->line, n->col,
+		    "'dap' must be a mapping: key (a DAP key file) and security-domain");
+	if ((ret = ydoc_check_map(c->file, n, n, &dap_schema, v, c->err)) != CPK_OK ||
+	    (ret = ydoc_get_str(c->file, v[DAP_KEY], &dap_fields[DAP_KEY], &str, c->err)) != CPK_OK ||
+	    (ret = dup_str(c, str, &l->dap_key)) != CPK_OK)
+		return ret;
+	l->loc_dap_key = loc_of(v[DAP_KEY]);
+	if (v[DAP_SD] != NULL) {
+		if ((ret = get_aid(c, v[DAP_SD], &dap_fields[DAP_SD], &l->dap_sd)) != CPK_OK)
+			return ret;
+		l->dap_has_sd = true;
+	}
 	return CPK_OK;
 }
 
@@ -661,6 +746,8 @@ parse_load(struct pctx *c, const struct ydoc_node **v, struct profile_step *s)
 			return ret;
 		l->has_sd = true;
 	}
+	if (v[LD_DAP] != NULL && (ret = parse_dap(c, v[LD_DAP], l)) != CPK_OK)
+		return ret;
 	if ((ret = opt_label(c, v[LD_LABEL], &load_fields[LD_LABEL], &s->label)) != CPK_OK)
 		return ret;
 	accept_only(s, 0x9000);
@@ -698,22 +785,22 @@ privilege_name(struct pctx *c, const struct ydoc_node *n, uint8_t priv[3], bool 
 
 /* Privileges: a list of names, or hex (1 or 3 bytes). Default 00. */
 static cpk_status
-parse_privileges(struct pctx *c, const struct ydoc_node *n, struct profile_install *in)
+parse_privileges(struct pctx *c, const struct ydoc_node *n, uint8_t priv[3], size_t *len)
 {
 	static const struct ydoc_field hexf = { "privileges", YDOC_T_HEX, false, 1, 3, NULL, false };
 	bool wide = false;
 	cpk_status ret;
 	size_t i;
 
-	memset(in->privileges, 0, sizeof(in->privileges));
-	in->privileges_len = 1;
+	memset(priv, 0, 3);
+	*len = 1;
 	if (n == NULL)
 		return CPK_OK;
 	if (n->kind == YDOC_SCALAR) {
-		if ((ret = ydoc_get_hex(c->file, n, &hexf, in->privileges, 3, &in->privileges_len,
+		if ((ret = ydoc_get_hex(c->file, n, &hexf, priv, 3, &*len,
 		    c->err)) != CPK_OK)
 			return ret;
-		if (in->privileges_len == 2)
+		if (*len == 2)
 			return cpk_error_set_at(c->err, CPK_ERR_RANGE, c->file, n->line, n->col,
 			    "'privileges' must be 1 or 3 bytes of hex, got 2");
 		return CPK_OK;
@@ -722,10 +809,16 @@ parse_privileges(struct pctx *c, const struct ydoc_node *n, struct profile_insta
 		return cpk_error_set_at(c->err, CPK_ERR_PARSE, c->file, n->line, n->col,
 		    "'privileges' must be a list of names or hex, not a mapping");
 	for (i = 0; i < n->n; i++)
-		if ((ret = privilege_name(c, n->items[i], in->privileges, &wide)) != CPK_OK)
+		if ((ret = privilege_name(c, n->items[i], priv, &wide)) != CPK_OK)
 			return ret;
-	in->privileges_len = wide ? 3 : 1;
+	*len = wide ? 3 : 1;
 	return CPK_OK;
+}
+
+cpk_status
+profile_get_privileges(struct pctx *c, const struct ydoc_node *n, uint8_t priv[3], size_t *len)
+{
+	return parse_privileges(c, n, priv, len);
 }
 
 static cpk_status
@@ -748,7 +841,7 @@ parse_install(struct pctx *c, const struct ydoc_node **v, struct profile_step *s
 	if (v[IN_INSTANCE] != NULL &&
 	    (ret = get_aid(c, v[IN_INSTANCE], &install_fields[IN_INSTANCE], &in->instance)) != CPK_OK)
 		return ret;
-	if ((ret = parse_privileges(c, v[IN_PRIV], in)) != CPK_OK)
+	if ((ret = parse_privileges(c, v[IN_PRIV], in->privileges, &in->privileges_len)) != CPK_OK)
 		return ret;
 	if (v[IN_PARAMS] != NULL && (ret = ydoc_get_hex(c->file, v[IN_PARAMS],
 	    &install_fields[IN_PARAMS], in->params, sizeof(in->params), &in->params_len,
@@ -959,20 +1052,48 @@ parse_apdu(struct pctx *c, const struct ydoc_node **v, struct profile_step *s)
 static cpk_status
 unknown_step(struct pctx *c, const struct ydoc_node *key)
 {
-	const char *names[STEP_KIND_MAX];
+	const char *names[STEP_KIND_MAX + 8];
 	const char *sug;
 	char q[64];
-	size_t i;
+	size_t i, n = 0;
 
 	for (i = 1; i <= STEP_KIND_MAX; i++)
-		names[i - 1] = step_kinds[i].name;
-	sug = ydoc_suggest(key->str, names, STEP_KIND_MAX);
+		names[n++] = step_kinds[i].name;
+	for (i = 0; i < step_table_len && n < sizeof(names) / sizeof(names[0]); i++)
+		names[n++] = step_table[i]->name;
+	sug = ydoc_suggest(key->str, names, n);
 	ydoc_quote(key->str, q, sizeof(q));
 	if (sug != NULL)
 		return cpk_error_set_at(c->err, CPK_ERR_PARSE, c->file, key->line, key->col,
 		    "unknown step '%s' (did you mean '%s'?)", q, sug);
 	return cpk_error_set_at(c->err, CPK_ERR_PARSE, c->file, key->line, key->col,
-	    "unknown step '%s' (expected delete, load, install, store-data, put-key or apdu)", q);
+	    "unknown step '%s' (expected delete, load, install, store-data, put-key, apdu, "
+	    "set-status, delete-key, extradite or registry-update)", q);
+}
+
+/* A step of the step table (step.h), or an unknown step. */
+static cpk_status
+parse_table_step(struct pctx *c, const struct ydoc_node *n, struct profile_step *s)
+{
+	const struct step_ops *ops = step_find(n->keys[0]->str);
+	const struct ydoc_node *v[16];
+	struct ydoc_schema schema;
+	cpk_status ret;
+
+	if (ops == NULL)
+		return unknown_step(c, n->keys[0]);
+	if (ops->nfields > sizeof(v) / sizeof(v[0]))
+		return cpk_error_set(c->err, CPK_ERR_ARG, "%s has too many fields", ops->what);
+	schema.what = ops->what;
+	schema.fields = ops->fields;
+	schema.nfields = ops->nfields;
+	schema.hints = ops->hints;
+	schema.secret = false;
+	s->kind = PROFILE_STEP_CMD;
+	s->u.cmd.ops = ops;
+	if ((ret = ydoc_check_map(c->file, n->items[0], n->keys[0], &schema, v, c->err)) != CPK_OK)
+		return ret;
+	return ops->parse(c, n->items[0], v, s);
 }
 
 static cpk_status
@@ -987,12 +1108,13 @@ parse_step(struct pctx *c, const struct ydoc_node *n, struct profile_step *s)
 	if (n->kind != YDOC_MAP || n->n != 1)
 		return cpk_error_set_at(c->err, CPK_ERR_PARSE, c->file, n->line, n->col,
 		    "a step must be a mapping with one key naming its kind (delete, load, install, "
-		    "store-data, put-key or apdu)");
+		    "store-data, put-key, apdu, set-status, delete-key, extradite or "
+		    "registry-update)");
 	for (kind = 1; kind <= STEP_KIND_MAX; kind++)
 		if (strcmp(step_kinds[kind].name, n->keys[0]->str) == 0)
 			break;
 	if (kind > STEP_KIND_MAX)
-		return unknown_step(c, n->keys[0]);
+		return parse_table_step(c, n, s);
 	body = n->items[0];
 	s->kind = (enum profile_step_kind)kind;
 	if ((ret = ydoc_check_map(c->file, body, n->keys[0], &step_kinds[kind].schema, v,
@@ -1011,6 +1133,8 @@ parse_step(struct pctx *c, const struct ydoc_node *n, struct profile_step *s)
 		return parse_put_key(c, body, v, s);
 	case PROFILE_STEP_APDU:
 		return parse_apdu(c, v, s);
+	case PROFILE_STEP_CMD:
+		break;
 	}
 	return cpk_error_set(c->err, CPK_ERR_ARG, "step kind %u", kind);
 }

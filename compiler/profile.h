@@ -115,6 +115,8 @@ enum profile_step_kind {
 	PROFILE_STEP_STORE_DATA,
 	PROFILE_STEP_PUT_KEY,
 	PROFILE_STEP_APDU,
+	/* A step of the step table (compiler/step.h): one plain command, built when parsed. */
+	PROFILE_STEP_CMD,
 };
 
 struct profile_delete {
@@ -130,6 +132,20 @@ struct profile_load {
 	enum cap_hash hash;		/* default none */
 	uint8_t params[255];		/* INSTALL [for load] load parameters */
 	size_t params_len;
+	/*
+	 * load-parameters with sizes written 'auto' (GP_LP_* bits): profile_resolve
+	 * computes them from the CAP and encodes params; the other given sizes
+	 * (lp_given) are in lp_sizes.
+	 */
+	unsigned lp_auto, lp_given;
+	uint32_t lp_sizes[3];
+	struct profile_loc loc_params;
+	/* dap: a DAP block signed with this key (a file in the key folder) */
+	char *dap_key;			/* NULL: no DAP block */
+	char *dap_path;			/* resolved */
+	bool dap_has_sd;
+	struct gp_aid dap_sd;		/* else the profile's security domain */
+	struct profile_loc loc_dap, loc_dap_key;
 	size_t block_size;		/* 0 = auto: scp_max_plain_data(level) */
 	bool has_sd;
 	struct gp_aid sd;		/* security domain to load into (INSTALL [for load]) */
@@ -137,7 +153,7 @@ struct profile_load {
 	struct cap_file *cap;
 	struct gp_aid package;		/* from the CAP */
 	struct cpk_buf lfdb;		/* the Load File Data Block to load */
-	struct cpk_buf load_file;	/* C4 <length> LFDB, cut into LOAD blocks (every card) */
+	struct cpk_buf load_file;	/* [E2 DAP block] C4 <length> LFDB, cut into LOAD blocks */
 	uint8_t lfdb_hash[CAP_HASH_MAX];
 	size_t lfdb_hash_len;
 	size_t block;			/* effective block size */
@@ -198,6 +214,23 @@ struct profile_apdu {
 	struct profile_loc loc_capture;
 };
 
+struct step_ops;
+
+/*
+ * A table step (set-status, delete-key, extradite, registry-update): its
+ * file in compiler/ parses the profile's mapping straight into the plain
+ * command the card gets, which the compiler then wraps like any other.
+ */
+struct profile_cmd {
+	const struct step_ops *ops;
+	uint8_t header[4];		/* CLA INS P1 P2 */
+	uint8_t data[255];
+	size_t len;
+	char what[48];			/* label before the AID: "SET STATUS" */
+	bool has_aid;
+	struct gp_aid aid;		/* appended to the label when there is one */
+};
+
 struct profile_step {
 	enum profile_step_kind kind;
 	char *label;			/* NULL unless given */
@@ -211,6 +244,7 @@ struct profile_step {
 		struct profile_store_data store;
 		struct profile_put_key put_key;
 		struct profile_apdu apdu;
+		struct profile_cmd cmd;
 	} u;
 };
 
@@ -253,8 +287,10 @@ cpk_status profile_check(const struct profile *p, struct cpk_error *err);
 
 void profile_free(struct profile **p);
 
-/* "delete", "load", ... */
+/* "delete", "load", ... ("table step" for PROFILE_STEP_CMD) */
 const char *profile_step_name(enum profile_step_kind kind);
+/* The step's name as written in the profile: "delete", ..., "set-status". */
+const char *profile_step_title(const struct profile_step *s);
 
 /*
  * Does this card fit the profile? The card's SCP, i, security-domain AID

@@ -4,6 +4,7 @@
  * semantic pass, and binding to one card (see profile.h).
  */
 #include "profile.h"
+#include "step.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 
 #include "cpk_bytes.h"
 #include "cpk_file.h"
+#include "dap.h"
 
 static cpk_status
 at(const struct profile *p, struct cpk_error *err, struct profile_loc l, cpk_status st,
@@ -280,8 +282,78 @@ resolve_keys(struct profile *p, const struct profile_opts *opts, struct cpk_erro
 	return CPK_OK;
 }
 
+/*
+ * load-parameters sizes written 'auto', from the CAP (cpk-profile(5) gives the
+ * rule next to GPShell's and GlobalPlatformPro's): code (C6) is the Load File
+ * Data Block exactly as loaded, with or without the Descriptor; nvdata (C8)
+ * is the static field image plus the initial static arrays, both sizes from
+ * the Directory component. Transient memory is not in a CAP.
+ */
 static cpk_status
-resolve_load(struct profile *p, struct profile_load *l, struct cpk_error *err)
+auto_load_params(struct profile *p, struct profile_load *l, struct cpk_error *err)
+{
+	if ((l->lp_auto & GP_LP_CODE) != 0) {
+		if (l->lfdb.len > UINT32_MAX)
+			return at(p, err, l->loc_params, CPK_ERR_RANGE,
+			    "load file of %zu bytes is too large for a code size", l->lfdb.len);
+		l->lp_sizes[0] = (uint32_t)l->lfdb.len;
+	}
+	if ((l->lp_auto & GP_LP_NVDATA) != 0) {
+		l->lp_sizes[2] = (uint32_t)(l->cap->info.static_image + l->cap->info.static_arrays);
+	}
+	gp_load_params(l->lp_sizes, l->lp_given, l->params, &l->params_len);
+	return CPK_OK;
+}
+
+/*
+ * dap: sign the LFDB hash with the DAP key and put the DAP block before the
+ * C4 load file data block. cardc check (keyless) reads no key: a signature
+ * of zeros of the size of an RSA-2048 one stands in (its bundle is thrown
+ * away).
+ */
+static cpk_status
+add_dap_block(struct profile *p, const struct profile_opts *opts, struct profile_load *l,
+    struct cpk_error *err)
+{
+	struct cpk_buf sig = CPK_BUF_INIT, block = CPK_BUF_INIT;
+	const struct gp_aid *sd = l->dap_has_sd ? &l->dap_sd : &p->sd.aid;
+	cpk_status ret;
+
+	if (l->hash == CAP_HASH_NONE)
+		return at(p, err, l->loc_dap, CPK_ERR_PARSE,
+		    "'dap' signs the load file data block hash: the load step needs 'hash: sha1' "
+		    "or 'hash: sha256'");
+	if (!l->dap_has_sd && !p->sd.has_aid)
+		return at(p, err, l->loc_dap, CPK_ERR_PARSE,
+		    "'dap' needs 'security-domain': the profile names no security domain AID");
+	if ((ret = key_path(p, opts, l->dap_key, l->loc_dap_key, &l->dap_path, err)) != CPK_OK)
+		goto out;
+	if (opts != NULL && opts->keyless) {
+		static const uint8_t zeros[256];
+
+		ret = cpk_buf_append(&sig, zeros, sizeof(zeros), err);
+	} else if ((ret = dap_sign_file(l->dap_path, l->lfdb_hash, l->lfdb_hash_len, &sig,
+	    err)) != CPK_OK) {
+		if (err != NULL && err->line == 0)
+			relocate(p, err, l->loc_dap_key, ret);
+		goto out;
+	}
+	if (ret != CPK_OK ||
+	    (ret = dap_block(sd, sig.data, sig.len, &block, err)) != CPK_OK ||
+	    (ret = cpk_buf_append(&block, l->load_file.data, l->load_file.len, err)) != CPK_OK)
+		goto out;
+	cpk_buf_free(&l->load_file);
+	l->load_file = block;
+	cpk_buf_init(&block);
+out:
+	cpk_buf_free(&sig);
+	cpk_buf_free(&block);
+	return ret;
+}
+
+static cpk_status
+resolve_load(struct profile *p, const struct profile_opts *opts, struct profile_load *l,
+    struct cpk_error *err)
 {
 	cpk_status ret;
 
@@ -297,6 +369,10 @@ resolve_load(struct profile *p, struct profile_load *l, struct cpk_error *err)
 	if ((ret = cap_hash(l->hash, l->lfdb.data, l->lfdb.len, l->lfdb_hash, &l->lfdb_hash_len,
 	    err)) != CPK_OK)
 		return relocate(p, err, l->loc_cap, ret);
+	if (l->lp_auto != 0 && (ret = auto_load_params(p, l, err)) != CPK_OK)
+		return ret;
+	if (l->dap_key != NULL && (ret = add_dap_block(p, opts, l, err)) != CPK_OK)
+		return ret;
 	l->block = l->block_size != 0 ? l->block_size : scp_max_plain_data(p->sd.level);
 	return CPK_OK;
 }
@@ -341,7 +417,7 @@ profile_resolve(struct profile *p, const struct profile_opts *opts, struct cpk_e
 	for (i = 0; i < p->nsteps; i++) {
 		s = &p->steps[i];
 		if (s->kind == PROFILE_STEP_LOAD)
-			ret = resolve_load(p, &s->u.load, err);
+			ret = resolve_load(p, opts, &s->u.load, err);
 		else if (s->kind == PROFILE_STEP_PUT_KEY)
 			ret = opts != NULL && opts->keyless ? key_name_check(p, opts,
 			    s->u.put_key.file, s->u.put_key.loc_file, err) :
@@ -603,6 +679,27 @@ check_apdu(const struct profile *p, const struct profile_step *s, struct cpk_err
 	return CPK_OK;
 }
 
+/* A table step: its command fits the channel, then the step's own rules. */
+static cpk_status
+check_cmd(const struct profile *p, const struct profile_step *s, struct cpk_error *err)
+{
+	const struct profile_cmd *cmd = &s->u.cmd;
+	struct cpk_buf apdu = CPK_BUF_INIT;
+	cpk_status ret;
+
+	if ((ret = gp_cmd_raw(cmd->header, cmd->data, cmd->len, false, 0, &apdu, err)) != CPK_OK) {
+		relocate(p, err, s->loc, ret);
+		goto out;
+	}
+	if ((ret = check_fits(p, &apdu, cmd->what, s->loc, err)) != CPK_OK)
+		goto out;
+	if (cmd->ops->check != NULL)
+		ret = cmd->ops->check(p, s, err);
+out:
+	cpk_buf_free(&apdu);
+	return ret;
+}
+
 static cpk_status
 check_step(const struct profile *p, size_t i, struct cpk_error *err)
 {
@@ -624,6 +721,9 @@ check_step(const struct profile *p, size_t i, struct cpk_error *err)
 		break;
 	case PROFILE_STEP_APDU:
 		ret = check_apdu(p, s, err);
+		break;
+	case PROFILE_STEP_CMD:
+		ret = check_cmd(p, s, err);
 		break;
 	default:
 		break;

@@ -47,6 +47,7 @@ static const struct cs_command commands[] = {
 	{ INS_GET_STATUS, CLS_GP, true, "GET STATUS", cs_cmd_get_status },
 	{ INS_STORE_DATA, CLS_GP, true, "STORE DATA", cs_cmd_store_data },
 	{ INS_PUT_KEY, CLS_GP, true, "PUT KEY", cs_cmd_put_key },
+	{ INS_SET_STATUS, CLS_GP, true, "SET STATUS", cs_cmd_set_status },
 	{ INS_GENERATE_KEY_PAIR, CLS_ISO | CLS_GP, true, "GENERATE KEY PAIR",
 	    cs_cmd_generate_key_pair },
 };
@@ -126,6 +127,7 @@ cardsim_new(void)
 	c->id.scp = SCP03;
 	c->id.i = 0x70;
 	c->id.memory = CS_DEFAULT_MEMORY;
+	c->id.life_cycle = CS_LC_CARD_SECURED;
 	c->faults.vanish_load_block = -1;
 	c->faults.refuse_iu_sw = SW_CONDITIONS;
 	cpk_buf_init(&c->load.data);
@@ -332,7 +334,7 @@ select_target(const struct cardsim *c, const struct cpk_apdu *a)
 		if (aid_matches(&c->id.isd, a->data, a->lc, pass == 1))
 			return -1;
 		for (i = 0; i < c->napps; i++)
-			if (c->apps[i].life_cycle == CS_LC_APP_SELECTABLE &&
+			if (cs_app_selectable(c, &c->apps[i]) &&
 			    aid_matches(&c->apps[i].aid, a->data, a->lc, pass == 1))
 				return (int)i;
 	}
@@ -363,7 +365,8 @@ cmd_select(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out)
 	/* Deselecting the current application ends its secure channel session. */
 	cs_close_session(c);
 	c->selected = target;
-	sw = SW_OK;
+	/* GP 2.3.1 11.9.3: the ISD of a CARD_LOCKED card answers its FCI with 6283. */
+	sw = target < 0 && c->id.life_cycle == CS_LC_CARD_LOCKED ? 0x6283 : SW_OK;
 	if (target < 0 && put_isd_fci(c, out, &err) != CPK_OK)
 		sw = cs_refuse(c, SW_INTERNAL, "SELECT: %s", err.msg);
 done:
@@ -751,7 +754,8 @@ dispatch(struct cardsim *c, const uint8_t *cmd, size_t n, struct cpk_buf *data, 
 		sw = cs_refuse(c, SW_WRONG_LENGTH, "%s", err.msg);
 		goto out;
 	}
-	if ((sw = check_command(c, &a, &def)) != SW_OK)
+	if ((sw = cs_life_cycle_allows(c, &a)) != SW_OK ||
+	    (sw = check_command(c, &a, &def)) != SW_OK)
 		goto out;
 	if (a.ins == INS_EXTERNAL_AUTHENTICATE) {
 		sw = cmd_external_authenticate(c, cmd, n, &a);

@@ -37,6 +37,7 @@
 #define INS_STORE_DATA 0xE2
 #define INS_PUT_KEY 0xD8
 #define INS_GENERATE_KEY_PAIR 0x46
+#define INS_SET_STATUS 0xF0
 
 /* Record why a command is refused; returns sw. */
 uint16_t cs_refuse(struct cardsim *c, uint16_t sw, const char *fmt, ...)
@@ -56,12 +57,39 @@ size_t cs_response_limit(const struct cardsim *c, const struct cpk_apdu *a);
  */
 bool cs_aid_in_use(struct cardsim *c, const uint8_t *aid, size_t len);
 
+/* One length-prefixed field of an INSTALL command. */
+struct cs_lv {
+	const uint8_t *p;
+	size_t n;
+};
+/* Split the data of INSTALL [for what] into exactly nf length-prefixed fields (6A80). */
+uint16_t cs_install_fields(struct cardsim *c, const struct cpk_apdu *a, struct cs_lv *f,
+    size_t nf, const char *what);
+
 /* Card content management (content.c). */
 uint16_t cs_cmd_delete(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out);
 uint16_t cs_cmd_install(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out);
 uint16_t cs_cmd_load(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out);
 uint16_t cs_cmd_get_status(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out);
 uint16_t cs_cmd_store_data(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out);
+/* Life cycle and registry (lifecycle.c). */
+uint16_t cs_cmd_set_status(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out);
+/* DELETE whose data starts with D0 or D2: a key set. */
+uint16_t cs_delete_key(struct cardsim *c, const struct cpk_apdu *a);
+uint16_t cs_install_for_extradition(struct cardsim *c, const struct cpk_apdu *a);
+uint16_t cs_install_for_registry_update(struct cardsim *c, const struct cpk_apdu *a);
+/* May this command run in the card's life-cycle state? SW_OK or the refusal. */
+uint16_t cs_life_cycle_allows(struct cardsim *c, const struct cpk_apdu *a);
+/* May the application be selected (not LOCKED, the card not CARD_LOCKED)? */
+bool cs_app_selectable(const struct cardsim *c, const struct cs_app *app);
+
+/*
+ * Mandated DAP (dap.c): the DAP blocks before the load file data block
+ * (the first hdr bytes of the load) hold one for the ISD whose signature
+ * over the INSTALL [for load] hash verifies with id.dap_key; else 6982.
+ */
+uint16_t cs_dap_verify(struct cardsim *c, size_t hdr);
+
 /* Key management (putkey.c). */
 uint16_t cs_cmd_put_key(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out);
 /* GENERATE KEY PAIR for the instance the data names (keypair.c). */

@@ -35,9 +35,15 @@
 #define CS_MAX_BLOCKS 256	/* stored STORE DATA blocks per target */
 #define CS_PERSO_OPEN_MAX (5 + 65535)	/* the largest DGI: tag, FF + length, value */
 #define CS_DEFAULT_MEMORY ((size_t)256 * 1024)
+#define CS_DAP_KEY_MAX 600	/* DER public key: RSA up to 4096 bits */
 
 /* Life-cycle states (GP 2.3 chapter 5). */
+#define CS_LC_CARD_OP_READY 0x01
+#define CS_LC_CARD_INITIALIZED 0x07
 #define CS_LC_CARD_SECURED 0x0F
+#define CS_LC_CARD_LOCKED 0x7F
+#define CS_LC_CARD_TERMINATED 0xFF
+#define CS_LC_APP_LOCKED 0x80	/* bit set over the state the application had */
 #define CS_LC_LOAD_FILE_LOADED 0x01
 #define CS_LC_APP_INSTALLED 0x03
 #define CS_LC_APP_SELECTABLE 0x07
@@ -100,6 +106,15 @@ struct cs_identity {
 	enum scp_version scp;
 	uint8_t i;
 	size_t memory;		/* bytes available for load files */
+	uint8_t life_cycle;	/* the card's (the ISD's): CS_LC_CARD_* */
+	/*
+	 * Mandated DAP verification: the ISD's DAP public key (DER
+	 * SubjectPublicKeyInfo, RSA). When set, every load file must carry a
+	 * DAP block for the ISD whose RSASSA-PKCS1-v1_5 SHA-256 signature over
+	 * the INSTALL [for load] hash verifies.
+	 */
+	uint8_t dap_key[CS_DAP_KEY_MAX];
+	size_t dap_key_len;
 };
 
 /* Fault injection (command numbers count every APDU from 1). */
@@ -195,6 +210,9 @@ void cardsim_process(struct cardsim *card, const uint8_t *cmd, size_t n, struct 
 struct cs_loadfile *cardsim_find_loadfile(struct cardsim *card, const uint8_t *aid, size_t len);
 struct cs_app *cardsim_find_app(struct cardsim *card, const uint8_t *aid, size_t len);
 struct cs_keyset *cardsim_find_keyset(struct cardsim *card, uint8_t kvn);
+
+/* "OP_READY", "INITIALIZED", "SECURED", "CARD_LOCKED", "TERMINATED" or "unknown". */
+const char *cardsim_card_state_name(uint8_t life_cycle);
 
 /* Bytes of card memory used by load files. */
 size_t cardsim_memory_used(const struct cardsim *card);

@@ -18,11 +18,6 @@
 /* ISD privileges as GET STATUS reports them (SD, card lock/terminate, ...). */
 static const uint8_t isd_privileges[3] = { 0x9E, 0xFE, 0x80 };
 
-/* One length-prefixed field of an INSTALL command. */
-struct lv {
-	const uint8_t *p;
-	size_t n;
-};
 
 static uint16_t
 answer_zero(const struct cpk_apdu *a, struct cpk_buf *resp)
@@ -55,8 +50,8 @@ hex_of(const uint8_t *p, size_t n, char *out, size_t cap)
 }
 
 /* Split the data of an INSTALL command into exactly nf length-prefixed fields. */
-static uint16_t
-parse_fields(struct cardsim *c, const struct cpk_apdu *a, struct lv *f, size_t nf,
+uint16_t
+cs_install_fields(struct cardsim *c, const struct cpk_apdu *a, struct cs_lv *f, size_t nf,
     const char *what)
 {
 	struct cpk_cursor cur;
@@ -87,7 +82,7 @@ out:
 
 /* Load parameters: empty, or EF { C6 code, C7 volatile, C8 data, ... }. */
 static uint16_t
-check_load_parameters(struct cardsim *c, const struct lv *f, size_t *need)
+check_load_parameters(struct cardsim *c, const struct cs_lv *f, size_t *need)
 {
 	struct cpk_cursor cur, in;
 	struct cpk_error err;
@@ -132,11 +127,11 @@ out:
 static uint16_t
 install_for_load(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 {
-	struct lv f[5];
+	struct cs_lv f[5];
 	size_t need, avail = memory_free(c);
 	uint16_t sw;
 
-	if ((sw = parse_fields(c, a, f, 5, "load")) != SW_OK)
+	if ((sw = cs_install_fields(c, a, f, 5, "load")) != SW_OK)
 		goto out;
 	if (!aid_len_ok(f[0].n)) {
 		sw = cs_refuse(c, SW_WRONG_DATA, "INSTALL [for load]: load file AID of %zu bytes",
@@ -269,6 +264,8 @@ finish_load(struct cardsim *c, size_t hdr, size_t lfdb_len)
 			goto out;
 		}
 	}
+	if (c->id.dap_key_len > 0 && (sw = cs_dap_verify(c, hdr)) != SW_OK)
+		goto out;
 	if ((info = malloc(sizeof(*info))) == NULL) {
 		sw = cs_refuse(c, SW_INTERNAL, "LOAD: out of memory");
 		goto out;
@@ -392,7 +389,7 @@ out:
 
 /* Install parameters: C9 first, then optionally EF; each a well-formed TLV. */
 static uint16_t
-check_install_parameters(struct cardsim *c, const struct lv *f)
+check_install_parameters(struct cardsim *c, const struct cs_lv *f)
 {
 	struct cpk_cursor cur;
 	struct cpk_error err;
@@ -427,7 +424,7 @@ out:
 }
 
 static bool
-module_of(const struct cs_loadfile *lf, const struct lv *f)
+module_of(const struct cs_loadfile *lf, const struct cs_lv *f)
 {
 	size_t i;
 
@@ -442,11 +439,11 @@ install_for_install(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf 
 {
 	struct cs_loadfile *lf;
 	struct cs_app *app;
-	struct lv f[6];
+	struct cs_lv f[6];
 	char hex[2 * CS_AID_MAX + 1];
 	uint16_t sw;
 
-	if ((sw = parse_fields(c, a, f, 6, "install")) != SW_OK)
+	if ((sw = cs_install_fields(c, a, f, 6, "install")) != SW_OK)
 		goto out;
 	if (!aid_len_ok(f[0].n) || !aid_len_ok(f[1].n) || !aid_len_ok(f[2].n)) {
 		sw = cs_refuse(c, SW_WRONG_DATA, "INSTALL [for install]: AIDs of %zu, %zu, %zu bytes",
@@ -514,10 +511,10 @@ static uint16_t
 install_make_selectable(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 {
 	struct cs_app *app;
-	struct lv f[6];
+	struct cs_lv f[6];
 	uint16_t sw;
 
-	if ((sw = parse_fields(c, a, f, 6, "make selectable")) != SW_OK)
+	if ((sw = cs_install_fields(c, a, f, 6, "make selectable")) != SW_OK)
 		goto out;
 	if (f[0].n != 0 || f[1].n != 0 || f[4].n != 0 || f[5].n != 0 || !aid_len_ok(f[2].n) ||
 	    (f[3].n != 1 && f[3].n != 3)) {
@@ -553,10 +550,10 @@ static uint16_t
 install_for_perso(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 {
 	struct cs_app *app;
-	struct lv f[6];
+	struct cs_lv f[6];
 	uint16_t sw;
 
-	if ((sw = parse_fields(c, a, f, 6, "personalization")) != SW_OK)
+	if ((sw = cs_install_fields(c, a, f, 6, "personalization")) != SW_OK)
 		goto out;
 	if (f[0].n != 0 || f[1].n != 0 || f[3].n != 0 || f[4].n != 0 || f[5].n != 0 ||
 	    !aid_len_ok(f[2].n)) {
@@ -603,9 +600,15 @@ cs_cmd_install(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp
 	case 0x20:
 		sw = install_for_perso(c, a, resp);
 		break;
+	case 0x10:
+		sw = cs_install_for_extradition(c, a);
+		break;
+	case 0x40:
+		sw = cs_install_for_registry_update(c, a);
+		break;
 	default:
 		sw = cs_refuse(c, SW_WRONG_P1P2,
-		    "INSTALL P1 %02X is not supported (02, 04, 08, 0C, 20)", a->p1);
+		    "INSTALL P1 %02X is not supported (02, 04, 08, 0C, 10, 20, 40)", a->p1);
 		break;
 	}
 out:
@@ -657,6 +660,10 @@ cs_cmd_delete(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 	}
 	if (a->lc == 0) {
 		sw = cs_refuse(c, SW_WRONG_LENGTH, "DELETE without data");
+		goto out;
+	}
+	if (a->data[0] == 0xD0 || a->data[0] == 0xD2) {
+		sw = cs_delete_key(c, a);
 		goto out;
 	}
 	cpk_cursor_init(&cur, a->data, a->lc);
@@ -746,7 +753,7 @@ status_entry(const struct cardsim *c, uint8_t p1, bool tagged, size_t i, struct 
 	cpk_status st;
 
 	if (p1 == 0x80) {
-		lc = CS_LC_CARD_SECURED;
+		lc = c->id.life_cycle;
 		memcpy(priv, isd_privileges, 3);
 	} else if (app != NULL) {
 		lc = app->life_cycle;
@@ -782,13 +789,18 @@ status_entry(const struct cardsim *c, uint8_t p1, bool tagged, size_t i, struct 
 		if ((st = cpk_tlv_put(&t, 0xCE, ver, 2, err)) != CPK_OK)
 			goto out;
 	}
-	if (p1 != 0x80 && (st = cpk_tlv_put(&t, 0xCC, c->id.isd.b, c->id.isd.len, err)) != CPK_OK)
-		goto out;
+	/*
+	 * GP Card Specification 2.3.1 Table 11-36 (GlobalPlatform Registry Data) lists the
+	 * Executable Module AIDs (84, one per module) before the Associated Security Domain's
+	 * AID (CC): 4F, 9F70, C5, C4, CE, 84..., CC.
+	 */
 	if (p1 == 0x10)
 		for (k = 0; k < lf->nmodules; k++)
 			if ((st = cpk_tlv_put(&t, 0x84, lf->modules[k].b, lf->modules[k].len, err)) !=
 			    CPK_OK)
 				goto out;
+	if (p1 != 0x80 && (st = cpk_tlv_put(&t, 0xCC, c->id.isd.b, c->id.isd.len, err)) != CPK_OK)
+		goto out;
 	st = cpk_tlv_put(e, 0xE3, t.data, t.len, err);
 out:
 	cpk_buf_free(&t);

@@ -173,9 +173,10 @@ get_aid(const struct yctx *y, const yaml_node_t *n, const char *key, struct cs_a
 	return get_hex(y, n, key, CPK_AID_MIN, CPK_AID_MAX, aid->b, &aid->len);
 }
 
-enum { C_ISD, C_ATR, C_CPLC, C_IIN, C_CIN, C_KDD, C_SCP, C_I, C_MEMORY, C_N };
+enum { C_ISD, C_ATR, C_CPLC, C_IIN, C_CIN, C_KDD, C_SCP, C_I, C_MEMORY, C_LIFE_CYCLE, C_DAP_KEY,
+	C_N };
 static const char *const card_keys[C_N] = {
-	"isd", "atr", "cplc", "iin", "cin", "kdd", "scp", "i", "memory",
+	"isd", "atr", "cplc", "iin", "cin", "kdd", "scp", "i", "memory", "life-cycle", "dap-key",
 };
 
 static cpk_status
@@ -199,7 +200,9 @@ read_card(const struct yctx *y, const yaml_node_t *map, struct cardsim *c)
 	    (v[C_CIN] && (st = get_hex(y, v[C_CIN], "cin", 1, CS_DATA_MAX, c->id.cin,
 	    &c->id.cin_len)) != CPK_OK) ||
 	    (v[C_KDD] && (st = get_hex(y, v[C_KDD], "kdd", SCP_KDD_LEN, SCP_KDD_LEN, c->id.kdd,
-	    &len)) != CPK_OK))
+	    &len)) != CPK_OK) ||
+	    (v[C_DAP_KEY] && (st = get_hex(y, v[C_DAP_KEY], "dap-key", 1, CS_DAP_KEY_MAX,
+	    c->id.dap_key, &c->id.dap_key_len)) != CPK_OK))
 		goto out;
 	if (v[C_SCP] == NULL || v[C_I] == NULL) {
 		st = yerr(y, map, "'card' needs 'scp' (2 or 3) and 'i' (hex)");
@@ -222,6 +225,19 @@ read_card(const struct yctx *y, const yaml_node_t *map, struct cardsim *c)
 		if ((st = get_uint(y, v[C_MEMORY], "memory", 64ul * 1024 * 1024, &n)) != CPK_OK)
 			goto out;
 		c->id.memory = n;
+	}
+	if (v[C_LIFE_CYCLE] != NULL) {
+		if ((st = get_byte(y, v[C_LIFE_CYCLE], "life-cycle", &c->id.life_cycle)) != CPK_OK)
+			goto out;
+		if (c->id.life_cycle != CS_LC_CARD_OP_READY &&
+		    c->id.life_cycle != CS_LC_CARD_INITIALIZED &&
+		    c->id.life_cycle != CS_LC_CARD_SECURED &&
+		    c->id.life_cycle != CS_LC_CARD_LOCKED &&
+		    c->id.life_cycle != CS_LC_CARD_TERMINATED) {
+			st = yerr(y, v[C_LIFE_CYCLE], "'life-cycle' must be a card state: 01, 07, 0F, "
+			    "7F or FF");
+			goto out;
+		}
 	}
 	st = CPK_OK;
 out:
@@ -453,8 +469,10 @@ read_app(const struct yctx *y, const yaml_node_t *map, struct cardsim *c, struct
 		st = yerr(y, v[A_PRIV], "'privileges' has 1 or 3 bytes");
 		goto out;
 	}
-	if (app->life_cycle != CS_LC_APP_INSTALLED && app->life_cycle != CS_LC_APP_SELECTABLE) {
-		st = yerr(y, v[A_LC], "'life-cycle' must be 03 (installed) or 07 (selectable)");
+	if ((app->life_cycle & ~CS_LC_APP_LOCKED) != CS_LC_APP_INSTALLED &&
+	    (app->life_cycle & ~CS_LC_APP_LOCKED) != CS_LC_APP_SELECTABLE) {
+		st = yerr(y, v[A_LC], "'life-cycle' must be 03 (installed) or 07 (selectable), "
+		    "locked with 80 added (83, 87)");
 		goto out;
 	}
 	if (v[A_PARAMS] != NULL && (st = get_hex(y, v[A_PARAMS], "install-parameters", 1,
@@ -786,6 +804,10 @@ cardsim_state_write(const struct cardsim *c, FILE *out, struct cpk_error *err)
 	put_hex_line(out, "  ", "kdd", c->id.kdd, sizeof(c->id.kdd));
 	fprintf(out, "  scp: %d\n  i: %02X\n  memory: %zu\n", (int)c->id.scp, c->id.i,
 	    c->id.memory);
+	if (c->id.life_cycle != CS_LC_CARD_SECURED)
+		fprintf(out, "  life-cycle: %02X\n", c->id.life_cycle);
+	if (c->id.dap_key_len > 0)
+		put_hex_line(out, "  ", "dap-key", c->id.dap_key, c->id.dap_key_len);
 	fprintf(out, "key-sets:\n");
 	for (i = 0; i < c->nkeysets; i++) {
 		ks = &c->keysets[i];
@@ -863,6 +885,8 @@ print_aid(FILE *out, const struct cs_aid *aid)
 static const char *
 app_state(uint8_t lc)
 {
+	if ((lc & CS_LC_APP_LOCKED) != 0)
+		return "LOCKED";
 	return lc == CS_LC_APP_SELECTABLE ? "SELECTABLE" : "INSTALLED";
 }
 
@@ -873,8 +897,11 @@ cardsim_print_registry(const struct cardsim *c, FILE *out)
 
 	fprintf(out, "ISD ");
 	print_aid(out, &c->id.isd);
-	fprintf(out, "  SCP0%d i=%02X  memory %zu/%zu bytes used\n", (int)c->id.scp, c->id.i,
+	fprintf(out, "  SCP0%d i=%02X  memory %zu/%zu bytes used", (int)c->id.scp, c->id.i,
 	    cardsim_memory_used(c), c->id.memory);
+	if (c->id.life_cycle != CS_LC_CARD_SECURED)
+		fprintf(out, "  %s", cardsim_card_state_name(c->id.life_cycle));
+	fprintf(out, "\n");
 	for (i = 0; i < c->nkeysets; i++)
 		fprintf(out, "KEYSET %02X  %s-%zu  counter %0*lX\n", c->keysets[i].keys.kvn,
 		    c->keysets[i].keys.alg == GP_KEY_AES ? "AES" : "3DES", c->keysets[i].keys.len * 8,

@@ -11,9 +11,12 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "capgen.h"
 #include "cardsim.h"
+#include "cpk_tlv.h"
 #include "cardsim_state.h"
 #include "cpk_apdu.h"
 #include "cpk_bundle.h"
@@ -213,7 +216,8 @@ open_session(struct cardsim *c, const struct scp_keyset *keys, enum scp_version 
 	uint16_t sw;
 
 	cpk_error_clear(&err);
-	if ((sw = xmit(c, "00A4040008" ISD "00", NULL)) != 0x9000)
+	/* A CARD_LOCKED card's ISD answers 6283 (GP 2.3.1 11.9.3). */
+	if ((sw = xmit(c, "00A4040008" ISD "00", NULL)) != 0x9000 && sw != 0x6283)
 		goto out;
 	if ((sw = initialize_update(c, keys->kvn, hc, &iu)) != 0x9000)
 		goto out;
@@ -574,10 +578,14 @@ append_hex(char *out, size_t cap, const uint8_t *p, size_t n)
 		abort();
 }
 
-/* INSTALL [for load] then the LOAD blocks; returns the first failing SW or 9000. */
+/*
+ * INSTALL [for load] (with the hash of `hashed`, or of lfdb when NULL) then
+ * the LOAD blocks of prefix (DAP blocks, may be NULL) || C4 lfdb; returns the
+ * first failing SW or 9000.
+ */
 static uint16_t
-load_file(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, int hash,
-    size_t block, bool corrupt_hash)
+load_file_ex(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, int hash,
+    size_t block, bool corrupt_hash, const struct cpk_buf *prefix, const struct cpk_buf *hashed)
 {
 	struct cpk_buf file = CPK_BUF_INIT;
 	char cmd[600];
@@ -587,8 +595,10 @@ load_file(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, 
 	uint16_t sw;
 
 	aidlen = test_unhex(PKG, aid, sizeof(aid));
+	if (hashed == NULL)
+		hashed = lfdb;
 	if (hash != 0)
-		(void)EVP_Digest(lfdb->data, lfdb->len, md, &mdlen,
+		(void)EVP_Digest(hashed->data, hashed->len, md, &mdlen,
 		    hash == 1 ? EVP_sha1() : EVP_sha256(), NULL);
 	if (corrupt_hash)
 		md[0] ^= 1;
@@ -604,7 +614,8 @@ load_file(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, 
 	hdr[1] = 0x82;
 	hdr[2] = (uint8_t)(lfdb->len >> 8);
 	hdr[3] = (uint8_t)lfdb->len;
-	if (cpk_buf_append(&file, hdr, 4, NULL) != CPK_OK ||
+	if ((prefix != NULL && cpk_buf_append(&file, prefix->data, prefix->len, NULL) != CPK_OK) ||
+	    cpk_buf_append(&file, hdr, 4, NULL) != CPK_OK ||
 	    cpk_buf_append(&file, lfdb->data, lfdb->len, NULL) != CPK_OK)
 		abort();
 	for (off = 0, i = 0; off < file.len; off += n, i++) {
@@ -618,6 +629,26 @@ load_file(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, 
 out:
 	cpk_buf_free(&file);
 	return sw;
+}
+
+static uint16_t
+load_file(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, int hash,
+    size_t block, bool corrupt_hash)
+{
+	return load_file_ex(c, s, lfdb, hash, block, corrupt_hash, NULL, NULL);
+}
+
+/* Open a C-MAC session with key set 30, load the hello package of `size` bytes, install its applet. */
+static void
+install_hello(struct cardsim *c, struct scp_keyset *keys, struct scp_session *s,
+    struct cpk_buf *lfdb, size_t size)
+{
+	host_keys(keys, GP_KEY_AES, 0x30);
+	make_lfdb(lfdb, size, 1);
+	CHECK_SW(open_session(c, keys, SCP03, 0x70, 0x01, s, NULL), 0x9000);
+	CHECK_SW(load_file(c, s, lfdb, 0, 200, false), 0x9000);
+	CHECK_SW(sxmit(c, s, "80E60C002609" PKG "0A" APPLET "0A" APPLET "0100" "02C900" "00",
+	    NULL), 0x9000);
 }
 
 static void
@@ -660,8 +691,9 @@ test_content(void)
 	CHECK_SW(sxmit(c, &s, "80F22002024F0000", &d), 0x9000);
 	CHECK_HEX(d.data, d.len, "E31D4F09" PKG "9F700101CE020100CC08" ISD);
 	CHECK_SW(sxmit(c, &s, "80F21002024F0000", &d), 0x9000);
-	CHECK_HEX(d.data, d.len, "E3354F09" PKG "9F700101CE020100CC08" ISD "840A" APPLET "840A"
-	    APPLET2);
+	/* GP 2.3.1 Table 11-36: the module AIDs (84) come before the SD's AID (CC). */
+	CHECK_HEX(d.data, d.len, "E3354F09" PKG "9F700101CE020100840A" APPLET "840A" APPLET2
+	    "CC08" ISD);
 	CHECK_SW(sxmit(c, &s, "80F21000024F0000", &d), 0x9000);
 	CHECK_HEX(d.data, d.len, "09" PKG "0100020A" APPLET "0A" APPLET2);
 
@@ -1031,12 +1063,7 @@ test_state(void)
 	size_t len1 = 0, len2 = 0;
 	FILE *f;
 
-	host_keys(&keys, GP_KEY_AES, 0x30);
-	make_lfdb(&lfdb, 500, 1);
-	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
-	CHECK_SW(load_file(c, &s, &lfdb, 0, 200, false), 0x9000);
-	CHECK_SW(sxmit(c, &s, "80E60C002609" PKG "0A" APPLET "0A" APPLET "0100" "02C900" "00",
-	    NULL), 0x9000);
+	install_hello(c, &keys, &s, &lfdb, 500);
 	CHECK_SW(sxmit(c, &s, "80E620001000000A" APPLET "000000", NULL), 0x9000);
 	CHECK_SW(sxmit(c, &s, "80E2080005010102AABB", NULL), 0x9000);
 	CHECK_SW(sxmit(c, &s, "80E2900103420100", NULL), 0x9000);
@@ -1092,6 +1119,229 @@ test_state(void)
 	cardsim_free(&c);
 }
 
+/*
+ * Life cycles (GP 2.3.1 chapter 5, 11.10): SET STATUS of the card from
+ * OP_READY on and of an application, what a locked application and a
+ * locked or terminated card answer; DELETE of a key set; INSTALL [for
+ * extradition] and [for registry update].
+ */
+static void
+test_life_cycle(void)
+{
+	static const char config[] =
+	    "card:\n  isd: " ISD "\n  kdd: " KDD "\n  scp: 3\n  i: 70\n  life-cycle: 01\n"
+	    "key-sets:\n"
+	    "  - {kvn: 30, type: aes, enc: " KEY_ENC ", mac: " KEY_MAC ", dek: " KEY_DEK "}\n"
+	    "  - {kvn: 31, type: aes, enc: " KEY_ENC ", mac: " KEY_MAC ", dek: " KEY_DEK "}\n";
+	struct cardsim *c = new_card(config), *c2;
+	struct scp_keyset keys;
+	struct scp_session s;
+	struct cpk_buf lfdb = CPK_BUF_INIT, d = CPK_BUF_INIT;
+	struct cpk_error err;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	CHECK(c->id.life_cycle == CS_LC_CARD_OP_READY);
+	install_hello(c, &keys, &s, &lfdb, 800);
+	CHECK_SW(sxmit(c, &s, "80F28002024F0000", &d), 0x9000);
+	CHECK_HEX(d.data, d.len, "E3134F08" ISD "9F700101C5039EFE80");
+
+	/* The card: OP_READY -> INITIALIZED -> SECURED, never back. */
+	CHECK_SW(sxmit(c, &s, "80F08001", NULL), 0x6A86);		/* 01 is no target */
+	CHECK_SW(sxmit(c, &s, "80F0800703A00000", NULL), 0x6A80);	/* not the ISD's AID */
+	CHECK_SW(sxmit(c, &s, "80F0807F", NULL), 0x6985);		/* OP_READY -> LOCKED */
+	CHECK_SW(sxmit(c, &s, "80F0800708" ISD, NULL), 0x9000);
+	CHECK(c->id.life_cycle == CS_LC_CARD_INITIALIZED && c->dirty);
+	CHECK_SW(sxmit(c, &s, "80F08007", NULL), 0x6985);		/* already */
+	CHECK_SW(sxmit(c, &s, "80F0800F", NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80F08007", NULL), 0x6985);		/* SECURED -> INITIALIZED */
+	CHECK_SW(sxmit(c, &s, "80F02000", NULL), 0x6A86);		/* P1 20 */
+
+	/* CARD_LOCKED: the ISD answers SELECT with 6283, no application is selectable. */
+	CHECK_SW(sxmit(c, &s, "80F0807F", NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80F28002024F0000", &d), 0x9000);
+	CHECK(d.len > 15 && d.data[15] == 0x7F);
+	CHECK_SW(xmit(c, "00A404000A" APPLET, NULL), 0x6A82);
+	CHECK_SW(xmit(c, "00A4040008" ISD, &d), 0x6283);
+	CHECK(d.len > 2 && d.data[0] == 0x6F);
+	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80F0800F", NULL), 0x9000);
+	CHECK_SW(xmit(c, "00A404000A" APPLET, NULL), 0x9000);
+	CHECK_SW(xmit(c, "00A4040008" ISD, NULL), 0x9000);
+
+	/* An application: locked, it is listed with bit 80 and cannot be selected. */
+	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80F040800A" APPLET, NULL), 0x9000);
+	CHECK(c->apps[0].life_cycle == 0x87);
+	CHECK_SW(sxmit(c, &s, "80F040800A" APPLET, NULL), 0x6985);	/* already locked */
+	CHECK_SW(sxmit(c, &s, "80F24002024F0000", &d), 0x9000);
+	CHECK(d.len > 18 && d.data[17] == 0x87);
+	CHECK_SW(sxmit(c, &s, "80F040800A" APPLET2, NULL), 0x6A88);
+	CHECK_SW(sxmit(c, &s, "80F0408008" ISD, NULL), 0x6985);
+	CHECK_SW(sxmit(c, &s, "80F040050A" APPLET, NULL), 0x6A86);
+	CHECK_SW(xmit(c, "00A404000A" APPLET, NULL), 0x6A82);
+	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80F040000A" APPLET, NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80F040000A" APPLET, NULL), 0x6985);	/* not locked */
+	CHECK(c->apps[0].life_cycle == 0x07);
+
+	/* DELETE of a key set: not the one in use, 6A88 when absent, D0 unsupported. */
+	CHECK_SW(sxmit(c, &s, "80E4000003D20130", NULL), 0x6985);
+	CHECK_SW(sxmit(c, &s, "80E4000003D0010131", NULL), 0x6A80);
+	CHECK_SW(sxmit(c, &s, "80E4000004D2020031", NULL), 0x6A80);
+	CHECK_SW(sxmit(c, &s, "80E4008003D20131", NULL), 0x6A86);
+	CHECK_SW(sxmit(c, &s, "80E4000003D20131", NULL), 0x9000);
+	CHECK(c->nkeysets == 1 && c->keysets[0].keys.kvn == 0x30);
+	CHECK_SW(sxmit(c, &s, "80E4000003D20131", NULL), 0x6A88);
+
+	/* INSTALL [for extradition]: only to the ISD (the card has no other SD). */
+	CHECK_SW(sxmit(c, &s, "80E6100018" "08" ISD "00" "0A" APPLET "000000", NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80E6100018" "08A000000151000099" "00" "0A" APPLET "000000", NULL),
+	    0x6A88);
+	CHECK_SW(sxmit(c, &s, "80E6100018" "08" ISD "00" "0A" APPLET2 "000000", NULL), 0x6A88);
+	CHECK_SW(sxmit(c, &s, "80E6100019" "08" ISD "0100" "0A" APPLET "000000", NULL), 0x6A80);
+
+	/* INSTALL [for registry update]: new privileges, shown by GET STATUS. */
+	CHECK_SW(sxmit(c, &s, "80E6400011" "0000" "0A" APPLET "0104" "0000", NULL), 0x9000);
+	CHECK(c->apps[0].priv[0] == 0x04 && c->apps[0].priv_len == 1);
+	CHECK_SW(sxmit(c, &s, "80E6400011" "0000" "0A" APPLET "0180" "0000", NULL), 0x6A80);
+	CHECK_SW(sxmit(c, &s, "80E6400012" "0000" "0A" APPLET "020000" "0000", NULL), 0x6A80);
+	CHECK_SW(sxmit(c, &s, "80E6400013" "0000" "0A" APPLET "00" "03C70100" "00", NULL), 0x6A80);
+	CHECK_SW(sxmit(c, &s, "80E6400010" "0000" "0A" APPLET2 "00" "0000", NULL), 0x6A88);
+	CHECK_SW(sxmit(c, &s, "80E6400018" "08A000000151000099" "00" "0A" APPLET "00" "0000",
+	    NULL), 0x6A88);
+	CHECK_SW(sxmit(c, &s, "80E6400014" "0000" "0A" APPLET "00" "04EF020100" "00", NULL),
+	    0x9000);
+
+	/* The state file keeps the card's state and a locked application. */
+	CHECK_SW(sxmit(c, &s, "80F040800A" APPLET, NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, "80F0807F", NULL), 0x9000);
+	f = open_memstream(&text, &len);
+	CHECK(f != NULL && cardsim_state_write(c, f, NULL) == CPK_OK);
+	fclose(f);
+	CHECK(text != NULL && strstr(text, "  life-cycle: 7F\n") != NULL &&
+	    strstr(text, "    life-cycle: 87\n") != NULL);
+	c2 = cardsim_new();
+	cpk_error_clear(&err);
+	CHECK_OK(cardsim_state_parse(c2, "state", (const uint8_t *)text, len, &err));
+	CHECK(c2->id.life_cycle == CS_LC_CARD_LOCKED && c2->apps[0].life_cycle == 0x87);
+	free(text);
+	cardsim_free(&c2);
+	check_config_error("card:\n  scp: 3\n  i: 70\n  life-cycle: 05\n",
+	    "'life-cycle' must be a card state: 01, 07, 0F, 7F or FF", 4, __LINE__);
+
+	/* TERMINATED: GET DATA only. */
+	CHECK_SW(sxmit(c, &s, "80F080FF", NULL), 0x9000);
+	/* The channel that terminated the card closes: plain GET DATA is answered. */
+	CHECK_SW(xmit(c, "80CA9F7F00", NULL), 0x6A88);	/* answered: this card has no CPLC */
+	CHECK_SW(xmit(c, "80CA006600", NULL), 0x9000);
+	CHECK_SW(xmit(c, "00A4040008" ISD, NULL), 0x6985);
+	CHECK_SW(xmit(c, "8050300008010203040506070800", NULL), 0x6985);
+	CHECK_SW(xmit(c, "84F080FF00", NULL), 0x6985);
+	CHECK(c->id.life_cycle == CS_LC_CARD_TERMINATED);
+
+	cpk_buf_free(&lfdb);
+	cpk_buf_free(&d);
+	cardsim_free(&c);
+}
+
+/* E2 { 4F sd, C3 RSA-PKCS1-SHA256(key, SHA-256(lfdb)) } into out. */
+static void
+dap_block_for(EVP_PKEY *key, const char *sd_hex, const struct cpk_buf *lfdb, struct cpk_buf *out)
+{
+	uint8_t md[32], sig[512], sd[16];
+	unsigned int mdlen = 0;
+	size_t siglen = sizeof(sig), sdlen = test_unhex(sd_hex, sd, sizeof(sd));
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	struct cpk_buf in = CPK_BUF_INIT;
+
+	cpk_buf_reset(out);
+	if (ctx == NULL || EVP_Digest(lfdb->data, lfdb->len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) != 1 ||
+	    EVP_DigestSign(ctx, sig, &siglen, md, mdlen) != 1 ||
+	    cpk_tlv_put(&in, 0x4F, sd, sdlen, NULL) != CPK_OK ||
+	    cpk_tlv_put(&in, 0xC3, sig, siglen, NULL) != CPK_OK ||
+	    cpk_tlv_put(out, 0xE2, in.data, in.len, NULL) != CPK_OK)
+		abort();
+	EVP_MD_CTX_free(ctx);
+	cpk_buf_free(&in);
+}
+
+/*
+ * Mandated DAP: a load needs the ISD's DAP block with a signature over the
+ * INSTALL [for load] hash; a block changed in transit, a recomputed hash
+ * without a new signature, no block, another SD's block only, no hash: refused.
+ */
+static void
+test_dap(void)
+{
+	EVP_PKEY *key = EVP_RSA_gen(2048);
+	struct cpk_buf lfdb = CPK_BUF_INIT, bad = CPK_BUF_INIT, dap = CPK_BUF_INIT,
+	    other = CPK_BUF_INIT;
+	struct scp_keyset keys;
+	struct scp_session s;
+	struct cardsim *c;
+	unsigned char *der = NULL;
+	char *config;
+	int derlen;
+	size_t n;
+
+	CHECK(key != NULL);
+	if (key == NULL || (derlen = i2d_PUBKEY(key, &der)) <= 0)
+		return;
+	n = strlen(config_scp03) + 16 + 2 * (size_t)derlen;
+	config = malloc(n);
+	CHECK(config != NULL);
+	if (config == NULL)
+		return;
+	/* config_scp03 with "  dap-key: <DER hex>" after its card: lines. */
+	snprintf(config, n, "%s", config_scp03);
+	{
+		char *ks = strstr(config, "key-sets:");
+		char tail[600];
+
+		snprintf(tail, sizeof(tail), "%s", strstr(config_scp03, "key-sets:"));
+		*ks = '\0';
+		strcat(config, "  dap-key: ");
+		append_hex(config, n, der, (size_t)derlen);
+		strcat(config, "\n");
+		strcat(config, tail);
+	}
+	c = new_card(config);
+	CHECK(c->id.dap_key_len == (size_t)derlen);
+	host_keys(&keys, GP_KEY_AES, 0x30);
+	make_lfdb(&lfdb, 900, 1);
+	dap_block_for(key, ISD, &lfdb, &dap);
+	dap_block_for(key, "A000000151000099", &lfdb, &other);
+	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
+	/* No DAP block, no hash, another SD's block only: 6982. */
+	CHECK_SW(load_file_ex(c, &s, &lfdb, 2, 200, false, NULL, NULL), 0x6982);
+	CHECK_SW(load_file_ex(c, &s, &lfdb, 0, 200, false, &dap, NULL), 0x6982);
+	CHECK_SW(load_file_ex(c, &s, &lfdb, 2, 200, false, &other, NULL), 0x6982);
+	/* One byte of a block changed: the hash no longer matches (6A80); with the
+	 * hash recomputed for the changed block, the signature no longer verifies. */
+	cpk_buf_reset(&bad);
+	CHECK(cpk_buf_append(&bad, lfdb.data, lfdb.len, NULL) == CPK_OK);
+	bad.data[500] ^= 0x01;
+	CHECK_SW(load_file_ex(c, &s, &bad, 2, 200, false, &dap, &lfdb), 0x6A80);
+	CHECK_SW(load_file_ex(c, &s, &bad, 2, 200, false, &dap, NULL), 0x6982);
+	CHECK(c->nloadfiles == 0);
+	/* The ISD's block after another SD's: loaded. */
+	CHECK(cpk_buf_append(&other, dap.data, dap.len, NULL) == CPK_OK);
+	CHECK_SW(load_file_ex(c, &s, &lfdb, 2, 200, false, &other, NULL), 0x9000);
+	CHECK(c->nloadfiles == 1);
+
+	cardsim_free(&c);
+	free(config);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+	cpk_buf_free(&lfdb);
+	cpk_buf_free(&bad);
+	cpk_buf_free(&dap);
+	cpk_buf_free(&other);
+}
+
 int
 main(void)
 {
@@ -1105,5 +1355,7 @@ main(void)
 	test_key_pair();
 	test_faults();
 	test_state();
+	test_life_cycle();
+	test_dap();
 	return test_summary("cardcore");
 }

@@ -151,6 +151,39 @@ check "personalize: the serial is not in the plain STORE DATA" \
 # The rotation example: the plain PUT KEY for version 02, replacing 01.
 "$CARDC" verify "$T/rotate-keys.cpk" -k "$KEYS" >"$T/out" 2>&1
 check "rotate-keys: no PUT KEY 80D80181" grep -q "^       80D8018143028010" "$T/out"
+# The life-cycle example: the plain SET STATUS, DELETE and INSTALL commands.
+"$CARDC" verify "$T/life-cycle.cpk" -k "$KEYS" >"$T/out" 2>&1
+check "life-cycle: SET STATUS card INITIALIZED" grep -q "^       80F08007$" "$T/out"
+check "life-cycle: SET STATUS card SECURED" grep -q "^       80F0800F$" "$T/out"
+check "life-cycle: lock the applet" grep -q "^       80F040800AF043504B48454C4C4F01$" "$T/out"
+check "life-cycle: delete key version 31" grep -q "^       80E4000003D20131$" "$T/out"
+check "life-cycle: registry update" \
+    grep -q "^       80E64000110000 *0AF043504B48454C4C4F0101040000$" "$T/out"
+check "life-cycle: extradition" \
+    grep -q "^       80E610001808A000000151000000000AF043504B48454C4C4F01000000$" "$T/out"
+# Its set-status card: secured could unlock a CARD_LOCKED card, whose ISD
+# answers SELECT with 6283: accepted there, and nowhere else.
+select_sw() { # BUNDLE-NAME SW...: the status words its first command (SELECT) accepts
+	local name=$1
+	shift
+	"$CARDC" inspect "$T/$name.cpk" --json --apdus >"$T/out" 2>&1
+	check "$name: SELECT accepts $*" python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["commands"][0]["sw"] == sys.argv[1:], d["commands"][0]' "$@" <"$T/out"
+}
+select_sw life-cycle 9000 6283
+select_sw install-applet 9000
+# The DAP example: E2 { 4F ISD, C3 256-byte signature } before C4 in the first LOAD.
+"$CARDC" verify "$T/dap.cpk" -k "$KEYS" >"$T/out" 2>&1
+check "dap: the first LOAD starts with the ISD's DAP block" \
+    grep -q "^       80E80000..E282010E4F08A000000151000000C3820100" "$T/out"
+# The load parameters example: INSTALL [for load] carries the sizes computed
+# from hello.cap: C6 the LFDB without Descriptor, C7 as written, C8 the static
+# field image (4 bytes: capgen's counter and DATA reference) and its 8-byte array.
+"$CARDC" verify "$T/load-parameters.cpk" -k "$KEYS" >"$T/out" 2>&1
+check "load-parameters: computed C6, given C7, computed C8" \
+    grep -q "^       80E60200..09F043504B48454C4C4F00000EEF0CC602....C7020100C802000C" "$T/out"
 
 # Step labels are shortened between characters, never inside one: a load
 # step labelled "a" and 30 "é" (61 bytes) gives LOAD labels of "a" and 29

@@ -391,6 +391,137 @@ EOF
 	check_log_lines
 }
 
+# Life cycles through pcscd (issue 14 item 6): profiles/life-cycle.yaml takes an
+# OP_READY card to SECURED and locks the applet, which then cannot be selected;
+# a backward transition stops the bundle with 6985; a locked card is unlocked by
+# a bundle whose SELECT accepts 6283; a terminated card answers GET DATA only.
+lc_profile() {
+	{
+		sed -n '1,/^steps:$/p' "$SRC/profiles/life-cycle.yaml"
+		cat
+	} >"$WORK/p/$1.yaml" || harness_die "profile $1"
+}
+
+test_life_cycle() {
+	harness_start_pcscd
+	sed 's/^  memory: 131072$/&\n  life-cycle: 01/' "$CARDS/scp03.yaml" >"$WORK/op-ready.yaml" ||
+	    harness_die "config"
+	start_card "$WORK/op-ready.yaml"
+	cp "$SRC/profiles/life-cycle.yaml" "$WORK/p/" || harness_die "profile"
+	identify card
+	compile "$WORK/p/life-cycle.yaml" "$WORK/card.yaml" "$WORK/lc.cpk"
+	cardload_run 0 "$WORK/lc.cpk"
+	err_has "done: all"
+	harness_client <<EOF
+send 00A404000A${APP} 6A82
+keys aes 30 $K $K $K
+send 00A4040008A00000015100000000
+open scp03 70 01
+ssend 80F28002024F0000
+expect-contains 9F70010F
+ssend 80F24002024F0000
+expect-contains 4F0A${APP}9F700187C503040000
+EOF
+	harness_stop_cardsim
+	print_registry
+	registry_has "^ISD A000000151000000  SCP03 i=70  memory [0-9]+/131072 bytes used$"
+	registry_has "^APP ${APP}  LOCKED  from ${PKG}"
+	registry_lacks "^KEYSET 31 "
+
+	# SECURED -> INITIALIZED is not a GlobalPlatform transition: 6985, exit 4.
+	lc_profile back <<EOF
+  - set-status: {card: initialized}
+EOF
+	harness_start_cardsim --state "$WORK/card.state" -v
+	harness_wait_card
+	identify card
+	compile "$WORK/p/back.yaml" "$WORK/card.yaml" "$WORK/back.cpk"
+	cardload_run 4 "$WORK/back.cpk"
+	err_has "6985"
+
+	# Lock the card, then unlock it: the locked card's SELECT answers 6283.
+	lc_profile lock <<EOF
+  - set-status: {card: locked}
+EOF
+	lc_profile unlock <<EOF
+  - set-status: {application: ${APP}, state: unlocked}
+  - set-status: {card: secured}
+EOF
+	identify card
+	compile "$WORK/p/lock.yaml" "$WORK/card.yaml" "$WORK/lock.cpk"
+	cardload_run 0 "$WORK/lock.cpk"
+	harness_client <<EOF
+send 00A4040008A00000015100000000 6283
+EOF
+	identify card
+	compile "$WORK/p/unlock.yaml" "$WORK/card.yaml" "$WORK/unlock.cpk"
+	cardload_run 0 "$WORK/unlock.cpk"
+	err_has "done: all"
+	harness_client <<EOF
+send 00A404000A${APP}
+send 00A4040008A00000015100000000
+EOF
+
+	# TERMINATED: GET DATA only; a bundle stops at its SELECT (exit 3: nothing secured sent).
+	lc_profile end <<EOF
+  - set-status: {card: terminated}
+EOF
+	identify card
+	compile "$WORK/p/end.yaml" "$WORK/card.yaml" "$WORK/end.cpk"
+	cardload_run 0 "$WORK/end.cpk"
+	harness_client <<EOF
+send 80CA004500
+expect 45080102030405060708
+send 00A4040008A00000015100000000 6985
+EOF
+	cardload_run 3 "$WORK/unlock.cpk"
+	err_has "the card refused command 1 of 5 (SELECT security domain) with 6985"
+	harness_stop_cardsim
+	print_registry
+	registry_has "^ISD A000000151000000  .*  TERMINATED$"
+}
+
+# Mandated DAP through pcscd (issue 14 item 4): a card holding the ISD's DAP
+# public key installs profiles/dap.yaml; a bundle without a DAP block and one
+# signed with another key are refused at their last LOAD (6982), nothing loaded.
+test_dap() {
+	local pub
+	harness_start_pcscd
+	cp "$SRC/keys/test-dap-rsa.pem" "$WORK/keys/" && chmod 600 "$WORK/keys/test-dap-rsa.pem" ||
+	    harness_die "dap key"
+	pub=$(openssl pkey -in "$WORK/keys/test-dap-rsa.pem" -pubout -outform DER | od -An -tx1 |
+	    tr -d ' \n' | tr a-f A-F)
+	[ -n "$pub" ] || harness_die "dap public key"
+	sed "s/^  memory: 131072\$/&\n  dap-key: $pub/" "$CARDS/scp03.yaml" >"$WORK/dap-card.yaml" ||
+	    harness_die "config"
+	start_card "$WORK/dap-card.yaml"
+	cp "$SRC/profiles/dap.yaml" "$WORK/p/" || harness_die "profile"
+	sed '/^      dap:$/,/^        key:/d' "$WORK/p/dap.yaml" >"$WORK/p/no-dap.yaml"
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/keys/other.pem" \
+	    2>/dev/null && chmod 600 "$WORK/keys/other.pem" || harness_die "other key"
+	sed 's/key: test-dap-rsa.pem/key: other.pem/' "$WORK/p/dap.yaml" >"$WORK/p/forged.yaml"
+
+	identify card
+	compile "$WORK/p/no-dap.yaml" "$WORK/card.yaml" "$WORK/no-dap.cpk"
+	cardload_run 4 "$WORK/no-dap.cpk"
+	err_has "(LOAD 2/2) with 6982"
+	identify card
+	compile "$WORK/p/forged.yaml" "$WORK/card.yaml" "$WORK/forged.cpk"
+	cardload_run 4 "$WORK/forged.cpk"
+	err_has "(LOAD 3/3) with 6982"
+	identify card
+	compile "$WORK/p/dap.yaml" "$WORK/card.yaml" "$WORK/dap.cpk"
+	cardload_run 0 "$WORK/dap.cpk"
+	err_has "done: all"
+	harness_stop_cardsim
+	grep -q "no DAP block for the ISD" "$WORK"/cardsim.*.log || harness_die "cardsim: no DAP"
+	grep -q "DAP signature does not verify" "$WORK"/cardsim.*.log ||
+	    harness_die "cardsim: forged DAP"
+	print_registry
+	registry_has "^LOADFILE ${PKG} "
+	registry_has "^APP ${APP}  SELECTABLE  from ${PKG}"
+}
+
 # Reader choice: -r (exact or unique part), CPK_READER, errors list the readers.
 test_readers() {
 	harness_start_pcscd
@@ -1151,6 +1282,8 @@ test_https() {
 
 case $TEST in
 load) test_load ;;
+life-cycle) test_life_cycle ;;
+dap) test_dap ;;
 readers) test_readers ;;
 other-card) test_other_card ;;
 rejected) test_rejected ;;

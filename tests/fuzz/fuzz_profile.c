@@ -171,7 +171,11 @@ check_parsed(const struct profile *p, const uint8_t *data, size_t size)
 	for (i = 0; i < p->nsteps; i++) {
 		const struct profile_step *s = &p->steps[i];
 
-		FUZZ_CHECK(s->kind >= PROFILE_STEP_DELETE && s->kind <= PROFILE_STEP_APDU);
+		FUZZ_CHECK(s->kind >= PROFILE_STEP_DELETE && s->kind <= PROFILE_STEP_CMD);
+		/* A table step: its command was built when parsed, and names its step. */
+		if (s->kind == PROFILE_STEP_CMD)
+			FUZZ_CHECK(s->u.cmd.ops != NULL && s->u.cmd.len <= sizeof(s->u.cmd.data) &&
+			    s->u.cmd.what[0] != '\0');
 		FUZZ_CHECK(s->naccept >= 1 && s->naccept <= PROFILE_MAX_ACCEPT);
 		if (s->kind == PROFILE_STEP_APDU)
 			check_tmpl(&s->u.apdu.data);

@@ -22,6 +22,8 @@
 #include <zip.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include "cap.h"
 #include "capgen.h"
@@ -587,6 +589,214 @@ test_profile_valid(void)
 	CHECK(s->naccept == 2 && s->accept[1] == 0x6310);
 	profile_free(&p);
 	CHECK(p == NULL);
+}
+
+/*
+ * load-parameters: auto: code (C6) is the LFDB as loaded, nvdata (C8) the
+ * Directory's static field image and array sizes; numbers and auto mix; vdata
+ * cannot be auto.
+ */
+static void
+test_profile_load_params_auto(void)
+{
+	struct cpk_error err;
+	struct profile *p = NULL;
+	const struct profile_load *l;
+	char want[64];
+	size_t dir, image;
+
+	if (!CHECK_OK(profile_text(HEAD "      load-parameters: auto\n", &p, &err))) {
+		fprintf(stderr, "  %s:%u:%u: %s\n", err.file, err.line, err.col, err.msg);
+		return;
+	}
+	l = &p->steps[0].u.load;
+	/* The Directory follows the Header; CAP 2.1: image_size after 11 u2 sizes. */
+	dir = 3 + (((size_t)l->lfdb.data[1] << 8) | l->lfdb.data[2]);
+	CHECK(l->lfdb.data[dir] == 0x02);
+	image = ((size_t)l->lfdb.data[dir + 3 + 22] << 8) | l->lfdb.data[dir + 3 + 23];
+	image += ((size_t)l->lfdb.data[dir + 3 + 26] << 8) | l->lfdb.data[dir + 3 + 27];
+	CHECK(image > 0 && l->lfdb.len > 255 && l->lfdb.len < 65536);
+	snprintf(want, sizeof(want), "EF08C602%04zXC802%04zX", l->lfdb.len, image);
+	CHECK_HEX(l->params, l->params_len, want);
+	profile_free(&p);
+
+	/* Without the Descriptor the code size shrinks; vdata given, nvdata absent. */
+	if (!CHECK_OK(profile_text(HEAD "      descriptor: exclude\n"
+	    "      load-parameters: {code: auto, vdata: 512}\n", &p, &err)))
+		return;
+	l = &p->steps[0].u.load;
+	snprintf(want, sizeof(want), "EF08C602%04zXC7020200", l->lfdb.len);
+	CHECK_HEX(l->params, l->params_len, want);
+	profile_free(&p);
+
+	bad_profile(__LINE__, HEAD "      load-parameters: {code: auto, vdata: auto}\n",
+	    "p.yaml:14:44: 'vdata' cannot be auto: a CAP file does not say how much transient "
+	    "memory its applets allocate (give a number)");
+	bad_profile(__LINE__, HEAD "      load-parameters: [auto]\n",
+	    "p.yaml:14:24: 'load-parameters' must be hex, auto or a mapping of code, vdata and "
+	    "nvdata sizes");
+}
+
+/* The table steps: the plain command each builds, and their errors. */
+static void
+test_profile_table_steps(void)
+{
+	struct cpk_error err;
+	struct profile *p = NULL;
+	const struct profile_cmd *cmd;
+
+	if (!CHECK_OK(profile_text(HEAD
+	    "  - set-status: {card: initialized}\n"
+	    "  - set-status: {application: " HELLO_APPLET ", state: locked}\n"
+	    "  - set-status: {application: " HELLO_APPLET ", state: unlocked, label: open}\n"
+	    "  - delete-key: {version: 31, id: 02, missing-ok: true}\n"
+	    "  - delete-key: {version: 32}\n"
+	    "  - extradite: {application: " HELLO_APPLET ", security-domain: A000000151000000}\n"
+	    "  - registry-update: {application: " HELLO_APPLET ", privileges: [card-reset]}\n"
+	    "  - registry-update: {application: " HELLO_APPLET ", system-params: CF0101}\n",
+	    &p, &err))) {
+		fprintf(stderr, "  %s:%u:%u: %s\n", err.file, err.line, err.col, err.msg);
+		return;
+	}
+	CHECK(p->nsteps == 9 && p->steps[1].kind == PROFILE_STEP_CMD);
+	cmd = &p->steps[1].u.cmd;
+	CHECK_HEX(cmd->header, 4, "80F08007");
+	CHECK(cmd->len == 0 && !cmd->has_aid);
+	CHECK_STR(profile_step_title(&p->steps[1]), "set-status");
+	cmd = &p->steps[2].u.cmd;
+	CHECK_HEX(cmd->header, 4, "80F04080");
+	CHECK_HEX(cmd->data, cmd->len, HELLO_APPLET);
+	CHECK_HEX(p->steps[3].u.cmd.header, 4, "80F04000");
+	CHECK_STR(p->steps[3].label, "open");
+	cmd = &p->steps[4].u.cmd;
+	CHECK_HEX(cmd->header, 4, "80E40000");
+	CHECK_HEX(cmd->data, cmd->len, "D00102D20131");
+	CHECK(p->steps[4].naccept == 2 && p->steps[4].accept[1] == 0x6A88);
+	CHECK_HEX(p->steps[5].u.cmd.data, p->steps[5].u.cmd.len, "D20132");
+	CHECK(p->steps[5].naccept == 1);
+	cmd = &p->steps[6].u.cmd;
+	CHECK_HEX(cmd->header, 4, "80E61000");
+	CHECK_HEX(cmd->data, cmd->len, "08A00000015100000000" "0A" HELLO_APPLET "000000");
+	cmd = &p->steps[7].u.cmd;
+	CHECK_HEX(cmd->header, 4, "80E64000");
+	CHECK_HEX(cmd->data, cmd->len, "0000" "0A" HELLO_APPLET "0104" "00" "00");
+	cmd = &p->steps[8].u.cmd;
+	CHECK_HEX(cmd->data, cmd->len, "0000" "0A" HELLO_APPLET "00" "05EF03CF0101" "00");
+	profile_free(&p);
+
+	bad_profile(__LINE__, HEAD "  - set-status: {state: locked}\n",
+	    "p.yaml:14:17: step 'set-status' needs either 'card' (its life cycle) or "
+	    "'application' (with 'state'), not neither");
+	bad_profile(__LINE__, HEAD "  - set-status: {card: secured, application: "
+	    HELLO_APPLET "}\n",
+	    "p.yaml:14:17: step 'set-status' needs either 'card' (its life cycle) or "
+	    "'application' (with 'state'), not both");
+	bad_profile(__LINE__, HEAD "  - set-status: {card: secured, state: locked}\n",
+	    "p.yaml:14:40: 'state' is for an application; the card's new state is the value "
+	    "of 'card'");
+	bad_profile(__LINE__, HEAD "  - set-status: {application: " HELLO_APPLET "}\n",
+	    "p.yaml:14:17: step 'set-status' of an application needs 'state' (locked or "
+	    "unlocked)");
+	bad_profile(__LINE__, HEAD "  - set-status: {card: ready}\n",
+	    "p.yaml:14:24: 'card' must be initialized, secured, locked or terminated, got "
+	    "'ready'");
+	bad_profile(__LINE__, HEAD "  - delete-key: {version: 80}\n",
+	    "p.yaml:14:27: 'version' must be a key version from 01 to 7F, not 80");
+	bad_profile(__LINE__, HEAD "  - delete-key: {version: 31, id: 00}\n",
+	    "p.yaml:14:35: 'id' must be a key identifier from 01 to 7F, not 00");
+	bad_profile(__LINE__, HEAD "  - delete-key: {version: 30}\n",
+	    "p.yaml:14:5: step 'delete-key' deletes key version 30, the key set this bundle's "
+	    "secure channel uses: the card would refuse every later command (open the channel "
+	    "with another key version)");
+	bad_profile(__LINE__, HEAD "  - delete-key: {kvn: 31}\n",
+	    "p.yaml:14:18: unknown key 'kvn' in step 'delete-key' (did you mean 'version'?)");
+	bad_profile(__LINE__, HEAD "  - extradite: {application: " HELLO_APPLET
+	    ", security-domain: " HELLO_APPLET "}\n",
+	    "p.yaml:14:69: step 'extradite' names the same AID as application and security "
+	    "domain");
+	bad_profile(__LINE__, HEAD "  - registry-update: {application: " HELLO_APPLET "}\n",
+	    "p.yaml:14:22: step 'registry-update' changes nothing: give 'privileges', "
+	    "'system-params' or both");
+	bad_profile(__LINE__, HEAD "  - set-state: {card: secured}\n",
+	    "p.yaml:14:5: unknown step 'set-state' (did you mean 'set-status'?)");
+}
+
+/* A DAP key pair: the private key as PEM in the test folder (mode 0600 and 0644). */
+static EVP_PKEY *
+make_dap_key(void)
+{
+	EVP_PKEY *key = EVP_RSA_gen(2048);
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *pem = NULL;
+	long n;
+	char *text;
+
+	if (key == NULL || bio == NULL ||
+	    PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    (n = BIO_get_mem_data(bio, &pem)) <= 0 || (text = malloc((size_t)n + 1)) == NULL)
+		abort();
+	memcpy(text, pem, (size_t)n);	/* the BIO's bytes are not NUL-terminated */
+	text[n] = '\0';
+	write_text("dap.pem", text, 0600);
+	write_text("dap-open.pem", text, 0644);
+	free(text);
+	BIO_free(bio);
+	return key;
+}
+
+/*
+ * load ... dap: the load file starts with E2 { 4F SD, C3 signature } and the
+ * signature (RSA PKCS#1 v1.5, SHA-256) verifies over the LFDB hash; errors.
+ */
+static void
+test_profile_dap(void)
+{
+	EVP_PKEY *key = make_dap_key();
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	struct cpk_error err;
+	struct profile *p = NULL;
+	const struct profile_load *l;
+
+	if (!CHECK_OK(profile_text(HEAD "      hash: sha256\n      dap: {key: dap.pem}\n", &p,
+	    &err))) {
+		fprintf(stderr, "  %s:%u:%u: %s\n", err.file, err.line, err.col, err.msg);
+		goto out;
+	}
+	l = &p->steps[0].u.load;
+	CHECK(l->load_file.len == 4 + 10 + 4 + 256 + 4 + l->lfdb.len);
+	CHECK_HEX(l->load_file.data, 18, "E282010E4F08A000000151000000C3820100");
+	CHECK(l->load_file.data[274] == 0xC4);
+	CHECK(md != NULL && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
+	    EVP_DigestVerify(md, l->load_file.data + 18, 256, l->lfdb_hash,
+	    l->lfdb_hash_len) == 1);
+	profile_free(&p);
+	/* Another security domain's DAP block. */
+	if (CHECK_OK(profile_text(HEAD "      hash: sha1\n"
+	    "      dap: {key: dap.pem, security-domain: A000000151535041}\n", &p, &err)))
+		CHECK_HEX(p->steps[0].u.load.load_file.data, 14, "E282010E4F08A000000151535041");
+	profile_free(&p);
+
+	bad_profile(__LINE__, HEAD "      dap: {key: dap.pem}\n",
+	    "p.yaml:14:12: 'dap' signs the load file data block hash: the load step needs "
+	    "'hash: sha1' or 'hash: sha256'");
+	bad_profile(__LINE__, HEAD "      dap: dap.pem\n",
+	    "p.yaml:14:12: 'dap' must be a mapping: key (a DAP key file) and security-domain");
+	bad_profile(__LINE__, HEAD "      hash: sha256\n      dap: {file: dap.pem}\n",
+	    "p.yaml:15:13: unknown key 'file' in 'dap' (did you mean 'key'?)");
+	bad_profile(__LINE__, HEAD "      hash: sha256\n      dap: {key: dap-open.pem}\n",
+	    "p.yaml:15:18: DAP key '%s/dap-open.pem' has mode 0644: a key file must be "
+	    "accessible by its owner only (chmod 600 '%s/dap-open.pem')", tmpdir, tmpdir);
+	bad_profile(__LINE__, HEAD "      hash: sha256\n      dap: {key: aes.yaml}\n",
+	    "p.yaml:15:18: DAP key '%s/aes.yaml' is not a PEM private key", tmpdir);
+	bad_profile(__LINE__,
+	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n  security-level: c-mac\n"
+	    "keys:\n  file: aes.yaml\nsteps:\n  - load:\n      cap: hello.cap\n"
+	    "      hash: sha256\n      dap: {key: dap.pem}\n",
+	    "p.yaml:13:12: 'dap' needs 'security-domain': the profile names no security domain "
+	    "AID");
+out:
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(key);
 }
 
 /* --- card records --- */
@@ -1733,6 +1943,9 @@ main(int argc, char **argv)
 	test_profile_schema_errors();
 	test_profile_semantic_errors();
 	test_profile_valid();
+	test_profile_load_params_auto();
+	test_profile_table_steps();
+	test_profile_dap();
 	test_card_errors();
 	test_ydoc_locate();
 	test_card_valid();

@@ -81,6 +81,11 @@ put_directory(struct cpk_buf *b, const struct pkg *k)
 	for (tag = 1; tag <= CPK_CAP_TAG_MAX; tag++)
 		cpk_put_u16be(d + 2 * (tag - 1), (uint16_t)(tag == CPK_CAP_DIRECTORY ?
 		    sizeof(d) : hexlen(k->info[tag])));
+	/* static_field_size_info where CAP 2.2 has it (after 12 sizes): image_size,
+	 * array_init_count, array_init_size */
+	cpk_put_u16be(d + 24, 0x0123);
+	cpk_put_u16be(d + 26, 0x0001);
+	cpk_put_u16be(d + 28, 0x0010);
 	put_component(b, CPK_CAP_DIRECTORY, d, sizeof(d));
 }
 
@@ -132,6 +137,7 @@ test_valid(void)
 	CHECK(info.comp[CPK_CAP_DIRECTORY].offset == 3 + hexlen(HDR_21));
 	CHECK(!info.comp[CPK_CAP_DESCRIPTOR].present && !info.comp[CPK_CAP_EXPORT].present);
 	CHECK(info.total == b.len);
+	CHECK(info.static_image == 0);
 	CHECK(cpk_lfdb_has_applet(&info, (const uint8_t *)"\xD2\x76\x00\x00\x85\x01\x01\x01", 8));
 	CHECK(!cpk_lfdb_has_applet(&info, a2, sizeof(a2)));
 	CHECK(!cpk_lfdb_has_applet(&info, a2, 7));
@@ -144,6 +150,7 @@ test_valid(void)
 	k.info[CPK_CAP_DESCRIPTOR] = "000000";
 	CHECK_OK(parse_pkg(&k, &b, &info, &err));
 	CHECK(info.cap_minor == 2 && info.pkg_major == 2 && info.pkg_minor == 3);
+	CHECK(info.static_image == 0x0123 && info.static_arrays == 0x0010);
 	CHECK(info.napplets == 2);
 	CHECK(info.applets[1].install_method == 0x0100);
 	CHECK(cpk_lfdb_has_applet(&info, a2, sizeof(a2)));
@@ -317,6 +324,17 @@ test_directory_errors(void)
 	k.info[CPK_CAP_DIRECTORY] = "000000000000000000000000000000000000000000";
 	check_pkg(&k, CPK_ERR_PARSE,
 	    "Directory component of 21 bytes is too short for its component sizes", __LINE__);
+	/* CAP 2.1 lists 11 component sizes: the static field sizes need 28 bytes. */
+	k.info[CPK_CAP_DIRECTORY] = "0011" "0017" "00000000000000000000000000000000000000";
+	check_pkg(&k, CPK_ERR_PARSE, "Directory component of 23 bytes ends before its static "
+	    "field sizes (CAP 2.1 lists 11 component sizes)", __LINE__);
+	/* CAP 2.2 lists 12: 29 bytes are not enough. */
+	k.info[CPK_CAP_HEADER] = HDR_22;
+	k.info[CPK_CAP_DIRECTORY] = "0011" "001D" "000000000000000000000000000000000000000000"
+	    "00000000";
+	check_pkg(&k, CPK_ERR_PARSE, "Directory component of 29 bytes ends before its static "
+	    "field sizes (CAP 2.2 lists 12 component sizes)", __LINE__);
+	k.info[CPK_CAP_HEADER] = HDR_21;
 	/* Header 17 bytes listed as 16. */
 	k.info[CPK_CAP_DIRECTORY] = "0010" "0021" Z29;
 	check_pkg(&k, CPK_ERR_PARSE,

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * cardsim: mandated DAP verification (GP 2.3.1 9.2.1, C.2). The card is
+ * configured with the ISD's DAP public key (dap-key); the load file must
+ * then start with a DAP block E2 { 4F ISD-AID, C3 signature } whose
+ * RSASSA-PKCS1-v1_5 SHA-256 signature over the INSTALL [for load] hash
+ * verifies. A missing block, another SD's block only, a load without a hash
+ * or a signature that does not verify: 6982 (security status not satisfied).
+ */
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "card_int.h"
+#include "cpk_tlv.h"
+
+static bool
+signature_ok(const struct cardsim *c, const uint8_t *sig, size_t n)
+{
+	const unsigned char *p = c->id.dap_key;
+	EVP_PKEY *key = d2i_PUBKEY(NULL, &p, (long)c->id.dap_key_len);
+	EVP_MD_CTX *md = NULL;
+	bool ok = false;
+
+	if (key == NULL || (md = EVP_MD_CTX_new()) == NULL)
+		goto out;
+	ok = EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
+	    EVP_DigestVerify(md, sig, n, c->load.hash, c->load.hash_len) == 1;
+out:
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(key);
+	return ok;
+}
+
+uint16_t
+cs_dap_verify(struct cardsim *c, size_t hdr)
+{
+	struct cpk_cursor cur;
+	struct cpk_tlv block, aid, sig;
+	struct cpk_error err;
+
+	cpk_error_clear(&err);
+	if (c->load.hash_len == 0)
+		return cs_refuse(c, SW_SECURITY, "LOAD: this card mandates DAP verification and "
+		    "INSTALL [for load] gave no load file data block hash");
+	cpk_cursor_init(&cur, c->load.data.data, hdr);
+	while (cpk_cursor_left(&cur) > 0 && cpk_tlv_next(&cur, &block, &err) == CPK_OK &&
+	    block.tag == 0xE2) {
+		if (cpk_tlv_find(block.value, block.len, 0x4F, &aid, NULL) != CPK_OK ||
+		    aid.len != c->id.isd.len || memcmp(aid.value, c->id.isd.b, aid.len) != 0)
+			continue;
+		if (cpk_tlv_find(block.value, block.len, 0xC3, &sig, NULL) != CPK_OK ||
+		    !signature_ok(c, sig.value, sig.len))
+			return cs_refuse(c, SW_SECURITY, "LOAD: the ISD's DAP signature does not "
+			    "verify");
+		return SW_OK;
+	}
+	return cs_refuse(c, SW_SECURITY, "LOAD: this card mandates DAP verification and the "
+	    "load file has no DAP block for the ISD");
+}

@@ -57,6 +57,8 @@ for d in "$KEYS" "$TKEYS"; do
 	    exit 1
 	sed 's/^kvn: "01"/kvn: "02"/' "$SRCROOT/keys/gp-test-keys.yaml" >"$d/new-keys.yaml" &&
 	    chmod 600 "$d/new-keys.yaml" || exit 1
+	# The DAP example's signing key is a file in both (DAP signing is not in the token).
+	cp "$SRCROOT/keys/test-dap-rsa.pem" "$d/" && chmod 600 "$d/test-dap-rsa.pem" || exit 1
 done
 for prof in "$T"/p/*.yaml; do
 	if grep -q '^  scp: 02' "$prof"; then

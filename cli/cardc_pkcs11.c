@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cardc.h"
+#include "cpk_conf.h"
 #include "cli_util.h"
 #include "cpk_bytes.h"
 #include "cpk_config.h"
@@ -27,47 +28,11 @@
 static char module_path[CONFIG_MAX];
 static const char *pin_file;
 
-/* First line of path that is not empty or a comment; CPK_ERR_NOT_FOUND if no file. */
-static cpk_status
-read_config(const char *path, char *out, size_t cap, struct cpk_error *err)
-{
-	char line[CONFIG_MAX];
-	FILE *f;
-	size_t n;
-	cpk_status st = CPK_ERR_NOT_FOUND;
-
-	if ((f = fopen(path, "re")) == NULL) {
-		/* A home folder we may not enter (sudo -u, a service user) holds none. */
-		if (errno == ENOENT || errno == ENOTDIR || errno == EACCES)
-			return CPK_ERR_NOT_FOUND;
-		return cpk_error_set(err, CPK_ERR_IO, "cannot read '%s': %s", path,
-		    strerror(errno));
-	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		n = strcspn(line, "\r\n");
-		line[n] = '\0';
-		if (n == 0 || line[0] == '#')
-			continue;
-		if (n >= cap) {
-			st = cpk_error_set(err, CPK_ERR_RANGE, "'%s': module path too long", path);
-			break;
-		}
-		memcpy(out, line, n + 1);
-		st = CPK_OK;
-		break;
-	}
-	fclose(f);
-	if (st == CPK_ERR_NOT_FOUND)
-		st = cpk_error_set(err, CPK_ERR_PARSE, "'%s' names no PKCS#11 module", path);
-	return st;
-}
-
 /* The module path, or "" when nothing names one. */
 static cpk_status
 resolve_module(const char *option, struct cpk_error *err)
 {
 	char path[CONFIG_MAX];
-	const char *env, *xdg, *home;
 	cpk_status st;
 
 	module_path[0] = '\0';
@@ -79,18 +44,12 @@ resolve_module(const char *option, struct cpk_error *err)
 		memcpy(module_path, option, strlen(option) + 1);
 		return CPK_OK;
 	}
-	xdg = getenv("XDG_CONFIG_HOME");
-	home = getenv("HOME");
-	path[0] = '\0';
-	if (xdg != NULL && xdg[0] == '/')
-		snprintf(path, sizeof(path), "%s/cpk/pkcs11", xdg);
-	else if (home != NULL && home[0] == '/')
-		snprintf(path, sizeof(path), "%s/.config/cpk/pkcs11", home);
-	env = path[0] != '\0' ? path : NULL;
-	if (env != NULL && (st = read_config(env, module_path, sizeof(module_path),
-	    err)) != CPK_ERR_NOT_FOUND)
+	cpk_conf_user_path("pkcs11", path, sizeof(path));
+	if (path[0] != '\0' && (st = cpk_conf_read(path, "PKCS#11 module", module_path,
+	    sizeof(module_path), err)) != CPK_ERR_NOT_FOUND)
 		return st;
-	st = read_config(CPK_SYSTEM_PKCS11_FILE, module_path, sizeof(module_path), err);
+	st = cpk_conf_read(CPK_SYSTEM_PKCS11_FILE, "PKCS#11 module", module_path,
+	    sizeof(module_path), err);
 	if (st == CPK_ERR_NOT_FOUND) {
 		module_path[0] = '\0';
 		return CPK_OK;

@@ -196,7 +196,7 @@ CPK_REGISTRY=none expect 0 "" "$CARDC" compile -k "$KEYS" -s "$SIGN" -p "$PA" -c
 check "none: nothing recorded" test "$(sql 'SELECT COUNT(*) FROM bundles')" = 5
 rm -f "$T/n.cpk"
 printf '# nothing here\n' >"$XDG_CONFIG_HOME/cpk/registry"
-expect 1 "names no registry: its first line that is not a comment" "$CARDC" registry list
+expect 1 "names no registry URI: its first line that is not a comment" "$CARDC" registry list
 rm "$XDG_CONFIG_HOME/cpk/registry"
 CPK_REGISTRY=none expect 2 "--supersede wants a reason" "$CARDC" compile -k "$KEYS" -s "$SIGN" \
     -p "$PA" -c "$CARD3" -o "$T/n.cpk" --supersede ""

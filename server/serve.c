@@ -767,8 +767,11 @@ handshake(const struct serve_opts *o, const char *id, const char *client, const 
 	snprintf(hr.format, sizeof(hr.format), "%s", SERAM_DATA_FORMAT);
 	snprintf(hr.version, sizeof(hr.version), "%s", SERAM_VERSION);
 	out->http = 200;
-	if (seram_handshake_response_encode(&hr, &out->body, &err) != CPK_OK)
+	if (seram_handshake_response_encode(&hr, &out->body, &err) != CPK_OK) {
+		/* No session to enter: its token is not handed out. */
+		cpk_cleanse(out->set_cookie, sizeof(out->set_cookie));
 		reply_text(out, 500, "%s", err.msg);
+	}
 }
 
 /* Report in state handshake -> order 1. */

@@ -58,11 +58,23 @@ serve_auth_free(struct serve_auth **ap)
 	*ap = NULL;
 }
 
-/* The user's entry (made when missing and `make`; the oldest is reused when full). */
+/* An entry that counts nothing any more (no failure, or a lock-out that ended); a->n if none. */
+static size_t
+reusable(const struct serve_auth *a, time_t now)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		if (a->v[i].count == 0 || (a->v[i].until != 0 && a->v[i].until <= now))
+			break;
+	return i;
+}
+
+/* The user's entry (made when missing and `make`; one that counts nothing is reused when full). */
 static struct failures *
 entry(struct serve_auth *a, const char *user, bool make)
 {
-	size_t i, oldest = 0;
+	size_t i;
 
 	for (i = 0; i < a->n; i++)
 		if (strcmp(a->v[i].user, user) == 0)
@@ -72,10 +84,13 @@ entry(struct serve_auth *a, const char *user, bool make)
 	if (a->n < SERVE_AUTH_USERS_MAX) {
 		i = a->n++;
 	} else {
-		for (i = 1; i < a->n; i++)
-			if (a->v[i].until < a->v[oldest].until)
-				oldest = i;
-		i = oldest;
+		/*
+		 * Full: reuse an entry that counts nothing (no failure, or a
+		 * lock-out that has ended), never one whose count a flood of
+		 * new names could reset; none such: NULL (the caller refuses).
+		 */
+		if ((i = reusable(a, time(NULL))) == a->n)
+			return NULL;
 	}
 	memset(&a->v[i], 0, sizeof(a->v[i]));
 	memcpy(a->v[i].user, user, strlen(user) + 1);
@@ -124,6 +139,13 @@ serve_auth_check(void *ctx, const char *user, const char *pin, struct cpk_error 
 		return cpk_error_set(err, CPK_ERR_PERMISSION, "technician refused");
 	pthread_mutex_lock(&a->mu);
 	f = entry(a, user, false);
+	/* Failures must be counted: with every entry counting, nobody new is asked about. */
+	if (f == NULL && a->n == SERVE_AUTH_USERS_MAX && reusable(a, now) == a->n) {
+		pthread_mutex_unlock(&a->mu);
+		return cpk_error_set(err, CPK_ERR_PERMISSION, "technician '%s' refused: too many "
+		    "technicians with recent failures (%d); try again later", user,
+		    SERVE_AUTH_USERS_MAX);
+	}
 	if (f != NULL && f->until > now) {
 		wait = f->until - now;
 		pthread_mutex_unlock(&a->mu);

@@ -56,7 +56,9 @@ send_reply(struct MHD_Connection *c, unsigned http, const uint8_t *p, size_t n, 
 	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (cookie != NULL && cookie[0] != '\0') {
 		snprintf(set, sizeof(set), "%s=%s; Secure; HttpOnly; Path=/", SERVE_COOKIE, cookie);
-		if (MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, set) != MHD_YES) {
+		ret = MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, set);
+		cpk_cleanse(set, sizeof(set));
+		if (ret != MHD_YES) {
 			MHD_destroy_response(r);
 			return MHD_NO;
 		}
@@ -133,7 +135,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
-		if (!rq->too_large && (rq->body.len + *upload_size > SERAM_BODY_MAX ||
+		/* A handshake, the only message before a session exists, is small. */
+		if (!rq->too_large && (rq->body.len + *upload_size > (strcmp(url,
+		    "/handshake") == 0 ? SERVE_HANDSHAKE_MAX : SERAM_BODY_MAX) ||
 		    cpk_buf_append(&rq->body, upload, *upload_size, NULL) != CPK_OK))
 			rq->too_large = true;
 		*upload_size = 0;

@@ -17,6 +17,8 @@
 #define SERVE_HTTP_TIMEOUT 30u
 #define SERVE_HTTP_THREADS 8u
 #define SERVE_PEM_MAX ((size_t)64 * 1024)
+/* A handshake body (the only message before a session exists). */
+#define SERVE_HANDSHAKE_MAX ((size_t)16 * 1024)
 
 struct serve_http;
 

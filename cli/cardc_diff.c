@@ -319,6 +319,16 @@ side_free(struct side *s)
 
 /* --- output --- */
 
+/*
+ * Plain PUT KEY and STORE DATA carry key values and personal data: their
+ * differing bytes are named by offset only, never printed.
+ */
+static bool
+hide_values(const struct diff_args *a, const struct item *x)
+{
+	return a->keys != NULL && x->n >= 2 && (x->p[1] == 0xD8 || x->p[1] == 0xE2);
+}
+
 /* Runs of differing bytes in x and y (compared up to the shorter; the rest differs). */
 struct run {
 	size_t off, len;
@@ -364,7 +374,7 @@ print_window(const char *tag, const struct item *x, size_t from, size_t to,
 }
 
 static void
-print_changed(const struct item *x, const struct item *y)
+print_changed(const struct item *x, const struct item *y, bool hide)
 {
 	struct run runs[RUNS_SHOWN + 1];
 	size_t nr, total, i, from, to;
@@ -381,6 +391,10 @@ print_changed(const struct item *x, const struct item *y)
 			printf("%s %zu-%zu", i > 0 ? "," : "", runs[i].off,
 			    runs[i].off + runs[i].len - 1);
 	printf("%s\n", nr > RUNS_SHOWN ? ", ..." : "");
+	if (hide) {
+		printf("      (values not shown: the command carries keys or personal data)\n");
+		return;
+	}
 	for (i = 0; i < nr && i < RUNS_SHOWN; i++) {
 		from = runs[i].off > CONTEXT ? runs[i].off - CONTEXT : 0;
 		to = runs[i].off + runs[i].len + CONTEXT;
@@ -440,7 +454,8 @@ print_human(const struct diff_args *a, const struct side *s, const struct manife
 		case OP_CHANGED:
 			printf("~ %zu/%zu %s\n", v[i].ia + 1, v[i].ib + 1,
 			    s[0].items[v[i].ia].label);
-			print_changed(&s[0].items[v[i].ia], &s[1].items[v[i].ib]);
+			print_changed(&s[0].items[v[i].ia], &s[1].items[v[i].ib],
+			    hide_values(a, &s[0].items[v[i].ia]));
 			break;
 		case OP_REMOVED:
 			printf("- %zu %s (only in A)\n", v[i].ia + 1, s[0].items[v[i].ia].label);
@@ -453,18 +468,27 @@ print_human(const struct diff_args *a, const struct side *s, const struct manife
 }
 
 static void
-json_changed(struct cli_json *j, const struct item *x, const struct item *y)
+json_changed(struct cli_json *j, const struct item *x, const struct item *y, bool hide)
 {
-	struct run runs[64];
+	struct run runs[65];
 	size_t nr, total, i;
+	bool cut;
 
-	nr = byte_runs(x, y, runs, 64, &total);
+	nr = byte_runs(x, y, runs, 65, &total);
+	if ((cut = nr > 64))
+		nr = 64;
 	cli_json_uint(j, "bytes-differing", total);
 	cli_json_array(j, "runs");
 	for (i = 0; i < nr; i++) {
 		cli_json_object(j, NULL);
 		cli_json_uint(j, "offset", runs[i].off);
 		cli_json_uint(j, "length", runs[i].len);
+		if (hide) {
+			cli_json_null(j, "a");
+			cli_json_null(j, "b");
+			cli_json_end(j);
+			continue;
+		}
 		cli_json_hex(j, "a", x->p + (runs[i].off < x->n ? runs[i].off : x->n),
 		    runs[i].off >= x->n ? 0 : runs[i].off + runs[i].len <= x->n ? runs[i].len :
 		    x->n - runs[i].off);
@@ -474,7 +498,8 @@ json_changed(struct cli_json *j, const struct item *x, const struct item *y)
 		cli_json_end(j);
 	}
 	cli_json_end(j);
-	cli_json_bool(j, "runs-cut", nr == 64 && total > 0);
+	cli_json_bool(j, "runs-cut", cut);
+	cli_json_bool(j, "values-hidden", hide);
 }
 
 static const char *const op_names[] = { "same", "changed", "removed", "added" };
@@ -530,7 +555,8 @@ print_json(const struct diff_args *a, const struct side *s, const struct manifes
 		cli_json_str(&j, "label", v[i].ia != SIZE_MAX ? s[0].items[v[i].ia].label :
 		    s[1].items[v[i].ib].label);
 		if (v[i].op == OP_CHANGED)
-			json_changed(&j, &s[0].items[v[i].ia], &s[1].items[v[i].ib]);
+			json_changed(&j, &s[0].items[v[i].ia], &s[1].items[v[i].ib],
+			    hide_values(a, &s[0].items[v[i].ia]));
 		cli_json_end(&j);
 	}
 	cli_json_end(&j);

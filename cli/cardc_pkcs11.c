@@ -18,6 +18,7 @@
 
 #include "cardc.h"
 #include "cpk_conf.h"
+#include "cpk_file.h"
 #include "cli_util.h"
 #include "cpk_bytes.h"
 #include "cpk_config.h"
@@ -82,9 +83,28 @@ read_pin_file(const char *path, char *pin, size_t cap, size_t *len, struct cpk_e
 		    (unsigned)(sb.st_mode & 07777));
 		goto out;
 	}
-	while (got < cap && (n = read(fd, pin + got, cap - got)) > 0)
+	while (got < cap && (n = read(fd, pin + got, cap - got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			st = cpk_io_error(err, "cannot read PIN file", path, errno);
+			goto out;
+		}
 		got += (size_t)n;
-	*len = strcspn(pin, "\r\n") < got ? strcspn(pin, "\r\n") : got;
+	}
+	/* The first line, within what was read (pin is not NUL-terminated here). */
+	for (*len = 0; *len < got && pin[*len] != '\r' && pin[*len] != '\n'; (*len)++)
+		;
+	if (*len == got && got == cap) {
+		st = cpk_error_set(err, CPK_ERR_RANGE, "PIN file '%s': its first line is longer "
+		    "than %zu bytes", path, cap - 1);
+		goto out;
+	}
+	if (*len == 0) {
+		st = cpk_error_set(err, CPK_ERR_ARG, "PIN file '%s' holds no PIN on its first "
+		    "line", path);
+		goto out;
+	}
 	st = CPK_OK;
 out:
 	close(fd);
@@ -97,21 +117,25 @@ prompt_pin(const char *label, char *pin, size_t cap, size_t *len, struct cpk_err
 {
 	struct termios old, quiet;
 	FILE *tty;
+	bool saved;
 	cpk_status st = CPK_OK;
 
 	if ((tty = fopen("/dev/tty", "r+e")) == NULL)
 		return cpk_error_set(err, CPK_ERR_ARG, "token '%s' needs its user PIN: give "
 		    "--pkcs11-pin-file FILE, set CPK_PKCS11_PIN or run on a terminal", label);
+	/* Unbuffered: no copy of the PIN in stdio's buffer, which fclose frees uncleansed. */
+	(void)setvbuf(tty, NULL, _IONBF, 0);
 	fprintf(tty, "PIN for token '%s': ", label);
 	fflush(tty);
-	if (tcgetattr(fileno(tty), &old) == 0) {
+	if ((saved = tcgetattr(fileno(tty), &old) == 0)) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 		(void)tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
 	}
 	if (fgets(pin, (int)cap, tty) == NULL)
 		st = cpk_error_set(err, CPK_ERR_ARG, "no PIN given for token '%s'", label);
-	(void)tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	if (saved)
+		(void)tcsetattr(fileno(tty), TCSAFLUSH, &old);
 	fputc('\n', tty);
 	fclose(tty);
 	*len = st == CPK_OK ? strcspn(pin, "\r\n") : 0;

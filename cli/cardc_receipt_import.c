@@ -132,8 +132,11 @@ add_bundle_path(struct import_ctx *c, const char *path, struct cpk_error *err)
 		len = strlen(de->d_name);
 		if (len < 5 || de->d_name[0] == '.' || strcmp(de->d_name + len - 4, ".cpk") != 0)
 			continue;
-		if ((size_t)snprintf(file, sizeof(file), "%s/%s", path, de->d_name) >= sizeof(file))
-			continue;
+		if ((size_t)snprintf(file, sizeof(file), "%s/%s", path, de->d_name) >= sizeof(file)) {
+			st = cpk_error_set(err, CPK_ERR_RANGE, "'%s/%s': path longer than %zu bytes",
+			    path, de->d_name, sizeof(file) - 1);
+			break;
+		}
 		if (stat(file, &sb) == 0 && S_ISREG(sb.st_mode))
 			st = add_candidate(c, file, err);
 	}

@@ -114,6 +114,7 @@ cpk_host_challenge_derive(const struct cpk_signer *key, const struct profile *p,
 	}
 	memcpy(out, h, CPK_CHALLENGE_LEN);
 out:
+	cpk_cleanse(msg, sizeof(msg));
 	cpk_cleanse(sig, sizeof(sig));
 	cpk_cleanse(h, sizeof(h));
 	EVP_MD_CTX_free(md);

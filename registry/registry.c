@@ -971,14 +971,19 @@ import_locked(struct registry *r, const struct registry_receipt *in,
 	if ((st = import_refusal(r, &row, err)) != CPK_OK)
 		goto out;
 	snprintf(at, sizeof(at), "%llu", (unsigned long long)now());
-	for (i = 0; i < in->ncaptures; i++)
-		if ((st = capture_locked(r, in->bundle_sha256, &in->captures[i], at, err)) != CPK_OK)
-			goto out;
 	/* A receipt never undoes a proven load, and a second failure changes nothing. */
 	if (row.state == in->state || row.state == REGISTRY_LOADED) {
+		/* The same load again may still bring its captures (an earlier import's). */
+		for (i = 0; in->state == REGISTRY_LOADED && i < in->ncaptures; i++)
+			if ((st = capture_locked(r, in->bundle_sha256, &in->captures[i], at,
+			    err)) != CPK_OK)
+				goto out;
 		st = r->ops->commit(r->db, err);
 		goto out;
 	}
+	for (i = 0; i < in->ncaptures; i++)
+		if ((st = capture_locked(r, in->bundle_sha256, &in->captures[i], at, err)) != CPK_OK)
+			goto out;
 	p[0] = in->bundle_sha256;
 	p[1] = registry_state_name(in->state);
 	p[2] = in->reason;

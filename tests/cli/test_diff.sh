@@ -82,6 +82,22 @@ check "steps: profile member" grep -q "^  profile-sha256 " "$T/out"
 check "steps: a LOAD only in A" grep -q "^- 5 LOAD 1/3 (only in A)" "$T/out"
 check "steps: the DELETE only in B" grep -q "^+ 4 DELETE" "$T/out"
 
+# --- personal data and keys are never printed ---
+sed 's/^  holder: .*/  holder: Ada Lovelacf/' "$CARD3" >"$T/holder2.yaml"
+expect 0 "" compile -p "$T/p/personalize.yaml" -c "$CARD3" -o "$T/h1.cpk"
+expect 0 "" compile -p "$T/p/personalize.yaml" -c "$T/holder2.yaml" -o "$T/h2.cpk"
+expect 3 "" "$CARDC" diff "$T/h1.cpk" "$T/h2.cpk" -k "$KEYS"
+check "store data: the command named" grep -q "^~ [0-9]*/[0-9]* STORE DATA" "$T/out"
+check "store data: values not shown" grep -q "values not shown" "$T/out"
+check "store data: the holder's bytes not printed" sh -c "! grep -qi '4C6F76656C61' '$T/out'"
+expect 3 "" "$CARDC" diff "$T/h1.cpk" "$T/h2.cpk" -k "$KEYS" --json
+check "store data json: hidden" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = [x for x in d["changes"] if x["label"].startswith("STORE DATA")][0]
+assert c["values-hidden"] is True and all(r["a"] is None and r["b"] is None for r in c["runs"]), c
+' "$T/out"
+
 # --- errors ---
 expect 2 "two bundles are needed" "$CARDC" diff "$T/a.cpk"
 expect 2 "unexpected '$T/c.cpk'" "$CARDC" diff "$T/a.cpk" "$T/b.cpk" "$T/c.cpk"

@@ -49,19 +49,22 @@ key_uri(const struct p11_uri *base, const char *suffix, struct p11_uri *u, char 
 	return p11_uri_format(u, text, cap, err);
 }
 
-/* Import one key and append 'name: "URI"' to the key set text. */
+/*
+ * Import one key (its URI kept in *made once the token holds it) and append
+ * 'name: "URI"' to the key set text.
+ */
 static cpk_status
 import_key(const struct p11_uri *base, const char *suffix, const char *indent,
     const char *name, const struct keyset *ks, const uint8_t *value, struct cpk_buf *out,
-    struct cpk_error *err)
+    struct p11_uri *made, bool *is_made, struct cpk_error *err)
 {
 	char text[P11_URI_MAX + 1], line[P11_URI_MAX + 64];
-	struct p11_uri u;
 	cpk_status st;
 
-	if ((st = key_uri(base, suffix, &u, text, sizeof(text), err)) != CPK_OK ||
-	    (st = p11_import_secret(&u, ks->keys.alg, value, ks->keys.len, err)) != CPK_OK)
+	if ((st = key_uri(base, suffix, made, text, sizeof(text), err)) != CPK_OK ||
+	    (st = p11_import_secret(made, ks->keys.alg, value, ks->keys.len, err)) != CPK_OK)
 		return st;
+	*is_made = true;
 	snprintf(line, sizeof(line), "%s%s: \"%s\"\n", indent, name, text);
 	return cpk_buf_append(out, (const uint8_t *)line, strlen(line), err);
 }
@@ -70,6 +73,8 @@ static cpk_status
 import_keyset(const struct hsm_args *a, const struct p11_uri *base, struct cpk_error *err)
 {
 	static const char *const names[3] = { "enc", "mac", "dek" };
+	struct p11_uri made[3];
+	bool is_made[3] = { false, false, false };
 	struct keyset *ks = NULL;
 	struct cpk_buf out = CPK_BUF_INIT;
 	const uint8_t *v[3];
@@ -96,12 +101,13 @@ import_keyset(const struct hsm_args *a, const struct p11_uri *base, struct cpk_e
 	if ((st = cpk_buf_append(&out, (const uint8_t *)head, strlen(head), err)) != CPK_OK)
 		goto out;
 	if (one)
-		st = import_key(base, NULL, "", "master", ks, v[0], &out, err);
+		st = import_key(base, NULL, "", "master", ks, v[0], &out, &made[0], &is_made[0],
+		    err);
 	else if (ks->master)
 		st = cpk_buf_append(&out, (const uint8_t *)"master:\n", 8, err);
 	for (i = 0; !one && st == CPK_OK && i < 3; i++)
 		st = import_key(base, names[i], ks->master ? "  " : "", names[i], ks, v[i], &out,
-		    err);
+		    &made[i], &is_made[i], err);
 	if (st != CPK_OK)
 		goto out;
 	if (ks->div_set) {
@@ -112,6 +118,10 @@ import_keyset(const struct hsm_args *a, const struct p11_uri *base, struct cpk_e
 	}
 	st = cpk_file_replace(a->output, out.data, out.len, 0600, err);
 out:
+	/* All or nothing: no key of a set left in the token without its key set file. */
+	for (i = 0; st != CPK_OK && i < 3; i++)
+		if (is_made[i])
+			p11_destroy_made(&made[i], false);
 	cpk_buf_free(&out);
 	keyset_free(&ks);
 	return st;

@@ -57,6 +57,7 @@ struct keyref {
 	const void *obj;		/* token keys: the back end's object */
 	unsigned long handle;		/* token keys: the object handle */
 	bool temporary;			/* a token object made for one card */
+	unsigned long session;		/* temporary: the session that made it */
 };
 
 /* A memory key holding a copy of value (len checked by the caller). */

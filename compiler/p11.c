@@ -38,17 +38,20 @@ static struct {
 	bool have_slot;
 	CK_SLOT_ID slot;
 	char label[P11_URI_LABEL_MAX + 1];
+	/* The first pin-source a URI of the run named: a re-login uses it too. */
+	char pin_source[P11_URI_PATH_MAX + 1];
 	unsigned long epoch;		/* bumped by p11_shutdown */
 	struct p11_object *objects;
 } g = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* A handle was refused: the next session finds the objects again. */
+/* A token error: the next session finds the objects again. */
 static atomic_bool stale;
 
 /* The calling thread's session. */
 static _Thread_local struct {
 	bool open;
 	unsigned long epoch;
+	unsigned long serial;		/* counts the sessions this thread opened */
 	CK_SESSION_HANDLE h;
 } ts;
 
@@ -98,8 +101,13 @@ token_error(CK_RV rv, const char *what, struct cpk_error *err)
 	if (ts.open && g.f != NULL && ts.epoch == g.epoch)
 		(void)g.f->C_CloseSession(ts.h);
 	ts.open = false;
-	if (rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_KEY_HANDLE_INVALID)
-		atomic_store(&stale, true);
+	/*
+	 * Any token error may have ended the token's last session (a token that
+	 * closes its last session logs out, and may hand out new object handles
+	 * when it is opened again) or the token may have been put back: the next
+	 * session logs in again and finds every object again.
+	 */
+	atomic_store(&stale, true);
 	return cpk_error_set(err, CPK_ERR_TOKEN, "PKCS#11 token '%s': %s failed: %s (0x%lX)",
 	    g.label, what, rv_name(rv), (unsigned long)rv);
 }
@@ -345,14 +353,22 @@ session(const struct p11_uri *u, CK_SESSION_HANDLE *out, struct cpk_error *err)
 		ret = token_error(rv, "C_OpenSession", err);
 		goto out;
 	}
-	if ((ret = login(h, u != NULL && (u->has & P11_URI_PIN_SOURCE) ? u->pin_source : NULL,
-	    err)) != CPK_OK || (atomic_load(&stale) && (ret = refind_objects(h, err)) != CPK_OK)) {
+	/*
+	 * A thread that logs in again after a token error has no URI at hand:
+	 * the run's pin-source (from the first URI naming one) still applies.
+	 */
+	if (u != NULL && (u->has & P11_URI_PIN_SOURCE) && g.pin_source[0] == '\0')
+		snprintf(g.pin_source, sizeof(g.pin_source), "%s", u->pin_source);
+	if ((ret = login(h, u != NULL && (u->has & P11_URI_PIN_SOURCE) ? u->pin_source :
+	    g.pin_source[0] != '\0' ? g.pin_source : NULL, err)) != CPK_OK ||
+	    (atomic_load(&stale) && (ret = refind_objects(h, err)) != CPK_OK)) {
 		(void)g.f->C_CloseSession(h);
 		goto out;
 	}
 	ts.h = h;
 	ts.open = true;
 	ts.epoch = g.epoch;
+	ts.serial++;
 	*out = h;
 	ret = CPK_OK;
 out:
@@ -390,6 +406,7 @@ p11_shutdown(void)
 	free(g.module);
 	g.module = NULL;
 	g.have_slot = false;
+	g.pin_source[0] = '\0';
 	atomic_store(&stale, false);
 	g.epoch++;
 	pthread_mutex_unlock(&g.lock);
@@ -724,13 +741,21 @@ p11_derive(const struct keyref *k, const uint8_t *iv, const uint8_t *data, size_
 	out->len = k->len;
 	out->handle = obj;
 	out->temporary = true;
+	out->session = ts.serial;
 	return CPK_OK;
 }
 
+/*
+ * A key made for one card is a session object: destroyed here through the
+ * session that made it. If that session is gone (a token error closed it),
+ * the token destroyed the object with it, and its handle may name another
+ * object now: nothing to do.
+ */
 static void
 p11_clear(struct keyref *k)
 {
-	if (k->temporary && ts.open && ts.epoch == g.epoch && g.f != NULL)
+	if (k->temporary && ts.open && ts.epoch == g.epoch && ts.serial == k->session &&
+	    g.f != NULL)
 		(void)g.f->C_DestroyObject(ts.h, k->handle);
 }
 
@@ -921,7 +946,33 @@ p11_ed25519_generate(const struct p11_uri *u, uint8_t pub[P11_ED25519_LEN],
 	    sizeof(privt) / sizeof(privt[0]) - drop, &pubh, &privh);
 	if (rv != CKR_OK)
 		return token_error(rv, "C_GenerateKeyPair (Ed25519)", err);
-	return read_pub(h, pubh, pub, err);
+	/*
+	 * A pair whose public key cannot be read is of no use: not kept (by
+	 * label, through a new session if the failure closed this one; there
+	 * was no object with the label before).
+	 */
+	if ((ret = read_pub(h, pubh, pub, err)) != CPK_OK)
+		p11_destroy_made(u, true);
+	return ret;
+}
+
+void
+p11_destroy_made(const struct p11_uri *u, bool pair)
+{
+	static const CK_OBJECT_CLASS secret[] = { CKO_SECRET_KEY };
+	static const CK_OBJECT_CLASS both[] = { CKO_PRIVATE_KEY, CKO_PUBLIC_KEY };
+	const CK_OBJECT_CLASS *cls = pair ? both : secret;
+	size_t i, n = pair ? 2 : 1;
+	struct cpk_error ignored;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE obj;
+
+	cpk_error_clear(&ignored);
+	if (session(u, &h, &ignored) != CPK_OK)
+		return;
+	for (i = 0; i < n; i++)
+		if (find_one(h, u, cls[i], &obj, &ignored) == CPK_OK)
+			(void)g.f->C_DestroyObject(h, obj);
 }
 
 cpk_status
@@ -952,7 +1003,7 @@ p11_ed25519_import(const struct p11_uri *u, const uint8_t seed[P11_ED25519_LEN],
 	};
 	CK_ULONG drop = u->id_len == 0;
 	CK_SESSION_HANDLE h;
-	CK_OBJECT_HANDLE obj;
+	CK_OBJECT_HANDLE privh, pubh;
 	cpk_status ret;
 	CK_RV rv;
 
@@ -963,11 +1014,14 @@ p11_ed25519_import(const struct p11_uri *u, const uint8_t seed[P11_ED25519_LEN],
 	    (ret = check_absent(h, u, CKO_PRIVATE_KEY, err)) != CPK_OK)
 		return ret;
 	if ((rv = g.f->C_CreateObject(h, privt, sizeof(privt) / sizeof(privt[0]) - drop,
-	    &obj)) != CKR_OK)
+	    &privh)) != CKR_OK)
 		return token_error(rv, "C_CreateObject (Ed25519 private key)", err);
 	if ((rv = g.f->C_CreateObject(h, pubt, sizeof(pubt) / sizeof(pubt[0]) - drop,
-	    &obj)) != CKR_OK)
+	    &pubh)) != CKR_OK) {
+		/* No private key without its public key left behind. */
+		(void)g.f->C_DestroyObject(h, privh);
 		return token_error(rv, "C_CreateObject (Ed25519 public key)", err);
+	}
 	return CPK_OK;
 }
 

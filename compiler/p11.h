@@ -102,6 +102,13 @@ cpk_status p11_ed25519_import(const struct p11_uri *u, const uint8_t seed[P11_ED
     const uint8_t pub[P11_ED25519_LEN], struct cpk_error *err);
 
 /*
+ * Undo a creation that cannot be completed: destroy the objects labelled
+ * as u says that cpk made (a secret key, or an Ed25519 pair when pair is
+ * true). Best effort: the caller reports the first failure, not this.
+ */
+void p11_destroy_made(const struct p11_uri *u, bool pair);
+
+/*
  * Read one attribute of the object u names (tests: CKA_SENSITIVE,
  * CKA_EXTRACTABLE, CKA_VALUE must be refused). *len receives the length or
  * (unsigned long)-1 if the token refuses to reveal it.

@@ -237,10 +237,14 @@ cpk_sign_keygen_token(const char *uri, const char *prefix, const char *note,
 		return cpk_error_set(err, CPK_ERR_IO, "'%s' already exists; cpk never overwrites "
 		    "a key file", pubpath);
 	if ((st = p11_uri_parse(uri, strlen(uri), &u, err)) != CPK_OK ||
-	    (st = p11_ed25519_generate(&u, pk.pub, err)) != CPK_OK ||
-	    (st = cpk_key_id(pk.pub, pk.key_id, err)) != CPK_OK ||
-	    (st = write_pub(prefix, &pk, note, err)) != CPK_OK)
+	    (st = p11_ed25519_generate(&u, pk.pub, err)) != CPK_OK)
 		return st;
+	if ((st = cpk_key_id(pk.pub, pk.key_id, err)) != CPK_OK ||
+	    (st = write_pub(prefix, &pk, note, err)) != CPK_OK) {
+		/* No pair in the token whose public key file was not written. */
+		p11_destroy_made(&u, true);
+		return st;
+	}
 	if (key_id != NULL)
 		memcpy(key_id, pk.key_id, CPK_KEY_ID_LEN);
 	return CPK_OK;

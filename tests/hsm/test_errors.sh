@@ -167,6 +167,14 @@ expect 2 "--pkcs11-module and --pkcs11-pin-file go with --pkcs11 URI" \
     "$CARDC" keygen -o "$T/gen4" --pkcs11-module "$MODULE"
 expect 1 "a key made in the token needs a label" \
     "$CARDC" keygen -o "$T/gen5" --pkcs11 "pkcs11:token=cpk-test;id=%01"
+# A .pub that cannot be written: no pair left in the token (the label is free).
+expect 1 "gen6.pub" "$CARDC" keygen -o "$T/none/gen6" --pkcs11 "pkcs11:token=cpk-test;object=gen6"
+expect 0 "" "$CARDC" keygen -o "$T/gen6" --pkcs11 "pkcs11:token=cpk-test;object=gen6"
+# A key set file that cannot be written: none of its keys left in the token.
+expect 1 "set.yaml" "$CARDC" hsm import -k "$KEYS/aes.yaml" -o "$T/none/set.yaml" \
+    "pkcs11:token=cpk-test;object=set"
+expect 0 "" "$CARDC" hsm import -k "$KEYS/aes.yaml" -o "$T/set.yaml" "pkcs11:token=cpk-test;object=set"
+check "hsm import: key set file" grep -q "object=set-dek" "$T/set.yaml"
 
 # hsm import: usage, a label that exists, the warning.
 expect 1 "warning: copying keys from a file into a token is for test labs" \
@@ -218,6 +226,20 @@ ENVS="CPK_FAULTY_MODULE=$MODULE CPK_FAULTY_AT=40 CPK_FAULTY_RV=handle"
 expect 1 "CKR_KEY_HANDLE_INVALID" batch
 check "stale handles: 11 bundles" [ "$(ls "$T/batch" | grep -c '\.cpk$')" -eq 11 ]
 check "stale handles: summary" grep -q "12 cards, 11 bundles written, 1 failed" "$T/out"
+# Keys whose URIs name a pin-source, no CPK_PKCS11_PIN and no terminal: a
+# worker that logs in again after the token failed (one worker: its session
+# was the token's last, so the token logged out) still reads the PIN from the
+# pin-source; one card fails, not every card after it.
+rm -rf "$T/batch"
+mkdir -p "$T/k3"
+sed "s|;type=secret-key|;type=secret-key?pin-source=file:$T/pin|" "$TKEYS/gp-test-keys-aes.yaml" \
+    >"$T/k3/gp-test-keys-aes.yaml" && chmod 600 "$T/k3/gp-test-keys-aes.yaml"
+ENVS="-u CPK_PKCS11_PIN CPK_FAULTY_MODULE=$MODULE CPK_FAULTY_AT=40 CPK_FAULTY_COUNT=1"
+# shellcheck disable=SC2086
+expect 1 "CKR_DEVICE_REMOVED" env $ENVS setsid -w "$CARDC" batch -p "$T/p/install-applet.yaml" \
+    --cards "$T/cards.jsonl" -k "$T/k3" -s "$SIGN" -o "$T/batch" -j 1 --pkcs11-module "$FAULTY"
+check "pin-source after a token error: no PIN asked for" sh -c "! grep -q 'needs its user PIN' '$T/err'"
+check "pin-source after a token error: one card failed" grep -q "12 cards, 11 bundles written, 1 failed" "$T/out"
 # A batch whose token never comes back: every card fails, clearly.
 rm -rf "$T/batch"
 ENVS="CPK_FAULTY_MODULE=$MODULE CPK_FAULTY_AT=1 CPK_FAULTY_COUNT=100000"

@@ -118,7 +118,7 @@ not_written(const struct reissue_args *a, const struct registry_issue *in, const
  */
 static cpk_status
 record_and_write(const struct reissue_args *a, const struct cardc_job *j,
-    const struct registry_issue *in, struct cpk_error *err)
+    const struct registry_issue *in, const char *source, struct cpk_error *err)
 {
 	char tmp[PATH_MAX] = "";
 	bool to_stdout = strcmp(a->job.output, "-") == 0;
@@ -127,7 +127,7 @@ record_and_write(const struct reissue_args *a, const struct cardc_job *j,
 	if (!to_stdout && (st = cpk_file_stage(a->job.output, j->bytes.data, j->bytes.len, 0600,
 	    tmp, sizeof(tmp), err)) != CPK_OK)
 		return st;
-	if ((st = registry_reissue(j->cr.reg, in, a->lost, a->reason, err)) != CPK_OK) {
+	if ((st = registry_reissue(j->cr.reg, in, a->lost, source, a->reason, err)) != CPK_OK) {
 		if (!to_stdout)
 			unlink(tmp);
 		return st;
@@ -178,7 +178,7 @@ run(const struct reissue_args *a)
 	    (ret = cardc_job_build(&a->job, &j, &err)) != CPK_OK ||
 	    (ret = registry_issue_prepare(j.cr.dk, j.p, &j.card, &j.compiled.manifest,
 	    j.bytes.data, j.bytes.len, NULL, &b, &err)) != CPK_OK ||
-	    (ret = record_and_write(a, &j, &b.in, &err)) != CPK_OK)
+	    (ret = record_and_write(a, &j, &b.in, src.bundle_sha256, &err)) != CPK_OK)
 		goto out;
 	fprintf(stderr, "cardc: card %s re-issued as card %s: bundle %s (from %s, %s), "
 	    "card %s revoked\n", a->lost, b.in.serial, b.in.bundle_sha256, src.bundle_sha256,

@@ -724,7 +724,7 @@ out:
 /* Revoke every issued or loaded bundle of the lost card, linked to the new bundle. */
 static cpk_status
 reissue_revoke(struct registry *r, const struct registry_issue *in, const char *lost,
-    const char *reason, struct cpk_error *err)
+    const char *source, const char *reason, struct cpk_error *err)
 {
 	struct hashes gone;
 	char at[32];
@@ -753,6 +753,20 @@ reissue_revoke(struct registry *r, const struct registry_issue *in, const char *
 			    "in registry '%s': nothing to re-issue", lost, r->shown);
 		goto out;
 	}
+	/*
+	 * The data was read before this transaction: if its bundle is no longer
+	 * live (superseded by a bundle with other data meanwhile), the new
+	 * bundle would carry stale data.
+	 */
+	for (i = 0; i < gone.n && strcmp(gone.h[i], source) != 0; i++)
+		;
+	if (i == gone.n) {
+		st = cpk_error_set(err, CPK_ERR_STATE, "card %s changed while it was re-issued: "
+		    "bundle %s, whose data the new bundle carries, is no longer issued or loaded "
+		    "in registry '%s': nothing was recorded; re-issue again", lost, source,
+		    r->shown);
+		goto out;
+	}
 	for (i = 0; i < gone.n && st == CPK_OK; i++)
 		st = log_event(r, lost, gone.h[i], "revoked", reason, err);
 	if (st == CPK_OK)
@@ -764,7 +778,7 @@ out:
 
 static cpk_status
 reissue_locked(struct registry *r, const struct registry_issue *in, const char *lost,
-    const char *reason, struct cpk_error *err)
+    const char *source, const char *reason, struct cpk_error *err)
 {
 	bool known = false;
 	cpk_status st;
@@ -781,7 +795,7 @@ reissue_locked(struct registry *r, const struct registry_issue *in, const char *
 	}
 	if ((st = refuse_revoked_locked(r, lost, "it was re-issued already", err)) != CPK_OK ||
 	    (st = reissue_check_new(r, in, err)) != CPK_OK ||
-	    (st = reissue_revoke(r, in, lost, reason, err)) != CPK_OK)
+	    (st = reissue_revoke(r, in, lost, source, reason, err)) != CPK_OK)
 		goto out;
 	if ((st = insert_bundle(r, in, err)) == CPK_ERR_STATE) {
 		/* A unique index: another writer recorded this card or these bytes meanwhile. */
@@ -802,7 +816,7 @@ out:
 
 cpk_status
 registry_reissue(struct registry *r, const struct registry_issue *in, const char *lost_serial,
-    const char *reason, struct cpk_error *err)
+    const char *source_sha256, const char *reason, struct cpk_error *err)
 {
 	char why[REGISTRY_REASON_MAX + 1];
 	int n;
@@ -815,6 +829,8 @@ registry_reissue(struct registry *r, const struct registry_issue *in, const char
 	if (lost_serial == NULL || lost_serial[0] == '\0' ||
 	    strlen(lost_serial) > REGISTRY_SERIAL_MAX)
 		return cpk_error_set(err, CPK_ERR_ARG, "registry: no lost card's serial");
+	if (source_sha256 == NULL || strlen(source_sha256) != REGISTRY_HEX_HASH - 1)
+		return cpk_error_set(err, CPK_ERR_ARG, "registry: no source bundle for the re-issue");
 	if (strcmp(lost_serial, in->serial) == 0)
 		return cpk_error_set(err, CPK_ERR_ARG, "card %s cannot be re-issued as itself: "
 		    "the new card record must be another card's (its own serial)", lost_serial);
@@ -828,7 +844,7 @@ registry_reissue(struct registry *r, const struct registry_issue *in, const char
 		return cpk_error_set(err, CPK_ERR_RANGE, "the reason is longer than %d bytes",
 		    REGISTRY_REASON_MAX);
 	pthread_mutex_lock(&r->mu);
-	st = reissue_locked(r, in, lost_serial, reason, err);
+	st = reissue_locked(r, in, lost_serial, source_sha256, reason, err);
 	pthread_mutex_unlock(&r->mu);
 	return st;
 }
@@ -952,9 +968,14 @@ import_refusal(struct registry *r, const struct registry_row *row, struct cpk_er
 	return CPK_OK;
 }
 
+/*
+ * One attempt. *lost: another import changed the bundle between this
+ * transaction's read and its update (READ COMMITTED in PostgreSQL), so the
+ * caller tries again from the new state.
+ */
 static cpk_status
 import_locked(struct registry *r, const struct registry_receipt *in,
-    struct registry_import_result *out, struct cpk_error *err)
+    struct registry_import_result *out, bool *lost, struct cpk_error *err)
 {
 	struct registry_row row;
 	char at[32], detail[REGISTRY_REASON_MAX + 64];
@@ -995,8 +1016,9 @@ import_locked(struct registry *r, const struct registry_receipt *in,
 	    count_rows, &updated, err)) != CPK_OK)
 		goto out;
 	if (updated != 1) {
-		st = cpk_error_set(err, CPK_ERR_STATE, "bundle %s changed state while its receipt "
-		    "was imported: import it again", in->bundle_sha256);
+		*lost = true;
+		st = cpk_error_set(err, CPK_ERR_IO, "bundle %s kept changing state while its "
+		    "receipt was imported: import it again", in->bundle_sha256);
 		goto out;
 	}
 	snprintf(detail, sizeof(detail), "%s -> %s: %s", registry_state_name(row.state),
@@ -1012,11 +1034,15 @@ out:
 	return st;
 }
 
+/* Lost races before an import gives up (each loss is another import's success). */
+#define IMPORT_ATTEMPTS 3
+
 cpk_status
 registry_import(struct registry *r, const struct registry_receipt *in,
     struct registry_import_result *out, struct cpk_error *err)
 {
-	size_t i;
+	size_t i, attempt;
+	bool lost;
 	cpk_status st;
 
 	memset(out, 0, sizeof(*out));
@@ -1035,7 +1061,14 @@ registry_import(struct registry *r, const struct registry_receipt *in,
 			return cpk_error_set(err, CPK_ERR_RANGE, "captured value '%.40s' is over "
 			    "the limits", in->captures[i].name);
 	pthread_mutex_lock(&r->mu);
-	st = import_locked(r, in, out, err);
+	for (attempt = 0; attempt < IMPORT_ATTEMPTS; attempt++) {
+		lost = false;
+		memset(out, 0, sizeof(*out));
+		if ((st = import_locked(r, in, out, &lost, err)) == CPK_OK || !lost)
+			break;
+		if (attempt + 1 < IMPORT_ATTEMPTS)
+			cpk_error_clear(err);
+	}
 	pthread_mutex_unlock(&r->mu);
 	return st;
 }

@@ -215,10 +215,14 @@ cpk_status registry_import(struct registry *r, const struct registry_receipt *in
  * is revoked already (a second re-issue, or one that lost a race with
  * another: the message names the card that replaced it), the new card is
  * revoked or has a live (issued or loaded) bundle (CPK_ERR_STATE).
- * in->supersede must be NULL.
+ * in->supersede must be NULL. source_sha256 is the bundle whose data the
+ * new bundle carries (registry_reissue_source): it must still be one of the
+ * lost card's live bundles when they are revoked (CPK_ERR_STATE otherwise:
+ * the card changed since its data was read).
  */
 cpk_status registry_reissue(struct registry *r, const struct registry_issue *in,
-    const char *lost_serial, const char *reason, struct cpk_error *err);
+    const char *lost_serial, const char *source_sha256, const char *reason,
+    struct cpk_error *err);
 
 /* A card's revocation: its newest revoked bundle, and what replaced it. */
 struct registry_revocation {

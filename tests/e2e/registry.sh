@@ -95,6 +95,42 @@ edit_receipt "$WORK/card.json" "$WORK/edit-sha.json" '(r["bundle"]["sha256"], 10
 import 3 "$WORK/edit-sha.json" --bundle "$WORK/card.cpk"
 imp_says "is not in registry"
 [ "$(state_of "$H")" = issued ] || harness_die "an edited receipt changed the state"
+# PostgreSQL: another import wins the race for the row between this import's
+# read and its update (a transaction holds the row, moved to loaded, until
+# the import waits for it): the import reads the row again and finds the
+# load recorded, exit 0; it is not refused. The row is put back afterwards.
+if [ "$BACKEND" = postgresql ]; then
+	reason0=$(sql "SELECT reason FROM bundles WHERE bundle_sha256 = '$H'")
+	mkfifo "$WORK/race.sql"
+	psql -X -q -v ON_ERROR_STOP=1 "$URI" <"$WORK/race.sql" >"$WORK/race.out" 2>&1 &
+	race_psql=$!
+	exec 9>"$WORK/race.sql"
+	echo "BEGIN; UPDATE bundles SET state = 'loaded', reason = 'raced' WHERE bundle_sha256 = '$H';" >&9
+	# poll_for WHAT SQL: until SQL gives a row (bounded; never reached when all is well).
+	poll_for() {
+		local i=0
+		until [ -n "$(sql "$2")" ]; do
+			i=$((i + 1))
+			[ $i -lt 600 ] || harness_die "never saw $1"
+			sleep 0.1
+		done
+	}
+	poll_for "the racing update" "SELECT 1 FROM pg_stat_activity WHERE state = 'idle in transaction' AND query LIKE '%raced%'"
+	"$CARDC" receipt import --registry "$URI" -k "$WORK/keys" --json "$WORK/card.json" \
+	    --bundle "$WORK/card.cpk" >"$WORK/imp.json" 2>"$WORK/imp.err" &
+	race_imp=$!
+	poll_for "the import waiting for the row" "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE bundles%'"
+	echo "COMMIT;" >&9
+	exec 9>&-
+	wait "$race_psql" || harness_die "the racing transaction failed: $(cat "$WORK/race.out")"
+	wait "$race_imp"
+	rc=$?
+	cat "$WORK/imp.err" "$WORK/imp.json" >&2
+	[ "$rc" = 0 ] || harness_die "an import that lost the race: exit $rc, expected 0"
+	imp_is 0 state loaded
+	imp_is 0 changed False
+	sql "UPDATE bundles SET state = 'issued', reason = '$reason0' WHERE bundle_sha256 = '$H'" >/dev/null
+fi
 # The bundle found in a folder of bundles.
 cp "$WORK/card.cpk" "$WORK/bundles/"
 import 0 "$WORK/card.json" --bundle "$WORK/bundles"

@@ -321,9 +321,52 @@ check "reissue refused: nothing written" test ! -e "$T/r.cpk"
 check "reissue refused: no temporary file" test -z "$(ls -A "$T" | grep '^\.r\.cpk\.')"
 check "reissue refused: the lost card untouched" test "$(sql "SELECT state FROM bundles \
     WHERE serial = 'CARD-0001'")" = loaded
-# The new card keeps the lost card's data (an equal item in its record is accepted).
 sed -e 's/^serial: CARD-0001/serial: CARD-0100/' -e 's/^kdd: .*/kdd: 0102030405060708FF00/' \
     "$CARD3" >"$T/same-data.yaml"
+# The lost card changes between the read of its data and the re-issue's
+# transaction (a bundle with other data supersedes the one read; SQLite: a
+# transaction held open through a FIFO until the re-issue has staged its
+# bundle, i.e. read the data): refused, nothing recorded or written.
+if [ "$BACKEND" = sqlite ]; then
+	mkfifo "$T/hold.sql"
+	sqlite3 -bail "${URI#sqlite:}" <"$T/hold.sql" >"$T/hold.out" 2>&1 &
+	hold=$!
+	exec 9>"$T/hold.sql"
+	printf "BEGIN IMMEDIATE;\nUPDATE bundles SET state = 'superseded' WHERE bundle_sha256 = '%s';\n\
+INSERT INTO bundles (serial, kdd, iin, cin, profile, profile_sha256, bundle_sha256, mode, counter, \
+created, recorded, state) SELECT serial, kdd, iin, cin, profile, profile_sha256, '%s', mode, \
+'00FFFF', created, recorded, 'issued' FROM bundles WHERE bundle_sha256 = '%s';\n\
+SELECT 'held';\n" "$HL" "$(printf '%064d' 7)" "$HL" >&9
+	# until_true WHAT CMD...: bounded wait (never reached when all is well).
+	until_true() {
+		what=$1 i=0
+		shift
+		until "$@"; do
+			i=$((i + 1))
+			[ $i -lt 1200 ] || { echo "FAIL: never saw $what" >&2; exit 1; }
+			sleep 0.1
+		done
+	}
+	until_true "the held transaction" grep -q '^held$' "$T/hold.out"
+	reissue --lost CARD-0001 -p "$PP" -c "$T/same-data.yaml" -o "$T/r.cpk" >"$T/race.out" \
+	    2>"$T/race.err" &
+	race=$!
+	until_true "the re-issue's staged bundle" sh -c "ls -A '$T' | grep -q '^\.r\.cpk\.'"
+	echo "COMMIT;" >&9
+	exec 9>&-
+	wait "$hold"
+	rc=0
+	wait "$race" || rc=$?
+	check "reissue race: exit 1 (got $rc)" test "$rc" = 1
+	check "reissue race: message" grep -q "card CARD-0001 changed while it was re-issued: \
+bundle $HL, whose data the new bundle carries, is no longer issued or loaded" "$T/race.err"
+	check "reissue race: nothing written" test ! -e "$T/r.cpk"
+	check "reissue race: no new card" test -z "$(sql "SELECT 1 FROM bundles WHERE \
+serial = 'CARD-0100'")"
+	sql "DELETE FROM bundles WHERE bundle_sha256 = '$(printf '%064d' 7)'; \
+UPDATE bundles SET state = 'loaded' WHERE bundle_sha256 = '$HL'" >/dev/null
+fi
+# The new card keeps the lost card's data (an equal item in its record is accepted).
 expect 0 "" reissue --lost CARD-0001 -p "$PP" -c "$T/same-data.yaml" -o "$T/r.cpk"
 HR=$(hash_of "$T/r.cpk")
 check "reissue: message" grep -q "card CARD-0001 re-issued as card CARD-0100: bundle $HR (from \

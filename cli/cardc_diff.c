@@ -30,8 +30,11 @@
 #define RUNS_SHOWN 8
 /* Bytes of context shown around a run. */
 #define CONTEXT 8
-/* Manifest members compared (lines of the canonical text). */
-#define MANIFEST_LINES 128
+/*
+ * Manifest members compared: every line of the largest manifest a bundle
+ * may carry ("k: v" and its newline are at least 5 bytes), so none is cut.
+ */
+#define MANIFEST_LINES (CPK_MANIFEST_MAX_SIZE / 5 + 1)
 
 enum { OPT_JSON = 256, OPT_TRUST };
 
@@ -569,7 +572,7 @@ run(const struct diff_args *a)
 {
 	struct side s[2];
 	struct manifest_members *mm = NULL;
-	struct manifest_change mc[2 * MANIFEST_LINES];
+	struct manifest_change *mc = NULL;
 	struct step *v = NULL;
 	struct cpk_error err;
 	struct counts c;
@@ -586,7 +589,8 @@ run(const struct diff_args *a)
 			cli_error(&err);
 			goto out;
 		}
-	if ((mm = calloc(2, sizeof(*mm))) == NULL) {
+	if ((mm = calloc(2, sizeof(*mm))) == NULL ||
+	    (mc = calloc(2 * MANIFEST_LINES, sizeof(*mc))) == NULL) {
 		cli_errorf("out of memory");
 		goto out;
 	}
@@ -610,6 +614,7 @@ out:
 	fflush(stdout);
 	free(v);
 	free(mm);
+	free(mc);
 	side_free(&s[0]);
 	side_free(&s[1]);
 	return rc;

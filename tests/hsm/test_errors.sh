@@ -114,6 +114,18 @@ printf '246810\n' >"$T/pin"
 chmod 644 "$T/pin"
 refused "PIN file '$T/pin' has mode 0644" "$TKEYS" -s "$SIGN" --pkcs11-pin-file "$T/pin"
 chmod 600 "$T/pin"
+# An empty first line, a first line too long, not a file, no file: refused
+# with what is wrong, the token never asked.
+printf '\n246810\n' >"$T/pin-empty"
+head -c 300 /dev/zero | tr '\0' 7 >"$T/pin-long"
+chmod 600 "$T/pin-empty" "$T/pin-long"
+refused "PIN file '$T/pin-empty' holds no PIN on its first line" "$TKEYS" -s "$SIGN" \
+    --pkcs11-pin-file "$T/pin-empty"
+refused "PIN file '$T/pin-long': its first line is longer than" "$TKEYS" -s "$SIGN" \
+    --pkcs11-pin-file "$T/pin-long"
+refused "PIN file '$T/p' is not a regular file" "$TKEYS" -s "$SIGN" --pkcs11-pin-file "$T/p"
+refused "cannot read PIN file '$T/no-pin': No such file or directory" "$TKEYS" -s "$SIGN" \
+    --pkcs11-pin-file "$T/no-pin"
 ENVS=CPK_PKCS11_PIN=000000
 expect 0 "" compile_to "$T/o/pin.cpk" "$TKEYS" -s "$TSIGN" --pkcs11-pin-file "$T/pin"
 ENVS=

@@ -21,6 +21,10 @@
  *	                with . or -): names the bundle file in batch runs
  *	host-challenge  8 bytes hex  } a live INITIALIZE UPDATE exchange,
  *	iu-response     28/29/32 bytes hex (without SW)  } both or neither
+ *	max-command     largest command APDU the card takes, in bytes  } both
+ *	max-response    largest response APDU it sends, in bytes       } optional
+ *	                (from the ATR's card capabilities and GET DATA 7F66;
+ *	                absent: short APDUs only, 261 and 258)
  *	data            (YAML) a mapping of per-card data NAME: "text";
  *	                JSON and CSV: keys/columns "data.NAME"
  *
@@ -49,6 +53,12 @@
 #define CARD_DATA_VALUE_MAX 1024
 #define CARD_DATA_MAX 64
 
+/* APDU sizes (header, length fields, data, Le; response data and SW). */
+#define CARD_SHORT_COMMAND 261		/* 4 + 1 + 255 + 1 */
+#define CARD_SHORT_RESPONSE 258		/* 256 + 2 */
+#define CARD_EXT_COMMAND 65544		/* 4 + 3 + 65535 + 2 */
+#define CARD_EXT_RESPONSE 65538		/* 65536 + 2 */
+
 struct card_data_item {
 	char name[CARD_DATA_NAME_MAX + 1];
 	char *value;			/* NUL-terminated text */
@@ -74,9 +84,18 @@ struct card_record {
 	uint8_t iu_raw[32];
 	size_t iu_len;
 	struct scp_iu_response iu;	/* parsed iu_raw */
+	size_t max_command;		/* 0: absent, short APDUs only */
+	size_t max_response;		/* 0: absent */
 	struct card_data_item *data;
 	size_t ndata;
 };
+
+/*
+ * The most command data (Lc) the card takes in one case 3 command: 255
+ * without extended length in its record, else max-command less the
+ * header and the extended Lc (7 bytes), at most 65535.
+ */
+size_t card_max_lc(const struct card_record *c);
 
 /* Start empty; card_record_clear releases the data items (and resets). */
 void card_record_init(struct card_record *c);

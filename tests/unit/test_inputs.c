@@ -279,7 +279,7 @@ test_profile_schema_errors(void)
 	/* 5. out of range */
 	bad_profile(__LINE__, HEAD
 	    "      block-size: 300\n",
-	    "p.yaml:14:19: 'block-size' must be auto or a whole number from 1 to 255, got '300'");
+	    "p.yaml:14:19: 'block-size' must be auto, max or a whole number from 1 to 255, got '300'");
 	/* 6. missing required key */
 	bad_profile(__LINE__, HEAD
 	    "  - install:\n"

@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpk_apdu.h"
 #include "cpk_error.h"
 #include "gp_cmd.h"
 #include "scp.h"
@@ -54,10 +55,10 @@
 #define CARD_DATA_MAX 64
 
 /* APDU sizes (header, length fields, data, Le; response data and SW). */
-#define CARD_SHORT_COMMAND 261		/* 4 + 1 + 255 + 1 */
-#define CARD_SHORT_RESPONSE 258		/* 256 + 2 */
-#define CARD_EXT_COMMAND 65544		/* 4 + 3 + 65535 + 2 */
-#define CARD_EXT_RESPONSE 65538		/* 65536 + 2 */
+#define CARD_SHORT_COMMAND CPK_APDU_SHORT_MAX_LEN
+#define CARD_SHORT_RESPONSE CPK_APDU_SHORT_MAX_RESPONSE
+#define CARD_EXT_COMMAND CPK_APDU_MAX_LEN
+#define CARD_EXT_RESPONSE CPK_APDU_EXT_MAX_RESPONSE
 
 struct card_data_item {
 	char name[CARD_DATA_NAME_MAX + 1];

@@ -42,7 +42,7 @@ skip_interface(struct cpk_cursor *c, uint8_t t0, bool *tck, struct cpk_error *er
 
 /* Compact-TLV objects of the historical bytes: the card capabilities. */
 static cpk_status
-read_compact_tlv(const uint8_t *p, size_t n, struct cpk_card_info *ci, struct cpk_error *err)
+read_compact_tlv(const uint8_t *p, size_t n, bool *caps, bool *ext, struct cpk_error *err)
 {
 	struct cpk_cursor c;
 	const uint8_t *v;
@@ -56,8 +56,8 @@ read_compact_tlv(const uint8_t *p, size_t n, struct cpk_card_info *ci, struct cp
 			    "says %u bytes but %zu follow", tl, tl & 0x0F, cpk_cursor_left(&c));
 		if ((tl >> 4) != CAPS_TAG)
 			continue;
-		ci->has_caps = true;
-		ci->ext_length = (tl & 0x0F) >= 3 && (v[2] & CAPS_EXTENDED) != 0;
+		*caps = true;
+		*ext = (tl & 0x0F) >= 3 && (v[2] & CAPS_EXTENDED) != 0;
 	}
 	return CPK_OK;
 }
@@ -70,8 +70,8 @@ cpk_identify_parse_atr(const uint8_t *atr, size_t n, struct cpk_card_info *ci,
 	const uint8_t *hist;
 	uint8_t ts, t0;
 	size_t k;
-	bool tck;
-	cpk_status st;
+	bool tck, caps = false, ext = false;
+	cpk_status st = CPK_OK;
 
 	cpk_cursor_init(&c, atr, n);
 	if (!cpk_cursor_u8(&c, &ts) || !cpk_cursor_u8(&c, &t0))
@@ -87,18 +87,19 @@ cpk_identify_parse_atr(const uint8_t *atr, size_t n, struct cpk_card_info *ci,
 	if (cpk_cursor_left(&c) != (tck ? 1u : 0u))
 		return cpk_error_set(err, CPK_ERR_PARSE, "ATR has %zu bytes after its historical "
 		    "bytes; expected %s", cpk_cursor_left(&c), tck ? "the check byte" : "none");
-	if (k == 0)
-		return CPK_OK;
 	/* Category 80: compact-TLV objects; 00: the same, then a 3-byte status indicator. */
-	if (hist[0] == 0x80)
-		return read_compact_tlv(hist + 1, k - 1, ci, err);
-	if (hist[0] == 0x00) {
-		if (k < 4)
-			return cpk_error_set(err, CPK_ERR_PARSE, "ATR historical bytes of category 00 "
-			    "without their status indicator");
-		return read_compact_tlv(hist + 1, k - 4, ci, err);
+	if (k > 0 && hist[0] == 0x80)
+		st = read_compact_tlv(hist + 1, k - 1, &caps, &ext, err);
+	else if (k > 0 && hist[0] == 0x00 && k < 4)
+		st = cpk_error_set(err, CPK_ERR_PARSE, "ATR historical bytes of category 00 "
+		    "without their status indicator");
+	else if (k > 0 && hist[0] == 0x00)
+		st = read_compact_tlv(hist + 1, k - 4, &caps, &ext, err);
+	if (st == CPK_OK) {
+		ci->has_caps = caps;
+		ci->ext_length = ext;
 	}
-	return CPK_OK;
+	return st;
 }
 
 /* One INTEGER (02) of 1 to 3 bytes, from 1. */

@@ -1389,27 +1389,26 @@ out:
 	return sw;
 }
 
-static const char *const config_ext =
-    "card:\n"
-    "  kdd: " KDD "\n"
-    "  scp: 3\n"
-    "  i: 70\n"
-    "  extended-length: 65535\n"
-    "key-sets:\n"
-    "  - kvn: 30\n"
-    "    type: aes\n"
-    "    enc: " KEY_ENC "\n"
-    "    mac: " KEY_MAC "\n"
-    "    dek: " KEY_DEK "\n";
+/* config_scp03 with extended-length: N (text holds the result). */
+static const char *
+config_extlen(char *text, size_t cap, const char *n)
+{
+	const char *at = strstr(config_scp03, "key-sets:");
+
+	if (at == NULL || snprintf(text, cap, "%.*s  extended-length: %s\n%s",
+	    (int)(at - config_scp03), config_scp03, n, at) >= (int)cap)
+		abort();
+	return text;
+}
 
 static void
 test_extended_length(void)
 {
-	struct cardsim *c = new_card(config_ext);
+	char text[1024];
+	struct cardsim *c = new_card(config_extlen(text, sizeof(text), "65535"));
 	struct scp_keyset keys;
 	struct scp_session s;
 	struct cpk_buf lfdb = CPK_BUF_INIT, d = CPK_BUF_INIT;
-	char text[1024];
 
 	host_keys(&keys, GP_KEY_AES, 0x30);
 	make_lfdb(&lfdb, 80000, 1);
@@ -1426,9 +1425,7 @@ test_extended_length(void)
 	cardsim_free(&c);
 
 	/* A card that takes at most 1000 bytes: a larger command is refused. */
-	snprintf(text, sizeof(text), "%s", config_ext);
-	memcpy(strstr(text, "65535"), "01000", 5);
-	c = new_card(text);
+	c = new_card(config_extlen(text, sizeof(text), "1000"));
 	CHECK_SW(xmit(c, "80CA7F6600", &d), 0x9000);
 	CHECK_HEX(d.data, d.len, "7F66080202" "03E8" "0202" "03E8");
 	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);

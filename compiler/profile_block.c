@@ -35,25 +35,22 @@ cpk_status
 profile_load_block(const struct profile *p, const struct profile_load *l,
     const struct card_record *card, size_t *block, struct cpk_error *err)
 {
-	size_t max_lc, b, count;
+	size_t b, count;
 	bool is_short;
-	char have[32], can[32], kind[32], why[64];
+	char have[32], can[32], kind[48], why[64];
 
 	*block = l->block;
 	if (!l->block_max)
 		return CPK_OK;
-	max_lc = card_max_lc(card);
-	b = scp_max_plain_data_lc(p->sd.scp, p->sd.level, max_lc);
+	b = scp_max_plain_data_lc(p->sd.scp, p->sd.level, card_max_lc(card));
 	if (gp_load_block_count(l->load_file.len, b, &count, NULL) == CPK_OK) {
 		*block = b;
 		return CPK_OK;
 	}
+	/* (SCP02 with R-MAC, short whatever the card, is refused by profile_check.) */
 	is_short = b <= scp_max_plain_data(p->sd.level);
-	if (max_lc <= CPK_APDU_SHORT_MAX_LC)
+	if (card->max_command <= CPK_APDU_SHORT_MAX_LEN)
 		snprintf(why, sizeof(why), "no extended length in its card record");
-	else if (is_short)
-		snprintf(why, sizeof(why), "SCP%02d with R-MAC keeps commands short",
-		    (int)p->sd.scp);
 	else
 		snprintf(why, sizeof(why), "max-command %zu in its card record", card->max_command);
 	if (is_short)

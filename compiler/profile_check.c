@@ -919,7 +919,7 @@ profile_check_card(const struct profile *p, const struct card_record *card,
 {
 	const struct profile_step *s;
 	cpk_status ret;
-	size_t i, k;
+	size_t i, k, block;
 
 	cpk_error_clear(err);
 	if ((ret = check_card_ids(p, card, err)) != CPK_OK)
@@ -930,7 +930,7 @@ profile_check_card(const struct profile *p, const struct card_record *card,
 		    (ret = check_card_tmpl(p, &s->u.apdu.data, card, err)) != CPK_OK)
 			return ret;
 		if (s->kind == PROFILE_STEP_LOAD &&
-		    (ret = profile_load_block(p, &s->u.load, card, &k, err)) != CPK_OK)
+		    (ret = profile_load_block(p, &s->u.load, card, &block, err)) != CPK_OK)
 			return ret;
 		for (k = 0; s->kind == PROFILE_STEP_STORE_DATA && k < s->u.store.nitems; k++)
 			if ((ret = check_card_tmpl(p, &s->u.store.items[k].value, card, err)) != CPK_OK)

@@ -64,6 +64,9 @@ summary(const struct identify_args *a, const struct cpk_card_info *ci, const cha
 	    ci->kvn, kdd, ctr, ci->serial, ci->serial_from != NULL ? ci->serial_from : "?",
 	    a->output != NULL && strcmp(a->output, "-") != 0 ? "; record written to " : "",
 	    a->output != NULL && strcmp(a->output, "-") != 0 ? a->output : "");
+	if (ci->ext_length)
+		fprintf(stderr, "cardload identify: extended length: commands of up to %zu bytes, "
+		    "responses of up to %zu\n", ci->max_command, ci->max_response);
 	if (a->session)
 		fprintf(stderr, "cardload identify: session record: load its bundle into this card "
 		    "without removing it or using it in between\n");

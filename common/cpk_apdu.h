@@ -27,6 +27,10 @@
 #define CPK_APDU_EXT_MAX_NE 65536
 /* Largest encoded command APDU: 7 header/Lc + 65535 data + 2 Le. */
 #define CPK_APDU_MAX_LEN (7 + 65535 + 2)
+/* Largest short command (4 + 1 + 255 + 1) and response (256 + SW), extended response. */
+#define CPK_APDU_SHORT_MAX_LEN 261
+#define CPK_APDU_SHORT_MAX_RESPONSE 258
+#define CPK_APDU_EXT_MAX_RESPONSE (65536 + 2)
 
 struct cpk_apdu {
 	uint8_t cla, ins, p1, p2;

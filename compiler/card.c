@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpk_apdu.h"
 #include "cpk_bytes.h"
 
 static const char *const scp_names[] = { "02", "03", NULL };
@@ -23,6 +24,10 @@ const struct ydoc_field card_fields[C_COUNT] = {
 	[C_SERIAL] = { "serial", YDOC_T_STR, false, 1, CARD_SERIAL_MAX, NULL, false },
 	[C_HOST_CHALLENGE] = { "host-challenge", YDOC_T_HEX, false, 8, 8, NULL, false },
 	[C_IU_RESPONSE] = { "iu-response", YDOC_T_HEX, false, 28, 32, NULL, false },
+	[C_MAX_COMMAND] = { "max-command", YDOC_T_INT, false, CARD_SHORT_COMMAND,
+	    CARD_EXT_COMMAND, NULL, false },
+	[C_MAX_RESPONSE] = { "max-response", YDOC_T_INT, false, CARD_SHORT_RESPONSE,
+	    CARD_EXT_RESPONSE, NULL, false },
 	[C_DATA] = { "data", YDOC_T_MAP, false, 0, 0, NULL, false },
 };
 
@@ -72,6 +77,20 @@ card_data_get(const struct card_record *c, const char *name)
 	return NULL;
 }
 
+size_t
+card_max_lc(const struct card_record *c)
+{
+	size_t lc;
+
+	if (c->max_command <= CARD_SHORT_COMMAND)
+		return CPK_APDU_SHORT_MAX_LC;
+	/* A case 3 command: CLA INS P1 P2 00 Lc1 Lc2 data. */
+	lc = c->max_command - 7;
+	if (lc > CPK_APDU_EXT_MAX_LC)
+		lc = CPK_APDU_EXT_MAX_LC;
+	return lc < CPK_APDU_SHORT_MAX_LC ? CPK_APDU_SHORT_MAX_LC : lc;
+}
+
 /* --- values (shared by all forms; errors without a location) --- */
 
 static cpk_status
@@ -100,6 +119,7 @@ card_set_field(struct card_record *c, int idx, const char *s, struct cpk_error *
 {
 	const struct ydoc_field *f = &card_fields[idx];
 	uint8_t aid[GP_AID_MAX];
+	long long v;
 	size_t n;
 	int e;
 	cpk_status ret;
@@ -139,6 +159,12 @@ card_set_field(struct card_record *c, int idx, const char *s, struct cpk_error *
 		return ydoc_decode_hex(f, s, c->host_challenge, sizeof(c->host_challenge), &n, err);
 	case C_IU_RESPONSE:
 		return ydoc_decode_hex(f, s, c->iu_raw, sizeof(c->iu_raw), &c->iu_len, err);
+	case C_MAX_COMMAND:
+	case C_MAX_RESPONSE:
+		if ((ret = ydoc_decode_int(f, s, &v, err)) != CPK_OK)
+			return ret;
+		*(idx == C_MAX_COMMAND ? &c->max_command : &c->max_response) = (size_t)v;
+		return CPK_OK;
 	default:
 		return cpk_error_set(err, CPK_ERR_ARG, "card field %d", idx);
 	}

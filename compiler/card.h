@@ -21,6 +21,10 @@
  *	                with . or -): names the bundle file in batch runs
  *	host-challenge  8 bytes hex  } a live INITIALIZE UPDATE exchange,
  *	iu-response     28/29/32 bytes hex (without SW)  } both or neither
+ *	max-command     largest command APDU the card takes, in bytes  } both
+ *	max-response    largest response APDU it sends, in bytes       } optional
+ *	                (from the ATR's card capabilities and GET DATA 7F66;
+ *	                absent: short APDUs only, 261 and 258)
  *	data            (YAML) a mapping of per-card data NAME: "text";
  *	                JSON and CSV: keys/columns "data.NAME"
  *
@@ -37,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpk_apdu.h"
 #include "cpk_error.h"
 #include "gp_cmd.h"
 #include "scp.h"
@@ -48,6 +53,12 @@
 #define CARD_DATA_NAME_MAX 32
 #define CARD_DATA_VALUE_MAX 1024
 #define CARD_DATA_MAX 64
+
+/* APDU sizes (header, length fields, data, Le; response data and SW). */
+#define CARD_SHORT_COMMAND CPK_APDU_SHORT_MAX_LEN
+#define CARD_SHORT_RESPONSE CPK_APDU_SHORT_MAX_RESPONSE
+#define CARD_EXT_COMMAND CPK_APDU_MAX_LEN
+#define CARD_EXT_RESPONSE CPK_APDU_EXT_MAX_RESPONSE
 
 struct card_data_item {
 	char name[CARD_DATA_NAME_MAX + 1];
@@ -74,9 +85,18 @@ struct card_record {
 	uint8_t iu_raw[32];
 	size_t iu_len;
 	struct scp_iu_response iu;	/* parsed iu_raw */
+	size_t max_command;		/* 0: absent, short APDUs only */
+	size_t max_response;		/* 0: absent */
 	struct card_data_item *data;
 	size_t ndata;
 };
+
+/*
+ * The most command data (Lc) the card takes in one case 3 command: 255
+ * without extended length in its record, else max-command less the
+ * header and the extended Lc (7 bytes), at most 65535.
+ */
+size_t card_max_lc(const struct card_record *c);
 
 /* Start empty; card_record_clear releases the data items (and resets). */
 void card_record_init(struct card_record *c);

@@ -15,7 +15,7 @@
 
 enum {
 	C_SD_AID, C_SCP, C_I, C_KVN, C_KDD, C_COUNTER, C_CPLC, C_IIN, C_CIN, C_SERIAL,
-	C_HOST_CHALLENGE, C_IU_RESPONSE, C_DATA, C_COUNT
+	C_HOST_CHALLENGE, C_IU_RESPONSE, C_MAX_COMMAND, C_MAX_RESPONSE, C_DATA, C_COUNT
 };
 
 /* The one field table of all three forms ("data" is a mapping in YAML only). */

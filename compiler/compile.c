@@ -209,7 +209,7 @@ step_load(struct asm_ctx *a, const struct profile_load *l, struct cpk_buf *b,
     struct cpk_error *err)
 {
 	const struct profile_step *saved = a->step;
-	size_t blocks;
+	size_t blocks, block;
 	cpk_status ret;
 
 	set_label(a, "INSTALL [for load]", &l->package, 0);
@@ -224,11 +224,11 @@ step_load(struct asm_ctx *a, const struct profile_load *l, struct cpk_buf *b,
 	a->step = saved;
 	if (ret != CPK_OK)
 		goto out;
-	if ((ret = gp_load_block_count(l->load_file.len, l->block, &blocks, err)) != CPK_OK)
+	if ((ret = profile_load_block(a->p, l, a->card, &block, err)) != CPK_OK ||
+	    (ret = gp_load_block_count(l->load_file.len, block, &blocks, err)) != CPK_OK)
 		goto out;
 	set_label(a, "LOAD", NULL, blocks);
-	ret = gp_cmd_load_all(l->load_file.data, l->load_file.len, l->block, emit_secured, a,
-	    err);
+	ret = gp_cmd_load_all(l->load_file.data, l->load_file.len, block, emit_secured, a, err);
 out:
 	return ret;
 }

@@ -66,14 +66,15 @@ put_lv(struct cpk_buf *b, const uint8_t *p, size_t n, const char *what, struct c
 
 /* Replace out with CLA INS P1 P2 Lc data (short, no Le). */
 static cpk_status
-build_case3(uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data, size_t n,
+build_case3_max(uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data, size_t n, size_t max,
     const char *what, struct cpk_buf *out, struct cpk_error *err)
 {
 	struct cpk_apdu a;
 
-	if (n > CPK_APDU_SHORT_MAX_LC)
+	if (n > max)
 		return cpk_error_set(err, CPK_ERR_RANGE,
-		    "%s data of %zu bytes does not fit a short APDU (at most 255)", what, n);
+		    "%s data of %zu bytes does not fit %s APDU (at most %zu)", what, n,
+		    max > CPK_APDU_SHORT_MAX_LC ? "an extended" : "a short", max);
 	memset(&a, 0, sizeof(a));
 	a.cla = GP_CLA;
 	a.ins = ins;
@@ -83,6 +84,14 @@ build_case3(uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data, size_t n,
 	a.lc = n;
 	cpk_buf_reset(out);
 	return cpk_apdu_build(&a, out, err);
+}
+
+/* A case 3 command in a short APDU (extended form when data > 255 for LOAD only). */
+static cpk_status
+build_case3(uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data, size_t n,
+    const char *what, struct cpk_buf *out, struct cpk_error *err)
+{
+	return build_case3_max(ins, p1, p2, data, n, CPK_APDU_SHORT_MAX_LC, what, out, err);
 }
 
 cpk_status
@@ -153,9 +162,11 @@ gp_load_file(const uint8_t *lfdb, size_t n, struct cpk_buf *out, struct cpk_erro
 	cpk_status ret;
 
 	cpk_buf_reset(out);
-	if (n > 0xFFFF)
+	if (n > GP_LFDB_MAX)
 		return cpk_error_set(err, CPK_ERR_RANGE,
-		    "load file data block of %zu bytes: at most 65535 (C4 length 82 xx xx)", n);
+		    "load file data block of %zu bytes: the CAP format allows at most %zu "
+		    "(its eleven loaded components of at most 65535 bytes each)", n,
+		    (size_t)GP_LFDB_MAX);
 	if ((ret = cpk_buf_append_byte(out, 0xC4, err)) != CPK_OK ||
 	    (ret = cpk_ber_len_put(out, n, err)) != CPK_OK ||
 	    (ret = cpk_buf_append(out, lfdb, n, err)) != CPK_OK)
@@ -169,9 +180,9 @@ gp_load_block_count(size_t len, size_t block, size_t *count, struct cpk_error *e
 	size_t c;
 
 	*count = 0;
-	if (block == 0 || block > CPK_APDU_SHORT_MAX_LC)
+	if (block == 0 || block > CPK_APDU_EXT_MAX_LC)
 		return cpk_error_set(err, CPK_ERR_RANGE,
-		    "LOAD block size %zu: must be 1 to 255 bytes", block);
+		    "LOAD block size %zu: must be 1 to 65535 bytes", block);
 	if (len == 0)
 		return cpk_error_set(err, CPK_ERR_ARG, "empty load file");
 	c = len / block + (len % block != 0 ? 1 : 0);
@@ -196,8 +207,8 @@ gp_cmd_load(const uint8_t *loadfile, size_t len, size_t block, size_t index,
 		return cpk_error_set(err, CPK_ERR_ARG, "LOAD block %zu of %zu", index, count);
 	off = index * block;
 	n = len - off < block ? len - off : block;
-	return build_case3(INS_LOAD, index + 1 == count ? 0x80 : 0x00, (uint8_t)index,
-	    loadfile + off, n, "LOAD", out, err);
+	return build_case3_max(INS_LOAD, index + 1 == count ? 0x80 : 0x00, (uint8_t)index,
+	    loadfile + off, n, CPK_APDU_EXT_MAX_LC, "LOAD", out, err);
 }
 
 cpk_status

@@ -71,7 +71,14 @@ void gp_load_params(const uint32_t sizes[3], unsigned given, uint8_t out[GP_LOAD
     size_t *len);
 
 /*
- * The load file: C4 <BER length> LFDB (no DAP blocks). out is replaced.
+ * The largest Load File Data Block the CAP format allows: the eleven
+ * components that are loaded (Header to Descriptor), each a tag, a u2 size
+ * and at most 65535 bytes: 720,918 bytes.
+ */
+#define GP_LFDB_MAX (11 * (3 + 65535))
+/*
+ * The load file: C4 <BER length> LFDB (no DAP blocks), at most GP_LFDB_MAX
+ * bytes of LFDB (BER length 83 xx xx xx above 65535). out is replaced.
  */
 cpk_status gp_load_file(const uint8_t *lfdb, size_t n, struct cpk_buf *out,
     struct cpk_error *err);
@@ -82,8 +89,9 @@ cpk_status gp_load_file(const uint8_t *lfdb, size_t n, struct cpk_buf *out,
  */
 cpk_status gp_load_block_count(size_t len, size_t block, size_t *count, struct cpk_error *err);
 /*
- * LOAD block `index` of a load file cut into `block`-byte pieces:
- * 80 E8 P1 P2 Lc data, P1 80 on the last block else 00, P2 = index.
+ * LOAD block `index` of a load file cut into `block`-byte pieces (1 to
+ * 65535): 80 E8 P1 P2 Lc data, P1 80 on the last block else 00, P2 =
+ * index; Lc is extended (00 Lc1 Lc2) for blocks over 255 bytes.
  */
 cpk_status gp_cmd_load(const uint8_t *loadfile, size_t len, size_t block, size_t index,
     struct cpk_buf *out, struct cpk_error *err);

@@ -673,14 +673,20 @@ parse_block_size(struct pctx *c, const struct ydoc_node *n, struct profile_load 
 	char q[64];
 
 	l->loc_block = loc_of(n);
+	l->block_max = false;
 	if (n == NULL || strcmp(n->str, "auto") == 0) {
 		l->block_size = 0;
+		return CPK_OK;
+	}
+	if (strcmp(n->str, "max") == 0) {
+		l->block_size = 0;
+		l->block_max = true;
 		return CPK_OK;
 	}
 	if (ydoc_decode_int(&f, n->str, &v, NULL) != CPK_OK) {
 		ydoc_quote(n->str, q, sizeof(q));
 		return cpk_error_set_at(c->err, CPK_ERR_RANGE, c->file, n->line, n->col,
-		    "'block-size' must be auto or a whole number from 1 to 255, got '%s'", q);
+		    "'block-size' must be auto, max or a whole number from 1 to 255, got '%s'", q);
 	}
 	l->block_size = (size_t)v;
 	return CPK_OK;

@@ -474,14 +474,22 @@ check_load(const struct profile *p, const struct profile_step *s, struct cpk_err
 	size_t max = scp_max_plain_data(p->sd.level), count;
 	cpk_status ret;
 
-	if (l->block > max) {
+	/* block-size: max: per card (profile_load_block); here what the channel allows at most. */
+	if (l->block_max) {
+		max = scp_max_plain_data_lc(p->sd.scp, p->sd.level, CPK_APDU_EXT_MAX_LC);
+		if ((ret = gp_load_block_count(l->load_file.len, max, &count, err)) != CPK_OK) {
+			relocate(p, err, l->loc_block, ret);
+			goto out;
+		}
+	} else if (l->block > max) {
 		ret = at(p, err, l->loc_block, CPK_ERR_RANGE,
 		    "'block-size' %zu does not fit the secure channel: at security level %02X (%s) "
 		    "a command carries at most %zu bytes of data (write 'auto')", l->block,
 		    p->sd.level, level_name(p->sd.level), max);
 		goto out;
 	}
-	if ((ret = gp_load_block_count(l->load_file.len, l->block, &count, err)) != CPK_OK) {
+	if (!l->block_max &&
+	    (ret = gp_load_block_count(l->load_file.len, l->block, &count, err)) != CPK_OK) {
 		relocate(p, err, l->block_size != 0 ? l->loc_block : l->loc_cap, ret);
 		goto out;
 	}
@@ -911,7 +919,7 @@ profile_check_card(const struct profile *p, const struct card_record *card,
 {
 	const struct profile_step *s;
 	cpk_status ret;
-	size_t i, k;
+	size_t i, k, block;
 
 	cpk_error_clear(err);
 	if ((ret = check_card_ids(p, card, err)) != CPK_OK)
@@ -920,6 +928,9 @@ profile_check_card(const struct profile *p, const struct card_record *card,
 		s = &p->steps[i];
 		if (s->kind == PROFILE_STEP_APDU &&
 		    (ret = check_card_tmpl(p, &s->u.apdu.data, card, err)) != CPK_OK)
+			return ret;
+		if (s->kind == PROFILE_STEP_LOAD &&
+		    (ret = profile_load_block(p, &s->u.load, card, &block, err)) != CPK_OK)
 			return ret;
 		for (k = 0; s->kind == PROFILE_STEP_STORE_DATA && k < s->u.store.nitems; k++)
 			if ((ret = check_card_tmpl(p, &s->u.store.items[k].value, card, err)) != CPK_OK)

@@ -133,7 +133,48 @@ size_t
 scp_max_plain_data(uint8_t level)
 {
 	/* 255 - 8 (MAC); with C-DEC the padded ciphertext must fit in 247: 240 - 1. */
-	return (level & SCP_SL_CDEC) ? 239 : 247;
+	return scp_max_plain_data_lc(SCP03, level, CPK_APDU_SHORT_MAX_LC);
+}
+
+size_t
+scp_max_plain_data_lc(enum scp_version v, uint8_t level, size_t max_lc)
+{
+	size_t room, block = v == SCP02 ? GP_DES_BLOCK : GP_AES_BLOCK;
+
+	if (max_lc > CPK_APDU_EXT_MAX_LC)
+		max_lc = CPK_APDU_EXT_MAX_LC;
+	/* SCP02 R-MAC covers the plain command with a one-byte Lc: short commands only. */
+	if (v == SCP02 && (level & SCP_SL_RMAC) && max_lc > CPK_APDU_SHORT_MAX_LC)
+		max_lc = CPK_APDU_SHORT_MAX_LC;
+	if (max_lc < 8 + block)
+		return 0;
+	room = max_lc - 8;
+	/* C-DEC pads with 80 00..: whole cipher blocks, at least one padding byte. */
+	return (level & SCP_SL_CDEC) ? room / block * block - 1 : room;
+}
+
+bool
+scp_extended(const struct cpk_apdu *a, size_t lc)
+{
+	return a->extended || lc > CPK_APDU_SHORT_MAX_LC;
+}
+
+size_t
+scp_put_header(uint8_t cla, const struct cpk_apdu *a, size_t lc, bool extended,
+    uint8_t hdr[SCP_HEADER_MAX])
+{
+	hdr[0] = cla;
+	hdr[1] = a->ins;
+	hdr[2] = a->p1;
+	hdr[3] = a->p2;
+	if (!extended) {
+		hdr[4] = (uint8_t)lc;
+		return 5;
+	}
+	hdr[4] = 0x00;
+	hdr[5] = (uint8_t)(lc >> 8);
+	hdr[6] = (uint8_t)lc;
+	return 7;
 }
 
 cpk_status
@@ -389,11 +430,11 @@ scp_wrap_command(struct scp_session *s, const uint8_t *apdu, size_t n, struct cp
 	if (a.cla & 0x04)
 		return cpk_error_set(err, CPK_ERR_ARG,
 		    "CLA %02X already marks secure messaging", a.cla);
-	if (a.extended || a.lc > scp_max_plain_data(s->level))
+	if (a.lc > scp_max_plain_data_lc(s->version, s->level, CPK_APDU_EXT_MAX_LC))
 		return cpk_error_set(err, CPK_ERR_RANGE,
 		    "command data of %zu bytes does not fit the secure channel "
 		    "(at most %zu at security level %02X)", a.lc,
-		    scp_max_plain_data(s->level), s->level);
+		    scp_max_plain_data_lc(s->version, s->level, CPK_APDU_EXT_MAX_LC), s->level);
 	return s->version == SCP02 ? scp02_wrap(s, &a, false, out, err) :
 	    scp03_wrap(s, &a, false, out, err);
 }
@@ -413,7 +454,7 @@ scp_unwrap_command(struct scp_session *s, const uint8_t *apdu, size_t n, struct 
 		goto out;
 	if ((ret = check_channel_cla(s, a.cla, err)) != CPK_OK)
 		goto out;
-	if ((a.cla & 0x04) == 0 || a.lc < 8 || a.extended) {
+	if ((a.cla & 0x04) == 0 || a.lc < 8) {
 		ret = cpk_error_set(err, CPK_ERR_VERIFY, "command without a C-MAC");
 		goto out;
 	}
@@ -501,23 +542,20 @@ cpk_status
 scp_emit_wrapped(const struct cpk_apdu *a, const uint8_t *body, size_t bodylen,
     const uint8_t mac[8], struct cpk_buf *out, struct cpk_error *err)
 {
-	uint8_t hdr[5];
+	uint8_t hdr[SCP_HEADER_MAX];
+	bool ext = scp_extended(a, bodylen + 8);
 	cpk_status st;
 
-	if (bodylen > 255 - 8)
+	if (bodylen > CPK_APDU_EXT_MAX_LC - 8)
 		return cpk_error_set(err, CPK_ERR_RANGE,
-		    "protected command data of %zu bytes exceeds a short APDU", bodylen + 8);
-	hdr[0] = a->cla | 0x04;
-	hdr[1] = a->ins;
-	hdr[2] = a->p1;
-	hdr[3] = a->p2;
-	hdr[4] = (uint8_t)(bodylen + 8);
-	if ((st = cpk_buf_append(out, hdr, sizeof(hdr), err)) != CPK_OK ||
+		    "protected command data of %zu bytes exceeds an extended APDU", bodylen + 8);
+	if ((st = cpk_buf_append(out, hdr, scp_put_header((uint8_t)(a->cla | 0x04), a,
+	    bodylen + 8, ext, hdr), err)) != CPK_OK ||
 	    (st = cpk_buf_append(out, body, bodylen, err)) != CPK_OK ||
 	    (st = cpk_buf_append(out, mac, 8, err)) != CPK_OK)
 		return st;
 	/* The response grows with R-MAC and padding: always ask for all of it. */
-	if (a->has_le)
+	if (a->has_le && (st = cpk_buf_append_byte(out, 0x00, err)) == CPK_OK && ext)
 		st = cpk_buf_append_byte(out, 0x00, err);
 	return st;
 }

@@ -104,6 +104,15 @@ bool scp_i_pseudo_random(enum scp_version v, uint8_t i);
 cpk_status scp_level_allowed(enum scp_version v, uint8_t i, uint8_t level, struct cpk_error *err);
 /* Largest plaintext command data that fits a short APDU at this level. */
 size_t scp_max_plain_data(uint8_t level);
+/*
+ * Largest plaintext command data at this level when the card takes
+ * commands of `max_lc` data bytes (255: short APDUs, up to 65535 with
+ * extended length): the C-MAC takes 8 bytes, C-DEC pads to whole cipher
+ * blocks (8 bytes SCP02, 16 SCP03) with at least one byte. SCP02 with
+ * R-MAC stays within short APDUs (its R-MAC input has a one-byte Lc).
+ * 0 when nothing fits.
+ */
+size_t scp_max_plain_data_lc(enum scp_version v, uint8_t level, size_t max_lc);
 
 /*
  * The pseudo-random card challenge.

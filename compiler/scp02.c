@@ -79,10 +79,10 @@ out:
  */
 static cpk_status
 command_mac(struct scp_session *s, const struct cpk_apdu *a, bool first, const uint8_t *plain,
-    size_t n, uint8_t mac[8], struct cpk_error *err)
+    size_t n, bool ext, uint8_t mac[8], struct cpk_error *err)
 {
 	struct cpk_buf in = CPK_BUF_INIT;
-	uint8_t icv[GP_DES_BLOCK], hdr[5];
+	uint8_t icv[GP_DES_BLOCK], hdr[SCP_HEADER_MAX];
 	cpk_status ret;
 
 	if (first)
@@ -92,12 +92,8 @@ command_mac(struct scp_session *s, const struct cpk_apdu *a, bool first, const u
 			goto out;
 	} else
 		memcpy(icv, s->mac_chain, sizeof(icv));
-	hdr[0] = a->cla | 0x04;
-	hdr[1] = a->ins;
-	hdr[2] = a->p1;
-	hdr[3] = a->p2;
-	hdr[4] = (uint8_t)(n + 8);
-	if ((ret = cpk_buf_append(&in, hdr, sizeof(hdr), err)) != CPK_OK ||
+	if ((ret = cpk_buf_append(&in, hdr, scp_put_header((uint8_t)(a->cla | 0x04), a, n + 8,
+	    ext, hdr), err)) != CPK_OK ||
 	    (ret = cpk_buf_append(&in, plain, n, err)) != CPK_OK ||
 	    (ret = gp_retail_mac(s->s_mac, icv, in.data, in.len, mac, err)) != CPK_OK)
 		goto out;
@@ -110,10 +106,18 @@ out:
 	return ret;
 }
 
-/* Keep the plain command for the R-MAC of its response. */
-static void
-note_for_rmac(struct scp_session *s, const struct cpk_apdu *a, const uint8_t *plain, size_t n)
+/* Keep the plain command for the R-MAC of its response (a short one: one-byte Lc). */
+static cpk_status
+note_for_rmac(struct scp_session *s, const struct cpk_apdu *a, const uint8_t *plain, size_t n,
+    struct cpk_error *err)
 {
+	s->rmac_input_len = 0;
+	if (n > sizeof(s->rmac_input) - 5) {
+		if (s->level & SCP_SL_RMAC)
+			return cpk_error_set(err, CPK_ERR_UNSUPPORTED,
+			    "SCP02 R-MAC of a command with %zu bytes of data (short commands only)", n);
+		return CPK_OK;
+	}
 	s->rmac_input[0] = (uint8_t)(a->cla & ~0x07);
 	s->rmac_input[1] = a->ins;
 	s->rmac_input[2] = a->p1;
@@ -122,6 +126,7 @@ note_for_rmac(struct scp_session *s, const struct cpk_apdu *a, const uint8_t *pl
 	if (n > 0)
 		memcpy(s->rmac_input + 5, plain, n);
 	s->rmac_input_len = 5 + n;
+	return CPK_OK;
 }
 
 cpk_status
@@ -133,14 +138,11 @@ scp02_wrap(struct scp_session *s, const struct cpk_apdu *a, bool first, struct c
 	uint8_t mac[8];
 	cpk_status ret;
 
-	if (a->lc > 255 - 8) {
+	if (a->lc > CPK_APDU_EXT_MAX_LC - 8) {
 		ret = cpk_error_set(err, CPK_ERR_RANGE, "command data of %zu bytes too long", a->lc);
 		goto out;
 	}
-	if ((ret = command_mac(s, a, first, a->data, a->lc, mac, err)) != CPK_OK)
-		goto out;
-	if (!first)
-		note_for_rmac(s, a, a->data, a->lc);
+	/* Encrypt first (zero ICV): the MAC header's Lc form follows the length sent. */
 	if (!first && (s->level & SCP_SL_CDEC) && a->lc > 0) {
 		if ((ret = gp_pad80(&body, a->data, a->lc, GP_DES_BLOCK, err)) != CPK_OK ||
 		    (ret = gp_des3_cbc(1, s->s_enc, 16, zero, body.data, body.len, body.data,
@@ -149,6 +151,11 @@ scp02_wrap(struct scp_session *s, const struct cpk_apdu *a, bool first, struct c
 	} else if ((ret = cpk_buf_append(&body, a->data, a->lc, err)) != CPK_OK) {
 		goto out;
 	}
+	if ((ret = command_mac(s, a, first, a->data, a->lc, scp_extended(a, body.len + 8), mac,
+	    err)) != CPK_OK)
+		goto out;
+	if (!first && (ret = note_for_rmac(s, a, a->data, a->lc, err)) != CPK_OK)
+		goto out;
 	ret = scp_emit_wrapped(a, body.data, body.len, mac, out, err);
 out:
 	cpk_buf_free(&body);
@@ -183,14 +190,14 @@ scp02_unwrap(struct scp_session *s, const struct cpk_apdu *a, bool first, struct
 			goto out;
 		p = plain.data;
 	}
-	if ((ret = command_mac(s, &orig, first, p, plen, mac, err)) != CPK_OK)
+	if ((ret = command_mac(s, &orig, first, p, plen, a->extended, mac, err)) != CPK_OK)
 		goto out;
 	if (!cpk_ct_equal(mac, a->data + bodylen, 8)) {
 		ret = cpk_error_set(err, CPK_ERR_VERIFY, "C-MAC mismatch");
 		goto out;
 	}
-	if (!first)
-		note_for_rmac(s, &orig, p, plen);
+	if (!first && (ret = note_for_rmac(s, &orig, p, plen, err)) != CPK_OK)
+		goto out;
 	ret = scp_emit_plain(a, p, plen, out, err);
 out:
 	cpk_cleanse(mac, sizeof(mac));

@@ -51,16 +51,13 @@ command_mac(struct scp_session *s, const struct cpk_apdu *a, const uint8_t *body
     size_t bodylen, uint8_t mac[8], struct cpk_error *err)
 {
 	struct cpk_buf in = CPK_BUF_INIT;
-	uint8_t hdr[5], full[GP_AES_BLOCK];
+	uint8_t hdr[SCP_HEADER_MAX], full[GP_AES_BLOCK];
+	size_t hlen = scp_put_header((uint8_t)((a->cla & 0xFC) | 0x04), a, bodylen + 8,
+	    scp_extended(a, bodylen + 8), hdr);
 	cpk_status ret;
 
-	hdr[0] = (uint8_t)((a->cla & 0xFC) | 0x04);
-	hdr[1] = a->ins;
-	hdr[2] = a->p1;
-	hdr[3] = a->p2;
-	hdr[4] = (uint8_t)(bodylen + 8);
 	if ((ret = cpk_buf_append(&in, s->mac_chain, 16, err)) != CPK_OK ||
-	    (ret = cpk_buf_append(&in, hdr, sizeof(hdr), err)) != CPK_OK ||
+	    (ret = cpk_buf_append(&in, hdr, hlen, err)) != CPK_OK ||
 	    (ret = cpk_buf_append(&in, body, bodylen, err)) != CPK_OK ||
 	    (ret = gp_aes_cmac(s->s_mac, s->key_len, in.data, in.len, full, err)) != CPK_OK)
 		goto out;
@@ -99,9 +96,9 @@ scp03_wrap(struct scp_session *s, const struct cpk_apdu *a, bool first, struct c
 	} else if ((ret = cpk_buf_append(&body, a->data, a->lc, err)) != CPK_OK) {
 		goto out;
 	}
-	if (body.len > 255 - 8) {
+	if (body.len > CPK_APDU_EXT_MAX_LC - 8) {
 		ret = cpk_error_set(err, CPK_ERR_RANGE,
-		    "protected command data of %zu bytes exceeds a short APDU", body.len + 8);
+		    "protected command data of %zu bytes exceeds an extended APDU", body.len + 8);
 		goto out;
 	}
 	if ((ret = command_mac(s, a, body.data, body.len, mac, err)) != CPK_OK)

@@ -48,8 +48,20 @@ cpk_status scp03_renc(const struct scp_session *s, int encrypt, const uint8_t *i
     struct cpk_buf *out, struct cpk_error *err);
 
 /*
- * Append a protected command: header with CLA | 04, Lc = body + 8, body,
- * MAC, and Le 00 when the plain command had an Le.
+ * Lc encoding of a protected command. It is extended (00 Lc1 Lc2) when the
+ * command came extended or its protected data exceeds 255 bytes; the C-MAC
+ * covers the header as sent, so both protocols MAC the same form.
+ */
+#define SCP_HEADER_MAX 7
+bool scp_extended(const struct cpk_apdu *a, size_t lc);
+/* CLA INS P1 P2 Lc (1 byte, or 00 Lc1 Lc2 when extended) into hdr; its length. */
+size_t scp_put_header(uint8_t cla, const struct cpk_apdu *a, size_t lc, bool extended,
+    uint8_t hdr[SCP_HEADER_MAX]);
+
+/*
+ * Append a protected command: header with CLA | 04, Lc = body + 8 (short
+ * or extended as scp_extended says), body, MAC, and Le 00 (00 00 when
+ * extended) when the plain command had an Le.
  */
 cpk_status scp_emit_wrapped(const struct cpk_apdu *a, const uint8_t *body, size_t bodylen,
     const uint8_t mac[8], struct cpk_buf *out, struct cpk_error *err);

@@ -215,6 +215,8 @@ cpk_identify_parse_getdata(uint16_t tag, const uint8_t *p, size_t n, struct cpk_
 		return parse_recognition(p, n, ci, err);
 	case 0x00E0:
 		return parse_key_info(p, n, ci, err);
+	case 0x7F66:
+		return cpk_identify_parse_ext_info(p, n, ci, err);
 	default:
 		return cpk_error_set(err, CPK_ERR_ARG, "GET DATA tag %04X is not read", tag);
 	}
@@ -329,6 +331,47 @@ derive_serial(struct cpk_card_info *ci)
 	}
 }
 
+/* Clamp a size the card states into [lo, hi]; note when it had to. */
+static size_t
+clamp_size(struct cpk_card_info *ci, const char *what, size_t v, size_t lo, size_t hi)
+{
+	if (v >= lo && v <= hi)
+		return v;
+	note(ci, "GET DATA 7F66 gives a largest %s of %zu bytes; the record says %zu", what, v,
+	    v < lo ? lo : hi);
+	return v < lo ? lo : hi;
+}
+
+/*
+ * The card's largest command and response: with extended length in the ATR,
+ * what 7F66 says (within ISO's bounds), or ISO's largest when it says
+ * nothing; without it, none (short APDUs).
+ */
+static void
+derive_ext_length(struct cpk_card_info *ci)
+{
+	if (ci->ext_length && ci->has_ext_info && ci->max_command <= CPK_APDU_SHORT_MAX_LEN) {
+		note(ci, "GET DATA 7F66 gives a largest command of %zu bytes: short APDUs only",
+		    ci->max_command);
+		ci->ext_length = false;
+	}
+	if (!ci->ext_length) {
+		ci->max_command = ci->max_response = 0;
+		return;
+	}
+	if (!ci->has_ext_info) {
+		note(ci, "the ATR announces extended length but the card gives no GET DATA 7F66 "
+		    "limits; the record assumes ISO's largest APDUs");
+		ci->max_command = CPK_APDU_MAX_LEN;
+		ci->max_response = CPK_APDU_EXT_MAX_RESPONSE;
+		return;
+	}
+	ci->max_command = clamp_size(ci, "command", ci->max_command, CPK_APDU_SHORT_MAX_LEN + 1,
+	    CPK_APDU_MAX_LEN);
+	ci->max_response = clamp_size(ci, "response", ci->max_response,
+	    CPK_APDU_SHORT_MAX_RESPONSE, CPK_APDU_EXT_MAX_RESPONSE);
+}
+
 cpk_status
 cpk_identify_finish(struct cpk_card_info *ci, bool has_i, uint8_t i, struct cpk_error *err)
 {
@@ -347,6 +390,7 @@ cpk_identify_finish(struct cpk_card_info *ci, bool has_i, uint8_t i, struct cpk_
 		    "latter", a, b);
 	}
 	derive_serial(ci);
+	derive_ext_length(ci);
 	return CPK_OK;
 }
 
@@ -417,7 +461,9 @@ static cpk_status
 get_data(struct cpk_transport *t, const struct cpk_identify_hooks *h, uint16_t tag,
     struct cpk_card_info *ci, struct cpk_buf *resp, struct cpk_error *err)
 {
-	uint8_t cmd[5] = { 0x80, 0xCA, (uint8_t)(tag >> 8), (uint8_t)tag, 0x00 };
+	/* 7F66 is an ISO/IEC 7816-4 object (CLA 00); the others GlobalPlatform's. */
+	uint8_t cmd[5] = { tag == 0x7F66 ? 0x00 : 0x80, 0xCA, (uint8_t)(tag >> 8), (uint8_t)tag,
+	    0x00 };
 	struct cpk_error perr;
 	uint16_t sw;
 	cpk_status st;
@@ -471,6 +517,22 @@ out:
 	return st;
 }
 
+/* The ATR's card capabilities: does the card take extended-length APDUs? */
+static bool
+read_atr(const struct cpk_transport *t, struct cpk_card_info *ci)
+{
+	struct cpk_error perr;
+
+	if (t->atr_len == 0)
+		return false;
+	cpk_error_clear(&perr);
+	if (cpk_identify_parse_atr(t->atr, t->atr_len, ci, &perr) != CPK_OK) {
+		note(ci, "the ATR: %.100s; short APDUs only", perr.msg);
+		ci->ext_length = false;
+	}
+	return ci->ext_length;
+}
+
 cpk_status
 cpk_identify(struct cpk_transport *t, const struct cpk_identify_opts *o,
     const struct cpk_identify_hooks *h, struct cpk_card_info *out, struct cpk_error *err)
@@ -499,6 +561,9 @@ cpk_identify(struct cpk_transport *t, const struct cpk_identify_opts *o,
 	for (k = 0; k < sizeof(tags) / sizeof(tags[0]); k++)
 		if ((st = get_data(t, h, tags[k], out, &resp, err)) != CPK_OK)
 			goto end;
+	/* Extended length: the limits, only from a card whose ATR announces it. */
+	if (read_atr(t, out) && (st = get_data(t, h, 0x7F66, out, &resp, err)) != CPK_OK)
+		goto end;
 	st = initialize_update(t, h, o, out, &resp, err);
 end:
 	cpk_error_clear(&end_err);
@@ -596,6 +661,9 @@ cpk_card_record_write(const struct cpk_card_info *ci, bool session, const char *
 	if (ci->cin_len > 0 && (st = put_hex(out, "cin", ci->cin, ci->cin_len, err)) != CPK_OK)
 		return st;
 	if (ci->serial[0] != '\0' && (st = put_line(out, err, "serial: %s\n", ci->serial)) != CPK_OK)
+		return st;
+	if (ci->ext_length && (st = put_line(out, err, "max-command: %zu\nmax-response: %zu\n",
+	    ci->max_command, ci->max_response)) != CPK_OK)
 		return st;
 	if (session && ((st = put_hex(out, "host-challenge", ci->host_challenge,
 	    SCP_CHALLENGE_LEN, err)) != CPK_OK ||

@@ -77,6 +77,17 @@ struct cpk_card_info {
 	struct cpk_card_key keys[CPK_IDENTIFY_MAX_KEYS];	/* E0 */
 	size_t nkeys;
 
+	/*
+	 * Extended length: the ATR's card capabilities (historical bytes,
+	 * compact-TLV tag 7, third byte bit 40) and GET DATA 7F66 (the largest
+	 * command and response APDU). After cpk_identify_finish: max_command
+	 * and max_response are set when ext_length, else 0 (short APDUs).
+	 */
+	bool has_caps;				/* the ATR carries card capabilities */
+	bool ext_length;
+	bool has_ext_info;			/* 7F66 */
+	size_t max_command, max_response;
+
 	char serial[CPK_IDENTIFY_SERIAL_MAX + 1];
 	const char *serial_from;		/* "CPLC", "CIN", "KDD" */
 
@@ -113,12 +124,26 @@ cpk_status cpk_identify(struct cpk_transport *t, const struct cpk_identify_opts 
     const struct cpk_identify_hooks *h, struct cpk_card_info *out, struct cpk_error *err);
 
 /*
- * One GET DATA answer (data without SW) for tag 9F7F, 42, 45, 66, E0 or CF.
+ * One GET DATA answer (data without SW) for tag 9F7F, 42, 45, 66, E0, CF or
+ * 7F66 (extended length information: 02 largest command, 02 largest response).
  * The answer is the whole TLV (a bare CPLC of 42 bytes is accepted too).
  * CPK_ERR_PARSE for a malformed answer (ci unchanged for that tag).
  */
 cpk_status cpk_identify_parse_getdata(uint16_t tag, const uint8_t *p, size_t n,
     struct cpk_card_info *ci, struct cpk_error *err);
+
+/*
+ * The card's ATR (ISO/IEC 7816-3): finds the historical bytes and, when
+ * they are compact-TLV objects (category 00 or 80), the card capabilities
+ * (tag 7) and their "extended Lc and Le fields" bit. CPK_ERR_PARSE for a
+ * truncated ATR or compact-TLV object, or bytes after the check byte.
+ */
+cpk_status cpk_identify_parse_atr(const uint8_t *atr, size_t n, struct cpk_card_info *ci,
+    struct cpk_error *err);
+
+/* GET DATA 7F66 (the whole TLV), for cpk_identify_parse_getdata. */
+cpk_status cpk_identify_parse_ext_info(const uint8_t *p, size_t n, struct cpk_card_info *ci,
+    struct cpk_error *err);
 
 /* The INITIALIZE UPDATE answer (data without SW) to host_challenge. */
 cpk_status cpk_identify_parse_iu(const uint8_t *p, size_t n,

@@ -321,6 +321,20 @@ static const struct cpk_transport_ops pcsc_ops = {
 	.close = pcsc_close,
 };
 
+/* The connected card's ATR (what identify reads the card capabilities from); none if unknown. */
+static void
+card_atr(struct pcsc_ctx *c, struct cpk_transport *t)
+{
+	char name[256];
+	DWORD namelen = sizeof(name), state = 0, proto = 0, atrlen = sizeof(t->atr);
+
+	if (SCardStatus(c->card, name, &namelen, &state, &proto, t->atr, &atrlen) ==
+	    SCARD_S_SUCCESS && atrlen <= sizeof(t->atr))
+		t->atr_len = atrlen;
+	else
+		t->atr_len = 0;
+}
+
 cpk_status
 cpk_pcsc_open(const char *want, struct cpk_transport *t, struct cpk_error *err)
 {
@@ -352,6 +366,7 @@ cpk_pcsc_open(const char *want, struct cpk_transport *t, struct cpk_error *err)
 		goto out;
 	}
 	c->card_ok = true;
+	card_atr(c, t);
 	t->ops = &pcsc_ops;
 	t->ctx = c;
 	snprintf(t->name, sizeof(t->name), "%s", readers[pick].name);

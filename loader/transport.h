@@ -30,10 +30,14 @@ struct cpk_transport_ops {
 	void (*close)(void *ctx);
 };
 
+#define CPK_TRANSPORT_MAX_ATR 33
+
 struct cpk_transport {
 	const struct cpk_transport_ops *ops;
 	void *ctx;
 	char name[128];			/* reader name, for messages */
+	uint8_t atr[CPK_TRANSPORT_MAX_ATR];	/* the card's ATR when the transport knows it */
+	size_t atr_len;			/* 0: unknown */
 };
 
 /* Largest response the exchange assembles from 61xx chains. */

@@ -357,6 +357,148 @@ test_exchange(void)
 	CHECK_STATUS(cpk_identify(&t, &o, NULL, &ci, &err), CPK_ERR_ARG);
 }
 
+/* --- extended length: the ATR's card capabilities, GET DATA 7F66, the record --- */
+
+static cpk_status
+atr(const char *hex, struct cpk_card_info *ci, struct cpk_error *err)
+{
+	uint8_t b[40];
+	size_t n = test_unhex(hex, b, sizeof(b));
+
+	cpk_card_info_init(ci);
+	cpk_error_clear(err);
+	return cpk_identify_parse_atr(b, n, ci, err);
+}
+
+static const struct {
+	const char *hex, *msg;
+} bad_atrs[] = {
+	{ "3B", "ATR of 1 bytes" },
+	{ "3C00", "ATR starts with 3C, not 3B or 3F" },
+	{ "3BF0", "ATR ends in its interface bytes" },
+	{ "3B80", "ATR ends before TD1" },
+	{ "3B858001807300", "ATR announces 5 historical bytes but 3 follow" },
+	{ "3B85800180740021400000", "ATR has 2 bytes after its historical bytes; expected the "
+	  "check byte" },
+	{ "3B0280740000", "ATR has 2 bytes after its historical bytes; expected none" },
+	{ "3B03807301", "object 73 says 3 bytes but 1 follow" },
+	{ "3B03007300", "category 00 without their status indicator" },
+	/* Card capabilities that announce it, then a truncated object: nothing kept. */
+	{ "3B0780730000407201", "object 72 says 2 bytes but 1 follow" },
+};
+
+static void
+test_ext_length(void)
+{
+	size_t k;
+	struct cpk_card_info ci;
+	struct cpk_error err;
+	struct cpk_buf out = CPK_BUF_INIT;
+	struct card_record rec;
+
+	/* cardsim's: T=1, 80 | 73 00 21 40, TCK. */
+	CHECK_OK(atr("3B858001807300214096", &ci, &err));
+	CHECK(ci.has_caps && ci.ext_length);
+	/* Capabilities without the bit; a category 00 with its status indicator; none. */
+	CHECK_OK(atr("3B858001807300210016", &ci, &err));
+	CHECK(ci.has_caps && !ci.ext_length);
+	CHECK_OK(atr("3B8880010073000040009000AA", &ci, &err));
+	CHECK(ci.has_caps && ci.ext_length);
+	CHECK_OK(atr("3B80800101", &ci, &err));
+	CHECK(!ci.has_caps && !ci.ext_length);
+	/* T=0 only: no check byte; TA1 TB1 TC1 skipped. */
+	CHECK_OK(atr("3B7396110080" "4140", &ci, &err));
+	CHECK(!ci.has_caps);
+	CHECK_OK(atr("3B759611008073000000", &ci, &err));
+	CHECK(ci.has_caps && !ci.ext_length);
+	/* Malformed ATRs: each refused with its reason, ci unchanged. */
+	for (k = 0; k < sizeof(bad_atrs) / sizeof(bad_atrs[0]); k++) {
+		CHECK_STATUS(atr(bad_atrs[k].hex, &ci, &err), CPK_ERR_PARSE);
+		CHECK_MSG(&err, bad_atrs[k].msg);
+		CHECK(!ci.has_caps && !ci.ext_length);
+	}
+
+	/* Over a transport whose ATR announces it: GET DATA 7F66 (ISO class) before IU. */
+	{
+		struct script ext = {
+			{ "*", "*", "*", "*", "*", "*", "*", "00CA7F6600",
+			  "8050000008010203040506070800" },
+			{ "9000", "6A88", "6A88", "6A88", "6A88", "6A88", "6A88",
+			  "7F66080202FFFF0202FFFF9000", IU03 "9000" }, 9, 0, 0 };
+		struct cpk_transport t = { .ops = &scripted_ops, .ctx = &ext };
+		struct cpk_identify_opts o = { .host_challenge = hc };
+
+		t.atr_len = test_unhex("3B858001807300214096", t.atr, sizeof(t.atr));
+		CHECK_OK(cpk_identify(&t, &o, NULL, &ci, &err));
+		CHECK(ext.pos == ext.n && ci.ext_length && ci.max_command == 65535);
+		/* A malformed ATR is noted: short APDUs, no 7F66. */
+		ext.pos = 0;
+		ext.expect[7] = "8050000008010203040506070800";
+		ext.answer[7] = IU03 "9000";
+		ext.n = 8;
+		t.atr_len = test_unhex("3B8580", t.atr, sizeof(t.atr));
+		CHECK_OK(cpk_identify(&t, &o, NULL, &ci, &err));
+		CHECK(ext.pos == ext.n && !ci.ext_length && ci.max_command == 0);
+		CHECK(ci.nnotes == 1 && strstr(ci.notes[0], "the ATR: ATR ends before TD2; short "
+		    "APDUs only") != NULL);
+	}
+
+	/* GET DATA 7F66: the largest command and response. */
+	cpk_card_info_init(&ci);
+	CHECK_OK(getdata(0x7F66, "7F66080202FFFF0202FFFF", &ci));
+	CHECK(ci.has_ext_info && ci.max_command == 65535 && ci.max_response == 65535);
+	CHECK_OK(getdata(0x7F66, "7F660B020104020300FF0002010A", &ci));	/* third ignored */
+	CHECK(ci.max_command == 4 && ci.max_response == 0xFF00);
+	cpk_card_info_init(&ci);
+	CHECK_STATUS(getdata(0x7F66, "7F66040202FFFF", &ci), CPK_ERR_PARSE);
+	CHECK_STATUS(getdata(0x7F66, "7F6604040201000202", &ci), CPK_ERR_PARSE);
+	CHECK_STATUS(getdata(0x7F66, "7F6606020100020101", &ci), CPK_ERR_PARSE);
+	CHECK_STATUS(getdata(0x7F66, "7F66080204000100000202FFFF", &ci), CPK_ERR_PARSE);
+	CHECK_STATUS(getdata(0x7F66, "7F66060201010201010000", &ci), CPK_ERR_PARSE);
+	CHECK_STATUS(getdata(0x7F66, "7F650602010102010100", &ci), CPK_ERR_PARSE);
+	CHECK(!ci.has_ext_info);
+
+	/* The record: with 7F66, its limits (within ISO's); without, ISO's largest. */
+	cpk_card_info_init(&ci);
+	test_unhex(ISD, ci.sd_aid, sizeof(ci.sd_aid));
+	ci.sd_aid_len = 8;
+	ci.ext_length = true;
+	CHECK_OK(getdata(0x7F66, "7F66090202FFFF0203010003", &ci));
+	CHECK_OK(iu(IU03, &ci));
+	CHECK_OK(cpk_identify_finish(&ci, false, 0, NULL));
+	CHECK(ci.max_command == 65535 && ci.max_response == 65538 && ci.nnotes == 1);
+	CHECK_STR(ci.notes[0], "GET DATA 7F66 gives a largest response of 65539 bytes; the "
+	    "record says 65538");
+	CHECK_OK(cpk_card_record_write(&ci, false, NULL, &out, NULL));
+	CHECK_OK(cpk_buf_append_byte(&out, 0, NULL));
+	out.len--;
+	CHECK(strstr((const char *)out.data, "max-command: 65535\nmax-response: 65538\n") != NULL);
+	cpk_error_clear(&err);
+	CHECK_OK(card_parse_yaml("card.yaml", out.data, out.len, &rec, &err));
+	CHECK(rec.max_command == 65535 && rec.max_response == 65538);
+	CHECK(card_max_lc(&rec) == 65528);
+	card_record_clear(&rec);
+
+	cpk_card_info_init(&ci);
+	ci.ext_length = true;
+	CHECK_OK(iu(IU03, &ci));
+	CHECK_OK(cpk_identify_finish(&ci, false, 0, NULL));
+	CHECK(ci.max_command == 65544 && ci.max_response == 65538);
+	CHECK(strstr(ci.notes[0], "gives no GET DATA 7F66 limits") != NULL);
+	/* 7F66 that says short: short APDUs, no fields in the record. */
+	cpk_card_info_init(&ci);
+	ci.ext_length = true;
+	CHECK_OK(getdata(0x7F66, "7F66060201FF0201FF", &ci));
+	CHECK_OK(iu(IU03, &ci));
+	CHECK_OK(cpk_identify_finish(&ci, false, 0, NULL));
+	CHECK(!ci.ext_length && ci.max_command == 0);
+	cpk_buf_reset(&out);
+	CHECK_OK(cpk_card_record_write(&ci, false, NULL, &out, NULL));
+	CHECK_OK(cpk_buf_append_byte(&out, 0, NULL));
+	CHECK(strstr((const char *)out.data, "max-command") == NULL);
+	cpk_buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -365,5 +507,6 @@ main(void)
 	test_serial();
 	test_record();
 	test_exchange();
+	test_ext_length();
 	return test_summary("identify");
 }

@@ -451,6 +451,9 @@ cmd_get_data(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out)
 	case 0x00CF:
 		st = cpk_tlv_put(out, 0xCF, c->id.kdd, sizeof(c->id.kdd), &err);
 		break;
+	case 0x7F66:
+		sw = cs_extlen_get_data(c, out);
+		goto out;
 	default:
 		sw = cs_refuse(c, SW_NOT_FOUND, "GET DATA %04X: unknown tag", tag);
 		goto out;
@@ -662,10 +665,8 @@ check_command(struct cardsim *c, const struct cpk_apdu *a, const struct cs_comma
 
 	if ((sw = check_cla(c, a->cla, &cls)) != SW_OK)
 		goto out;
-	if (a->extended) {
-		sw = cs_refuse(c, SW_WRONG_LENGTH, "extended-length APDUs are not supported");
+	if ((sw = cs_extlen_check(c, a)) != SW_OK)
 		goto out;
-	}
 	if (c->selected >= 0 && !(a->ins == INS_SELECT && cls == CLS_ISO && !(a->cla & 0x04))) {
 		sw = cs_refuse(c, SW_INS, "the selected application implements no command");
 		goto out;

@@ -39,6 +39,10 @@
 #define INS_GENERATE_KEY_PAIR 0x46
 #define INS_SET_STATUS 0xF0
 
+/* Extended length (extlen.c): the length rule, GET DATA 7F66. */
+uint16_t cs_extlen_check(struct cardsim *c, const struct cpk_apdu *a);
+uint16_t cs_extlen_get_data(struct cardsim *c, struct cpk_buf *out);
+
 /* Record why a command is refused; returns sw. */
 uint16_t cs_refuse(struct cardsim *c, uint16_t sw, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -115,6 +115,12 @@ struct cs_identity {
 	 */
 	uint8_t dap_key[CS_DAP_KEY_MAX];
 	size_t dap_key_len;
+	/*
+	 * Extended length: the largest command and response APDU in bytes
+	 * (262 to 65535: a vpcd frame carries at most 65535); 0 = short APDUs
+	 * only, an extended one answers 6700.
+	 */
+	size_t max_apdu;
 };
 
 /* Fault injection (command numbers count every APDU from 1). */
@@ -216,6 +222,9 @@ const char *cardsim_card_state_name(uint8_t life_cycle);
 
 /* Bytes of card memory used by load files. */
 size_t cardsim_memory_used(const struct cardsim *card);
+
+/* The default ATR of a card with extended length (its card capabilities say so). */
+void cs_extlen_default_atr(struct cs_identity *id);
 
 /* Release a stored-data list. */
 void cs_stored_clear(struct cs_stored *s);

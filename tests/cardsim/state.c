@@ -174,10 +174,29 @@ get_aid(const struct yctx *y, const yaml_node_t *n, const char *key, struct cs_a
 }
 
 enum { C_ISD, C_ATR, C_CPLC, C_IIN, C_CIN, C_KDD, C_SCP, C_I, C_MEMORY, C_LIFE_CYCLE, C_DAP_KEY,
-	C_N };
+	C_EXTLEN, C_N };
 static const char *const card_keys[C_N] = {
 	"isd", "atr", "cplc", "iin", "cin", "kdd", "scp", "i", "memory", "life-cycle", "dap-key",
+	"extended-length",
 };
+
+/* extended-length: N (262 to 65535); without an 'atr', the ATR announces it. */
+static cpk_status
+read_extlen(const struct yctx *y, const yaml_node_t *n, bool has_atr, struct cardsim *c)
+{
+	unsigned long v;
+	cpk_status st;
+
+	if ((st = get_uint(y, n, "extended-length", 65535, &v)) != CPK_OK)
+		return st;
+	if (v < 262)
+		return yerr(y, n, "'extended-length' is the largest APDU in bytes: 262 to 65535 "
+		    "(a short APDU is at most 261)");
+	c->id.max_apdu = v;
+	if (!has_atr)
+		cs_extlen_default_atr(&c->id);
+	return CPK_OK;
+}
 
 static cpk_status
 read_card(const struct yctx *y, const yaml_node_t *map, struct cardsim *c)
@@ -226,6 +245,9 @@ read_card(const struct yctx *y, const yaml_node_t *map, struct cardsim *c)
 			goto out;
 		c->id.memory = n;
 	}
+	if (v[C_EXTLEN] != NULL &&
+	    (st = read_extlen(y, v[C_EXTLEN], v[C_ATR] != NULL, c)) != CPK_OK)
+		goto out;
 	if (v[C_LIFE_CYCLE] != NULL) {
 		if ((st = get_byte(y, v[C_LIFE_CYCLE], "life-cycle", &c->id.life_cycle)) != CPK_OK)
 			goto out;
@@ -808,6 +830,8 @@ cardsim_state_write(const struct cardsim *c, FILE *out, struct cpk_error *err)
 		fprintf(out, "  life-cycle: %02X\n", c->id.life_cycle);
 	if (c->id.dap_key_len > 0)
 		put_hex_line(out, "  ", "dap-key", c->id.dap_key, c->id.dap_key_len);
+	if (c->id.max_apdu > 0)
+		fprintf(out, "  extended-length: %zu\n", c->id.max_apdu);
 	fprintf(out, "key-sets:\n");
 	for (i = 0; i < c->nkeysets; i++) {
 		ks = &c->keysets[i];

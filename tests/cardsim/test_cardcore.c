@@ -20,6 +20,7 @@
 #include "cardsim_state.h"
 #include "cpk_apdu.h"
 #include "cpk_bundle.h"
+#include "gp_cmd.h"
 #include "scp.h"
 #include "testlib.h"
 
@@ -1342,6 +1343,118 @@ test_dap(void)
 	cpk_buf_free(&other);
 }
 
+/* --- extended length --- */
+
+/* A wrapped command built from a plain one (any length); returns the SW. */
+static uint16_t
+sxmit_bytes(struct cardsim *c, struct scp_session *s, const uint8_t *cmd, size_t n)
+{
+	struct cpk_buf wrapped = CPK_BUF_INIT, resp = CPK_BUF_INIT, plain = CPK_BUF_INIT;
+	uint16_t sw = 0;
+
+	if (scp_wrap_command(s, cmd, n, &wrapped, NULL) != CPK_OK)
+		abort();
+	cardsim_process(c, wrapped.data, wrapped.len, &resp);
+	if (resp.len >= 2 && scp_unwrap_response(s, resp.data, resp.len, &plain, &sw, NULL) !=
+	    CPK_OK)
+		sw = 0;
+	cpk_buf_free(&wrapped);
+	cpk_buf_free(&resp);
+	cpk_buf_free(&plain);
+	return sw;
+}
+
+/* INSTALL [for load] without a hash, then the load file in LOAD blocks of `block` bytes. */
+static uint16_t
+load_blocks(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, size_t block)
+{
+	struct cpk_buf file = CPK_BUF_INIT, apdu = CPK_BUF_INIT;
+	size_t count = 0, i;
+	uint16_t sw;
+
+	if ((sw = sxmit(c, s, "80E602000E09" PKG "0000000000", NULL)) != 0x9000)
+		goto out;
+	if (gp_load_file(lfdb->data, lfdb->len, &file, NULL) != CPK_OK ||
+	    gp_load_block_count(file.len, block, &count, NULL) != CPK_OK)
+		abort();
+	for (i = 0; i < count; i++) {
+		if (gp_cmd_load(file.data, file.len, block, i, &apdu, NULL) != CPK_OK)
+			abort();
+		if ((sw = sxmit_bytes(c, s, apdu.data, apdu.len)) != 0x9000)
+			goto out;
+	}
+out:
+	cpk_buf_free(&file);
+	cpk_buf_free(&apdu);
+	return sw;
+}
+
+/* config_scp03 with extended-length: N (text holds the result). */
+static const char *
+config_extlen(char *text, size_t cap, const char *n)
+{
+	const char *at = strstr(config_scp03, "key-sets:");
+
+	if (at == NULL || snprintf(text, cap, "%.*s  extended-length: %s\n%s",
+	    (int)(at - config_scp03), config_scp03, n, at) >= (int)cap)
+		abort();
+	return text;
+}
+
+static void
+test_extended_length(void)
+{
+	char text[1024];
+	struct cardsim *c = new_card(config_extlen(text, sizeof(text), "65535"));
+	struct scp_keyset keys;
+	struct scp_session s;
+	struct cpk_buf lfdb = CPK_BUF_INIT, d = CPK_BUF_INIT;
+
+	host_keys(&keys, GP_KEY_AES, 0x30);
+	make_lfdb(&lfdb, 80000, 1);
+	/* The ATR's card capabilities and GET DATA 7F66 announce it. */
+	CHECK_HEX(c->id.atr, c->id.atr_len, "3B858001807300214096");
+	CHECK_SW(xmit(c, "80CA7F6600", &d), 0x9000);
+	CHECK_HEX(d.data, d.len, "7F66080202FFFF0202FFFF");
+	/* 80,000 bytes in LOAD blocks of 65,519 (C-DEC): two extended commands. */
+	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x03, &s, NULL), 0x9000);
+	CHECK_SW(load_blocks(c, &s, &lfdb, 65519), 0x9000);
+	CHECK(cardsim_find_loadfile(c, (const uint8_t *)"\xA0\x00\x00\x01\x51\x53\x50\x4B\x47",
+	    9) != NULL);
+	scp_session_clear(&s);
+	cardsim_free(&c);
+
+	/* A card that takes at most 1000 bytes: a larger command is refused. */
+	c = new_card(config_extlen(text, sizeof(text), "1000"));
+	CHECK_SW(xmit(c, "80CA7F6600", &d), 0x9000);
+	CHECK_HEX(d.data, d.len, "7F66080202" "03E8" "0202" "03E8");
+	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
+	CHECK_SW(load_blocks(c, &s, &lfdb, 989), 0x6700);
+	CHECK(strstr(c->why, "a command of 1004 bytes exceeds the card's 1000") != NULL);
+	scp_session_clear(&s);
+	cardsim_free(&c);
+
+	/* A short-only card: no 7F66, and 6700 to an extended LOAD sent anyway. */
+	c = new_card(config_scp03);
+	CHECK_HEX(c->id.atr, c->id.atr_len, "3B80800101");
+	CHECK_SW(xmit(c, "80CA7F6600", NULL), 0x6A88);
+	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
+	CHECK_SW(load_blocks(c, &s, &lfdb, 400), 0x6700);
+	CHECK(strstr(c->why, "extended-length APDUs are not supported (the card takes short "
+	    "APDUs only)") != NULL);
+	CHECK(cardsim_find_loadfile(c, (const uint8_t *)"\xA0\x00\x00\x01\x51\x53\x50\x4B\x47",
+	    9) == NULL);
+	scp_session_clear(&s);
+	cardsim_free(&c);
+
+	check_config_error("card:\n  scp: 3\n  i: 70\n  extended-length: 261\n",
+	    "'extended-length' is the largest APDU in bytes: 262 to 65535 (a short APDU is at "
+	    "most 261)", 4, __LINE__);
+	scp_keyset_clear(&keys);
+	cpk_buf_free(&lfdb);
+	cpk_buf_free(&d);
+}
+
 int
 main(void)
 {
@@ -1357,5 +1470,6 @@ main(void)
 	test_state();
 	test_life_cycle();
 	test_dap();
+	test_extended_length();
 	return test_summary("cardcore");
 }

@@ -9,7 +9,7 @@
 #                keys as version 02)
 #   $T/sign/     a 0600 copy of keys/test-signing.key, and the .pub
 #   $T/p/        copies of profiles/*.yaml (byte for byte: the manifest holds
-#                their SHA-256) and hello.cap next to them, made by capgen
+#                their SHA-256) and hello.cap and big.cap next to them, made by capgen
 #                as the profiles' comments say (capgen is deterministic, and
 #                only the Load File Data Block it holds enters a bundle)
 # and removes it on exit (check.sh: fail, expect, check, finish).
@@ -27,7 +27,9 @@ setup_work() {
 	    chmod 644 "$T/sign/test-signing.pub" &&
 	    cp "$SRCROOT"/profiles/*.yaml "$T/p/" &&
 	    "$CAPGEN" -o "$T/p/hello.cap" --package F043504B48454C4C4F \
-	        --applet F043504B48454C4C4F01 ||
+	        --applet F043504B48454C4C4F01 &&
+	    "$CAPGEN" -o "$T/p/big.cap" --package F043504B4249 --applet F043504B424901 \
+	        -s 82000 ||
 	    { echo "setup failed" >&2; exit 1; }
 	# The rotation example reads new-keys.yaml relative to -k.
 	KEYS=$T/keys
@@ -35,9 +37,12 @@ setup_work() {
 	PUB=$T/sign/test-signing.pub
 }
 
-# The sample card record that fits a profile (by its SCP version).
+# The sample card record that fits a profile (by its SCP version; with
+# extended length for block-size: max).
 card_for() {
-	if grep -q '^  scp: 02' "$1"; then
+	if grep -q '^      block-size: max' "$1"; then
+		echo "$SRCROOT/tests/cli/data/card-scp03-ext.yaml"
+	elif grep -q '^  scp: 02' "$1"; then
 		echo "$SRCROOT/tests/cli/data/card-scp02.yaml"
 	else
 		echo "$SRCROOT/tests/cli/data/card-scp03.yaml"

@@ -1280,6 +1280,70 @@ test_https() {
 	check_log_lines
 }
 
+# Extended length (issue 14 item 2): a card whose ATR announces it is
+# identified with its largest command and response; profiles/large-load.yaml
+# (block-size: max) loads an 82 KB load file in two extended-length LOAD
+# commands through pcscd and vpcd. The same card configured short-only
+# answers 6700 to the first extended LOAD; the same profile for a short-only
+# card record is refused by cardc compile with what the card takes.
+test_extended_length() {
+	local big=F043504B4249 bigapp=F043504B424901
+	harness_start_pcscd
+	sed -e '/^  atr: /d' -e 's/^  memory: 131072$/  memory: 1048576\n  extended-length: 65535/' \
+	    "$CARDS/scp03.yaml" >"$WORK/ext-card.yaml" || harness_die "config"
+	cp "$SRC/profiles/large-load.yaml" "$WORK/p/" || harness_die "profile"
+	"$CAPGEN" -o "$WORK/p/big.cap" --package $big --applet $bigapp -s 82000 >/dev/null ||
+	    harness_die "capgen"
+	start_card "$WORK/ext-card.yaml"
+	identify card
+	grep -qx 'max-command: 65535' "$WORK/card.yaml" &&
+	    grep -qx 'max-response: 65535' "$WORK/card.yaml" || harness_die "identify: extended length"
+	grep -q "extended length: commands of up to 65535 bytes, responses of up to 65535" \
+	    "$WORK/identify.err" || harness_die "identify: extended length summary"
+	compile "$WORK/p/large-load.yaml" "$WORK/card.yaml" "$WORK/ext.cpk"
+
+	# The card restarted short-only (its state without extended-length, the
+	# short ATR): the first extended LOAD is answered 6700.
+	harness_stop_cardsim
+	cp "$WORK/card.state" "$WORK/ext.state" || harness_die "state"
+	sed -e '/^  extended-length: /d' -e 's/^  atr: .*/  atr: 3B80800101/' "$WORK/ext.state" \
+	    >"$WORK/card.state" || harness_die "short state"
+	harness_start_cardsim --state "$WORK/card.state" -v
+	harness_wait_card
+	cardload_run 4 "$WORK/ext.cpk"
+	err_has "(LOAD 1/2) with 6700"
+	grep -q "extended-length APDUs are not supported (the card takes short APDUs only)" \
+	    "$(cardsim_log)" || harness_die "cardsim: no 6700 for the extended LOAD"
+
+	# Back to extended length: a new record, a new bundle, installed.
+	harness_stop_cardsim
+	cp "$WORK/ext.state" "$WORK/card.state" || harness_die "state"
+	harness_start_cardsim --state "$WORK/card.state" -v
+	harness_wait_card
+	identify card
+	compile "$WORK/p/large-load.yaml" "$WORK/card.yaml" "$WORK/ext.cpk"
+	cardload_run 0 "$WORK/ext.cpk"
+	err_has "done: all"
+	[ "$(card_commands 84E8)" = 2 ] || harness_die "expected 2 LOAD commands"
+	grep -Eq "^cardsim: >> 84E8000000FFF" "$(cardsim_log)" ||
+	    harness_die "the first LOAD is not extended (00 FF F7)"
+	harness_stop_cardsim
+	print_registry
+	registry_has "^LOADFILE ${big}  v1.0  82000 bytes"
+	registry_has "^APP ${bigapp}  SELECTABLE  from ${big}"
+
+	# A short-only card record: refused at compile time, nothing written.
+	grep -v '^max-' "$WORK/card.yaml" >"$WORK/short.yaml" || harness_die "short record"
+	"$CARDC" compile -p "$WORK/p/large-load.yaml" -c "$WORK/short.yaml" -k "$WORK/keys" \
+	    -s "$WORK/keys/test-signing.key" -o "$WORK/short.cpk" 2>"$WORK/err"
+	[ $? = 1 ] || harness_die "cardc compile for a short-only card: exit $?, expected 1"
+	cat "$WORK/err" >&2
+	grep -qF "large-load.yaml:44:19: load file is 82,005 bytes; this card takes at most 61,184 bytes in 256 short LOAD commands at level 13 (no extended length in its card record)" \
+	    "$WORK/err" || harness_die "cardc compile: the refusal's message"
+	[ ! -e "$WORK/short.cpk" ] || harness_die "a refused compile wrote a bundle"
+	check_log_lines
+}
+
 case $TEST in
 load) test_load ;;
 life-cycle) test_life_cycle ;;
@@ -1305,6 +1369,7 @@ receipt-scp02) test_receipt_scp02 ;;
 receipt-session) test_receipt_session ;;
 receipt-capture) test_receipt_capture ;;
 https) test_https ;;
+extended-length) test_extended_length ;;
 interrupt-download) test_interrupt_download ;;
 *) harness_die "unknown test '$TEST'" ;;
 esac

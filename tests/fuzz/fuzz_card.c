@@ -77,6 +77,12 @@ check_record(const struct card_record *c)
 	FUZZ_CHECK(c->counter_len == (c->scp == SCP02 ? 2u : 3u) ||
 	    (c->counter_len == 0 && c->has_session));
 	FUZZ_CHECK(c->iin_len <= sizeof(c->iin) && c->cin_len <= sizeof(c->cin));
+	/* Extended length: absent, or ISO's bounds; the LOAD data it allows follows. */
+	FUZZ_CHECK(c->max_command == 0 || (c->max_command >= CARD_SHORT_COMMAND &&
+	    c->max_command <= CARD_EXT_COMMAND));
+	FUZZ_CHECK(c->max_response == 0 || (c->max_response >= CARD_SHORT_RESPONSE &&
+	    c->max_response <= CARD_EXT_RESPONSE));
+	FUZZ_CHECK(card_max_lc(c) >= 255 && card_max_lc(c) <= 65535);
 	FUZZ_CHECK(memchr(c->serial, '\0', sizeof(c->serial)) != NULL && serial_ok(c->serial));
 	if (c->has_session) {
 		FUZZ_CHECK(c->iu_len >= 28 && c->iu_len <= sizeof(c->iu_raw));
@@ -137,6 +143,20 @@ put_hex(struct cpk_buf *b, const char *key, const uint8_t *p, size_t n)
 	put(b, "\"");
 }
 
+/* ,"key":"decimal" */
+static void
+put_size(struct cpk_buf *b, const char *key, size_t v)
+{
+	char num[32];
+
+	put(b, ",\"");
+	put(b, key);
+	put(b, "\":\"");
+	snprintf(num, sizeof(num), "%zu", v);
+	put(b, num);
+	put(b, "\"");
+}
+
 static bool
 to_json(const struct card_record *c, struct cpk_buf *b)
 {
@@ -163,6 +183,10 @@ to_json(const struct card_record *c, struct cpk_buf *b)
 		put(b, ",\"serial\":");
 		put_string(b, c->serial);
 	}
+	if (c->max_command > 0)
+		put_size(b, "max-command", c->max_command);
+	if (c->max_response > 0)
+		put_size(b, "max-response", c->max_response);
 	if (c->has_session) {
 		put_hex(b, "host-challenge", c->host_challenge, sizeof(c->host_challenge));
 		put_hex(b, "iu-response", c->iu_raw, c->iu_len);
@@ -192,6 +216,7 @@ same_record(const struct card_record *a, const struct card_record *b)
 	    a->iin_len != b->iin_len || memcmp(a->iin, b->iin, a->iin_len) != 0 ||
 	    a->cin_len != b->cin_len || memcmp(a->cin, b->cin, a->cin_len) != 0 ||
 	    strcmp(a->serial, b->serial) != 0 || a->has_session != b->has_session ||
+	    a->max_command != b->max_command || a->max_response != b->max_response ||
 	    a->ndata != b->ndata)
 		return false;
 	if (a->has_session && (memcmp(a->host_challenge, b->host_challenge,

@@ -7,9 +7,10 @@
  * (compiler/card.h).
  *
  * Byte 0: bit 0, the caller gives i (byte 1); bit 1, a session record.
- * Then answers, each a selector byte (modulo 7: GET DATA CF, 9F7F, 42, 45,
- * 66, E0, or the INITIALIZE UPDATE answer), a u16 big-endian length and
- * the answer's data (without SW), in any order and number.
+ * Then answers, each a selector byte (modulo 9: GET DATA CF, 9F7F, 42, 45,
+ * 66, E0, 7F66, the INITIALIZE UPDATE answer, or the ATR), a u16
+ * big-endian length and the answer's data (without SW), in any order and
+ * number.
  *
  * Nothing crashes or leaks, and:
  * - a refused answer is a parse error with a message and leaves what was
@@ -23,7 +24,9 @@
  *   the same values (the security domain, SCP, i, key version, KDD,
  *   counter or live exchange, CPLC, IIN, CIN, serial), unless the card's
  *   own answers hold what no card record may (an i the protocol does not
- *   define, key version 00).
+ *   define, key version 00);
+ * - the card's largest command and response are in the record (within
+ *   ISO's bounds) exactly when the ATR announced extended length.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -33,7 +36,9 @@
 #include "identify.h"
 #include "scp.h"
 
-static const uint16_t tags[] = { 0x00CF, 0x9F7F, 0x0042, 0x0045, 0x0066, 0x00E0 };
+static const uint16_t tags[] = { 0x00CF, 0x9F7F, 0x0042, 0x0045, 0x0066, 0x00E0, 0x7F66 };
+#define SEL_IU (sizeof(tags) / sizeof(tags[0]))
+#define SEL_ATR (SEL_IU + 1)
 static const uint8_t host_challenge[SCP_CHALLENGE_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 static const uint8_t isd[] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00 };
 
@@ -63,8 +68,10 @@ answer(unsigned sel, const uint8_t *p, size_t n)
 
 	cpk_error_clear(&err);
 	memcpy(&before, &ci, sizeof(ci));
-	if (sel < sizeof(tags) / sizeof(tags[0]))
+	if (sel < SEL_IU)
 		st = cpk_identify_parse_getdata(tags[sel], p, n, &ci, &err);
+	else if (sel == SEL_ATR)
+		st = cpk_identify_parse_atr(p, n, &ci, &err);
 	else
 		st = cpk_identify_parse_iu(p, n, host_challenge, &ci, &err);
 	if (st != CPK_OK) {
@@ -72,7 +79,12 @@ answer(unsigned sel, const uint8_t *p, size_t n)
 		FUZZ_CHECK(memcmp(&before, &ci, sizeof(ci)) == 0);
 		return;
 	}
-	if (sel == sizeof(tags) / sizeof(tags[0])) {
+	if (sel == SEL_ATR)
+		FUZZ_CHECK(!ci.ext_length || ci.has_caps);
+	if (sel < SEL_IU && tags[sel] == 0x7F66)
+		FUZZ_CHECK(ci.has_ext_info && ci.max_command >= 1 && ci.max_command <= 0xFFFFFF &&
+		    ci.max_response >= 1 && ci.max_response <= 0xFFFFFF);
+	if (sel == SEL_IU) {
 		FUZZ_CHECK(ci.has_iu && ci.iu_len == n);
 		FUZZ_CHECK(ci.scp == 0x02 || ci.scp == 0x03);
 		FUZZ_CHECK(memcmp(ci.kdd, p, SCP_KDD_LEN) == 0 && ci.kvn == p[SCP_KDD_LEN]);
@@ -120,6 +132,10 @@ check_record(bool session)
 		FUZZ_CHECK(rec.iin_len == ci.iin_len && memcmp(rec.iin, ci.iin, ci.iin_len) == 0);
 		FUZZ_CHECK(rec.cin_len == ci.cin_len && memcmp(rec.cin, ci.cin, ci.cin_len) == 0);
 		FUZZ_CHECK(strcmp(rec.serial, ci.serial) == 0);
+		FUZZ_CHECK(rec.max_command == ci.max_command && rec.max_response == ci.max_response);
+		FUZZ_CHECK(ci.ext_length ? rec.max_command > CPK_APDU_SHORT_MAX_LEN &&
+		    rec.max_command <= CPK_APDU_MAX_LEN && rec.max_response <= CPK_APDU_EXT_MAX_RESPONSE :
+		    rec.max_command == 0);
 		card_record_clear(&rec);
 	}
 	cpk_buf_free(&text);
@@ -144,7 +160,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(ci.sd_aid, isd, sizeof(isd));
 	ci.sd_aid_len = sizeof(isd);
 	while (size >= 3) {
-		sel = data[0] % 7u;
+		sel = data[0] % (unsigned)(SEL_ATR + 1);
 		len = (size_t)data[1] << 8 | data[2];
 		data += 3;
 		size -= 3;

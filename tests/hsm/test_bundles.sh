@@ -50,7 +50,8 @@ same=0 refused=0
 
 # --- the example profiles and the sample cards ---
 cp "$SRCROOT"/profiles/*.yaml "$T/p/"
-"$CAPGEN" -o "$T/p/hello.cap" --package F043504B48454C4C4F --applet F043504B48454C4C4F01 ||
+"$CAPGEN" -o "$T/p/hello.cap" --package F043504B48454C4C4F --applet F043504B48454C4C4F01 &&
+    "$CAPGEN" -o "$T/p/big.cap" --package F043504B4249 --applet F043504B424901 -s 82000 ||
     exit 1
 for d in "$KEYS" "$TKEYS"; do
 	keyset 30 aes none "$d" gp-test-keys-aes.yaml && keyset 01 3des none "$d" gp-test-keys.yaml ||
@@ -61,7 +62,9 @@ for d in "$KEYS" "$TKEYS"; do
 	cp "$SRCROOT/keys/test-dap-rsa.pem" "$d/" && chmod 600 "$d/test-dap-rsa.pem" || exit 1
 done
 for prof in "$T"/p/*.yaml; do
-	if grep -q '^  scp: 02' "$prof"; then
+	if grep -q '^      block-size: max' "$prof"; then
+		card=$SRCROOT/tests/cli/data/card-scp03-ext.yaml
+	elif grep -q '^  scp: 02' "$prof"; then
 		card=$SRCROOT/tests/cli/data/card-scp02.yaml
 	else
 		card=$SRCROOT/tests/cli/data/card-scp03.yaml

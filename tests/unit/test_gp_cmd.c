@@ -122,6 +122,44 @@ test_load(void)
 	CHECK_STATUS(gp_load_block_count(2570, 10, &count, &err), CPK_ERR_RANGE);
 	CHECK_STR(err.msg, "the load file of 2570 bytes needs 257 LOAD commands of 10 bytes; "
 	    "at most 256 are possible (block numbers 00-FF)");
+	/* Extended length: a block over 255 bytes carries 00 Lc1 Lc2. */
+	CHECK_OK(gp_cmd_load(file.data, file.len, 256, 0, &b, NULL));
+	CHECK_HEX(b.data, 11, "80E8000000" "0100" "C4820100");
+	CHECK(b.len == 7 + 256);
+	CHECK_STATUS(gp_load_block_count(2570, 65536, &count, &err), CPK_ERR_RANGE);
+	CHECK_STR(err.msg, "LOAD block size 65536: must be 1 to 65535 bytes");
+	cpk_buf_free(&file);
+	cpk_buf_free(&b);
+}
+
+/* Load files above 65535 bytes: BER length 83, up to what the CAP format allows. */
+static void
+test_load_large(void)
+{
+	static uint8_t lfdb[GP_LFDB_MAX + 1];
+	struct cpk_buf file = CPK_BUF_INIT, b = CPK_BUF_INIT;
+	struct cpk_error err;
+	size_t count;
+
+	memset(lfdb, 0x22, sizeof(lfdb));
+	CHECK_OK(gp_load_file(lfdb, 70000, &file, NULL));
+	CHECK_HEX(file.data, 5, "C483011170");
+	CHECK(file.len == 70005);
+	CHECK_OK(gp_load_file(lfdb, GP_LFDB_MAX, &file, NULL));
+	CHECK(file.len == 5 + 720918);
+	/* 256 blocks of 2817 bytes carry it; of 2815, not. */
+	CHECK_OK(gp_load_block_count(file.len, 2817, &count, NULL));
+	CHECK(count == 256);
+	CHECK_STATUS(gp_load_block_count(file.len, 2815, &count, NULL), CPK_ERR_RANGE);
+	CHECK_OK(gp_cmd_load(file.data, file.len, 65535, 11, &b, NULL));
+	/* The last of 12: 720923 - 11 x 65535 = 38 bytes, a short Lc again. */
+	CHECK_HEX(b.data, 5, "80E8800B26");
+	CHECK_OK(gp_cmd_load(file.data, file.len, 65535, 10, &b, NULL));
+	CHECK_HEX(b.data, 7, "80E8000A00FFFF");
+	cpk_error_clear(&err);
+	CHECK_STATUS(gp_load_file(lfdb, GP_LFDB_MAX + 1, &file, &err), CPK_ERR_RANGE);
+	CHECK_STR(err.msg, "load file data block of 720919 bytes: the CAP format allows at most "
+	    "720918 (its eleven loaded components of at most 65535 bytes each)");
 	cpk_buf_free(&file);
 	cpk_buf_free(&b);
 }
@@ -326,6 +364,7 @@ main(void)
 	test_delete();
 	test_install_for_load();
 	test_load();
+	test_load_large();
 	test_install();
 	test_store_data();
 	test_put_key();

@@ -279,7 +279,7 @@ test_profile_schema_errors(void)
 	/* 5. out of range */
 	bad_profile(__LINE__, HEAD
 	    "      block-size: 300\n",
-	    "p.yaml:14:19: 'block-size' must be auto or a whole number from 1 to 255, got '300'");
+	    "p.yaml:14:19: 'block-size' must be auto, max or a whole number from 1 to 255, got '300'");
 	/* 6. missing required key */
 	bad_profile(__LINE__, HEAD
 	    "  - install:\n"
@@ -1739,6 +1739,76 @@ out:
 
 /* --- binding a profile to cards --- */
 
+/*
+ * block-size: max: the LOAD block per card record (extended length or not),
+ * and the refusals that say what the card takes.
+ */
+static void
+test_block_max(void)
+{
+	static const char text[] =
+	    "profile: 1\nname: big\nsecurity-domain:\n  aid: A000000151000000\n"
+	    "  scp: 03\n  i: 70\n  kvn: 30\n  security-level: c-mac+c-dec+r-mac\n"
+	    "keys:\n  file: aes.yaml\nsteps:\n  - load:\n      cap: big.cap\n"
+	    "      block-size: max\n";
+	static const char *const cards[] = {
+		CARD, CARD "max-command: 65535\n", CARD "max-command: 300\n",
+		CARD "max-command: 262\n",
+	};
+	static const char *const want[] = {
+		NULL, NULL,
+		"p.yaml:14:19: load file is 82,005 bytes; this card takes at most 69,376 bytes "
+		"in 256 LOAD commands of 271 bytes at level 13 (max-command 300 in its card record)",
+		"p.yaml:14:19: load file is 82,005 bytes; this card takes at most 61,184 bytes "
+		"in 256 short LOAD commands at level 13 (max-command 262 in its card record)",
+	};
+	struct capgen_spec spec;
+	struct profile *p = NULL;
+	struct card_record c;
+	struct cpk_error err;
+	size_t k, block;
+
+	hello_spec(&spec);
+	spec.lfdb_size = 82000;
+	make_cap("big.cap", &spec);
+	if (!CHECK_OK(profile_text(text, &p, &err))) {
+		fprintf(stderr, "  %s:%u:%u: %s\n", err.file, err.line, err.col, err.msg);
+		return;
+	}
+	CHECK(p->steps[0].u.load.block_max);
+	for (k = 0; k < sizeof(cards) / sizeof(cards[0]); k++) {
+		CHECK_OK(card_parse_yaml("c.yaml", (const uint8_t *)cards[k], strlen(cards[k]), &c,
+		    &err));
+		cpk_error_clear(&err);
+		if (k == 0) {
+			CHECK_STATUS(profile_check_card(p, &c, &err), CPK_ERR_RANGE);
+			EXPECT_ERROR(&err, "p.yaml:14:19: load file is 82,005 bytes; this card takes "
+			    "at most 61,184 bytes in 256 short LOAD commands at level 13 (no "
+			    "extended length in its card record)");
+		} else if (k == 1) {
+			CHECK_OK(profile_check_card(p, &c, &err));
+			CHECK_OK(profile_load_block(p, &p->steps[0].u.load, &c, &block, &err));
+			CHECK(block == 65519);
+		} else {
+			CHECK_STATUS(profile_check_card(p, &c, &err), CPK_ERR_RANGE);
+			EXPECT_ERROR(&err, "%s", want[k]);
+		}
+		card_record_clear(&c);
+	}
+	profile_free(&p);
+	/* A channel that stays short (SCP02 with R-MAC) is refused without a card. */
+	bad_profile(__LINE__, "profile: 1\nname: big\nsecurity-domain:\n  aid: A000000151000000\n"
+	    "  scp: 02\n  i: 75\n  kvn: 01\n  security-level: c-mac+c-dec+r-mac\n"
+	    "keys:\n  file: des.yaml\nsteps:\n  - load:\n      cap: big.cap\n"
+	    "      block-size: max\n",
+	    "p.yaml:14:19: the load file of 82005 bytes needs 344 LOAD commands of 239 bytes; "
+	    "at most 256 are possible (block numbers 00-FF)");
+	/* A number is still a number from 1 to 255. */
+	bad_profile(__LINE__, HEAD "      block-size: maximum\n",
+	    "p.yaml:14:19: 'block-size' must be auto, max or a whole number from 1 to 255, got "
+	    "'maximum'");
+}
+
 static void
 test_render(void)
 {
@@ -1959,6 +2029,7 @@ main(int argc, char **argv)
 	test_cap_errors();
 	test_cap_valid();
 	test_render();
+	test_block_max();
 	test_mutations();
 	test_examples();
 	teardown();

@@ -195,7 +195,8 @@ exchange(struct pair *p, const uint8_t *cmd, size_t n, const uint8_t *rdata, siz
 
 	if (!CHECK_OK(scp_wrap_command(&p->host, cmd, n, &w, &err)))
 		goto out;
-	CHECK(w.len <= 5 + 255 + 1);
+	/* Short when the plain command was short and its protection fits. */
+	CHECK(w.len <= (n <= 5 + 247 + 1 ? 5 + 255 + 1 : CPK_APDU_MAX_LEN));
 	CHECK((w.data[0] & 0x04) != 0);
 	if (tamper)
 		tamper_command(p, w.data, w.len, cmd, n);
@@ -225,14 +226,14 @@ out:
 static void
 build_cmd(struct cpk_buf *out, uint8_t ins, size_t lc, bool le, uint32_t seed)
 {
-	uint8_t data[256];
+	static uint8_t data[CPK_APDU_EXT_MAX_LC];
 	struct cpk_apdu a = { .cla = 0x80, .ins = ins, .p1 = 0x00, .p2 = 0x00 };
 
 	fill(data, lc, seed);
 	a.data = lc > 0 ? data : NULL;
 	a.lc = lc;
 	a.has_le = le;
-	a.ne = 256;
+	a.ne = lc > CPK_APDU_SHORT_MAX_LC ? CPK_APDU_EXT_MAX_NE : CPK_APDU_SHORT_MAX_NE;
 	cpk_buf_reset(out);
 	cpk_apdu_build(&a, out, NULL);
 }
@@ -245,7 +246,7 @@ run_matrix_cell(enum scp_version v, uint8_t i, uint8_t level, size_t keylen)
 	struct pair p;
 	struct cpk_buf cmd = CPK_BUF_INIT;
 	uint8_t rdata[200];
-	size_t k;
+	size_t k, ext_max;
 
 	make_keys(v, keylen, &keys);
 	if (!open_pair(&p, &keys, v, i, level, (uint32_t)(i * 7 + level)))
@@ -258,6 +259,23 @@ run_matrix_cell(enum scp_version v, uint8_t i, uint8_t level, size_t keylen)
 
 		build_cmd(&cmd, (uint8_t)(0xE2 + k), lens[k], le, (uint32_t)k);
 		exchange(&p, cmd.data, cmd.len, rdata, k * 20, 0x9000, tamper);
+	}
+	/*
+	 * Extended length: a command just over the short form (tampered: the
+	 * C-MAC covers the extended header) and the largest one; the card
+	 * recovers the plain command. SCP02 with R-MAC stays short.
+	 */
+	ext_max = scp_max_plain_data_lc(v, level, CPK_APDU_EXT_MAX_LC);
+	if (v == SCP02 && (level & SCP_SL_RMAC)) {
+		CHECK(ext_max == scp_max_plain_data(level));
+	} else {
+		CHECK(ext_max == ((level & SCP_SL_CDEC) ? 65519u : 65527u));
+		build_cmd(&cmd, 0xE8, 300, false, 7);
+		exchange(&p, cmd.data, cmd.len, rdata, 0, 0x9000, true);
+		build_cmd(&cmd, 0xE8, ext_max, false, 8);
+		exchange(&p, cmd.data, cmd.len, rdata, 1, 0x9000, false);
+		build_cmd(&cmd, 0xE8, 1000, true, 9);
+		exchange(&p, cmd.data, cmd.len, rdata, 2, 0x9000, false);
 	}
 	/* Warning and error status words. */
 	build_cmd(&cmd, 0xCA, 0, true, 1);
@@ -272,6 +290,71 @@ out:
 	scp_session_clear(&p.card);
 	scp_keyset_clear(&keys);
 	cpk_buf_free(&cmd);
+}
+
+/*
+ * Extended Lc in the C-MAC: the header as sent, 84 E8 00 00 00 Lc1 Lc2 with
+ * Lc = data + 8, computed here independently of the wrap code.
+ */
+static void
+check_extended_mac(enum scp_version v, uint8_t i)
+{
+	static uint8_t data[300];
+	static const uint8_t hdr[] = { 0x84, 0xE8, 0x00, 0x00, 0x00, 0x01, 0x34 };
+	struct scp_keyset keys;
+	struct pair p;
+	struct cpk_buf cmd = CPK_BUF_INIT, w = CPK_BUF_INIT, in = CPK_BUF_INIT;
+	uint8_t chain[16], full[16], icv[8];
+
+	make_keys(v, 16, &keys);
+	if (!open_pair(&p, &keys, v, i, 0x01, 5))
+		goto out;
+	build_cmd(&cmd, 0xE8, sizeof(data), false, 11);
+	fill(data, sizeof(data), 11);
+	memcpy(chain, p.host.mac_chain, sizeof(chain));
+	if (!CHECK_OK(scp_wrap_command(&p.host, cmd.data, cmd.len, &w, NULL)))
+		goto out;
+	CHECK(w.len == sizeof(hdr) + sizeof(data) + 8);
+	CHECK_MEM(w.data, sizeof(hdr), hdr, sizeof(hdr));
+	if (v == SCP03) {
+		cpk_buf_append(&in, chain, 16, NULL);
+	}
+	cpk_buf_append(&in, hdr, sizeof(hdr), NULL);
+	cpk_buf_append(&in, data, sizeof(data), NULL);
+	if (v == SCP03) {
+		CHECK_OK(gp_aes_cmac(p.host.s_mac, 16, in.data, in.len, full, NULL));
+	} else {
+		memcpy(icv, chain, 8);	/* i=05: the previous C-MAC, not encrypted */
+		CHECK_OK(gp_retail_mac(p.host.s_mac, icv, in.data, in.len, full, NULL));
+	}
+	CHECK_MEM(w.data + w.len - 8, 8, full, 8);
+	/* The card takes it and recovers the plain (extended) command. */
+	cpk_buf_reset(&in);
+	CHECK_OK(scp_unwrap_command(&p.card, w.data, w.len, &in, NULL));
+	CHECK_MEM(in.data, in.len, cmd.data, cmd.len);
+out:
+	scp_session_clear(&p.host);
+	scp_session_clear(&p.card);
+	scp_keyset_clear(&keys);
+	cpk_buf_free(&cmd);
+	cpk_buf_free(&w);
+	cpk_buf_free(&in);
+}
+
+static void
+test_extended(void)
+{
+	/* Short limits as before; extended ones per protocol block size. */
+	CHECK(scp_max_plain_data_lc(SCP02, 0x03, 255) == 239);
+	CHECK(scp_max_plain_data_lc(SCP03, 0x01, 255) == 247);
+	CHECK(scp_max_plain_data_lc(SCP02, 0x03, 1010) == 999);	/* 1002 -> 1000 = 125 x 8 */
+	CHECK(scp_max_plain_data_lc(SCP03, 0x03, 1010) == 991);	/* 1002 -> 992 = 62 x 16 */
+	CHECK(scp_max_plain_data_lc(SCP03, 0x33, 65535) == 65519);
+	CHECK(scp_max_plain_data_lc(SCP02, 0x01, 100000) == 65527);
+	CHECK(scp_max_plain_data_lc(SCP02, 0x13, 65535) == 239);	/* R-MAC: short */
+	CHECK(scp_max_plain_data_lc(SCP03, 0x03, 20) == 0);
+	check_extended_mac(SCP03, 0x00);
+	check_extended_mac(SCP02, 0x05);
 }
 
 static void
@@ -358,7 +441,8 @@ test_errors(void)
 	struct scp_session s;
 	struct cpk_buf out = CPK_BUF_INIT;
 	struct cpk_error err;
-	uint8_t raw[40], hc[8] = { 0 }, big[300], chal[8];
+	static uint8_t big[65528];
+	uint8_t raw[40], hc[8] = { 0 }, chal[8];
 	size_t cl;
 
 	memset(raw, 0, sizeof(raw));
@@ -420,14 +504,15 @@ test_errors(void)
 	CHECK_MSG(&err, "the secure channel is not open");
 	CHECK_OK(scp_external_authenticate(&s, 0x11, &out, &err));
 	cpk_buf_reset(&out);
-	/* Too much data for the channel. */
+	/* Too much data for the channel (even in an extended APDU). */
 	{
-		struct cpk_apdu a = { .cla = 0x80, .ins = 0xE8, .data = big, .lc = 248 };
+		struct cpk_apdu a = { .cla = 0x80, .ins = 0xE8, .data = big, .lc = 65528 };
 
 		memset(big, 0xAB, sizeof(big));
 		cpk_apdu_build(&a, &out, NULL);
 		CHECK_STATUS(scp_wrap_command(&s, out.data, out.len, &out, &err), CPK_ERR_RANGE);
-		CHECK_MSG(&err, "command data of 248 bytes does not fit the secure channel");
+		CHECK_MSG(&err, "command data of 65528 bytes does not fit the secure channel "
+		    "(at most 65527 at security level 11)");
 		cpk_buf_reset(&out);
 	}
 	CHECK_STATUS(scp_wrap_command(&s, (const uint8_t *)"\x84\xF2\x80\x00", 4, &out, &err),
@@ -530,5 +615,6 @@ main(void)
 	test_errors();
 	test_tampered_external_authenticate();
 	test_matrix();
+	test_extended();
 	return test_summary("scp");
 }

@@ -188,9 +188,11 @@ judge(struct online *o)
 	}
 	if (o->r.holder_refused) {
 		cpk_sw_describe(o->r.holder_sw, sw, sizeof(sw));
+		/* The server's verdict says the same (its outcome "holder-pin"). */
 		set_outcome(o, "holder-pin", CARDLOAD_EXIT_HOLDER_PIN, "the card refused the card "
 		    "holder's PIN with %04X (%s): nothing was sent after VERIFY%s%s", o->r.holder_sw,
-		    sw, msg[0] != '\0' ? "; the server: " : "", msg);
+		    sw, strcmp(outcome, "holder-pin") != 0 && msg[0] != '\0' ? "; the server: " : "",
+		    strcmp(outcome, "holder-pin") != 0 ? msg : "");
 		return;
 	}
 	if (o->r.holder_error[0] != '\0') {

@@ -47,6 +47,8 @@ struct cardload_load_args {
 	const char *receipt;
 	/* cardload session: the card as its identification saw it, else NULL. */
 	const struct cpk_receipt_card *seen;
+	/* cardload session --bundle without COMMAND: the bundle it waited for, else NULL. */
+	const struct cpk_buf *bytes;
 };
 
 /*

@@ -216,7 +216,9 @@ read_bundle(struct run *run, struct cpk_buf *bytes)
 	    &cardload_stop_signal, NULL, NULL };
 	cpk_status st;
 
-	if (strcmp(a->source, "-") == 0)
+	if (a->bytes != NULL)
+		st = cpk_buf_set(bytes, a->bytes->data, a->bytes->len, &run->err);
+	else if (strcmp(a->source, "-") == 0)
 		st = cpk_bundle_read_fd(STDIN_FILENO, "stdin", bytes, &run->err);
 	else if (cpk_fetch_is_url(a->source))
 		st = cpk_fetch(a->source, &fo, bytes, &run->err);

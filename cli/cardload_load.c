@@ -609,8 +609,9 @@ stream(struct run *run)
 		 * go (pcscd powers an idle card down): refused, nothing sent.
 		 */
 		outcome(run, "rejected", CARDLOAD_EXIT_REJECTED, "load it in the process that "
-		    "opens the card session: cardload session -o card.yaml --bundle BUNDLE -- "
-		    "COMMAND (COMMAND makes the bundle from card.yaml), or let a server drive the "
+		    "opens the card session: cardload session -o card.yaml --bundle BUNDLE|URL|- "
+		    "waits for the bundle made from card.yaml (or cardload session -o card.yaml "
+		    "--bundle BUNDLE -- COMMAND runs what makes it), or let a server drive the "
 		    "card: cardload --server URL", "%s is a session bundle: it can only be loaded "
 		    "in the card session it was made in, by the process that opened it; nothing "
 		    "was sent to a card", run->a->shown);

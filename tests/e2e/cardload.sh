@@ -1162,7 +1162,8 @@ test_session() {
 	card_snap twoproc
 	cardload_run 3 "$WORK/card.cpk"
 	err_has "is a session bundle: it can only be loaded in the card session it was made in"
-	err_has "cardload session -o card.yaml --bundle BUNDLE -- COMMAND"
+	err_has "cardload session -o card.yaml --bundle BUNDLE|URL|- waits for the bundle"
+	err_has "cardload session -o card.yaml --bundle BUNDLE -- COMMAND runs what makes it"
 	card_untouched twoproc
 	harness_stop_cardsim
 	print_registry

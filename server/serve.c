@@ -231,6 +231,8 @@ final_order(const struct serve_opts *o, const char *outcome, const char *why,
 
 /* --- storing the session with its order --- */
 
+_Thread_local bool serve_fault_store;
+
 static cpk_status
 commit_order(struct req *q, const struct seram_order *order, struct cpk_error *err)
 {
@@ -246,6 +248,11 @@ commit_order(struct req *q, const struct seram_order *order, struct cpk_error *e
 		goto out;
 	}
 	snprintf(q->s.last_report, sizeof(q->s.last_report), "%s", q->report_sha);
+	if (serve_fault_store) {
+		st = cpk_error_set(err, CPK_ERR_STATE, "session %s was not stored (test fault "
+		    "store-fails-at-request)", q->id);
+		goto out;
+	}
 	if ((st = registry_session_update(q->o->reg, &q->s, q->from, err)) != CPK_OK)
 		goto out;
 	q->out->http = 200;

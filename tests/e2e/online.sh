@@ -27,6 +27,11 @@
 #                    the agent sends the same report again, a second server
 #                    answers with the same order 2 from the registry: loaded,
 #                    one bundle issued, not two
+#   store-fails      the server cannot store the session after it issued the
+#                    bundle (the report of order 1): HTTP 409, exit 1, the
+#                    bundle marked failed with why (it was never sent), the
+#                    session still in state identify; nothing after
+#                    INITIALIZE UPDATE reached the card
 #   server-gone      the server dies and nobody takes over: exit 1 after the
 #                    retry time, the bundle stays issued (never loaded)
 #   client-killed    the agent is killed (SIGKILL) mid-script: the session
@@ -282,6 +287,20 @@ answer-lost)
 	is "bundles issued" "$(issued_count)" 1
 	grep -q "report sent again: the same order again" "$WORK/server.2.log" ||
 	    harness_die "the second server did not replay the stored order"
+	;;
+store-fails)
+	start_card scp03.yaml
+	CPK_SERVE_FAULT=store-fails-at-request:3 start_server
+	online 1
+	err_has "HTTP 409"
+	err_has "was not stored"
+	is "bundles issued" "$(issued_count)" 1
+	is "bundle state" "$(sql 'SELECT state FROM bundles')" failed
+	sql 'SELECT reason FROM bundles' | grep -q "the session could not store order 2: .*the \
+bundle was never sent" || harness_die "the bundle's reason"
+	is "session state" "$(session_state)" identify
+	grep "^cardsim: >> " "$(cardsim_log)" | tail -n 1 | grep -q "^cardsim: >> 8050" ||
+	    harness_die "the card saw a command after INITIALIZE UPDATE"
 	;;
 server-gone)
 	start_card scp03.yaml

@@ -22,6 +22,7 @@
 #include "cardload.h"
 #include "cli_util.h"
 #include "cpk_file.h"
+#include "cpk_text.h"
 #include "fetch.h"
 #include "identify.h"
 #include "receipt_write.h"
@@ -139,15 +140,6 @@ run_command(char **argv)
 
 /* --- waiting for the bundle (no COMMAND) --- */
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void
 sleep_ms(unsigned ms)
 {
@@ -172,7 +164,7 @@ wait_file(const char *path, unsigned wait, uint64_t deadline, struct cpk_buf *ou
 			return cpk_bundle_read_path(path, out, err);
 		if (errno != ENOENT)
 			return cpk_io_error(err, "cannot look for the bundle", path, errno);
-		if (now_ms() >= deadline)
+		if (cpk_monotonic_ms() >= deadline)
 			return cpk_error_set(err, CPK_ERR_NOT_FOUND, "no bundle at %s within %u s "
 			    "(--wait)", path, wait);
 		sleep_ms(WAIT_POLL_MS);
@@ -193,7 +185,7 @@ wait_url(const struct session_args *a, uint64_t deadline, struct cpk_buf *out,
 		cpk_error_clear(err);
 		if ((st = cpk_fetch(a->load.source, &fo, out, err)) != CPK_ERR_IO)
 			return st;
-		if (now_ms() >= deadline) {
+		if (cpk_monotonic_ms() >= deadline) {
 			cpk_error_prefix(err, "no bundle at %s within %u s (--wait)", a->load.shown,
 			    a->wait);
 			return CPK_ERR_NOT_FOUND;
@@ -214,7 +206,7 @@ wait_stdin(unsigned wait, uint64_t deadline, struct cpk_buf *out, struct cpk_err
 	cpk_status st;
 
 	for (;;) {
-		if ((now = now_ms()) >= deadline)
+		if ((now = cpk_monotonic_ms()) >= deadline)
 			return cpk_error_set(err, CPK_ERR_NOT_FOUND, "standard input did not end "
 			    "within %u s (--wait; %zu bytes read)", wait, out->len);
 		r = poll(&p, 1, (int)(deadline - now < 1000u ? deadline - now : 1000u));
@@ -243,7 +235,7 @@ wait_stdin(unsigned wait, uint64_t deadline, struct cpk_buf *out, struct cpk_err
 static int
 wait_bundle(const struct session_args *a, struct cpk_buf *out)
 {
-	uint64_t deadline = now_ms() + 1000u * (uint64_t)a->wait;
+	uint64_t deadline = cpk_monotonic_ms() + 1000u * (uint64_t)a->wait;
 	struct cpk_error err;
 	cpk_status st;
 

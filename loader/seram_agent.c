@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cpk_text.h"
 #include "fetch.h"
 
 struct agent {
@@ -19,15 +20,6 @@ struct agent {
 	struct cpk_fetch_client *http;
 	char base[1024];
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static bool
 stopping(const struct agent *a)
@@ -71,7 +63,7 @@ post(struct agent *a, const char *endpoint, const struct cpk_buf *body, struct c
     struct cpk_error *err)
 {
 	char url[1200], text[300];
-	uint64_t until = now_ms() + 1000u * (a->o->retry_for != 0 ? a->o->retry_for :
+	uint64_t until = cpk_monotonic_ms() + 1000u * (a->o->retry_for != 0 ? a->o->retry_for :
 	    CPK_AGENT_RETRY_DEFAULT);
 	unsigned attempt = 1;
 	long http = 0;
@@ -87,7 +79,7 @@ post(struct agent *a, const char *endpoint, const struct cpk_buf *body, struct c
 		if (stopping(a))
 			return cpk_error_set(err, CPK_ERR_INTERRUPTED, "interrupted while the server "
 			    "could not be reached (%s)", err->msg);
-		if (now_ms() >= until) {
+		if (cpk_monotonic_ms() >= until) {
 			cpk_error_prefix(err, "the server could not be reached for %u s (SERAM's "
 			    "retry time)", a->o->retry_for != 0 ? a->o->retry_for :
 			    CPK_AGENT_RETRY_DEFAULT);
@@ -261,7 +253,7 @@ play(struct agent *a, const struct seram_command *c, struct seram_apdu *v,
 		}
 		if (a->h != NULL && a->h->before != NULL)
 			a->h->before(a->h->ctx, i, c->capdu[i].p, c->capdu[i].n, label);
-		t0 = now_ms();
+		t0 = cpk_monotonic_ms();
 		cpk_error_clear(&terr);
 		if (cpk_transport_exchange(a->t, c->capdu[i].p, c->capdu[i].n, &resp, &terr) !=
 		    CPK_OK) {
@@ -273,7 +265,8 @@ play(struct agent *a, const struct seram_command *c, struct seram_apdu *v,
 		}
 		a->r->sent++;
 		if (a->h != NULL && a->h->after != NULL)
-			a->h->after(a->h->ctx, i, resp.data, resp.len, 1000u * (now_ms() - t0));
+			a->h->after(a->h->ctx, i, resp.data, resp.len,
+			    1000u * (cpk_monotonic_ms() - t0));
 		if (resp.len > SERAM_APDU_MAX) {
 			st = cpk_error_set(err, CPK_ERR_RANGE, "the card answered %zu bytes", resp.len);
 			break;

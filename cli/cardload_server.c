@@ -197,7 +197,7 @@ judge(struct online *o)
 	}
 	if (o->r.holder_error[0] != '\0') {
 		set_outcome(o, "error", CLI_EXIT_ERROR, "the server asks for the card holder's PIN "
-		    "and none could be read: %s (give --holder-pin-file FILE, a reader with a PIN "
+		    "and none was given: %s (give --holder-pin-file FILE, a reader with a PIN "
 		    "pad, or run on a terminal)", o->r.holder_error);
 		return;
 	}

@@ -368,7 +368,20 @@ holder-pin)
 	printf 'holder-pin:\n  aid: A000000151000000\n  reference: 81\n' >>"$WORK/p/session.yaml"
 	start_card "$WORK/pin-card.yaml"
 	start_server
+	# A PIN file others may read: no PIN given, VERIFY never sent, the session
+	# abandoned with why, nothing issued.
+	echo 11119999 >"$WORK/holder.pin"
+	chmod 644 "$WORK/holder.pin"
+	online 1 --holder-pin-file "$WORK/holder.pin"
+	err_has "the server asks for the card holder's PIN and none was given"
+	err_has "must not be readable by group or others"
+	is "session state" "$(session_state)" abandoned
+	sql "SELECT detail FROM serve_sessions" | grep -q "the card holder's PIN could not be \
+verified" || harness_die "the abandoned session's detail"
+	[ "$(card_commands 0020)" = 0 ] || harness_die "VERIFY was sent without a PIN"
+	is "bundles issued" "$(issued_count)" 0
 	umask 077
+	rm -f "$WORK/holder.pin"
 	echo 11119999 >"$WORK/holder.pin"
 	online 6 --holder-pin-file "$WORK/holder.pin"
 	json_is result holder-pin

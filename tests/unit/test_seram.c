@@ -261,6 +261,8 @@ test_holder_pin(void)
 	struct seram_apdu a = { (uint8_t *)verify_sel, sizeof(verify_sel) };
 	struct seram_apdu none = { NULL, 0 }, ok = { (uint8_t *)sw, 2 };
 	struct seram_holder_pin h = { { 0xA0, 0, 0, 0x01, 0x51, 0, 0, 0 }, 8, 0x81 };
+	static const char want[] = "\"cpkHolderPin\":{\"aid\":\"A000000151000000\","
+	    "\"reference\":\"81\"}";
 	struct seram_order o, back;
 	struct seram_report rep, rback;
 	struct cpk_buf b = CPK_BUF_INIT;
@@ -276,9 +278,9 @@ test_holder_pin(void)
 	CHECK_OK(seram_order_holder_pin(&o, &h, &err));
 	CHECK_OK(seram_order_encode(&o, &b, &err));
 	dump("order", &b);
-	CHECK(strstr((const char *)b.data, "\"cpkHolderPin\":{\"aid\":\"A000000151000000\","
-	    "\"reference\":\"81\"}") != NULL);
 	CHECK_OK(seram_order_decode(b.data, b.len, &back, &err));
+	CHECK_OK(cpk_buf_append_byte(&b, 0, &err));
+	CHECK(strstr((const char *)b.data, want) != NULL);
 	CHECK(!back.cmds[0].has_holder_pin && back.cmds[1].has_holder_pin);
 	CHECK_MEM(back.cmds[1].holder_pin.aid, back.cmds[1].holder_pin.aid_len, h.aid, 8);
 	CHECK(back.cmds[1].holder_pin.reference == 0x81);

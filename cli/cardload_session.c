@@ -317,6 +317,7 @@ session_main(int argc, char *argv[])
 	struct session_args a;
 	struct stat sb;
 	unsigned long v;
+	bool wait_given = false;
 	int c;
 
 	memset(&a, 0, sizeof(a));
@@ -367,6 +368,7 @@ session_main(int argc, char *argv[])
 				return cli_usage("session", SYNOPSIS,
 				    "--wait wants seconds from 1 to 86400, not '%s'", optarg);
 			a.wait = (unsigned)v;
+			wait_given = true;
 			break;
 		case 'h':
 			cli_command_help(&cardload_session_command, stdout);
@@ -399,6 +401,9 @@ session_main(int argc, char *argv[])
 	if (a.load.receipt != NULL && (a.load.receipt[0] == '\0' ||
 	    strcmp(a.load.receipt, "-") == 0))
 		return cli_usage("session", SYNOPSIS, "--receipt wants a file name");
+	if (optind < argc && wait_given)
+		return cli_usage("session", SYNOPSIS, "--wait goes with a bundle to wait for, not "
+		    "with a COMMAND");
 	if (optind == argc && strcmp(a.load.source, "-") != 0 &&
 	    !cpk_fetch_is_url(a.load.source) && stat(a.load.source, &sb) == 0)
 		return cli_usage("session", SYNOPSIS, "'%s' already exists: a bundle made before "

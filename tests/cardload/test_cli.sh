@@ -70,6 +70,8 @@ cl 2 "with a COMMAND, --bundle wants the file it writes, not '-'" \
     session -o c.yaml --bundle - -- true
 cl 2 "'http://h/b.cpk': only https:// URLs are fetched" session -o c.yaml --bundle http://h/b.cpk
 cl 2 "--wait wants seconds from 1 to 86400, not '0'" session -o c.yaml --bundle - --wait 0
+cl 2 "--wait goes with a bundle to wait for, not with a COMMAND" \
+    session -o c.yaml --bundle b.cpk --wait 5 -- true
 cl 2 "-o and --bundle name the same file" session -o x --bundle x -- true
 cl 2 "--log wants a file name" session -o c.yaml --bundle b.cpk --log "" -- true
 touch "$T/there.cpk"

@@ -19,6 +19,7 @@
 #include "cardc.h"
 #include "cpk_conf.h"
 #include "cpk_file.h"
+#include "cli_pin.h"
 #include "cli_util.h"
 #include "cpk_bytes.h"
 #include "cpk_config.h"
@@ -58,102 +59,20 @@ resolve_module(const char *option, struct cpk_error *err)
 	return st;
 }
 
-/* A PIN file: its first line; refused if others may read it. */
-static cpk_status
-read_pin_file(const char *path, char *pin, size_t cap, size_t *len, struct cpk_error *err)
-{
-	struct stat sb;
-	ssize_t n;
-	size_t got = 0;
-	int fd;
-	cpk_status st;
-
-	if (strncmp(path, "file:", 5) == 0)
-		path += 5;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return cpk_error_set(err, CPK_ERR_IO, "cannot read PIN file '%s': %s", path,
-		    strerror(errno));
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		st = cpk_error_set(err, CPK_ERR_IO, "PIN file '%s' is not a regular file", path);
-		goto out;
-	}
-	if (sb.st_mode & 077) {
-		st = cpk_error_set(err, CPK_ERR_PERMISSION, "PIN file '%s' has mode %04o: it "
-		    "must not be readable by group or others (chmod 600)", path,
-		    (unsigned)(sb.st_mode & 07777));
-		goto out;
-	}
-	while (got < cap && (n = read(fd, pin + got, cap - got)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			st = cpk_io_error(err, "cannot read PIN file", path, errno);
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	/* The first line, within what was read (pin is not NUL-terminated here). */
-	for (*len = 0; *len < got && pin[*len] != '\r' && pin[*len] != '\n'; (*len)++)
-		;
-	if (*len == got && got == cap) {
-		st = cpk_error_set(err, CPK_ERR_RANGE, "PIN file '%s': its first line is longer "
-		    "than %zu bytes", path, cap - 1);
-		goto out;
-	}
-	if (*len == 0) {
-		st = cpk_error_set(err, CPK_ERR_ARG, "PIN file '%s' holds no PIN on its first "
-		    "line", path);
-		goto out;
-	}
-	st = CPK_OK;
-out:
-	close(fd);
-	return st;
-}
-
-/* Ask on the terminal, echo off. */
-static cpk_status
-prompt_pin(const char *label, char *pin, size_t cap, size_t *len, struct cpk_error *err)
-{
-	struct termios old, quiet;
-	FILE *tty;
-	bool saved;
-	cpk_status st = CPK_OK;
-
-	if ((tty = fopen("/dev/tty", "r+e")) == NULL)
-		return cpk_error_set(err, CPK_ERR_ARG, "token '%s' needs its user PIN: give "
-		    "--pkcs11-pin-file FILE, set CPK_PKCS11_PIN or run on a terminal", label);
-	/* Unbuffered: no copy of the PIN in stdio's buffer, which fclose frees uncleansed. */
-	(void)setvbuf(tty, NULL, _IONBF, 0);
-	fprintf(tty, "PIN for token '%s': ", label);
-	fflush(tty);
-	if ((saved = tcgetattr(fileno(tty), &old) == 0)) {
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-		(void)tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
-	}
-	if (fgets(pin, (int)cap, tty) == NULL)
-		st = cpk_error_set(err, CPK_ERR_ARG, "no PIN given for token '%s'", label);
-	if (saved)
-		(void)tcsetattr(fileno(tty), TCSAFLUSH, &old);
-	fputc('\n', tty);
-	fclose(tty);
-	*len = st == CPK_OK ? strcspn(pin, "\r\n") : 0;
-	return st;
-}
-
 static cpk_status
 get_pin(void *ctx, const char *label, const char *uri_pin_source, char *pin, size_t cap,
     size_t *len, struct cpk_error *err)
 {
 	const char *env;
+	char prompt[160];
+	cpk_status st;
 
 	(void)ctx;
 	memset(pin, 0, cap);
 	if (pin_file != NULL)
-		return read_pin_file(pin_file, pin, cap - 1, len, err);
+		return cli_pin_file(pin_file, pin, cap - 1, len, err);
 	if (uri_pin_source != NULL)
-		return read_pin_file(uri_pin_source, pin, cap - 1, len, err);
+		return cli_pin_file(uri_pin_source, pin, cap - 1, len, err);
 	if ((env = getenv("CPK_PKCS11_PIN")) != NULL) {
 		*len = strlen(env);
 		if (*len >= cap)
@@ -161,7 +80,11 @@ get_pin(void *ctx, const char *label, const char *uri_pin_source, char *pin, siz
 		memcpy(pin, env, *len);
 		return CPK_OK;
 	}
-	return prompt_pin(label, pin, cap, len, err);
+	snprintf(prompt, sizeof(prompt), "PIN for token '%s': ", label);
+	if ((st = cli_pin_prompt(prompt, pin, cap, len, err)) == CPK_ERR_UNSUPPORTED)
+		st = cpk_error_set(err, CPK_ERR_ARG, "token '%s' needs its user PIN: give "
+		    "--pkcs11-pin-file FILE, set CPK_PKCS11_PIN or run on a terminal", label);
+	return st;
 }
 
 bool

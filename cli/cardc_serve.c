@@ -80,8 +80,9 @@ log_line(void *ctx, const char *session, const char *msg)
 
 /*
  * The test faults (tests/e2e/online.sh): CPK_SERVE_FAULT=kill-at-request:N
- * (die as request N arrives) or kill-after-request:N (die once request N is
- * handled, before its answer is sent).
+ * (die as request N arrives), kill-after-request:N (die once request N is
+ * handled, before its answer is sent) or store-fails-at-request:N (request
+ * N cannot store its session step).
  */
 static void
 test_fault(struct serve_fault *f)
@@ -97,6 +98,9 @@ test_fault(struct serve_fault *f)
 	else if (strncmp(v, "kill-after-request:", 19) == 0 &&
 	    cli_parse_uint(v + 19, 1, 1000000, &n))
 		f->kill_after = (unsigned)n;
+	else if (strncmp(v, "store-fails-at-request:", 23) == 0 &&
+	    cli_parse_uint(v + 23, 1, 1000000, &n))
+		f->store_fails = (unsigned)n;
 }
 
 /* Abandon the sessions whose agent is silent for longer than the time-out. */

@@ -22,6 +22,7 @@
 #define CARDLOAD_EXIT_REJECTED 3	/* nothing sent: bundle, trust, wrong card, stale */
 #define CARDLOAD_EXIT_REFUSED 4		/* the card refused a command of the secure channel */
 #define CARDLOAD_EXIT_READER 5		/* no reader, no card, no PC/SC service, card removed */
+#define CARDLOAD_EXIT_HOLDER_PIN 6	/* --server: the card refused the card holder's PIN */
 
 extern const struct cli_command cardload_load_command;
 extern const struct cli_command cardload_identify_command;
@@ -46,6 +47,8 @@ struct cardload_load_args {
 	const char *receipt;
 	/* cardload session: the card as its identification saw it, else NULL. */
 	const struct cpk_receipt_card *seen;
+	/* cardload session --bundle without COMMAND: the bundle it waited for, else NULL. */
+	const struct cpk_buf *bytes;
 };
 
 /*
@@ -63,6 +66,8 @@ struct cardload_server_args {
 	unsigned retry_for;			/* seconds, 0: SERAM's 5 minutes */
 	const char *technician;			/* user name, NULL: none; the PIN is read */
 	const char *client_cert, *client_key;	/* TLS client certificate, NULL: none */
+	/* The card holder's PIN, when the server asks: this file, else the PIN pad, else the terminal. */
+	const char *holder_pin_file;
 };
 int cardload_server_run(const struct cardload_server_args *a);
 

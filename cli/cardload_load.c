@@ -37,7 +37,7 @@
     "[--receipt FILE] [--cacert FILE] [--timeout SECONDS] BUNDLE|URL|-\n" \
     "       cardload [-r READER] [--json] [-v] [--log FILE] [--cacert FILE] " \
     "[--retry-for SECONDS] [--session-id ID] [--technician USER] " \
-    "[--client-cert PEM [--client-key PEM]] --server URL"
+    "[--client-cert PEM [--client-key PEM]] [--holder-pin-file FILE] --server URL"
 
 #define SYSTEM_TRUST_DIR CPK_SYSTEM_TRUST_DIR
 
@@ -45,7 +45,8 @@ _Static_assert(sizeof(((struct cardload_load_args *)0)->shown_url) == CPK_FETCH_
     "cardload.h's shown_url holds a redacted URL");
 
 enum { OPT_TRUST = 256, OPT_JSON, OPT_LOG, OPT_CACERT, OPT_TIMEOUT, OPT_RECEIPT, OPT_SERVER,
-    OPT_SESSION_ID, OPT_RETRY_FOR, OPT_TECHNICIAN, OPT_CLIENT_CERT, OPT_CLIENT_KEY };
+    OPT_SESSION_ID, OPT_RETRY_FOR, OPT_TECHNICIAN, OPT_CLIENT_CERT, OPT_CLIENT_KEY,
+    OPT_HOLDER_PIN_FILE };
 
 static const struct option long_options[] = {
 	{ "reader", required_argument, NULL, 'r' },
@@ -62,6 +63,7 @@ static const struct option long_options[] = {
 	{ "technician", required_argument, NULL, OPT_TECHNICIAN },
 	{ "client-cert", required_argument, NULL, OPT_CLIENT_CERT },
 	{ "client-key", required_argument, NULL, OPT_CLIENT_KEY },
+	{ "holder-pin-file", required_argument, NULL, OPT_HOLDER_PIN_FILE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -214,7 +216,9 @@ read_bundle(struct run *run, struct cpk_buf *bytes)
 	    &cardload_stop_signal, NULL, NULL };
 	cpk_status st;
 
-	if (strcmp(a->source, "-") == 0)
+	if (a->bytes != NULL)
+		st = cpk_buf_set(bytes, a->bytes->data, a->bytes->len, &run->err);
+	else if (strcmp(a->source, "-") == 0)
 		st = cpk_bundle_read_fd(STDIN_FILENO, "stdin", bytes, &run->err);
 	else if (cpk_fetch_is_url(a->source))
 		st = cpk_fetch(a->source, &fo, bytes, &run->err);
@@ -605,8 +609,9 @@ stream(struct run *run)
 		 * go (pcscd powers an idle card down): refused, nothing sent.
 		 */
 		outcome(run, "rejected", CARDLOAD_EXIT_REJECTED, "load it in the process that "
-		    "opens the card session: cardload session -o card.yaml --bundle BUNDLE -- "
-		    "COMMAND (COMMAND makes the bundle from card.yaml), or let a server drive the "
+		    "opens the card session: cardload session -o card.yaml --bundle BUNDLE|URL|- "
+		    "waits for the bundle made from card.yaml (or cardload session -o card.yaml "
+		    "--bundle BUNDLE -- COMMAND runs what makes it), or let a server drive the "
 		    "card: cardload --server URL", "%s is a session bundle: it can only be loaded "
 		    "in the card session it was made in, by the process that opened it; nothing "
 		    "was sent to a card", run->a->shown);
@@ -1163,6 +1168,11 @@ load_main(int argc, char *argv[])
 		case OPT_CLIENT_KEY:
 			s.client_key = optarg;
 			break;
+		case OPT_HOLDER_PIN_FILE:
+			if (optarg[0] == '\0')
+				return cli_usage(NULL, SYNOPSIS, "--holder-pin-file wants a file name");
+			s.holder_pin_file = optarg;
+			break;
 		case OPT_RETRY_FOR:
 			if (!cli_parse_uint(optarg, 1, 3600, &v))
 				return cli_usage(NULL, SYNOPSIS,
@@ -1181,9 +1191,9 @@ load_main(int argc, char *argv[])
 		return server_main(&s, argc, argv);
 	}
 	if (s.session_id != NULL || s.retry_for != 0 || s.technician != NULL ||
-	    s.client_cert != NULL || s.client_key != NULL)
+	    s.client_cert != NULL || s.client_key != NULL || s.holder_pin_file != NULL)
 		return cli_usage(NULL, SYNOPSIS, "--session-id, --retry-for, --technician, "
-		    "--client-cert and --client-key go with --server URL");
+		    "--client-cert, --client-key and --holder-pin-file go with --server URL");
 	if (optind == argc)
 		return cli_usage(NULL, SYNOPSIS, "no bundle given (a file, an https:// URL, or - "
 		    "for stdin)");
@@ -1250,6 +1260,8 @@ const struct cli_command cardload_load_command = {
 	"      --client-cert PEM with --server: a TLS client certificate for a server\n"
 	"                        that knows technicians by certificate\n"
 	"      --client-key PEM  its private key (default: in the --client-cert file)\n"
+	"      --holder-pin-file FILE  with --server: the card holder's PIN if asked\n"
+	"                        (default: the reader's PIN pad, else the terminal)\n"
 	"  -h, --help            this text\n"
 	"\n"
 	"Every run appends JSON records to the run log (cardload(1), RUN LOG): a\n"
@@ -1269,5 +1281,5 @@ const struct cli_command cardload_load_command = {
 	"hash, limits, no trusted key, wrong card, stale counter, SELECT or INITIALIZE\n"
 	"UPDATE refused); 4 the card refused EXTERNAL AUTHENTICATE or a command of the\n"
 	"secure channel; 5 no reader, no card, no smart-card service, or the card was\n"
-	"removed.\n",
+	"removed; 6 the card refused the card holder's PIN.\n",
 };

@@ -17,11 +17,14 @@
 
 #include "cardload.h"
 #include "cardload_stop.h"
+#include "cli_pin.h"
 #include "cli_util.h"
 #include "cpk_bytes.h"
 #include "cpk_config.h"
 #include "cpk_sw.h"
 #include "fetch.h"
+#include "pcsc.h"
+#include "pinpad.h"
 #include "runlog.h"
 #include "seram_agent.h"
 
@@ -84,6 +87,47 @@ on_retry(void *ctx, unsigned attempt, const struct cpk_error *why)
 	fprintf(stderr, "cardload: %s; trying again (attempt %u)\n", why->msg, attempt);
 }
 
+/* --- the card holder's PIN --- */
+
+/*
+ * VERIFY for the server's cpkHolderPin: the reader's PIN pad when it lists
+ * FEATURE_VERIFY_PIN_DIRECT (unless a PIN file is given), else a PIN from
+ * --holder-pin-file or the terminal. The PIN is cleansed and never shown.
+ */
+static cpk_status
+holder_verify(void *ctx, struct cpk_transport *t, uint8_t reference, struct cpk_buf *resp,
+    struct cpk_error *err)
+{
+	struct online *o = ctx;
+	char pin[CPK_HOLDER_PIN_MAX + 2];
+	uint8_t apdu[CPK_HOLDER_VERIFY_LEN];
+	uint32_t code = 0;
+	size_t n = 0;
+	cpk_status st;
+
+	if (o->tty && !o->a->load.verbose)
+		fprintf(stderr, "\r\033[K");
+	if (o->a->holder_pin_file == NULL) {
+		if ((st = cpk_pcsc_pinpad(t, &code, err)) != CPK_OK)
+			return st == CPK_ERR_PCSC ? st : CPK_ERR_UNSUPPORTED;
+		if (code != 0) {
+			fprintf(stderr, "cardload: the card holder types the PIN on the reader's PIN "
+			    "pad\n");
+			return cpk_pcsc_pinpad_verify(t, code, reference, resp, err);
+		}
+	}
+	memset(pin, 0, sizeof(pin));
+	if (o->a->holder_pin_file != NULL)
+		st = cli_pin_file(o->a->holder_pin_file, pin, sizeof(pin) - 1, &n, err);
+	else
+		st = cli_pin_prompt("cardload: the card holder's PIN: ", pin, sizeof(pin), &n, err);
+	if (st == CPK_OK && (st = cpk_holder_verify_apdu(reference, pin, n, apdu, err)) == CPK_OK)
+		st = cpk_transport_exchange(t, apdu, sizeof(apdu), resp, err);
+	cpk_cleanse(pin, sizeof(pin));
+	cpk_cleanse(apdu, sizeof(apdu));
+	return st;
+}
+
 /* --- outcome --- */
 
 static void
@@ -140,6 +184,21 @@ judge(struct online *o)
 		    "%s%s", o->err.msg, o->r.sent > 0 ? " (the card was left in the middle of "
 		    "its session: run cardload --server again; the server's registry says what "
 		    "it recorded)" : "");
+		return;
+	}
+	if (o->r.holder_refused) {
+		cpk_sw_describe(o->r.holder_sw, sw, sizeof(sw));
+		/* The server's verdict says the same (its outcome "holder-pin"). */
+		set_outcome(o, "holder-pin", CARDLOAD_EXIT_HOLDER_PIN, "the card refused the card "
+		    "holder's PIN with %04X (%s): nothing was sent after VERIFY%s%s", o->r.holder_sw,
+		    sw, strcmp(outcome, "holder-pin") != 0 && msg[0] != '\0' ? "; the server: " : "",
+		    strcmp(outcome, "holder-pin") != 0 ? msg : "");
+		return;
+	}
+	if (o->r.holder_error[0] != '\0') {
+		set_outcome(o, "error", CLI_EXIT_ERROR, "the server asks for the card holder's PIN "
+		    "and none was given: %s (give --holder-pin-file FILE, a reader with a PIN "
+		    "pad, or run on a terminal)", o->r.holder_error);
 		return;
 	}
 	if (o->r.card_lost) {
@@ -340,6 +399,8 @@ cardload_server_run(const struct cardload_server_args *a)
 	ao.retry_for = a->retry_for;
 	ao.stop = &cardload_stop_signal;
 	ao.technician = a->technician != NULL ? &tech : NULL;
+	ao.holder_verify = holder_verify;
+	ao.holder_ctx = &o;
 	o.st = cpk_agent_run(&o.t, &ao, &h, &o.r, &o.err);
 	cpk_cleanse(&tech, sizeof(tech));
 	cardload_stop_lock();

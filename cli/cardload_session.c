@@ -9,24 +9,35 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "bundle_read.h"
 #include "cardload.h"
 #include "cli_util.h"
 #include "cpk_file.h"
+#include "cpk_text.h"
 #include "fetch.h"
 #include "identify.h"
 #include "receipt_write.h"
 
 #define SYNOPSIS "cardload session [-r READER] [--sd AID] [--kvn KVN] -o RECORD " \
-    "--bundle BUNDLE [--trust PUB|DIR] [--json] [-v] [--log FILE] [--receipt FILE] " \
-    "-- COMMAND [ARG...]"
+    "[--trust PUB|DIR] [--json] [-v] [--log FILE] [--receipt FILE] [--cacert FILE]\n" \
+    "           [--wait SECONDS] --bundle BUNDLE|URL|-\n" \
+    "       cardload session ... -o RECORD --bundle BUNDLE -- COMMAND [ARG...]"
 
-enum { OPT_SD = 256, OPT_KVN, OPT_BUNDLE, OPT_TRUST, OPT_JSON, OPT_LOG, OPT_RECEIPT };
+#define WAIT_DEFAULT 300u		/* seconds for the bundle to come (--wait) */
+#define WAIT_POLL_MS 50u		/* a file: how often to look */
+#define WAIT_URL_MS 1000u		/* a URL: how often to ask */
+
+enum { OPT_SD = 256, OPT_KVN, OPT_BUNDLE, OPT_TRUST, OPT_JSON, OPT_LOG, OPT_RECEIPT, OPT_WAIT,
+    OPT_CACERT };
 
 static const struct option long_options[] = {
 	{ "reader", required_argument, NULL, 'r' },
@@ -38,6 +49,8 @@ static const struct option long_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "receipt", required_argument, NULL, OPT_RECEIPT },
+	{ "wait", required_argument, NULL, OPT_WAIT },
+	{ "cacert", required_argument, NULL, OPT_CACERT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -48,7 +61,8 @@ struct session_args {
 	uint8_t sd[16];
 	size_t sd_len;
 	uint8_t kvn;
-	char **command;
+	char **command;			/* NULL: wait for the bundle instead */
+	unsigned wait;			/* seconds */
 	struct cardload_load_args load;
 };
 
@@ -124,6 +138,124 @@ run_command(char **argv)
 	return CLI_EXIT_ERROR;
 }
 
+/* --- waiting for the bundle (no COMMAND) --- */
+
+static void
+sleep_ms(unsigned ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/*
+ * A file: it appears (written elsewhere and renamed into place, as cardc
+ * compile -o does, so it is whole when it is there).
+ */
+static cpk_status
+wait_file(const char *path, unsigned wait, uint64_t deadline, struct cpk_buf *out,
+    struct cpk_error *err)
+{
+	struct stat sb;
+
+	for (;;) {
+		if (stat(path, &sb) == 0)
+			return cpk_bundle_read_path(path, out, err);
+		if (errno != ENOENT)
+			return cpk_io_error(err, "cannot look for the bundle", path, errno);
+		if (cpk_monotonic_ms() >= deadline)
+			return cpk_error_set(err, CPK_ERR_NOT_FOUND, "no bundle at %s within %u s "
+			    "(--wait)", path, wait);
+		sleep_ms(WAIT_POLL_MS);
+	}
+}
+
+/* A URL: asked every second until it answers with the bundle. */
+static cpk_status
+wait_url(const struct session_args *a, uint64_t deadline, struct cpk_buf *out,
+    struct cpk_error *err)
+{
+	struct cpk_fetch_opts fo = { a->load.cacert, a->load.timeout, CPK_BUNDLE_MAX_SIZE, NULL,
+	    NULL, NULL };
+	cpk_status st;
+
+	for (;;) {
+		cpk_buf_reset(out);
+		cpk_error_clear(err);
+		if ((st = cpk_fetch(a->load.source, &fo, out, err)) != CPK_ERR_IO)
+			return st;
+		if (cpk_monotonic_ms() >= deadline) {
+			cpk_error_prefix(err, "no bundle at %s within %u s (--wait)", a->load.shown,
+			    a->wait);
+			return CPK_ERR_NOT_FOUND;
+		}
+		sleep_ms(WAIT_URL_MS);
+	}
+}
+
+/* Standard input: read to its end. */
+static cpk_status
+wait_stdin(unsigned wait, uint64_t deadline, struct cpk_buf *out, struct cpk_error *err)
+{
+	struct pollfd p = { STDIN_FILENO, POLLIN, 0 };
+	uint8_t chunk[65536];
+	uint64_t now;
+	ssize_t n;
+	int r;
+	cpk_status st;
+
+	for (;;) {
+		if ((now = cpk_monotonic_ms()) >= deadline)
+			return cpk_error_set(err, CPK_ERR_NOT_FOUND, "standard input did not end "
+			    "within %u s (--wait; %zu bytes read)", wait, out->len);
+		r = poll(&p, 1, (int)(deadline - now < 1000u ? deadline - now : 1000u));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return cpk_io_error(err, "cannot wait for the bundle", "stdin", errno);
+		if (r == 0)
+			continue;
+		if ((n = read(STDIN_FILENO, chunk, sizeof(chunk))) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return cpk_io_error(err, "cannot read the bundle", "stdin", errno);
+		}
+		if (n == 0)
+			return CPK_OK;
+		if (out->len + (size_t)n > CPK_BUNDLE_MAX_SIZE)
+			return cpk_error_set(err, CPK_ERR_RANGE, "the bundle on standard input is "
+			    "larger than %zu bytes", (size_t)CPK_BUNDLE_MAX_SIZE);
+		if ((st = cpk_buf_append(out, chunk, (size_t)n, err)) != CPK_OK)
+			return st;
+	}
+}
+
+/* Wait up to --wait seconds for the bundle; CLI_EXIT_OK with it in out. */
+static int
+wait_bundle(const struct session_args *a, struct cpk_buf *out)
+{
+	uint64_t deadline = cpk_monotonic_ms() + 1000u * (uint64_t)a->wait;
+	struct cpk_error err;
+	cpk_status st;
+
+	fprintf(stderr, "cardload session: waiting up to %u s for the bundle (%s); the card "
+	    "stays in its session\n", a->wait, strcmp(a->load.source, "-") == 0 ?
+	    "standard input" : a->load.shown);
+	cpk_error_clear(&err);
+	if (strcmp(a->load.source, "-") == 0)
+		st = wait_stdin(a->wait, deadline, out, &err);
+	else if (cpk_fetch_is_url(a->load.source))
+		st = wait_url(a, deadline, out, &err);
+	else
+		st = wait_file(a->load.source, a->wait, deadline, out, &err);
+	if (st == CPK_OK)
+		return CLI_EXIT_OK;
+	fprintf(stderr, "cardload session: FAILED: %s; nothing was loaded (the card's session "
+	    "ends here: run cardload session again)\n", err.msg);
+	return CLI_EXIT_ERROR;
+}
+
 /* The card as the identification saw it, for the receipt (ci must outlive it). */
 static void
 seen_card(const struct cpk_card_info *ci, struct cpk_receipt_card *c)
@@ -148,6 +280,7 @@ run(struct session_args *a)
 	struct cpk_transport t;
 	struct cpk_card_info ci;
 	struct cpk_receipt_card seen;
+	struct cpk_buf bytes = CPK_BUF_INIT;
 	struct cpk_error err;
 	int rc;
 	cpk_status st;
@@ -164,14 +297,17 @@ run(struct session_args *a)
 		goto out;
 	}
 	if ((rc = identify(a, &t, &ci)) != CLI_EXIT_OK ||
-	    (rc = run_command(a->command)) != CLI_EXIT_OK)
+	    (rc = a->command != NULL ? run_command(a->command) : wait_bundle(a, &bytes)) !=
+	    CLI_EXIT_OK)
 		goto out;
 	seen_card(&ci, &seen);
 	a->load.seen = &seen;
 	a->load.card = &t;
+	a->load.bytes = a->command != NULL ? NULL : &bytes;
 	rc = cardload_load_run(&a->load);
 out:
 	cpk_transport_close(&t);
+	cpk_buf_free(&bytes);
 	return rc;
 }
 
@@ -179,9 +315,13 @@ static int
 session_main(int argc, char *argv[])
 {
 	struct session_args a;
+	struct stat sb;
+	unsigned long v;
+	bool wait_given = false;
 	int c;
 
 	memset(&a, 0, sizeof(a));
+	a.wait = WAIT_DEFAULT;
 	while ((c = getopt_long(argc, argv, "+" CARDLOAD_GETOPT_PREFIX "r:o:vh", long_options,
 	    NULL)) != -1) {
 		switch (c) {
@@ -220,6 +360,16 @@ session_main(int argc, char *argv[])
 		case OPT_RECEIPT:
 			a.load.receipt = optarg;
 			break;
+		case OPT_CACERT:
+			a.load.cacert = optarg;
+			break;
+		case OPT_WAIT:
+			if (!cli_parse_uint(optarg, 1, 86400, &v))
+				return cli_usage("session", SYNOPSIS,
+				    "--wait wants seconds from 1 to 86400, not '%s'", optarg);
+			a.wait = (unsigned)v;
+			wait_given = true;
+			break;
 		case 'h':
 			cli_command_help(&cardload_session_command, stdout);
 			return CLI_EXIT_OK;
@@ -231,11 +381,19 @@ session_main(int argc, char *argv[])
 		return cli_usage("session", SYNOPSIS, "-o wants the file the session record is "
 		    "written to (the command reads it)");
 	if (a.load.source == NULL || a.load.source[0] == '\0')
-		return cli_usage("session", SYNOPSIS, "--bundle wants the file the command writes "
-		    "the bundle to");
-	if (strcmp(a.load.source, "-") == 0 || cpk_fetch_is_url(a.load.source))
-		return cli_usage("session", SYNOPSIS, "--bundle wants a file, not '%s'",
-		    a.load.source);
+		return cli_usage("session", SYNOPSIS, "--bundle wants the bundle: a file, an "
+		    "https:// URL, or - for standard input");
+	if (optind < argc && (strcmp(a.load.source, "-") == 0 || cpk_fetch_is_url(a.load.source)))
+		return cli_usage("session", SYNOPSIS, "with a COMMAND, --bundle wants the file it "
+		    "writes, not '%s'", a.load.source);
+	a.load.shown = a.load.source;
+	if (cpk_fetch_is_url(a.load.source)) {
+		cpk_fetch_redact(a.load.source, a.load.shown_url, sizeof(a.load.shown_url));
+		a.load.shown = a.load.shown_url;
+		if (!cpk_fetch_is_https(a.load.source))
+			return cli_usage("session", SYNOPSIS, "'%s': only https:// URLs are fetched",
+			    a.load.shown);
+	}
 	if (strcmp(a.load.source, a.record) == 0)
 		return cli_usage("session", SYNOPSIS, "-o and --bundle name the same file");
 	if (a.load.log != NULL && a.load.log[0] == '\0')
@@ -243,11 +401,15 @@ session_main(int argc, char *argv[])
 	if (a.load.receipt != NULL && (a.load.receipt[0] == '\0' ||
 	    strcmp(a.load.receipt, "-") == 0))
 		return cli_usage("session", SYNOPSIS, "--receipt wants a file name");
-	if (optind == argc)
-		return cli_usage("session", SYNOPSIS, "no command given after -- (the command "
-		    "that makes the bundle, e.g. cardc compile -c RECORD ... -o BUNDLE)");
-	a.load.shown = a.load.source;
-	a.command = argv + optind;
+	if (optind < argc && wait_given)
+		return cli_usage("session", SYNOPSIS, "--wait goes with a bundle to wait for, not "
+		    "with a COMMAND");
+	if (optind == argc && strcmp(a.load.source, "-") != 0 &&
+	    !cpk_fetch_is_url(a.load.source) && stat(a.load.source, &sb) == 0)
+		return cli_usage("session", SYNOPSIS, "'%s' already exists: a bundle made before "
+		    "this session cannot load in it; remove it, then have the new bundle renamed "
+		    "into place once the record is written", a.load.source);
+	a.command = optind < argc ? argv + optind : NULL;
 	return run(&a);
 }
 
@@ -260,10 +422,13 @@ const struct cli_command cardload_session_command = {
 	"session. In one process, holding the card all along:\n"
 	"  1. identify the card with a live INITIALIZE UPDATE and write its session\n"
 	"     record (host-challenge, iu-response) to RECORD;\n"
-	"  2. run COMMAND (typically 'cardc compile -c RECORD ... -o BUNDLE'); the card\n"
-	"     stays connected and reserved, so it is not powered down meanwhile;\n"
-	"  3. if COMMAND exits 0, check BUNDLE and load it into the same session, with\n"
-	"     the checks, messages, run log, --json and exit status of 'cardload BUNDLE'.\n"
+	"  2. wait up to --wait seconds for the bundle: the file BUNDLE to appear\n"
+	"     (write it elsewhere and rename it into place; it must not exist\n"
+	"     before), the URL to answer with it, or standard input to end; or, with\n"
+	"     -- COMMAND, run COMMAND (e.g. 'cardc compile -c RECORD ... -o BUNDLE')\n"
+	"     and take BUNDLE when it exits 0. The card stays connected and reserved;\n"
+	"  3. check the bundle and load it into the same session, with the checks,\n"
+	"     messages, run log, --json and exit status of 'cardload BUNDLE'.\n"
 	"Do not remove the card until cardload session has ended.\n"
 	"\n"
 	"  -r, --reader NAME     the reader (default: $CPK_READER, else the only reader\n"
@@ -271,7 +436,9 @@ const struct cli_command cardload_session_command = {
 	"      --sd AID          the security domain (default A000000151000000)\n"
 	"      --kvn KVN         the key set for INITIALIZE UPDATE (default 00)\n"
 	"  -o, --output RECORD   the session record to write (COMMAND reads it)\n"
-	"      --bundle BUNDLE   the bundle COMMAND writes, then loaded\n"
+	"      --bundle BUNDLE|URL|-  the bundle to wait for (or that COMMAND writes)\n"
+	"      --wait SECONDS    how long to wait for it (default 300)\n"
+	"      --cacert FILE     CA certificates (PEM) for an https:// bundle\n"
 	"      --trust PUB|DIR   trusted signing keys (as for cardload load)\n"
 	"      --json            print the load's JSON result document on stdout\n"
 	"  -v, --verbose         print the APDU trace on stderr\n"
@@ -281,7 +448,7 @@ const struct cli_command cardload_session_command = {
 	"  -h, --help            this text\n"
 	"\n"
 	"Exit status: that of 'cardload BUNDLE' once the load began; before it,\n"
-	"1 the card could not be identified, the record not written, or COMMAND did\n"
-	"not exit 0 (nothing was loaded); 2 usage; 5 no reader, no card, no\n"
-	"smart-card service, or the card was removed.\n",
+	"1 the card could not be identified, the record not written, no bundle\n"
+	"within --wait, or COMMAND did not exit 0 (nothing was loaded); 2 usage;\n"
+	"5 no reader, no card, no smart-card service, or the card was removed.\n",
 };

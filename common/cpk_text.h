@@ -44,4 +44,7 @@ size_t cpk_json_escape(const char *s, size_t n, char *out, size_t cap);
  */
 void cpk_time_format(uint64_t t, char *buf, size_t n);
 
+/* Milliseconds of the monotonic clock, for time-outs and delays. */
+uint64_t cpk_monotonic_ms(void);
+
 #endif

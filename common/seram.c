@@ -221,6 +221,24 @@ fail:
 }
 
 cpk_status
+seram_order_holder_pin(struct seram_order *o, const struct seram_holder_pin *h,
+    struct cpk_error *err)
+{
+	size_t i = o->ncmds;
+
+	while (i > 0 && o->cmds[i - 1].type != SERAM_CMD_SE_RAM)
+		i--;
+	if (i == 0)
+		return cpk_error_set(err, CPK_ERR_ARG, "no SE RAM command to ask the holder's PIN for");
+	if (h->aid_len < 5 || h->aid_len > sizeof(h->aid))
+		return cpk_error_set(err, CPK_ERR_ARG, "the holder PIN's AID has %zu bytes (5 to 16)",
+		    h->aid_len);
+	o->cmds[i - 1].has_holder_pin = true;
+	o->cmds[i - 1].holder_pin = *h;
+	return CPK_OK;
+}
+
+cpk_status
 seram_report_add(struct seram_report *r, const struct seram_apdu *rapdu, size_t n,
     struct cpk_error *err)
 {
@@ -238,6 +256,7 @@ seram_report_add(struct seram_report *r, const struct seram_apdu *rapdu, size_t 
 		return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
 	}
 	r->resp = v;
+	memset(&r->resp[r->nresp], 0, sizeof(r->resp[r->nresp]));
 	r->resp[r->nresp].rapdu = copy;
 	r->resp[r->nresp].n = n;
 	r->nresp++;
@@ -396,6 +415,32 @@ seram_handshake_response_encode(const struct seram_handshake_response *h, struct
 }
 
 static json_t *
+holder_pin_object(struct enc *e, const struct seram_holder_pin *h)
+{
+	json_t *o = json_object();
+	struct seram_apdu aid = { (uint8_t *)h->aid, h->aid_len };
+	char ref[3];
+
+	if (o == NULL) {
+		e->failed = true;
+		return NULL;
+	}
+	snprintf(ref, sizeof(ref), "%02X", h->reference);
+	put(e, o, "aid", hex_string(&aid));
+	put(e, o, "reference", json_string(ref));
+	return o;
+}
+
+static json_t *
+sw_string(uint16_t sw)
+{
+	char s[5];
+
+	snprintf(s, sizeof(s), "%04X", sw);
+	return json_string(s);
+}
+
+static json_t *
 command_object(struct enc *e, const struct seram_command *c)
 {
 	json_t *o = json_object(), *acc, *sws, *labels;
@@ -430,6 +475,8 @@ command_object(struct enc *e, const struct seram_command *c)
 				push(e, labels, json_string(c->labels[i]));
 			put(e, o, "cpkLabels", labels);
 		}
+		if (c->has_holder_pin)
+			put(e, o, "cpkHolderPin", holder_pin_object(e, &c->holder_pin));
 	} else if (c->type == SERAM_CMD_NOTIFICATION) {
 		put(e, o, "deviceAppNotification", json_string(c->notification));
 	}
@@ -482,6 +529,9 @@ seram_report_encode(const struct seram_report *r, struct cpk_buf *out, struct cp
 					put(&e, one, "ramResponseType", json_string("seRamResponse"));
 					put(&e, one, "listOfRAPDU", apdu_list(&e, r->resp[i].rapdu,
 					    r->resp[i].n));
+					if (r->resp[i].has_holder_sw)
+						put(&e, one, "cpkHolderPinSw",
+						    sw_string(r->resp[i].holder_sw));
 				}
 				push(&e, resps, one);
 			}
@@ -563,7 +613,28 @@ member(const json_t *obj, const char *key, bool required, const struct path *p, 
 	return CPK_OK;
 }
 
-/* A string of 1..max bytes (0..max with allow_empty) without NUL into a caller's array. */
+/*
+ * Does UTF-8 text s hold a control character (C0, DEL or C1)? Strings reach
+ * logs and terminals: a line feed or an escape sequence in one would forge
+ * log lines or drive the terminal.
+ */
+static bool
+has_control(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (u[i] < 0x20 || u[i] == 0x7F)
+			return true;
+		/* C1: U+0080..U+009F, in UTF-8 C2 80..C2 9F (jansson checked the encoding). */
+		if (u[i] == 0xC2 && i + 1 < n && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F)
+			return true;
+	}
+	return false;
+}
+
+/* A string of 1..max bytes (0..max with allow_empty), no NUL nor control, into a caller's array. */
 static cpk_status
 string_into(const json_t *v, const struct path *p, char *out, size_t max, bool allow_empty,
     struct cpk_error *err)
@@ -575,6 +646,8 @@ string_into(const json_t *v, const struct path *p, char *out, size_t max, bool a
 	n = json_string_length(v);
 	if (memchr(json_string_value(v), '\0', n) != NULL)
 		return bad(err, CPK_ERR_PARSE, p, "holds a NUL character");
+	if (has_control(json_string_value(v), n))
+		return bad(err, CPK_ERR_PARSE, p, "holds a control character");
 	if (n > max || (n == 0 && !allow_empty))
 		return cpk_error_set(err, CPK_ERR_RANGE, "%s: wants 1 to %zu bytes, not %zu", p->s,
 		    max, n);
@@ -915,9 +988,54 @@ label_list(const json_t *v, const struct path *p, size_t ncapdu,
 	return CPK_OK;
 }
 
-static const char *const command_members[][5] = {
+static const char *const holder_pin_members[] = { "aid", "reference", NULL };
+
+/* Exactly `want` bytes (0: 5..16, an AID) of uppercase hex into out. */
+static cpk_status
+hex_field(const json_t *v, const struct path *p, size_t want, uint8_t *out, size_t *n,
+    struct cpk_error *err)
+{
+	struct seram_apdu a;
+	cpk_status st;
+
+	if ((st = apdu_value(v, p, false, &a, err)) != CPK_OK)
+		return st;
+	if (want != 0 && a.n != want)
+		st = cpk_error_set(err, CPK_ERR_RANGE, "%s: %zu bytes, not %zu", p->s, a.n, want);
+	else if (want == 0 && (a.n < 5 || a.n > 16))
+		st = cpk_error_set(err, CPK_ERR_RANGE, "%s: %zu bytes, not 5 to 16 (an AID)", p->s,
+		    a.n);
+	else
+		memcpy(out, a.p, a.n);
+	*n = a.n;
+	free(a.p);
+	return st;
+}
+
+static cpk_status
+holder_pin_value(const json_t *v, const struct path *p, struct seram_holder_pin *out,
+    struct cpk_error *err)
+{
+	struct path c;
+	json_t *aid, *ref;
+	size_t n;
+	cpk_status st;
+
+	if ((st = only_members(v, p, holder_pin_members, err)) != CPK_OK ||
+	    (st = member(v, "aid", true, p, &aid, err)) != CPK_OK ||
+	    (st = member(v, "reference", true, p, &ref, err)) != CPK_OK)
+		return st;
+	path_key(&c, p, "aid");
+	if ((st = hex_field(aid, &c, 0, out->aid, &out->aid_len, err)) != CPK_OK)
+		return st;
+	path_key(&c, p, "reference");
+	return hex_field(ref, &c, 1, &out->reference, &n, err);
+}
+
+static const char *const command_members[][6] = {
 	[SERAM_CMD_START] = { "ramCommandType", NULL },
-	[SERAM_CMD_SE_RAM] = { "ramCommandType", "listOfCAPDU", "cpkAccept", "cpkLabels", NULL },
+	[SERAM_CMD_SE_RAM] = { "ramCommandType", "listOfCAPDU", "cpkAccept", "cpkLabels",
+	    "cpkHolderPin", NULL },
 	[SERAM_CMD_NOTIFICATION] = { "ramCommandType", "deviceAppNotification", NULL },
 	[SERAM_CMD_STOP] = { "ramCommandType", NULL },
 };
@@ -966,7 +1084,13 @@ command_value(const json_t *v, const struct path *p, struct seram_command *out,
 	}
 	if ((x = json_object_get(v, "cpkLabels")) != NULL) {
 		path_key(&c, p, "cpkLabels");
-		st = label_list(x, &c, out->ncapdu, &out->labels, err);
+		if ((st = label_list(x, &c, out->ncapdu, &out->labels, err)) != CPK_OK)
+			return st;
+	}
+	if ((x = json_object_get(v, "cpkHolderPin")) != NULL) {
+		path_key(&c, p, "cpkHolderPin");
+		out->has_holder_pin = true;
+		st = holder_pin_value(x, &c, &out->holder_pin, err);
 	}
 	return st;
 }
@@ -1034,7 +1158,8 @@ out:
 static const char *const report_members[] = { "localAgentStatus", "ramResponses", NULL };
 static const char *const status_members[] = { "localAgentStatusEnum", "executedSeRamCommands",
     "errorMsg", NULL };
-static const char *const response_members[] = { "ramResponseType", "listOfRAPDU", NULL };
+static const char *const response_members[] = { "ramResponseType", "listOfRAPDU",
+    "cpkHolderPinSw", NULL };
 static const char *const response_names[] = { "seRamResponse", NULL };
 
 static cpk_status
@@ -1113,6 +1238,16 @@ seram_report_decode(const uint8_t *p, size_t n, struct seram_report *out, struct
 		if ((st = apdu_array(l, &cl, true, &out->resp[i].rapdu, &out->resp[i].n, err)) !=
 		    CPK_OK)
 			goto out;
+		if ((t = json_object_get(one, "cpkHolderPinSw")) != NULL) {
+			uint8_t sw[2];
+			size_t nsw;
+
+			path_key(&cl, &ci, "cpkHolderPinSw");
+			if ((st = hex_field(t, &cl, 2, sw, &nsw, err)) != CPK_OK)
+				goto out;
+			out->resp[i].has_holder_sw = true;
+			out->resp[i].holder_sw = (uint16_t)(sw[0] << 8 | sw[1]);
+		}
 	}
 out:
 	json_decref(doc);

@@ -15,7 +15,8 @@
  * Decoding is strict: the body is at most SERAM_BODY_MAX bytes of JSON,
  * an object with only the members the schema names, each of its type,
  * no duplicate members, hex strings of whole bytes, every count and
- * length within the limits below. Errors name the member
+ * length within the limits below, no control character in any string
+ * (text that reaches logs and terminals). Errors name the member
  * ("ramCommands[1].listOfCAPDU[3]: ..."). Nothing here prints.
  */
 #ifndef CPK_SERAM_H
@@ -118,6 +119,19 @@ struct seram_accept {
 	size_t nsw;				/* 1..CPK_SW_MAX */
 };
 
+/*
+ * cpk extension cpkHolderPin of an SE RAM command: before its first APDU
+ * the agent SELECTs aid and sends the card holder's PIN in VERIFY (00 20
+ * 00 reference) itself; the PIN never leaves the agent. The response
+ * carries the status word that ended this (cpkHolderPinSw): 9000, else the
+ * list was not played (every answer "").
+ */
+struct seram_holder_pin {
+	uint8_t aid[16];
+	size_t aid_len;				/* 5..16 */
+	uint8_t reference;			/* VERIFY P2 */
+};
+
 struct seram_command {
 	enum seram_command_type type;
 	/* SE RAM command: listOfCAPDU (at least one). */
@@ -126,6 +140,8 @@ struct seram_command {
 	/* cpk extensions of the SE RAM command, NULL when absent; else ncapdu entries. */
 	struct seram_accept *accept;		/* cpkAccept: stop at the first other SW */
 	char (*labels)[CPK_LABEL_MAX + 1];	/* cpkLabels: for progress and messages */
+	bool has_holder_pin;			/* cpkHolderPin */
+	struct seram_holder_pin holder_pin;
 	/* Notification: deviceAppNotification (UTF-8, at most SERAM_TEXT_MAX bytes). */
 	char *notification;
 };
@@ -153,6 +169,8 @@ const char *seram_agent_status_name(enum seram_agent_status s);
 struct seram_response {
 	struct seram_apdu *rapdu;		/* listOfRAPDU; n 0 allowed, "" entries n = 0 */
 	size_t n;
+	bool has_holder_sw;			/* cpkHolderPinSw: the command asked for the PIN */
+	uint16_t holder_sw;
 };
 
 struct seram_report {
@@ -174,6 +192,9 @@ cpk_status seram_order_add(struct seram_order *o, enum seram_command_type type,
     const struct seram_apdu *capdu, size_t n, const struct seram_accept *accept,
     const char (*labels)[CPK_LABEL_MAX + 1], const char *notification, struct cpk_error *err);
 cpk_status seram_report_add(struct seram_report *r, const struct seram_apdu *rapdu, size_t n,
+    struct cpk_error *err);
+/* The last SE RAM command of o asks for the holder's PIN (CPK_ERR_ARG: none, or a bad AID). */
+cpk_status seram_order_holder_pin(struct seram_order *o, const struct seram_holder_pin *h,
     struct cpk_error *err);
 
 /* Encoding: the JSON text (compact, one line, no NUL) appended to out. */

@@ -624,6 +624,13 @@ cpk_compile(const struct profile *p, const struct card_record *card,
 	a.p = p;
 	a.card = card;
 	a.keyless = opts->keyless;
+	if (p->holder_pin.required && !opts->holder_pin_online && !opts->keyless) {
+		ret = cpk_error_set_at(err, CPK_ERR_UNSUPPORTED, p->file, p->holder_pin.loc.line,
+		    p->holder_pin.loc.col, "profile '%s' asks for the card holder's PIN "
+		    "(holder-pin): only cardc serve, whose agent reads the PIN at the card, can "
+		    "provision it; a bundle cannot ask", p->name);
+		goto out;
+	}
 	if ((ret = profile_check_card(p, card, err)) != CPK_OK ||
 	    (ret = opts->keyless ? throwaway_refs(p, card, kvn, &keys, err) :
 	    keyset_card_refs(p->keys.set, p->keys.effective_div, card->kdd, &keys,

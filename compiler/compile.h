@@ -43,6 +43,12 @@ struct cpk_compile_opts {
 	 * It must be thrown away.
 	 */
 	bool keyless;
+	/*
+	 * cardc serve: the SERAM Local Agent verifies the card holder's PIN
+	 * before the script (profile holder-pin). Without it a profile that
+	 * asks for the holder's PIN is refused: an offline bundle cannot ask.
+	 */
+	bool holder_pin_online;
 };
 
 struct cpk_compiled {

@@ -33,19 +33,21 @@ static const char *const format_names[] = { "dgi", "ber-tlv", NULL };
 
 /* --- the schema --- */
 
-enum { T_PROFILE, T_NAME, T_DESCRIPTION, T_SD, T_KEYS, T_DATA, T_STEPS };
+enum { T_PROFILE, T_NAME, T_DESCRIPTION, T_SD, T_KEYS, T_HOLDER_PIN, T_DATA, T_STEPS };
 static const struct ydoc_field top_fields[] = {
 	[T_PROFILE] = { "profile", YDOC_T_STR, true, 0, 0, NULL, false },
 	[T_NAME] = { "name", YDOC_T_STR, true, 1, 128, NULL, false },
 	[T_DESCRIPTION] = { "description", YDOC_T_STR, false, 0, 4096, NULL, false },
 	[T_SD] = { "security-domain", YDOC_T_MAP, true, 0, 0, NULL, false },
 	[T_KEYS] = { "keys", YDOC_T_MAP, true, 0, 0, NULL, false },
+	[T_HOLDER_PIN] = { "holder-pin", YDOC_T_MAP, false, 0, 0, NULL, false },
 	[T_DATA] = { "data", YDOC_T_SEQ, false, 0, 0, NULL, false },
 	[T_STEPS] = { "steps", YDOC_T_SEQ, true, 0, 0, NULL, false },
 };
 static const struct ydoc_hint top_hints[] = {
 	{ "version", "profile" }, { "sd", "security-domain" }, { "isd", "security-domain" },
-	{ "key", "keys" }, { "step", "steps" }, { "commands", "steps" }, { NULL, NULL },
+	{ "key", "keys" }, { "step", "steps" }, { "commands", "steps" }, { "pin", "holder-pin" },
+	{ "holder", "holder-pin" }, { NULL, NULL },
 };
 static const struct ydoc_schema top_schema = {
 	"the profile", top_fields, N(top_fields), top_hints, false,
@@ -66,6 +68,18 @@ static const struct ydoc_hint sd_hints[] = {
 };
 static const struct ydoc_schema sd_schema = {
 	"'security-domain'", sd_fields, N(sd_fields), sd_hints, false,
+};
+
+enum { HP_AID, HP_REFERENCE };
+static const struct ydoc_field holder_pin_fields[] = {
+	[HP_AID] = { "aid", YDOC_T_HEX, true, GP_AID_MIN, GP_AID_MAX, NULL, false },
+	[HP_REFERENCE] = { "reference", YDOC_T_BYTE, true, 0x00, 0xFF, NULL, false },
+};
+static const struct ydoc_hint holder_pin_hints[] = {
+	{ "p2", "reference" }, { "application", "aid" }, { NULL, NULL },
+};
+static const struct ydoc_schema holder_pin_schema = {
+	"'holder-pin'", holder_pin_fields, N(holder_pin_fields), holder_pin_hints, false,
 };
 
 enum { K_FILE, K_DIV };
@@ -1252,6 +1266,23 @@ parse_keys(struct pctx *c, const struct ydoc_node *n)
 }
 
 static cpk_status
+parse_holder_pin(struct pctx *c, const struct ydoc_node *n)
+{
+	struct profile_holder_pin *h = &c->p->holder_pin;
+	const struct ydoc_node *v[N(holder_pin_fields)];
+	cpk_status ret;
+
+	h->loc = loc_of(n);
+	if ((ret = ydoc_check_map(c->file, n, n, &holder_pin_schema, v, c->err)) != CPK_OK ||
+	    (ret = get_aid(c, v[HP_AID], &holder_pin_fields[HP_AID], &h->aid)) != CPK_OK ||
+	    (ret = ydoc_get_byte(c->file, v[HP_REFERENCE], &holder_pin_fields[HP_REFERENCE],
+	    &h->reference, c->err)) != CPK_OK)
+		return ret;
+	h->required = true;
+	return CPK_OK;
+}
+
+static cpk_status
 parse_data_names(struct pctx *c, const struct ydoc_node *n)
 {
 	struct profile *p = c->p;
@@ -1317,6 +1348,8 @@ parse_top(struct pctx *c, const struct ydoc_node *root)
 	    c->err)) != CPK_OK || (ret = dup_str(c, s, &p->description)) != CPK_OK))
 		return ret;
 	if ((ret = parse_sd(c, v[T_SD])) != CPK_OK || (ret = parse_keys(c, v[T_KEYS])) != CPK_OK)
+		return ret;
+	if (v[T_HOLDER_PIN] != NULL && (ret = parse_holder_pin(c, v[T_HOLDER_PIN])) != CPK_OK)
 		return ret;
 	if (v[T_DATA] != NULL && (ret = parse_data_names(c, v[T_DATA])) != CPK_OK)
 		return ret;

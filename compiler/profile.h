@@ -249,6 +249,19 @@ struct profile_step {
 	} u;
 };
 
+/*
+ * holder-pin: the card holder must prove presence with the PIN of an
+ * application or security domain before anything is sent (cpk-profile(5)).
+ * Only cardc serve honours it: the SERAM Local Agent reads the PIN and
+ * sends SELECT aid, VERIFY (00 20 00 reference) itself.
+ */
+struct profile_holder_pin {
+	bool required;
+	struct gp_aid aid;
+	uint8_t reference;
+	struct profile_loc loc;
+};
+
 struct profile {
 	char *file;			/* path as given, for messages */
 	char *dir;			/* the profile's folder */
@@ -258,6 +271,7 @@ struct profile {
 	uint8_t sha256[PROFILE_SHA256_LEN];
 	struct profile_sd sd;
 	struct profile_keys keys;
+	struct profile_holder_pin holder_pin;
 	char *data_names[PROFILE_MAX_DATA];	/* declared per-card data */
 	size_t ndata;
 	struct profile_step *steps;

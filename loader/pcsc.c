@@ -12,9 +12,11 @@
 
 #include <PCSC/winscard.h>
 #include <PCSC/wintypes.h>
+#include <PCSC/reader.h>
 
 #include "cpk_apdu.h"
 #include "cpk_bytes.h"
+#include "pinpad.h"
 
 struct pcsc_ctx {
 	SCARDCONTEXT context;
@@ -333,6 +335,61 @@ card_atr(struct pcsc_ctx *c, struct cpk_transport *t)
 		t->atr_len = atrlen;
 	else
 		t->atr_len = 0;
+}
+
+cpk_status
+cpk_pcsc_pinpad(struct cpk_transport *t, uint32_t *code, struct cpk_error *err)
+{
+	struct pcsc_ctx *c;
+	struct cpk_pinpad_features f;
+	uint8_t buf[CPK_PINPAD_FEATURES_MAX];
+	DWORD len = 0;
+	LONG rv;
+	cpk_status st;
+
+	*code = 0;
+	if (t == NULL || t->ops != &pcsc_ops || (c = t->ctx) == NULL || !c->card_ok)
+		return CPK_OK;
+	rv = SCardControl(c->card, CM_IOCTL_GET_FEATURE_REQUEST, NULL, 0, buf, sizeof(buf), &len);
+	if (rv != SCARD_S_SUCCESS)
+		return CPK_OK;	/* a reader without part 10 features: no PIN pad */
+	if ((st = cpk_pinpad_features_parse(buf, len > sizeof(buf) ? sizeof(buf) + 1 : len, &f,
+	    err)) != CPK_OK)
+		return st;
+	*code = f.code[CPK_FEATURE_VERIFY_PIN_DIRECT];
+	return CPK_OK;
+}
+
+cpk_status
+cpk_pcsc_pinpad_verify(struct cpk_transport *t, uint32_t code, uint8_t reference,
+    struct cpk_buf *resp, struct cpk_error *err)
+{
+	struct pcsc_ctx *c;
+	struct cpk_buf in = CPK_BUF_INIT;
+	DWORD len = 0;
+	LONG rv;
+	cpk_status st;
+
+	if (t == NULL || t->ops != &pcsc_ops || (c = t->ctx) == NULL || !c->card_ok)
+		return cpk_error_set(err, CPK_ERR_STATE, "no PC/SC card connection for the PIN pad");
+	cpk_buf_reset(resp);
+	if ((st = cpk_pinpad_verify_structure(reference, &in, err)) != CPK_OK ||
+	    (st = cpk_buf_reserve(resp, 258, err)) != CPK_OK)
+		goto out;
+	rv = SCardControl(c->card, (DWORD)code, in.data, (DWORD)in.len, resp->data, 258, &len);
+	if (rv != SCARD_S_SUCCESS) {
+		st = pcsc_error(err, rv, "verifying the card holder's PIN on the reader's PIN pad");
+		goto out;
+	}
+	if (len < 2 || len > 258) {
+		st = cpk_error_set(err, CPK_ERR_PCSC, "the PIN pad answered %lu bytes, not a status "
+		    "word", (unsigned long)len);
+		goto out;
+	}
+	resp->len = len;
+out:
+	cpk_buf_free(&in);
+	return st;
 }
 
 cpk_status

@@ -40,6 +40,19 @@ cpk_status cpk_pcsc_list(struct cpk_reader_info *out, size_t cap, size_t *count,
  */
 cpk_status cpk_pcsc_open(const char *want, struct cpk_transport *t, struct cpk_error *err);
 
+/*
+ * The reader's PIN pad (PC/SC part 10): *code receives the control code of
+ * FEATURE_VERIFY_PIN_DIRECT, 0 when the reader does not list it (or t is
+ * no PC/SC transport). CPK_ERR_PARSE: the reader's feature list is bad.
+ */
+cpk_status cpk_pcsc_pinpad(struct cpk_transport *t, uint32_t *code, struct cpk_error *err);
+/*
+ * VERIFY (pinpad.h) with the PIN typed on the PIN pad; resp receives the
+ * card's answer (SW1 SW2 at its end). The PIN never reaches this process.
+ */
+cpk_status cpk_pcsc_pinpad_verify(struct cpk_transport *t, uint32_t code, uint8_t reference,
+    struct cpk_buf *resp, struct cpk_error *err);
+
 /* Plain-words description of a PC/SC return code ("the card was removed"). */
 const char *cpk_pcsc_describe(long code);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cpk_text.h"
 #include "fetch.h"
 
 struct agent {
@@ -19,15 +20,6 @@ struct agent {
 	struct cpk_fetch_client *http;
 	char base[1024];
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static bool
 stopping(const struct agent *a)
@@ -71,7 +63,7 @@ post(struct agent *a, const char *endpoint, const struct cpk_buf *body, struct c
     struct cpk_error *err)
 {
 	char url[1200], text[300];
-	uint64_t until = now_ms() + 1000u * (a->o->retry_for != 0 ? a->o->retry_for :
+	uint64_t until = cpk_monotonic_ms() + 1000u * (a->o->retry_for != 0 ? a->o->retry_for :
 	    CPK_AGENT_RETRY_DEFAULT);
 	unsigned attempt = 1;
 	long http = 0;
@@ -87,7 +79,7 @@ post(struct agent *a, const char *endpoint, const struct cpk_buf *body, struct c
 		if (stopping(a))
 			return cpk_error_set(err, CPK_ERR_INTERRUPTED, "interrupted while the server "
 			    "could not be reached (%s)", err->msg);
-		if (now_ms() >= until) {
+		if (cpk_monotonic_ms() >= until) {
 			cpk_error_prefix(err, "the server could not be reached for %u s (SERAM's "
 			    "retry time)", a->o->retry_for != 0 ? a->o->retry_for :
 			    CPK_AGENT_RETRY_DEFAULT);
@@ -161,6 +153,72 @@ accepted(const struct seram_command *c, size_t i, uint16_t sw)
 	return false;
 }
 
+static uint16_t
+sw_of(const struct cpk_buf *b)
+{
+	if (b->len < 2)
+		return 0x6F00;
+	return (uint16_t)((unsigned)b->data[b->len - 2] << 8 | b->data[b->len - 1]);
+}
+
+/*
+ * cpkHolderPin: SELECT the application, VERIFY the holder's PIN. *go when
+ * the list may be played; *status and msg say why not when
+ * the agent could not ask (PIN unreadable, card lost).
+ */
+static void
+holder_pin(struct agent *a, const struct seram_command *c, bool *go,
+    enum seram_agent_status *status, char *msg, size_t msglen)
+{
+	const struct seram_holder_pin *h = &c->holder_pin;
+	uint8_t sel[5 + sizeof(h->aid) + 1];
+	struct cpk_buf resp = CPK_BUF_INIT;
+	struct cpk_error e;
+	uint16_t sw;
+	cpk_status st;
+
+	*go = false;
+	a->r->holder_asked = true;
+	cpk_error_clear(&e);
+	memcpy(sel, "\x00\xA4\x04\x00", 4);
+	sel[4] = (uint8_t)h->aid_len;
+	memcpy(sel + 5, h->aid, h->aid_len);
+	sel[5 + h->aid_len] = 0x00;
+	if ((st = cpk_transport_exchange(a->t, sel, 6 + h->aid_len, &resp, &e)) == CPK_OK) {
+		a->r->sent++;
+		sw = sw_of(&resp);
+		if (sw != 0x9000 && (sw >> 8) != 0x62 && (sw >> 8) != 0x63)
+			goto answered;
+		if (a->o->holder_verify == NULL)
+			st = cpk_error_set(&e, CPK_ERR_UNSUPPORTED, "this agent cannot ask for the "
+			    "card holder's PIN");
+		else
+			st = a->o->holder_verify(a->o->holder_ctx, a->t, h->reference, &resp, &e);
+	}
+	if (st == CPK_ERR_PCSC) {
+		a->r->card_lost = true;
+		snprintf(a->r->card_error, sizeof(a->r->card_error), "%s", e.msg);
+		*status = SERAM_STATUS_UNAVAILABLE_SE;
+		snprintf(msg, msglen, "the card holder's PIN: %.400s", e.msg);
+		goto out;
+	}
+	if (st != CPK_OK) {
+		snprintf(a->r->holder_error, sizeof(a->r->holder_error), "%s", e.msg);
+		*status = SERAM_STATUS_UNKNOWN_FAILURE;
+		snprintf(msg, msglen, "the card holder's PIN could not be verified: %.400s", e.msg);
+		goto out;
+	}
+	a->r->sent++;
+	sw = sw_of(&resp);
+answered:
+	a->r->holder_answered = true;
+	a->r->holder_sw = sw;
+	a->r->holder_refused = sw != 0x9000;
+	*go = sw == 0x9000;
+out:
+	cpk_buf_free(&resp);
+}
+
 /*
  * Play one SE RAM command: v receives one answer per APDU ("" for those
  * not sent). *status becomes UNAVAILABLE_SE or UNKNOWN_FAILURE on a card
@@ -176,8 +234,13 @@ play(struct agent *a, const struct seram_command *c, struct seram_apdu *v,
 	uint64_t t0;
 	uint16_t sw;
 	size_t i;
+	bool go = true;
 	cpk_status st = CPK_OK;
 
+	if (c->has_holder_pin)
+		holder_pin(a, c, &go, status, msg, msglen);
+	if (!go)
+		return CPK_OK;
 	if (a->h != NULL && a->h->list != NULL)
 		a->h->list(a->h->ctx, c->ncapdu, (const char (*)[CPK_LABEL_MAX + 1])c->labels);
 	for (i = 0; i < c->ncapdu; i++) {
@@ -190,7 +253,7 @@ play(struct agent *a, const struct seram_command *c, struct seram_apdu *v,
 		}
 		if (a->h != NULL && a->h->before != NULL)
 			a->h->before(a->h->ctx, i, c->capdu[i].p, c->capdu[i].n, label);
-		t0 = now_ms();
+		t0 = cpk_monotonic_ms();
 		cpk_error_clear(&terr);
 		if (cpk_transport_exchange(a->t, c->capdu[i].p, c->capdu[i].n, &resp, &terr) !=
 		    CPK_OK) {
@@ -202,7 +265,8 @@ play(struct agent *a, const struct seram_command *c, struct seram_apdu *v,
 		}
 		a->r->sent++;
 		if (a->h != NULL && a->h->after != NULL)
-			a->h->after(a->h->ctx, i, resp.data, resp.len, 1000u * (now_ms() - t0));
+			a->h->after(a->h->ctx, i, resp.data, resp.len,
+			    1000u * (cpk_monotonic_ms() - t0));
 		if (resp.len > SERAM_APDU_MAX) {
 			st = cpk_error_set(err, CPK_ERR_RANGE, "the card answered %zu bytes", resp.len);
 			break;
@@ -265,6 +329,10 @@ carry_out(struct agent *a, const struct seram_order *order, struct seram_report 
 			st = play(a, c, v, &status, msg, sizeof(msg), err);
 			if (st == CPK_OK)
 				st = seram_report_add(report, v, c->ncapdu, err);
+			if (st == CPK_OK && c->has_holder_pin && a->r->holder_answered) {
+				report->resp[report->nresp - 1].has_holder_sw = true;
+				report->resp[report->nresp - 1].holder_sw = a->r->holder_sw;
+			}
 			for (k = 0; k < c->ncapdu; k++)
 				free(v[k].p);
 			free(v);

@@ -7,6 +7,9 @@
  *
  * - One PC/SC transaction for the whole session (the card stays in the
  *   secure channel the server opened between orders).
+ * - cpkHolderPin: before the list, SELECT of its AID and VERIFY of the card
+ *   holder's PIN (holder_verify); any answer but 9000 and nothing of the
+ *   list is sent. The report carries the status word, never the PIN.
  * - An APDU answered with a status word outside the order's cpkAccept
  *   list for it ends that list: the rest are reported as "" (not sent).
  *   A lost card ends it too (UNAVAILABLE_SE), as does a stop request
@@ -45,6 +48,17 @@ struct cpk_agent_opts {
 	const char *se_id;		/* the SE as the handshake names it (reader) */
 	unsigned retry_for;		/* seconds, 0: CPK_AGENT_RETRY_DEFAULT */
 	const atomic_int *stop;		/* nonzero: stop before the next APDU or request */
+	/*
+	 * An order asks for the card holder's PIN (cpkHolderPin): the agent has
+	 * SELECTed the application; this sends VERIFY with P2 reference over t
+	 * (pinpad.h: a PIN read here, or the reader's PIN pad) and puts the
+	 * card's answer in resp. An error that is not the card's (no PIN could
+	 * be read) ends the order as UNKNOWN_FAILURE with its message;
+	 * CPK_ERR_PCSC means the card was lost. NULL: such an order fails.
+	 */
+	cpk_status (*holder_verify)(void *ctx, struct cpk_transport *t, uint8_t reference,
+	    struct cpk_buf *resp, struct cpk_error *err);
+	void *holder_ctx;
 };
 
 struct cpk_agent_hooks {
@@ -69,6 +83,10 @@ struct cpk_agent_result {
 	bool card_lost;			/* the transport failed (err of the run says why) */
 	char card_error[CPK_ERROR_MSG_LEN];
 	bool interrupted;
+	/* The card holder's PIN: asked for, the card's answer (SELECT's when that failed). */
+	bool holder_asked, holder_answered, holder_refused;
+	uint16_t holder_sw;
+	char holder_error[CPK_ERROR_MSG_LEN];	/* no PIN could be read: why */
 	bool stopped;			/* the server sent stopCommand */
 	/* The last notification; cardc serve's: "cpk/OUTCOME/MESSAGE". */
 	bool has_notification;

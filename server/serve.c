@@ -22,6 +22,7 @@
 #include "compile.h"
 #include "cpk_bundle.h"
 #include "cpk_config.h"
+#include "cpk_sw.h"
 #include "cpk_text.h"
 #include "identify.h"
 #include "receipt.h"
@@ -143,6 +144,8 @@ identify_order(const struct serve_opts *o, const uint8_t hc[SCP_CHALLENGE_LEN],
 	struct seram_accept acc[ID_NCMDS];
 	char labels[ID_NCMDS][CPK_LABEL_MAX + 1];
 	struct cpk_buf store = CPK_BUF_INIT;
+	const struct profile_holder_pin *hp;
+	struct seram_holder_pin h;
 	size_t k;
 	cpk_status st;
 
@@ -165,10 +168,17 @@ identify_order(const struct serve_opts *o, const uint8_t hc[SCP_CHALLENGE_LEN],
 	snprintf(labels[k], sizeof(labels[k]), "INITIALIZE UPDATE");
 	order->has_delay = true;
 	order->delay_ms = o->delay_ms;
-	if ((st = seram_order_add(order, SERAM_CMD_START, NULL, 0, NULL, NULL, NULL, err)) ==
-	    CPK_OK)
-		st = seram_order_add(order, SERAM_CMD_SE_RAM, v, ID_NCMDS, acc,
-		    (const char (*)[CPK_LABEL_MAX + 1])labels, NULL, err);
+	if ((st = seram_order_add(order, SERAM_CMD_START, NULL, 0, NULL, NULL, NULL, err)) !=
+	    CPK_OK || (st = seram_order_add(order, SERAM_CMD_SE_RAM, v, ID_NCMDS, acc,
+	    (const char (*)[CPK_LABEL_MAX + 1])labels, NULL, err)) != CPK_OK)
+		goto out;
+	if ((hp = serve_routes_holder_pin(o->routes)) != NULL) {
+		memset(&h, 0, sizeof(h));
+		memcpy(h.aid, hp->aid.b, hp->aid.len);
+		h.aid_len = hp->aid.len;
+		h.reference = hp->reference;
+		st = seram_order_holder_pin(order, &h, err);
+	}
 out:
 	cpk_buf_free(&store);
 	return st;
@@ -221,6 +231,8 @@ final_order(const struct serve_opts *o, const char *outcome, const char *why,
 
 /* --- storing the session with its order --- */
 
+_Thread_local bool serve_fault_store;
+
 static cpk_status
 commit_order(struct req *q, const struct seram_order *order, struct cpk_error *err)
 {
@@ -236,6 +248,11 @@ commit_order(struct req *q, const struct seram_order *order, struct cpk_error *e
 		goto out;
 	}
 	snprintf(q->s.last_report, sizeof(q->s.last_report), "%s", q->report_sha);
+	if (serve_fault_store) {
+		st = cpk_error_set(err, CPK_ERR_STATE, "session %s was not stored (test fault "
+		    "store-fails-at-request)", q->id);
+		goto out;
+	}
 	if ((st = registry_session_update(q->o->reg, &q->s, q->from, err)) != CPK_OK)
 		goto out;
 	q->out->http = 200;
@@ -347,6 +364,35 @@ hex_or_none(const uint8_t *p, size_t n, char *out, size_t cap)
 		snprintf(out, cap, "none");
 }
 
+static void fail_bundle(struct req *q, const char *why);
+
+/*
+ * Order 1 asked for the card holder's PIN: did the card accept it? (why
+ * says what it answered; the report carries the status word, never the PIN.)
+ */
+static bool
+holder_pin_refused(struct req *q, const struct seram_report *rep, char *why, size_t cap)
+{
+	const struct seram_response *r = rep->nresp == 1 ? &rep->resp[0] : NULL;
+	char sw[128];
+
+	if (serve_routes_holder_pin(q->o->routes) == NULL)
+		return false;
+	if (r == NULL || !r->has_holder_sw) {
+		snprintf(why, cap, "the agent did not verify the card holder's PIN (cpkHolderPin); "
+		    "nothing was sent to the card after the first order");
+		return true;
+	}
+	if (r->holder_sw == 0x9000) {
+		logf_(q, "the card holder's PIN verified (9000)");
+		return false;
+	}
+	cpk_sw_describe(r->holder_sw, sw, sizeof(sw));
+	snprintf(why, cap, "the card refused the card holder's PIN with %04X (%s); nothing was "
+	    "sent to the card after VERIFY", r->holder_sw, sw);
+	return true;
+}
+
 /* Report of order 1 -> order 2 (or the end). */
 static cpk_status
 step_identified(struct req *q, const struct seram_report *rep, struct cpk_error *err)
@@ -374,6 +420,10 @@ step_identified(struct req *q, const struct seram_report *rep, struct cpk_error 
 		st = finish(q, S_ABANDONED, "error", why.msg, err);
 		goto out;
 	}
+	if (holder_pin_refused(q, rep, why.msg, sizeof(why.msg))) {
+		st = finish(q, S_REJECTED, "holder-pin", why.msg, err);
+		goto out;
+	}
 	if (identify_card(q, rep, &ci, &why) != CPK_OK) {
 		cpk_error_prefix(&why, "the card could not be identified");
 		st = finish(q, S_REJECTED, "rejected", why.msg, err);
@@ -395,6 +445,7 @@ step_identified(struct req *q, const struct seram_report *rep, struct cpk_error 
 		goto out;
 	memset(&copts, 0, sizeof(copts));
 	memcpy(copts.profile_sha256, p->sha256, sizeof(copts.profile_sha256));
+	copts.holder_pin_online = true;
 	if ((st = cpk_bundle_creation_time(&copts.created, err)) != CPK_OK)
 		goto out;
 	if (cpk_compile(p, &card, &copts, &compiled, &why) != CPK_OK) {
@@ -403,33 +454,44 @@ step_identified(struct req *q, const struct seram_report *rep, struct cpk_error 
 		goto out;
 	}
 	if ((st = cpk_bundle_write(&compiled.manifest, compiled.cmds, compiled.ncmds,
-	    q->o->signer, &bytes, err)) != CPK_OK)
+	    q->o->signer, &bytes, err)) != CPK_OK ||
+	    (st = script_order(&compiled, q->o->delay_ms, &order, err)) != CPK_OK)
 		goto out;
+	/* From here on a bundle is issued: if the session cannot carry it, it is marked failed. */
 	if (registry_issue_bundle(q->o->reg, NULL, p, &card, &compiled.manifest, bytes.data,
 	    bytes.len, NULL, hash, &why) != CPK_OK) {
 		cpk_error_prefix(&why, "card %s: the bundle could not be recorded", ci.serial);
 		st = finish(q, S_REJECTED, "rejected", why.msg, err);
 		goto out;
 	}
-	if ((st = script_order(&compiled, q->o->delay_ms, &order, err)) != CPK_OK)
-		goto out;
+	snprintf(q->s.bundle_sha256, sizeof(q->s.bundle_sha256), "%s", hash);
 	free(q->s.card);
 	free(q->s.bundle);
 	q->s.card = q->s.bundle = NULL;
 	if ((q->s.card = calloc(1, rec.len + 1)) == NULL ||
 	    (q->s.bundle = malloc(2 * bytes.len + 1)) == NULL) {
 		st = cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
+		fail_bundle(q, "the session could not store its bundle (out of memory); it was "
+		    "never sent");
 		goto out;
 	}
 	memcpy(q->s.card, rec.data, rec.len);
 	cpk_hex_encode(bytes.data, bytes.len, q->s.bundle, 2 * bytes.len + 1);
-	snprintf(q->s.bundle_sha256, sizeof(q->s.bundle_sha256), "%s", hash);
 	snprintf(q->s.state, sizeof(q->s.state), "%s", S_SCRIPT);
 	snprintf(q->s.detail, sizeof(q->s.detail), "profile '%s', %zu commands", p->name,
 	    compiled.ncmds);
+	if ((st = commit_order(q, &order, err)) != CPK_OK) {
+		/*
+		 * Not stored: the agent gets an error, and a report sent again
+		 * would make another bundle; this one was never sent to the card.
+		 */
+		snprintf(why.msg, sizeof(why.msg), "the session could not store order 2: %.300s; "
+		    "the bundle was never sent", err->msg);
+		fail_bundle(q, why.msg);
+		goto out;
+	}
 	logf_(q, "card %s: bundle %s issued (%zu commands), order 2 sent", ci.serial, hash,
 	    compiled.ncmds);
-	st = commit_order(q, &order, err);
 out:
 	seram_order_clear(&order);
 	cpk_compiled_free(&compiled);

@@ -99,6 +99,13 @@ void serve_handle(const struct serve_opts *o, const char *path, const char *sess
     struct serve_reply *out);
 
 /*
+ * Tests only (cardc serve's CPK_SERVE_FAULT=store-fails-at-request:N):
+ * serve_http sets it on the thread handling request N, and storing that
+ * request's session step fails as if another process had moved it on.
+ */
+extern _Thread_local bool serve_fault_store;
+
+/*
  * The SERAM rule for a lost Local Agent: every session not ended and
  * unchanged since older_than (Unix time) or before becomes "abandoned"; a
  * bundle it issued is marked failed ("the agent was lost mid-session:

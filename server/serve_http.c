@@ -157,8 +157,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	sid = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sessionId");
 	cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, SERVE_COOKIE);
 	cpk_buf_init(&reply.body);
+	serve_fault_store = rq->number == h->fault.store_fails;
 	serve_handle(h->o, url, sid, cookie, who == 1 ? name : NULL, rq->body.data != NULL ?
 	    rq->body.data : (const uint8_t *)"", rq->body.len, &reply);
+	serve_fault_store = false;
 	if (rq->number == h->fault.kill_after)
 		raise(SIGKILL);
 	ret = send_reply(c, reply.http, reply.body.data != NULL ? reply.body.data :

@@ -30,6 +30,7 @@ struct serve_http;
  */
 struct serve_fault {
 	unsigned kill_before, kill_after;
+	unsigned store_fails;		/* serve_fault_store for this request */
 };
 
 /*

@@ -36,6 +36,7 @@ struct route {
 struct serve_routes {
 	struct route v[SERVE_ROUTES_MAX];
 	size_t n;
+	struct profile_holder_pin holder_pin;	/* what every holder-pin profile asks */
 };
 
 static const struct {
@@ -292,6 +293,45 @@ parse_route(struct serve_routes *r, const char *dir, char *line, unsigned lineno
 	return CPK_OK;
 }
 
+/*
+ * The holder's PIN is verified before INITIALIZE UPDATE (any other command
+ * in between abandons the secure channel's initiation), so in the first
+ * order, before the card, hence its route, is known: the profiles of one
+ * routes file ask for one holder PIN or none.
+ */
+static cpk_status
+one_holder_pin(struct serve_routes *r, struct cpk_error *err)
+{
+	const struct profile_holder_pin *h, *first = NULL;
+	unsigned first_line = 0;
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		h = &r->v[i].profile->holder_pin;
+		if (!h->required)
+			continue;
+		if (first == NULL) {
+			first = h;
+			first_line = r->v[i].line;
+			r->holder_pin = *h;
+		} else if (h->aid.len != first->aid.len ||
+		    memcmp(h->aid.b, first->aid.b, h->aid.len) != 0 ||
+		    h->reference != first->reference) {
+			return cpk_error_set(err, CPK_ERR_ARG, "the profiles of lines %u and %u ask "
+			    "for different holder PINs (holder-pin aid, reference): the PIN is "
+			    "verified before the card is identified, so one server asks for one",
+			    first_line, r->v[i].line);
+		}
+	}
+	return CPK_OK;
+}
+
+const struct profile_holder_pin *
+serve_routes_holder_pin(const struct serve_routes *r)
+{
+	return r->holder_pin.required ? &r->holder_pin : NULL;
+}
+
 cpk_status
 serve_routes_load(const char *path, const char *keydir, struct serve_routes **out,
     struct cpk_error *err)
@@ -325,6 +365,10 @@ serve_routes_load(const char *path, const char *keydir, struct serve_routes **ou
 	}
 	if (r->n == 0) {
 		st = cpk_error_set(err, CPK_ERR_PARSE, "%s: no route", path);
+		goto out;
+	}
+	if ((st = one_holder_pin(r, err)) != CPK_OK) {
+		cpk_error_prefix(err, "%s", path);
 		goto out;
 	}
 	*out = r;

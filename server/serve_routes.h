@@ -41,6 +41,14 @@ size_t serve_routes_count(const struct serve_routes *r);
  * The profile of the first route the card matches, and the route's line
  * (for logs); NULL when none matches.
  */
+/*
+ * The card holder's PIN the first order asks for (profile holder-pin),
+ * NULL when no route's profile asks. Profiles of one routes file that ask
+ * must agree (serve_routes_load refuses them otherwise): the PIN is
+ * verified before INITIALIZE UPDATE, before the route is known.
+ */
+const struct profile_holder_pin *serve_routes_holder_pin(const struct serve_routes *r);
+
 const struct profile *serve_routes_match(const struct serve_routes *r,
     const struct cpk_card_info *ci, unsigned *line);
 

@@ -58,14 +58,25 @@ cl 2 "unexpected argument 'x'" identify x
 cl 2 "unexpected argument 'x'" readers x
 cl 2 "unknown command 'nosuch'" help nosuch
 cl 0 "" session --help && grep -q "^usage: cardload session" "$T/out" || fail "session --help"
+cl 2 "--client-key and --holder-pin-file go with --server URL" --holder-pin-file p b.cpk
+cl 2 "--holder-pin-file wants a file name" --holder-pin-file "" --server https://h
 cl 2 "-o wants the file the session record is written to" session --bundle b.cpk -- true
 cl 2 "-o wants the file the session record is written to" session -o - --bundle b.cpk -- true
-cl 2 "--bundle wants the file the command writes" session -o c.yaml -- true
-cl 2 "--bundle wants a file, not 'https://h/b.cpk'" session -o c.yaml --bundle https://h/b.cpk -- true
-cl 2 "--bundle wants a file, not '-'" session -o c.yaml --bundle - -- true
+cl 2 "--bundle wants the bundle: a file, an https:// URL, or - for standard input" \
+    session -o c.yaml -- true
+cl 2 "with a COMMAND, --bundle wants the file it writes, not 'https://h/b.cpk'" \
+    session -o c.yaml --bundle https://h/b.cpk -- true
+cl 2 "with a COMMAND, --bundle wants the file it writes, not '-'" \
+    session -o c.yaml --bundle - -- true
+cl 2 "'http://h/b.cpk': only https:// URLs are fetched" session -o c.yaml --bundle http://h/b.cpk
+cl 2 "--wait wants seconds from 1 to 86400, not '0'" session -o c.yaml --bundle - --wait 0
+cl 2 "--wait goes with a bundle to wait for, not with a COMMAND" \
+    session -o c.yaml --bundle b.cpk --wait 5 -- true
 cl 2 "-o and --bundle name the same file" session -o x --bundle x -- true
 cl 2 "--log wants a file name" session -o c.yaml --bundle b.cpk --log "" -- true
-cl 2 "no command given after --" session -o c.yaml --bundle b.cpk
+touch "$T/there.cpk"
+cl 2 "'$T/there.cpk' already exists: a bundle made before this session cannot load in it" \
+    session -o c.yaml --bundle "$T/there.cpk"
 cl 2 "--kvn wants a key version" session --kvn 80 -o c.yaml --bundle b.cpk -- true
 cl 2 "--sd wants an AID" session --sd 01 -o c.yaml --bundle b.cpk -- true
 [ ! -e "$XDG_STATE_HOME/cpk/cardload.log" ] || fail "a usage error wrote the run log"

@@ -50,6 +50,7 @@ static const struct cs_command commands[] = {
 	{ INS_SET_STATUS, CLS_GP, true, "SET STATUS", cs_cmd_set_status },
 	{ INS_GENERATE_KEY_PAIR, CLS_ISO | CLS_GP, true, "GENERATE KEY PAIR",
 	    cs_cmd_generate_key_pair },
+	{ INS_VERIFY, CLS_ISO, false, "VERIFY", cs_cmd_verify },
 };
 
 uint16_t

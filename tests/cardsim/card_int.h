@@ -37,6 +37,7 @@
 #define INS_STORE_DATA 0xE2
 #define INS_PUT_KEY 0xD8
 #define INS_GENERATE_KEY_PAIR 0x46
+#define INS_VERIFY 0x20
 #define INS_SET_STATUS 0xF0
 
 /* Extended length (extlen.c): the length rule, GET DATA 7F66. */
@@ -97,6 +98,7 @@ uint16_t cs_dap_verify(struct cardsim *c, size_t hdr);
 /* Key management (putkey.c). */
 uint16_t cs_cmd_put_key(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out);
 /* GENERATE KEY PAIR for the instance the data names (keypair.c). */
+uint16_t cs_cmd_verify(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out);
 uint16_t cs_cmd_generate_key_pair(struct cardsim *c, const struct cpk_apdu *a,
     struct cpk_buf *out);
 

@@ -92,6 +92,20 @@ struct cs_app {
 };
 
 /* Persistent data: what the state file holds. */
+/*
+ * The card holder's PIN the ISD checks in VERIFY (00 20 00 reference,
+ * 8 bytes: ASCII digits padded with FF), with its retry counter; kept in
+ * the state file, the counter written before VERIFY answers.
+ */
+#define CS_HOLDER_PIN_LEN 8
+struct cs_holder_pin {
+	bool set;
+	uint8_t pin[CS_HOLDER_PIN_LEN];
+	uint8_t reference;
+	uint8_t tries;		/* the limit, 1..15 */
+	uint8_t left;		/* 0: blocked */
+};
+
 struct cs_identity {
 	struct cs_aid isd;
 	uint8_t atr[CS_ATR_MAX];
@@ -121,6 +135,7 @@ struct cs_identity {
 	 * only, an extended one answers 6700.
 	 */
 	size_t max_apdu;
+	struct cs_holder_pin holder;	/* VERIFY (holderpin.c) */
 };
 
 /* Fault injection (command numbers count every APDU from 1). */

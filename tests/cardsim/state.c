@@ -534,9 +534,10 @@ app_aid_taken(struct cardsim *c, size_t idx)
 	return false;
 }
 
-enum { T_VERSION, T_CARD, T_KEYSETS, T_LOADFILES, T_APPS, T_ISD_STORED, T_N };
+enum { T_VERSION, T_CARD, T_KEYSETS, T_LOADFILES, T_APPS, T_ISD_STORED, T_HOLDER_PIN, T_N };
 static const char *const top_keys[T_N] = {
 	"cardsim", "card", "key-sets", "load-files", "applications", "isd-stored-data",
+	"holder-pin",
 };
 
 static cpk_status
@@ -619,6 +620,66 @@ out:
 	return st;
 }
 
+enum { H_PIN, H_REFERENCE, H_TRIES, H_LEFT, H_N };
+static const char *const holder_keys[H_N] = { "pin", "reference", "tries", "tries-left" };
+
+/* holder-pin: {pin: DIGITS, reference: HEX, tries: N, tries-left: N} */
+static cpk_status
+read_holder_pin(const struct yctx *y, const yaml_node_t *map, struct cardsim *c)
+{
+	struct cs_holder_pin *h = &c->id.holder;
+	const yaml_node_t *v[H_N];
+	unsigned long n;
+	const char *pin;
+	size_t len, i;
+	cpk_status st;
+
+	if ((st = walk_map(y, map, "'holder-pin'", holder_keys, H_N, v)) != CPK_OK)
+		return st;
+	if (v[H_PIN] == NULL || v[H_REFERENCE] == NULL)
+		return yerr(y, map, "'holder-pin' needs 'pin' (4 to 8 digits) and 'reference' (hex)");
+	pin = scalar(v[H_PIN]);
+	len = strlen(pin);
+	for (i = 0; i < len && pin[i] >= '0' && pin[i] <= '9'; i++)
+		;
+	if (len < 4 || len > CS_HOLDER_PIN_LEN || i != len)
+		return yerr(y, v[H_PIN], "'pin' must be 4 to %d digits", CS_HOLDER_PIN_LEN);
+	memset(h->pin, 0xFF, sizeof(h->pin));
+	memcpy(h->pin, pin, len);
+	if ((st = get_byte(y, v[H_REFERENCE], "reference", &h->reference)) != CPK_OK)
+		return st;
+	h->tries = 3;
+	if (v[H_TRIES] != NULL) {
+		if ((st = get_uint(y, v[H_TRIES], "tries", 15, &n)) != CPK_OK)
+			return st;
+		if (n == 0)
+			return yerr(y, v[H_TRIES], "'tries' must be 1 to 15");
+		h->tries = (uint8_t)n;
+	}
+	h->left = h->tries;
+	if (v[H_LEFT] != NULL) {
+		if ((st = get_uint(y, v[H_LEFT], "tries-left", h->tries, &n)) != CPK_OK)
+			return st;
+		h->left = (uint8_t)n;
+	}
+	h->set = true;
+	return CPK_OK;
+}
+
+static void
+write_holder_pin(const struct cardsim *c, FILE *out)
+{
+	const struct cs_holder_pin *h = &c->id.holder;
+	size_t n;
+
+	if (!h->set)
+		return;
+	for (n = 0; n < sizeof(h->pin) && h->pin[n] != 0xFF; n++)
+		;
+	fprintf(out, "holder-pin:\n  pin: \"%.*s\"\n  reference: %02X\n  tries: %u\n"
+	    "  tries-left: %u\n", (int)n, (const char *)h->pin, h->reference, h->tries, h->left);
+}
+
 static cpk_status
 read_document(const struct yctx *y, struct cardsim *c)
 {
@@ -646,6 +707,8 @@ read_document(const struct yctx *y, struct cardsim *c)
 		goto out;
 	}
 	if ((st = read_card(y, v[T_CARD], c)) != CPK_OK)
+		goto out;
+	if (v[T_HOLDER_PIN] != NULL && (st = read_holder_pin(y, v[T_HOLDER_PIN], c)) != CPK_OK)
 		goto out;
 	st = read_lists(y, v, c);
 out:
@@ -869,6 +932,7 @@ cardsim_state_write(const struct cardsim *c, FILE *out, struct cpk_error *err)
 		write_stored(out, "    ", "stored-data", &app->stored);
 	}
 	write_stored(out, "", "isd-stored-data", &c->isd_stored);
+	write_holder_pin(c, out);
 	if (ferror(out))
 		return cpk_error_set(err, CPK_ERR_IO, "write error");
 	return CPK_OK;

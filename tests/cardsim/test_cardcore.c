@@ -1455,6 +1455,58 @@ test_extended_length(void)
 	cpk_buf_free(&d);
 }
 
+/* VERIFY of the card holder's PIN (holderpin.c): tries, blocking, the state file. */
+static void
+test_holder_pin(void)
+{
+	static const char *const pin_config =
+	    "card:\n  isd: " ISD "\n  scp: 3\n  i: 70\n"
+	    "key-sets:\n  - kvn: 30\n    type: aes\n    key: " KEY_ENC "\n"
+	    "holder-pin:\n  pin: \"1234\"\n  reference: 81\n  tries: 3\n";
+	struct cardsim *c = new_card(pin_config), *c2;
+	struct cpk_error err;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	CHECK_SW(xmit(c, "00A4040008" ISD "00", NULL), 0x9000);
+	CHECK_SW(xmit(c, "0020000000", NULL), 0x6A88);		/* another reference */
+	CHECK_SW(xmit(c, "0020008100", NULL), 0x63C3);		/* the tries left */
+	CHECK_SW(xmit(c, "002000810431323334", NULL), 0x6700);	/* not the 8-byte block */
+	c->dirty = false;
+	CHECK_SW(xmit(c, "002000810831323335FFFFFFFF", NULL), 0x63C2);
+	CHECK(c->dirty);
+	CHECK_SW(xmit(c, "002000810831323334FFFFFFFF", NULL), 0x9000);
+	CHECK_SW(xmit(c, "0020008100", NULL), 0x63C3);		/* the right PIN resets them */
+	CHECK_SW(xmit(c, "002000810839393939FFFFFFFF", NULL), 0x63C2);
+	CHECK_SW(xmit(c, "002000810839393939FFFFFFFF", NULL), 0x63C1);
+
+	/* The counter survives the state file. */
+	f = open_memstream(&text, &len);
+	CHECK(f != NULL && cardsim_state_write(c, f, NULL) == CPK_OK);
+	fclose(f);
+	CHECK(strstr(text, "holder-pin:\n  pin: \"1234\"\n  reference: 81\n  tries: 3\n"
+	    "  tries-left: 1\n") != NULL);
+	c2 = cardsim_new();
+	CHECK(c2 != NULL);
+	cpk_error_clear(&err);
+	CHECK_OK(cardsim_state_parse(c2, "state", (const uint8_t *)text, len, &err));
+	cardsim_free(&c);
+	c = c2;
+	CHECK_SW(xmit(c, "002000810839393939FFFFFFFF", NULL), 0x63C0);
+	CHECK_SW(xmit(c, "002000810831323334FFFFFFFF", NULL), 0x6983);	/* blocked */
+	CHECK_SW(xmit(c, "0020008100", NULL), 0x6983);
+	free(text);
+	cardsim_free(&c);
+
+	check_config_error("card:\n  scp: 3\n  i: 70\nholder-pin:\n  pin: \"12a4\"\n"
+	    "  reference: 81\n", "'pin' must be 4 to 8 digits", 5, __LINE__);
+	check_config_error("card:\n  scp: 3\n  i: 70\nholder-pin:\n  pin: \"1234\"\n",
+	    "needs 'pin'", 0, __LINE__);
+	check_config_error("card:\n  scp: 3\n  i: 70\nholder-pin:\n  pin: \"1234\"\n"
+	    "  reference: 81\n  tries: 0\n", "'tries' must be 1 to 15", 0, __LINE__);
+}
+
 int
 main(void)
 {
@@ -1471,5 +1523,6 @@ main(void)
 	test_life_cycle();
 	test_dap();
 	test_extended_length();
+	test_holder_pin();
 	return test_summary("cardcore");
 }

@@ -131,6 +131,13 @@ for p in "$T"/p/*.yaml; do
 	check "$name: inspect --json profile" grep -q "^    \"profile\": \"$name\"," "$T/out"
 done
 check "no example profile found" test "$n" -ge 4
+# A profile that asks for the card holder's PIN: cardc serve only, no bundle.
+cp "$SRCROOT/profiles/serve/holder-pin.yaml" "$T/p/holder-pin.serve" || exit 1
+expect 1 "asks for the card holder's PIN (holder-pin): only cardc serve" \
+    "$CARDC" compile -p "$T/p/holder-pin.serve" -c "$SRCROOT/tests/cli/data/card-scp03.yaml" \
+    -k "$KEYS" -s "$SIGN" -o "$T/holder-pin.cpk"
+check "holder-pin: no bundle" test ! -e "$T/holder-pin.cpk"
+check "holder-pin: the message names the profile's line" grep -q "holder-pin.serve:31:" "$T/err"
 # The key generation example keeps the answer to its last command (its capture).
 expect 0 "" "$CARDC" inspect "$T/generate-key.cpk" --json
 check "generate-key: inspect --json captures" python3 -c '

@@ -1095,7 +1095,7 @@ test_scp02() {
 
 # A session bundle (SCP03 i=60, random challenge): identify --session, compile,
 # load right away in the same card session.
-test_session() {
+i60_card() {
 	cat >"$WORK/i60.yaml" <<EOF
 cardsim: 1
 card:
@@ -1111,6 +1111,10 @@ key-sets:
     mac: $K
     dek: $K
 EOF
+}
+
+test_session() {
+	i60_card
 	harness_start_pcscd
 	start_card "$WORK/i60.yaml"
 	# Without --session there is no counter: the record cannot be offline.
@@ -1158,12 +1162,123 @@ EOF
 	card_snap twoproc
 	cardload_run 3 "$WORK/card.cpk"
 	err_has "is a session bundle: it can only be loaded in the card session it was made in"
-	err_has "cardload session -o card.yaml --bundle BUNDLE -- COMMAND"
+	err_has "cardload session -o card.yaml --bundle BUNDLE|URL|- waits for the bundle"
+	err_has "cardload session -o card.yaml --bundle BUNDLE -- COMMAND runs what makes it"
 	card_untouched twoproc
 	harness_stop_cardsim
 	print_registry
 	registry_has "^APP ${APP}  SELECTABLE"
 	check_log_lines
+}
+
+# cardload session --bundle without a command: the bundle comes later, from
+# another process, while cardload holds the card in its session: a file
+# renamed into place, standard input (a FIFO the test holds open), an
+# https:// URL that answers 404 until the bundle is there; the wait's
+# time-out (explicit, 1 s) and a bundle that exists before the session.
+
+# wait_record: until the running cardload session has written the record
+# (atomically: once it exists it is whole); the limit never matters in a
+# passing run.
+wait_record() {
+	local i
+	for i in $(seq 1 1200); do
+		[ -s "$WORK/card.yaml" ] && return 0
+		kill -0 "$CL_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$WORK/err" >&2
+	harness_die "cardload session wrote no record"
+}
+
+# compile_for_record FILE: the session bundle for the record, into FILE.
+compile_for_record() {
+	"$CARDC" compile -p "$WORK/p/session.yaml" -c "$WORK/card.yaml" -k "$WORK/keys" \
+	    -s "$WORK/keys/test-signing.key" -o "$1" 2>>"$WORK/compile.log" ||
+	    harness_die "cardc compile for the session record"
+}
+
+test_session_wait() {
+	local i
+	i60_card
+	https_setup
+	harness_start_pcscd
+	start_card "$WORK/i60.yaml"
+	sed -e 's/^  i: 70 .*/  i: 60/' "$WORK/p/install-applet.yaml" >"$WORK/p/session.yaml"
+	mkdir -p "$WORK/made"
+	# A file, renamed into place after the record appeared.
+	rm -f "$WORK/card.yaml"
+	cardload_bg session --json -o "$WORK/card.yaml" --bundle "$WORK/w.cpk"
+	wait_record
+	compile_for_record "$WORK/made/w.cpk"
+	mv "$WORK/made/w.cpk" "$WORK/w.cpk"
+	cardload_wait 0
+	json_is result ok
+	json_is bundle.mode session
+	err_has "waiting up to 300 s for the bundle ($WORK/w.cpk); the card stays in its session"
+	err_has "done: all"
+	# Standard input: complete when the writer closes it (a fresh card).
+	harness_stop_cardsim
+	rm -f "$WORK/card.state"
+	start_card "$WORK/i60.yaml"
+	rm -f "$WORK/card.yaml"
+	mkfifo "$WORK/in.fifo" || harness_die "mkfifo"
+	exec 7<>"$WORK/in.fifo"
+	"$CARDLOAD" session --json -o "$WORK/card.yaml" --bundle - <"$WORK/in.fifo" \
+	    >"$WORK/out" 2>"$WORK/err" 7>&- &
+	CL_PID=$!
+	harness_track "$CL_PID"
+	wait_record
+	compile_for_record "$WORK/made/s.cpk"
+	cat "$WORK/made/s.cpk" >&7
+	exec 7>&-
+	cardload_wait 0
+	json_is result ok
+	err_has "for the bundle (standard input)"
+	# An https:// URL: 404 until the bundle is there (a fresh card).
+	harness_stop_cardsim
+	rm -f "$WORK/card.state"
+	start_card "$WORK/i60.yaml"
+	start_https_server 8443
+	rm -f "$WORK/card.yaml"
+	cardload_bg session --json -o "$WORK/card.yaml" --cacert "$WORK/server.pem" \
+	    --bundle "https://127.0.0.1:8443/u.cpk"
+	wait_record
+	compile_for_record "$WORK/made/u.cpk"
+	# Once cardload has been told 404 at least once, the bundle goes in place.
+	for i in $(seq 1 1200); do
+		grep -q '"GET /u.cpk HTTP/1.1" 404' "$WORK/https.log" && break
+		sleep 0.05
+	done
+	grep -q '"GET /u.cpk HTTP/1.1" 404' "$WORK/https.log" || harness_die "cardload did not ask"
+	mv "$WORK/made/u.cpk" "$WORK/www/u.cpk"
+	cardload_wait 0
+	json_is result ok
+	# Nothing comes within --wait: exit 1, the message, nothing secured sent.
+	rm -f "$WORK/card.yaml"
+	card_snap wait
+	harness_run "$CARDLOAD" session -o "$WORK/card.yaml" --bundle "$WORK/never.cpk" --wait 1 \
+	    </dev/null 2>"$WORK/err"
+	[ $? = 1 ] || harness_die "cardload session without a bundle: not 1"
+	cat "$WORK/err" >&2
+	err_has "FAILED: no bundle at $WORK/never.cpk within 1 s (--wait); nothing was loaded"
+	[ "$(card_commands 84)" = "$(cat "$WORK/snap-wait.n84")" ] ||
+		harness_die "a secured command reached the card"
+	# Standard input that never ends (this shell holds the FIFO's write end).
+	exec 7<>"$WORK/in.fifo"
+	harness_run "$CARDLOAD" session -o "$WORK/card.yaml" --bundle - --wait 1 \
+	    <"$WORK/in.fifo" 2>"$WORK/err"
+	[ $? = 1 ] || harness_die "cardload session with stdin never ending: not 1"
+	exec 7>&-
+	err_has "standard input did not end within 1 s (--wait; 0 bytes read)"
+	# A bundle there before the session: refused, the card not touched.
+	touch "$WORK/stale.cpk"
+	card_snap stale
+	harness_run "$CARDLOAD" session -o "$WORK/card.yaml" --bundle "$WORK/stale.cpk" \
+	    </dev/null 2>"$WORK/err"
+	[ $? = 2 ] || harness_die "cardload session with a bundle already there: not 2"
+	err_has "'$WORK/stale.cpk' already exists"
+	card_received stale 0
 }
 
 # https:// through libcurl: a local TLS server in this network namespace.
@@ -1364,6 +1479,7 @@ pipe) test_pipe ;;
 progress) test_progress ;;
 scp02) test_scp02 ;;
 session) test_session ;;
+session-wait) test_session_wait ;;
 receipt-scp03) test_receipt_scp03 ;;
 receipt-scp02) test_receipt_scp02 ;;
 receipt-session) test_receipt_session ;;

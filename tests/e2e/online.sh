@@ -27,6 +27,11 @@
 #                    the agent sends the same report again, a second server
 #                    answers with the same order 2 from the registry: loaded,
 #                    one bundle issued, not two
+#   store-fails      the server cannot store the session after it issued the
+#                    bundle (the report of order 1): HTTP 409, exit 1, the
+#                    bundle marked failed with why (it was never sent), the
+#                    session still in state identify; nothing after
+#                    INITIALIZE UPDATE reached the card
 #   server-gone      the server dies and nobody takes over: exit 1 after the
 #                    retry time, the bundle stays issued (never loaded)
 #   client-killed    the agent is killed (SIGKILL) mid-script: the session
@@ -35,6 +40,11 @@
 #   client-cert      a server with --tls-client-ca: no certificate, or one of
 #                    another CA, refused before any APDU; alice's provisions,
 #                    and the session names her
+#   holder-pin       a profile with holder-pin: a wrong PIN (--holder-pin-file)
+#                    is refused by the card (63C2), exit 6, nothing sent
+#                    after VERIFY, no bundle issued, the session rejected with
+#                    why; the right PIN provisions; the PIN is in no server
+#                    log nor the registry
 #   technician       a server with --pam (a test service in this namespace's
 #                    own /etc/pam.d, pam_matrix from pam_wrapper's package): no technician, an unknown one, a wrong PIN are
 #                    refused before any APDU; the right one provisions; three
@@ -278,6 +288,20 @@ answer-lost)
 	grep -q "report sent again: the same order again" "$WORK/server.2.log" ||
 	    harness_die "the second server did not replay the stored order"
 	;;
+store-fails)
+	start_card scp03.yaml
+	CPK_SERVE_FAULT=store-fails-at-request:3 start_server
+	online 1
+	err_has "HTTP 409"
+	err_has "was not stored"
+	is "bundles issued" "$(issued_count)" 1
+	is "bundle state" "$(sql 'SELECT state FROM bundles')" failed
+	sql 'SELECT reason FROM bundles' | grep -q "the session could not store order 2: .*the \
+bundle was never sent" || harness_die "the bundle's reason"
+	is "session state" "$(session_state)" identify
+	grep "^cardsim: >> " "$(cardsim_log)" | tail -n 1 | grep -q "^cardsim: >> 8050" ||
+	    harness_die "the card saw a command after INITIALIZE UPDATE"
+	;;
 server-gone)
 	start_card scp03.yaml
 	CPK_SERVE_FAULT=kill-at-request:4 start_server
@@ -337,6 +361,53 @@ client-cert)
 	is "technician" "$(sql "SELECT technician FROM serve_sessions WHERE state = 'done'")" alice
 	grep -q "refused: no technician's TLS client certificate" "$WORK/server.1.log" ||
 	    harness_die "the server did not log the refusal"
+	;;
+holder-pin)
+	{ cat "$CARDS/scp03.yaml"; printf 'holder-pin:\n  pin: "48210937"\n  reference: 81\n'; } \
+	    >"$WORK/pin-card.yaml"
+	printf 'holder-pin:\n  aid: A000000151000000\n  reference: 81\n' >>"$WORK/p/session.yaml"
+	start_card "$WORK/pin-card.yaml"
+	start_server
+	# A PIN file others may read: no PIN given, VERIFY never sent, the session
+	# abandoned with why, nothing issued.
+	echo 11119999 >"$WORK/holder.pin"
+	chmod 644 "$WORK/holder.pin"
+	online 1 --holder-pin-file "$WORK/holder.pin"
+	err_has "the server asks for the card holder's PIN and none was given"
+	err_has "must not be readable by group or others"
+	is "session state" "$(session_state)" abandoned
+	sql "SELECT detail FROM serve_sessions" | grep -q "the card holder's PIN could not be \
+verified" || harness_die "the abandoned session's detail"
+	[ "$(card_commands 0020)" = 0 ] || harness_die "VERIFY was sent without a PIN"
+	is "bundles issued" "$(issued_count)" 0
+	umask 077
+	rm -f "$WORK/holder.pin"
+	echo 11119999 >"$WORK/holder.pin"
+	online 6 --holder-pin-file "$WORK/holder.pin"
+	json_is result holder-pin
+	err_has "the card refused the card holder's PIN with 63C2"
+	err_has "nothing was sent after VERIFY"
+	is "session state" "$(session_state)" rejected
+	sql "SELECT detail FROM serve_sessions" | grep -q "refused the card holder's PIN with 63C2" ||
+	    harness_die "the session's detail does not say why"
+	is "bundles issued" "$(issued_count)" 0
+	grep "^cardsim: >> " "$(cardsim_log)" | tail -n 1 | grep -q "^cardsim: >> 0020008108" ||
+	    harness_die "the card saw a command after VERIFY"
+	echo 48210937 >"$WORK/holder.pin"
+	online 0 --holder-pin-file "$WORK/holder.pin"
+	json_is result ok
+	is "bundle state" "$(bundle_state)" loaded
+	grep -q "the card holder's PIN verified (9000)" "$WORK/server.1.log" ||
+	    harness_die "the server did not log the verified PIN"
+	grep -q "tries-left: 3" "$WORK/card.state" || harness_die "the right PIN did not reset the tries"
+	# Neither PIN, in text or in hex, reaches the server's log or the registry.
+	for pin in 11119999 48210937 3131313139393939 3438323130393337; do
+		! grep -qi "$pin" "$WORK/server.1.log" || harness_die "a PIN in the server's log"
+		for table in serve_sessions bundles; do
+			! sql "SELECT * FROM $table" | grep -qi "$pin" ||
+			    harness_die "a PIN in the registry's $table"
+		done
+	done
 	;;
 technician)
 	# The test service "cpk-serve" with pam_matrix (of pam_wrapper's package) and

@@ -36,6 +36,15 @@ bad = [
     ("handshakeResponse", {"chosenDataProtocol": "application/json",
                            "chosenTransportProtocol": "HTTPS", "chosenVersion": "2.0.0"}),
     ("handshakeCommand", {"secureElements": [], "supportedVersion": ["2.0.0"]}),
+    ("order", {"ramCommands": [{"ramCommandType": "notificationCommand",
+                                "deviceAppNotification": "cpk/loaded/ok\nforged"}]}),
+    ("order", {"ramCommands": [{"ramCommandType": "seRamCommand", "listOfCAPDU": ["00"],
+                                "cpkHolderPin": {"aid": "A000000151", "reference": "81",
+                                                 "pin": "1234"}}]}),
+    ("report", {"localAgentStatus": {"localAgentStatusEnum": "PROCESSED",
+                                     "executedSeRamCommands": 1},
+                "ramResponses": [{"ramResponseType": "seRamResponse", "listOfRAPDU": [""],
+                                  "cpkHolderPinSw": "1234x"}]}),
 ]
 for kind, doc in bad:
     if validator(kind).is_valid(doc):

@@ -299,6 +299,22 @@ test_profile_schema_errors(void)
 	    "keys:\n  file: aes.yaml\nsteps:\n  - delete:\n      aid: " HELLO_PKG "\n",
 	    "p.yaml:6:19: 'security-level' must be c-mac, c-mac+c-dec, c-mac+r-mac, "
 	    "c-mac+c-dec+r-mac or c-mac+c-dec+r-mac+r-enc, got 'mac'");
+	/* 9b. the card holder's PIN: both keys, an AID, a byte */
+	bad_profile(__LINE__,
+	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n  security-level: c-mac\n"
+	    "keys:\n  file: aes.yaml\nholder-pin:\n  aid: A000000151\nsteps:\n  - delete:\n"
+	    "      aid: " HELLO_PKG "\n",
+	    "p.yaml:10:3: missing required key 'reference' in 'holder-pin'");
+	bad_profile(__LINE__,
+	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n  security-level: c-mac\n"
+	    "keys:\n  file: aes.yaml\nholder-pin:\n  aid: A0000001\n  reference: 81\nsteps:\n"
+	    "  - delete:\n      aid: " HELLO_PKG "\n",
+	    "p.yaml:10:8: 'aid' must be 5 to 16 bytes, got 4");
+	bad_profile(__LINE__,
+	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n  security-level: c-mac\n"
+	    "keys:\n  file: aes.yaml\nholder-pin:\n  aid: A000000151\n  p2: 81\nsteps:\n"
+	    "  - delete:\n      aid: " HELLO_PKG "\n",
+	    "p.yaml:11:3: unknown key 'p2' in 'holder-pin' (did you mean 'reference'?)");
 	/* 10. AID length */
 	bad_profile(__LINE__, HEAD
 	    "  - delete:\n"

@@ -230,7 +230,97 @@ test_order(void)
 	CHECK_STATUS(dec_order("{\"ramCommands\":[{\"ramCommandType\":\"notificationCommand\"}]}",
 	    &back, &err), CPK_ERR_PARSE);
 	CHECK_STATUS(dec_order("{\"delay\":1} x", &back, &err), CPK_ERR_PARSE);
+	/* Text that would reach a log or terminal: no control character (C0, DEL, C1). */
+	CHECK_STATUS(dec_order("{\"ramCommands\":[{\"ramCommandType\":\"notificationCommand\","
+	    "\"deviceAppNotification\":\"cpk/loaded/ok\\nforged log line\"}]}", &back, &err),
+	    CPK_ERR_PARSE);
+	CHECK_MSG(&err, "ramCommands[0].deviceAppNotification: holds a control character");
+	CHECK_STATUS(dec_order("{\"ramCommands\":[{\"ramCommandType\":\"notificationCommand\","
+	    "\"deviceAppNotification\":\"\\u001b[2J\"}]}", &back, &err), CPK_ERR_PARSE);
+	CHECK_STATUS(dec_order("{\"ramCommands\":[{\"ramCommandType\":\"notificationCommand\","
+	    "\"deviceAppNotification\":\"a\\u007fb\"}]}", &back, &err), CPK_ERR_PARSE);
+	CHECK_STATUS(dec_order("{\"ramCommands\":[{\"ramCommandType\":\"notificationCommand\","
+	    "\"deviceAppNotification\":\"a\\u009bb\"}]}", &back, &err), CPK_ERR_PARSE);
+	CHECK_OK(dec_order("{\"ramCommands\":[{\"ramCommandType\":\"notificationCommand\","
+	    "\"deviceAppNotification\":\"caf\\u00e9 \\u00a0ok\"}]}", &back, &err));
+	seram_order_clear(&back);
+	CHECK_STATUS(dec_order("{\"ramCommands\":[{\"ramCommandType\":\"seRamCommand\","
+	    "\"listOfCAPDU\":[\"0084000008\"],\"cpkLabels\":[\"a\\tb\"]}]}", &back, &err),
+	    CPK_ERR_PARSE);
+	CHECK_MSG(&err, "cpkLabels[0]: holds a control character");
 	CHECK_STATUS(dec_order("{\"delay\":1,\"delay\":2}", &back, &err), CPK_ERR_PARSE);
+	cpk_buf_free(&b);
+}
+
+/* cpkHolderPin in an order and cpkHolderPinSw in the report. */
+static void
+test_holder_pin(void)
+{
+	static const uint8_t verify_sel[] = { 0x00, 0xA4, 0x04, 0x00, 0x05, 1, 2, 3, 4, 5 };
+	static const uint8_t sw[] = { 0x90, 0x00 };
+	struct seram_apdu a = { (uint8_t *)verify_sel, sizeof(verify_sel) };
+	struct seram_apdu none = { NULL, 0 }, ok = { (uint8_t *)sw, 2 };
+	struct seram_holder_pin h = { { 0xA0, 0, 0, 0x01, 0x51, 0, 0, 0 }, 8, 0x81 };
+	static const char want[] = "\"cpkHolderPin\":{\"aid\":\"A000000151000000\","
+	    "\"reference\":\"81\"}";
+	struct seram_order o, back;
+	struct seram_report rep, rback;
+	struct cpk_buf b = CPK_BUF_INIT;
+	struct cpk_error err;
+
+	memset(&o, 0, sizeof(o));
+	CHECK_STATUS(seram_order_holder_pin(&o, &h, &err), CPK_ERR_ARG);
+	CHECK_OK(seram_order_add(&o, SERAM_CMD_START, NULL, 0, NULL, NULL, NULL, &err));
+	CHECK_OK(seram_order_add(&o, SERAM_CMD_SE_RAM, &a, 1, NULL, NULL, NULL, &err));
+	h.aid_len = 4;
+	CHECK_STATUS(seram_order_holder_pin(&o, &h, &err), CPK_ERR_ARG);
+	h.aid_len = 8;
+	CHECK_OK(seram_order_holder_pin(&o, &h, &err));
+	CHECK_OK(seram_order_encode(&o, &b, &err));
+	dump("order", &b);
+	CHECK_OK(seram_order_decode(b.data, b.len, &back, &err));
+	CHECK_OK(cpk_buf_append_byte(&b, 0, &err));
+	CHECK(strstr((const char *)b.data, want) != NULL);
+	CHECK(!back.cmds[0].has_holder_pin && back.cmds[1].has_holder_pin);
+	CHECK_MEM(back.cmds[1].holder_pin.aid, back.cmds[1].holder_pin.aid_len, h.aid, 8);
+	CHECK(back.cmds[1].holder_pin.reference == 0x81);
+	seram_order_clear(&back);
+	seram_order_clear(&o);
+	CHECK_STATUS(dec_order("{\"ramCommands\":[{\"ramCommandType\":\"seRamCommand\","
+	    "\"listOfCAPDU\":[\"0084000008\"],\"cpkHolderPin\":{\"aid\":\"A0000001\","
+	    "\"reference\":\"81\"}}]}", &back, &err), CPK_ERR_RANGE);
+	CHECK_MSG(&err, "cpkHolderPin.aid: 4 bytes, not 5 to 16 (an AID)");
+	CHECK_STATUS(dec_order("{\"ramCommands\":[{\"ramCommandType\":\"seRamCommand\","
+	    "\"listOfCAPDU\":[\"0084000008\"],\"cpkHolderPin\":{\"aid\":\"A000000151\","
+	    "\"reference\":\"8100\"}}]}", &back, &err), CPK_ERR_RANGE);
+	CHECK_MSG(&err, "cpkHolderPin.reference: 2 bytes, not 1");
+	CHECK_STATUS(dec_order("{\"ramCommands\":[{\"ramCommandType\":\"seRamCommand\","
+	    "\"listOfCAPDU\":[\"0084000008\"],\"cpkHolderPin\":{\"aid\":\"A000000151\","
+	    "\"reference\":\"81\",\"pin\":\"1234\"}}]}", &back, &err), CPK_ERR_PARSE);
+	CHECK_MSG(&err, "cpkHolderPin.pin: unknown member");
+	CHECK_STATUS(dec_order("{\"ramCommands\":[{\"ramCommandType\":\"seRamCommand\","
+	    "\"listOfCAPDU\":[\"0084000008\"],\"cpkHolderPin\":{\"reference\":\"81\"}}]}",
+	    &back, &err), CPK_ERR_PARSE);
+
+	memset(&rep, 0, sizeof(rep));
+	rep.status = SERAM_STATUS_PROCESSED;
+	rep.executed = 1;
+	CHECK_OK(seram_report_add(&rep, &none, 1, &err));
+	rep.resp[0].has_holder_sw = true;
+	rep.resp[0].holder_sw = 0x63C2;
+	CHECK_OK(seram_report_add(&rep, &ok, 1, &err));
+	cpk_buf_reset(&b);
+	CHECK_OK(seram_report_encode(&rep, &b, &err));
+	dump("report", &b);
+	CHECK_OK(seram_report_decode(b.data, b.len, &rback, &err));
+	CHECK(rback.nresp == 2 && rback.resp[0].has_holder_sw && rback.resp[0].holder_sw == 0x63C2);
+	CHECK(!rback.resp[1].has_holder_sw && rback.resp[0].rapdu[0].n == 0);
+	seram_report_clear(&rback);
+	seram_report_clear(&rep);
+	CHECK_STATUS(dec_report("{\"localAgentStatus\":{\"localAgentStatusEnum\":\"PROCESSED\","
+	    "\"executedSeRamCommands\":1},\"ramResponses\":[{\"ramResponseType\":\"seRamResponse\","
+	    "\"listOfRAPDU\":[\"\"],\"cpkHolderPinSw\":\"63C\"}]}", &rback, &err), CPK_ERR_PARSE);
+	CHECK_MSG(&err, "ramResponses[0].cpkHolderPinSw");
 	cpk_buf_free(&b);
 }
 
@@ -323,6 +413,7 @@ main(int argc, char *argv[])
 	test_handshake();
 	test_order();
 	test_report();
+	test_holder_pin();
 	test_session_id();
 	return test_summary("seram");
 }

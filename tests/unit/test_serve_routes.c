@@ -120,6 +120,10 @@ main(int argc, char *argv[])
 	snprintf(src, sizeof(src), "%s/profiles/install-applet.yaml", argv[1]);
 	copy(src, "session.yaml", "  i: 70 ", "  mode: session\n  i: 70 ", 0644);
 	copy(src, "offline.yaml", NULL, NULL, 0644);
+	copy(src, "pin81.yaml", "  i: 70 ", "  mode: session\n  i: 70 ", 0644);
+	copy(tpath("pin81.yaml"), "pin81.yaml", "steps:", "holder-pin:\n  aid: A000000151000000\n"
+	    "  reference: 81\nsteps:", 0644);
+	copy(tpath("pin81.yaml"), "pin82.yaml", "reference: 81", "reference: 82", 0644);
 	capgen_spec_init(&spec);
 	CHECK_OK(capgen_aid_parse("F043504B48454C4C4F", &spec.package, &err));
 	spec.applet_count = 1;
@@ -163,7 +167,18 @@ main(int argc, char *argv[])
 	ci.cin[1] = 0x02;
 	ci.cin_len = 2;
 	CHECK(serve_routes_match(r, &ci, &line) != NULL && line == 1);
+	CHECK(serve_routes_holder_pin(r) == NULL);
 	serve_routes_free(&r);
+
+	/* The holder's PIN: the profiles that ask agree, or the routes are refused. */
+	put("routes", "iin=0042 pin81.yaml\n* session.yaml\nserial=X pin81.yaml\n");
+	CHECK_OK(serve_routes_load(tpath("routes"), keys, &r, &err));
+	CHECK(r != NULL && serve_routes_holder_pin(r) != NULL &&
+	    serve_routes_holder_pin(r)->reference == 0x81 &&
+	    serve_routes_holder_pin(r)->aid.len == 8);
+	serve_routes_free(&r);
+	expect_error("iin=0042 pin81.yaml\n* session.yaml\nserial=X pin82.yaml\n", CPK_ERR_ARG,
+	    "routes: the profiles of lines 1 and 3 ask for different holder PINs");
 
 	expect_error("iin=0042 foo=1 session.yaml\n", CPK_ERR_PARSE,
 	    "routes:1: unknown condition 'foo'");
@@ -180,6 +195,8 @@ main(int argc, char *argv[])
 	rmdir(keys);
 	unlink(tpath("session.yaml"));
 	unlink(tpath("offline.yaml"));
+	unlink(tpath("pin81.yaml"));
+	unlink(tpath("pin82.yaml"));
 	unlink(tpath("hello.cap"));
 	unlink(tpath("serials"));
 	unlink(tpath("routes"));

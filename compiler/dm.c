@@ -185,8 +185,10 @@ dm_add_token(const char *key_path, struct cpk_buf *apdu, struct cpk_error *err)
 	}
 	if (st != CPK_OK)
 		goto out;
-	/* INSTALL: the token's length byte replaces the empty one; DELETE: 9E L token. */
-	total = dc.signed_len + (dc.kind == DM_DELETE ? 2 : 1) + token.len;
+	/* INSTALL: the token's length byte replaces the empty one; DELETE: 9E <BER L> token. */
+	total = dc.signed_len + 1 + token.len;
+	if (dc.kind == DM_DELETE)
+		total += token.len < 0x80 ? 1 : 2;
 	if (token.len > DM_TOKEN_MAX || total > 255) {
 		st = cpk_error_set(err, CPK_ERR_RANGE, "a %zu-byte token makes a %zu-byte command "
 		    "data field (at most 255): use an RSA-1024 token key", token.len, total);
@@ -194,10 +196,13 @@ dm_add_token(const char *key_path, struct cpk_buf *apdu, struct cpk_error *err)
 	}
 	if ((st = cpk_buf_append(&out, apdu->data, 4, err)) != CPK_OK ||
 	    (st = cpk_buf_append_byte(&out, (uint8_t)total, err)) != CPK_OK ||
-	    (st = cpk_buf_append(&out, data, dc.signed_len, err)) != CPK_OK ||
-	    (dc.kind == DM_DELETE && (st = cpk_buf_append_byte(&out, 0x9E, err)) != CPK_OK) ||
-	    (st = cpk_buf_append_byte(&out, (uint8_t)token.len, err)) != CPK_OK ||
-	    (st = cpk_buf_append(&out, token.data, token.len, err)) != CPK_OK)
+	    (st = cpk_buf_append(&out, data, dc.signed_len, err)) != CPK_OK)
+		goto out;
+	if (dc.kind == DM_DELETE)
+		st = cpk_tlv_put(&out, 0x9E, token.data, token.len, err);
+	else if ((st = cpk_buf_append_byte(&out, (uint8_t)token.len, err)) == CPK_OK)
+		st = cpk_buf_append(&out, token.data, token.len, err);
+	if (st != CPK_OK)
 		goto out;
 	cpk_buf_reset(apdu);
 	st = cpk_buf_append(apdu, out.data, out.len, err);

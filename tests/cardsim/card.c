@@ -158,6 +158,7 @@ void
 cs_abandon_load(struct cardsim *c)
 {
 	c->load.active = false;
+	c->load.receipt = false;
 	c->load.next_block = 0;
 	c->load.hash_len = 0;
 	cpk_buf_free(&c->load.data);
@@ -666,7 +667,8 @@ check_command(struct cardsim *c, const struct cpk_apdu *a, const struct cs_comma
 		sw = cs_refuse(c, SW_WRONG_LENGTH, "extended-length APDUs are not supported");
 		goto out;
 	}
-	if (c->selected >= 0 && !(a->ins == INS_SELECT && cls == CLS_ISO && !(a->cla & 0x04))) {
+	if (c->selected >= 0 && !cs_selected_is_sd(c) &&
+	    !(a->ins == INS_SELECT && cls == CLS_ISO && !(a->cla & 0x04))) {
 		sw = cs_refuse(c, SW_INS, "the selected application implements no command");
 		goto out;
 	}

@@ -115,6 +115,17 @@ struct cs_identity {
 	 */
 	uint8_t dap_key[CS_DAP_KEY_MAX];
 	size_t dap_key_len;
+	/*
+	 * Delegated management (compiler/dm.h): the ISD's Token Verification
+	 * public key (DER SubjectPublicKeyInfo, RSA), the receipt key (16
+	 * bytes: AES on an SCP03 card, 3DES on an SCP02 card) and the
+	 * confirmation counter of the last receipt.
+	 */
+	uint8_t token_key[CS_DAP_KEY_MAX];
+	size_t token_key_len;
+	uint8_t receipt_key[16];
+	size_t receipt_key_len;
+	uint16_t confirmation_counter;
 };
 
 /* Fault injection (command numbers count every APDU from 1). */
@@ -163,6 +174,8 @@ struct cardsim {
 		size_t hash_len;
 		unsigned next_block;
 		struct cpk_buf data;
+		bool receipt;		/* delegated: the last LOAD answers a load receipt */
+		struct cs_aid sd;	/* the SD AID field of INSTALL [for load] */
 	} load;
 	struct {
 		int target;		/* -1 ISD, else index into apps */

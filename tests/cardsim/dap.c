@@ -7,6 +7,7 @@
  * verifies. A missing block, another SD's block only, a load without a hash
  * or a signature that does not verify: 6982 (security status not satisfied).
  */
+#include <limits.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -15,18 +16,19 @@
 #include "card_int.h"
 #include "cpk_tlv.h"
 
-static bool
-signature_ok(const struct cardsim *c, const uint8_t *sig, size_t n)
+bool
+cs_rsa_verify(const uint8_t *der, size_t derlen, bool sha1, const uint8_t *msg, size_t n,
+    const uint8_t *sig, size_t siglen)
 {
-	const unsigned char *p = c->id.dap_key;
-	EVP_PKEY *key = d2i_PUBKEY(NULL, &p, (long)c->id.dap_key_len);
+	const unsigned char *p = der;
+	EVP_PKEY *key = derlen <= LONG_MAX ? d2i_PUBKEY(NULL, &p, (long)derlen) : NULL;
 	EVP_MD_CTX *md = NULL;
 	bool ok = false;
 
 	if (key == NULL || (md = EVP_MD_CTX_new()) == NULL)
 		goto out;
-	ok = EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
-	    EVP_DigestVerify(md, sig, n, c->load.hash, c->load.hash_len) == 1;
+	ok = EVP_DigestVerifyInit(md, NULL, sha1 ? EVP_sha1() : EVP_sha256(), NULL, key) == 1 &&
+	    EVP_DigestVerify(md, sig, siglen, msg, n) == 1;
 out:
 	EVP_MD_CTX_free(md);
 	EVP_PKEY_free(key);
@@ -51,7 +53,8 @@ cs_dap_verify(struct cardsim *c, size_t hdr)
 		    aid.len != c->id.isd.len || memcmp(aid.value, c->id.isd.b, aid.len) != 0)
 			continue;
 		if (cpk_tlv_find(block.value, block.len, 0xC3, &sig, NULL) != CPK_OK ||
-		    !signature_ok(c, sig.value, sig.len))
+		    !cs_rsa_verify(c->id.dap_key, c->id.dap_key_len, false, c->load.hash,
+		    c->load.hash_len, sig.value, sig.len))
 			return cs_refuse(c, SW_SECURITY, "LOAD: the ISD's DAP signature does not "
 			    "verify");
 		return SW_OK;

@@ -174,9 +174,10 @@ get_aid(const struct yctx *y, const yaml_node_t *n, const char *key, struct cs_a
 }
 
 enum { C_ISD, C_ATR, C_CPLC, C_IIN, C_CIN, C_KDD, C_SCP, C_I, C_MEMORY, C_LIFE_CYCLE, C_DAP_KEY,
-	C_N };
+	C_TOKEN_KEY, C_RECEIPT_KEY, C_CONFIRMATION, C_N };
 static const char *const card_keys[C_N] = {
 	"isd", "atr", "cplc", "iin", "cin", "kdd", "scp", "i", "memory", "life-cycle", "dap-key",
+	"token-key", "receipt-key", "confirmation-counter",
 };
 
 static cpk_status
@@ -202,8 +203,18 @@ read_card(const struct yctx *y, const yaml_node_t *map, struct cardsim *c)
 	    (v[C_KDD] && (st = get_hex(y, v[C_KDD], "kdd", SCP_KDD_LEN, SCP_KDD_LEN, c->id.kdd,
 	    &len)) != CPK_OK) ||
 	    (v[C_DAP_KEY] && (st = get_hex(y, v[C_DAP_KEY], "dap-key", 1, CS_DAP_KEY_MAX,
-	    c->id.dap_key, &c->id.dap_key_len)) != CPK_OK))
+	    c->id.dap_key, &c->id.dap_key_len)) != CPK_OK) ||
+	    (v[C_TOKEN_KEY] && (st = get_hex(y, v[C_TOKEN_KEY], "token-key", 1, CS_DAP_KEY_MAX,
+	    c->id.token_key, &c->id.token_key_len)) != CPK_OK) ||
+	    (v[C_RECEIPT_KEY] && (st = get_hex(y, v[C_RECEIPT_KEY], "receipt-key", 16, 16,
+	    c->id.receipt_key, &c->id.receipt_key_len)) != CPK_OK))
 		goto out;
+	if (v[C_CONFIRMATION] != NULL) {
+		if ((st = get_uint(y, v[C_CONFIRMATION], "confirmation-counter", 0xFFFF, &n)) !=
+		    CPK_OK)
+			goto out;
+		c->id.confirmation_counter = (uint16_t)n;
+	}
 	if (v[C_SCP] == NULL || v[C_I] == NULL) {
 		st = yerr(y, map, "'card' needs 'scp' (2 or 3) and 'i' (hex)");
 		goto out;
@@ -808,6 +819,12 @@ cardsim_state_write(const struct cardsim *c, FILE *out, struct cpk_error *err)
 		fprintf(out, "  life-cycle: %02X\n", c->id.life_cycle);
 	if (c->id.dap_key_len > 0)
 		put_hex_line(out, "  ", "dap-key", c->id.dap_key, c->id.dap_key_len);
+	if (c->id.token_key_len > 0)
+		put_hex_line(out, "  ", "token-key", c->id.token_key, c->id.token_key_len);
+	if (c->id.receipt_key_len > 0)
+		put_hex_line(out, "  ", "receipt-key", c->id.receipt_key, c->id.receipt_key_len);
+	if (c->id.confirmation_counter > 0)
+		fprintf(out, "  confirmation-counter: %u\n", (unsigned)c->id.confirmation_counter);
 	fprintf(out, "key-sets:\n");
 	for (i = 0; i < c->nkeysets; i++) {
 		ks = &c->keysets[i];

@@ -20,6 +20,7 @@
 #include "cardsim_state.h"
 #include "cpk_apdu.h"
 #include "cpk_bundle.h"
+#include "dm.h"
 #include "scp.h"
 #include "testlib.h"
 
@@ -206,8 +207,22 @@ initialize_update(struct cardsim *c, uint8_t kvn, const uint8_t hc[8], struct sc
 
 /* A full session: SELECT, INITIALIZE UPDATE, check, EXTERNAL AUTHENTICATE. */
 static uint16_t
+open_session_at(struct cardsim *c, const char *select, const struct scp_keyset *keys,
+    enum scp_version v, uint8_t i, uint8_t level, struct scp_session *s,
+    struct scp_iu_response *iu_out);
+
+static uint16_t
 open_session(struct cardsim *c, const struct scp_keyset *keys, enum scp_version v, uint8_t i,
     uint8_t level, struct scp_session *s, struct scp_iu_response *iu_out)
+{
+	return open_session_at(c, "00A4040008" ISD "00", keys, v, i, level, s, iu_out);
+}
+
+/* The same after SELECT `select` (a security domain). */
+static uint16_t
+open_session_at(struct cardsim *c, const char *select, const struct scp_keyset *keys,
+    enum scp_version v, uint8_t i, uint8_t level, struct scp_session *s,
+    struct scp_iu_response *iu_out)
 {
 	static const uint8_t hc[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 	struct cpk_buf ea = CPK_BUF_INIT;
@@ -217,7 +232,7 @@ open_session(struct cardsim *c, const struct scp_keyset *keys, enum scp_version 
 
 	cpk_error_clear(&err);
 	/* A CARD_LOCKED card's ISD answers 6283 (GP 2.3.1 11.9.3). */
-	if ((sw = xmit(c, "00A4040008" ISD "00", NULL)) != 0x9000 && sw != 0x6283)
+	if ((sw = xmit(c, select, NULL)) != 0x9000 && sw != 0x6283)
 		goto out;
 	if ((sw = initialize_update(c, keys->kvn, hc, &iu)) != 0x9000)
 		goto out;
@@ -1342,6 +1357,193 @@ test_dap(void)
 	cpk_buf_free(&other);
 }
 
+/* --- delegated management --- */
+
+#define SD_PKG "A0000001515344"
+#define SD_MODULE "A000000151534401"
+#define SSD "A000000151535344"
+#define SSD_NO_DM "A000000151535345"
+#define RECEIPT_KEY "707172737475767778797A7B7C7D7E7F"
+
+/*
+ * hex (a plain INSTALL with an empty token, or a DELETE of 4F AID) with
+ * its token signed by key (RSA PKCS#1 v1.5 SHA-1 over P1 P2 L data, GP
+ * 2.3.1 C.4.1), written independently of compiler/dm.c; forge alters one
+ * byte of the token.
+ */
+static void
+with_token(EVP_PKEY *key, const char *hex, bool forge, char *out, size_t cap)
+{
+	uint8_t cmd[300], tdata[300], sig[256];
+	size_t n = test_unhex(hex, cmd, sizeof(cmd)), lc = cmd[4], body, siglen = sizeof(sig);
+	bool del = cmd[1] == 0xE4;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	body = del ? lc : lc - 1;
+	tdata[0] = cmd[2];
+	tdata[1] = cmd[3];
+	tdata[2] = (uint8_t)body;
+	memcpy(tdata + 3, cmd + 5, body);
+	if (n != 5 + lc || md == NULL ||
+	    EVP_DigestSignInit(md, NULL, EVP_sha1(), NULL, key) != 1 ||
+	    EVP_DigestSign(md, sig, &siglen, tdata, body + 3) != 1)
+		abort();
+	EVP_MD_CTX_free(md);
+	if (forge)
+		sig[siglen / 2] ^= 0x01;
+	/* DELETE: 9E with a BER length (81 80 for a 128-byte token). */
+	snprintf(out, cap, "%.8s%02X", hex, (unsigned)(body + (del ? 3 : 1) + siglen));
+	append_hex(out, cap, cmd + 5, body);
+	snprintf(out + strlen(out), cap - strlen(out), "%s%02X", del ? "9E81" : "",
+	    (unsigned)siglen);
+	append_hex(out, cap, sig, siglen);
+}
+
+/* The confirmation in resp verifies for the plain command hex (as dm.h splits it). */
+static cpk_status
+receipt_check(const char *hex, const char *key_hex, const struct cpk_buf *resp,
+    struct cpk_error *err)
+{
+	uint8_t cmd[300], key[16];
+	size_t n = test_unhex(hex, cmd, sizeof(cmd));
+	struct dm_command dc;
+	cpk_status st;
+
+	test_unhex(key_hex, key, sizeof(key));
+	if ((st = dm_command_parse(cmd[1], cmd[2], cmd + 5, n - 5, &dc, err)) != CPK_OK)
+		return st;
+	return dm_receipt_verify(GP_KEY_AES, key, &dc, resp->data, resp->len, err);
+}
+
+/*
+ * A supplementary SD with Delegated Management: its INSTALL, LOAD and
+ * DELETE need a token that verifies with the ISD's token key; forged,
+ * missing, or through the ISD: 6A80; each delegated operation answers a
+ * receipt (MAC with the receipt key over counter, card unique data, AIDs);
+ * an SSD without the privilege: 6982.
+ */
+static void
+test_delegated(void)
+{
+	static const char install[] = "80E60C002609" PKG "0A" APPLET "0A" APPLET "0100"
+	    "02C900" "00";
+	static const char del_app[] = "80E400000C4F0A" APPLET;
+	EVP_PKEY *key = EVP_RSA_gen(1024);
+	struct cpk_buf lfdb = CPK_BUF_INIT, d = CPK_BUF_INIT;
+	struct scp_keyset keys;
+	struct scp_session s;
+	struct cpk_error err;
+	struct cardsim *c;
+	unsigned char *der = NULL;
+	char *config, cmd[900], load[200];
+	uint8_t md[20], aid[16];
+	size_t n, aidlen, off, i, k;
+	int derlen;
+
+	CHECK(key != NULL);
+	if (key == NULL || (derlen = i2d_PUBKEY(key, &der)) <= 0)
+		return;
+	n = strlen(config_scp03) + 1024 + 2 * (size_t)derlen;
+	if ((config = malloc(n)) == NULL)
+		abort();
+	snprintf(config, n, "%.*s", (int)(strstr(config_scp03, "key-sets:") - config_scp03),
+	    config_scp03);
+	strcat(config, "  cin: 0102030405060708\n  receipt-key: " RECEIPT_KEY "\n  token-key: ");
+	append_hex(config, n, der, (size_t)derlen);
+	strcat(config, "\n");
+	strcat(config, strstr(config_scp03, "key-sets:"));
+	strcat(config, "load-files:\n  - aid: " SD_PKG "\n    version: 1.0\n    size: 100\n"
+	    "    modules:\n      - " SD_MODULE "\n"
+	    "applications:\n  - aid: " SSD "\n    load-file: " SD_PKG "\n    module: " SD_MODULE
+	    "\n    life-cycle: 07\n    privileges: A00000\n"
+	    "  - aid: " SSD_NO_DM "\n    load-file: " SD_PKG "\n    module: " SD_MODULE
+	    "\n    life-cycle: 07\n    privileges: 800000\n");
+	c = new_card(config);
+	host_keys(&keys, GP_KEY_AES, 0x30);
+	make_lfdb(&lfdb, 600, 1);
+	cpk_error_clear(&err);
+
+	/* Through the SSD: INSTALL [for load] with a token, LOAD; the last LOAD's receipt. */
+	CHECK_SW(open_session_at(c, "00A4040008" SSD "00", &keys, SCP03, 0x70, 0x01, &s, NULL),
+	    0x9000);
+	aidlen = test_unhex(PKG, aid, sizeof(aid));
+	(void)EVP_Digest(lfdb.data, lfdb.len, md, NULL, EVP_sha1(), NULL);
+	snprintf(load, sizeof(load), "80E60200%02X%02X" PKG "08" SSD "14",
+	    (unsigned)(1 + aidlen + 9 + 21 + 2), (unsigned)aidlen);
+	append_hex(load, sizeof(load), md, sizeof(md));
+	strcat(load, "0000");
+	CHECK_SW(sxmit(c, &s, load, NULL), 0x6A80);		/* no token */
+	if (!CHECK(strstr(c->why, "needs a token") != NULL))
+		fprintf(stderr, "  card: %s\n", c->why);
+	with_token(key, load, true, cmd, sizeof(cmd));
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x6A80);		/* forged */
+	CHECK(strstr(c->why, "token does not verify") != NULL);
+	with_token(key, load, false, cmd, sizeof(cmd));
+	CHECK_SW(sxmit(c, &s, cmd, &d), 0x9000);
+	{
+		uint8_t file[1000];
+
+		file[0] = 0xC4, file[1] = 0x82;
+		file[2] = (uint8_t)(lfdb.len >> 8), file[3] = (uint8_t)lfdb.len;
+		memcpy(file + 4, lfdb.data, lfdb.len);
+		for (off = 0, i = 0; off < lfdb.len + 4; off += k, i++) {
+			k = lfdb.len + 4 - off < 200 ? lfdb.len + 4 - off : 200;
+			snprintf(cmd, sizeof(cmd), "80E8%02X%02X%02X",
+			    off + k == lfdb.len + 4 ? 0x80 : 0x00, (unsigned)i, (unsigned)k);
+			append_hex(cmd, sizeof(cmd), file + off, k);
+			CHECK_SW(sxmit(c, &s, cmd, &d), 0x9000);
+		}
+	}
+	CHECK(c->nloadfiles == 2 && c->id.confirmation_counter == 1);
+	CHECK(receipt_check(load, RECEIPT_KEY, &d, &err) == CPK_OK);
+	/* confirmation: 10 receipt(16) | 02 0001 | 09 IIN(42) CIN */
+	CHECK(d.len == 1 + 16 + 3 + 1 + 9 && d.data[17] == 2 && d.data[19] == 1 &&
+	    d.data[20] == 9 && d.data[21] == 0x42);
+	/* Another receipt key: refused with the counter named. */
+	CHECK(receipt_check(load, "000102030405060708090A0B0C0D0E0F", &d, &err) ==
+	    CPK_ERR_VERIFY);
+	CHECK(strcmp(err.msg, "the card's receipt (confirmation counter 0001) does not verify "
+	    "with the receipt key") == 0);
+
+	/* INSTALL [for install and make selectable]: forged 6A80, then the receipt. */
+	with_token(key, install, true, cmd, sizeof(cmd));
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x6A80);
+	CHECK(c->napps == 2);
+	with_token(key, install, false, cmd, sizeof(cmd));
+	CHECK_SW(sxmit(c, &s, cmd, &d), 0x9000);
+	CHECK(c->napps == 3 && c->id.confirmation_counter == 2);
+	CHECK(receipt_check(install, RECEIPT_KEY, &d, &err) == CPK_OK);
+	/* A receipt replayed for another operation does not verify. */
+	CHECK(receipt_check(del_app, RECEIPT_KEY, &d, &err) == CPK_ERR_VERIFY);
+
+	/* DELETE with a 9E token; forged 6A80; a receipt. */
+	with_token(key, del_app, true, cmd, sizeof(cmd));
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x6A80);
+	with_token(key, del_app, false, cmd, sizeof(cmd));
+	CHECK_SW(sxmit(c, &s, cmd, &d), 0x9000);
+	CHECK(c->napps == 2 && c->id.confirmation_counter == 3);
+	CHECK(receipt_check(del_app, RECEIPT_KEY, &d, &err) == CPK_OK);
+
+	/* Through the ISD: a token is refused, none is needed and no receipt is given. */
+	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x6A80);
+	CHECK(strstr(c->why, "no Delegated Management privilege") != NULL);
+	CHECK_SW(sxmit(c, &s, install, &d), 0x9000);
+	CHECK(d.len == 0 && c->id.confirmation_counter == 3);
+
+	/* An SSD without the privilege manages no content. */
+	CHECK_SW(open_session_at(c, "00A4040008" SSD_NO_DM "00", &keys, SCP03, 0x70, 0x01, &s,
+	    NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, del_app, NULL), 0x6982);
+
+	cardsim_free(&c);
+	free(config);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+	cpk_buf_free(&lfdb);
+	cpk_buf_free(&d);
+}
+
 int
 main(void)
 {
@@ -1357,5 +1559,6 @@ main(void)
 	test_state();
 	test_life_cycle();
 	test_dap();
+	test_delegated();
 	return test_summary("cardcore");
 }

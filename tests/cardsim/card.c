@@ -543,8 +543,10 @@ cmd_initialize_update(struct cardsim *c, const struct cpk_apdu *a, struct cpk_bu
 	iu.scp = (uint8_t)c->id.scp;
 	iu.i = c->id.i;
 	if (scp_i_pseudo_random(c->id.scp, c->id.i)) {
+		/* The challenge is derived with the selected security domain's AID. */
 		if (scp_pseudo_random_challenge(&ks->keys, c->id.scp, iu.counter, iu.counter_len,
-		    c->id.isd.b, c->id.isd.len, iu.card_challenge, &clen, &err) != CPK_OK)
+		    cs_selected_sd_aid(c)->b, cs_selected_sd_aid(c)->len, iu.card_challenge, &clen,
+		    &err) != CPK_OK)
 			goto fail;
 	} else if (gp_random(iu.card_challenge, iu.challenge_len, &err) != CPK_OK) {
 		goto fail;

@@ -103,6 +103,8 @@ bool cs_rsa_verify(const uint8_t *der, size_t derlen, bool sha1, const uint8_t *
  * id.receipt_key.
  */
 bool cs_selected_is_sd(const struct cardsim *c);
+/* The selected security domain's AID: the ISD's, or the selected SSD's. */
+const struct cs_aid *cs_selected_sd_aid(const struct cardsim *c);
 /* The ISD or an SSD of the card? */
 bool cs_is_sd(const struct cardsim *c, const uint8_t *aid, size_t n);
 /*

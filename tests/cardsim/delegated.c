@@ -31,6 +31,12 @@ cs_selected_is_sd(const struct cardsim *c)
 	    (c->apps[c->selected].priv[0] & PRIV_SD) != 0;
 }
 
+const struct cs_aid *
+cs_selected_sd_aid(const struct cardsim *c)
+{
+	return cs_selected_is_sd(c) ? &c->apps[c->selected].aid : &c->id.isd;
+}
+
 bool
 cs_is_sd(const struct cardsim *c, const uint8_t *aid, size_t n)
 {

@@ -505,7 +505,7 @@ test_dap() {
 	compile "$WORK/p/no-dap.yaml" "$WORK/card.yaml" "$WORK/no-dap.cpk"
 	cardload_run 4 "$WORK/no-dap.cpk"
 	err_has "(LOAD 2/2) with 6982"
-	identify card
+	identify card --sd A000000151535344
 	compile "$WORK/p/forged.yaml" "$WORK/card.yaml" "$WORK/forged.cpk"
 	cardload_run 4 "$WORK/forged.cpk"
 	err_has "(LOAD 3/3) with 6982"
@@ -520,6 +520,64 @@ test_dap() {
 	print_registry
 	registry_has "^LOADFILE ${PKG} "
 	registry_has "^APP ${APP}  SELECTABLE  from ${PKG}"
+}
+
+# Delegated management through pcscd (issue 14 item 5): a card whose SSD
+# A000000151535344 has the Delegated Management privilege installs
+# profiles/delegated-install.yaml, every INSTALL with a token the card
+# verifies; a bundle whose tokens another key signed (forged) is refused at
+# its first token (INSTALL [for load], 6A80) and cardload stops there, nothing
+# loaded. The run receipt keeps the card's receipts: cardc receipt verify
+# checks them with KEYDIR/dm-receipt.key; with another receipt key the
+# receipt is not authentic; without one it cannot be verified.
+test_delegated() {
+	harness_start_pcscd
+	cp "$SRC/keys/test-token-rsa1024.pem" "$WORK/keys/" &&
+	    cp "$SRC/keys/test-dm-receipt.key" "$WORK/keys/dm-receipt.key" &&
+	    chmod 600 "$WORK/keys/test-token-rsa1024.pem" "$WORK/keys/dm-receipt.key" ||
+	    harness_die "delegated-management keys"
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out "$WORK/keys/other.pem" \
+	    2>/dev/null && chmod 600 "$WORK/keys/other.pem" || harness_die "other key"
+	cp "$SRC/profiles/delegated-install.yaml" "$WORK/p/" || harness_die "profile"
+	sed 's/token-key: test-token-rsa1024.pem/token-key: other.pem/' \
+	    "$WORK/p/delegated-install.yaml" >"$WORK/p/forged.yaml"
+	start_card delegated.yaml
+
+	identify card --sd A000000151535344
+	compile "$WORK/p/forged.yaml" "$WORK/card.yaml" "$WORK/forged.cpk"
+	cardload_run 4 --receipt "$WORK/forged.json" "$WORK/forged.cpk"
+	err_has "(INSTALL [for load] ${PKG}) with 6A80"
+	grep -q "INSTALL: the delegated management token does not verify" "$(cardsim_log)" ||
+	    harness_die "cardsim: forged token"
+	[ "$(card_commands 80E8)" = 0 ] || harness_die "LOAD sent after a refused token"
+	receipt_verify 4 "$WORK/forged.json" "$WORK/forged.cpk"
+	rv_is verdict failed
+	rv_says "with 6A80"
+
+	identify card --sd A000000151535344
+	compile "$WORK/p/delegated-install.yaml" "$WORK/card.yaml" "$WORK/dm.cpk"
+	cardload_run 0 --receipt "$WORK/dm.json" "$WORK/dm.cpk"
+	err_has "done: all"
+	receipt_verify 0 "$WORK/dm.json" "$WORK/dm.cpk"
+	rv_is verdict loaded
+	rv_says "the card's delegated-management receipts with the receipt key"
+	# Another receipt key: the card's receipt does not verify (the R-MACs do).
+	mkdir -m 700 "$WORK/keys2" && cp "$WORK/keys/gp-test-keys-aes.yaml" "$WORK/keys2/" &&
+	    echo 000102030405060708090A0B0C0D0E0F >"$WORK/keys2/dm-receipt.key" &&
+	    chmod 600 "$WORK/keys2/"* || harness_die "keys2"
+	receipt_verify 5 "$WORK/dm.json" "$WORK/dm.cpk" "$WORK/keys2"
+	rv_is verdict not-authentic
+	rv_says "does not verify with the receipt key"
+	# No receipt key: no verdict.
+	rm "$WORK/keys2/dm-receipt.key"
+	receipt_verify 1 "$WORK/dm.json" "$WORK/dm.cpk" "$WORK/keys2"
+	grep -qF "no receipt key '$WORK/keys2/dm-receipt.key'" "$WORK/rv.err" ||
+	    harness_die "receipt verify without the receipt key"
+	harness_stop_cardsim
+	print_registry
+	registry_has "^LOADFILE ${PKG} "
+	registry_has "^APP ${APP}  SELECTABLE  from ${PKG}"
+	grep -q "^  confirmation-counter: 2$" "$WORK/card.state" || harness_die "two receipts"
 }
 
 # Reader choice: -r (exact or unique part), CPK_READER, errors list the readers.
@@ -1284,6 +1342,7 @@ case $TEST in
 load) test_load ;;
 life-cycle) test_life_cycle ;;
 dap) test_dap ;;
+delegated) test_delegated ;;
 readers) test_readers ;;
 other-card) test_other_card ;;
 rejected) test_rejected ;;

@@ -735,8 +735,10 @@ make_rsa_key(unsigned bits, const char *name, const char *open)
 
 	if (key == NULL || bio == NULL ||
 	    PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1 ||
-	    (n = BIO_get_mem_data(bio, &pem)) <= 0 || (text = strndup(pem, (size_t)n)) == NULL)
+	    (n = BIO_get_mem_data(bio, &pem)) <= 0 || (text = malloc((size_t)n + 1)) == NULL)
 		abort();
+	memcpy(text, pem, (size_t)n);	/* the BIO's bytes are not NUL-terminated */
+	text[n] = '\0';
 	write_text(name, text, 0600);
 	write_text(open, text, 0644);
 	free(text);

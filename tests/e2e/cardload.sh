@@ -505,7 +505,7 @@ test_dap() {
 	compile "$WORK/p/no-dap.yaml" "$WORK/card.yaml" "$WORK/no-dap.cpk"
 	cardload_run 4 "$WORK/no-dap.cpk"
 	err_has "(LOAD 2/2) with 6982"
-	identify card --sd A000000151535344
+	identify card
 	compile "$WORK/p/forged.yaml" "$WORK/card.yaml" "$WORK/forged.cpk"
 	cardload_run 4 "$WORK/forged.cpk"
 	err_has "(LOAD 3/3) with 6982"

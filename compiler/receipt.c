@@ -687,6 +687,22 @@ on_command(void *ctx, size_t index, const struct cpk_command *cmd, const uint8_t
 	return receipt_dm_command(&w->dm, index, plain, plain_len, err);
 }
 
+/* The answer to command index (0-based) is not authentic: the verdict, and why. */
+static cpk_status
+not_authentic(struct walk *w, size_t index, const struct receipt_command *rc,
+    struct cpk_error *err, const char *why, const char *more)
+{
+	w->fake = true;
+	w->res->verdict = RECEIPT_NOT_AUTHENTIC;
+	w->res->index = index + 1;
+	snprintf(w->res->label, sizeof(w->res->label), "%s", rc->label);
+	w->res->has_sw = true;
+	w->res->sw = rc->sw;
+	snprintf(w->res->reason, sizeof(w->res->reason), "failed: the response to command %zu "
+	    "(%s), %04X, is not authentic: %.160s%s", index + 1, rc->label, rc->sw, why, more);
+	return cpk_error_set(err, CPK_ERR_VERIFY, "%s", w->res->reason);
+}
+
 /*
  * An accepted answer that must be a card receipt: it verifies with the
  * receipt key, or the receipt is not authentic (as a false R-MAC).
@@ -703,15 +719,7 @@ check_card_receipt(struct walk *w, size_t index, const struct cpk_command *cmd,
 	cpk_error_clear(&e);
 	if (receipt_dm_response(&w->dm, index, p, n, &e) == CPK_OK)
 		return CPK_OK;
-	w->fake = true;
-	w->res->verdict = RECEIPT_NOT_AUTHENTIC;
-	w->res->index = index + 1;
-	snprintf(w->res->label, sizeof(w->res->label), "%s", rc->label);
-	w->res->has_sw = true;
-	w->res->sw = rc->sw;
-	snprintf(w->res->reason, sizeof(w->res->reason), "failed: the response to command %zu "
-	    "(%s), %04X, is not authentic: %.160s", index + 1, rc->label, rc->sw, e.msg);
-	return cpk_error_set(err, CPK_ERR_VERIFY, "%s", w->res->reason);
+	return not_authentic(w, index, rc, err, e.msg, "");
 }
 
 /* The names and commands of the manifest's captures, none present yet. */
@@ -774,16 +782,8 @@ on_response(void *ctx, size_t index, const struct cpk_command *cmd, struct scp_s
 	    (st = cpk_buf_append_u16be(&resp, rc->sw, err)) != CPK_OK)
 		goto out;
 	if (scp_unwrap_response(s, resp.data, resp.len, &plain, &sw, &e) != CPK_OK) {
-		w->fake = true;
-		w->res->verdict = RECEIPT_NOT_AUTHENTIC;
-		w->res->index = index + 1;
-		snprintf(w->res->label, sizeof(w->res->label), "%s", rc->label);
-		w->res->has_sw = true;
-		w->res->sw = rc->sw;
-		snprintf(w->res->reason, sizeof(w->res->reason), "failed: the response to command "
-		    "%zu (%s), %04X, is not authentic: %.160s; the card (or whoever wrote this receipt) "
-		    "did not answer with the session keys", index + 1, rc->label, rc->sw, e.msg);
-		st = cpk_error_set(err, CPK_ERR_VERIFY, "%s", w->res->reason);
+		st = not_authentic(w, index, rc, err, e.msg, "; the card (or whoever wrote this "
+		    "receipt) did not answer with the session keys");
 		goto out;
 	}
 	/* An answer whose status word carries no R-MAC proves nothing: not captured. */

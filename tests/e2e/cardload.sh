@@ -529,8 +529,11 @@ test_dap() {
 # its first token (INSTALL [for load], 6A80) and cardload stops there, nothing
 # loaded. The run receipt keeps the card's receipts: cardc receipt verify
 # checks them with KEYDIR/dm-receipt.key; with another receipt key the
-# receipt is not authentic; without one it cannot be verified.
+# receipt is not authentic; without one it cannot be verified. A DELETE
+# whose token has one byte altered is refused (6A80); the genuine one is
+# answered with a receipt that verifies.
 test_delegated() {
+	local del forged
 	harness_start_pcscd
 	cp "$SRC/keys/test-token-rsa1024.pem" "$WORK/keys/" &&
 	    cp "$SRC/keys/test-dm-receipt.key" "$WORK/keys/dm-receipt.key" &&
@@ -573,11 +576,42 @@ test_delegated() {
 	receipt_verify 1 "$WORK/dm.json" "$WORK/dm.cpk" "$WORK/keys2"
 	grep -qF "no receipt key '$WORK/keys2/dm-receipt.key'" "$WORK/rv.err" ||
 	    harness_die "receipt verify without the receipt key"
+	# A DELETE whose token has one byte altered (sent as an apdu step, as
+	# written): refused (6A80), the application stays; the genuine DELETE,
+	# compiled from the delete step, is answered with a receipt that verifies.
+	sed '/^steps:/,$d' "$WORK/p/delegated-install.yaml" >"$WORK/p/delete.yaml" &&
+	    printf 'steps:\n  - delete:\n      aid: %s\n' "$APP" >>"$WORK/p/delete.yaml" ||
+	    harness_die "delete profile"
+	identify card --sd A000000151535344
+	compile "$WORK/p/delete.yaml" "$WORK/card.yaml" "$WORK/delete.cpk"
+	"$CARDC" verify "$WORK/delete.cpk" -k "$WORK/keys" >"$WORK/delete.txt" 2>&1 ||
+	    harness_die "cardc verify delete.cpk"
+	del=$(grep -E "^ +80E40000[0-9A-F]{2}4F0A${APP}9E8180[0-9A-F]{256}$" "$WORK/delete.txt" |
+	    tr -d ' ')
+	[ -n "$del" ] || harness_die "no DELETE with a token in the bundle"
+	forged=$(python3 -c 'import sys
+d = bytearray.fromhex(sys.argv[1][10:])
+d[-64] ^= 0x01
+print(d.hex().upper())' "$del") || harness_die "forge"
+	sed '/^steps:/,$d' "$WORK/p/delegated-install.yaml" >"$WORK/p/forged-delete.yaml" &&
+	    printf 'steps:\n  - apdu:\n      header: 80E40000\n      data: %s\n' "$forged" \
+	    >>"$WORK/p/forged-delete.yaml" || harness_die "forged delete profile"
+	compile "$WORK/p/forged-delete.yaml" "$WORK/card.yaml" "$WORK/forged-delete.cpk"
+	cardload_run 4 "$WORK/forged-delete.cpk"
+	err_has "(APDU 80E40000) with 6A80"
+	grep -q "DELETE: the delegated management token does not verify" "$(cardsim_log)" ||
+	    harness_die "cardsim: one byte of a DELETE token altered"
+	identify card --sd A000000151535344
+	compile "$WORK/p/delete.yaml" "$WORK/card.yaml" "$WORK/delete.cpk"
+	cardload_run 0 --receipt "$WORK/delete.json" "$WORK/delete.cpk"
+	receipt_verify 0 "$WORK/delete.json" "$WORK/delete.cpk"
+	rv_is verdict loaded
+	rv_says "the card's delegated-management receipts with the receipt key"
 	harness_stop_cardsim
 	print_registry
 	registry_has "^LOADFILE ${PKG} "
-	registry_has "^APP ${APP}  SELECTABLE  from ${PKG}"
-	grep -q "^  confirmation-counter: 2$" "$WORK/card.state" || harness_die "two receipts"
+	registry_lacks "^APP ${APP} "
+	grep -q "^  confirmation-counter: 3$" "$WORK/card.state" || harness_die "three receipts"
 }
 
 # Reader choice: -r (exact or unique part), CPK_READER, errors list the readers.

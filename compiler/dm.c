@@ -79,7 +79,7 @@ parse_delete(const uint8_t *data, size_t n, struct dm_command *out, struct cpk_e
 {
 	struct cpk_cursor cur;
 	struct cpk_tlv t;
-	size_t at;
+	size_t at, k;
 
 	if (n == 0 || (data[0] != 0x4F))
 		return CPK_OK;		/* a key (D0, D2) or malformed: not delegated */
@@ -91,11 +91,12 @@ parse_delete(const uint8_t *data, size_t n, struct dm_command *out, struct cpk_e
 	out->aid_len[0] = t.len;
 	out->naids = 1;
 	out->signed_len = n;
-	while (cpk_cursor_left(&cur) > 0) {
+	for (k = 1; cpk_cursor_left(&cur) > 0; k++) {
 		at = n - cpk_cursor_left(&cur);
 		if (cpk_tlv_next(&cur, &t, err) != CPK_OK)
 			return CPK_ERR_PARSE;
-		if (t.tag == 0xB6 && out->token == NULL && at == out->aid_len[0] + 2)
+		/* B6 only right after the AID (k 1), 9E last. */
+		if (t.tag == 0xB6 && k == 1)
 			continue;
 		if (t.tag != 0x9E || out->token != NULL || cpk_cursor_left(&cur) != 0)
 			return cpk_error_set(err, CPK_ERR_PARSE, "DELETE data must be 4F <AID>, "
@@ -189,7 +190,7 @@ dm_add_token(const char *key_path, struct cpk_buf *apdu, struct cpk_error *err)
 	total = dc.signed_len + 1 + token.len;
 	if (dc.kind == DM_DELETE)
 		total += token.len < 0x80 ? 1 : 2;
-	if (token.len > DM_TOKEN_MAX || total > 255) {
+	if (total > 255) {
 		st = cpk_error_set(err, CPK_ERR_RANGE, "a %zu-byte token makes a %zu-byte command "
 		    "data field (at most 255): use an RSA-1024 token key", token.len, total);
 		goto out;

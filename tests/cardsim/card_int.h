@@ -90,6 +90,13 @@ bool cs_app_selectable(const struct cardsim *c, const struct cs_app *app);
  * over the INSTALL [for load] hash verifies with id.dap_key; else 6982.
  */
 uint16_t cs_dap_verify(struct cardsim *c, size_t hdr);
+/*
+ * DAP verification by a supplementary security domain: when the load file
+ * is associated (INSTALL [for load]'s SD, else the selected one) with an
+ * SSD holding the DAP Verification privilege (C0) and a dap-key, the load
+ * needs that SSD's DAP block, verified the same way; else 6982.
+ */
+uint16_t cs_ssd_dap_verify(struct cardsim *c, size_t hdr);
 /* Does sig verify over msg with the DER public key (RSASSA-PKCS1-v1_5, SHA-1 or SHA-256)? */
 bool cs_rsa_verify(const uint8_t *der, size_t derlen, bool sha1, const uint8_t *msg, size_t n,
     const uint8_t *sig, size_t siglen);

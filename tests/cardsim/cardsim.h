@@ -88,6 +88,9 @@ struct cs_app {
 	size_t priv_len;	/* 1 or 3 as given */
 	uint8_t params[CS_DATA_MAX];	/* install parameters field as given */
 	size_t params_len;
+	/* A security domain with DAP Verification: its RSA DAP public key (DER). */
+	uint8_t dap_key[CS_DAP_KEY_MAX];
+	size_t dap_key_len;
 	struct cs_stored stored;
 };
 

@@ -261,7 +261,8 @@ finish_load(struct cardsim *c, size_t hdr, size_t lfdb_len)
 			goto out;
 		}
 	}
-	if (c->id.dap_key_len > 0 && (sw = cs_dap_verify(c, hdr)) != SW_OK)
+	if ((c->id.dap_key_len > 0 && (sw = cs_dap_verify(c, hdr)) != SW_OK) ||
+	    (sw = cs_ssd_dap_verify(c, hdr)) != SW_OK)
 		goto out;
 	if ((info = malloc(sizeof(*info))) == NULL) {
 		sw = cs_refuse(c, SW_INTERNAL, "LOAD: out of memory");

@@ -448,10 +448,10 @@ out:
 	return st;
 }
 
-enum { A_AID, A_LF, A_MODULE, A_LC, A_PRIV, A_PARAMS, A_STORED, A_N };
+enum { A_AID, A_LF, A_MODULE, A_LC, A_PRIV, A_PARAMS, A_STORED, A_DAP_KEY, A_N };
 static const char *const app_keys[A_N] = {
 	"aid", "load-file", "module", "life-cycle", "privileges", "install-parameters",
-	"stored-data",
+	"stored-data", "dap-key",
 };
 
 static cpk_status
@@ -489,6 +489,16 @@ read_app(const struct yctx *y, const yaml_node_t *map, struct cardsim *c, struct
 	if (v[A_PARAMS] != NULL && (st = get_hex(y, v[A_PARAMS], "install-parameters", 1,
 	    CS_DATA_MAX, app->params, &app->params_len)) != CPK_OK)
 		goto out;
+	if (v[A_DAP_KEY] != NULL) {
+		if ((st = get_hex(y, v[A_DAP_KEY], "dap-key", 1, CS_DAP_KEY_MAX, app->dap_key,
+		    &app->dap_key_len)) != CPK_OK)
+			goto out;
+		if ((app->priv[0] & 0xC0) != 0xC0) {
+			st = yerr(y, v[A_DAP_KEY], "'dap-key' needs the Security Domain and DAP "
+			    "Verification privileges (C0 in the first privilege byte)");
+			goto out;
+		}
+	}
 	if ((lf = cardsim_find_loadfile(c, app->load_file.b, app->load_file.len)) == NULL) {
 		st = yerr(y, v[A_LF], "no load file with this AID");
 		goto out;
@@ -859,6 +869,8 @@ cardsim_state_write(const struct cardsim *c, FILE *out, struct cpk_error *err)
 		put_hex_line(out, "    ", "privileges", app->priv, app->priv_len);
 		if (app->params_len > 0)
 			put_hex_line(out, "    ", "install-parameters", app->params, app->params_len);
+		if (app->dap_key_len > 0)
+			put_hex_line(out, "    ", "dap-key", app->dap_key, app->dap_key_len);
 		write_stored(out, "    ", "stored-data", &app->stored);
 	}
 	write_stored(out, "", "isd-stored-data", &c->isd_stored);

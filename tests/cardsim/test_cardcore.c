@@ -594,37 +594,20 @@ append_hex(char *out, size_t cap, const uint8_t *p, size_t n)
 }
 
 /*
- * INSTALL [for load] (with the hash of `hashed`, or of lfdb when NULL) then
- * the LOAD blocks of prefix (DAP blocks, may be NULL) || C4 lfdb; returns the
- * first failing SW or 9000.
+ * The LOAD blocks of prefix (DAP blocks, may be NULL) || C4 lfdb, `block`
+ * bytes each; returns the first failing SW or 9000, the last answer's data
+ * in last (if not NULL).
  */
 static uint16_t
-load_file_ex(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, int hash,
-    size_t block, bool corrupt_hash, const struct cpk_buf *prefix, const struct cpk_buf *hashed)
+load_blocks(struct cardsim *c, struct scp_session *s, const struct cpk_buf *prefix,
+    const struct cpk_buf *lfdb, size_t block, struct cpk_buf *last)
 {
 	struct cpk_buf file = CPK_BUF_INIT;
 	char cmd[600];
-	uint8_t md[32], hdr[8], aid[16];
-	unsigned int mdlen = 0;
-	size_t off, n, aidlen, i;
-	uint16_t sw;
+	uint8_t hdr[4];
+	size_t off, n, i;
+	uint16_t sw = 0x9000;
 
-	aidlen = test_unhex(PKG, aid, sizeof(aid));
-	if (hashed == NULL)
-		hashed = lfdb;
-	if (hash != 0)
-		(void)EVP_Digest(hashed->data, hashed->len, md, &mdlen,
-		    hash == 1 ? EVP_sha1() : EVP_sha256(), NULL);
-	if (corrupt_hash)
-		md[0] ^= 1;
-	snprintf(cmd, sizeof(cmd), "80E60200%02X%02X", (unsigned)(aidlen + 5 + mdlen),
-	    (unsigned)aidlen);
-	append_hex(cmd, sizeof(cmd), aid, aidlen);
-	snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), "00%02X", mdlen);
-	append_hex(cmd, sizeof(cmd), md, mdlen);
-	strcat(cmd, "000000");
-	if ((sw = sxmit(c, s, cmd, NULL)) != 0x9000)
-		goto out;
 	hdr[0] = 0xC4;
 	hdr[1] = 0x82;
 	hdr[2] = (uint8_t)(lfdb->len >> 8);
@@ -638,12 +621,55 @@ load_file_ex(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfd
 		snprintf(cmd, sizeof(cmd), "80E8%02X%02X%02X", off + n == file.len ? 0x80 : 0x00,
 		    (unsigned)i, (unsigned)n);
 		append_hex(cmd, sizeof(cmd), file.data + off, n);
-		if ((sw = sxmit(c, s, cmd, NULL)) != 0x9000)
-			goto out;
+		if ((sw = sxmit(c, s, cmd, last)) != 0x9000)
+			break;
 	}
-out:
 	cpk_buf_free(&file);
 	return sw;
+}
+
+/*
+ * INSTALL [for load] of PKG into out (hex): the security domain sd_hex (""
+ * for none), the hash md[0..mdlen), no parameters, an empty token.
+ */
+static void
+install_for_load_hex(char *out, size_t cap, const char *sd_hex, const uint8_t *md,
+    size_t mdlen)
+{
+	size_t sdlen = strlen(sd_hex) / 2, pkglen = strlen(PKG) / 2;
+
+	snprintf(out, cap, "80E60200%02X%02X" PKG "%02X%s%02X",
+	    (unsigned)(1 + pkglen + 1 + sdlen + 1 + mdlen + 2), (unsigned)pkglen, (unsigned)sdlen,
+	    sd_hex, (unsigned)mdlen);
+	append_hex(out, cap, md, mdlen);
+	strcat(out, "0000");
+}
+
+/*
+ * INSTALL [for load] (with the hash of `hashed`, or of lfdb when NULL) then
+ * the LOAD blocks of prefix (DAP blocks, may be NULL) || C4 lfdb; returns the
+ * first failing SW or 9000.
+ */
+static uint16_t
+load_file_ex(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, int hash,
+    size_t block, bool corrupt_hash, const struct cpk_buf *prefix, const struct cpk_buf *hashed)
+{
+	char cmd[600];
+	uint8_t md[32];
+	unsigned int mdlen = 0;
+	uint16_t sw;
+
+	if (hashed == NULL)
+		hashed = lfdb;
+	if (hash != 0)
+		(void)EVP_Digest(hashed->data, hashed->len, md, &mdlen,
+		    hash == 1 ? EVP_sha1() : EVP_sha256(), NULL);
+	if (corrupt_hash)
+		md[0] ^= 1;
+	install_for_load_hex(cmd, sizeof(cmd), "", md, mdlen);
+	if ((sw = sxmit(c, s, cmd, NULL)) != 0x9000)
+		return sw;
+	return load_blocks(c, s, prefix, lfdb, block, NULL);
 }
 
 static uint16_t
@@ -1436,8 +1462,8 @@ test_delegated(void)
 	struct cardsim *c;
 	unsigned char *der = NULL;
 	char *config, cmd[900], load[200];
-	uint8_t md[20], aid[16];
-	size_t n, aidlen, off, i, k;
+	uint8_t md[20];
+	size_t n;
 	int derlen;
 
 	CHECK(key != NULL);
@@ -1466,12 +1492,8 @@ test_delegated(void)
 	/* Through the SSD: INSTALL [for load] with a token, LOAD; the last LOAD's receipt. */
 	CHECK_SW(open_session_at(c, "00A4040008" SSD "00", &keys, SCP03, 0x70, 0x01, &s, NULL),
 	    0x9000);
-	aidlen = test_unhex(PKG, aid, sizeof(aid));
 	(void)EVP_Digest(lfdb.data, lfdb.len, md, NULL, EVP_sha1(), NULL);
-	snprintf(load, sizeof(load), "80E60200%02X%02X" PKG "08" SSD "14",
-	    (unsigned)(1 + aidlen + 9 + 21 + 2), (unsigned)aidlen);
-	append_hex(load, sizeof(load), md, sizeof(md));
-	strcat(load, "0000");
+	install_for_load_hex(load, sizeof(load), SSD, md, sizeof(md));
 	CHECK_SW(sxmit(c, &s, load, NULL), 0x6A80);		/* no token */
 	if (!CHECK(strstr(c->why, "needs a token") != NULL))
 		fprintf(stderr, "  card: %s\n", c->why);
@@ -1480,20 +1502,7 @@ test_delegated(void)
 	CHECK(strstr(c->why, "token does not verify") != NULL);
 	with_token(key, load, false, cmd, sizeof(cmd));
 	CHECK_SW(sxmit(c, &s, cmd, &d), 0x9000);
-	{
-		uint8_t file[1000];
-
-		file[0] = 0xC4, file[1] = 0x82;
-		file[2] = (uint8_t)(lfdb.len >> 8), file[3] = (uint8_t)lfdb.len;
-		memcpy(file + 4, lfdb.data, lfdb.len);
-		for (off = 0, i = 0; off < lfdb.len + 4; off += k, i++) {
-			k = lfdb.len + 4 - off < 200 ? lfdb.len + 4 - off : 200;
-			snprintf(cmd, sizeof(cmd), "80E8%02X%02X%02X",
-			    off + k == lfdb.len + 4 ? 0x80 : 0x00, (unsigned)i, (unsigned)k);
-			append_hex(cmd, sizeof(cmd), file + off, k);
-			CHECK_SW(sxmit(c, &s, cmd, &d), 0x9000);
-		}
-	}
+	CHECK_SW(load_blocks(c, &s, NULL, &lfdb, 200, &d), 0x9000);
 	CHECK(c->nloadfiles == 2 && c->id.confirmation_counter == 1);
 	CHECK(receipt_check(load, RECEIPT_KEY, &d, &err) == CPK_OK);
 	/* confirmation: 10 receipt(16) | 02 0001 | 09 IIN(42) CIN */
@@ -1544,6 +1553,88 @@ test_delegated(void)
 	cpk_buf_free(&d);
 }
 
+/*
+ * DAP by a supplementary security domain: a load file associated (INSTALL
+ * [for load]'s SD) with an SSD holding DAP Verification and a dap-key needs
+ * that SSD's DAP block: none, the ISD's only, one signed with another key:
+ * 6982; the SSD's: loaded. A load associated with the ISD needs none.
+ */
+static void
+test_ssd_dap(void)
+{
+	EVP_PKEY *key = EVP_RSA_gen(2048), *other = EVP_RSA_gen(2048);
+	struct cpk_buf lfdb = CPK_BUF_INIT, dap = CPK_BUF_INIT, bad = CPK_BUF_INIT,
+	    isd = CPK_BUF_INIT;
+	struct scp_keyset keys;
+	struct scp_session s;
+	struct cardsim *c;
+	unsigned char *der = NULL;
+	char *config, cmd[300];
+	uint8_t md[32];
+	size_t n;
+	int derlen;
+
+	CHECK(key != NULL && other != NULL);
+	if (key == NULL || other == NULL || (derlen = i2d_PUBKEY(key, &der)) <= 0)
+		return;
+	n = strlen(config_scp03) + 1024 + 2 * (size_t)derlen;
+	if ((config = malloc(n)) == NULL)
+		abort();
+	snprintf(config, n, "%s", config_scp03);
+	strcat(config, "load-files:\n  - aid: " SD_PKG "\n    version: 1.0\n    size: 100\n"
+	    "    modules:\n      - " SD_MODULE "\n"
+	    "applications:\n  - aid: " SSD "\n    load-file: " SD_PKG "\n    module: " SD_MODULE
+	    "\n    life-cycle: 07\n    privileges: C00000\n    dap-key: ");
+	append_hex(config, n, der, (size_t)derlen);
+	strcat(config, "\n");
+	c = new_card(config);
+	host_keys(&keys, GP_KEY_AES, 0x30);
+	make_lfdb(&lfdb, 600, 1);
+	dap_block_for(key, SSD, &lfdb, &dap);
+	dap_block_for(other, SSD, &lfdb, &bad);
+	dap_block_for(key, ISD, &lfdb, &isd);
+	(void)EVP_Digest(lfdb.data, lfdb.len, md, NULL, EVP_sha256(), NULL);
+	install_for_load_hex(cmd, sizeof(cmd), SSD, md, sizeof(md));
+	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x9000);
+	CHECK_SW(load_blocks(c, &s, NULL, &lfdb, 200, NULL), 0x6982);
+	CHECK(strcmp(c->why, "LOAD: security domain " SSD " has the DAP Verification privilege "
+	    "and the load file has no DAP block for security domain " SSD) == 0);
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x9000);
+	CHECK_SW(load_blocks(c, &s, &isd, &lfdb, 200, NULL), 0x6982);
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x9000);
+	CHECK_SW(load_blocks(c, &s, &bad, &lfdb, 200, NULL), 0x6982);
+	CHECK(strcmp(c->why, "LOAD: security domain " SSD "'s DAP signature does not verify") ==
+	    0);
+	CHECK(c->nloadfiles == 1);
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x9000);
+	CHECK_SW(load_blocks(c, &s, &dap, &lfdb, 200, NULL), 0x9000);
+	CHECK(c->nloadfiles == 2);
+	/* Associated with the ISD: no DAP needed. */
+	CHECK_SW(sxmit(c, &s, "80E400800B4F09" PKG, NULL), 0x9000);
+	install_for_load_hex(cmd, sizeof(cmd), "", md, sizeof(md));
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x9000);
+	CHECK_SW(load_blocks(c, &s, NULL, &lfdb, 200, NULL), 0x9000);
+	CHECK(c->nloadfiles == 2);
+	/* A dap-key for an application that is no DAP-verifying SD: refused. */
+	check_config_error("cardsim: 1\ncard:\n  scp: 3\n  i: 70\nkey-sets:\n  - kvn: 30\n"
+	    "    type: aes\n    key: " KEY_ENC "\nload-files:\n  - aid: " SD_PKG "\n"
+	    "    version: 1.0\n    size: 10\n    modules:\n      - " SD_MODULE "\n"
+	    "applications:\n  - aid: " SSD "\n    load-file: " SD_PKG "\n    module: " SD_MODULE
+	    "\n    life-cycle: 07\n    privileges: A0\n    dap-key: 3000\n",
+	    "'dap-key' needs the Security Domain and DAP Verification privileges", 21, __LINE__);
+
+	cardsim_free(&c);
+	free(config);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(other);
+	cpk_buf_free(&lfdb);
+	cpk_buf_free(&dap);
+	cpk_buf_free(&bad);
+	cpk_buf_free(&isd);
+}
+
 int
 main(void)
 {
@@ -1560,5 +1651,6 @@ main(void)
 	test_life_cycle();
 	test_dap();
 	test_delegated();
+	test_ssd_dap();
 	return test_summary("cardcore");
 }

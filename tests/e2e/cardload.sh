@@ -614,6 +614,47 @@ print(d.hex().upper())' "$del") || harness_die "forge"
 	grep -q "^  confirmation-counter: 3$" "$WORK/card.state" || harness_die "three receipts"
 }
 
+# DAP by a supplementary security domain (issue 14 item 4 with item 5): the
+# SSD of tests/e2e/cards/delegated.yaml with the DAP Verification privilege
+# too (E0) and its DAP public key refuses a load file associated with it
+# without its DAP block (6982 at the last LOAD, nothing loaded) and installs
+# profiles/delegated-dap.yaml, whose load file carries it.
+test_dap_ssd() {
+	local pub
+	harness_start_pcscd
+	cp "$SRC/keys/test-token-rsa1024.pem" "$SRC/keys/test-dap-rsa.pem" "$WORK/keys/" &&
+	    cp "$SRC/keys/test-dm-receipt.key" "$WORK/keys/dm-receipt.key" &&
+	    chmod 600 "$WORK/keys/test-token-rsa1024.pem" "$WORK/keys/test-dap-rsa.pem" \
+	    "$WORK/keys/dm-receipt.key" || harness_die "keys"
+	pub=$(openssl pkey -in "$WORK/keys/test-dap-rsa.pem" -pubout -outform DER | od -An -tx1 |
+	    tr -d ' \n' | tr a-f A-F)
+	[ -n "$pub" ] || harness_die "dap public key"
+	sed -e 's/^    privileges: A00000$/    privileges: E00000/' \
+	    -e "/^    privileges: E00000\$/a\\    dap-key: $pub" "$CARDS/delegated.yaml" \
+	    >"$WORK/dap-ssd.yaml" || harness_die "config"
+	grep -q "^    dap-key: $pub\$" "$WORK/dap-ssd.yaml" || harness_die "config: no dap-key"
+	start_card "$WORK/dap-ssd.yaml"
+	cp "$SRC/profiles/delegated-install.yaml" "$SRC/profiles/delegated-dap.yaml" "$WORK/p/" ||
+	    harness_die "profiles"
+
+	identify card --sd A000000151535344
+	compile "$WORK/p/delegated-install.yaml" "$WORK/card.yaml" "$WORK/no-dap.cpk"
+	cardload_run 4 "$WORK/no-dap.cpk"
+	err_has "(LOAD 2/2) with 6982"
+	grep -q "the load file has no DAP block for security domain A000000151535344" \
+	    "$(cardsim_log)" || harness_die "cardsim: no SSD DAP block"
+	identify card --sd A000000151535344
+	compile "$WORK/p/delegated-dap.yaml" "$WORK/card.yaml" "$WORK/dap.cpk"
+	cardload_run 0 --receipt "$WORK/dap.json" "$WORK/dap.cpk"
+	err_has "done: all"
+	receipt_verify 0 "$WORK/dap.json" "$WORK/dap.cpk"
+	rv_is verdict loaded
+	harness_stop_cardsim
+	print_registry
+	registry_has "^LOADFILE ${PKG} "
+	registry_has "^APP ${APP}  SELECTABLE  from ${PKG}"
+}
+
 # Reader choice: -r (exact or unique part), CPK_READER, errors list the readers.
 test_readers() {
 	harness_start_pcscd
@@ -1377,6 +1418,7 @@ load) test_load ;;
 life-cycle) test_life_cycle ;;
 dap) test_dap ;;
 delegated) test_delegated ;;
+dap-ssd) test_dap_ssd ;;
 readers) test_readers ;;
 other-card) test_other_card ;;
 rejected) test_rejected ;;

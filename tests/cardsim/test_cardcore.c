@@ -1454,6 +1454,7 @@ test_delegated(void)
 	static const char install[] = "80E60C002609" PKG "0A" APPLET "0A" APPLET "0100"
 	    "02C900" "00";
 	static const char del_app[] = "80E400000C4F0A" APPLET;
+	static const char extradite[] = "80E6100018" "08" SSD "00" "0A" APPLET "000000";
 	EVP_PKEY *key = EVP_RSA_gen(1024);
 	struct cpk_buf lfdb = CPK_BUF_INIT, d = CPK_BUF_INIT;
 	struct scp_keyset keys;
@@ -1524,13 +1525,20 @@ test_delegated(void)
 	CHECK(receipt_check(install, RECEIPT_KEY, &d, &err) == CPK_OK);
 	/* A receipt replayed for another operation does not verify. */
 	CHECK(receipt_check(del_app, RECEIPT_KEY, &d, &err) == CPK_ERR_VERIFY);
+	/* INSTALL [for extradition] to the SSD: forged 6A80, then its receipt. */
+	with_token(key, extradite, true, cmd, sizeof(cmd));
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x6A80);
+	with_token(key, extradite, false, cmd, sizeof(cmd));
+	CHECK_SW(sxmit(c, &s, cmd, &d), 0x9000);
+	CHECK(c->id.confirmation_counter == 3);
+	CHECK(receipt_check(extradite, RECEIPT_KEY, &d, &err) == CPK_OK);
 
 	/* DELETE with a 9E token; forged 6A80; a receipt. */
 	with_token(key, del_app, true, cmd, sizeof(cmd));
 	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x6A80);
 	with_token(key, del_app, false, cmd, sizeof(cmd));
 	CHECK_SW(sxmit(c, &s, cmd, &d), 0x9000);
-	CHECK(c->napps == 2 && c->id.confirmation_counter == 3);
+	CHECK(c->napps == 2 && c->id.confirmation_counter == 4);
 	CHECK(receipt_check(del_app, RECEIPT_KEY, &d, &err) == CPK_OK);
 
 	/* Through the ISD: a token is refused, none is needed and no receipt is given. */
@@ -1538,7 +1546,7 @@ test_delegated(void)
 	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x6A80);
 	CHECK(strstr(c->why, "no Delegated Management privilege") != NULL);
 	CHECK_SW(sxmit(c, &s, install, &d), 0x9000);
-	CHECK(d.len == 0 && c->id.confirmation_counter == 3);
+	CHECK(d.len == 0 && c->id.confirmation_counter == 4);
 
 	/* An SSD without the privilege manages no content. */
 	CHECK_SW(open_session_at(c, "00A4040008" SSD_NO_DM "00", &keys, SCP03, 0x70, 0x01, &s,

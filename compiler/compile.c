@@ -10,6 +10,7 @@
 
 #include "challenge.h"
 #include "cpk_apdu.h"
+#include "dm.h"
 #include "gp_cmd.h"
 #include "keyset.h"
 #include "scp.h"
@@ -192,6 +193,24 @@ emit_buf(struct asm_ctx *a, struct cpk_buf *plain, struct cpk_error *err)
 	return ret;
 }
 
+/*
+ * A card content management command of a delegated-management profile:
+ * its token, then wrap and record (dm.h; commands that take no token are
+ * emitted as they are).
+ */
+static cpk_status
+emit_dm(struct asm_ctx *a, struct cpk_buf *plain, struct cpk_error *err)
+{
+	cpk_status ret;
+
+	if (a->p->sd.dm_key != NULL &&
+	    (ret = dm_add_token(a->keyless ? NULL : a->p->sd.dm_path, plain, err)) != CPK_OK) {
+		cpk_buf_reset(plain);
+		return ret;
+	}
+	return emit_buf(a, plain, err);
+}
+
 static cpk_status
 step_delete(struct asm_ctx *a, const struct profile_delete *d, struct cpk_buf *b,
     struct cpk_error *err)
@@ -201,7 +220,7 @@ step_delete(struct asm_ctx *a, const struct profile_delete *d, struct cpk_buf *b
 	set_label(a, "DELETE", &d->aid, 0);
 	if ((ret = gp_cmd_delete(&d->aid, d->related, b, err)) != CPK_OK)
 		return ret;
-	return emit_buf(a, b, err);
+	return emit_dm(a, b, err);
 }
 
 static cpk_status
@@ -220,7 +239,7 @@ step_load(struct asm_ctx *a, const struct profile_load *l, struct cpk_buf *b,
 	ret = gp_cmd_install_for_load(&l->package, l->has_sd ? &l->sd : NULL, l->lfdb_hash,
 	    l->lfdb_hash_len, l->params, l->params_len, NULL, 0, b, err);
 	if (ret == CPK_OK)
-		ret = emit_buf(a, b, err);
+		ret = emit_dm(a, b, err);
 	a->step = saved;
 	if (ret != CPK_OK)
 		goto out;
@@ -245,11 +264,11 @@ step_install(struct asm_ctx *a, const struct profile_install *in, struct cpk_buf
 		set_label(a, "INSTALL [for install and make selectable]", &in->instance, 0);
 		if ((ret = gp_cmd_install(GP_INSTALL_FOR_INSTALL_AND_SELECTABLE, &g, b, err)) != CPK_OK)
 			return ret;
-		return emit_buf(a, b, err);
+		return emit_dm(a, b, err);
 	}
 	set_label(a, "INSTALL [for install]", &in->instance, 0);
 	if ((ret = gp_cmd_install(GP_INSTALL_FOR_INSTALL, &g, b, err)) != CPK_OK ||
-	    (ret = emit_buf(a, b, err)) != CPK_OK)
+	    (ret = emit_dm(a, b, err)) != CPK_OK)
 		return ret;
 	if (!in->selectable)
 		return CPK_OK;
@@ -257,7 +276,7 @@ step_install(struct asm_ctx *a, const struct profile_install *in, struct cpk_buf
 	if ((ret = gp_cmd_make_selectable(&in->instance, in->privileges, in->privileges_len, b,
 	    err)) != CPK_OK)
 		return ret;
-	return emit_buf(a, b, err);
+	return emit_dm(a, b, err);
 }
 
 static cpk_status
@@ -411,7 +430,7 @@ step_cmd(struct asm_ctx *a, const struct profile_cmd *cmd, struct cpk_buf *b,
 	set_label(a, cmd->what, cmd->has_aid ? &cmd->aid : NULL, 0);
 	if ((ret = gp_cmd_raw(cmd->header, cmd->data, cmd->len, false, 0, b, err)) != CPK_OK)
 		return ret;
-	return emit_buf(a, b, err);
+	return emit_dm(a, b, err);
 }
 
 static cpk_status

@@ -44,10 +44,9 @@ out:
 }
 
 cpk_status
-dap_sign_file(const char *path, const uint8_t *hash, size_t n, struct cpk_buf *sig,
-    struct cpk_error *err)
+dap_rsa_sign(const struct cpk_buf *pem, const char *what, const char *path, bool sha1,
+    const uint8_t *msg, size_t n, struct cpk_buf *sig, struct cpk_error *err)
 {
-	struct cpk_buf text = CPK_BUF_INIT;
 	EVP_PKEY *key = NULL;
 	EVP_MD_CTX *md = NULL;
 	BIO *bio = NULL;
@@ -56,35 +55,47 @@ dap_sign_file(const char *path, const uint8_t *hash, size_t n, struct cpk_buf *s
 	cpk_status st;
 
 	cpk_buf_reset(sig);
-	if ((st = read_key_file(path, &text, err)) != CPK_OK)
-		goto out;
-	st = CPK_ERR_CRYPTO;
-	if (text.len > INT_MAX || (bio = BIO_new_mem_buf(text.data, (int)text.len)) == NULL ||
+	if (pem->len > INT_MAX || (bio = BIO_new_mem_buf(pem->data, (int)pem->len)) == NULL ||
 	    (key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL) {
-		st = cpk_error_set(err, CPK_ERR_PARSE, "DAP key '%s' is not a PEM private key",
+		st = cpk_error_set(err, CPK_ERR_PARSE, "%s '%s' is not a PEM private key", what,
 		    path);
 		goto out;
 	}
 	if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA || EVP_PKEY_get_size(key) <= 0 ||
 	    (size_t)EVP_PKEY_get_size(key) > sizeof(out)) {
-		st = cpk_error_set(err, CPK_ERR_UNSUPPORTED, "DAP key '%s' is not an RSA key of "
-		    "at most 4096 bits (cpk signs DAP with RSASSA-PKCS1-v1_5 and SHA-256)", path);
+		st = cpk_error_set(err, CPK_ERR_UNSUPPORTED, "%s '%s' is not an RSA key of "
+		    "at most 4096 bits (cpk signs %s with RSASSA-PKCS1-v1_5 and %s)", what, path,
+		    sha1 ? "tokens" : "DAP", sha1 ? "SHA-1" : "SHA-256");
 		goto out;
 	}
 	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
-	    EVP_DigestSign(md, out, &outlen, hash, n) != 1) {
-		st = cpk_error_set(err, CPK_ERR_CRYPTO, "DAP signature with '%s' failed", path);
+	    EVP_DigestSignInit(md, NULL, sha1 ? EVP_sha1() : EVP_sha256(), NULL, key) != 1 ||
+	    EVP_DigestSign(md, out, &outlen, msg, n) != 1) {
+		st = cpk_error_set(err, CPK_ERR_CRYPTO, "%s signature with '%s' failed",
+		    sha1 ? "token" : "DAP", path);
 		goto out;
 	}
 	st = cpk_buf_append(sig, out, outlen, err);
 out:
-	if (text.data != NULL)
-		OPENSSL_cleanse(text.data, text.len);
-	cpk_buf_free(&text);
 	EVP_MD_CTX_free(md);
 	EVP_PKEY_free(key);
 	BIO_free(bio);
+	return st;
+}
+
+cpk_status
+dap_sign_file(const char *path, const uint8_t *hash, size_t n, struct cpk_buf *sig,
+    struct cpk_error *err)
+{
+	struct cpk_buf text = CPK_BUF_INIT;
+	cpk_status st;
+
+	cpk_buf_reset(sig);
+	if ((st = read_key_file(path, &text, err)) == CPK_OK)
+		st = dap_rsa_sign(&text, "DAP key", path, false, hash, n, sig, err);
+	if (text.data != NULL)
+		OPENSSL_cleanse(text.data, text.len);
+	cpk_buf_free(&text);
 	return st;
 }
 

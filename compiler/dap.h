@@ -13,6 +13,7 @@
 #ifndef CPK_DAP_H
 #define CPK_DAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,15 @@
  */
 cpk_status dap_sign_file(const char *path, const uint8_t *hash, size_t n, struct cpk_buf *sig,
     struct cpk_error *err);
+
+/*
+ * Sign msg[0..n) with the RSA private key in the PEM text `pem` with
+ * RSASSA-PKCS1-v1_5 and SHA-1 (sha1, delegated-management tokens) or
+ * SHA-256 (DAP); what and path name the key in messages ("DAP key").
+ * sig receives the signature (replaced). The caller cleanses pem.
+ */
+cpk_status dap_rsa_sign(const struct cpk_buf *pem, const char *what, const char *path, bool sha1,
+    const uint8_t *msg, size_t n, struct cpk_buf *sig, struct cpk_error *err);
 
 /* Append the DAP block E2 { 4F sd, C3 sig } to out. */
 cpk_status dap_block(const struct gp_aid *sd, const uint8_t *sig, size_t n, struct cpk_buf *out,

@@ -53,7 +53,7 @@ static const struct ydoc_schema top_schema = {
 	"the profile", top_fields, N(top_fields), top_hints, false,
 };
 
-enum { SD_AID, SD_SCP, SD_I, SD_KVN, SD_LEVEL, SD_MODE };
+enum { SD_AID, SD_SCP, SD_I, SD_KVN, SD_LEVEL, SD_MODE, SD_DM };
 static const struct ydoc_field sd_fields[] = {
 	[SD_AID] = { "aid", YDOC_T_HEX, false, GP_AID_MIN, GP_AID_MAX, NULL, false },
 	[SD_SCP] = { "scp", YDOC_T_ENUM, true, 0, 0, scp_names, false },
@@ -61,13 +61,25 @@ static const struct ydoc_field sd_fields[] = {
 	[SD_KVN] = { "kvn", YDOC_T_BYTE, false, 0x00, 0xFF, NULL, false },	/* 00: the default key set */
 	[SD_LEVEL] = { "security-level", YDOC_T_ENUM, true, 0, 0, level_names, false },
 	[SD_MODE] = { "mode", YDOC_T_ENUM, false, 0, 0, mode_names, false },
+	[SD_DM] = { "delegated-management", YDOC_T_ANY, false, 0, 0, NULL, false },
 };
 static const struct ydoc_hint sd_hints[] = {
 	{ "level", "security-level" }, { "key-version", "kvn" }, { "version", "kvn" },
+	{ "delegated", "delegated-management" }, { "dm", "delegated-management" },
 	{ NULL, NULL },
 };
 static const struct ydoc_schema sd_schema = {
 	"'security-domain'", sd_fields, N(sd_fields), sd_hints, false,
+};
+enum { DM_TOKEN_KEY };
+static const struct ydoc_field dm_fields[] = {
+	[DM_TOKEN_KEY] = { "token-key", YDOC_T_STR, true, 1, 255, NULL, false },
+};
+static const struct ydoc_hint dm_hints[] = {
+	{ "key", "token-key" }, { "token", "token-key" }, { NULL, NULL },
+};
+static const struct ydoc_schema dm_schema = {
+	"'delegated-management'", dm_fields, N(dm_fields), dm_hints, false,
 };
 
 enum { HP_AID, HP_REFERENCE };
@@ -351,6 +363,8 @@ profile_free(struct profile **pp)
 		free(p->data_names[i]);
 	free(p->keys.file);
 	free(p->keys.path);
+	free(p->sd.dm_key);
+	free(p->sd.dm_path);
 	keyset_free(&p->keys.set);
 	free(p->file);
 	free(p->dir);
@@ -1194,6 +1208,27 @@ parse_steps(struct pctx *c, const struct ydoc_node *n)
 
 /* --- the top level --- */
 
+/* delegated-management: { token-key: FILE (in the key folder) } */
+static cpk_status
+parse_dm(struct pctx *c, const struct ydoc_node *n, struct profile_sd *sd)
+{
+	const struct ydoc_node *v[N(dm_fields)];
+	const char *str;
+	cpk_status ret;
+
+	sd->loc_dm = loc_of(n);
+	if (n->kind != YDOC_MAP)
+		return cpk_error_set_at(c->err, CPK_ERR_PARSE, c->file, n->line, n->col,
+		    "'delegated-management' must be a mapping: token-key (a token key file)");
+	if ((ret = ydoc_check_map(c->file, n, n, &dm_schema, v, c->err)) != CPK_OK ||
+	    (ret = ydoc_get_str(c->file, v[DM_TOKEN_KEY], &dm_fields[DM_TOKEN_KEY], &str,
+	    c->err)) != CPK_OK ||
+	    (ret = dup_str(c, str, &sd->dm_key)) != CPK_OK)
+		return ret;
+	sd->loc_dm_key = loc_of(v[DM_TOKEN_KEY]);
+	return CPK_OK;
+}
+
 static cpk_status
 parse_sd(struct pctx *c, const struct ydoc_node *n)
 {
@@ -1237,6 +1272,8 @@ parse_sd(struct pctx *c, const struct ydoc_node *n)
 		sd->mode = scp_i_pseudo_random(sd->scp, sd->i) ? PROFILE_MODE_OFFLINE :
 		    PROFILE_MODE_SESSION;
 	}
+	if (v[SD_DM] != NULL)
+		return parse_dm(c, v[SD_DM], sd);
 	return CPK_OK;
 }
 

@@ -96,6 +96,14 @@ struct profile_sd {
 	enum profile_mode mode;		/* given, or by i */
 	bool mode_given;
 	struct profile_loc loc, loc_i, loc_level, loc_mode;
+	/*
+	 * delegated-management: a supplementary security domain with the
+	 * Delegated Management privilege; its INSTALL and DELETE commands
+	 * carry tokens signed with this key (dm.h).
+	 */
+	char *dm_key;			/* token-key as written, NULL: no tokens */
+	char *dm_path;			/* resolved in the key folder */
+	struct profile_loc loc_dm, loc_dm_key;
 };
 
 struct profile_keys {

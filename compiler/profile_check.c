@@ -19,6 +19,7 @@
 #include "cpk_bytes.h"
 #include "cpk_file.h"
 #include "dap.h"
+#include "dm.h"
 
 static cpk_status
 at(const struct profile *p, struct cpk_error *err, struct profile_loc l, cpk_status st,
@@ -403,6 +404,36 @@ resolve_put_key(struct profile *p, const struct profile_opts *opts, struct profi
 	return CPK_OK;
 }
 
+/*
+ * delegated-management: the token key's path in the key folder, and (not
+ * for cardc check) a trial signature, so that a key that cannot sign is
+ * named where the profile names it.
+ */
+static cpk_status
+resolve_dm(struct profile *p, const struct profile_opts *opts, struct cpk_error *err)
+{
+	struct cpk_buf tdata = CPK_BUF_INIT, token = CPK_BUF_INIT;
+	cpk_status ret;
+
+	if (!p->sd.has_aid)
+		return at(p, err, p->sd.loc_dm, CPK_ERR_PARSE, "'delegated-management' needs "
+		    "'aid': the supplementary security domain the commands go to");
+	if ((ret = key_path(p, opts, p->sd.dm_key, p->sd.loc_dm_key, &p->sd.dm_path, err)) !=
+	    CPK_OK || (opts != NULL && opts->keyless))
+		return ret;
+	if ((ret = dm_token_data(0x00, 0x00, NULL, 0, &tdata, err)) == CPK_OK &&
+	    (ret = dm_sign_token(p->sd.dm_path, &tdata, &token, err)) != CPK_OK &&
+	    err != NULL && err->line == 0)
+		relocate(p, err, p->sd.loc_dm_key, ret);
+	if (ret == CPK_OK && token.len > DM_TOKEN_MAX)
+		ret = at(p, err, p->sd.loc_dm_key, CPK_ERR_RANGE, "token key '%s' makes %zu-byte "
+		    "tokens: a command has room for %d (an RSA-1024 key)", p->sd.dm_path,
+		    token.len, DM_TOKEN_MAX);
+	cpk_buf_free(&tdata);
+	cpk_buf_free(&token);
+	return ret;
+}
+
 cpk_status
 profile_resolve(struct profile *p, const struct profile_opts *opts, struct cpk_error *err)
 {
@@ -413,6 +444,8 @@ profile_resolve(struct profile *p, const struct profile_opts *opts, struct cpk_e
 	cpk_error_clear(err);
 	if ((ret = opts != NULL && opts->keyless ? key_name_check(p, opts, p->keys.file,
 	    p->keys.loc_file, err) : resolve_keys(p, opts, err)) != CPK_OK)
+		return ret;
+	if (p->sd.dm_key != NULL && (ret = resolve_dm(p, opts, err)) != CPK_OK)
 		return ret;
 	for (i = 0; i < p->nsteps; i++) {
 		s = &p->steps[i];

@@ -13,6 +13,7 @@
 #include "cpk_bytes.h"
 #include "cpk_text.h"
 #include "cpk_sw.h"
+#include "receipt_dm.h"
 #include "scp.h"
 
 /* --- parsing: every member named, typed and bounded --- */
@@ -670,7 +671,56 @@ struct walk {
 	const struct receipt *r;
 	struct receipt_result *res;
 	bool fake;
+	struct receipt_dm dm;		/* the card's delegated-management receipts */
 };
+
+/* Before each command's answer: is it a delegated-management confirmation? */
+static cpk_status
+on_command(void *ctx, size_t index, const struct cpk_command *cmd, const uint8_t *plain,
+    size_t plain_len, struct cpk_error *err)
+{
+	struct walk *w = ctx;
+
+	(void)cmd;
+	if (index >= w->r->ncmds)
+		return CPK_OK;
+	return receipt_dm_command(&w->dm, index, plain, plain_len, err);
+}
+
+/* The answer to command index (0-based) is not authentic: the verdict, and why. */
+static cpk_status
+not_authentic(struct walk *w, size_t index, const struct receipt_command *rc,
+    struct cpk_error *err, const char *why, const char *more)
+{
+	w->fake = true;
+	w->res->verdict = RECEIPT_NOT_AUTHENTIC;
+	w->res->index = index + 1;
+	snprintf(w->res->label, sizeof(w->res->label), "%s", rc->label);
+	w->res->has_sw = true;
+	w->res->sw = rc->sw;
+	snprintf(w->res->reason, sizeof(w->res->reason), "failed: the response to command %zu "
+	    "(%s), %04X, is not authentic: %.160s%s", index + 1, rc->label, rc->sw, why, more);
+	return cpk_error_set(err, CPK_ERR_VERIFY, "%s", w->res->reason);
+}
+
+/*
+ * An accepted answer that must be a card receipt: it verifies with the
+ * receipt key, or the receipt is not authentic (as a false R-MAC).
+ */
+static cpk_status
+check_card_receipt(struct walk *w, size_t index, const struct cpk_command *cmd,
+    const struct receipt_command *rc, uint16_t sw, const uint8_t *p, size_t n,
+    struct cpk_error *err)
+{
+	struct cpk_error e;
+
+	if (!cpk_command_accepts(cmd, sw))
+		return CPK_OK;
+	cpk_error_clear(&e);
+	if (receipt_dm_response(&w->dm, index, p, n, &e) == CPK_OK)
+		return CPK_OK;
+	return not_authentic(w, index, rc, err, e.msg, "");
+}
 
 /* The names and commands of the manifest's captures, none present yet. */
 static void
@@ -722,7 +772,7 @@ on_response(void *ctx, size_t index, const struct cpk_command *cmd, struct scp_s
 	rc = &w->r->cmds[index];
 	if (!w->res->rmac) {
 		keep_capture(w->res, index, cmd, rc->sw, rc->data, rc->data_len);
-		return CPK_OK;
+		return check_card_receipt(w, index, cmd, rc, rc->sw, rc->data, rc->data_len, err);
 	}
 	if (cmd->flags != CPK_CMD_SECURED || s == NULL || s->state != SCP_STATE_OPEN ||
 	    (s->level & SCP_SL_RMAC) == 0)
@@ -732,16 +782,8 @@ on_response(void *ctx, size_t index, const struct cpk_command *cmd, struct scp_s
 	    (st = cpk_buf_append_u16be(&resp, rc->sw, err)) != CPK_OK)
 		goto out;
 	if (scp_unwrap_response(s, resp.data, resp.len, &plain, &sw, &e) != CPK_OK) {
-		w->fake = true;
-		w->res->verdict = RECEIPT_NOT_AUTHENTIC;
-		w->res->index = index + 1;
-		snprintf(w->res->label, sizeof(w->res->label), "%s", rc->label);
-		w->res->has_sw = true;
-		w->res->sw = rc->sw;
-		snprintf(w->res->reason, sizeof(w->res->reason), "failed: the response to command "
-		    "%zu (%s), %04X, is not authentic: %.160s; the card (or whoever wrote this receipt) "
-		    "did not answer with the session keys", index + 1, rc->label, rc->sw, e.msg);
-		st = cpk_error_set(err, CPK_ERR_VERIFY, "%s", w->res->reason);
+		st = not_authentic(w, index, rc, err, e.msg, "; the card (or whoever wrote this "
+		    "receipt) did not answer with the session keys");
 		goto out;
 	}
 	/* An answer whose status word carries no R-MAC proves nothing: not captured. */
@@ -749,7 +791,7 @@ on_response(void *ctx, size_t index, const struct cpk_command *cmd, struct scp_s
 		w->res->rmacs++;
 		keep_capture(w->res, index, cmd, sw, plain.data, plain.len);
 	}
-	st = CPK_OK;
+	st = check_card_receipt(w, index, cmd, rc, sw, plain.data, plain.len, err);
 out:
 	cpk_buf_free(&plain);
 	cpk_buf_free(&resp);
@@ -776,7 +818,8 @@ conclude(const struct receipt *r, const struct cpk_command *cmds, struct receipt
 		if (res->rmac)
 			snprintf(res->reason, sizeof(res->reason), "loaded: all %zu commands were "
 			    "accepted and the %zu R-MACs of their responses verified with the session "
-			    "keys", r->ncmds, res->rmacs);
+			    "keys%s", r->ncmds, res->rmacs, res->card_receipts > 0 ?
+			    ", the card's delegated-management receipts with the receipt key" : "");
 		else
 			snprintf(res->reason, sizeof(res->reason), "loaded by status words only: all "
 			    "%zu commands were answered as accepted, but the bundle's security level "
@@ -812,8 +855,8 @@ receipt_verify(const struct receipt *r, const struct cpk_manifest *m,
     const struct cpk_command *cmds, size_t n, const uint8_t bundle_sha256[CPK_SHA256_LEN],
     const char *keys, struct receipt_result *res, struct cpk_error *err)
 {
-	struct walk w = { r, res, false };
-	struct bundle_verify_hooks h = { &w, NULL, on_response };
+	struct walk w = { r, res, false, { 0 } };
+	struct bundle_verify_hooks h = { &w, on_command, on_response };
 	cpk_status st;
 
 	memset(res, 0, sizeof(*res));
@@ -823,7 +866,11 @@ receipt_verify(const struct receipt *r, const struct cpk_manifest *m,
 	if (!check_bundle(r, m, n, bundle_sha256, res) || !check_answers(r, cmds, n, res) ||
 	    !check_card(r, m, cmds, res))
 		return CPK_OK;
+	w.dm.keys = keys;
+	w.dm.scp = m->scp;
 	st = bundle_verify_walk(m, cmds, n, keys, &h, &res->keys, err);
+	res->card_receipts = w.dm.verified;
+	receipt_dm_clear(&w.dm);
 	if (w.fake)
 		return CPK_OK;
 	if (st != CPK_OK) {

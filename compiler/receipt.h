@@ -151,6 +151,7 @@ struct receipt_result {
 	bool rmac;				/* the level has R-MAC */
 	size_t rmacs;				/* R-MACs verified */
 	size_t answers;				/* commands answered in the receipt */
+	size_t card_receipts;			/* delegated-management receipts verified (receipt_dm.h) */
 	char reason[CPK_ERROR_MSG_LEN];		/* one sentence, for people */
 	struct bundle_verify_result keys;	/* the key set found */
 	struct receipt_capture captured[CPK_CAPTURE_MAX];

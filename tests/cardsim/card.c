@@ -159,6 +159,7 @@ void
 cs_abandon_load(struct cardsim *c)
 {
 	c->load.active = false;
+	c->load.receipt = false;
 	c->load.next_block = 0;
 	c->load.hash_len = 0;
 	cpk_buf_free(&c->load.data);
@@ -546,8 +547,10 @@ cmd_initialize_update(struct cardsim *c, const struct cpk_apdu *a, struct cpk_bu
 	iu.scp = (uint8_t)c->id.scp;
 	iu.i = c->id.i;
 	if (scp_i_pseudo_random(c->id.scp, c->id.i)) {
+		/* The challenge is derived with the selected security domain's AID. */
 		if (scp_pseudo_random_challenge(&ks->keys, c->id.scp, iu.counter, iu.counter_len,
-		    c->id.isd.b, c->id.isd.len, iu.card_challenge, &clen, &err) != CPK_OK)
+		    cs_selected_sd_aid(c)->b, cs_selected_sd_aid(c)->len, iu.card_challenge, &clen,
+		    &err) != CPK_OK)
 			goto fail;
 	} else if (gp_random(iu.card_challenge, iu.challenge_len, &err) != CPK_OK) {
 		goto fail;
@@ -668,7 +671,8 @@ check_command(struct cardsim *c, const struct cpk_apdu *a, const struct cs_comma
 		goto out;
 	if ((sw = cs_extlen_check(c, a)) != SW_OK)
 		goto out;
-	if (c->selected >= 0 && !(a->ins == INS_SELECT && cls == CLS_ISO && !(a->cla & 0x04))) {
+	if (c->selected >= 0 && !cs_selected_is_sd(c) &&
+	    !(a->ins == INS_SELECT && cls == CLS_ISO && !(a->cla & 0x04))) {
 		sw = cs_refuse(c, SW_INS, "the selected application implements no command");
 		goto out;
 	}

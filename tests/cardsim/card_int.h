@@ -7,6 +7,7 @@
 
 #include "cardsim.h"
 #include "cpk_apdu.h"
+#include "dm.h"
 
 #define SW_OK 0x9000
 #define SW_MORE_DATA 0x6310
@@ -94,6 +95,40 @@ bool cs_app_selectable(const struct cardsim *c, const struct cs_app *app);
  * over the INSTALL [for load] hash verifies with id.dap_key; else 6982.
  */
 uint16_t cs_dap_verify(struct cardsim *c, size_t hdr);
+/*
+ * DAP verification by a supplementary security domain: when the load file
+ * is associated (INSTALL [for load]'s SD, else the selected one) with an
+ * SSD holding the DAP Verification privilege (C0) and a dap-key, the load
+ * needs that SSD's DAP block, verified the same way; else 6982.
+ */
+uint16_t cs_ssd_dap_verify(struct cardsim *c, size_t hdr);
+/* Does sig verify over msg with the DER public key (RSASSA-PKCS1-v1_5, SHA-1 or SHA-256)? */
+bool cs_rsa_verify(const uint8_t *der, size_t derlen, bool sha1, const uint8_t *msg, size_t n,
+    const uint8_t *sig, size_t siglen);
+
+/*
+ * Delegated management (delegated.c, compiler/dm.h). A supplementary
+ * security domain is an application with the Security Domain privilege
+ * (80); with Delegated Management (20) too, the card content management
+ * commands sent through its secure channel need a token that verifies
+ * with id.token_key, and are answered with a receipt made with
+ * id.receipt_key.
+ */
+bool cs_selected_is_sd(const struct cardsim *c);
+/* The selected security domain's AID: the ISD's, or the selected SSD's. */
+const struct cs_aid *cs_selected_sd_aid(const struct cardsim *c);
+/* The ISD or an SSD of the card? */
+bool cs_is_sd(const struct cardsim *c, const uint8_t *aid, size_t n);
+/*
+ * Check the token of an INSTALL or DELETE: *dc is the command as dm.h
+ * splits it; *receipt says whether a receipt is due (the selected SD has
+ * the Delegated Management privilege). A token where none may be, none
+ * where one must be, a token that does not verify: 6A80.
+ */
+uint16_t cs_dm_check(struct cardsim *c, const struct cpk_apdu *a, struct dm_command *dc,
+    bool *receipt);
+/* Answer a delegated operation with its confirmation (resp replaced). */
+uint16_t cs_dm_confirm(struct cardsim *c, const struct dm_command *dc, struct cpk_buf *resp);
 
 /* Key management (putkey.c). */
 uint16_t cs_cmd_put_key(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out);

@@ -88,6 +88,9 @@ struct cs_app {
 	size_t priv_len;	/* 1 or 3 as given */
 	uint8_t params[CS_DATA_MAX];	/* install parameters field as given */
 	size_t params_len;
+	/* A security domain with DAP Verification: its RSA DAP public key (DER). */
+	uint8_t dap_key[CS_DAP_KEY_MAX];
+	size_t dap_key_len;
 	struct cs_stored stored;
 };
 
@@ -136,6 +139,17 @@ struct cs_identity {
 	 */
 	size_t max_apdu;
 	struct cs_holder_pin holder;	/* VERIFY (holderpin.c) */
+	/*
+	 * Delegated management (compiler/dm.h): the ISD's Token Verification
+	 * public key (DER SubjectPublicKeyInfo, RSA), the receipt key (16
+	 * bytes: AES on an SCP03 card, 3DES on an SCP02 card) and the
+	 * confirmation counter of the last receipt.
+	 */
+	uint8_t token_key[CS_DAP_KEY_MAX];
+	size_t token_key_len;
+	uint8_t receipt_key[16];
+	size_t receipt_key_len;
+	uint16_t confirmation_counter;
 };
 
 /* Fault injection (command numbers count every APDU from 1). */
@@ -184,6 +198,8 @@ struct cardsim {
 		size_t hash_len;
 		unsigned next_block;
 		struct cpk_buf data;
+		bool receipt;		/* delegated: the last LOAD answers a load receipt */
+		struct cs_aid sd;	/* the SD AID field of INSTALL [for load] */
 	} load;
 	struct {
 		int target;		/* -1 ISD, else index into apps */

@@ -138,7 +138,7 @@ install_for_load(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *re
 		    f[0].n);
 		goto out;
 	}
-	if (f[1].n != 0 && (f[1].n != c->id.isd.len || memcmp(f[1].p, c->id.isd.b, f[1].n) != 0)) {
+	if (f[1].n != 0 && !cs_is_sd(c, f[1].p, f[1].n)) {
 		sw = cs_refuse(c, SW_NOT_FOUND,
 		    "INSTALL [for load]: the security domain named is not on the card");
 		goto out;
@@ -150,11 +150,6 @@ install_for_load(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *re
 	}
 	if ((sw = check_load_parameters(c, &f[3], &need)) != SW_OK)
 		goto out;
-	if (f[4].n != 0) {
-		sw = cs_refuse(c, SW_WRONG_DATA,
-		    "INSTALL [for load]: load tokens (delegated management) are not supported");
-		goto out;
-	}
 	if (cs_aid_in_use(c, f[0].p, f[0].n)) {
 		sw = cs_refuse(c, SW_CONDITIONS, "INSTALL [for load]: the AID is already in use");
 		goto out;
@@ -174,6 +169,8 @@ install_for_load(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *re
 	c->load.aid.len = f[0].n;
 	memcpy(c->load.hash, f[2].p, f[2].n);
 	c->load.hash_len = f[2].n;
+	memcpy(c->load.sd.b, f[1].p, f[1].n);
+	c->load.sd.len = f[1].n;
 	c->load.next_block = 0;
 	sw = answer_zero(a, resp);
 out:
@@ -264,7 +261,8 @@ finish_load(struct cardsim *c, size_t hdr, size_t lfdb_len)
 			goto out;
 		}
 	}
-	if (c->id.dap_key_len > 0 && (sw = cs_dap_verify(c, hdr)) != SW_OK)
+	if ((c->id.dap_key_len > 0 && (sw = cs_dap_verify(c, hdr)) != SW_OK) ||
+	    (sw = cs_ssd_dap_verify(c, hdr)) != SW_OK)
 		goto out;
 	if ((info = malloc(sizeof(*info))) == NULL) {
 		sw = cs_refuse(c, SW_INTERNAL, "LOAD: out of memory");
@@ -309,8 +307,11 @@ uint16_t
 cs_cmd_load(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 {
 	struct cpk_error err;
+	struct dm_command dc;
+	struct cs_aid lf_aid, sd_aid;
 	size_t hdr = 0, lfdb_len = 0, avail = memory_free(c);
 	enum load_header h;
+	bool receipt = false;
 	uint16_t sw;
 
 	cpk_error_clear(&err);
@@ -373,8 +374,23 @@ cs_cmd_load(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 			sw = cs_refuse(c, SW_WRONG_DATA, "LOAD: last block before the C4 header");
 			goto out;
 		}
+		if (c->load.receipt) {
+			/* The load receipt names INSTALL [for load]'s load file and SD AIDs. */
+			memset(&dc, 0, sizeof(dc));
+			dc.kind = DM_LOAD;
+			lf_aid = c->load.aid;
+			sd_aid = c->load.sd;
+			dc.aid[0] = lf_aid.b, dc.aid_len[0] = lf_aid.len;
+			dc.aid[1] = sd_aid.b, dc.aid_len[1] = sd_aid.len;
+			dc.naids = 2;
+			receipt = true;
+		}
 		if ((sw = finish_load(c, hdr, lfdb_len)) != SW_OK)
 			goto out;
+		if (receipt) {
+			sw = cs_dm_confirm(c, &dc, resp);
+			goto out;
+		}
 	} else if (c->load.next_block > 0xFF) {
 		cs_abandon_load(c);
 		sw = cs_refuse(c, SW_WRONG_P1P2, "LOAD: block FF is not marked last");
@@ -473,11 +489,6 @@ install_for_install(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf 
 	}
 	if ((sw = check_install_parameters(c, &f[4])) != SW_OK)
 		goto out;
-	if (f[5].n != 0) {
-		sw = cs_refuse(c, SW_WRONG_DATA,
-		    "INSTALL [for install]: install tokens (delegated management) are not supported");
-		goto out;
-	}
 	if (cs_aid_in_use(c, f[2].p, f[2].n)) {
 		hex_of(f[2].p, f[2].n, hex, sizeof(hex));
 		sw = cs_refuse(c, SW_CONDITIONS, "INSTALL [for install]: AID %s is already in use",
@@ -516,10 +527,10 @@ install_make_selectable(struct cardsim *c, const struct cpk_apdu *a, struct cpk_
 
 	if ((sw = cs_install_fields(c, a, f, 6, "make selectable")) != SW_OK)
 		goto out;
-	if (f[0].n != 0 || f[1].n != 0 || f[4].n != 0 || f[5].n != 0 || !aid_len_ok(f[2].n) ||
+	if (f[0].n != 0 || f[1].n != 0 || f[4].n != 0 || !aid_len_ok(f[2].n) ||
 	    (f[3].n != 1 && f[3].n != 3)) {
 		sw = cs_refuse(c, SW_WRONG_DATA, "INSTALL [for make selectable]: expected "
-		    "00 00 <instance AID> <privileges> 00 00");
+		    "00 00 <instance AID> <privileges> 00 <token>");
 		goto out;
 	}
 	if ((app = cardsim_find_app(c, f[2].p, f[2].n)) == NULL) {
@@ -576,6 +587,8 @@ out:
 uint16_t
 cs_cmd_install(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 {
+	struct dm_command dc;
+	bool receipt = false;
 	uint16_t sw;
 
 	if (a->p2 != 0x00) {
@@ -586,6 +599,8 @@ cs_cmd_install(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp
 		sw = cs_refuse(c, SW_WRONG_LENGTH, "INSTALL without data");
 		goto out;
 	}
+	if ((sw = cs_dm_check(c, a, &dc, &receipt)) != SW_OK)
+		goto out;
 	switch (a->p1) {
 	case 0x02:
 		sw = install_for_load(c, a, resp);
@@ -611,6 +626,11 @@ cs_cmd_install(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp
 		    "INSTALL P1 %02X is not supported (02, 04, 08, 0C, 10, 20, 40)", a->p1);
 		break;
 	}
+	/* Delegated: a load's receipt answers its last LOAD, the others answer theirs. */
+	if (sw == SW_OK && receipt && dc.kind == DM_LOAD)
+		c->load.receipt = true;
+	else if (sw == SW_OK && receipt)
+		sw = cs_dm_confirm(c, &dc, resp);
 out:
 	return sw;
 }
@@ -628,6 +648,9 @@ remove_app(struct cardsim *c, size_t idx)
 		c->perso.target = -1;
 	else if (c->perso.target > (int)idx)
 		c->perso.target--;
+	/* The selected security domain stays selected (it cannot delete itself). */
+	if (c->selected > (int)idx)
+		c->selected--;
 }
 
 static bool
@@ -645,7 +668,9 @@ cs_cmd_delete(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 	struct cpk_tlv t;
 	struct cs_loadfile *lf;
 	struct cs_app *app;
+	struct dm_command dc;
 	size_t i, refs = 0, idx;
+	bool receipt = false;
 	uint16_t sw;
 
 	cpk_error_clear(&err);
@@ -666,7 +691,10 @@ cs_cmd_delete(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 		sw = cs_delete_key(c, a);
 		goto out;
 	}
-	cpk_cursor_init(&cur, a->data, a->lc);
+	if ((sw = cs_dm_check(c, a, &dc, &receipt)) != SW_OK)
+		goto out;
+	/* The token (9E), checked, is not part of what is deleted. */
+	cpk_cursor_init(&cur, a->data, dc.kind == DM_DELETE ? dc.signed_len : a->lc);
 	if (cpk_tlv_next(&cur, &t, &err) != CPK_OK || t.tag != 0x4F || cpk_cursor_left(&cur) != 0 ||
 	    !aid_len_ok(t.len)) {
 		sw = cs_refuse(c, SW_WRONG_DATA, "DELETE data must be 4F <AID of 5-16 bytes>%s%s",
@@ -677,11 +705,16 @@ cs_cmd_delete(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 		sw = cs_refuse(c, SW_CONDITIONS, "DELETE of the issuer security domain");
 		goto out;
 	}
+	if (c->selected >= 0 && t.len == c->apps[c->selected].aid.len &&
+	    memcmp(t.value, c->apps[c->selected].aid.b, t.len) == 0) {
+		sw = cs_refuse(c, SW_CONDITIONS, "DELETE of the selected security domain");
+		goto out;
+	}
 	c->status.more = false;
 	if ((app = cardsim_find_app(c, t.value, t.len)) != NULL) {
 		remove_app(c, (size_t)(app - c->apps));
 		c->dirty = true;
-		sw = answer_zero(a, resp);
+		sw = receipt ? cs_dm_confirm(c, &dc, resp) : answer_zero(a, resp);
 		goto out;
 	}
 	if ((lf = cardsim_find_loadfile(c, t.value, t.len)) == NULL) {
@@ -705,7 +738,7 @@ cs_cmd_delete(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *resp)
 	c->nloadfiles--;
 	memset(&c->loadfiles[c->nloadfiles], 0, sizeof(c->loadfiles[0]));
 	c->dirty = true;
-	sw = answer_zero(a, resp);
+	sw = receipt ? cs_dm_confirm(c, &dc, resp) : answer_zero(a, resp);
 out:
 	return sw;
 }

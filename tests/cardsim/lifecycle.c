@@ -148,8 +148,8 @@ cs_delete_key(struct cardsim *c, const struct cpk_apdu *a)
 
 /*
  * INSTALL [for extradition]: SD AID, 00, application or load file AID, 00,
- * parameters, token. This card has no security domain but the ISD, so the
- * only association it can take is the ISD's (which every entry has).
+ * parameters, token (delegated.c checks it). The target must be the ISD or
+ * a supplementary security domain; this card does not record associations.
  */
 uint16_t
 cs_install_for_extradition(struct cardsim *c, const struct cpk_apdu *a)
@@ -159,12 +159,12 @@ cs_install_for_extradition(struct cardsim *c, const struct cpk_apdu *a)
 
 	if ((sw = cs_install_fields(c, a, f, 6, "extradition")) != SW_OK)
 		return sw;
-	if (f[1].n != 0 || f[3].n != 0 || f[5].n != 0)
+	if (f[1].n != 0 || f[3].n != 0)
 		return cs_refuse(c, SW_WRONG_DATA, "INSTALL [for extradition]: fields 2 and 4 "
-		    "must be empty; tokens are not supported");
-	if (f[0].n != c->id.isd.len || memcmp(f[0].p, c->id.isd.b, f[0].n) != 0)
+		    "must be empty");
+	if (!cs_is_sd(c, f[0].p, f[0].n))
 		return cs_refuse(c, SW_NOT_FOUND, "INSTALL [for extradition]: no such security "
-		    "domain (this card has only the ISD)");
+		    "domain");
 	if (cardsim_find_app(c, f[2].p, f[2].n) == NULL &&
 	    cardsim_find_loadfile(c, f[2].p, f[2].n) == NULL)
 		return cs_refuse(c, SW_NOT_FOUND, "INSTALL [for extradition]: no such application "

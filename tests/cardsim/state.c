@@ -174,10 +174,10 @@ get_aid(const struct yctx *y, const yaml_node_t *n, const char *key, struct cs_a
 }
 
 enum { C_ISD, C_ATR, C_CPLC, C_IIN, C_CIN, C_KDD, C_SCP, C_I, C_MEMORY, C_LIFE_CYCLE, C_DAP_KEY,
-	C_EXTLEN, C_N };
+	C_EXTLEN, C_TOKEN_KEY, C_RECEIPT_KEY, C_CONFIRMATION, C_N };
 static const char *const card_keys[C_N] = {
 	"isd", "atr", "cplc", "iin", "cin", "kdd", "scp", "i", "memory", "life-cycle", "dap-key",
-	"extended-length",
+	"extended-length", "token-key", "receipt-key", "confirmation-counter",
 };
 
 /* extended-length: N (262 to 65535); without an 'atr', the ATR announces it. */
@@ -221,8 +221,18 @@ read_card(const struct yctx *y, const yaml_node_t *map, struct cardsim *c)
 	    (v[C_KDD] && (st = get_hex(y, v[C_KDD], "kdd", SCP_KDD_LEN, SCP_KDD_LEN, c->id.kdd,
 	    &len)) != CPK_OK) ||
 	    (v[C_DAP_KEY] && (st = get_hex(y, v[C_DAP_KEY], "dap-key", 1, CS_DAP_KEY_MAX,
-	    c->id.dap_key, &c->id.dap_key_len)) != CPK_OK))
+	    c->id.dap_key, &c->id.dap_key_len)) != CPK_OK) ||
+	    (v[C_TOKEN_KEY] && (st = get_hex(y, v[C_TOKEN_KEY], "token-key", 1, CS_DAP_KEY_MAX,
+	    c->id.token_key, &c->id.token_key_len)) != CPK_OK) ||
+	    (v[C_RECEIPT_KEY] && (st = get_hex(y, v[C_RECEIPT_KEY], "receipt-key", 16, 16,
+	    c->id.receipt_key, &c->id.receipt_key_len)) != CPK_OK))
 		goto out;
+	if (v[C_CONFIRMATION] != NULL) {
+		if ((st = get_uint(y, v[C_CONFIRMATION], "confirmation-counter", 0xFFFF, &n)) !=
+		    CPK_OK)
+			goto out;
+		c->id.confirmation_counter = (uint16_t)n;
+	}
 	if (v[C_SCP] == NULL || v[C_I] == NULL) {
 		st = yerr(y, map, "'card' needs 'scp' (2 or 3) and 'i' (hex)");
 		goto out;
@@ -459,10 +469,10 @@ out:
 	return st;
 }
 
-enum { A_AID, A_LF, A_MODULE, A_LC, A_PRIV, A_PARAMS, A_STORED, A_N };
+enum { A_AID, A_LF, A_MODULE, A_LC, A_PRIV, A_PARAMS, A_STORED, A_DAP_KEY, A_N };
 static const char *const app_keys[A_N] = {
 	"aid", "load-file", "module", "life-cycle", "privileges", "install-parameters",
-	"stored-data",
+	"stored-data", "dap-key",
 };
 
 static cpk_status
@@ -500,6 +510,16 @@ read_app(const struct yctx *y, const yaml_node_t *map, struct cardsim *c, struct
 	if (v[A_PARAMS] != NULL && (st = get_hex(y, v[A_PARAMS], "install-parameters", 1,
 	    CS_DATA_MAX, app->params, &app->params_len)) != CPK_OK)
 		goto out;
+	if (v[A_DAP_KEY] != NULL) {
+		if ((st = get_hex(y, v[A_DAP_KEY], "dap-key", 1, CS_DAP_KEY_MAX, app->dap_key,
+		    &app->dap_key_len)) != CPK_OK)
+			goto out;
+		if ((app->priv[0] & 0xC0) != 0xC0) {
+			st = yerr(y, v[A_DAP_KEY], "'dap-key' needs the Security Domain and DAP "
+			    "Verification privileges (C0 in the first privilege byte)");
+			goto out;
+		}
+	}
 	if ((lf = cardsim_find_loadfile(c, app->load_file.b, app->load_file.len)) == NULL) {
 		st = yerr(y, v[A_LF], "no load file with this AID");
 		goto out;
@@ -895,6 +915,12 @@ cardsim_state_write(const struct cardsim *c, FILE *out, struct cpk_error *err)
 		put_hex_line(out, "  ", "dap-key", c->id.dap_key, c->id.dap_key_len);
 	if (c->id.max_apdu > 0)
 		fprintf(out, "  extended-length: %zu\n", c->id.max_apdu);
+	if (c->id.token_key_len > 0)
+		put_hex_line(out, "  ", "token-key", c->id.token_key, c->id.token_key_len);
+	if (c->id.receipt_key_len > 0)
+		put_hex_line(out, "  ", "receipt-key", c->id.receipt_key, c->id.receipt_key_len);
+	if (c->id.confirmation_counter > 0)
+		fprintf(out, "  confirmation-counter: %u\n", (unsigned)c->id.confirmation_counter);
 	fprintf(out, "key-sets:\n");
 	for (i = 0; i < c->nkeysets; i++) {
 		ks = &c->keysets[i];
@@ -929,6 +955,8 @@ cardsim_state_write(const struct cardsim *c, FILE *out, struct cpk_error *err)
 		put_hex_line(out, "    ", "privileges", app->priv, app->priv_len);
 		if (app->params_len > 0)
 			put_hex_line(out, "    ", "install-parameters", app->params, app->params_len);
+		if (app->dap_key_len > 0)
+			put_hex_line(out, "    ", "dap-key", app->dap_key, app->dap_key_len);
 		write_stored(out, "    ", "stored-data", &app->stored);
 	}
 	write_stored(out, "", "isd-stored-data", &c->isd_stored);

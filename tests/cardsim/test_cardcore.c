@@ -20,6 +20,7 @@
 #include "cardsim_state.h"
 #include "cpk_apdu.h"
 #include "cpk_bundle.h"
+#include "dm.h"
 #include "gp_cmd.h"
 #include "scp.h"
 #include "testlib.h"
@@ -207,8 +208,22 @@ initialize_update(struct cardsim *c, uint8_t kvn, const uint8_t hc[8], struct sc
 
 /* A full session: SELECT, INITIALIZE UPDATE, check, EXTERNAL AUTHENTICATE. */
 static uint16_t
+open_session_at(struct cardsim *c, const char *select, const struct scp_keyset *keys,
+    enum scp_version v, uint8_t i, uint8_t level, struct scp_session *s,
+    struct scp_iu_response *iu_out);
+
+static uint16_t
 open_session(struct cardsim *c, const struct scp_keyset *keys, enum scp_version v, uint8_t i,
     uint8_t level, struct scp_session *s, struct scp_iu_response *iu_out)
+{
+	return open_session_at(c, "00A4040008" ISD "00", keys, v, i, level, s, iu_out);
+}
+
+/* The same after SELECT `select` (a security domain). */
+static uint16_t
+open_session_at(struct cardsim *c, const char *select, const struct scp_keyset *keys,
+    enum scp_version v, uint8_t i, uint8_t level, struct scp_session *s,
+    struct scp_iu_response *iu_out)
 {
 	static const uint8_t hc[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 	struct cpk_buf ea = CPK_BUF_INIT;
@@ -218,7 +233,7 @@ open_session(struct cardsim *c, const struct scp_keyset *keys, enum scp_version 
 
 	cpk_error_clear(&err);
 	/* A CARD_LOCKED card's ISD answers 6283 (GP 2.3.1 11.9.3). */
-	if ((sw = xmit(c, "00A4040008" ISD "00", NULL)) != 0x9000 && sw != 0x6283)
+	if ((sw = xmit(c, select, NULL)) != 0x9000 && sw != 0x6283)
 		goto out;
 	if ((sw = initialize_update(c, keys->kvn, hc, &iu)) != 0x9000)
 		goto out;
@@ -580,37 +595,20 @@ append_hex(char *out, size_t cap, const uint8_t *p, size_t n)
 }
 
 /*
- * INSTALL [for load] (with the hash of `hashed`, or of lfdb when NULL) then
- * the LOAD blocks of prefix (DAP blocks, may be NULL) || C4 lfdb; returns the
- * first failing SW or 9000.
+ * The LOAD blocks of prefix (DAP blocks, may be NULL) || C4 lfdb, `block`
+ * bytes each; returns the first failing SW or 9000, the last answer's data
+ * in last (if not NULL).
  */
 static uint16_t
-load_file_ex(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, int hash,
-    size_t block, bool corrupt_hash, const struct cpk_buf *prefix, const struct cpk_buf *hashed)
+load_blocks(struct cardsim *c, struct scp_session *s, const struct cpk_buf *prefix,
+    const struct cpk_buf *lfdb, size_t block, struct cpk_buf *last)
 {
 	struct cpk_buf file = CPK_BUF_INIT;
 	char cmd[600];
-	uint8_t md[32], hdr[8], aid[16];
-	unsigned int mdlen = 0;
-	size_t off, n, aidlen, i;
-	uint16_t sw;
+	uint8_t hdr[4];
+	size_t off, n, i;
+	uint16_t sw = 0x9000;
 
-	aidlen = test_unhex(PKG, aid, sizeof(aid));
-	if (hashed == NULL)
-		hashed = lfdb;
-	if (hash != 0)
-		(void)EVP_Digest(hashed->data, hashed->len, md, &mdlen,
-		    hash == 1 ? EVP_sha1() : EVP_sha256(), NULL);
-	if (corrupt_hash)
-		md[0] ^= 1;
-	snprintf(cmd, sizeof(cmd), "80E60200%02X%02X", (unsigned)(aidlen + 5 + mdlen),
-	    (unsigned)aidlen);
-	append_hex(cmd, sizeof(cmd), aid, aidlen);
-	snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), "00%02X", mdlen);
-	append_hex(cmd, sizeof(cmd), md, mdlen);
-	strcat(cmd, "000000");
-	if ((sw = sxmit(c, s, cmd, NULL)) != 0x9000)
-		goto out;
 	hdr[0] = 0xC4;
 	hdr[1] = 0x82;
 	hdr[2] = (uint8_t)(lfdb->len >> 8);
@@ -624,12 +622,55 @@ load_file_ex(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfd
 		snprintf(cmd, sizeof(cmd), "80E8%02X%02X%02X", off + n == file.len ? 0x80 : 0x00,
 		    (unsigned)i, (unsigned)n);
 		append_hex(cmd, sizeof(cmd), file.data + off, n);
-		if ((sw = sxmit(c, s, cmd, NULL)) != 0x9000)
-			goto out;
+		if ((sw = sxmit(c, s, cmd, last)) != 0x9000)
+			break;
 	}
-out:
 	cpk_buf_free(&file);
 	return sw;
+}
+
+/*
+ * INSTALL [for load] of PKG into out (hex): the security domain sd_hex (""
+ * for none), the hash md[0..mdlen), no parameters, an empty token.
+ */
+static void
+install_for_load_hex(char *out, size_t cap, const char *sd_hex, const uint8_t *md,
+    size_t mdlen)
+{
+	size_t sdlen = strlen(sd_hex) / 2, pkglen = strlen(PKG) / 2;
+
+	snprintf(out, cap, "80E60200%02X%02X" PKG "%02X%s%02X",
+	    (unsigned)(1 + pkglen + 1 + sdlen + 1 + mdlen + 2), (unsigned)pkglen, (unsigned)sdlen,
+	    sd_hex, (unsigned)mdlen);
+	append_hex(out, cap, md, mdlen);
+	strcat(out, "0000");
+}
+
+/*
+ * INSTALL [for load] (with the hash of `hashed`, or of lfdb when NULL) then
+ * the LOAD blocks of prefix (DAP blocks, may be NULL) || C4 lfdb; returns the
+ * first failing SW or 9000.
+ */
+static uint16_t
+load_file_ex(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, int hash,
+    size_t block, bool corrupt_hash, const struct cpk_buf *prefix, const struct cpk_buf *hashed)
+{
+	char cmd[600];
+	uint8_t md[32];
+	unsigned int mdlen = 0;
+	uint16_t sw;
+
+	if (hashed == NULL)
+		hashed = lfdb;
+	if (hash != 0)
+		(void)EVP_Digest(hashed->data, hashed->len, md, &mdlen,
+		    hash == 1 ? EVP_sha1() : EVP_sha256(), NULL);
+	if (corrupt_hash)
+		md[0] ^= 1;
+	install_for_load_hex(cmd, sizeof(cmd), "", md, mdlen);
+	if ((sw = sxmit(c, s, cmd, NULL)) != 0x9000)
+		return sw;
+	return load_blocks(c, s, prefix, lfdb, block, NULL);
 }
 
 static uint16_t
@@ -1343,6 +1384,266 @@ test_dap(void)
 	cpk_buf_free(&other);
 }
 
+/* --- delegated management --- */
+
+#define SD_PKG "A0000001515344"
+#define SD_MODULE "A000000151534401"
+#define SSD "A000000151535344"
+#define SSD_NO_DM "A000000151535345"
+#define RECEIPT_KEY "707172737475767778797A7B7C7D7E7F"
+
+/*
+ * hex (a plain INSTALL with an empty token, or a DELETE of 4F AID) with
+ * its token signed by key (RSA PKCS#1 v1.5 SHA-1 over P1 P2 L data, GP
+ * 2.3.1 C.4.1), written independently of compiler/dm.c; forge alters one
+ * byte of the token.
+ */
+static void
+with_token(EVP_PKEY *key, const char *hex, bool forge, char *out, size_t cap)
+{
+	uint8_t cmd[300], tdata[300], sig[256];
+	size_t n = test_unhex(hex, cmd, sizeof(cmd)), lc = cmd[4], body, siglen = sizeof(sig);
+	bool del = cmd[1] == 0xE4;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	body = del ? lc : lc - 1;
+	tdata[0] = cmd[2];
+	tdata[1] = cmd[3];
+	tdata[2] = (uint8_t)body;
+	memcpy(tdata + 3, cmd + 5, body);
+	if (n != 5 + lc || md == NULL ||
+	    EVP_DigestSignInit(md, NULL, EVP_sha1(), NULL, key) != 1 ||
+	    EVP_DigestSign(md, sig, &siglen, tdata, body + 3) != 1)
+		abort();
+	EVP_MD_CTX_free(md);
+	if (forge)
+		sig[siglen / 2] ^= 0x01;
+	/* DELETE: 9E with a BER length (81 80 for a 128-byte token). */
+	snprintf(out, cap, "%.8s%02X", hex, (unsigned)(body + (del ? 3 : 1) + siglen));
+	append_hex(out, cap, cmd + 5, body);
+	snprintf(out + strlen(out), cap - strlen(out), "%s%02X", del ? "9E81" : "",
+	    (unsigned)siglen);
+	append_hex(out, cap, sig, siglen);
+}
+
+/* The confirmation in resp verifies for the plain command hex (as dm.h splits it). */
+static cpk_status
+receipt_check(const char *hex, const char *key_hex, const struct cpk_buf *resp,
+    struct cpk_error *err)
+{
+	uint8_t cmd[300], key[16];
+	size_t n = test_unhex(hex, cmd, sizeof(cmd));
+	struct dm_command dc;
+	cpk_status st;
+
+	test_unhex(key_hex, key, sizeof(key));
+	if ((st = dm_command_parse(cmd[1], cmd[2], cmd + 5, n - 5, &dc, err)) != CPK_OK)
+		return st;
+	return dm_receipt_verify(GP_KEY_AES, key, &dc, resp->data, resp->len, err);
+}
+
+/*
+ * A supplementary SD with Delegated Management: its INSTALL, LOAD and
+ * DELETE need a token that verifies with the ISD's token key; forged,
+ * missing, or through the ISD: 6A80; each delegated operation answers a
+ * receipt (MAC with the receipt key over counter, card unique data, AIDs);
+ * an SSD without the privilege: 6982.
+ */
+static void
+test_delegated(void)
+{
+	static const char install[] = "80E60C002609" PKG "0A" APPLET "0A" APPLET "0100"
+	    "02C900" "00";
+	static const char del_app[] = "80E400000C4F0A" APPLET;
+	static const char extradite[] = "80E6100018" "08" SSD "00" "0A" APPLET "000000";
+	EVP_PKEY *key = EVP_RSA_gen(1024);
+	struct cpk_buf lfdb = CPK_BUF_INIT, d = CPK_BUF_INIT;
+	struct scp_keyset keys;
+	struct scp_session s;
+	struct cpk_error err;
+	struct cardsim *c;
+	unsigned char *der = NULL;
+	char *config, cmd[900], load[200];
+	uint8_t md[20];
+	size_t n;
+	int derlen;
+
+	CHECK(key != NULL);
+	if (key == NULL || (derlen = i2d_PUBKEY(key, &der)) <= 0)
+		return;
+	n = strlen(config_scp03) + 1024 + 2 * (size_t)derlen;
+	if ((config = malloc(n)) == NULL)
+		abort();
+	snprintf(config, n, "%.*s", (int)(strstr(config_scp03, "key-sets:") - config_scp03),
+	    config_scp03);
+	strcat(config, "  cin: 0102030405060708\n  receipt-key: " RECEIPT_KEY "\n  token-key: ");
+	append_hex(config, n, der, (size_t)derlen);
+	strcat(config, "\n");
+	strcat(config, strstr(config_scp03, "key-sets:"));
+	strcat(config, "load-files:\n  - aid: " SD_PKG "\n    version: 1.0\n    size: 100\n"
+	    "    modules:\n      - " SD_MODULE "\n"
+	    "applications:\n  - aid: " SSD "\n    load-file: " SD_PKG "\n    module: " SD_MODULE
+	    "\n    life-cycle: 07\n    privileges: A00000\n"
+	    "  - aid: " SSD_NO_DM "\n    load-file: " SD_PKG "\n    module: " SD_MODULE
+	    "\n    life-cycle: 07\n    privileges: 800000\n");
+	c = new_card(config);
+	host_keys(&keys, GP_KEY_AES, 0x30);
+	make_lfdb(&lfdb, 600, 1);
+	cpk_error_clear(&err);
+
+	/* Through the SSD: INSTALL [for load] with a token, LOAD; the last LOAD's receipt. */
+	CHECK_SW(open_session_at(c, "00A4040008" SSD "00", &keys, SCP03, 0x70, 0x01, &s, NULL),
+	    0x9000);
+	(void)EVP_Digest(lfdb.data, lfdb.len, md, NULL, EVP_sha1(), NULL);
+	install_for_load_hex(load, sizeof(load), SSD, md, sizeof(md));
+	CHECK_SW(sxmit(c, &s, load, NULL), 0x6A80);		/* no token */
+	if (!CHECK(strstr(c->why, "needs a token") != NULL))
+		fprintf(stderr, "  card: %s\n", c->why);
+	with_token(key, load, true, cmd, sizeof(cmd));
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x6A80);		/* forged */
+	CHECK(strstr(c->why, "token does not verify") != NULL);
+	with_token(key, load, false, cmd, sizeof(cmd));
+	CHECK_SW(sxmit(c, &s, cmd, &d), 0x9000);
+	CHECK_SW(load_blocks(c, &s, NULL, &lfdb, 200, &d), 0x9000);
+	CHECK(c->nloadfiles == 2 && c->id.confirmation_counter == 1);
+	CHECK(receipt_check(load, RECEIPT_KEY, &d, &err) == CPK_OK);
+	/* confirmation: 10 receipt(16) | 02 0001 | 09 IIN(42) CIN */
+	CHECK(d.len == 1 + 16 + 3 + 1 + 9 && d.data[17] == 2 && d.data[19] == 1 &&
+	    d.data[20] == 9 && d.data[21] == 0x42);
+	/* Another receipt key: refused with the counter named. */
+	CHECK(receipt_check(load, "000102030405060708090A0B0C0D0E0F", &d, &err) ==
+	    CPK_ERR_VERIFY);
+	CHECK(strcmp(err.msg, "the card's receipt (confirmation counter 0001) does not verify "
+	    "with the receipt key") == 0);
+
+	/* INSTALL [for install and make selectable]: forged 6A80, then the receipt. */
+	with_token(key, install, true, cmd, sizeof(cmd));
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x6A80);
+	CHECK(c->napps == 2);
+	with_token(key, install, false, cmd, sizeof(cmd));
+	CHECK_SW(sxmit(c, &s, cmd, &d), 0x9000);
+	CHECK(c->napps == 3 && c->id.confirmation_counter == 2);
+	CHECK(receipt_check(install, RECEIPT_KEY, &d, &err) == CPK_OK);
+	/* A receipt replayed for another operation does not verify. */
+	CHECK(receipt_check(del_app, RECEIPT_KEY, &d, &err) == CPK_ERR_VERIFY);
+	/* INSTALL [for extradition] to the SSD: forged 6A80, then its receipt. */
+	with_token(key, extradite, true, cmd, sizeof(cmd));
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x6A80);
+	with_token(key, extradite, false, cmd, sizeof(cmd));
+	CHECK_SW(sxmit(c, &s, cmd, &d), 0x9000);
+	CHECK(c->id.confirmation_counter == 3);
+	CHECK(receipt_check(extradite, RECEIPT_KEY, &d, &err) == CPK_OK);
+
+	/* DELETE with a 9E token; forged 6A80; a receipt. */
+	with_token(key, del_app, true, cmd, sizeof(cmd));
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x6A80);
+	with_token(key, del_app, false, cmd, sizeof(cmd));
+	CHECK_SW(sxmit(c, &s, cmd, &d), 0x9000);
+	CHECK(c->napps == 2 && c->id.confirmation_counter == 4);
+	CHECK(receipt_check(del_app, RECEIPT_KEY, &d, &err) == CPK_OK);
+
+	/* Through the ISD: a token is refused, none is needed and no receipt is given. */
+	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x6A80);
+	CHECK(strstr(c->why, "no Delegated Management privilege") != NULL);
+	CHECK_SW(sxmit(c, &s, install, &d), 0x9000);
+	CHECK(d.len == 0 && c->id.confirmation_counter == 4);
+
+	/* An SSD without the privilege manages no content. */
+	CHECK_SW(open_session_at(c, "00A4040008" SSD_NO_DM "00", &keys, SCP03, 0x70, 0x01, &s,
+	    NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, del_app, NULL), 0x6982);
+
+	cardsim_free(&c);
+	free(config);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+	cpk_buf_free(&lfdb);
+	cpk_buf_free(&d);
+}
+
+/*
+ * DAP by a supplementary security domain: a load file associated (INSTALL
+ * [for load]'s SD) with an SSD holding DAP Verification and a dap-key needs
+ * that SSD's DAP block: none, the ISD's only, one signed with another key:
+ * 6982; the SSD's: loaded. A load associated with the ISD needs none.
+ */
+static void
+test_ssd_dap(void)
+{
+	EVP_PKEY *key = EVP_RSA_gen(2048), *other = EVP_RSA_gen(2048);
+	struct cpk_buf lfdb = CPK_BUF_INIT, dap = CPK_BUF_INIT, bad = CPK_BUF_INIT,
+	    isd = CPK_BUF_INIT;
+	struct scp_keyset keys;
+	struct scp_session s;
+	struct cardsim *c;
+	unsigned char *der = NULL;
+	char *config, cmd[300];
+	uint8_t md[32];
+	size_t n;
+	int derlen;
+
+	CHECK(key != NULL && other != NULL);
+	if (key == NULL || other == NULL || (derlen = i2d_PUBKEY(key, &der)) <= 0)
+		return;
+	n = strlen(config_scp03) + 1024 + 2 * (size_t)derlen;
+	if ((config = malloc(n)) == NULL)
+		abort();
+	snprintf(config, n, "%s", config_scp03);
+	strcat(config, "load-files:\n  - aid: " SD_PKG "\n    version: 1.0\n    size: 100\n"
+	    "    modules:\n      - " SD_MODULE "\n"
+	    "applications:\n  - aid: " SSD "\n    load-file: " SD_PKG "\n    module: " SD_MODULE
+	    "\n    life-cycle: 07\n    privileges: C00000\n    dap-key: ");
+	append_hex(config, n, der, (size_t)derlen);
+	strcat(config, "\n");
+	c = new_card(config);
+	host_keys(&keys, GP_KEY_AES, 0x30);
+	make_lfdb(&lfdb, 600, 1);
+	dap_block_for(key, SSD, &lfdb, &dap);
+	dap_block_for(other, SSD, &lfdb, &bad);
+	dap_block_for(key, ISD, &lfdb, &isd);
+	(void)EVP_Digest(lfdb.data, lfdb.len, md, NULL, EVP_sha256(), NULL);
+	install_for_load_hex(cmd, sizeof(cmd), SSD, md, sizeof(md));
+	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x9000);
+	CHECK_SW(load_blocks(c, &s, NULL, &lfdb, 200, NULL), 0x6982);
+	CHECK(strcmp(c->why, "LOAD: security domain " SSD " has the DAP Verification privilege "
+	    "and the load file has no DAP block for security domain " SSD) == 0);
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x9000);
+	CHECK_SW(load_blocks(c, &s, &isd, &lfdb, 200, NULL), 0x6982);
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x9000);
+	CHECK_SW(load_blocks(c, &s, &bad, &lfdb, 200, NULL), 0x6982);
+	CHECK(strcmp(c->why, "LOAD: security domain " SSD "'s DAP signature does not verify") ==
+	    0);
+	CHECK(c->nloadfiles == 1);
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x9000);
+	CHECK_SW(load_blocks(c, &s, &dap, &lfdb, 200, NULL), 0x9000);
+	CHECK(c->nloadfiles == 2);
+	/* Associated with the ISD: no DAP needed. */
+	CHECK_SW(sxmit(c, &s, "80E400800B4F09" PKG, NULL), 0x9000);
+	install_for_load_hex(cmd, sizeof(cmd), "", md, sizeof(md));
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x9000);
+	CHECK_SW(load_blocks(c, &s, NULL, &lfdb, 200, NULL), 0x9000);
+	CHECK(c->nloadfiles == 2);
+	/* A dap-key for an application that is no DAP-verifying SD: refused. */
+	check_config_error("cardsim: 1\ncard:\n  scp: 3\n  i: 70\nkey-sets:\n  - kvn: 30\n"
+	    "    type: aes\n    key: " KEY_ENC "\nload-files:\n  - aid: " SD_PKG "\n"
+	    "    version: 1.0\n    size: 10\n    modules:\n      - " SD_MODULE "\n"
+	    "applications:\n  - aid: " SSD "\n    load-file: " SD_PKG "\n    module: " SD_MODULE
+	    "\n    life-cycle: 07\n    privileges: A0\n    dap-key: 3000\n",
+	    "'dap-key' needs the Security Domain and DAP Verification privileges", 21, __LINE__);
+
+	cardsim_free(&c);
+	free(config);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(other);
+	cpk_buf_free(&lfdb);
+	cpk_buf_free(&dap);
+	cpk_buf_free(&bad);
+	cpk_buf_free(&isd);
+}
+
 /* --- extended length --- */
 
 /* A wrapped command built from a plain one (any length); returns the SW. */
@@ -1366,7 +1667,7 @@ sxmit_bytes(struct cardsim *c, struct scp_session *s, const uint8_t *cmd, size_t
 
 /* INSTALL [for load] without a hash, then the load file in LOAD blocks of `block` bytes. */
 static uint16_t
-load_blocks(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, size_t block)
+ext_load_blocks(struct cardsim *c, struct scp_session *s, const struct cpk_buf *lfdb, size_t block)
 {
 	struct cpk_buf file = CPK_BUF_INIT, apdu = CPK_BUF_INIT;
 	size_t count = 0, i;
@@ -1418,7 +1719,7 @@ test_extended_length(void)
 	CHECK_HEX(d.data, d.len, "7F66080202FFFF0202FFFF");
 	/* 80,000 bytes in LOAD blocks of 65,519 (C-DEC): two extended commands. */
 	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x03, &s, NULL), 0x9000);
-	CHECK_SW(load_blocks(c, &s, &lfdb, 65519), 0x9000);
+	CHECK_SW(ext_load_blocks(c, &s, &lfdb, 65519), 0x9000);
 	CHECK(cardsim_find_loadfile(c, (const uint8_t *)"\xA0\x00\x00\x01\x51\x53\x50\x4B\x47",
 	    9) != NULL);
 	scp_session_clear(&s);
@@ -1429,7 +1730,7 @@ test_extended_length(void)
 	CHECK_SW(xmit(c, "80CA7F6600", &d), 0x9000);
 	CHECK_HEX(d.data, d.len, "7F66080202" "03E8" "0202" "03E8");
 	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
-	CHECK_SW(load_blocks(c, &s, &lfdb, 989), 0x6700);
+	CHECK_SW(ext_load_blocks(c, &s, &lfdb, 989), 0x6700);
 	CHECK(strstr(c->why, "a command of 1004 bytes exceeds the card's 1000") != NULL);
 	scp_session_clear(&s);
 	cardsim_free(&c);
@@ -1439,7 +1740,7 @@ test_extended_length(void)
 	CHECK_HEX(c->id.atr, c->id.atr_len, "3B80800101");
 	CHECK_SW(xmit(c, "80CA7F6600", NULL), 0x6A88);
 	CHECK_SW(open_session(c, &keys, SCP03, 0x70, 0x01, &s, NULL), 0x9000);
-	CHECK_SW(load_blocks(c, &s, &lfdb, 400), 0x6700);
+	CHECK_SW(ext_load_blocks(c, &s, &lfdb, 400), 0x6700);
 	CHECK(strstr(c->why, "extended-length APDUs are not supported (the card takes short "
 	    "APDUs only)") != NULL);
 	CHECK(cardsim_find_loadfile(c, (const uint8_t *)"\xA0\x00\x00\x01\x51\x53\x50\x4B\x47",
@@ -1522,6 +1823,8 @@ main(void)
 	test_state();
 	test_life_cycle();
 	test_dap();
+	test_delegated();
+	test_ssd_dap();
 	test_extended_length();
 	test_holder_pin();
 	return test_summary("cardcore");

@@ -20,10 +20,11 @@
 setup_work() {
 	mkdir -p "$T/keys" "$T/sign" "$T/p" || exit 1
 	cp "$SRCROOT"/keys/gp-test-keys.yaml "$SRCROOT"/keys/gp-test-keys-aes.yaml \
-	    "$SRCROOT"/keys/test-dap-rsa.pem "$T/keys/" &&
+	    "$SRCROOT"/keys/test-dap-rsa.pem "$SRCROOT"/keys/test-token-rsa1024.pem "$T/keys/" &&
 	    sed 's/^kvn: "01"/kvn: "02"/' "$SRCROOT/keys/gp-test-keys.yaml" >"$T/keys/new-keys.yaml" &&
 	    cp "$SRCROOT/keys/test-signing.key" "$SRCROOT/keys/test-signing.pub" "$T/sign/" &&
-	    chmod 600 "$T"/keys/*.yaml "$T/keys/test-dap-rsa.pem" "$T/sign/test-signing.key" &&
+	    chmod 600 "$T"/keys/*.yaml "$T/keys/test-dap-rsa.pem" "$T/keys/test-token-rsa1024.pem" \
+	    "$T/sign/test-signing.key" &&
 	    chmod 644 "$T/sign/test-signing.pub" &&
 	    cp "$SRCROOT"/profiles/*.yaml "$T/p/" &&
 	    "$CAPGEN" -o "$T/p/hello.cap" --package F043504B48454C4C4F \
@@ -44,6 +45,8 @@ card_for() {
 		echo "$SRCROOT/tests/cli/data/card-scp03-ext.yaml"
 	elif grep -q '^  scp: 02' "$1"; then
 		echo "$SRCROOT/tests/cli/data/card-scp02.yaml"
+	elif grep -q '^  delegated-management:' "$1"; then
+		echo "$SRCROOT/tests/cli/data/card-ssd.yaml"
 	else
 		echo "$SRCROOT/tests/cli/data/card-scp03.yaml"
 	fi

@@ -185,6 +185,12 @@ select_sw install-applet 9000
 "$CARDC" verify "$T/dap.cpk" -k "$KEYS" >"$T/out" 2>&1
 check "dap: the first LOAD starts with the ISD's DAP block" \
     grep -q "^       80E80000..E282010E4F08A000000151000000C3820100" "$T/out"
+# The delegated-management example: INSTALL [for load] ends with a 128-byte
+# token (the load file, the SSD, the SHA-1 hash, no parameters, 80 token).
+"$CARDC" verify "$T/delegated-install.cpk" -k "$KEYS" >"$T/out" 2>&1
+check "delegated-install: INSTALL [for load] carries a token" \
+    grep -Eq "^       80E60200AA09F043504B48454C4C4F08A00000015153534414[0-9A-F]{40}0080[0-9A-F]{256}$" \
+    "$T/out"
 # The load parameters example: INSTALL [for load] carries the sizes computed
 # from hello.cap: C6 the LFDB without Descriptor, C7 as written, C8 the static
 # field image (4 bytes: capgen's counter and DATA reference) and its 8-byte array.

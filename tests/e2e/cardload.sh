@@ -522,6 +522,139 @@ test_dap() {
 	registry_has "^APP ${APP}  SELECTABLE  from ${PKG}"
 }
 
+# Delegated management through pcscd (issue 14 item 5): a card whose SSD
+# A000000151535344 has the Delegated Management privilege installs
+# profiles/delegated-install.yaml, every INSTALL with a token the card
+# verifies; a bundle whose tokens another key signed (forged) is refused at
+# its first token (INSTALL [for load], 6A80) and cardload stops there, nothing
+# loaded. The run receipt keeps the card's receipts: cardc receipt verify
+# checks them with KEYDIR/dm-receipt.key; with another receipt key the
+# receipt is not authentic; without one it cannot be verified. A DELETE
+# whose token has one byte altered is refused (6A80); the genuine one is
+# answered with a receipt that verifies.
+test_delegated() {
+	local del forged
+	harness_start_pcscd
+	cp "$SRC/keys/test-token-rsa1024.pem" "$WORK/keys/" &&
+	    cp "$SRC/keys/test-dm-receipt.key" "$WORK/keys/dm-receipt.key" &&
+	    chmod 600 "$WORK/keys/test-token-rsa1024.pem" "$WORK/keys/dm-receipt.key" ||
+	    harness_die "delegated-management keys"
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out "$WORK/keys/other.pem" \
+	    2>/dev/null && chmod 600 "$WORK/keys/other.pem" || harness_die "other key"
+	cp "$SRC/profiles/delegated-install.yaml" "$WORK/p/" || harness_die "profile"
+	sed 's/token-key: test-token-rsa1024.pem/token-key: other.pem/' \
+	    "$WORK/p/delegated-install.yaml" >"$WORK/p/forged.yaml"
+	start_card delegated.yaml
+
+	identify card --sd A000000151535344
+	compile "$WORK/p/forged.yaml" "$WORK/card.yaml" "$WORK/forged.cpk"
+	cardload_run 4 --receipt "$WORK/forged.json" "$WORK/forged.cpk"
+	err_has "(INSTALL [for load] ${PKG}) with 6A80"
+	grep -q "INSTALL: the delegated management token does not verify" "$(cardsim_log)" ||
+	    harness_die "cardsim: forged token"
+	[ "$(card_commands 80E8)" = 0 ] || harness_die "LOAD sent after a refused token"
+	receipt_verify 4 "$WORK/forged.json" "$WORK/forged.cpk"
+	rv_is verdict failed
+	rv_says "with 6A80"
+
+	identify card --sd A000000151535344
+	compile "$WORK/p/delegated-install.yaml" "$WORK/card.yaml" "$WORK/dm.cpk"
+	cardload_run 0 --receipt "$WORK/dm.json" "$WORK/dm.cpk"
+	err_has "done: all"
+	receipt_verify 0 "$WORK/dm.json" "$WORK/dm.cpk"
+	rv_is verdict loaded
+	rv_says "the card's delegated-management receipts with the receipt key"
+	# Another receipt key: the card's receipt does not verify (the R-MACs do).
+	mkdir -m 700 "$WORK/keys2" && cp "$WORK/keys/gp-test-keys-aes.yaml" "$WORK/keys2/" &&
+	    echo 000102030405060708090A0B0C0D0E0F >"$WORK/keys2/dm-receipt.key" &&
+	    chmod 600 "$WORK/keys2/"* || harness_die "keys2"
+	receipt_verify 5 "$WORK/dm.json" "$WORK/dm.cpk" "$WORK/keys2"
+	rv_is verdict not-authentic
+	rv_says "does not verify with the receipt key"
+	# No receipt key: no verdict.
+	rm "$WORK/keys2/dm-receipt.key"
+	receipt_verify 1 "$WORK/dm.json" "$WORK/dm.cpk" "$WORK/keys2"
+	grep -qF "no receipt key '$WORK/keys2/dm-receipt.key'" "$WORK/rv.err" ||
+	    harness_die "receipt verify without the receipt key"
+	# A DELETE whose token has one byte altered (sent as an apdu step, as
+	# written): refused (6A80), the application stays; the genuine DELETE,
+	# compiled from the delete step, is answered with a receipt that verifies.
+	sed '/^steps:/,$d' "$WORK/p/delegated-install.yaml" >"$WORK/p/delete.yaml" &&
+	    printf 'steps:\n  - delete:\n      aid: %s\n' "$APP" >>"$WORK/p/delete.yaml" ||
+	    harness_die "delete profile"
+	identify card --sd A000000151535344
+	compile "$WORK/p/delete.yaml" "$WORK/card.yaml" "$WORK/delete.cpk"
+	"$CARDC" verify "$WORK/delete.cpk" -k "$WORK/keys" >"$WORK/delete.txt" 2>&1 ||
+	    harness_die "cardc verify delete.cpk"
+	del=$(grep -E "^ +80E40000[0-9A-F]{2}4F0A${APP}9E8180[0-9A-F]{256}$" "$WORK/delete.txt" |
+	    tr -d ' ')
+	[ -n "$del" ] || harness_die "no DELETE with a token in the bundle"
+	forged=$(python3 -c 'import sys
+d = bytearray.fromhex(sys.argv[1][10:])
+d[-64] ^= 0x01
+print(d.hex().upper())' "$del") || harness_die "forge"
+	sed '/^steps:/,$d' "$WORK/p/delegated-install.yaml" >"$WORK/p/forged-delete.yaml" &&
+	    printf 'steps:\n  - apdu:\n      header: 80E40000\n      data: %s\n' "$forged" \
+	    >>"$WORK/p/forged-delete.yaml" || harness_die "forged delete profile"
+	compile "$WORK/p/forged-delete.yaml" "$WORK/card.yaml" "$WORK/forged-delete.cpk"
+	cardload_run 4 "$WORK/forged-delete.cpk"
+	err_has "(APDU 80E40000) with 6A80"
+	grep -q "DELETE: the delegated management token does not verify" "$(cardsim_log)" ||
+	    harness_die "cardsim: one byte of a DELETE token altered"
+	identify card --sd A000000151535344
+	compile "$WORK/p/delete.yaml" "$WORK/card.yaml" "$WORK/delete.cpk"
+	cardload_run 0 --receipt "$WORK/delete.json" "$WORK/delete.cpk"
+	receipt_verify 0 "$WORK/delete.json" "$WORK/delete.cpk"
+	rv_is verdict loaded
+	rv_says "the card's delegated-management receipts with the receipt key"
+	harness_stop_cardsim
+	print_registry
+	registry_has "^LOADFILE ${PKG} "
+	registry_lacks "^APP ${APP} "
+	grep -q "^  confirmation-counter: 3$" "$WORK/card.state" || harness_die "three receipts"
+}
+
+# DAP by a supplementary security domain (issue 14 item 4 with item 5): the
+# SSD of tests/e2e/cards/delegated.yaml with the DAP Verification privilege
+# too (E0) and its DAP public key refuses a load file associated with it
+# without its DAP block (6982 at the last LOAD, nothing loaded) and installs
+# profiles/delegated-dap.yaml, whose load file carries it.
+test_dap_ssd() {
+	local pub
+	harness_start_pcscd
+	cp "$SRC/keys/test-token-rsa1024.pem" "$SRC/keys/test-dap-rsa.pem" "$WORK/keys/" &&
+	    cp "$SRC/keys/test-dm-receipt.key" "$WORK/keys/dm-receipt.key" &&
+	    chmod 600 "$WORK/keys/test-token-rsa1024.pem" "$WORK/keys/test-dap-rsa.pem" \
+	    "$WORK/keys/dm-receipt.key" || harness_die "keys"
+	pub=$(openssl pkey -in "$WORK/keys/test-dap-rsa.pem" -pubout -outform DER | od -An -tx1 |
+	    tr -d ' \n' | tr a-f A-F)
+	[ -n "$pub" ] || harness_die "dap public key"
+	sed -e 's/^    privileges: A00000$/    privileges: E00000/' \
+	    -e "/^    privileges: E00000\$/a\\    dap-key: $pub" "$CARDS/delegated.yaml" \
+	    >"$WORK/dap-ssd.yaml" || harness_die "config"
+	grep -q "^    dap-key: $pub\$" "$WORK/dap-ssd.yaml" || harness_die "config: no dap-key"
+	start_card "$WORK/dap-ssd.yaml"
+	cp "$SRC/profiles/delegated-install.yaml" "$SRC/profiles/delegated-dap.yaml" "$WORK/p/" ||
+	    harness_die "profiles"
+
+	identify card --sd A000000151535344
+	compile "$WORK/p/delegated-install.yaml" "$WORK/card.yaml" "$WORK/no-dap.cpk"
+	cardload_run 4 "$WORK/no-dap.cpk"
+	err_has "(LOAD 2/2) with 6982"
+	grep -q "the load file has no DAP block for security domain A000000151535344" \
+	    "$(cardsim_log)" || harness_die "cardsim: no SSD DAP block"
+	identify card --sd A000000151535344
+	compile "$WORK/p/delegated-dap.yaml" "$WORK/card.yaml" "$WORK/dap.cpk"
+	cardload_run 0 --receipt "$WORK/dap.json" "$WORK/dap.cpk"
+	err_has "done: all"
+	receipt_verify 0 "$WORK/dap.json" "$WORK/dap.cpk"
+	rv_is verdict loaded
+	harness_stop_cardsim
+	print_registry
+	registry_has "^LOADFILE ${PKG} "
+	registry_has "^APP ${APP}  SELECTABLE  from ${PKG}"
+}
+
 # Reader choice: -r (exact or unique part), CPK_READER, errors list the readers.
 test_readers() {
 	harness_start_pcscd
@@ -1463,6 +1596,8 @@ case $TEST in
 load) test_load ;;
 life-cycle) test_life_cycle ;;
 dap) test_dap ;;
+delegated) test_delegated ;;
+dap-ssd) test_dap_ssd ;;
 readers) test_readers ;;
 other-card) test_other_card ;;
 rejected) test_rejected ;;

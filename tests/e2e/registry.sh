@@ -7,7 +7,9 @@
 # nothing is recorded; a card that fakes 9000 at the last INSTALL is
 # recorded "failed: ... not authentic"; a later failed run never undoes a
 # proven load; the public key a card generated (capture: pubkey) is kept
-# with the card and shown by registry show; a bundle the registry does not
+# with the card and shown by registry show; a delegated-management load's
+# card receipts are verified with KEYDIR/dm-receipt.key (none: no verdict;
+# another key: failed, not authentic; the card's: loaded); a bundle the registry does not
 # know, or one missing from --bundle, is refused; a revoked card's receipt
 # is refused.
 #
@@ -232,6 +234,42 @@ assert d["bundles"][0]["captured"] == {"pubkey": sys.argv[2]}, d["bundles"][0]["
 # Importing it again keeps the same value and changes nothing.
 import 0 "$WORK/key.json" --bundle "$WORK/key.cpk"
 imp_is 0 changed False
+
+# --- delegated management: the card's receipts, verified with the receipt key ---
+
+rm -f "$WORK/card.state"
+sed -e 's/^  cin: .*/  cin: 0102030405060DD1/' -e 's/^  kdd: .*/  kdd: 01020304050607080DD1/' \
+    "$CARDS/delegated.yaml" >"$WORK/dm-card.yaml" || harness_die "dm-card.yaml"
+cp "$SRC/keys/test-token-rsa1024.pem" "$SRC/profiles/delegated-install.yaml" "$WORK/p/" &&
+    mv "$WORK/p/test-token-rsa1024.pem" "$WORK/keys/" &&
+    chmod 600 "$WORK/keys/test-token-rsa1024.pem" || harness_die "delegated-management files"
+start_card "$WORK/dm-card.yaml"
+identify dm --sd A000000151535344
+"$CARDC" compile -p "$WORK/p/delegated-install.yaml" -c "$WORK/dm.yaml" -k "$WORK/keys" \
+    -s "$WORK/keys/test-signing.key" --registry "$URI" -o "$WORK/dm.cpk" ||
+    harness_die "cardc compile --registry of the delegated-management profile"
+HD=$(hash_of "$WORK/dm.cpk")
+cardload_run 0 --receipt "$WORK/dm.json" "$WORK/dm.cpk"
+harness_stop_cardsim
+# Without the receipt key: no verdict, nothing recorded.
+import 1 "$WORK/dm.json" --bundle "$WORK/dm.cpk"
+grep -qF "no receipt key '$WORK/keys/dm-receipt.key'" "$WORK/imp.err" ||
+    harness_die "import without the receipt key"
+[ "$(state_of "$HD")" = issued ] || harness_die "a receipt without its key changed the state"
+# Another receipt key: the card's receipt at its last LOAD is not authentic.
+echo 000102030405060708090A0B0C0D0E0F >"$WORK/keys/dm-receipt.key" &&
+    chmod 600 "$WORK/keys/dm-receipt.key" || harness_die "wrong receipt key"
+import 5 "$WORK/dm.json" --bundle "$WORK/dm.cpk"
+imp_is 0 verdict not-authentic
+imp_says "(LOAD 2/2), 9000, is not authentic: the card's receipt (confirmation counter 0001) does not verify with the receipt key"
+[ "$(state_of "$HD")" = failed ] || harness_die "a false card receipt was not recorded failed"
+# The card's receipt key: loaded.
+cp "$SRC/keys/test-dm-receipt.key" "$WORK/keys/dm-receipt.key" || harness_die "receipt key"
+import 0 "$WORK/dm.json" --bundle "$WORK/dm.cpk"
+imp_is 0 verdict loaded
+imp_says "the card's delegated-management receipts with the receipt key"
+[ "$(state_of "$HD")" = loaded ] || harness_die "the delegated load is not recorded loaded"
+rm -f "$WORK/keys/dm-receipt.key" "$WORK/card.state"
 
 # --- refusals: an unknown bundle, a missing bundle file, a revoked card ---
 

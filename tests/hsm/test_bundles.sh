@@ -58,14 +58,17 @@ for d in "$KEYS" "$TKEYS"; do
 	    exit 1
 	sed 's/^kvn: "01"/kvn: "02"/' "$SRCROOT/keys/gp-test-keys.yaml" >"$d/new-keys.yaml" &&
 	    chmod 600 "$d/new-keys.yaml" || exit 1
-	# The DAP example's signing key is a file in both (DAP signing is not in the token).
-	cp "$SRCROOT/keys/test-dap-rsa.pem" "$d/" && chmod 600 "$d/test-dap-rsa.pem" || exit 1
+	# The DAP and token signing keys are files in both (neither signs in the token).
+	cp "$SRCROOT/keys/test-dap-rsa.pem" "$SRCROOT/keys/test-token-rsa1024.pem" "$d/" &&
+	    chmod 600 "$d/test-dap-rsa.pem" "$d/test-token-rsa1024.pem" || exit 1
 done
 for prof in "$T"/p/*.yaml; do
 	if grep -q '^      block-size: max' "$prof"; then
 		card=$SRCROOT/tests/cli/data/card-scp03-ext.yaml
 	elif grep -q '^  scp: 02' "$prof"; then
 		card=$SRCROOT/tests/cli/data/card-scp02.yaml
+	elif grep -q '^  delegated-management:' "$prof"; then
+		card=$SRCROOT/tests/cli/data/card-ssd.yaml
 	else
 		card=$SRCROOT/tests/cli/data/card-scp03.yaml
 	fi

@@ -29,6 +29,8 @@
 #include "capgen.h"
 #include "card.h"
 #include "cpk_bytes.h"
+#include "dm.h"
+#include "gp_cmd.h"
 #include "keyset.h"
 #include "profile.h"
 #include "sign.h"
@@ -737,11 +739,11 @@ test_profile_table_steps(void)
 	    "p.yaml:14:5: unknown step 'set-state' (did you mean 'set-status'?)");
 }
 
-/* A DAP key pair: the private key as PEM in the test folder (mode 0600 and 0644). */
+/* An RSA key pair: the private key as PEM in the test folder, as `name` (mode 0600) and `open` (0644). */
 static EVP_PKEY *
-make_dap_key(void)
+make_rsa_key(unsigned bits, const char *name, const char *open)
 {
-	EVP_PKEY *key = EVP_RSA_gen(2048);
+	EVP_PKEY *key = EVP_RSA_gen(bits);
 	BIO *bio = BIO_new(BIO_s_mem());
 	char *pem = NULL;
 	long n;
@@ -753,11 +755,17 @@ make_dap_key(void)
 		abort();
 	memcpy(text, pem, (size_t)n);	/* the BIO's bytes are not NUL-terminated */
 	text[n] = '\0';
-	write_text("dap.pem", text, 0600);
-	write_text("dap-open.pem", text, 0644);
+	write_text(name, text, 0600);
+	write_text(open, text, 0644);
 	free(text);
 	BIO_free(bio);
 	return key;
+}
+
+static EVP_PKEY *
+make_dap_key(void)
+{
+	return make_rsa_key(2048, "dap.pem", "dap-open.pem");
 }
 
 /*
@@ -813,6 +821,238 @@ test_profile_dap(void)
 out:
 	EVP_MD_CTX_free(md);
 	EVP_PKEY_free(key);
+}
+
+/* --- delegated management (dm.h) --- */
+
+/* The token at tok[0..n) verifies over P1 P2 L data[0..len) with key (SHA-1). */
+static bool
+token_verifies(EVP_PKEY *key, uint8_t p1, uint8_t p2, const uint8_t *data, size_t len,
+    const uint8_t *tok, size_t n)
+{
+	uint8_t tdata[300];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	bool ok;
+
+	tdata[0] = p1, tdata[1] = p2, tdata[2] = (uint8_t)len;
+	memcpy(tdata + 3, data, len);
+	ok = md != NULL && EVP_DigestVerifyInit(md, NULL, EVP_sha1(), NULL, key) == 1 &&
+	    EVP_DigestVerify(md, tok, n, tdata, len + 3) == 1;
+	EVP_MD_CTX_free(md);
+	return ok;
+}
+
+/*
+ * dm_add_token: an INSTALL's empty token becomes len token, a DELETE gets
+ * 9E 81 80 token; the token verifies over P1 P2 L and the data before it;
+ * other commands are left alone; every error.
+ */
+static void
+test_dm_tokens(void)
+{
+	EVP_PKEY *key = make_rsa_key(1024, "token.pem", "token-open.pem");
+	EVP_PKEY *big = make_rsa_key(2048, "token2048.pem", "token2048-open.pem");
+	struct cpk_buf b = CPK_BUF_INIT, plain = CPK_BUF_INIT;
+	struct gp_install in;
+	struct gp_aid aid;
+	struct cpk_error err;
+	struct dm_command dc;
+	uint8_t raw[40];
+	size_t n;
+
+	memset(&in, 0, sizeof(in));
+	n = test_unhex(HELLO_PKG, raw, sizeof(raw));
+	CHECK_OK(gp_aid_set(&in.package, raw, n, &err));
+	n = test_unhex(HELLO_APPLET, raw, sizeof(raw));
+	CHECK_OK(gp_aid_set(&in.module, raw, n, &err));
+	CHECK_OK(gp_aid_set(&in.instance, raw, n, &err));
+	in.privileges_len = 1;
+	CHECK_OK(gp_cmd_install(GP_INSTALL_FOR_INSTALL_AND_SELECTABLE, &in, &plain, &err));
+	CHECK(plain.data[plain.len - 1] == 0x00);
+	CHECK_OK(cpk_buf_append(&b, plain.data, plain.len, &err));
+	CHECK_OK(dm_add_token(tpath("token.pem"), &b, &err));
+	CHECK(b.len == plain.len + 128 && b.data[4] == plain.data[4] + 128);
+	CHECK(b.data[plain.len - 1] == 0x80);
+	CHECK(memcmp(b.data, plain.data, 4) == 0 &&
+	    memcmp(b.data + 5, plain.data + 5, plain.len - 6) == 0);
+	CHECK(token_verifies(key, 0x0C, 0x00, plain.data + 5, plain.len - 6, b.data + plain.len,
+	    128));
+	CHECK_OK(dm_command_parse(b.data[1], b.data[2], b.data + 5, b.len - 5, &dc, &err));
+	CHECK(dc.kind == DM_INSTALL && dc.token_len == 128 && dc.naids == 2 &&
+	    dc.signed_len == plain.len - 6 && dc.aid_len[1] == 10);
+	/* cardc check: zeros of the size of an RSA-1024 token. */
+	cpk_buf_reset(&b);
+	CHECK_OK(cpk_buf_append(&b, plain.data, plain.len, &err));
+	CHECK_OK(dm_add_token(NULL, &b, &err));
+	CHECK(b.len == plain.len + 128 && b.data[b.len - 1] == 0x00);
+
+	/* DELETE: 4F AID 9E 81 80 token. */
+	CHECK_OK(gp_aid_set(&aid, raw, n, &err));
+	CHECK_OK(gp_cmd_delete(&aid, false, &plain, &err));
+	cpk_buf_reset(&b);
+	CHECK_OK(cpk_buf_append(&b, plain.data, plain.len, &err));
+	CHECK_OK(dm_add_token(tpath("token.pem"), &b, &err));
+	CHECK(b.len == plain.len + 3 + 128 && b.data[4] == 12 + 3 + 128);
+	CHECK_HEX(b.data + plain.len, 3, "9E8180");
+	CHECK(token_verifies(key, 0x00, 0x00, plain.data + 5, plain.len - 5, b.data + plain.len + 3,
+	    128));
+	CHECK_OK(dm_command_parse(0xE4, 0x00, b.data + 5, b.len - 5, &dc, &err));
+	CHECK(dc.kind == DM_DELETE && dc.signed_len == 12 && dc.token_len == 128);
+
+	/* Not a delegated operation (INSTALL [for personalization]): unchanged. */
+	CHECK_OK(gp_cmd_install_for_personalization(&aid, &plain, &err));
+	cpk_buf_reset(&b);
+	CHECK_OK(cpk_buf_append(&b, plain.data, plain.len, &err));
+	CHECK_OK(dm_add_token(tpath("token.pem"), &b, &err));
+	CHECK_MEM(b.data, b.len, plain.data, plain.len);
+
+	/* Errors. */
+	cpk_buf_reset(&b);
+	CHECK_OK(cpk_buf_append(&b, plain.data, plain.len, &err));
+	CHECK_OK(cpk_buf_append_byte(&b, 0x00, &err));
+	CHECK_STATUS(dm_add_token(tpath("token.pem"), &b, &err), CPK_ERR_ARG);
+	CHECK_STR(err.msg, "a token goes into a short case 3 command");
+	CHECK_OK(gp_cmd_delete(&aid, false, &plain, &err));
+	cpk_buf_reset(&b);
+	CHECK_OK(cpk_buf_append(&b, plain.data, plain.len, &err));
+	CHECK_STATUS(dm_add_token(tpath("token2048.pem"), &b, &err), CPK_ERR_RANGE);
+	CHECK_STR(err.msg, "a 256-byte token makes a 271-byte command data field (at most 255): "
+	    "use an RSA-1024 token key");
+	CHECK_STATUS(dm_add_token(tpath("token-open.pem"), &b, &err), CPK_ERR_PERMISSION);
+	CHECK_MSG(&err, "has mode 0644: a key file must be accessible by its owner only");
+	CHECK_STATUS(dm_add_token(tpath("aes.yaml"), &b, &err), CPK_ERR_PARSE);
+	CHECK_MSG(&err, "token key '");
+	CHECK_MSG(&err, "aes.yaml' is not a PEM private key");
+	/* Untrusted commands: fields that do not fill the data, a DELETE with junk. */
+	CHECK_STATUS(dm_command_parse(0xE6, 0x02, (const uint8_t *)"\x05\x01", 2, &dc, &err),
+	    CPK_ERR_PARSE);
+	CHECK_STR(err.msg, "INSTALL P1 02: field 1 of 5 is truncated");
+	CHECK_STATUS(dm_command_parse(0xE6, 0x08, (const uint8_t *)"\0\0\0\0\0\0\x01", 7, &dc,
+	    &err), CPK_ERR_PARSE);
+	CHECK_STR(err.msg, "INSTALL P1 08: 1 bytes after the token");
+	CHECK_STATUS(dm_command_parse(0xE4, 0x00, (const uint8_t *)"\x4F\x01\x01\xC9\x00", 5, &dc,
+	    &err), CPK_ERR_PARSE);
+	CHECK_STR(err.msg, "DELETE data must be 4F <AID>, then optionally B6 <control reference "
+	    "template> and 9E <token>");
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(big);
+	cpk_buf_free(&b);
+	cpk_buf_free(&plain);
+}
+
+/*
+ * Receipts: the AES-CMAC and 3DES CBC-MAC over the receipt data, a
+ * confirmation that verifies, one that does not (another key, another
+ * operation, a changed byte) and malformed ones; receipt key files.
+ */
+static void
+test_dm_receipts(void)
+{
+	static const uint8_t key[16] = { 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78,
+	    0x79, 0x7A, 0x7B, 0x7C, 0x7D, 0x7E, 0x7F };
+	static const uint8_t other[16] = { 1 };
+	static const uint8_t counter[2] = { 0x00, 0x07 }, cud[3] = { 0xC1, 0xC2, 0xC3 };
+	uint8_t cmd[40], mac[16], want[16];
+	struct cpk_buf data = CPK_BUF_INIT, conf = CPK_BUF_INIT;
+	struct dm_command dc, dc2;
+	struct cpk_error err;
+	size_t n, maclen, wantlen;
+
+	/* DELETE of F043504B48454C4C4F01: receipt data 02 0007 03 C1C2C3 0A AID. */
+	n = test_unhex("4F0A" HELLO_APPLET, cmd, sizeof(cmd));
+	CHECK_OK(dm_command_parse(0xE4, 0x00, cmd, n, &dc, &err));
+	CHECK_OK(dm_receipt_data(counter, 2, cud, 3, &dc, &data, &err));
+	CHECK_HEX(data.data, data.len, "020007" "03C1C2C3" "0A" HELLO_APPLET);
+	CHECK_OK(dm_receipt_mac(GP_KEY_AES, key, data.data, data.len, mac, &maclen, &err));
+	CHECK_OK(gp_aes_cmac(key, 16, data.data, data.len, want, &err));
+	wantlen = 16;
+	CHECK_MEM(mac, maclen, want, wantlen);
+	CHECK_OK(dm_receipt_mac(GP_KEY_3DES, key, data.data, data.len, mac, &maclen, &err));
+	CHECK(maclen == 8);
+	{
+		static const uint8_t icv[8];
+
+		CHECK_OK(gp_des3_cbc_mac(key, icv, data.data, data.len, want, &err));
+		CHECK_MEM(mac, maclen, want, 8);
+	}
+	/* The confirmation: 08 receipt 02 0007 03 C1C2C3. */
+	CHECK_OK(cpk_buf_append_byte(&conf, 8, &err));
+	CHECK_OK(cpk_buf_append(&conf, mac, 8, &err));
+	CHECK_OK(cpk_buf_append(&conf, (const uint8_t *)"\x02\x00\x07\x03\xC1\xC2\xC3", 7, &err));
+	CHECK_OK(dm_receipt_verify(GP_KEY_3DES, key, &dc, conf.data, conf.len, &err));
+	CHECK_STATUS(dm_receipt_verify(GP_KEY_3DES, other, &dc, conf.data, conf.len, &err),
+	    CPK_ERR_VERIFY);
+	CHECK_STR(err.msg, "the card's receipt (confirmation counter 0007) does not verify with "
+	    "the receipt key");
+	n = test_unhex("4F0A" HELLO_PKG "02", cmd, sizeof(cmd));
+	CHECK_OK(dm_command_parse(0xE4, 0x00, cmd, n, &dc2, &err));
+	CHECK_STATUS(dm_receipt_verify(GP_KEY_3DES, key, &dc2, conf.data, conf.len, &err),
+	    CPK_ERR_VERIFY);
+	conf.data[conf.len - 1] ^= 0x01;
+	CHECK_STATUS(dm_receipt_verify(GP_KEY_3DES, key, &dc, conf.data, conf.len, &err),
+	    CPK_ERR_VERIFY);
+	/* Malformed confirmations. */
+	CHECK_STATUS(dm_receipt_verify(GP_KEY_3DES, key, &dc, (const uint8_t *)"\x00", 1, &err),
+	    CPK_ERR_PARSE);
+	CHECK_STR(err.msg, "the card's confirmation (1 bytes) is not receipt, confirmation "
+	    "counter and card unique data");
+	CHECK_STATUS(dm_receipt_verify(GP_KEY_3DES, key, &dc, (const uint8_t *)"\x01\xAA\x02\x00"
+	    "\x01\x00\x00", 7, &err), CPK_ERR_PARSE);
+	CHECK_STR(err.msg, "the card's confirmation has 1 bytes after the card unique data");
+	CHECK_STATUS(dm_receipt_verify(GP_KEY_3DES, key, &dc, (const uint8_t *)"\x00\x02\x00"
+	    "\x01\x00", 5, &err), CPK_ERR_PARSE);
+	CHECK_STR(err.msg, "the card's confirmation has a 0-byte receipt and a 2-byte counter "
+	    "(a receipt of 1 to 16 bytes and a 2-byte counter)");
+	/* Receipt key files. */
+	write_text("receipt.key", "707172737475767778797A7B7C7D7E7F\n", 0600);
+	write_text("receipt-short.key", "7071\n", 0600);
+	write_text("receipt-open.key", "707172737475767778797A7B7C7D7E7F\n", 0644);
+	CHECK_OK(dm_receipt_key_read(tpath("receipt.key"), mac, &err));
+	CHECK_MEM(mac, 16, key, 16);
+	CHECK_STATUS(dm_receipt_key_read(tpath("receipt-short.key"), mac, &err), CPK_ERR_PARSE);
+	CHECK_MSG(&err, "receipt-short.key' must be 32 hex digits");
+	CHECK_STATUS(dm_receipt_key_read(tpath("receipt-open.key"), mac, &err),
+	    CPK_ERR_PERMISSION);
+	cpk_buf_free(&data);
+	cpk_buf_free(&conf);
+}
+
+/* security-domain: delegated-management: { token-key } and its errors. */
+static void
+test_profile_dm(void)
+{
+	struct cpk_error err;
+	struct profile *p = NULL;
+
+#define DM_HEAD(aid) \
+	"profile: 1\nname: t\nsecurity-domain:\n" aid "  scp: 03\n  i: 70\n" \
+	"  security-level: c-mac\n"
+#define DM_TAIL "keys:\n  file: aes.yaml\nsteps:\n  - delete:\n      aid: " HELLO_PKG "\n"
+#define SSD_AID "  aid: A000000151535344\n"
+	if (CHECK_OK(profile_text(DM_HEAD(SSD_AID) "  delegated-management:\n"
+	    "    token-key: token.pem\n" DM_TAIL, &p, &err)))
+		CHECK_STR(p->sd.dm_path, tpath("token.pem"));
+	profile_free(&p);
+	bad_profile(__LINE__, DM_HEAD(SSD_AID) "  delegated-management: token.pem\n" DM_TAIL,
+	    "p.yaml:8:25: 'delegated-management' must be a mapping: token-key (a token key file)");
+	bad_profile(__LINE__, DM_HEAD(SSD_AID) "  delegated-management: {key: token.pem}\n" DM_TAIL,
+	    "p.yaml:8:26: unknown key 'key' in 'delegated-management' (did you mean "
+	    "'token-key'?)");
+	bad_profile(__LINE__, DM_HEAD("") "  delegated-management: {token-key: token.pem}\n"
+	    DM_TAIL, "p.yaml:7:25: 'delegated-management' needs 'aid': the supplementary "
+	    "security domain the commands go to");
+	bad_profile(__LINE__, DM_HEAD(SSD_AID) "  delegated-management: {token-key: aes.yaml}\n"
+	    DM_TAIL, "p.yaml:8:37: token key '%s/aes.yaml' is not a PEM private key", tmpdir);
+	bad_profile(__LINE__, DM_HEAD(SSD_AID) "  delegated-management: {token-key: "
+	    "token-open.pem}\n" DM_TAIL, "p.yaml:8:37: key file '%s/token-open.pem' has mode "
+	    "0644: a key file must be accessible by its owner only (chmod 600 "
+	    "'%s/token-open.pem')", tmpdir, tmpdir);
+	bad_profile(__LINE__, DM_HEAD(SSD_AID) "  delegated-management: {token-key: "
+	    "token2048.pem}\n" DM_TAIL, "p.yaml:8:37: token key '%s/token2048.pem' makes "
+	    "256-byte tokens: a command has room for 128 (an RSA-1024 key)", tmpdir);
+#undef DM_HEAD
+#undef DM_TAIL
+#undef SSD_AID
 }
 
 /* --- card records --- */
@@ -2032,6 +2272,9 @@ main(int argc, char **argv)
 	test_profile_load_params_auto();
 	test_profile_table_steps();
 	test_profile_dap();
+	test_dm_tokens();
+	test_dm_receipts();
+	test_profile_dm();
 	test_card_errors();
 	test_ydoc_locate();
 	test_card_valid();

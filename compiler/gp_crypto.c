@@ -153,6 +153,17 @@ gp_crypto_forget(const uint8_t *key, size_t keylen)
 			slot_drop(&c->slot[i]);
 }
 
+size_t
+gp_crypto_kept(void)
+{
+	struct cache *c = thread_cache;
+	size_t i, n = 0;
+
+	for (i = 0; c != NULL && i < CACHE_SLOTS; i++)
+		n += c->slot[i].kind != SLOT_FREE;
+	return n;
+}
+
 /*
  * At exit, before OpenSSL's own clean-up (registered earlier, so run
  * later): the exiting thread's key schedules, then the algorithms.

@@ -42,6 +42,8 @@ enum gp_key_alg {
 void gp_crypto_forget(const uint8_t *key, size_t keylen);
 /* Drop all the calling thread's kept contexts, cleansed. */
 void gp_crypto_release(void);
+/* How many contexts the calling thread keeps (at most 8; for tests). */
+size_t gp_crypto_kept(void);
 
 /* True if len is a valid key length for alg. */
 int gp_key_len_valid(enum gp_key_alg alg, size_t len);

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
@@ -147,8 +148,15 @@ struct batch {
 	bool done;			/* end of input (or a read error) */
 	int read_errno;			/* the read error, 0 if none */
 	size_t records;			/* records seen, every shard */
-	size_t cards, written, failed;
+	size_t cards;
 	struct serial_set seen;
+
+	/*
+	 * The outcomes, under their own lock: a syncer reports while a worker
+	 * may hold mu in a read that waits for the next record.
+	 */
+	pthread_mutex_t rmu;
+	size_t written, failed;
 	struct record_result *results;
 	size_t nresults, capresults;
 
@@ -159,6 +167,13 @@ struct batch {
 	size_t qhead, qlen;
 	bool qclosed;			/* no more items: the syncers return when it is empty */
 	size_t renamed;			/* bundles renamed into the output folder */
+	/*
+	 * The crash test (tests/cli/test_crash.sh): CPK_BATCH_FAULT=
+	 * kill-after-write:N, SIGKILL as the N-th bundle's temporary file is
+	 * written, before its sync and rename. 0: none.
+	 */
+	unsigned long kill_after_write;
+	atomic_ulong temps;		/* temporary files written */
 };
 
 /* A bundle written to its temporary file, to be synced and renamed. */
@@ -446,7 +461,7 @@ report_line(struct batch *B, unsigned line, const char *serial, cpk_status st,
 		else
 			snprintf(msg, sizeof(msg), "%s", text);
 	}
-	pthread_mutex_lock(&B->mu);
+	pthread_mutex_lock(&B->rmu);
 	if (st == CPK_OK) {
 		B->written++;
 	} else {
@@ -469,7 +484,7 @@ report_line(struct batch *B, unsigned line, const char *serial, cpk_status st,
 		r->ok = st == CPK_OK;
 		r->message = st == CPK_OK ? NULL : strdup(msg);
 	}
-	pthread_mutex_unlock(&B->mu);
+	pthread_mutex_unlock(&B->rmu);
 }
 
 static void
@@ -509,6 +524,9 @@ compile_one(struct batch *B, const struct card_record *card, struct cpk_buf *bun
 		ret = cpk_file_write_temp(it->path, bundle->data, bundle->len, 0600, it->tmp,
 		    sizeof(it->tmp), &it->fd, err);
 	cpk_compiled_free(&c);
+	if (ret == CPK_OK && B->kill_after_write != 0 &&
+	    atomic_fetch_add(&B->temps, 1) + 1 == B->kill_after_write)
+		(void)raise(SIGKILL);
 	return ret;
 }
 
@@ -1027,6 +1045,7 @@ run(const struct batch_args *a)
 	struct cardc_registry cr;
 	struct batch B;
 	struct cpk_error err;
+	const char *fault;
 	cpk_status ret;
 	size_t i;
 	int status = CLI_EXIT_ERROR;
@@ -1042,6 +1061,7 @@ run(const struct batch_args *a)
 	pthread_mutex_init(&B.mu, NULL);
 	pthread_mutex_init(&B.wmu, NULL);
 	pthread_mutex_init(&B.qmu, NULL);
+	pthread_mutex_init(&B.rmu, NULL);
 	pthread_cond_init(&B.qput, NULL);
 	pthread_cond_init(&B.qtake, NULL);
 	/*
@@ -1050,6 +1070,14 @@ run(const struct batch_args *a)
 	 * after each one (and taking it again).
 	 */
 	(void)mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	atomic_init(&B.temps, 0);
+	if ((fault = getenv("CPK_BATCH_FAULT")) != NULL &&
+	    (strncmp(fault, "kill-after-write:", 17) != 0 ||
+	    !cli_parse_uint(fault + 17, 1, ULONG_MAX, &B.kill_after_write))) {
+		ret = cpk_error_set(&err, CPK_ERR_ARG, "CPK_BATCH_FAULT '%.40s': expected "
+		    "kill-after-write:N (tests only)", fault);
+		goto out;
+	}
 	if ((ret = watch_start(&B, &err)) != CPK_OK)
 		goto out;
 	if ((ret = cpk_bundle_creation_time(&B.created, &err)) != CPK_OK) {
@@ -1118,6 +1146,7 @@ out:
 	pthread_mutex_destroy(&B.mu);
 	pthread_mutex_destroy(&B.wmu);
 	pthread_mutex_destroy(&B.qmu);
+	pthread_mutex_destroy(&B.rmu);
 	pthread_cond_destroy(&B.qput);
 	pthread_cond_destroy(&B.qtake);
 	free(B.queue);

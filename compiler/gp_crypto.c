@@ -312,9 +312,11 @@ cipher_ctx(enum alg_id alg, int encrypt, const uint8_t *key, size_t keylen, cons
 		return ssl_error(err, alg_names[alg]);
 	sl = slot_find(SLOT_CIPHER, alg, encrypt, key, keylen, &hit);
 	if (hit) {
-		/* Only the IV and the chaining state are reset. */
-		if (EVP_CipherInit_ex2(sl->cctx, NULL, NULL, iv, encrypt, NULL) != 1 ||
-		    EVP_CIPHER_CTX_set_padding(sl->cctx, 0) != 1)
+		/*
+		 * Padding stays off and every run ends on a block boundary: ECB has
+		 * no state left to reset, CBC only its IV (the key schedule stays).
+		 */
+		if (iv != NULL && EVP_CipherInit_ex2(sl->cctx, NULL, NULL, iv, encrypt, NULL) != 1)
 			return ssl_error(err, "cipher initialisation");
 		*out = sl->cctx;
 		return CPK_OK;
@@ -333,6 +335,8 @@ cipher_ctx(enum alg_id alg, int encrypt, const uint8_t *key, size_t keylen, cons
 	*out = ctx;
 	return CPK_OK;
 }
+
+static const uint8_t zero_iv[GP_AES_BLOCK];
 
 /* Run a block cipher without padding over whole blocks. */
 static cpk_status
@@ -359,6 +363,9 @@ cipher_run(enum alg_id alg, int encrypt, const uint8_t *key, size_t keylen, cons
 		ret = CPK_OK;
 		goto out;
 	}
+	if (iv == NULL && (alg == ALG_AES128_CBC || alg == ALG_AES192_CBC ||
+	    alg == ALG_AES256_CBC || alg == ALG_DES_EDE_CBC || alg == ALG_DES_EDE3_CBC))
+		iv = zero_iv;	/* CBC without an IV: zeros, never the last run's chaining */
 	if ((ret = cipher_ctx(alg, encrypt ? 1 : 0, key, keylen, iv, &ctx, &owned, err)) != CPK_OK)
 		goto out;
 	if (EVP_CipherUpdate(ctx, out, &outl, in, (int)n) != 1 ||

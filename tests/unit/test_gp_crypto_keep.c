@@ -54,6 +54,9 @@ check_cbc(void)
 	CHECK_HEX(out, 16, "3ad77bb40d7a3660a89ecaf32466ef97");
 	CHECK_OK(gp_aes_ecb(1, k128, 16, m16, 16, out, NULL));
 	CHECK_HEX(out, 16, "3ad77bb40d7a3660a89ecaf32466ef97");
+	/* No IV is the zero IV, never the chaining value the last run left. */
+	CHECK_OK(gp_aes_cbc(1, k128, 16, NULL, m16, 16, out, NULL));
+	CHECK_HEX(out, 16, "3ad77bb40d7a3660a89ecaf32466ef97");
 }
 
 static void

@@ -766,7 +766,7 @@ worker(void *arg)
 		}
 		card_record_clear(&jb.card);
 	}
-	free(bundle.data);
+	cpk_buf_free_public(&bundle);	/* bundle bytes: nothing secret */
 	/* This worker's token session (keys in a token: one session per thread). */
 	p11_thread_end();
 	return NULL;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "challenge.h"
 #include "cpk_bundle.h"
 #include "cpk_tlv.h"
 #include "profile_int.h"
@@ -342,6 +343,7 @@ profile_free(struct profile **pp)
 	free(p->dir);
 	free(p->name);
 	free(p->description);
+	cpk_host_challenge_prefix_free(p->challenge_prefix);
 	free(p);
 	*pp = NULL;
 }
@@ -1384,6 +1386,7 @@ profile_load(const char *path, const struct profile_opts *opts, struct profile *
 	    (ret = profile_resolve(p, opts, err)) != CPK_OK ||
 	    (ret = profile_check(p, err)) != CPK_OK)
 		goto out;
+	p->challenge_prefix = cpk_host_challenge_prefix(p);	/* NULL: hashed per card */
 	*out = p;
 	p = NULL;
 out:

@@ -13,7 +13,9 @@
  * bundle's name never shows a partial or unsynced file. The output folder
  * is synced once, after the last rename, before the run reports what it
  * wrote. (With a registry, each group's files and the folder are synced as
- * the group is written: cpk_file_replace.) A worker keeps its bundle buffer
+ * the group is written: cpk_file_replace; with keys or the signing key in a
+ * PKCS#11 token, which sets the pace, each worker syncs its own bundle and
+ * the folder.) A worker keeps its bundle buffer
  * from card to card, and the heap is not trimmed between cards.
  *
  * SIGINT, SIGTERM and SIGHUP are blocked in every thread and taken by a
@@ -759,7 +761,15 @@ worker(void *arg)
 			if ((st = compile_one(B, &jb.card, &bundle, &it, &err)) == CPK_OK) {
 				it.line = jb.line;
 				snprintf(it.serial, sizeof(it.serial), "%s", jb.card.serial);
-				sync_put(B, &it);
+				if (B->queue != NULL) {
+					sync_put(B, &it);
+				} else {
+					/* Keys in a token: the worker syncs its own bundle. */
+					if ((st = cpk_file_sync_rename(it.fd, it.tmp, it.path,
+					    &err)) == CPK_OK)
+						st = cpk_fsync_parent_dir(it.path, &err);
+					report(B, &jb, st, &err);
+				}
 			} else {
 				report(B, &jb, st, &err);
 			}
@@ -1003,7 +1013,12 @@ run_workers(struct batch *B, struct cpk_error *err)
 	pthread_t tid[BATCH_MAX_JOBS], sid[BATCH_SYNCERS];
 	unsigned long i, started = 0, syncers = 0;
 
-	if (B->reg->reg == NULL) {
+	/*
+	 * With keys or the signing key in a token the token sets the pace, and
+	 * each worker syncs what it writes (as with a registry): the bundles,
+	 * then the folder, one card at a time.
+	 */
+	if (B->reg->reg == NULL && !p11_configured()) {
 		if ((B->queue = calloc(BATCH_SYNC_QUEUE, sizeof(*B->queue))) == NULL)
 			return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
 		for (i = 0; i < BATCH_SYNCERS; i++) {

@@ -126,6 +126,14 @@ cache_free(void *p)
 	free(c);
 }
 
+/* The thread's end (the key's destructor): its cache, and no pointer to it left. */
+static void
+cache_thread_end(void *p)
+{
+	thread_cache = NULL;
+	cache_free(p);
+}
+
 void
 gp_crypto_release(void)
 {
@@ -191,7 +199,7 @@ fetch_all(void)
 		algs[i] = EVP_CIPHER_fetch(NULL, alg_names[i], NULL);
 	cmac_alg = EVP_MAC_fetch(NULL, "CMAC", NULL);
 	ERR_clear_error();	/* a missing algorithm is reported where it is used */
-	cache_key_ok = pthread_key_create(&cache_key, cache_free) == 0;
+	cache_key_ok = pthread_key_create(&cache_key, cache_thread_end) == 0;
 	(void)atexit(release_at_exit);
 }
 

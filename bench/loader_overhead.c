@@ -6,7 +6,10 @@
  * APDUs through the same pcscd and simulator.
  *
  *   loader_overhead extract BUNDLE PUB        the bundle's APDUs, one hex line each
- *   loader_overhead cardload PROGRAM ARGS...  run cardload; print its wall time (us)
+ *   loader_overhead cardload PROGRAM ARGS...  run a program (cardload, or this one's
+ *                                             replay); print its wall time (us) and
+ *                                             peak resident set (KB); its standard
+ *                                             output goes to /dev/null
  *   loader_overhead replay APDUS              connect, one transaction, transmit
  *                                             every APDU (each must answer 9000),
  *                                             disconnect; print the wall time (us)
@@ -15,13 +18,16 @@
  * technician waits for (start-up, signature check, PC/SC connection,
  * streaming, run log with fsync). The replay's time runs from
  * SCardEstablishContext to SCardReleaseContext in this process: the PC/SC
- * and card time alone.
+ * and card time alone; run through `cardload` mode, the replay too is timed
+ * from spawn to exit (a small C program doing nothing but the replay).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -78,23 +84,31 @@ out:
 static int
 run_cardload(char *argv[])
 {
-	uint64_t t0 = now_usec(), t1;
+	posix_spawn_file_actions_t fa;
+	struct rusage ru;
+	uint64_t t0, t1;
 	pid_t pid;
 	int status, e;
 
-	if ((e = posix_spawn(&pid, argv[0], NULL, NULL, argv, environ)) != 0) {
+	if (posix_spawn_file_actions_init(&fa) != 0 ||
+	    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0) != 0)
+		return 1;
+	t0 = now_usec();
+	e = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (e != 0) {
 		fprintf(stderr, "loader_overhead: cannot run %s: %s\n", argv[0], strerror(e));
 		return 1;
 	}
-	while (waitpid(pid, &status, 0) < 0)
+	while (wait4(pid, &status, 0, &ru) < 0)
 		if (errno != EINTR)
 			return 1;
 	t1 = now_usec();
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "loader_overhead: cardload failed (status %d)\n", status);
+		fprintf(stderr, "loader_overhead: %s failed (status %d)\n", argv[0], status);
 		return 1;
 	}
-	printf("%llu\n", (unsigned long long)(t1 - t0));
+	printf("%llu %ld\n", (unsigned long long)(t1 - t0), ru.ru_maxrss);
 	return 0;
 }
 

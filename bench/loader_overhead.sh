@@ -3,7 +3,9 @@
 # Benchmark: cardload's wall time for a bundle against a bare SCardTransmit
 # replay of the same APDUs through the same pcscd and card simulator, in one
 # run, inside the e2e harness (private pcscd + vpcd + cardsim, see
-# tests/e2e/harness.sh). Prints the medians and their ratio.
+# tests/e2e/harness.sh). Prints the medians, their ratio and difference, and
+# cardload's peak resident set; fails when the gates are not met (cardload
+# <= replay + 10 ms, peak RSS <= 6 MB).
 #
 #   loader_overhead.sh [ROUNDS]    (meson passes CARDSIM, GPCLIENT, E2E_DIR,
 #                                   E2E_WORK, CARDLOAD, CARDC, CAPGEN,
@@ -14,9 +16,10 @@
 # that state, so cardload and the replay see the very same card (SCP03 i=70:
 # the same counter, so the same card challenge and cryptograms), then
 #   - times `cardload --trust PUB --log FILE BUNDLE` (spawn to exit), and
-#   - times the replay (SCardEstablishContext to SCardReleaseContext) of the
-#     bundle's APDUs, each of which must answer 9000.
-# The ratio is median(cardload) / median(replay). The build type matters:
+#   - times the replay of the bundle's APDUs, each of which must answer 9000,
+#     from spawning loader_overhead replay to its exit (a bare C program:
+#     SCardEstablishContext, one transaction, SCardReleaseContext).
+# The ratio is median(cardload) / median(replay), the overhead their difference. The build type matters:
 # run it in a release build (a sanitizer build measures the sanitizers).
 
 . "${E2E_DIR:?}/harness.sh"
@@ -75,18 +78,33 @@ bench_size() {
 		    2>>"$WORK/cardload.err" || harness_die "cardload failed (see cardload.err)"
 		harness_stop_cardsim
 		fresh_card
-		harness_run "$LOADER_OVERHEAD" replay "$WORK/$label.apdus" </dev/null \
-		    >>"$WORK/$label.replay" || harness_die "replay failed"
+		harness_run "$LOADER_OVERHEAD" cardload "$LOADER_OVERHEAD" replay "$WORK/$label.apdus" \
+		    </dev/null >>"$WORK/$label.replay" || harness_die "replay failed"
 		harness_stop_cardsim
 	done
-	mc=$(median <"$WORK/$label.cardload")
-	mr=$(median <"$WORK/$label.replay")
-	awk -v l="$label" -v n="$ncmd" -v c="$mc" -v r="$mr" -v k="$ROUNDS" 'BEGIN {
-		printf "%-6s %4d commands  cardload %8.1f ms  replay %8.1f ms  ratio %.2f  (median of %d)\n",
-		    l, n, c / 1000, r / 1000, c / r, k }'
+	mc=$(cut -d' ' -f1 <"$WORK/$label.cardload" | median)
+	mr=$(cut -d' ' -f1 <"$WORK/$label.replay" | median)
+	rss=$(cut -d' ' -f2 <"$WORK/$label.cardload" | sort -n | tail -n 1)
+	rrss=$(cut -d' ' -f2 <"$WORK/$label.replay" | sort -n | tail -n 1)
+	awk -v l="$label" -v n="$ncmd" -v c="$mc" -v r="$mr" -v k="$ROUNDS" -v m="$rss" \
+	    -v rm="$rrss" 'BEGIN {
+		printf "%-6s %4d commands  cardload %8.1f ms  replay %8.1f ms  ratio %.2f  " \
+		    "overhead %+.1f ms  (median of %d); peak RSS cardload %.1f MB, replay %.1f MB\n",
+		    l, n, c / 1000, r / 1000, c / r, (c - r) / 1000, k, m / 1024, rm / 1024 }'
+	if [ $((mc - mr)) -gt 10000 ] || [ "$rss" -gt 6144 ]; then
+		echo "gate: $label: cardload must take at most the replay + 10 ms, and at most 6 MB"
+		gates_failed=1
+	fi
 }
+gates_failed=0
 
 harness_start_pcscd
-echo "loader overhead: cardload (spawn to exit) / bare SCardTransmit replay (connect to release)"
+echo "loader overhead: cardload / bare SCardTransmit replay, both spawn to exit"
 bench_size small 0
 bench_size large 48000
+if [ "$gates_failed" = 0 ]; then
+	echo "gates (cardload <= replay + 10 ms, peak RSS <= 6 MB): met"
+else
+	echo "gates (cardload <= replay + 10 ms, peak RSS <= 6 MB): NOT MET"
+	exit 1
+fi

@@ -8,7 +8,15 @@
  * it and claims its serial, then compiles and writes outside the lock.
  * Because lines are taken in file order under the lock, "the second record
  * with a serial" is the same whatever -j is. Every bundle is written to a
- * temporary name and renamed (cpk_bundle_write_file).
+ * temporary name; syncer threads fsync each one and only then rename it to
+ * its name (cpk_file_sync_rename) while the workers go on compiling, so a
+ * bundle's name never shows a partial or unsynced file. The output folder
+ * is synced once, after the last rename, before the run reports what it
+ * wrote. (With a registry, each group's files and the folder are synced as
+ * the group is written: cpk_file_replace; with keys or the signing key in a
+ * PKCS#11 token, which sets the pace, each worker syncs its own bundle and
+ * the folder.) A worker keeps its bundle buffer
+ * from card to card, and the heap is not trimmed between cards.
  *
  * SIGINT, SIGTERM and SIGHUP are blocked in every thread and taken by a
  * watcher thread with sigwait(). Before the cards file is open a signal
@@ -21,6 +29,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -54,6 +64,13 @@
  */
 #define BATCH_GROUP 32
 #define BATCH_GROUP_BYTES (8u << 20)
+/*
+ * Without a registry: BATCH_SYNCERS threads sync and rename the written
+ * bundles (fsyncs in parallel share the file system's journal commits), at
+ * most BATCH_SYNC_QUEUE waiting; a worker waits while the queue is full.
+ */
+#define BATCH_SYNCERS 4
+#define BATCH_SYNC_QUEUE 64
 
 enum { OPT_CARDS = 256, OPT_SHARD, OPT_JSON, OPT_REGISTRY, OPT_SUPERSEDE };
 
@@ -133,10 +150,40 @@ struct batch {
 	bool done;			/* end of input (or a read error) */
 	int read_errno;			/* the read error, 0 if none */
 	size_t records;			/* records seen, every shard */
-	size_t cards, written, failed;
+	size_t cards;
 	struct serial_set seen;
+
+	/*
+	 * The outcomes, under their own lock: a syncer reports while a worker
+	 * may hold mu in a read that waits for the next record.
+	 */
+	pthread_mutex_t rmu;
+	size_t written, failed;
 	struct record_result *results;
 	size_t nresults, capresults;
+
+	/* Written bundles waiting for their sync and rename (no registry). */
+	pthread_mutex_t qmu;
+	pthread_cond_t qput, qtake;
+	struct sync_item *queue;	/* BATCH_SYNC_QUEUE, a ring */
+	size_t qhead, qlen;
+	bool qclosed;			/* no more items: the syncers return when it is empty */
+	size_t renamed;			/* bundles renamed into the output folder */
+	/*
+	 * The crash test (tests/cli/test_crash.sh): CPK_BATCH_FAULT=
+	 * kill-after-write:N, SIGKILL as the N-th bundle's temporary file is
+	 * written, before its sync and rename. 0: none.
+	 */
+	unsigned long kill_after_write;
+	atomic_ulong temps;		/* temporary files written */
+};
+
+/* A bundle written to its temporary file, to be synced and renamed. */
+struct sync_item {
+	int fd;
+	unsigned line;
+	char serial[CARD_SERIAL_MAX + 1];
+	char tmp[4096], path[4096];
 };
 
 /* A record a worker took: its card, or why it cannot be compiled. */
@@ -399,9 +446,10 @@ take_record(struct batch *B, struct job *jb)
 	return found;
 }
 
-/* Count and report one record's outcome. */
+/* Count and report one record's outcome (the record of line, with serial). */
 static void
-report(struct batch *B, const struct job *jb, cpk_status st, const struct cpk_error *err)
+report_line(struct batch *B, unsigned line, const char *serial, cpk_status st,
+    const struct cpk_error *err)
 {
 	char text[1024], msg[1400];
 	struct record_result *r, *grown;
@@ -410,12 +458,12 @@ report(struct batch *B, const struct job *jb, cpk_status st, const struct cpk_er
 	if (st != CPK_OK) {
 		cli_error_text(err, text, sizeof(text));
 		/* Parse errors carry the record's location; compile errors get it here. */
-		if (err->line != jb->line || strcmp(err->file, B->name) != 0)
-			snprintf(msg, sizeof(msg), "%s:%u: %s", B->name, jb->line, text);
+		if (err->line != line || strcmp(err->file, B->name) != 0)
+			snprintf(msg, sizeof(msg), "%s:%u: %s", B->name, line, text);
 		else
 			snprintf(msg, sizeof(msg), "%s", text);
 	}
-	pthread_mutex_lock(&B->mu);
+	pthread_mutex_lock(&B->rmu);
 	if (st == CPK_OK) {
 		B->written++;
 	} else {
@@ -433,20 +481,31 @@ report(struct batch *B, const struct job *jb, cpk_status st, const struct cpk_er
 	if (B->a->json && B->nresults < B->capresults) {
 		r = &B->results[B->nresults++];
 		memset(r, 0, sizeof(*r));
-		r->line = jb->line;
-		snprintf(r->serial, sizeof(r->serial), "%s", jb->card.serial);
+		r->line = line;
+		snprintf(r->serial, sizeof(r->serial), "%s", serial);
 		r->ok = st == CPK_OK;
 		r->message = st == CPK_OK ? NULL : strdup(msg);
 	}
-	pthread_mutex_unlock(&B->mu);
+	pthread_mutex_unlock(&B->rmu);
 }
 
+static void
+report(struct batch *B, const struct job *jb, cpk_status st, const struct cpk_error *err)
+{
+	report_line(B, jb->line, jb->card.serial, st, err);
+}
+
+/*
+ * Compile one card into the worker's buffer `bundle` (kept from card to
+ * card: a bundle holds no secret in the clear, so it is reused, not
+ * cleansed) and write it to its temporary file, open in it->fd.
+ */
 static cpk_status
-compile_one(struct batch *B, const struct card_record *card, struct cpk_error *err)
+compile_one(struct batch *B, const struct card_record *card, struct cpk_buf *bundle,
+    struct sync_item *it, struct cpk_error *err)
 {
 	struct cpk_compile_opts opts;
 	struct cpk_compiled c;
-	char path[4096];
 	cpk_status ret;
 
 	memset(&opts, 0, sizeof(opts));
@@ -454,16 +513,69 @@ compile_one(struct batch *B, const struct card_record *card, struct cpk_error *e
 	opts.created = B->created;
 	/* Each card's host challenge derived from its inputs and the signing key. */
 	opts.challenge_key = B->signer;
-	if (snprintf(path, sizeof(path), "%s/%s.cpk", B->a->outdir, card->serial) >=
-	    (int)sizeof(path))
+	if (snprintf(it->path, sizeof(it->path), "%s/%s.cpk", B->a->outdir, card->serial) >=
+	    (int)sizeof(it->path))
 		return cpk_error_set(err, CPK_ERR_RANGE, "output path too long");
 	if ((ret = cpk_compile(B->p, card, &opts, &c, err)) != CPK_OK) {
 		cpk_error_prefix(err, "card %s", card->serial);
 		return ret;
 	}
-	ret = cpk_bundle_write_file(&c.manifest, c.cmds, c.ncmds, B->signer, path, err);
+	bundle->len = 0;
+	if ((ret = cpk_bundle_write(&c.manifest, c.cmds, c.ncmds, B->signer, bundle,
+	    err)) == CPK_OK)
+		ret = cpk_file_write_temp(it->path, bundle->data, bundle->len, 0600, it->tmp,
+		    sizeof(it->tmp), &it->fd, err);
 	cpk_compiled_free(&c);
+	if (ret == CPK_OK && B->kill_after_write != 0 &&
+	    atomic_fetch_add(&B->temps, 1) + 1 == B->kill_after_write)
+		(void)raise(SIGKILL);
 	return ret;
+}
+
+/* Queue a written bundle for its sync and rename; waits while the queue is full. */
+static void
+sync_put(struct batch *B, const struct sync_item *it)
+{
+	pthread_mutex_lock(&B->qmu);
+	while (B->qlen == BATCH_SYNC_QUEUE)
+		pthread_cond_wait(&B->qput, &B->qmu);
+	B->queue[(B->qhead + B->qlen) % BATCH_SYNC_QUEUE] = *it;
+	B->qlen++;
+	pthread_cond_signal(&B->qtake);
+	pthread_mutex_unlock(&B->qmu);
+}
+
+/* A syncer: sync, close and rename each queued bundle, then count it written. */
+static void *
+syncer(void *arg)
+{
+	struct batch *B = arg;
+	struct sync_item it;
+	struct cpk_error err;
+	cpk_status st;
+
+	for (;;) {
+		pthread_mutex_lock(&B->qmu);
+		while (B->qlen == 0 && !B->qclosed)
+			pthread_cond_wait(&B->qtake, &B->qmu);
+		if (B->qlen == 0) {
+			pthread_mutex_unlock(&B->qmu);
+			return NULL;
+		}
+		it = B->queue[B->qhead];
+		B->qhead = (B->qhead + 1) % BATCH_SYNC_QUEUE;
+		B->qlen--;
+		pthread_cond_signal(&B->qput);
+		pthread_mutex_unlock(&B->qmu);
+		cpk_error_clear(&err);
+		st = cpk_file_sync_rename(it.fd, it.tmp, it.path, &err);
+		if (st == CPK_OK) {
+			pthread_mutex_lock(&B->qmu);
+			B->renamed++;
+			pthread_mutex_unlock(&B->qmu);
+		}
+		report_line(B, it.line, it.serial, st, &err);
+	}
 }
 
 /* --- with a registry: compiled in groups, each group recorded in one transaction --- */
@@ -631,6 +743,8 @@ worker(void *arg)
 {
 	struct batch *B = arg;
 	struct job jb;
+	struct cpk_buf bundle = CPK_BUF_INIT;
+	struct sync_item it;
 	struct cpk_error err;
 	cpk_status st;
 
@@ -644,11 +758,25 @@ worker(void *arg)
 			report(B, &jb, jb.err.status != CPK_OK ? jb.err.status : CPK_ERR_ARG, &jb.err);
 		} else {
 			cpk_error_clear(&err);
-			st = compile_one(B, &jb.card, &err);
-			report(B, &jb, st, &err);
+			if ((st = compile_one(B, &jb.card, &bundle, &it, &err)) == CPK_OK) {
+				it.line = jb.line;
+				snprintf(it.serial, sizeof(it.serial), "%s", jb.card.serial);
+				if (B->queue != NULL) {
+					sync_put(B, &it);
+				} else {
+					/* Keys in a token: the worker syncs its own bundle. */
+					if ((st = cpk_file_sync_rename(it.fd, it.tmp, it.path,
+					    &err)) == CPK_OK)
+						st = cpk_fsync_parent_dir(it.path, &err);
+					report(B, &jb, st, &err);
+				}
+			} else {
+				report(B, &jb, st, &err);
+			}
 		}
 		card_record_clear(&jb.card);
 	}
+	cpk_buf_free_public(&bundle);	/* bundle bytes: nothing secret */
 	/* This worker's token session (keys in a token: one session per thread). */
 	p11_thread_end();
 	return NULL;
@@ -874,12 +1002,34 @@ watch_finish(struct batch *B)
 	B->wake[0] = B->wake[1] = -1;
 }
 
-static void
-run_workers(struct batch *B)
+/*
+ * The workers and, without a registry, the syncers (without any syncer
+ * the run fails before its first card); returns once every bundle is
+ * renamed into place or failed, and the output folder synced.
+ */
+static cpk_status
+run_workers(struct batch *B, struct cpk_error *err)
 {
-	pthread_t tid[BATCH_MAX_JOBS];
-	unsigned long i, started = 0;
+	pthread_t tid[BATCH_MAX_JOBS], sid[BATCH_SYNCERS];
+	unsigned long i, started = 0, syncers = 0;
 
+	/*
+	 * With keys or the signing key in a token the token sets the pace, and
+	 * each worker syncs what it writes (as with a registry): the bundles,
+	 * then the folder, one card at a time.
+	 */
+	if (B->reg->reg == NULL && !p11_configured()) {
+		if ((B->queue = calloc(BATCH_SYNC_QUEUE, sizeof(*B->queue))) == NULL)
+			return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
+		for (i = 0; i < BATCH_SYNCERS; i++) {
+			if (pthread_create(&sid[syncers], NULL, syncer, B) != 0)
+				break;
+			syncers++;
+		}
+		if (syncers == 0)
+			return cpk_error_set(err, CPK_ERR_NOMEM, "cannot start a thread to sync "
+			    "the bundles: %s", strerror(errno));
+	}
 	/* The main thread is worker number one. */
 	for (i = 1; i < B->a->jobs; i++) {
 		if (pthread_create(&tid[started], NULL, worker, B) != 0)
@@ -889,6 +1039,16 @@ run_workers(struct batch *B)
 	worker(B);
 	for (i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);
+	pthread_mutex_lock(&B->qmu);
+	B->qclosed = true;
+	pthread_cond_broadcast(&B->qtake);
+	pthread_mutex_unlock(&B->qmu);
+	for (i = 0; i < syncers; i++)
+		pthread_join(sid[i], NULL);
+	/* One folder sync for the whole run, before anything is reported written. */
+	if (B->renamed > 0)
+		return cpk_fsync_dir(B->a->outdir, err);
+	return CPK_OK;
 }
 
 static int
@@ -900,6 +1060,7 @@ run(const struct batch_args *a)
 	struct cardc_registry cr;
 	struct batch B;
 	struct cpk_error err;
+	const char *fault;
 	cpk_status ret;
 	size_t i;
 	int status = CLI_EXIT_ERROR;
@@ -914,6 +1075,24 @@ run(const struct batch_args *a)
 	atomic_init(&B.stop, 0);
 	pthread_mutex_init(&B.mu, NULL);
 	pthread_mutex_init(&B.wmu, NULL);
+	pthread_mutex_init(&B.qmu, NULL);
+	pthread_mutex_init(&B.rmu, NULL);
+	pthread_cond_init(&B.qput, NULL);
+	pthread_cond_init(&B.qtake, NULL);
+	/*
+	 * Every card allocates and frees the same sizes again: keep the freed
+	 * memory for the next card instead of giving it back to the system
+	 * after each one (and taking it again).
+	 */
+	(void)mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	atomic_init(&B.temps, 0);
+	if ((fault = getenv("CPK_BATCH_FAULT")) != NULL &&
+	    (strncmp(fault, "kill-after-write:", 17) != 0 ||
+	    !cli_parse_uint(fault + 17, 1, ULONG_MAX, &B.kill_after_write))) {
+		ret = cpk_error_set(&err, CPK_ERR_ARG, "CPK_BATCH_FAULT '%.40s': expected "
+		    "kill-after-write:N (tests only)", fault);
+		goto out;
+	}
 	if ((ret = watch_start(&B, &err)) != CPK_OK)
 		goto out;
 	if ((ret = cpk_bundle_creation_time(&B.created, &err)) != CPK_OK) {
@@ -941,7 +1120,12 @@ run(const struct batch_args *a)
 	watch_reading(&B);
 	if ((ret = detect_format(&B, &err)) != CPK_OK)
 		goto out;
-	run_workers(&B);
+	if ((ret = run_workers(&B, &err)) != CPK_OK) {
+		/* The bundles may not survive a crash: none is reported written. */
+		cpk_error_prefix(&err, "%zu bundle%s written but not made durable", B.renamed,
+		    B.renamed == 1 ? "" : "s");
+		goto out;
+	}
 	watch_finish(&B);
 	if (B.read_errno != 0) {
 		/* The records before the error were compiled; the run failed. */
@@ -976,6 +1160,11 @@ out:
 	serial_set_free(&B.seen);
 	pthread_mutex_destroy(&B.mu);
 	pthread_mutex_destroy(&B.wmu);
+	pthread_mutex_destroy(&B.qmu);
+	pthread_mutex_destroy(&B.rmu);
+	pthread_cond_destroy(&B.qput);
+	pthread_cond_destroy(&B.qtake);
+	free(B.queue);
 	cardc_registry_close(&cr);
 	cpk_signer_free(&signer);
 	profile_free(&p);

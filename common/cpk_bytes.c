@@ -58,6 +58,15 @@ cpk_buf_free(struct cpk_buf *b)
 }
 
 void
+cpk_buf_free_public(struct cpk_buf *b)
+{
+	if (b == NULL)
+		return;
+	free(b->data);
+	cpk_buf_init(b);
+}
+
+void
 cpk_buf_reset(struct cpk_buf *b)
 {
 	if (b->data != NULL)

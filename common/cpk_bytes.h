@@ -32,6 +32,12 @@ struct cpk_buf {
 void cpk_buf_init(struct cpk_buf *b);
 /* Cleanse and release the storage; the buffer is left empty and reusable. */
 void cpk_buf_free(struct cpk_buf *b);
+/*
+ * Release the storage without cleansing it: only for a buffer that never
+ * held a secret (a bundle's bytes, its script of protected commands and its
+ * manifest, all written out as they are).
+ */
+void cpk_buf_free_public(struct cpk_buf *b);
 /* Cleanse the contents and set the length to 0, keeping the storage. */
 void cpk_buf_reset(struct cpk_buf *b);
 /* Make room for at least `extra` more bytes (CPK_ERR_RANGE beyond CPK_BUF_MAX). */

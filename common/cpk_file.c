@@ -57,11 +57,19 @@ cpk_status
 cpk_fsync_parent_dir(const char *path, struct cpk_error *err)
 {
 	char dir[PATH_MAX];
-	int fd;
 	cpk_status st;
 
 	if ((st = parent_dir(path, dir, sizeof(dir), err)) != CPK_OK)
 		return st;
+	return cpk_fsync_dir(dir, err);
+}
+
+cpk_status
+cpk_fsync_dir(const char *dir, struct cpk_error *err)
+{
+	int fd;
+	cpk_status st;
+
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return cpk_io_error(err, "cannot open directory", dir, errno);
 	st = CPK_OK;
@@ -72,52 +80,73 @@ cpk_fsync_parent_dir(const char *path, struct cpk_error *err)
 }
 
 cpk_status
-cpk_file_stage(const char *path, const uint8_t *p, size_t n, mode_t mode, char *tmp,
-    size_t tmplen, struct cpk_error *err)
+cpk_file_write_temp(const char *path, const uint8_t *p, size_t n, mode_t mode, char *tmp,
+    size_t tmplen, int *fdp, struct cpk_error *err)
 {
 	const char *slash = strrchr(path, '/');
 	const char *base = slash != NULL ? slash + 1 : path;
 	int fd = -1, len;
-	bool made = false;
 	cpk_status st = CPK_ERR_ARG;
 
+	*fdp = -1;
 	len = snprintf(tmp, tmplen, "%.*s.%s.XXXXXX", (int)(base - path), path, base);
-	if (base[0] == '\0' || len < 0 || (size_t)len >= tmplen) {
-		st = cpk_error_set(err, CPK_ERR_ARG, "bad output path '%s'", path);
-		goto out;
-	}
+	if (base[0] == '\0' || len < 0 || (size_t)len >= tmplen)
+		return cpk_error_set(err, CPK_ERR_ARG, "bad output path '%s'", path);
 	if ((st = cpk_output_check(path, "output", err)) != CPK_OK)
-		goto out;
-	if ((fd = mkstemp(tmp)) < 0) {
-		st = cpk_io_error(err, "cannot create a temporary file like", tmp, errno);
-		goto out;
-	}
-	made = true;
+		return st;
+	if ((fd = mkstemp(tmp)) < 0)
+		return cpk_io_error(err, "cannot create a temporary file like", tmp, errno);
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-	if (fchmod(fd, mode) != 0) {
+	if (fchmod(fd, mode) != 0)
 		st = cpk_io_error(err, "cannot set the mode of", tmp, errno);
-		goto out;
-	}
-	if ((st = cpk_write_all(fd, p, n, tmp, err)) != CPK_OK)
-		goto out;
-	if (fsync(fd) != 0) {
-		st = cpk_io_error(err, "cannot sync", tmp, errno);
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		st = cpk_io_error(err, "cannot close", tmp, errno);
-		goto out;
-	}
-	fd = -1;
-	made = false;
-	st = CPK_OK;
-out:
-	if (fd >= 0)
+	else
+		st = cpk_write_all(fd, p, n, tmp, err);
+	if (st != CPK_OK) {
 		close(fd);
-	if (made)
+		unlink(tmp);
+		return st;
+	}
+	*fdp = fd;
+	return CPK_OK;
+}
+
+cpk_status
+cpk_file_sync_rename(int fd, const char *tmp, const char *path, struct cpk_error *err)
+{
+	cpk_status st = CPK_OK;
+
+	if (fsync(fd) != 0)
+		st = cpk_io_error(err, "cannot sync", tmp, errno);
+	if (close(fd) != 0 && st == CPK_OK)
+		st = cpk_io_error(err, "cannot close", tmp, errno);
+	if (st == CPK_OK && rename(tmp, path) != 0)
+		st = cpk_io_error(err, "cannot rename the temporary file to", path, errno);
+	if (st != CPK_OK)
 		unlink(tmp);
 	return st;
+}
+
+cpk_status
+cpk_file_stage(const char *path, const uint8_t *p, size_t n, mode_t mode, char *tmp,
+    size_t tmplen, struct cpk_error *err)
+{
+	int fd;
+	cpk_status st;
+
+	if ((st = cpk_file_write_temp(path, p, n, mode, tmp, tmplen, &fd, err)) != CPK_OK)
+		return st;
+	if (fsync(fd) != 0) {
+		st = cpk_io_error(err, "cannot sync", tmp, errno);
+		close(fd);
+		unlink(tmp);
+		return st;
+	}
+	if (close(fd) != 0) {
+		st = cpk_io_error(err, "cannot close", tmp, errno);
+		unlink(tmp);
+		return st;
+	}
+	return CPK_OK;
 }
 
 cpk_status

@@ -27,6 +27,8 @@ cpk_status cpk_write_all(int fd, const uint8_t *p, size_t n, const char *path,
 
 /* fsync the directory holding path, so that a new name survives a crash. */
 cpk_status cpk_fsync_parent_dir(const char *path, struct cpk_error *err);
+/* fsync a directory (its entries: new names survive a crash). */
+cpk_status cpk_fsync_dir(const char *dir, struct cpk_error *err);
 
 /*
  * Replace path atomically with p[0..n): a temporary file next to it
@@ -47,6 +49,19 @@ cpk_status cpk_file_replace(const char *path, const uint8_t *p, size_t n, mode_t
 cpk_status cpk_file_stage(const char *path, const uint8_t *p, size_t n, mode_t mode, char *tmp,
     size_t tmplen, struct cpk_error *err);
 cpk_status cpk_file_publish(const char *tmp, const char *path, bool keep,
+    struct cpk_error *err);
+
+/*
+ * cpk_file_replace in two steps for many files (cardc batch), without the
+ * directory sync, which the caller does once for all of them: write_temp
+ * writes the temporary file next to path (its name in tmp, PATH_MAX is
+ * enough) and leaves it open in *fd, not synced; sync_rename syncs and
+ * closes fd, then renames tmp over path, so that path only ever names a
+ * whole, synced file. On any failure the temporary file is removed.
+ */
+cpk_status cpk_file_write_temp(const char *path, const uint8_t *p, size_t n, mode_t mode,
+    char *tmp, size_t tmplen, int *fd, struct cpk_error *err);
+cpk_status cpk_file_sync_rename(int fd, const char *tmp, const char *path,
     struct cpk_error *err);
 
 /* "a FIFO", "a character device", "a directory", ... for an error message. */

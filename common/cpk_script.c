@@ -226,7 +226,7 @@ cpk_status
 cpk_script_encode(const struct cpk_command *cmds, size_t n, struct cpk_buf *out,
     struct cpk_error *err)
 {
-	size_t start = out->len, i;
+	size_t start = out->len, i, size;
 	cpk_status st;
 
 	if (n < 1 || n > CPK_SCRIPT_MAX_COMMANDS) {
@@ -234,6 +234,13 @@ cpk_script_encode(const struct cpk_command *cmds, size_t n, struct cpk_buf *out,
 		    CPK_SCRIPT_MAX_COMMANDS);
 		goto out;
 	}
+	/* The script's size, so that it is written once into storage of that size. */
+	for (i = 0, size = 9; i < n && size <= CPK_SCRIPT_MAX_SIZE; i++)
+		size += 4 + RECORD_FIXED + strnlen(cmds[i].label, CPK_LABEL_MAX + 1) +
+		    4 * (cmds[i].nsw <= CPK_SW_MAX ? cmds[i].nsw : 0) +
+		    (cmds[i].apdu_len <= CPK_APDU_MAX_LEN ? cmds[i].apdu_len : 0);
+	if (size <= CPK_SCRIPT_MAX_SIZE && (st = cpk_buf_reserve(out, size, err)) != CPK_OK)
+		goto out;
 	if ((st = cpk_buf_append(out, SCRIPT_MAGIC, 4, err)) != CPK_OK ||
 	    (st = cpk_buf_append_byte(out, SCRIPT_VERSION, err)) != CPK_OK ||
 	    (st = append_u32(out, n, err)) != CPK_OK)

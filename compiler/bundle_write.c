@@ -195,8 +195,9 @@ cpk_bundle_write(const struct cpk_manifest *m, const struct cpk_command *cmds, s
 	    out, err)) != CPK_OK)
 		goto out;
 out:
-	cpk_buf_free(&script);
-	cpk_buf_free(&text);
+	/* What the bundle holds, written out as it is: nothing here to cleanse. */
+	cpk_buf_free_public(&script);
+	cpk_buf_free_public(&text);
 	return st;
 }
 
@@ -211,6 +212,6 @@ cpk_bundle_write_file(const struct cpk_manifest *m, const struct cpk_command *cm
 	    (st = cpk_file_replace(path, b.data, b.len, 0600, err)) != CPK_OK)
 		goto out;
 out:
-	cpk_buf_free(&b);
+	cpk_buf_free_public(&b);
 	return st;
 }

@@ -79,6 +79,34 @@ card_fields(EVP_MD_CTX *md, const struct card_record *c)
 	return ok;
 }
 
+/* The inputs every card of the profile shares. */
+static int
+profile_part(EVP_MD_CTX *md, const struct profile *p)
+{
+	return EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 && text(md, TAG_INPUTS) &&
+	    field(md, p->sha256, sizeof(p->sha256)) && steps(md, p);
+}
+
+void *
+cpk_host_challenge_prefix(const struct profile *p)
+{
+	EVP_MD_CTX *md;
+
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		return NULL;
+	if (!profile_part(md, p)) {
+		EVP_MD_CTX_free(md);
+		return NULL;
+	}
+	return md;
+}
+
+void
+cpk_host_challenge_prefix_free(void *prefix)
+{
+	EVP_MD_CTX_free(prefix);	/* the digest state is cleansed as it is freed */
+}
+
 cpk_status
 cpk_host_challenge_derive(const struct cpk_signer *key, const struct profile *p,
     const struct card_record *card, uint8_t out[CPK_CHALLENGE_LEN], struct cpk_error *err)
@@ -92,8 +120,9 @@ cpk_host_challenge_derive(const struct cpk_signer *key, const struct profile *p,
 	if ((md = EVP_MD_CTX_new()) == NULL)
 		return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
 	memcpy(msg, TAG_INPUTS, sizeof(TAG_INPUTS) - 1);
-	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 && text(md, TAG_INPUTS) &&
-	    field(md, p->sha256, sizeof(p->sha256)) && steps(md, p) && card_fields(md, card) &&
+	/* A copy of the shared state reads it only: workers may share the profile. */
+	ok = (p->challenge_prefix != NULL ? EVP_MD_CTX_copy_ex(md, p->challenge_prefix) == 1 :
+	    profile_part(md, p)) && card_fields(md, card) &&
 	    EVP_DigestFinal_ex(md, msg + sizeof(TAG_INPUTS) - 1, &len) == 1 && len == 32;
 	if (!ok) {
 		st = cpk_error_set(err, CPK_ERR_CRYPTO, "SHA-256 of the host challenge's inputs "

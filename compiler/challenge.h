@@ -32,6 +32,16 @@
 
 #define CPK_CHALLENGE_LEN 8
 
+/*
+ * The digest state after the version tag, the profile text's SHA-256 and
+ * the steps (the inputs every card of a profile shares), for
+ * profile.challenge_prefix; NULL when it cannot be made (the derivation
+ * then hashes them itself). Freed, cleansed, by
+ * cpk_host_challenge_prefix_free (NULL accepted).
+ */
+void *cpk_host_challenge_prefix(const struct profile *p);
+void cpk_host_challenge_prefix_free(void *prefix);
+
 cpk_status cpk_host_challenge_derive(const struct cpk_signer *key, const struct profile *p,
     const struct card_record *card, uint8_t out[CPK_CHALLENGE_LEN], struct cpk_error *err);
 

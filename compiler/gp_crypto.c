@@ -6,9 +6,14 @@
 #include "gp_crypto.h"
 
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
@@ -42,48 +47,321 @@ gp_key_len_valid(enum gp_key_alg alg, size_t len)
 	return 0;
 }
 
-static const EVP_CIPHER *
-aes_cipher(size_t keylen, int cbc)
+/*
+ * The algorithms, fetched once per process (EVP_aes_128_cbc() and the like
+ * are looked up in the provider again on every initialisation).
+ */
+enum alg_id {
+	ALG_AES128_ECB, ALG_AES192_ECB, ALG_AES256_ECB,
+	ALG_AES128_CBC, ALG_AES192_CBC, ALG_AES256_CBC,
+	ALG_DES_EDE_ECB, ALG_DES_EDE3_ECB, ALG_DES_EDE_CBC, ALG_DES_EDE3_CBC,
+	ALG_AES256_GCM,
+	ALG_COUNT
+};
+
+static const char *const alg_names[ALG_COUNT] = {
+	"AES-128-ECB", "AES-192-ECB", "AES-256-ECB",
+	"AES-128-CBC", "AES-192-CBC", "AES-256-CBC",
+	"DES-EDE-ECB", "DES-EDE3-ECB", "DES-EDE-CBC", "DES-EDE3-CBC",
+	"AES-256-GCM",
+};
+
+static EVP_CIPHER *algs[ALG_COUNT];
+static EVP_MAC *cmac_alg;
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+static pthread_key_t cache_key;
+static bool cache_key_ok;
+
+/*
+ * Key schedules kept for reuse (gp_crypto.h): a few per thread, each with
+ * a copy of its key (to find it again) and an initialised OpenSSL context.
+ * A slot is dropped (context freed, key bytes cleansed) by gp_crypto_forget
+ * and gp_crypto_release, when the least recently used one makes room, and
+ * when its thread or the process ends.
+ */
+#define CACHE_SLOTS 8
+
+enum slot_kind {
+	SLOT_FREE = 0,
+	SLOT_CIPHER,		/* cctx: alg keyed for direction enc */
+	SLOT_CMAC,		/* mctx: AES-CMAC, alg names the key length */
+};
+
+struct slot {
+	enum slot_kind kind;
+	enum alg_id alg;
+	int enc;
+	size_t keylen;
+	uint8_t key[GP_MAX_KEY];
+	EVP_CIPHER_CTX *cctx;
+	EVP_MAC_CTX *mctx;
+	unsigned long used;
+};
+
+struct cache {
+	struct slot slot[CACHE_SLOTS];
+	unsigned long tick;
+};
+
+static _Thread_local struct cache *thread_cache;
+
+static void
+slot_drop(struct slot *sl)
 {
-	switch (keylen) {
-	case 16:
-		return cbc ? EVP_aes_128_cbc() : EVP_aes_128_ecb();
-	case 24:
-		return cbc ? EVP_aes_192_cbc() : EVP_aes_192_ecb();
-	case 32:
-		return cbc ? EVP_aes_256_cbc() : EVP_aes_256_ecb();
+	EVP_CIPHER_CTX_free(sl->cctx);	/* OpenSSL cleanses the key schedule */
+	EVP_MAC_CTX_free(sl->mctx);
+	cpk_cleanse(sl, sizeof(*sl));
+}
+
+static void
+cache_free(void *p)
+{
+	struct cache *c = p;
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < CACHE_SLOTS; i++)
+		slot_drop(&c->slot[i]);
+	free(c);
+}
+
+/* The thread's end (the key's destructor): its cache, and no pointer to it left. */
+static void
+cache_thread_end(void *p)
+{
+	thread_cache = NULL;
+	cache_free(p);
+}
+
+void
+gp_crypto_release(void)
+{
+	struct cache *c = thread_cache;
+
+	if (c == NULL)
+		return;
+	thread_cache = NULL;
+	if (cache_key_ok)
+		(void)pthread_setspecific(cache_key, NULL);
+	cache_free(c);
+}
+
+void
+gp_crypto_forget(const uint8_t *key, size_t keylen)
+{
+	struct cache *c = thread_cache;
+	size_t i;
+
+	if (c == NULL || key == NULL)
+		return;
+	for (i = 0; i < CACHE_SLOTS; i++)
+		if (c->slot[i].kind != SLOT_FREE && c->slot[i].keylen == keylen &&
+		    CRYPTO_memcmp(c->slot[i].key, key, keylen) == 0)
+			slot_drop(&c->slot[i]);
+}
+
+size_t
+gp_crypto_kept(void)
+{
+	struct cache *c = thread_cache;
+	size_t i, n = 0;
+
+	for (i = 0; c != NULL && i < CACHE_SLOTS; i++)
+		n += c->slot[i].kind != SLOT_FREE;
+	return n;
+}
+
+/*
+ * At exit, before OpenSSL's own clean-up (registered earlier, so run
+ * later): the exiting thread's key schedules, then the algorithms.
+ */
+static void
+release_at_exit(void)
+{
+	size_t i;
+
+	gp_crypto_release();
+	for (i = 0; i < ALG_COUNT; i++) {
+		EVP_CIPHER_free(algs[i]);
+		algs[i] = NULL;
 	}
-	return NULL;
+	EVP_MAC_free(cmac_alg);
+	cmac_alg = NULL;
+}
+
+static void
+fetch_all(void)
+{
+	size_t i;
+
+	for (i = 0; i < ALG_COUNT; i++)
+		algs[i] = EVP_CIPHER_fetch(NULL, alg_names[i], NULL);
+	cmac_alg = EVP_MAC_fetch(NULL, "CMAC", NULL);
+	ERR_clear_error();	/* a missing algorithm is reported where it is used */
+	cache_key_ok = pthread_key_create(&cache_key, cache_thread_end) == 0;
+	(void)atexit(release_at_exit);
 }
 
 static const EVP_CIPHER *
-des3_cipher(size_t keylen, int cbc)
+alg_get(enum alg_id id)
+{
+	(void)pthread_once(&fetch_once, fetch_all);
+	return algs[id];
+}
+
+static struct cache *
+cache_get(void)
+{
+	struct cache *c = thread_cache;
+
+	if (c != NULL)
+		return c;
+	if (!cache_key_ok || (c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if (pthread_setspecific(cache_key, c) != 0) {
+		free(c);
+		return NULL;
+	}
+	thread_cache = c;
+	return c;
+}
+
+/*
+ * The slot of this key for this use (*hit), or an empty slot to fill (the
+ * least recently used one, dropped); NULL without a cache (out of memory:
+ * the caller then uses a context of its own).
+ */
+static struct slot *
+slot_find(enum slot_kind kind, enum alg_id alg, int enc, const uint8_t *key, size_t keylen,
+    bool *hit)
+{
+	struct cache *c = cache_get();
+	struct slot *lru = NULL, *sl;
+	size_t i;
+
+	*hit = false;
+	if (c == NULL || keylen > GP_MAX_KEY)
+		return NULL;
+	c->tick++;
+	for (i = 0; i < CACHE_SLOTS; i++) {
+		sl = &c->slot[i];
+		if (sl->kind == kind && sl->alg == alg && sl->enc == enc && sl->keylen == keylen &&
+		    CRYPTO_memcmp(sl->key, key, keylen) == 0) {
+			sl->used = c->tick;
+			*hit = true;
+			return sl;
+		}
+		if (lru == NULL || (lru->kind != SLOT_FREE &&
+		    (sl->kind == SLOT_FREE || sl->used < lru->used)))
+			lru = sl;
+	}
+	slot_drop(lru);
+	lru->used = c->tick;
+	return lru;
+}
+
+/* Keep a new context in the slot slot_find gave (or hand it to the caller without one). */
+static void
+slot_fill(struct slot *sl, enum slot_kind kind, enum alg_id alg, int enc, const uint8_t *key,
+    size_t keylen, EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *mctx)
+{
+	sl->kind = kind;
+	sl->alg = alg;
+	sl->enc = enc;
+	sl->keylen = keylen;
+	memcpy(sl->key, key, keylen);
+	sl->cctx = cctx;
+	sl->mctx = mctx;
+}
+
+static enum alg_id
+aes_alg(size_t keylen, int cbc)
 {
 	switch (keylen) {
 	case 16:
-		return cbc ? EVP_des_ede_cbc() : EVP_des_ede_ecb();
+		return cbc ? ALG_AES128_CBC : ALG_AES128_ECB;
 	case 24:
-		return cbc ? EVP_des_ede3_cbc() : EVP_des_ede3_ecb();
+		return cbc ? ALG_AES192_CBC : ALG_AES192_ECB;
+	case 32:
+		return cbc ? ALG_AES256_CBC : ALG_AES256_ECB;
 	}
-	return NULL;
+	return ALG_COUNT;
 }
+
+static enum alg_id
+des3_alg(size_t keylen, int cbc)
+{
+	switch (keylen) {
+	case 16:
+		return cbc ? ALG_DES_EDE_CBC : ALG_DES_EDE_ECB;
+	case 24:
+		return cbc ? ALG_DES_EDE3_CBC : ALG_DES_EDE3_ECB;
+	}
+	return ALG_COUNT;
+}
+
+/*
+ * A context of alg keyed with key for this direction, IV set: a kept one
+ * (its key schedule reused), or a new one, kept if there is room; *owned
+ * is set when the caller must free it.
+ */
+static cpk_status
+cipher_ctx(enum alg_id alg, int encrypt, const uint8_t *key, size_t keylen, const uint8_t *iv,
+    EVP_CIPHER_CTX **out, EVP_CIPHER_CTX **owned, struct cpk_error *err)
+{
+	const EVP_CIPHER *cipher = alg_get(alg);
+	struct slot *sl;
+	EVP_CIPHER_CTX *ctx;
+	bool hit;
+
+	*out = *owned = NULL;
+	if (cipher == NULL)
+		return ssl_error(err, alg_names[alg]);
+	sl = slot_find(SLOT_CIPHER, alg, encrypt, key, keylen, &hit);
+	if (hit) {
+		/*
+		 * Padding stays off and every run ends on a block boundary: ECB has
+		 * no state left to reset, CBC only its IV (the key schedule stays).
+		 */
+		if (iv != NULL && EVP_CipherInit_ex2(sl->cctx, NULL, NULL, iv, encrypt, NULL) != 1)
+			return ssl_error(err, "cipher initialisation");
+		*out = sl->cctx;
+		return CPK_OK;
+	}
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return ssl_error(err, "EVP_CIPHER_CTX_new");
+	if (EVP_CipherInit_ex2(ctx, cipher, key, iv, encrypt, NULL) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(ctx, 0) != 1) {
+		EVP_CIPHER_CTX_free(ctx);
+		return ssl_error(err, "cipher initialisation");
+	}
+	if (sl != NULL)
+		slot_fill(sl, SLOT_CIPHER, alg, encrypt, key, keylen, ctx, NULL);
+	else
+		*owned = ctx;
+	*out = ctx;
+	return CPK_OK;
+}
+
+static const uint8_t zero_iv[GP_AES_BLOCK];
 
 /* Run a block cipher without padding over whole blocks. */
 static cpk_status
-cipher_run(const EVP_CIPHER *cipher, int encrypt, const uint8_t *key, const uint8_t *iv,
+cipher_run(enum alg_id alg, int encrypt, const uint8_t *key, size_t keylen, const uint8_t *iv,
     const uint8_t *in, size_t n, uint8_t *out, struct cpk_error *err)
 {
-	EVP_CIPHER_CTX *ctx = NULL;
+	EVP_CIPHER_CTX *ctx = NULL, *owned = NULL;
 	size_t block;
 	int outl = 0, finl = 0;
 	cpk_status ret = CPK_ERR_CRYPTO;
 
-	if (cipher == NULL) {
+	if (alg == ALG_COUNT) {
 		ret = cpk_error_set(err, CPK_ERR_ARG, "invalid key length for cipher");
 		goto out;
 	}
-	block = (size_t)EVP_CIPHER_get_block_size(cipher);
-	if (n > INT_MAX || block == 0 || n % block != 0) {
+	block = alg <= ALG_AES256_CBC ? GP_AES_BLOCK : GP_DES_BLOCK;
+	if (n > INT_MAX || n % block != 0) {
 		ret = cpk_error_set(err, CPK_ERR_ARG,
 		    "cipher input of %zu bytes is not a whole number of %zu-byte blocks",
 		    n, block);
@@ -93,15 +371,11 @@ cipher_run(const EVP_CIPHER *cipher, int encrypt, const uint8_t *key, const uint
 		ret = CPK_OK;
 		goto out;
 	}
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL) {
-		ret = ssl_error(err, "EVP_CIPHER_CTX_new");
+	if (iv == NULL && (alg == ALG_AES128_CBC || alg == ALG_AES192_CBC ||
+	    alg == ALG_AES256_CBC || alg == ALG_DES_EDE_CBC || alg == ALG_DES_EDE3_CBC))
+		iv = zero_iv;	/* CBC without an IV: zeros, never the last run's chaining */
+	if ((ret = cipher_ctx(alg, encrypt ? 1 : 0, key, keylen, iv, &ctx, &owned, err)) != CPK_OK)
 		goto out;
-	}
-	if (EVP_CipherInit_ex(ctx, cipher, NULL, key, iv, encrypt ? 1 : 0) != 1 ||
-	    EVP_CIPHER_CTX_set_padding(ctx, 0) != 1) {
-		ret = ssl_error(err, "cipher initialisation");
-		goto out;
-	}
 	if (EVP_CipherUpdate(ctx, out, &outl, in, (int)n) != 1 ||
 	    EVP_CipherFinal_ex(ctx, out + outl, &finl) != 1 ||
 	    (size_t)outl + (size_t)finl != n) {
@@ -110,7 +384,7 @@ cipher_run(const EVP_CIPHER *cipher, int encrypt, const uint8_t *key, const uint
 	}
 	ret = CPK_OK;
 out:
-	EVP_CIPHER_CTX_free(ctx);
+	EVP_CIPHER_CTX_free(owned);
 	return ret;
 }
 
@@ -118,28 +392,28 @@ cpk_status
 gp_aes_ecb(int encrypt, const uint8_t *key, size_t keylen, const uint8_t *in, size_t n,
     uint8_t *out, struct cpk_error *err)
 {
-	return cipher_run(aes_cipher(keylen, 0), encrypt, key, NULL, in, n, out, err);
+	return cipher_run(aes_alg(keylen, 0), encrypt, key, keylen, NULL, in, n, out, err);
 }
 
 cpk_status
 gp_aes_cbc(int encrypt, const uint8_t *key, size_t keylen, const uint8_t iv[GP_AES_BLOCK],
     const uint8_t *in, size_t n, uint8_t *out, struct cpk_error *err)
 {
-	return cipher_run(aes_cipher(keylen, 1), encrypt, key, iv, in, n, out, err);
+	return cipher_run(aes_alg(keylen, 1), encrypt, key, keylen, iv, in, n, out, err);
 }
 
 cpk_status
 gp_des3_ecb(int encrypt, const uint8_t *key, size_t keylen, const uint8_t *in, size_t n,
     uint8_t *out, struct cpk_error *err)
 {
-	return cipher_run(des3_cipher(keylen, 0), encrypt, key, NULL, in, n, out, err);
+	return cipher_run(des3_alg(keylen, 0), encrypt, key, keylen, NULL, in, n, out, err);
 }
 
 cpk_status
 gp_des3_cbc(int encrypt, const uint8_t *key, size_t keylen, const uint8_t iv[GP_DES_BLOCK],
     const uint8_t *in, size_t n, uint8_t *out, struct cpk_error *err)
 {
-	return cipher_run(des3_cipher(keylen, 1), encrypt, key, iv, in, n, out, err);
+	return cipher_run(des3_alg(keylen, 1), encrypt, key, keylen, iv, in, n, out, err);
 }
 
 /*
@@ -162,7 +436,7 @@ gp_des_ecb_block(const uint8_t key[8], const uint8_t in[GP_DES_BLOCK],
 	cpk_status ret;
 
 	des_as_des3_key(key, k3);
-	ret = cipher_run(EVP_des_ede3_ecb(), 1, k3, NULL, in, GP_DES_BLOCK, out, err);
+	ret = cipher_run(ALG_DES_EDE3_ECB, 1, k3, sizeof(k3), NULL, in, GP_DES_BLOCK, out, err);
 	cpk_cleanse(k3, sizeof(k3));
 	return ret;
 }
@@ -228,7 +502,7 @@ gp_retail_mac(const uint8_t key[16], const uint8_t icv[GP_DES_BLOCK], const uint
 
 		if ((ret = cpk_buf_reserve(&cbc, head, err)) != CPK_OK)
 			goto out;
-		ret = cipher_run(EVP_des_ede3_cbc(), 1, k1, icv, padded.data, head,
+		ret = cipher_run(ALG_DES_EDE3_CBC, 1, k1, sizeof(k1), icv, padded.data, head,
 		    cbc.data, err);
 		if (ret != CPK_OK)
 			goto out;
@@ -264,48 +538,65 @@ out:
 	return ret;
 }
 
+/* An AES-CMAC context keyed with key, reset: a kept one, or a new one (as cipher_ctx). */
+static cpk_status
+cmac_ctx(const uint8_t *key, size_t keylen, EVP_MAC_CTX **out, EVP_MAC_CTX **owned,
+    struct cpk_error *err)
+{
+	enum alg_id alg = aes_alg(keylen, 1);
+	OSSL_PARAM params[2];
+	struct slot *sl;
+	EVP_MAC_CTX *ctx;
+	bool hit;
+
+	*out = *owned = NULL;
+	if (alg_get(alg) == NULL || cmac_alg == NULL)
+		return ssl_error(err, "CMAC set-up");
+	sl = slot_find(SLOT_CMAC, alg, 1, key, keylen, &hit);
+	if (hit) {
+		/* A NULL key restarts the MAC with the key schedule it has. */
+		if (EVP_MAC_init(sl->mctx, NULL, 0, NULL) != 1)
+			return ssl_error(err, "AES-CMAC");
+		*out = sl->mctx;
+		return CPK_OK;
+	}
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER,
+	    (char *)alg_names[alg], 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((ctx = EVP_MAC_CTX_new(cmac_alg)) == NULL)
+		return ssl_error(err, "CMAC set-up");
+	if (EVP_MAC_init(ctx, key, keylen, params) != 1) {
+		EVP_MAC_CTX_free(ctx);
+		return ssl_error(err, "AES-CMAC");
+	}
+	if (sl != NULL)
+		slot_fill(sl, SLOT_CMAC, alg, 1, key, keylen, NULL, ctx);
+	else
+		*owned = ctx;
+	*out = ctx;
+	return CPK_OK;
+}
+
 cpk_status
 gp_aes_cmac(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t n,
     uint8_t mac[GP_AES_BLOCK], struct cpk_error *err)
 {
-	EVP_MAC *alg = NULL;
-	EVP_MAC_CTX *ctx = NULL;
-	OSSL_PARAM params[2];
-	const char *cipher;
+	EVP_MAC_CTX *ctx = NULL, *owned = NULL;
 	size_t outl = 0;
-	cpk_status ret = CPK_ERR_CRYPTO;
+	cpk_status ret;
 
-	switch (keylen) {
-	case 16:
-		cipher = "AES-128-CBC";
-		break;
-	case 24:
-		cipher = "AES-192-CBC";
-		break;
-	case 32:
-		cipher = "AES-256-CBC";
-		break;
-	default:
-		ret = cpk_error_set(err, CPK_ERR_ARG, "AES key of %zu bytes", keylen);
+	if (aes_alg(keylen, 1) == ALG_COUNT)
+		return cpk_error_set(err, CPK_ERR_ARG, "AES key of %zu bytes", keylen);
+	if ((ret = cmac_ctx(key, keylen, &ctx, &owned, err)) != CPK_OK)
 		goto out;
-	}
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, (char *)cipher, 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if ((alg = EVP_MAC_fetch(NULL, "CMAC", NULL)) == NULL ||
-	    (ctx = EVP_MAC_CTX_new(alg)) == NULL) {
-		ret = ssl_error(err, "CMAC set-up");
-		goto out;
-	}
-	if (EVP_MAC_init(ctx, key, keylen, params) != 1 ||
-	    (n > 0 && EVP_MAC_update(ctx, msg, n) != 1) ||
+	if ((n > 0 && EVP_MAC_update(ctx, msg, n) != 1) ||
 	    EVP_MAC_final(ctx, mac, &outl, GP_AES_BLOCK) != 1 || outl != GP_AES_BLOCK) {
 		ret = ssl_error(err, "AES-CMAC");
 		goto out;
 	}
 	ret = CPK_OK;
 out:
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(alg);
+	EVP_MAC_CTX_free(owned);
 	return ret;
 }
 
@@ -564,8 +855,8 @@ gcm(int enc, const uint8_t key[32], const uint8_t nonce[GP_GCM_NONCE_LEN], const
 		goto out;
 	}
 	st = CPK_ERR_CRYPTO;
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
-	    EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) != 1 ||
+	if (alg_get(ALG_AES256_GCM) == NULL || (ctx = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_CipherInit_ex(ctx, alg_get(ALG_AES256_GCM), NULL, NULL, NULL, enc) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, GP_GCM_NONCE_LEN, NULL) != 1 ||
 	    EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) != 1 ||
 	    (aad_len > 0 && EVP_CipherUpdate(ctx, NULL, &len, aad, (int)aad_len) != 1) ||

@@ -3,9 +3,19 @@
  * cpk: the symmetric cryptography of GlobalPlatform secure channels.
  *
  * This is the only module that uses OpenSSL's cipher and MAC interfaces.
- * Everything here is stateless; the secure-channel state machines (scp.h)
- * build on it, for the host side (cardc) and the card side (the simulator)
- * alike.
+ * The secure-channel state machines (scp.h) build on it, for the host side
+ * (cardc) and the card side (the simulator) alike.
+ *
+ * The functions take key bytes; the only state kept is for speed. The
+ * algorithms are fetched from the provider once per process, and each
+ * thread keeps the contexts (key schedules) of the last few keys it used
+ * (AES and 3DES, per direction, and AES-CMAC), so that a session's many
+ * commands under the same session keys schedule each key once. A kept
+ * context holds a copy of its key: it is dropped and cleansed by
+ * gp_crypto_forget (keyref_clear of a memory key calls it), by
+ * gp_crypto_release (scp_session_clear calls it: a session's keys do not
+ * outlive the session), when newer keys push it out, and when its thread
+ * or the process ends.
  *
  * Key lengths: AES 16, 24 or 32 bytes; 3DES 16 bytes (two-key, K1 K2 K1)
  * or 24 bytes; single DES 8 bytes.
@@ -27,6 +37,13 @@ enum gp_key_alg {
 	GP_KEY_AES = 1,
 	GP_KEY_3DES = 2,
 };
+
+/* Drop the calling thread's kept contexts of this key (any use), cleansed. */
+void gp_crypto_forget(const uint8_t *key, size_t keylen);
+/* Drop all the calling thread's kept contexts, cleansed. */
+void gp_crypto_release(void);
+/* How many contexts the calling thread keeps (at most 8; for tests). */
+size_t gp_crypto_kept(void);
 
 /* True if len is a valid key length for alg. */
 int gp_key_len_valid(enum gp_key_alg alg, size_t len);

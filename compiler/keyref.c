@@ -56,6 +56,7 @@ out:
 static void
 mem_clear(struct keyref *k)
 {
+	gp_crypto_forget(k->value, k->len);
 	cpk_cleanse(k->value, sizeof(k->value));
 }
 

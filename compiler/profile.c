@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "challenge.h"
 #include "cpk_bundle.h"
 #include "cpk_tlv.h"
 #include "profile_int.h"
@@ -370,6 +371,7 @@ profile_free(struct profile **pp)
 	free(p->dir);
 	free(p->name);
 	free(p->description);
+	cpk_host_challenge_prefix_free(p->challenge_prefix);
 	free(p);
 	*pp = NULL;
 }
@@ -1460,6 +1462,7 @@ profile_load(const char *path, const struct profile_opts *opts, struct profile *
 	    (ret = profile_resolve(p, opts, err)) != CPK_OK ||
 	    (ret = profile_check(p, err)) != CPK_OK)
 		goto out;
+	p->challenge_prefix = cpk_host_challenge_prefix(p);	/* NULL: hashed per card */
 	*out = p;
 	p = NULL;
 out:

@@ -284,6 +284,12 @@ struct profile {
 	size_t ndata;
 	struct profile_step *steps;
 	size_t nsteps;
+	/*
+	 * profile_load: the SHA-256 state after the profile's part of a derived
+	 * host challenge's inputs (challenge.h), so that a batch hashes its load
+	 * files once, not once per card; NULL: hashed for every card.
+	 */
+	void *challenge_prefix;
 };
 
 struct profile_opts {

@@ -243,6 +243,7 @@ scp_session_clear(struct scp_session *s)
 	if (s == NULL)
 		return;
 	keyref_clear(&s->dek);
+	gp_crypto_release();	/* the session keys' kept contexts (gp_crypto.h) */
 	cpk_cleanse(s, sizeof(*s));
 }
 

@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* cpk: fetching a bundle over HTTPS with libcurl (see fetch.h). */
+/*
+ * cpk: fetching a bundle over HTTPS with libcurl (see fetch.h).
+ *
+ * libcurl (and the thirty-odd libraries it pulls in) is loaded with
+ * dlopen(3) the first time an https:// URL is fetched or a client is made:
+ * cardload with a local bundle never maps it, and starts like a small
+ * program. Only the headers are used at build time.
+ */
 #include "fetch.h"
 
 #include <ctype.h>
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -20,6 +29,71 @@ struct sink {
 	cpk_status st;
 	struct cpk_error *err;
 };
+
+/* The libcurl functions fetch.c calls, from the library loaded at run time. */
+static struct {
+	CURLcode (*global_init)(long flags);
+	void (*global_cleanup)(void);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *h, CURLoption option, ...);
+	CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
+	CURLcode (*easy_perform)(CURL *h);
+	void (*easy_cleanup)(CURL *h);
+	const char *(*easy_strerror)(CURLcode rc);
+	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+	void (*slist_free_all)(struct curl_slist *l);
+} api;
+
+#define CURL_SONAME "libcurl.so.4"
+
+static pthread_once_t api_once = PTHREAD_ONCE_INIT;
+static bool api_ok;
+static char api_error[256];
+
+static void
+api_load(void)
+{
+	void *lib;
+	const char *e;
+
+	/* The library stays loaded for the life of the process. */
+	if ((lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		e = dlerror();
+		snprintf(api_error, sizeof(api_error), "%s", e != NULL ? e : "not found");
+		return;
+	}
+#define SYM(field, name) \
+	do { \
+		*(void **)&api.field = dlsym(lib, name); \
+		if (api.field == NULL) { \
+			snprintf(api_error, sizeof(api_error), "%s has no %s", CURL_SONAME, name); \
+			return; \
+		} \
+	} while (0)
+	SYM(global_init, "curl_global_init");
+	SYM(global_cleanup, "curl_global_cleanup");
+	SYM(easy_init, "curl_easy_init");
+	SYM(easy_setopt, "curl_easy_setopt");
+	SYM(easy_getinfo, "curl_easy_getinfo");
+	SYM(easy_perform, "curl_easy_perform");
+	SYM(easy_cleanup, "curl_easy_cleanup");
+	SYM(easy_strerror, "curl_easy_strerror");
+	SYM(slist_append, "curl_slist_append");
+	SYM(slist_free_all, "curl_slist_free_all");
+#undef SYM
+	api_ok = true;
+}
+
+/* Load libcurl once; CPK_ERR_UNSUPPORTED, saying what is missing, if it cannot be. */
+static cpk_status
+api_get(struct cpk_error *err)
+{
+	(void)pthread_once(&api_once, api_load);
+	if (!api_ok)
+		return cpk_error_set(err, CPK_ERR_UNSUPPORTED, "https:// needs libcurl, which "
+		    "cannot be loaded (%s): install it (Debian: libcurl4)", api_error);
+	return CPK_OK;
+}
 
 bool
 cpk_fetch_is_url(const char *s)
@@ -133,14 +207,14 @@ curl_failure(CURLcode rc, CURL *h, const char *verb, const char *url, const char
 		what = "the client certificate or its key could not be used";
 		break;
 	case CURLE_HTTP_RETURNED_ERROR:
-		(void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
+		(void)api.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
 		return cpk_error_set(err, CPK_ERR_IO, "%s '%s': the server answered HTTP "
 		    "%ld%s", verb, url, http, http == 404 ? " (not found: check the address)" : "");
 	case CURLE_TOO_MANY_REDIRECTS:
 		what = "too many redirects";
 		break;
 	default:
-		what = curl_easy_strerror(rc);
+		what = api.easy_strerror(rc);
 		break;
 	}
 	if (detail != NULL && *detail != '\0')
@@ -159,39 +233,39 @@ set_options(CURL *h, const char *url, const struct cpk_fetch_opts *o, struct sin
 	    (long)CPK_FETCH_CONNECT_TIMEOUT_MAX;
 	CURLcode rc;
 
-	if ((rc = curl_easy_setopt(h, CURLOPT_URL, url)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf)) != CURLE_OK ||
+	if ((rc = api.easy_setopt(h, CURLOPT_URL, url)) != CURLE_OK ||
+	    (rc = api.easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf)) != CURLE_OK ||
 #if LIBCURL_VERSION_NUM >= 0x075500
-	    (rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https")) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https")) != CURLE_OK ||
+	    (rc = api.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https")) != CURLE_OK ||
+	    (rc = api.easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https")) != CURLE_OK ||
 #else
-	    (rc = curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS)) != CURLE_OK ||
+	    (rc = api.easy_setopt(h, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS)) != CURLE_OK ||
+	    (rc = api.easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS)) != CURLE_OK ||
 #endif
-	    (rc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_MAXREDIRS, CPK_FETCH_MAX_REDIRECTS)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, connect)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->cap)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, s)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_USERAGENT, "cpk-cardload")) != CURLE_OK)
+	    (rc = api.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L)) != CURLE_OK ||
+	    (rc = api.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L)) != CURLE_OK ||
+	    (rc = api.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L)) != CURLE_OK ||
+	    (rc = api.easy_setopt(h, CURLOPT_MAXREDIRS, CPK_FETCH_MAX_REDIRECTS)) != CURLE_OK ||
+	    (rc = api.easy_setopt(h, CURLOPT_FAILONERROR, 1L)) != CURLE_OK ||
+	    (rc = api.easy_setopt(h, CURLOPT_NOSIGNAL, 1L)) != CURLE_OK ||
+	    (rc = api.easy_setopt(h, CURLOPT_TIMEOUT, timeout)) != CURLE_OK ||
+	    (rc = api.easy_setopt(h, CURLOPT_CONNECTTIMEOUT, connect)) != CURLE_OK ||
+	    (rc = api.easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->cap)) != CURLE_OK ||
+	    (rc = api.easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write)) != CURLE_OK ||
+	    (rc = api.easy_setopt(h, CURLOPT_WRITEDATA, s)) != CURLE_OK ||
+	    (rc = api.easy_setopt(h, CURLOPT_USERAGENT, "cpk-cardload")) != CURLE_OK)
 		return rc;
 	if (o != NULL && o->stop != NULL &&
-	    ((rc = curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)(uintptr_t)o->stop)) !=
-	    CURLE_OK || (rc = curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L)) != CURLE_OK))
+	    ((rc = api.easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress)) != CURLE_OK ||
+	    (rc = api.easy_setopt(h, CURLOPT_XFERINFODATA, (void *)(uintptr_t)o->stop)) !=
+	    CURLE_OK || (rc = api.easy_setopt(h, CURLOPT_NOPROGRESS, 0L)) != CURLE_OK))
 		return rc;
 	if (o != NULL && o->cacert != NULL)
-		rc = curl_easy_setopt(h, CURLOPT_CAINFO, o->cacert);
+		rc = api.easy_setopt(h, CURLOPT_CAINFO, o->cacert);
 	if (rc == CURLE_OK && o != NULL && o->client_cert != NULL &&
-	    ((rc = curl_easy_setopt(h, CURLOPT_SSLCERT, o->client_cert)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM")) != CURLE_OK ||
-	    (rc = curl_easy_setopt(h, CURLOPT_SSLKEY, o->client_key != NULL ? o->client_key :
+	    ((rc = api.easy_setopt(h, CURLOPT_SSLCERT, o->client_cert)) != CURLE_OK ||
+	    (rc = api.easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM")) != CURLE_OK ||
+	    (rc = api.easy_setopt(h, CURLOPT_SSLKEY, o->client_key != NULL ? o->client_key :
 	    o->client_cert)) != CURLE_OK))
 		return rc;
 	return rc;
@@ -218,17 +292,19 @@ cpk_fetch(const char *url, const struct cpk_fetch_opts *o, struct cpk_buf *out,
 		    shown);
 		goto out;
 	}
-	global = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-	if (!global || (h = curl_easy_init()) == NULL) {
+	if ((st = api_get(err)) != CPK_OK)
+		goto out;
+	global = api.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+	if (!global || (h = api.easy_init()) == NULL) {
 		st = cpk_error_set(err, CPK_ERR_NOMEM, "cannot set up the HTTPS client");
 		goto out;
 	}
 	if ((rc = set_options(h, url, o, &s, errbuf)) != CURLE_OK) {
 		st = cpk_error_set(err, CPK_ERR_UNSUPPORTED, "cannot set up the HTTPS client: %s",
-		    curl_easy_strerror(rc));
+		    api.easy_strerror(rc));
 		goto out;
 	}
-	rc = curl_easy_perform(h);
+	rc = api.easy_perform(h);
 	if (rc == CURLE_ABORTED_BY_CALLBACK && o != NULL && o->stop != NULL && *o->stop != 0) {
 		st = cpk_error_set(err, CPK_ERR_INTERRUPTED, "the download of '%s' was interrupted",
 		    shown);
@@ -252,9 +328,9 @@ out:
 	if (st != CPK_OK && out->len > s.start)
 		cpk_buf_truncate(out, out->len - s.start);
 	if (h != NULL)
-		curl_easy_cleanup(h);
+		api.easy_cleanup(h);
 	if (global)
-		curl_global_cleanup();
+		api.global_cleanup();
 	return st;
 }
 
@@ -273,14 +349,17 @@ cpk_fetch_client_new(const struct cpk_fetch_opts *o, struct cpk_fetch_client **o
     struct cpk_error *err)
 {
 	struct cpk_fetch_client *c;
+	cpk_status st;
 
 	*out = NULL;
+	if ((st = api_get(err)) != CPK_OK)
+		return st;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
 	if (o != NULL)
 		c->o = *o;
-	c->global = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-	if (!c->global || (c->h = curl_easy_init()) == NULL) {
+	c->global = api.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+	if (!c->global || (c->h = api.easy_init()) == NULL) {
 		cpk_fetch_client_free(&c);
 		return cpk_error_set(err, CPK_ERR_NOMEM, "cannot set up the HTTPS client");
 	}
@@ -296,10 +375,10 @@ cpk_fetch_client_free(struct cpk_fetch_client **cp)
 	if (c == NULL)
 		return;
 	if (c->h != NULL)
-		curl_easy_cleanup(c->h);
-	curl_slist_free_all(c->headers);
+		api.easy_cleanup(c->h);
+	api.slist_free_all(c->headers);
 	if (c->global)
-		curl_global_cleanup();
+		api.global_cleanup();
 	free(c);
 	*cp = NULL;
 }
@@ -326,24 +405,24 @@ cpk_fetch_post(struct cpk_fetch_client *c, const char *url, const char *ctype,
 	}
 	if (c->headers == NULL) {
 		snprintf(header, sizeof(header), "Content-Type: %s", ctype);
-		if ((l = curl_slist_append(NULL, header)) == NULL) {
+		if ((l = api.slist_append(NULL, header)) == NULL) {
 			st = cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
 			goto out;
 		}
 		c->headers = l;
 	}
 	if ((rc = set_options(c->h, url, &c->o, &s, c->errbuf)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(c->h, CURLOPT_FOLLOWLOCATION, 0L)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(c->h, CURLOPT_FAILONERROR, 0L)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(c->h, CURLOPT_COOKIEFILE, "")) != CURLE_OK ||
-	    (rc = curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, c->headers)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, (const char *)body)) != CURLE_OK) {
+	    (rc = api.easy_setopt(c->h, CURLOPT_FOLLOWLOCATION, 0L)) != CURLE_OK ||
+	    (rc = api.easy_setopt(c->h, CURLOPT_FAILONERROR, 0L)) != CURLE_OK ||
+	    (rc = api.easy_setopt(c->h, CURLOPT_COOKIEFILE, "")) != CURLE_OK ||
+	    (rc = api.easy_setopt(c->h, CURLOPT_HTTPHEADER, c->headers)) != CURLE_OK ||
+	    (rc = api.easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n)) != CURLE_OK ||
+	    (rc = api.easy_setopt(c->h, CURLOPT_POSTFIELDS, (const char *)body)) != CURLE_OK) {
 		st = cpk_error_set(err, CPK_ERR_UNSUPPORTED, "cannot set up the HTTPS client: %s",
-		    curl_easy_strerror(rc));
+		    api.easy_strerror(rc));
 		goto out;
 	}
-	rc = curl_easy_perform(c->h);
+	rc = api.easy_perform(c->h);
 	if (rc == CURLE_ABORTED_BY_CALLBACK && c->o.stop != NULL && *c->o.stop != 0) {
 		st = cpk_error_set(err, CPK_ERR_INTERRUPTED, "the request to '%s' was interrupted",
 		    shown);
@@ -362,7 +441,7 @@ cpk_fetch_post(struct cpk_fetch_client *c, const char *url, const char *ctype,
 		st = curl_failure(rc, c->h, "talking to", shown, c->errbuf, err);
 		goto out;
 	}
-	(void)curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, http);
+	(void)api.easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, http);
 	st = CPK_OK;
 out:
 	if (st != CPK_OK && out->len > s.start)

@@ -49,6 +49,12 @@ cl 1 "downloading 'HTTPS://127.0.0.1:1/x.cpk': could not connect" \
     --log "$T/https.log" --trust "$T/trust.pub" HTTPS://127.0.0.1:1/x.cpk
 cl 1 "downloading 'hTtPs://127.0.0.1:1/x.cpk'" \
     --log "$T/https.log" --trust "$T/trust.pub" hTtPs://127.0.0.1:1/x.cpk
+# libcurl is loaded only for an https:// URL: one that cannot be loaded
+# (here a file that is no library, first on the library path) fails that
+# download with a message saying so, and a local bundle never needs it.
+mkdir -p "$T/nocurl" && : >"$T/nocurl/libcurl.so.4" || fail "mkdir"
+expect 1 "https:// needs libcurl, which cannot be loaded ($T/nocurl/libcurl.so.4: file too short): install it (Debian: libcurl4)" \
+    env LD_LIBRARY_PATH="$T/nocurl" "$CARDLOAD" --log "$T/https.log" --trust "$T/trust.pub" https://127.0.0.1:1/x.cpk
 cl 2 "option '--json' takes no value" --json=1 x.cpk
 cl 2 "--sd wants an AID" identify --sd A0000001
 cl 2 "--sd wants an AID" identify --sd XYZ

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # cardload is keyless: it must never link the compiler library (keys,
 # secure channel, profiles) nor libyaml. Checks the built binary:
-#   - no libyaml among its shared libraries (readelf -d NEEDED);
+#   - no libyaml among its shared libraries (readelf -d NEEDED), nor libcurl
+#     (dlopen'd for https:// only);
 #   - no symbol defined by libcpk_compiler.a, and no yaml_* symbol at all;
 #   - no key-file writer (cpk_keyfile_encode: cardc keygen's, not the loader's);
 #   - libcrypto only for what verifying needs: every libcrypto function
@@ -25,6 +26,12 @@ if grep -i yaml "$t/needed" >&2; then
 	exit 1
 fi
 grep -q '^libpcsclite' "$t/needed" || { echo "FAIL: cardload does not link PC/SC?" >&2; exit 1; }
+# libcurl is loaded at run time for https:// only (loader/fetch.c): a local
+# bundle must not pay for it and the thirty-odd libraries it needs.
+if grep -i curl "$t/needed" >&2; then
+	echo "FAIL: cardload links libcurl (it is to be loaded with dlopen)" >&2
+	exit 1
+fi
 
 nm --defined-only -g "$compiler" 2>/dev/null | awk 'NF == 3 && $2 ~ /^[TDBR]$/ { print $3 }' |
     sort -u >"$t/compiler"

@@ -172,6 +172,16 @@ test_buf(void)
 	CHECK(b.data == NULL && b.len == 0 && b.cap == 0);
 	cpk_buf_free(&b);
 	cpk_buf_free(NULL);
+
+	/* A buffer of public bytes: released (no leak), empty and reusable after. */
+	CHECK_OK(cpk_buf_append(&b, "bundle", 6, &err));
+	cpk_buf_free_public(&b);
+	CHECK(b.data == NULL && b.len == 0 && b.cap == 0);
+	CHECK_OK(cpk_buf_append(&b, "again", 5, &err));
+	CHECK_MEM(b.data, b.len, "again", 5);
+	cpk_buf_free_public(&b);
+	cpk_buf_free_public(&b);
+	cpk_buf_free_public(NULL);
 }
 
 /* --- cursors --- */

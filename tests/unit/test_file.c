@@ -182,6 +182,67 @@ test_owner(const char *dir)
 	CHECK_OK(cpk_check_parent_owner("key folder", path, CPK_OWNER_CARD_KEYS, &err));
 }
 
+/*
+ * The two steps of cardc batch: a temporary file written and left open,
+ * then synced and renamed; the name only ever shows the whole file, and
+ * every failure removes the temporary file and says what failed.
+ */
+static void
+test_two_steps(const char *dir)
+{
+	char path[256], other[256], tmp[512], buf[16];
+	struct cpk_error err;
+	struct stat sb;
+	size_t before = entries(dir);
+	FILE *f;
+	size_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/two.bin", dir);
+	CHECK_OK(cpk_file_write_temp(path, (const uint8_t *)"bundle", 6, 0600, tmp, sizeof(tmp),
+	    &fd, &err));
+	CHECK(fd >= 0);
+	CHECK(stat(path, &sb) != 0);	/* not under its name yet */
+	CHECK(stat(tmp, &sb) == 0 && sb.st_size == 6 && (sb.st_mode & 0777) == 0600);
+	CHECK_OK(cpk_file_sync_rename(fd, tmp, path, &err));
+	CHECK(stat(tmp, &sb) != 0);
+	f = fopen(path, "rb");
+	n = f != NULL ? fread(buf, 1, sizeof(buf), f) : 0;
+	if (f != NULL)
+		fclose(f);
+	CHECK_MEM(buf, n, "bundle", 6);
+	CHECK(entries(dir) == before + 1);
+	CHECK_OK(cpk_fsync_dir(dir, &err));
+
+	/* The rename fails (its folder is gone): the temporary file is removed. */
+	CHECK_OK(cpk_file_write_temp(path, (const uint8_t *)"x", 1, 0600, tmp, sizeof(tmp), &fd,
+	    &err));
+	snprintf(other, sizeof(other), "%s/missing/two.bin", dir);
+	CHECK_STATUS(cpk_file_sync_rename(fd, tmp, other, &err), CPK_ERR_IO);
+	CHECK_MSG(&err, "cannot rename the temporary file to");
+	CHECK(stat(tmp, &sb) != 0);
+	/* The sync fails (not an open file): the temporary file is removed. */
+	CHECK_OK(cpk_file_write_temp(path, (const uint8_t *)"x", 1, 0600, tmp, sizeof(tmp), &fd,
+	    &err));
+	CHECK(close(fd) == 0);
+	CHECK_STATUS(cpk_file_sync_rename(fd, tmp, path, &err), CPK_ERR_IO);
+	CHECK_MSG(&err, "cannot sync");
+	CHECK(stat(tmp, &sb) != 0);
+	CHECK(entries(dir) == before + 1);
+	/* No folder to write in, no path, no folder to sync. */
+	CHECK_STATUS(cpk_file_write_temp(other, (const uint8_t *)"x", 1, 0600, tmp, sizeof(tmp),
+	    &fd, &err), CPK_ERR_IO);
+	CHECK_MSG(&err, "cannot create a temporary file like");
+	CHECK(fd == -1);
+	CHECK_STATUS(cpk_file_write_temp("", (const uint8_t *)"x", 1, 0600, tmp, sizeof(tmp), &fd,
+	    &err), CPK_ERR_ARG);
+	CHECK_MSG(&err, "bad output path ''");
+	snprintf(other, sizeof(other), "%s/missing", dir);
+	CHECK_STATUS(cpk_fsync_dir(other, &err), CPK_ERR_IO);
+	CHECK_MSG(&err, "cannot open directory");
+	CHECK(unlink(path) == 0);
+}
+
 int
 main(void)
 {
@@ -193,6 +254,7 @@ main(void)
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
+	test_two_steps(dir);
 	snprintf(path, sizeof(path), "%s/out.bin", dir);
 	CHECK_OK(cpk_file_replace(path, (const uint8_t *)"first", 5, 0600, &err));
 	CHECK_OK(cpk_file_replace(path, (const uint8_t *)"second", 6, 0640, &err));

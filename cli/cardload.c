@@ -7,6 +7,10 @@
  */
 #include "cardload.h"
 
+#include <stdio.h>
+
+#include <openssl/crypto.h>
+
 static const struct cli_command *const commands[] = {
 	&cardload_load_command,
 	&cardload_identify_command,
@@ -34,5 +38,18 @@ static const struct cli_program cardload = {
 int
 main(int argc, char *argv[])
 {
+	/*
+	 * cardload holds no key and uses OpenSSL's built-in default provider
+	 * only (Ed25519, SHA-256; libcurl's TLS for https and --server): the
+	 * OpenSSL configuration file (OPENSSL_CONF) is never read, so none of
+	 * its providers or settings load. This runs before any other OpenSSL
+	 * call, libcurl's initialization included, whose own request to load
+	 * the configuration is then a no-op. It also keeps the configuration
+	 * parser and whatever it loads out of cardload's memory.
+	 */
+	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1) {
+		fprintf(stderr, "cardload: FAILED: initializing OpenSSL\n");
+		return CLI_EXIT_ERROR;
+	}
 	return cli_main(&cardload, argc, argv);
 }

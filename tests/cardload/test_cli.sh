@@ -128,6 +128,22 @@ expect 1 "output '$T/id.fifo' is a FIFO, not a regular file: cpk replaces only r
     timeout -k 5 20 "$CARDLOAD" identify -o "$T/id.fifo"
 cl 1 "output '$T/null' is a character device, not a regular file" identify -o "$T/null"
 [ -c "$T/null" ] || fail "identify -o replaced the device node"
+# OPENSSL_CONF is never read (cardload(1), NOTES): a configuration whose
+# provider cannot load (with config_diagnostics, which makes that fatal)
+# changes nothing; were it read, hashing the trusted key would fail (exit 1).
+cat >"$T/openssl-bad.cnf" <<'EOF'
+config_diagnostics = 1
+openssl_conf = openssl_init
+[openssl_init]
+providers = provider_sect
+[provider_sect]
+cpk_no_such_provider = no_such_sect
+[no_such_sect]
+activate = 1
+EOF
+expect 3 "not a valid cpk bundle" \
+    env OPENSSL_CONF="$T/openssl-bad.cnf" "$CARDLOAD" --log "$T/conf.log" --trust "$T/trusted" \
+    "$T/zero.cpk"
 # A bundle from stdin (the test reads /dev/null): empty, refused.
 cl 3 "not a valid cpk bundle" --trust "$T/trusted" -
 # The golden bundle is signed by the test key: trusted folder without it.

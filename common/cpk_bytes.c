@@ -97,7 +97,15 @@ cpk_buf_reserve(struct cpk_buf *b, size_t extra, struct cpk_error *err)
 	need = b->len + extra;
 	if (need <= b->cap)
 		return CPK_OK;
-	ncap = b->cap < 64 ? 64 : b->cap;
+	/*
+	 * A first reservation (an empty buffer) is taken at its size: a buffer
+	 * sized before it is written (a script, a bundle's zip, a CAP's load
+	 * file) holds no slack. Growth after that doubles, as before.
+	 */
+	if (b->cap == 0)
+		ncap = need < 64 ? 64 : need;
+	else
+		ncap = b->cap;
 	while (ncap < need)
 		ncap = ncap > CPK_BUF_MAX / 2 ? CPK_BUF_MAX : ncap * 2;
 	/*

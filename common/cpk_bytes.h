@@ -40,7 +40,10 @@ void cpk_buf_free(struct cpk_buf *b);
 void cpk_buf_free_public(struct cpk_buf *b);
 /* Cleanse the contents and set the length to 0, keeping the storage. */
 void cpk_buf_reset(struct cpk_buf *b);
-/* Make room for at least `extra` more bytes (CPK_ERR_RANGE beyond CPK_BUF_MAX). */
+/*
+ * Make room for at least `extra` more bytes (CPK_ERR_RANGE beyond CPK_BUF_MAX):
+ * exactly that much (at least 64 bytes) in an empty buffer, else by doubling.
+ */
 cpk_status cpk_buf_reserve(struct cpk_buf *b, size_t extra, struct cpk_error *err);
 cpk_status cpk_buf_append(struct cpk_buf *b, const void *p, size_t n, struct cpk_error *err);
 cpk_status cpk_buf_append_byte(struct cpk_buf *b, uint8_t v, struct cpk_error *err);

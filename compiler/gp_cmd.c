@@ -167,7 +167,9 @@ gp_load_file(const uint8_t *lfdb, size_t n, struct cpk_buf *out, struct cpk_erro
 		    "load file data block of %zu bytes: the CAP format allows at most %zu "
 		    "(its eleven loaded components of at most 65535 bytes each)", n,
 		    (size_t)GP_LFDB_MAX);
-	if ((ret = cpk_buf_append_byte(out, 0xC4, err)) != CPK_OK ||
+	/* Tag C4, a BER length of at most 4 bytes, the block: one allocation. */
+	if ((ret = cpk_buf_reserve(out, 1 + 4 + n, err)) != CPK_OK ||
+	    (ret = cpk_buf_append_byte(out, 0xC4, err)) != CPK_OK ||
 	    (ret = cpk_ber_len_put(out, n, err)) != CPK_OK ||
 	    (ret = cpk_buf_append(out, lfdb, n, err)) != CPK_OK)
 		cpk_buf_reset(out);

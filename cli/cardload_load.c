@@ -1072,6 +1072,11 @@ cardload_load_run(const struct cardload_load_args *a)
 	(void)cardload_stop_start(abandon, NULL);
 	if (load_trust(&run, &trust) && read_bundle(&run, &bytes) &&
 	    open_bundle(&run, &bytes, trust)) {
+		/*
+		 * The opened bundle holds its entries and run.sha256 the file's
+		 * hash: the file's bytes (public) are not kept while streaming.
+		 */
+		cpk_buf_free_public(&bytes);
 		publish(&run);
 		stream(&run);
 	}

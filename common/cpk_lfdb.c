@@ -73,13 +73,15 @@ order_index(unsigned tag)
 
 /*
  * Is the block in the extended format? Its first component is the Header,
- * whose flags (info offset 6) tell, and whose size is always u2.
+ * whose size is always u2 and whose flags (info offset 6) tell, in CAP
+ * format 2.3 (offsets 4, 5); the flag in another format is refused by
+ * parse_header, after a walk in the compact format.
  */
 static bool
 peek_extended(const uint8_t *p, size_t n)
 {
 	return n > 9 && p[0] == CPK_CAP_HEADER && (((size_t)p[1] << 8) | p[2]) >= 7 &&
-	    (p[9] & CPK_CAP_ACC_EXTENDED) != 0;
+	    p[7] == 3 && p[8] == 2 && (p[9] & CPK_CAP_ACC_EXTENDED) != 0;
 }
 
 /*

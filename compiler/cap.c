@@ -30,12 +30,18 @@ static const uint8_t lfdb_order[] = {
 	CPK_CAP_REF_LOCATION, CPK_CAP_STATIC_RESOURCES, CPK_CAP_DESCRIPTOR,
 };
 
-/* Header: tag(1) size(2) magic(4) minor major flags: flags at offset 9. */
+/*
+ * Header: tag(1) size(2) magic(4) minor major flags: the extended format is
+ * flag 08 in CAP format 2.3 (the flag in another format is refused by
+ * cpk_lfdb_parse).
+ */
 static bool
 cap_is_extended(const struct cap_file *cap)
 {
-	return cap->comp[CPK_CAP_HEADER].len > 9 &&
-	    (cap->comp[CPK_CAP_HEADER].data[9] & CPK_CAP_ACC_EXTENDED) != 0;
+	const struct cpk_buf *h = &cap->comp[CPK_CAP_HEADER];
+
+	return h->len > 9 && h->data[7] == 3 && h->data[8] == 2 &&
+	    (h->data[9] & CPK_CAP_ACC_EXTENDED) != 0;
 }
 
 void

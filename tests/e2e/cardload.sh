@@ -1283,7 +1283,7 @@ test_https() {
 # Extended length (issue 14 item 2): a card whose ATR announces it is
 # identified with its largest command and response; profiles/large-load.yaml
 # (block-size: max, load-parameters: auto) loads a 512,000-byte load file,
-# an extended-format CAP (Java Card 3.1: its Method component in eight
+# an extended-format CAP (Java Card 3.1: its Method component in nine
 # blocks), in eight extended-length LOAD commands through pcscd and vpcd. The same card configured short-only
 # answers 6700 to the first extended LOAD; the same profile for a short-only
 # card record is refused by cardc compile with what the card takes.

@@ -1611,13 +1611,50 @@ test_cap_errors(void)
 	build_cap(&spec, &zip);
 	bad_cap(__LINE__, zip.data, zip.len, CPK_ERR_PARSE,
 	    "CAP 'x.cap' has no Header component (com/example/hello/javacard/Header.cap)");
-	/* 58. extended format */
+	/* 58. extended format: a u4 size that lies, a component too short for a u4
+	 * size, a component stored both as .cap and .capx */
 	hello_spec(&spec);
 	spec.extended = true;
 	build_cap(&spec, &zip);
-	bad_cap(__LINE__, zip.data, zip.len, CPK_ERR_UNSUPPORTED,
-	    "CAP 'x.cap' is an extended-format CAP file (Header flag 08, Java Card 3.1): cpk "
-	    "loads compact-format CAP files only; convert it in compact format");
+	cpk_error_clear(&err);
+	CHECK_OK(cap_open_buffer("good.cap", zip.data, zip.len, &good, &err));
+	method_len = good->comp[CPK_CAP_METHOD].len - 5;
+	CHECK_OK(cpk_buf_set(&hdr, good->comp[CPK_CAP_HEADER].data, good->comp[CPK_CAP_HEADER].len,
+	    NULL));
+	spec.malform = CAPGEN_MAL_BAD_SIZE;
+	spec.malform_tag = CAPGEN_METHOD;
+	build_cap(&spec, &zip);
+	snprintf(want, sizeof(want), "CAP 'x.cap': com/example/hello/javacard/Method.capx says "
+	    "its content is %zu bytes, but the file holds %zu", method_len + 1, method_len);
+	bad_cap(__LINE__, zip.data, zip.len, CPK_ERR_PARSE, want);
+	CHECK_OK(cpk_buf_set(&big, "\x07\x00\x00\x00", 4, NULL));
+	names[0] = "com/example/hello/javacard/Header.cap";
+	names[1] = "com/example/hello/javacard/Method.capx";
+	data[0] = &hdr;
+	data[1] = &big;
+	make_zip(&zip, names, data, 2);
+	bad_cap(__LINE__, zip.data, zip.len, CPK_ERR_PARSE,
+	    "CAP 'x.cap' has no Directory component (com/example/hello/javacard/Directory.cap)");
+	{
+		const char *n3[3] = { names[0], "com/example/hello/javacard/Method.cap", names[1] };
+		const struct cpk_buf *d3[3] = { &hdr, &good->comp[CPK_CAP_METHOD],
+			&good->comp[CPK_CAP_METHOD] };
+
+		make_zip(&zip, n3, d3, 3);
+		bad_cap(__LINE__, zip.data, zip.len, CPK_ERR_PARSE,
+		    "CAP 'x.cap': com/example/hello/javacard/Method.capx is stored twice (also as "
+		    "com/example/hello/javacard/Method.cap)");
+	}
+	cap_free(&good);
+	/* 58b. extended format: a Method component cut inside its u4 size */
+	hello_spec(&spec);
+	spec.extended = true;
+	spec.malform = CAPGEN_MAL_TRUNCATED;
+	spec.malform_tag = CAPGEN_METHOD;
+	build_cap(&spec, &zip);
+	cpk_error_clear(&err);
+	CHECK_STATUS(cap_open_buffer("x.cap", zip.data, zip.len, &good, &err), CPK_ERR_PARSE);
+	CHECK(good == NULL);
 	/* 59. a component whose size field lies */
 	hello_spec(&spec);
 	build_cap(&spec, &zip);
@@ -1730,6 +1767,28 @@ test_cap_valid(void)
 	/* From a file. */
 	CHECK_OK(cap_open_file(tpath("hello.cap"), &cap, &err));
 	CHECK(cap != NULL && cap->present[CPK_CAP_DESCRIPTOR]);
+	cap_free(&cap);
+	/* Extended format: a Method component over 64 KB (.capx, u4 size). */
+	hello_spec(&spec);
+	spec.extended = true;
+	spec.lfdb_size = 200000;
+	build_cap(&spec, &zip);
+	cpk_error_clear(&err);
+	if (!CHECK_OK(cap_open_buffer("big.cap", zip.data, zip.len, &cap, &err))) {
+		fprintf(stderr, "  %s\n", err.msg);
+		goto out;
+	}
+	/* Block 0, three filler blocks of 65535 bytes and one for the rest. */
+	CHECK(cap->info.extended && cap->info.method_blocks == 5 && cap->info.npackages == 1);
+	CHECK(cap->comp[CPK_CAP_METHOD].len > 65538);
+	CHECK_HEX(cap->info.pkg_aid, cap->info.pkg_aid_len, HELLO_PKG);
+	CHECK_OK(cap_build_lfdb(cap, true, &lfdb, NULL, &err));
+	CHECK(lfdb.len == 200000);
+	CHECK_OK(capgen_lfdb(&spec, true, &want, &err));
+	CHECK_MEM(lfdb.data, lfdb.len, want.data, want.len);
+	CHECK_OK(cap_build_lfdb(cap, false, &lfdb, NULL, &err));
+	CHECK_OK(capgen_lfdb(&spec, false, &want, &err));
+	CHECK_MEM(lfdb.data, lfdb.len, want.data, want.len);
 out:
 	cap_free(&cap);
 	cpk_buf_free(&zip);

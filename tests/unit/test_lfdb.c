@@ -641,6 +641,23 @@ test_extended_errors(void)
 	check_xpkg(&k, CPK_ERR_PARSE, "Applet component: truncated at applet 1 of 1", __LINE__);
 }
 
+/* Replace b from mstart on with Method component m and tail; check the refusal. */
+static void
+splice_method(struct cpk_buf *b, size_t mstart, const struct cpk_buf *m,
+    const struct cpk_buf *tail, const char *needle, int line)
+{
+	struct cpk_error err;
+
+	cpk_buf_truncate(b, b->len - mstart);
+	x_put(b, CPK_CAP_METHOD, m->data, m->len);
+	if (cpk_buf_append(b, tail->data, tail->len, NULL) != CPK_OK)
+		abort();
+	cpk_error_clear(&err);
+	test_check_status(cpk_lfdb_parse(b->data, b->len, &info, &err), CPK_ERR_PARSE, "splice",
+	    __FILE__, line);
+	test_check_msg(&err, needle, __FILE__, line);
+}
+
 /* A block over 65535 bytes and the Directory's u4 sizes, built in memory. */
 static void
 test_extended_big_block(void)
@@ -665,22 +682,12 @@ test_extended_big_block(void)
 	mstart = info.comp[CPK_CAP_METHOD].offset;
 	CHECK(cpk_buf_append(&tail, b.data + mstart + 5 + 15, b.len - mstart - 5 - 15, NULL) ==
 	    CPK_OK);
-	cpk_buf_truncate(&b, b.len - mstart);
-	x_put(&b, CPK_CAP_METHOD, m.data, m.len);
-	CHECK(cpk_buf_append(&b, tail.data, tail.len, NULL) == CPK_OK);
-	cpk_error_clear(&err);
-	CHECK_STATUS(cpk_lfdb_parse(b.data, b.len, &info, &err), CPK_ERR_PARSE);
-	test_check_msg(&err, "extended Method component: block 0 holds 65536 bytes (at most "
-	    "65535)", __FILE__, __LINE__);
+	splice_method(&b, mstart, &m, &tail, "extended Method component: block 0 holds 65536 "
+	    "bytes (at most 65535)", __LINE__);
 	/* One byte less in block 0: then the Directory's u4 Method size disagrees. */
 	cpk_put_u32be(m.data + 5, 9 + 65535);
-	cpk_buf_truncate(&b, b.len - mstart);
-	x_put(&b, CPK_CAP_METHOD, m.data, m.len);
-	CHECK(cpk_buf_append(&b, tail.data, tail.len, NULL) == CPK_OK);
-	cpk_error_clear(&err);
-	CHECK_STATUS(cpk_lfdb_parse(b.data, b.len, &info, &err), CPK_ERR_PARSE);
-	test_check_msg(&err, "Directory component lists 15 bytes for the Method component, which "
-	    "has 65548", __FILE__, __LINE__);
+	splice_method(&b, mstart, &m, &tail, "Directory component lists 15 bytes for the Method "
+	    "component, which has 65548", __LINE__);
 	cpk_buf_free(&b);
 	cpk_buf_free(&m);
 	cpk_buf_free(&tail);

@@ -236,11 +236,13 @@ take_entry(struct cap_file *cap, zip_t *za, zip_uint64_t idx, size_t *total,
 		return cpk_error_set(err, CPK_ERR_RANGE,
 		    "CAP '%s': %s is %llu bytes, more than the limit of %zu for one component",
 		    cap->name, st.name, (unsigned long long)st.size, CAP_COMPONENT_MAX);
-	if (*total + st.size > CAP_LFDB_MAX)
+	/* StaticResources counts only in an extended CAP: cap_build_lfdb checks the total. */
+	if (tag != CPK_CAP_STATIC_RESOURCES && *total + st.size > CAP_LFDB_MAX)
 		return cpk_error_set(err, CPK_ERR_RANGE,
 		    "CAP '%s': the components add up to more than the limit of %zu bytes",
 		    cap->name, CAP_LFDB_MAX);
-	*total += (size_t)st.size;
+	if (tag != CPK_CAP_STATIC_RESOURCES)
+		*total += (size_t)st.size;
 	if ((ret = read_entry(cap->name, za, idx, st.name, st.size, &cap->comp[tag], err)) != CPK_OK)
 		return ret;
 	if ((cap->ename[tag] = strdup(st.name)) == NULL)

@@ -1734,6 +1734,68 @@ test_cap_errors(void)
 	cpk_buf_free(&hdr);
 }
 
+/*
+ * The components of a capgen CAP plus a StaticResources.capx entry: dropped
+ * from a compact CAP (as before CAP 2.3), loaded from an extended one, where
+ * the Directory must list its size.
+ */
+static void
+test_cap_static_resources(void)
+{
+	static const uint8_t sr[] = { 0x0D, 0x00, 0x00, 0x00, 0x02, 0xAB, 0xCD };
+	struct capgen_spec spec;
+	struct cpk_buf zip = CPK_BUF_INIT, lfdb = CPK_BUF_INIT, want = CPK_BUF_INIT;
+	struct cpk_buf srb = { .data = (uint8_t *)sr, .len = sizeof(sr) };
+	const char *names[CPK_CAP_TAG_MAX + 1];
+	const struct cpk_buf *data[CPK_CAP_TAG_MAX + 1];
+	char paths[CPK_CAP_TAG_MAX + 1][96];
+	struct cap_file *cap = NULL, *with = NULL;
+	struct cpk_error err;
+	unsigned tag;
+	size_t n;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		hello_spec(&spec);
+		spec.extended = pass == 1;
+		build_cap(&spec, &zip);
+		cpk_error_clear(&err);
+		if (!CHECK_OK(cap_open_buffer("good.cap", zip.data, zip.len, &cap, &err)))
+			break;
+		for (n = 0, tag = 1; tag <= CPK_CAP_TAG_MAX; tag++) {
+			if (!cap->present[tag])
+				continue;
+			snprintf(paths[n], sizeof(paths[n]), "com/example/hello/javacard/%s.cap",
+			    cpk_cap_component_name(tag));
+			names[n] = paths[n];
+			data[n++] = &cap->comp[tag];
+		}
+		names[n] = "com/example/hello/javacard/StaticResources.capx";
+		data[n++] = &srb;
+		make_zip(&zip, names, data, n);
+		cpk_error_clear(&err);
+		if (pass == 0) {
+			CHECK_OK(cap_open_buffer("sr.cap", zip.data, zip.len, &with, &err));
+			CHECK(with != NULL && !with->present[CPK_CAP_STATIC_RESOURCES]);
+			if (with != NULL) {
+				CHECK_OK(cap_build_lfdb(with, true, &lfdb, NULL, &err));
+				CHECK_OK(cap_build_lfdb(cap, true, &want, NULL, &err));
+				CHECK_MEM(lfdb.data, lfdb.len, want.data, want.len);
+			}
+		} else {
+			CHECK_STATUS(cap_open_buffer("sr.cap", zip.data, zip.len, &with, &err),
+			    CPK_ERR_PARSE);
+			CHECK_STR(err.msg, "CAP 'sr.cap': load file data block: Directory component "
+			    "lists 0 bytes for the StaticResources component, which has 2");
+		}
+		cap_free(&with);
+		cap_free(&cap);
+	}
+	cpk_buf_free(&zip);
+	cpk_buf_free(&lfdb);
+	cpk_buf_free(&want);
+}
+
 static void
 test_cap_valid(void)
 {
@@ -2098,6 +2160,7 @@ main(int argc, char **argv)
 	test_ownership();
 	test_keyset_valid();
 	test_cap_errors();
+	test_cap_static_resources();
 	test_cap_valid();
 	test_render();
 	test_block_max();

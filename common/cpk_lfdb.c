@@ -13,6 +13,13 @@
 /* Directory info starts with u2 component_sizes[11 or 12]; tags 1..11 are
  * at the same place in every CAP format. */
 #define DIRECTORY_CHECKED 11
+/* Extended Directory: 13 component sizes, 4 of them u4 (Method, RefLocation,
+ * Descriptor, Debug), then the u4 StaticResources size. */
+#define DIRECTORY_EXT_SIZES 36
+/* ... then static_field_size (6), import_count, applet_count, the Method
+ * block count. */
+#define DIRECTORY_EXT_BLOCKS (DIRECTORY_EXT_SIZES + 6 + 2)
+#define METHOD_BLOCK_MAX 65535u
 
 static const char *const component_names[CPK_CAP_TAG_MAX + 1] = {
 	[CPK_CAP_HEADER] = "Header",
@@ -27,13 +34,14 @@ static const char *const component_names[CPK_CAP_TAG_MAX + 1] = {
 	[CPK_CAP_EXPORT] = "Export",
 	[CPK_CAP_DESCRIPTOR] = "Descriptor",
 	[CPK_CAP_DEBUG] = "Debug",
+	[CPK_CAP_STATIC_RESOURCES] = "StaticResources",
 };
 
-/* The reference load order (JCVM 6.2); Debug is never loaded. */
+/* The reference load order (JCVM 6.2, 3.1: 6.3); Debug is never loaded. */
 static const uint8_t load_order[] = {
 	CPK_CAP_HEADER, CPK_CAP_DIRECTORY, CPK_CAP_IMPORT, CPK_CAP_APPLET, CPK_CAP_CLASS,
 	CPK_CAP_METHOD, CPK_CAP_STATIC_FIELD, CPK_CAP_EXPORT, CPK_CAP_CONSTANT_POOL,
-	CPK_CAP_REF_LOCATION, CPK_CAP_DESCRIPTOR,
+	CPK_CAP_REF_LOCATION, CPK_CAP_STATIC_RESOURCES, CPK_CAP_DESCRIPTOR,
 };
 
 /* Every CAP file has these; Applet and Export are optional, Descriptor is
@@ -63,6 +71,31 @@ order_index(unsigned tag)
 	return -1;
 }
 
+/*
+ * Is the block in the extended format? Its first component is the Header,
+ * whose size is always u2 and whose flags (info offset 6) tell, in CAP
+ * format 2.3 (offsets 4, 5); the flag in another format is refused by
+ * parse_header, after a walk in the compact format.
+ */
+static bool
+peek_extended(const uint8_t *p, size_t n)
+{
+	return n > 9 && p[0] == CPK_CAP_HEADER && (((size_t)p[1] << 8) | p[2]) >= 7 &&
+	    p[7] == 3 && p[8] == 2 && (p[9] & CPK_CAP_ACC_EXTENDED) != 0;
+}
+
+/*
+ * Components whose size is a u4 in the extended format (JCVM 3.1 6.2; Debug
+ * too, but it is never loaded). StaticResources is loaded from extended CAP
+ * files only: a compact block refuses tag 13 as before CAP 2.3.
+ */
+static bool
+u4_sized(bool extended, unsigned tag)
+{
+	return extended && (tag == CPK_CAP_METHOD || tag == CPK_CAP_REF_LOCATION ||
+	    tag == CPK_CAP_DESCRIPTOR || tag == CPK_CAP_STATIC_RESOURCES);
+}
+
 /* Walk the components: tags, sizes, duplicates, order, truncation. */
 static cpk_status
 walk_components(const uint8_t *p, size_t n, struct cpk_lfdb_info *out, struct cpk_error *err)
@@ -70,8 +103,9 @@ walk_components(const uint8_t *p, size_t n, struct cpk_lfdb_info *out, struct cp
 	struct cpk_cursor c;
 	const uint8_t *info;
 	uint8_t tag;
-	uint16_t size;
-	size_t off, i;
+	uint16_t size16;
+	uint32_t size;
+	size_t off, i, hdr;
 	int pos, last = -1;
 	unsigned last_tag = 0;
 	cpk_status st = CPK_ERR_PARSE;
@@ -86,16 +120,30 @@ walk_components(const uint8_t *p, size_t n, struct cpk_lfdb_info *out, struct cp
 			goto out;
 		}
 		(void)cpk_cursor_u8(&c, &tag);
-		(void)cpk_cursor_u16be(&c, &size);
+		hdr = 3;
+		if (u4_sized(out->extended, tag)) {
+			hdr = 5;
+			if (!cpk_cursor_u32be(&c, &size)) {
+				st = cpk_error_set(err, CPK_ERR_PARSE,
+				    "truncated component at offset %zu: %zu of the 5 bytes of tag "
+				    "and size", off, cpk_cursor_left(&c) + 1);
+				goto out;
+			}
+		} else {
+			(void)cpk_cursor_u16be(&c, &size16);
+			size = size16;
+		}
 		if (tag == CPK_CAP_DEBUG) {
 			st = cpk_error_set(err, CPK_ERR_PARSE,
 			    "Debug component (tag 12) at offset %zu: the Debug component is never loaded",
 			    off);
 			goto out;
 		}
-		if (tag == 0 || tag > CPK_CAP_TAG_MAX) {
+		if (tag == 0 || tag > CPK_CAP_TAG_MAX ||
+		    (tag == CPK_CAP_STATIC_RESOURCES && !out->extended)) {
 			st = cpk_error_set(err, CPK_ERR_PARSE,
-			    "unknown component tag %u at offset %zu (expected 1-11)", tag, off);
+			    "unknown component tag %u at offset %zu (expected 1-11%s)", tag, off,
+			    out->extended ? " or 13" : "");
 			goto out;
 		}
 		if (out->comp[tag].present) {
@@ -122,6 +170,7 @@ walk_components(const uint8_t *p, size_t n, struct cpk_lfdb_info *out, struct cp
 		out->comp[tag].present = true;
 		out->comp[tag].offset = off;
 		out->comp[tag].size = size;
+		out->comp[tag].hdr = hdr;
 		last = pos;
 		last_tag = tag;
 	}
@@ -141,7 +190,54 @@ out:
 static const uint8_t *
 component_info(const uint8_t *p, const struct cpk_lfdb_info *out, unsigned tag)
 {
-	return p + out->comp[tag].offset + 3;
+	return p + out->comp[tag].offset + out->comp[tag].hdr;
+}
+
+/*
+ * The extended Header after the CAP AID: u1 package count, then each
+ * package's package_info (minor, major, AID length, AID), then each
+ * package's package_name_info (u1 length, name).
+ */
+static cpk_status
+parse_header_packages(const uint8_t *q, size_t n, struct cpk_lfdb_info *out,
+    struct cpk_error *err)
+{
+	struct cpk_cursor c;
+	uint8_t count, len;
+	size_t i;
+
+	cpk_cursor_init(&c, q, n);
+	if (!cpk_cursor_u8(&c, &count))
+		return cpk_error_set(err, CPK_ERR_PARSE,
+		    "extended Header component ends before its package count");
+	if (count == 0)
+		return cpk_error_set(err, CPK_ERR_PARSE,
+		    "extended Header component lists no package");
+	for (i = 0; i < count; i++) {
+		if (!cpk_cursor_skip(&c, 2) || !cpk_cursor_u8(&c, &len))
+			return cpk_error_set(err, CPK_ERR_PARSE,
+			    "extended Header component: package %zu of %u is truncated", i + 1,
+			    count);
+		if (len < CPK_AID_MIN || len > CPK_AID_MAX)
+			return cpk_error_set(err, CPK_ERR_PARSE,
+			    "extended Header component: package %zu has an AID of %u bytes "
+			    "(expected %d-%d)", i + 1, len, CPK_AID_MIN, CPK_AID_MAX);
+		if (!cpk_cursor_skip(&c, len))
+			return cpk_error_set(err, CPK_ERR_PARSE,
+			    "extended Header component: package %zu of %u is truncated", i + 1,
+			    count);
+	}
+	for (i = 0; i < count; i++)
+		if (!cpk_cursor_u8(&c, &len) || !cpk_cursor_skip(&c, len))
+			return cpk_error_set(err, CPK_ERR_PARSE,
+			    "extended Header component: the name of package %zu of %u is truncated",
+			    i + 1, count);
+	if (cpk_cursor_left(&c) != 0)
+		return cpk_error_set(err, CPK_ERR_PARSE,
+		    "extended Header component: %zu unexpected bytes after the package names",
+		    cpk_cursor_left(&c));
+	out->npackages = count;
+	return CPK_OK;
 }
 
 static cpk_status
@@ -149,6 +245,7 @@ parse_header(const uint8_t *p, struct cpk_lfdb_info *out, struct cpk_error *err)
 {
 	const uint8_t *h = component_info(p, out, CPK_CAP_HEADER);
 	size_t size = out->comp[CPK_CAP_HEADER].size, rest;
+	const char *what = out->extended ? "CAP" : "package";
 	uint32_t magic;
 	cpk_status st = CPK_ERR_PARSE;
 
@@ -175,32 +272,40 @@ parse_header(const uint8_t *p, struct cpk_lfdb_info *out, struct cpk_error *err)
 		    out->cap_major, out->cap_minor);
 		goto out;
 	}
-	if (out->flags & CPK_CAP_ACC_EXTENDED) {
+	if ((out->flags & CPK_CAP_ACC_EXTENDED) && out->cap_minor != 3) {
 		st = cpk_error_set(err, CPK_ERR_UNSUPPORTED,
-		    "extended-format CAP (Header flag 08) is not supported; "
-		    "convert the package to the compact format");
+		    "extended-format CAP (Header flag 08) in CAP format %u.%u: the extended "
+		    "format is CAP format 2.3", out->cap_major, out->cap_minor);
 		goto out;
 	}
-	if (out->flags & ~(CPK_CAP_ACC_INT | CPK_CAP_ACC_EXPORT | CPK_CAP_ACC_APPLET)) {
+	if (out->flags & ~(CPK_CAP_ACC_INT | CPK_CAP_ACC_EXPORT | CPK_CAP_ACC_APPLET |
+	    CPK_CAP_ACC_EXTENDED)) {
 		st = cpk_error_set(err, CPK_ERR_PARSE,
 		    "Header component: flags %02X has unknown bits %02X", out->flags,
-		    out->flags & ~(CPK_CAP_ACC_INT | CPK_CAP_ACC_EXPORT | CPK_CAP_ACC_APPLET) & 0xFF);
+		    out->flags & ~(CPK_CAP_ACC_INT | CPK_CAP_ACC_EXPORT | CPK_CAP_ACC_APPLET |
+		    CPK_CAP_ACC_EXTENDED) & 0xFF);
 		goto out;
 	}
 	out->pkg_aid_len = h[9];
 	if (out->pkg_aid_len < CPK_AID_MIN || out->pkg_aid_len > CPK_AID_MAX) {
 		st = cpk_error_set(err, CPK_ERR_PARSE,
-		    "Header component: package AID length %zu (expected %d-%d)", out->pkg_aid_len,
-		    CPK_AID_MIN, CPK_AID_MAX);
+		    "Header component: %s AID length %zu (expected %d-%d)", what,
+		    out->pkg_aid_len, CPK_AID_MIN, CPK_AID_MAX);
 		goto out;
 	}
 	if (size < HEADER_FIXED + out->pkg_aid_len) {
 		st = cpk_error_set(err, CPK_ERR_PARSE,
-		    "Header component of %zu bytes ends inside the %zu-byte package AID", size,
-		    out->pkg_aid_len);
+		    "Header component of %zu bytes ends inside the %zu-byte %s AID", size,
+		    out->pkg_aid_len, what);
 		goto out;
 	}
 	memcpy(out->pkg_aid, h + HEADER_FIXED, out->pkg_aid_len);
+	if (out->extended) {
+		st = parse_header_packages(h + HEADER_FIXED + out->pkg_aid_len,
+		    size - HEADER_FIXED - out->pkg_aid_len, out, err);
+		goto out;
+	}
+	out->npackages = 1;
 	/* CAP 2.2 and later may end with package_name_info (u1 length, name). */
 	rest = size - HEADER_FIXED - out->pkg_aid_len;
 	if (rest > 0 && (out->cap_minor < 2 || rest != 1u + h[HEADER_FIXED + out->pkg_aid_len])) {
@@ -213,6 +318,102 @@ out:
 	return st;
 }
 
+/*
+ * The extended Method component: u1 block count, u4 block offsets, blocks
+ * of at most 65535 bytes each. The offsets must rise within the component;
+ * the gap between two of them is a block's size.
+ */
+static cpk_status
+parse_method_blocks(const uint8_t *p, struct cpk_lfdb_info *out, struct cpk_error *err)
+{
+	struct cpk_cursor c;
+	size_t size = out->comp[CPK_CAP_METHOD].size, i;
+	uint32_t off, prev = 0;
+	uint8_t count;
+
+	cpk_cursor_init(&c, component_info(p, out, CPK_CAP_METHOD), size);
+	if (!cpk_cursor_u8(&c, &count))
+		return cpk_error_set(err, CPK_ERR_PARSE,
+		    "extended Method component is empty (no block count)");
+	if (count > CPK_CAP_METHOD_BLOCKS_MAX)
+		return cpk_error_set(err, CPK_ERR_PARSE,
+		    "extended Method component: %u blocks (at most %d)", count,
+		    CPK_CAP_METHOD_BLOCKS_MAX);
+	if (cpk_cursor_left(&c) < 4u * count)
+		return cpk_error_set(err, CPK_ERR_PARSE,
+		    "extended Method component of %zu bytes ends inside its %u block offsets",
+		    size, count);
+	for (i = 0; i < count; i++) {
+		(void)cpk_cursor_u32be(&c, &off);
+		if (off >= size)
+			return cpk_error_set(err, CPK_ERR_PARSE,
+			    "extended Method component: block %zu starts at offset %u, beyond its "
+			    "%zu bytes", i, (unsigned)off, size);
+		if (i > 0 && off <= prev)
+			return cpk_error_set(err, CPK_ERR_PARSE,
+			    "extended Method component: block %zu starts at offset %u, not after "
+			    "block %zu (offset %u)", i, (unsigned)off, i - 1, (unsigned)prev);
+		if (i > 0 && off - prev > METHOD_BLOCK_MAX)
+			return cpk_error_set(err, CPK_ERR_PARSE,
+			    "extended Method component: block %zu holds %u bytes (at most %u)",
+			    i - 1, (unsigned)(off - prev), METHOD_BLOCK_MAX);
+		prev = off;
+	}
+	out->method_blocks = count;
+	return CPK_OK;
+}
+
+/* A component size listed in the Directory, u2 or u4 at d[*pos]. */
+static size_t
+directory_size(const uint8_t *d, size_t *pos, bool wide)
+{
+	size_t v;
+
+	if (wide) {
+		v = ((size_t)d[*pos] << 24) | ((size_t)d[*pos + 1] << 16) |
+		    ((size_t)d[*pos + 2] << 8) | d[*pos + 3];
+		*pos += 4;
+	} else {
+		v = ((size_t)d[*pos] << 8) | d[*pos + 1];
+		*pos += 2;
+	}
+	return v;
+}
+
+/*
+ * The extended Directory (JCVM 3.1 6.5): component sizes of tags 1-12 (u4
+ * for Method, RefLocation, Descriptor and Debug), the u4 StaticResources
+ * size, static_field_size, import_count, applet_count, then the count of
+ * Method blocks.
+ */
+static cpk_status
+check_directory_extended(const uint8_t *p, struct cpk_lfdb_info *out, struct cpk_error *err)
+{
+	const uint8_t *d = component_info(p, out, CPK_CAP_DIRECTORY);
+	size_t size = out->comp[CPK_CAP_DIRECTORY].size, listed, pos = 0;
+	unsigned tag;
+
+	if (size < DIRECTORY_EXT_BLOCKS + 1)
+		return cpk_error_set(err, CPK_ERR_PARSE,
+		    "extended Directory component of %zu bytes ends before its Method block count "
+		    "(%d bytes of component sizes, static field sizes and counts come first)", size,
+		    DIRECTORY_EXT_BLOCKS);
+	for (tag = 1; tag <= CPK_CAP_TAG_MAX; tag++) {
+		listed = directory_size(d, &pos, tag == CPK_CAP_DEBUG || u4_sized(true, tag));
+		if (out->comp[tag].present && listed != out->comp[tag].size)
+			return cpk_error_set(err, CPK_ERR_PARSE,
+			    "Directory component lists %zu bytes for the %s component, which has %zu",
+			    listed, cpk_cap_component_name(tag), out->comp[tag].size);
+	}
+	out->static_image = ((size_t)d[pos] << 8) | d[pos + 1];
+	out->static_arrays = ((size_t)d[pos + 4] << 8) | d[pos + 5];
+	if (d[DIRECTORY_EXT_BLOCKS] != out->method_blocks)
+		return cpk_error_set(err, CPK_ERR_PARSE,
+		    "Directory component counts %u Method blocks, the Method component has %zu",
+		    d[DIRECTORY_EXT_BLOCKS], out->method_blocks);
+	return CPK_OK;
+}
+
 static cpk_status
 check_directory(const uint8_t *p, struct cpk_lfdb_info *out, struct cpk_error *err)
 {
@@ -221,6 +422,8 @@ check_directory(const uint8_t *p, struct cpk_lfdb_info *out, struct cpk_error *e
 	unsigned tag;
 	cpk_status st = CPK_ERR_PARSE;
 
+	if (out->extended)
+		return check_directory_extended(p, out, err);
 	if (size < 2 * DIRECTORY_CHECKED) {
 		st = cpk_error_set(err, CPK_ERR_PARSE,
 		    "Directory component of %zu bytes is too short for its component sizes", size);
@@ -281,13 +484,27 @@ parse_applets(const uint8_t *p, struct cpk_lfdb_info *out, struct cpk_error *err
 			    i + 1, len, CPK_AID_MIN, CPK_AID_MAX);
 			goto out;
 		}
-		if (!cpk_cursor_copy(&c, a->aid, len) || !cpk_cursor_u16be(&c, &a->install_method)) {
+		if (!cpk_cursor_copy(&c, a->aid, len) ||
+		    (out->extended && !cpk_cursor_u8(&c, &a->install_block)) ||
+		    !cpk_cursor_u16be(&c, &a->install_method)) {
 			st = cpk_error_set(err, CPK_ERR_PARSE,
 			    "Applet component: truncated at applet %zu of %u", i + 1, count);
 			goto out;
 		}
 		a->aid_len = len;
-		if (memcmp(a->aid, out->pkg_aid, 5) != 0) {
+		if (out->extended && a->install_block >= out->method_blocks) {
+			st = cpk_error_set(err, CPK_ERR_PARSE,
+			    "Applet component: applet %zu installs from Method block %u, but the "
+			    "Method component has %zu", i + 1, a->install_block, out->method_blocks);
+			goto out;
+		}
+		/* Extended: the applets share one RID (JCVM 3.1 6.6), the CAP AID's or not. */
+		if (out->extended && memcmp(a->aid, out->applets[0].aid, 5) != 0) {
+			st = cpk_error_set(err, CPK_ERR_PARSE,
+			    "Applet component: applet %zu does not share the RID of applet 1", i + 1);
+			goto out;
+		}
+		if (!out->extended && memcmp(a->aid, out->pkg_aid, 5) != 0) {
 			st = cpk_error_set(err, CPK_ERR_PARSE,
 			    "Applet component: applet %zu does not share the package's RID", i + 1);
 			goto out;
@@ -346,8 +563,10 @@ cpk_lfdb_parse(const uint8_t *p, size_t n, struct cpk_lfdb_info *out, struct cpk
 		st = cpk_error_set(err, CPK_ERR_PARSE, "empty (no component)");
 		goto out;
 	}
+	out->extended = peek_extended(p, n);
 	if ((st = walk_components(p, n, out, err)) != CPK_OK ||
 	    (st = parse_header(p, out, err)) != CPK_OK ||
+	    (out->extended && (st = parse_method_blocks(p, out, err)) != CPK_OK) ||
 	    (st = check_directory(p, out, err)) != CPK_OK)
 		goto out;
 	if (out->comp[CPK_CAP_APPLET].present && (st = parse_applets(p, out, err)) != CPK_OK)

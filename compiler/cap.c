@@ -20,12 +20,29 @@ static const uint8_t required_tags[] = {
 	CPK_CAP_STATIC_FIELD, CPK_CAP_CONSTANT_POOL, CPK_CAP_REF_LOCATION,
 };
 
-/* The LFDB order of PROTOCOLS.md; Descriptor last and optional. */
+/*
+ * The LFDB order of PROTOCOLS.md; Descriptor last and optional.
+ * StaticResources (JCVM 3.1) is loaded from extended-format CAP files only.
+ */
 static const uint8_t lfdb_order[] = {
 	CPK_CAP_HEADER, CPK_CAP_DIRECTORY, CPK_CAP_IMPORT, CPK_CAP_APPLET, CPK_CAP_CLASS,
 	CPK_CAP_METHOD, CPK_CAP_STATIC_FIELD, CPK_CAP_EXPORT, CPK_CAP_CONSTANT_POOL,
-	CPK_CAP_REF_LOCATION, CPK_CAP_DESCRIPTOR,
+	CPK_CAP_REF_LOCATION, CPK_CAP_STATIC_RESOURCES, CPK_CAP_DESCRIPTOR,
 };
+
+/*
+ * Header: tag(1) size(2) magic(4) minor major flags: the extended format is
+ * flag 08 in CAP format 2.3 (the flag in another format is refused by
+ * cpk_lfdb_parse).
+ */
+static bool
+cap_is_extended(const struct cap_file *cap)
+{
+	const struct cpk_buf *h = &cap->comp[CPK_CAP_HEADER];
+
+	return h->len > 9 && h->data[7] == 3 && h->data[8] == 2 &&
+	    (h->data[9] & CPK_CAP_ACC_EXTENDED) != 0;
+}
 
 void
 cap_free(struct cap_file **cap)
@@ -34,8 +51,10 @@ cap_free(struct cap_file **cap)
 
 	if (cap == NULL || *cap == NULL)
 		return;
-	for (i = 0; i <= CPK_CAP_TAG_MAX; i++)
+	for (i = 0; i <= CPK_CAP_TAG_MAX; i++) {
 		cpk_buf_free(&(*cap)->comp[i]);
+		free((*cap)->ename[i]);
+	}
 	free((*cap)->name);
 	free((*cap)->package_path);
 	free(*cap);
@@ -44,21 +63,26 @@ cap_free(struct cap_file **cap)
 
 /*
  * Which component an entry name holds: its tag, 0 if the entry is not a
- * component file (<dir>/javacard/<Name>.cap). *pkg_len receives the length
- * of the package path prefix.
+ * component file (<dir>/javacard/<Name>.cap, or .capx as JCVM 3.1 names the
+ * extended-format components). *pkg_len receives the length of the package
+ * path prefix.
  */
 static unsigned
 entry_component(const char *name, size_t *pkg_len)
 {
 	const char *slash = strrchr(name, '/'), *base, *dirend;
-	size_t blen;
+	size_t blen, ext;
 	unsigned tag;
 
 	if (slash == NULL)
 		return 0;
 	base = slash + 1;
 	blen = strlen(base);
-	if (blen <= 4 || strcmp(base + blen - 4, ".cap") != 0)
+	if (blen > 4 && strcmp(base + blen - 4, ".cap") == 0)
+		ext = 4;
+	else if (blen > 5 && strcmp(base + blen - 5, ".capx") == 0)
+		ext = 5;
+	else
 		return 0;
 	/* The directory must be "javacard" or end in "/javacard". */
 	dirend = slash;
@@ -70,7 +94,7 @@ entry_component(const char *name, size_t *pkg_len)
 	for (tag = 1; tag <= CPK_CAP_TAG_MAX; tag++) {
 		const char *cn = cpk_cap_component_name(tag);
 
-		if (strlen(cn) == blen - 4 && memcmp(cn, base, blen - 4) == 0)
+		if (strlen(cn) == blen - ext && memcmp(cn, base, blen - ext) == 0)
 			return tag;
 	}
 	return 0;
@@ -117,25 +141,63 @@ out:
 	return ret;
 }
 
-/* The component's own tag and u2 size must agree with its file. */
+/*
+ * The component's own tag and size must agree with its file: a u2 size, or a
+ * u4 one for the components the extended format widens (wide).
+ */
 static cpk_status
 check_component(const char *capname, const char *ename, unsigned tag, const struct cpk_buf *b,
-    struct cpk_error *err)
+    bool wide, struct cpk_error *err)
 {
-	size_t declared;
+	size_t declared, hdr = wide ? 5 : 3;
 
-	if (b->len < 3)
+	if (b->len < hdr)
 		return cpk_error_set(err, CPK_ERR_PARSE,
-		    "CAP '%s': %s is %zu bytes, too short for a component", capname, ename, b->len);
+		    "CAP '%s': %s is %zu bytes, too short for a component%s", capname, ename, b->len,
+		    wide ? " with a u4 size" : "");
 	if (b->data[0] != tag)
 		return cpk_error_set(err, CPK_ERR_PARSE,
 		    "CAP '%s': %s starts with tag %u, expected %u (%s)", capname, ename, b->data[0],
 		    tag, cpk_cap_component_name(tag));
-	declared = (size_t)b->data[1] << 8 | b->data[2];
-	if (declared + 3 != b->len)
+	if (wide)
+		declared = (size_t)b->data[1] << 24 | (size_t)b->data[2] << 16 |
+		    (size_t)b->data[3] << 8 | b->data[4];
+	else
+		declared = (size_t)b->data[1] << 8 | b->data[2];
+	if (declared + hdr != b->len)
 		return cpk_error_set(err, CPK_ERR_PARSE,
 		    "CAP '%s': %s says its content is %zu bytes, but the file holds %zu", capname,
-		    ename, declared, b->len - 3);
+		    ename, declared, b->len - hdr);
+	return CPK_OK;
+}
+
+/*
+ * Every component read, once the Header says which format the CAP is in.
+ * A compact CAP loads no StaticResources (as before CAP 2.3): it is dropped.
+ */
+static cpk_status
+check_components(struct cap_file *cap, struct cpk_error *err)
+{
+	bool ext;
+	cpk_status ret;
+	unsigned tag;
+
+	if ((ret = check_component(cap->name, cap->ename[CPK_CAP_HEADER], CPK_CAP_HEADER,
+	    &cap->comp[CPK_CAP_HEADER], false, err)) != CPK_OK)
+		return ret;
+	ext = cap_is_extended(cap);
+	if (!ext && cap->present[CPK_CAP_STATIC_RESOURCES]) {
+		cpk_buf_free(&cap->comp[CPK_CAP_STATIC_RESOURCES]);
+		cap->present[CPK_CAP_STATIC_RESOURCES] = false;
+	}
+	for (tag = 2; tag <= CPK_CAP_TAG_MAX; tag++) {
+		if (!cap->present[tag])
+			continue;
+		if ((ret = check_component(cap->name, cap->ename[tag], tag, &cap->comp[tag],
+		    ext && (tag == CPK_CAP_METHOD || tag == CPK_CAP_REF_LOCATION ||
+		    tag == CPK_CAP_DESCRIPTOR || tag == CPK_CAP_STATIC_RESOURCES), err)) != CPK_OK)
+			return ret;
+	}
 	return CPK_OK;
 }
 
@@ -166,21 +228,25 @@ take_entry(struct cap_file *cap, zip_t *za, zip_uint64_t idx, size_t *total,
 		    cap->name, cap->package_path, (int)pkg_len, st.name);
 	}
 	if (cap->present[tag])
-		return cpk_error_set(err, CPK_ERR_PARSE, "CAP '%s': %s is stored twice", cap->name,
-		    st.name);
+		return cpk_error_set(err, CPK_ERR_PARSE, "CAP '%s': %s is stored twice%s%s%s",
+		    cap->name, st.name, strcmp(cap->ename[tag], st.name) != 0 ? " (also as " : "",
+		    strcmp(cap->ename[tag], st.name) != 0 ? cap->ename[tag] : "",
+		    strcmp(cap->ename[tag], st.name) != 0 ? ")" : "");
 	if (st.size > CAP_COMPONENT_MAX)
 		return cpk_error_set(err, CPK_ERR_RANGE,
 		    "CAP '%s': %s is %llu bytes, more than the limit of %zu for one component",
 		    cap->name, st.name, (unsigned long long)st.size, CAP_COMPONENT_MAX);
-	if (*total + st.size > CAP_LFDB_MAX)
+	/* StaticResources counts only in an extended CAP: cap_build_lfdb checks the total. */
+	if (tag != CPK_CAP_STATIC_RESOURCES && *total + st.size > CAP_LFDB_MAX)
 		return cpk_error_set(err, CPK_ERR_RANGE,
 		    "CAP '%s': the components add up to more than the limit of %zu bytes",
 		    cap->name, CAP_LFDB_MAX);
-	*total += (size_t)st.size;
+	if (tag != CPK_CAP_STATIC_RESOURCES)
+		*total += (size_t)st.size;
 	if ((ret = read_entry(cap->name, za, idx, st.name, st.size, &cap->comp[tag], err)) != CPK_OK)
 		return ret;
-	if ((ret = check_component(cap->name, st.name, tag, &cap->comp[tag], err)) != CPK_OK)
-		return ret;
+	if ((cap->ename[tag] = strdup(st.name)) == NULL)
+		return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
 	cap->present[tag] = true;
 	return CPK_OK;
 }
@@ -209,14 +275,7 @@ read_zip(struct cap_file *cap, zip_t *za, struct cpk_error *err)
 			    cpk_cap_component_name(required_tags[i]), cap->package_path,
 			    cap->package_path[0] != '\0' ? "/" : "",
 			    cpk_cap_component_name(required_tags[i]));
-	/* Header: tag(1) size(2) magic(4) minor major flags: flags at offset 9. */
-	if (cap->comp[CPK_CAP_HEADER].len > 9 &&
-	    (cap->comp[CPK_CAP_HEADER].data[9] & CPK_CAP_ACC_EXTENDED) != 0)
-		return cpk_error_set(err, CPK_ERR_UNSUPPORTED,
-		    "CAP '%s' is an extended-format CAP file (Header flag 08, Java Card 3.1): "
-		    "cpk loads compact-format CAP files only; convert it in compact format",
-		    cap->name);
-	return CPK_OK;
+	return check_components(cap, err);
 }
 
 cpk_status

@@ -7,10 +7,17 @@
  * the CAP: two packages in one file, a component stored twice, a missing
  * required component, an entry larger than its limit (checked on the
  * entry's declared uncompressed size before reading, and again on the
- * bytes actually read), a component whose tag or u2 size disagrees with
- * its file, an extended-format CAP (Header flag 08). Debug.cap is never
- * loaded; other entries (the manifest, export files, custom components)
- * are ignored.
+ * bytes actually read), a component whose tag or size disagrees with its
+ * file. Debug.cap is never loaded; other entries (the manifest, export
+ * files, custom components) are ignored.
+ *
+ * Extended-format CAP files (Java Card 3.1, CAP format 2.3, Header flag 08)
+ * are read too: their Method, RefLocation, Descriptor and StaticResources
+ * components have a u4 size and may be named <Name>.capx (a component
+ * stored both as .cap and .capx is refused as stored twice), so one
+ * component may exceed 64 KB (up to CAP_COMPONENT_MAX) and the whole Load
+ * File Data Block up to CAP_LFDB_MAX. A compact CAP's StaticResources
+ * component is not loaded.
  *
  * The Load File Data Block is the components concatenated in the order of
  * PROTOCOLS.md, with or without the Descriptor (a profile choice). It is
@@ -45,6 +52,7 @@ struct cap_file {
 	char *name;				/* as given, for messages */
 	char *package_path;			/* "com/example/hello" */
 	struct cpk_buf comp[CPK_CAP_TAG_MAX + 1];	/* raw component files, by tag */
+	char *ename[CPK_CAP_TAG_MAX + 1];		/* their zip entry names */
 	bool present[CPK_CAP_TAG_MAX + 1];
 	struct cpk_lfdb_info info;		/* of the LFDB with Descriptor if present */
 };

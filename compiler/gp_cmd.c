@@ -164,8 +164,7 @@ gp_load_file(const uint8_t *lfdb, size_t n, struct cpk_buf *out, struct cpk_erro
 	cpk_buf_reset(out);
 	if (n > GP_LFDB_MAX)
 		return cpk_error_set(err, CPK_ERR_RANGE,
-		    "load file data block of %zu bytes: the CAP format allows at most %zu "
-		    "(its eleven loaded components of at most 65535 bytes each)", n,
+		    "load file data block of %zu bytes: cpk loads at most %zu (1 MiB)", n,
 		    (size_t)GP_LFDB_MAX);
 	/* Tag C4, a BER length of at most 4 bytes, the block: one allocation. */
 	if ((ret = cpk_buf_reserve(out, 1 + 4 + n, err)) != CPK_OK ||

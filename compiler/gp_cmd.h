@@ -71,11 +71,12 @@ void gp_load_params(const uint32_t sizes[3], unsigned given, uint8_t out[GP_LOAD
     size_t *len);
 
 /*
- * The largest Load File Data Block the CAP format allows: the eleven
- * components that are loaded (Header to Descriptor), each a tag, a u2 size
- * and at most 65535 bytes: 720,918 bytes.
+ * The largest Load File Data Block loaded: 1 MiB (1,048,576 bytes), the
+ * limit of the CAP reader (CAP_LFDB_MAX, compiler/cap.h). A compact-format
+ * CAP stays below it (eleven loaded components of at most 65535 bytes each:
+ * 720,918 bytes); an extended-format one (u4 sizes) can reach it.
  */
-#define GP_LFDB_MAX (11 * (3 + 65535))
+#define GP_LFDB_MAX ((size_t)1024 * 1024)
 /*
  * The load file: C4 <BER length> LFDB (no DAP blocks), at most GP_LFDB_MAX
  * bytes of LFDB (BER length 83 xx xx xx above 65535). out is replaced.

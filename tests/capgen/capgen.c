@@ -29,6 +29,14 @@
 
 #define U1_MAX	0xFFu
 #define U2_MAX	0xFFFFu
+/*
+ * Extended format (JCVM 3.1 6.10): at most 127 Method blocks of at most
+ * 65535 bytes; a filler block is handler_count 0 and one method: a 2-byte
+ * header, nops, return.
+ */
+#define EXT_BLOCKS_MAX	127
+#define EXT_BLOCK_MAX	U2_MAX
+#define EXT_BLOCK_MIN	4
 
 /* Imported packages. */
 static const uint8_t aid_lang[] = { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x00, 0x01 };
@@ -127,6 +135,9 @@ struct cg {
 	uint8_t tok_lang, tok_fw;
 	uint8_t fw_minor;
 	size_t fill_units, fill_nops;
+	bool ext;			/* the extended format (CAP 2.3) */
+	size_t xfull;			/* extended: filler blocks of EXT_BLOCK_MAX bytes */
+	size_t xlast;			/* extended: bytes of one more filler block, 0 if none */
 	struct cg_class cls[CAPGEN_MAX_APPLETS];
 	size_t cp_count, cp_counter, cp_super_init;
 	size_t counter_off, array_off;	/* in the static field image */
@@ -296,7 +307,15 @@ w_text(struct cg_w *w, const char *fmt, ...)
 	w_bytes(w, line, (size_t)n);
 }
 
-/* Store a finished info item as component `tag` (tag, u2 size, info). */
+/* Does this component have a u4 size (extended format, JCVM 3.1 6.2)? */
+static bool
+cg_wide(const struct cg *g, unsigned tag)
+{
+	return g->ext && (tag == CAPGEN_METHOD || tag == CAPGEN_REF_LOCATION ||
+	    tag == CAPGEN_DESCRIPTOR || tag == CAPGEN_DEBUG);
+}
+
+/* Store a finished info item as component `tag` (tag, u2 or u4 size, info). */
 static cpk_status
 cg_wrap(struct cg *g, unsigned tag, const struct cpk_buf *info, cpk_status st,
     struct cpk_error *err)
@@ -305,6 +324,17 @@ cg_wrap(struct cg *g, unsigned tag, const struct cpk_buf *info, cpk_status st,
 
 	if (st != CPK_OK)
 		return st;
+	if (cg_wide(g, tag)) {
+		if (info->len > UINT32_MAX)
+			return cpk_error_set(err, CPK_ERR_RANGE, "%s would hold %zu bytes",
+			    component_file[tag], info->len);
+		cpk_buf_reset(&g->comp[tag]);
+		w_init(&w, &g->comp[tag], err);
+		w_u8(&w, tag);
+		w_u32(&w, (uint32_t)info->len);
+		w_bytes(&w, info->data, info->len);
+		return w.st;
+	}
 	if (info->len > U2_MAX)
 		return cpk_error_set(err, CPK_ERR_RANGE,
 		    "%s would hold %zu bytes, the u2 size allows 65535",
@@ -441,7 +471,7 @@ cg_check_spec(const struct capgen_spec *s, struct cpk_error *err)
 		    "(at most %d bytes)", s->name, CAPGEN_NAME_MAX);
 	if ((st = cg_check_applets(s, err)) != CPK_OK)
 		return st;
-	if (s->debug && s->cap_minor < 2)
+	if (s->debug && s->cap_minor < 2 && !s->extended)
 		return cpk_error_set(err, CPK_ERR_ARG,
 		    "the Debug component needs CAP format 2.2");
 	if (s->export_ && s->applet_count > 0)
@@ -474,7 +504,8 @@ cg_model(struct cg *g, const struct capgen_spec *spec)
 
 	g->spec = spec;
 	g->name = spec->name != NULL ? spec->name : "com/example/capgen";
-	g->v22 = spec->cap_minor >= 2;
+	g->ext = spec->extended;
+	g->v22 = spec->cap_minor >= 2 || g->ext;
 	g->napp = spec->applet_count;
 	g->nclass = g->napp > 0 ? g->napp : 1;
 	/* JCVM 6.11: a library package initialises no arrays. */
@@ -587,10 +618,54 @@ emit_class_methods(struct cg *g, struct cg_class *c, bool fill, struct cg_w *cod
 	}
 }
 
+/* A filler Method block of len bytes: no handler, one method of nops. */
+static void
+emit_filler_block(struct cg_w *w, size_t len)
+{
+	size_t i;
+
+	w_u8(w, 0);		/* handler_count */
+	emit_header(w, 0, 0, 0);
+	for (i = 0; i < len - EXT_BLOCK_MIN; i++)
+		w_u8(w, OP_NOP);
+	w_u8(w, OP_RETURN);
+}
+
+/*
+ * The extended Method info item: u1 block count, u4 offsets of the blocks
+ * from the start of the info item, then the blocks: block 0 holds the
+ * modelled methods (every other component's Method offsets are into it),
+ * the filler blocks after it make the size.
+ */
+static cpk_status
+cg_method_blocks(struct cg *g, const struct cpk_buf *block0, struct cpk_buf *info,
+    struct cpk_error *err)
+{
+	size_t n = 1 + g->xfull + (g->xlast > 0), off, i;
+	struct cg_w w;
+
+	if (block0->len > EXT_BLOCK_MAX)
+		return cpk_error_set(err, CPK_ERR_RANGE,
+		    "internal: Method block 0 of %zu bytes", block0->len);
+	w_init(&w, info, err);
+	w_u8(&w, n);
+	off = 1 + 4 * n;
+	for (i = 0; i < n; i++) {
+		w_u32(&w, (uint32_t)off);
+		off += i == 0 ? block0->len : i <= g->xfull ? EXT_BLOCK_MAX : g->xlast;
+	}
+	w_bytes(&w, block0->data, block0->len);
+	for (i = 0; i < g->xfull; i++)
+		emit_filler_block(&w, EXT_BLOCK_MAX);
+	if (g->xlast > 0)
+		emit_filler_block(&w, g->xlast);
+	return w.st;
+}
+
 static cpk_status
 cg_method_component(struct cg *g, struct cpk_error *err)
 {
-	struct cpk_buf info = CPK_BUF_INIT;
+	struct cpk_buf info = CPK_BUF_INIT, blocks = CPK_BUF_INIT;
 	struct cg_w code, refs;
 	size_t k;
 	cpk_status st;
@@ -602,8 +677,11 @@ cg_method_component(struct cg *g, struct cpk_error *err)
 	for (k = 0; k < g->nclass; k++)
 		emit_class_methods(g, &g->cls[k], k == 0, &code, &refs);
 	st = code.st != CPK_OK ? code.st : refs.st;
-	st = cg_wrap(g, CAPGEN_METHOD, &info, st, err);
+	if (st == CPK_OK && g->ext)
+		st = cg_method_blocks(g, &info, &blocks, err);
+	st = cg_wrap(g, CAPGEN_METHOD, g->ext ? &blocks : &info, st, err);
 	cpk_buf_free(&info);
+	cpk_buf_free(&blocks);
 	return st;
 }
 
@@ -648,6 +726,8 @@ cg_class_component(struct cg *g, struct cpk_error *err)
 		}
 		w_u8(&w, 0);	/* package_method_table_base */
 		w_u8(&w, 0);	/* package_method_table_count */
+		if (g->napp > 0 && g->ext)
+			w_u8(&w, 0);	/* method_component_block_index */
 		if (g->napp > 0)
 			w_u16(&w, c->m[2].off);
 	}
@@ -789,6 +869,8 @@ cg_applet(struct cg *g, struct cpk_error *err)
 	for (k = 0; k < g->napp; k++) {
 		a = &g->spec->applets[k];
 		w_aid(&w, a->b, a->len);
+		if (g->ext)
+			w_u8(&w, 0);	/* install_method_component_block_index */
 		w_u16(&w, g->cls[k].m[1].off);	/* install_method_offset */
 	}
 	st = cg_wrap(g, CAPGEN_APPLET, &info, w.st, err);
@@ -820,12 +902,19 @@ cg_header(struct cg *g, struct cpk_error *err)
 
 	w_init(&w, &info, err);
 	w_u32(&w, 0xDECAFFEDu);
-	w_u8(&w, s->cap_minor);
-	w_u8(&w, s->cap_major);
+	w_u8(&w, g->ext ? 3 : s->cap_minor);
+	w_u8(&w, g->ext ? 2 : s->cap_major);
 	w_u8(&w, cg_header_flags(g));
+	/* Extended: the CAP file's version and AID (the package's), then its one package. */
 	w_u8(&w, s->pkg_minor);
 	w_u8(&w, s->pkg_major);
 	w_aid(&w, s->package.b, s->package.len);
+	if (g->ext) {
+		w_u8(&w, 1);	/* package_count */
+		w_u8(&w, s->pkg_minor);
+		w_u8(&w, s->pkg_major);
+		w_aid(&w, s->package.b, s->package.len);
+	}
 	if (g->v22) {
 		w_u8(&w, strlen(g->name));
 		w_bytes(&w, g->name, strlen(g->name));
@@ -1125,8 +1214,13 @@ cg_debug(struct cg *g, struct cpk_error *err)
 static size_t
 comp_size(const struct cg *g, unsigned tag)
 {
-	return g->comp[tag].len >= 3 ? g->comp[tag].len - 3 : 0;
+	size_t hdr = cg_wide(g, tag) ? 5 : 3;
+
+	return g->comp[tag].len >= hdr ? g->comp[tag].len - hdr : 0;
 }
+
+/* Extended Directory info: 8 u2 and 5 u4 sizes, static sizes, 4 counts. */
+#define DIR_EXT_SIZE	(8 * 2 + 5 * 4 + 6 + 4)
 
 static cpk_status
 cg_directory(struct cg *g, struct cpk_error *err)
@@ -1142,18 +1236,25 @@ cg_directory(struct cg *g, struct cpk_error *err)
 	w_init(&w, &info, err);
 	for (tag = 1; tag <= ntags; tag++) {
 		if (tag == CAPGEN_DIRECTORY)
-			size = 2 * ntags + 6 + 3;	/* this component */
+			size = g->ext ? DIR_EXT_SIZE : 2 * ntags + 6 + 3;	/* this component */
 		else
 			size = comp_size(g, tag);
 		if ((s->malform & CAPGEN_MAL_DIR_SIZE) && tag == target)
-			size = size < U2_MAX ? size + 1 : size - 1;
-		w_u16(&w, size);
+			size = size < U2_MAX || cg_wide(g, tag) ? size + 1 : size - 1;
+		if (cg_wide(g, tag))
+			w_u32(&w, (uint32_t)size);
+		else
+			w_u16(&w, size);
 	}
+	if (g->ext)
+		w_u32(&w, 0);	/* StaticResources: none */
 	w_u16(&w, g->image_size);
 	w_u16(&w, g->has_array ? 1 : 0);
 	w_u16(&w, g->has_array ? sizeof(array_init_values) : 0);
 	w_u8(&w, g->nimport);
 	w_u8(&w, g->napp);
+	if (g->ext)
+		w_u8(&w, 1 + g->xfull + (g->xlast > 0));	/* method_component_block_count */
 	w_u8(&w, 0);		/* custom_count */
 	st = cg_wrap(g, CAPGEN_DIRECTORY, &info, w.st, err);
 	cpk_buf_free(&info);
@@ -1224,6 +1325,30 @@ cg_pad_max(const struct cg *g)
 	return FILL_UNIT * units + (nops < FILL_UNIT - 1 ? nops : FILL_UNIT - 1);
 }
 
+/*
+ * Extended format: filler Method blocks of EXT_BLOCK_MAX bytes (each costs
+ * 4 more bytes of offset), one shorter block for the rest, and a rest too
+ * small for a block (under 8 bytes) as nops in the padding method.
+ */
+static cpk_status
+cg_pad_ext(struct cg *g, size_t extra, struct cpk_error *err)
+{
+	size_t rest;
+
+	g->xfull = extra / (EXT_BLOCK_MAX + 4);
+	rest = extra - g->xfull * (EXT_BLOCK_MAX + 4);
+	if (rest >= EXT_BLOCK_MIN + 4)
+		g->xlast = rest - 4;
+	else
+		g->fill_nops = rest;
+	if (1 + g->xfull + (g->xlast > 0) > EXT_BLOCKS_MAX)
+		return cpk_error_set(err, CPK_ERR_RANGE,
+		    "lfdb_size %zu is above the largest Load File Data Block for this spec "
+		    "(%d Method blocks of at most %u bytes)", g->spec->lfdb_size,
+		    EXT_BLOCKS_MAX, EXT_BLOCK_MAX);
+	return CPK_OK;
+}
+
 /* Grow the padding method so that the LFDB has exactly spec->lfdb_size bytes. */
 static cpk_status
 cg_pad(struct cg *g, struct cpk_error *err)
@@ -1237,13 +1362,18 @@ cg_pad(struct cg *g, struct cpk_error *err)
 		    "lfdb_size %zu is below the smallest Load File Data Block for this "
 		    "spec (%zu bytes)", want, base);
 	extra = want - base;
-	if (extra > cg_pad_max(g))
+	if (g->ext) {
+		if ((st = cg_pad_ext(g, extra, err)) != CPK_OK)
+			return st;
+	} else if (extra > cg_pad_max(g))
 		return cpk_error_set(err, CPK_ERR_RANGE,
 		    "lfdb_size %zu is above the largest Load File Data Block for this "
 		    "spec (%zu bytes: the Method component holds at most 65535 bytes)",
 		    want, base + cg_pad_max(g));
-	g->fill_units = extra / FILL_UNIT;
-	g->fill_nops = extra % FILL_UNIT;
+	if (!g->ext) {
+		g->fill_units = extra / FILL_UNIT;
+		g->fill_nops = extra % FILL_UNIT;
+	}
 	if ((st = cg_components(g, err)) != CPK_OK) {
 		cpk_error_prefix(err, "lfdb_size %zu", want);
 		return st;
@@ -1267,7 +1397,9 @@ cg_malform_content(struct cg *g)
 	if (c->len < 3)
 		return;
 	size = comp_size(g, tag);
-	if (s->malform & CAPGEN_MAL_BAD_SIZE)
+	if ((s->malform & CAPGEN_MAL_BAD_SIZE) && cg_wide(g, tag))
+		cpk_put_u32be(c->data + 1, (uint32_t)(size + 1));
+	else if (s->malform & CAPGEN_MAL_BAD_SIZE)
 		cpk_put_u16be(c->data + 1, (uint16_t)(size < U2_MAX ? size + 1 : size - 1));
 	if (s->malform & CAPGEN_MAL_TRUNCATED)
 		cpk_buf_truncate(c, size - size / 2);
@@ -1357,7 +1489,8 @@ cg_manifest(const struct cg *g, struct cpk_buf *mf, struct cpk_error *err)
 	w_text(&w, "Name: %s/javacard/\r\n", g->name);
 	w_text(&w, "Java-Card-CAP-Creation-Time: Wed Jan 01 12:00:00 UTC 2020\r\n");
 	w_text(&w, "Java-Card-Converter-Version: capgen\r\n");
-	w_text(&w, "Java-Card-CAP-File-Version: %u.%u\r\n", s->cap_major, s->cap_minor);
+	w_text(&w, "Java-Card-CAP-File-Version: %u.%u\r\n", g->ext ? 2 : s->cap_major,
+	    g->ext ? 3 : s->cap_minor);
 	w_text(&w, "Java-Card-Package-Version: %u.%u\r\n", s->pkg_major, s->pkg_minor);
 	w_text(&w, "Java-Card-Package-Name: %s\r\n", dotted);
 	w_text(&w, "Java-Card-Package-AID: ");
@@ -1403,11 +1536,13 @@ cg_entries(const struct cg *g, const struct cpk_buf *mf, struct cg_zip *z)
 			continue;
 		if ((s->malform & CAPGEN_MAL_NO_APPLET) && tag == CAPGEN_APPLET)
 			continue;
+		/* JCVM 3.1: the extended format's u4-sized components are .capx files. */
 		if ((s->malform & CAPGEN_MAL_OUTSIDE_DIR) && tag == target)
-			snprintf(path, sizeof(path), "%s/%s", g->name, component_file[tag]);
+			snprintf(path, sizeof(path), "%s/%s%s", g->name, component_file[tag],
+			    cg_wide(g, tag) ? "x" : "");
 		else
-			snprintf(path, sizeof(path), "%s/javacard/%s", g->name,
-			    component_file[tag]);
+			snprintf(path, sizeof(path), "%s/javacard/%s%s", g->name,
+			    component_file[tag], cg_wide(g, tag) ? "x" : "");
 		cg_add_entry(z, path, g->comp[tag].data, g->comp[tag].len);
 		if ((s->malform & CAPGEN_MAL_DUPLICATE) && tag == target) {
 			/* libzip refuses equal names: add a twin, rename it in the bytes */

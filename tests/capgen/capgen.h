@@ -75,7 +75,7 @@ struct capgen_spec {
 	uint8_t pkg_minor;
 	/* Package path in internal form ("com/example/hello"); NULL = default. */
 	const char *name;
-	uint8_t cap_major;		/* CAP format: 2.1 or 2.2 */
+	uint8_t cap_major;		/* CAP format: 2.1 or 2.2 (2.3 when extended) */
 	uint8_t cap_minor;
 	size_t applet_count;
 	struct capgen_aid applets[CAPGEN_MAX_APPLETS];
@@ -88,7 +88,15 @@ struct capgen_spec {
 	bool descriptor;		/* write Descriptor.cap (default true) */
 	bool debug;			/* write Debug.cap (CAP 2.2 only) */
 	bool export_;			/* write Export.cap (library packages only) */
-	bool extended;			/* set Header flag ACC_EXTENDED (structure stays compact) */
+	/*
+	 * The extended format of Java Card 3.1 (CAP 2.3, Header flag ACC_EXTENDED):
+	 * u4 sizes for Method, RefLocation, Descriptor and Debug (.capx files),
+	 * the extended Header and Directory, the Method component in blocks
+	 * (block 0 holds the methods, filler blocks make lfdb_size, up to the
+	 * 127 blocks of 65535 bytes the format allows). cap_major/cap_minor are
+	 * not used.
+	 */
+	bool extended;
 	bool shuffle;			/* non-canonical zip entry order */
 	unsigned malform;		/* CAPGEN_MAL_* */
 	uint8_t malform_tag;		/* component the malformation hits; 0 = Method */

@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <zip.h>
 
+#include "cpk_lfdb.h"
+
 #include "capgen.h"
 #include "cpk_bytes.h"
 #include "cpk_error.h"
@@ -833,22 +835,92 @@ test_size_limits(void)
 	cpk_buf_free(&b);
 }
 
+/* The extended format: the shared LFDB parser takes every size, to the byte. */
+static void
+check_extended(const struct capgen_spec *s, size_t want_blocks, int line)
+{
+	struct cpk_buf lfdb = CPK_BUF_INIT;
+	struct cpk_lfdb_info *info = calloc(1, sizeof(*info));
+	struct cpk_error err;
+
+	cpk_error_clear(&err);
+	if (info == NULL)
+		abort();
+	if (test_check(capgen_lfdb(s, true, &lfdb, &err) == CPK_OK, err.msg, __FILE__, line) &&
+	    test_check(cpk_lfdb_parse(lfdb.data, lfdb.len, info, &err) == CPK_OK, err.msg,
+	    __FILE__, line)) {
+		test_check(s->lfdb_size == 0 || lfdb.len == s->lfdb_size, "extended LFDB size",
+		    __FILE__, line);
+		test_check(info->extended && info->cap_minor == 3 && info->npackages == 1,
+		    "extended Header", __FILE__, line);
+		test_check(info->method_blocks == want_blocks, "Method blocks", __FILE__, line);
+		test_check(info->comp[CPK_CAP_METHOD].hdr == 5 &&
+		    info->comp[CPK_CAP_REF_LOCATION].hdr == 5 &&
+		    info->comp[CPK_CAP_DESCRIPTOR].hdr == 5, "u4 sizes", __FILE__, line);
+		test_check(info->napplets == s->applet_count, "applets", __FILE__, line);
+	}
+	free(info);
+	cpk_buf_free(&lfdb);
+}
+
 static void
 test_extended(void)
 {
 	struct capgen_spec s;
-	struct cpk_buf zip = CPK_BUF_INIT;
-	struct capview v;
+	struct cpk_buf zip = CPK_BUF_INIT, lfdb = CPK_BUF_INIT;
+	struct cpk_error err;
+	zip_source_t *src;
+	zip_t *za;
+	size_t base, i;
 
 	spec_with_applets(&s, 1);
 	s.extended = true;
-	check_spec(&s, "extended flag");
+	check_extended(&s, 1, __LINE__);
+	CHECK_OK(capgen_lfdb(&s, true, &lfdb, NULL));
+	base = lfdb.len;
+	/* Under 8 bytes more: nops in block 0; then one more block of 4 bytes and up. */
+	for (i = 1; i < 8; i++) {
+		s.lfdb_size = base + i;
+		check_extended(&s, 1, __LINE__);
+	}
+	s.lfdb_size = base + 8;
+	check_extended(&s, 2, __LINE__);
+	s.lfdb_size = base + 65539;		/* one full block and its offset */
+	check_extended(&s, 2, __LINE__);
+	s.lfdb_size = base + 65540;
+	check_extended(&s, 2, __LINE__);	/* the odd byte in block 0 */
+	s.lfdb_size = 512000;
+	check_extended(&s, 9, __LINE__);
+	/* Three applets, a Debug component, no Descriptor in the LFDB. */
+	spec_with_applets(&s, 3);
+	s.extended = true;
+	s.debug = true;
+	check_extended(&s, 1, __LINE__);
+	/* Past 127 blocks: refused with the bounds. */
+	s.lfdb_size = 127 * (size_t)65539 + base;
+	cpk_error_clear(&err);
+	CHECK_STATUS(capgen_build(&s, &zip, &err), CPK_ERR_RANGE);
+	CHECK(strstr(err.msg, "(127 Method blocks of at most 65535 bytes)") != NULL);
+	/* The zip names the u4-sized components .capx (JCVM 3.1). */
+	spec_with_applets(&s, 1);
+	s.extended = true;
+	s.debug = true;
 	CHECK_OK(capgen_build(&s, &zip, NULL));
-	if (CHECK(capview_load(&v, &zip, DEFAULT_NAME))) {
-		CHECK(v.c[CAPGEN_HEADER].data[9] == (CAPGEN_ACC_APPLET | CAPGEN_ACC_EXTENDED));
-		capview_free(&v);
+	src = zip_source_buffer_create(zip.data, zip.len, 0, NULL);
+	za = src != NULL ? zip_open_from_source(src, ZIP_RDONLY, NULL) : NULL;
+	if (CHECK(za != NULL)) {
+		CHECK(zip_name_locate(za, DEFAULT_NAME "/javacard/Method.capx", 0) >= 0);
+		CHECK(zip_name_locate(za, DEFAULT_NAME "/javacard/RefLocation.capx", 0) >= 0);
+		CHECK(zip_name_locate(za, DEFAULT_NAME "/javacard/Descriptor.capx", 0) >= 0);
+		CHECK(zip_name_locate(za, DEFAULT_NAME "/javacard/Debug.capx", 0) >= 0);
+		CHECK(zip_name_locate(za, DEFAULT_NAME "/javacard/Class.cap", 0) >= 0);
+		CHECK(zip_name_locate(za, DEFAULT_NAME "/javacard/Method.cap", 0) < 0);
+		zip_discard(za);
+	} else if (src != NULL) {
+		zip_source_free(src);
 	}
 	cpk_buf_free(&zip);
+	cpk_buf_free(&lfdb);
 }
 
 /* --- malformations --- */

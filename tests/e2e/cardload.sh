@@ -1530,8 +1530,9 @@ test_https() {
 
 # Extended length (issue 14 item 2): a card whose ATR announces it is
 # identified with its largest command and response; profiles/large-load.yaml
-# (block-size: max) loads an 82 KB load file in two extended-length LOAD
-# commands through pcscd and vpcd. The same card configured short-only
+# (block-size: max, load-parameters: auto) loads a 512,000-byte load file,
+# an extended-format CAP (Java Card 3.1: its Method component in nine
+# blocks), in eight extended-length LOAD commands through pcscd and vpcd. The same card configured short-only
 # answers 6700 to the first extended LOAD; the same profile for a short-only
 # card record is refused by cardc compile with what the card takes.
 test_extended_length() {
@@ -1540,8 +1541,8 @@ test_extended_length() {
 	sed -e '/^  atr: /d' -e 's/^  memory: 131072$/  memory: 1048576\n  extended-length: 65535/' \
 	    "$CARDS/scp03.yaml" >"$WORK/ext-card.yaml" || harness_die "config"
 	cp "$SRC/profiles/large-load.yaml" "$WORK/p/" || harness_die "profile"
-	"$CAPGEN" -o "$WORK/p/big.cap" --package $big --applet $bigapp -s 82000 >/dev/null ||
-	    harness_die "capgen"
+	"$CAPGEN" -o "$WORK/p/big.cap" --package $big --applet $bigapp -s 512000 --extended \
+	    >/dev/null || harness_die "capgen"
 	start_card "$WORK/ext-card.yaml"
 	identify card
 	grep -qx 'max-command: 65535' "$WORK/card.yaml" &&
@@ -1559,7 +1560,7 @@ test_extended_length() {
 	harness_start_cardsim --state "$WORK/card.state" -v
 	harness_wait_card
 	cardload_run 4 "$WORK/ext.cpk"
-	err_has "(LOAD 1/2) with 6700"
+	err_has "(LOAD 1/8) with 6700"
 	grep -q "extended-length APDUs are not supported (the card takes short APDUs only)" \
 	    "$(cardsim_log)" || harness_die "cardsim: no 6700 for the extended LOAD"
 
@@ -1572,12 +1573,18 @@ test_extended_length() {
 	compile "$WORK/p/large-load.yaml" "$WORK/card.yaml" "$WORK/ext.cpk"
 	cardload_run 0 "$WORK/ext.cpk"
 	err_has "done: all"
-	[ "$(card_commands 84E8)" = 2 ] || harness_die "expected 2 LOAD commands"
+	[ "$(card_commands 84E8)" = 8 ] || harness_die "expected 8 LOAD commands"
 	grep -Eq "^cardsim: >> 84E8000000FFF" "$(cardsim_log)" ||
 	    harness_die "the first LOAD is not extended (00 FF F7)"
+	# INSTALL [for load] carries the sizes computed from the extended CAP
+	# (code: the 512,000-byte block; nvdata: the Directory's static sizes).
+	"$CARDC" verify "$WORK/ext.cpk" -k "$WORK/keys" >"$WORK/verify.out" 2>&1 ||
+	    harness_die "cardc verify"
+	grep -Eq "^ +80E60200.*EF0AC6040007D000C802000C00$" "$WORK/verify.out" ||
+	    harness_die "INSTALL [for load] without the computed load parameters"
 	harness_stop_cardsim
 	print_registry
-	registry_has "^LOADFILE ${big}  v1.0  82000 bytes"
+	registry_has "^LOADFILE ${big}  v1.0  512000 bytes"
 	registry_has "^APP ${bigapp}  SELECTABLE  from ${big}"
 
 	# A short-only card record: refused at compile time, nothing written.
@@ -1586,7 +1593,7 @@ test_extended_length() {
 	    -s "$WORK/keys/test-signing.key" -o "$WORK/short.cpk" 2>"$WORK/err"
 	[ $? = 1 ] || harness_die "cardc compile for a short-only card: exit $?, expected 1"
 	cat "$WORK/err" >&2
-	grep -qF "large-load.yaml:44:19: load file is 82,005 bytes; this card takes at most 61,184 bytes in 256 short LOAD commands at level 13 (no extended length in its card record)" \
+	grep -qF "large-load.yaml:46:19: load file is 512,005 bytes; this card takes at most 61,184 bytes in 256 short LOAD commands at level 13 (no extended length in its card record)" \
 	    "$WORK/err" || harness_die "cardc compile: the refusal's message"
 	[ ! -e "$WORK/short.cpk" ] || harness_die "a refused compile wrote a bundle"
 	check_log_lines

@@ -11,8 +11,10 @@
  * Nothing crashes or leaks, and:
  * - a refused CAP gives no cap_file and says why;
  * - an accepted one holds one package path, every required component,
- *   never Debug, each component file starting with its tag and u2 size of
- *   what follows, and no extended-format flag;
+ *   never Debug, each component file starting with its tag and size of
+ *   what follows (u2, or u4 for Method, RefLocation, Descriptor and
+ *   StaticResources in an extended-format CAP), StaticResources only in
+ *   an extended-format one;
  * - its Load File Data Block builds with the Descriptor exactly when there
  *   is one and always without it; each is the components concatenated in
  *   load order, passes cpk_lfdb_parse to the info cap_build_lfdb returned
@@ -30,7 +32,7 @@
 static const uint8_t load_order[] = {
 	CPK_CAP_HEADER, CPK_CAP_DIRECTORY, CPK_CAP_IMPORT, CPK_CAP_APPLET, CPK_CAP_CLASS,
 	CPK_CAP_METHOD, CPK_CAP_STATIC_FIELD, CPK_CAP_EXPORT, CPK_CAP_CONSTANT_POOL,
-	CPK_CAP_REF_LOCATION, CPK_CAP_DESCRIPTOR,
+	CPK_CAP_REF_LOCATION, CPK_CAP_STATIC_RESOURCES, CPK_CAP_DESCRIPTOR,
 };
 static const uint8_t required[] = {
 	CPK_CAP_HEADER, CPK_CAP_DIRECTORY, CPK_CAP_IMPORT, CPK_CAP_CLASS, CPK_CAP_METHOD,
@@ -55,10 +57,17 @@ check_components(const struct cap_file *cap)
 
 		if (!cap->present[tag])
 			continue;
-		FUZZ_CHECK(b->len >= 3 && b->data[0] == tag);
-		FUZZ_CHECK(((size_t)b->data[1] << 8 | b->data[2]) + 3 == b->len);
+		FUZZ_CHECK(b->data[0] == tag);
+		if (cap->info.extended && (tag == CPK_CAP_METHOD || tag == CPK_CAP_REF_LOCATION ||
+		    tag == CPK_CAP_DESCRIPTOR || tag == CPK_CAP_STATIC_RESOURCES))
+			FUZZ_CHECK(b->len >= 5 && ((size_t)b->data[1] << 24 |
+			    (size_t)b->data[2] << 16 | (size_t)b->data[3] << 8 | b->data[4]) + 5 ==
+			    b->len);
+		else
+			FUZZ_CHECK(b->len >= 3 &&
+			    ((size_t)b->data[1] << 8 | b->data[2]) + 3 == b->len);
 	}
-	FUZZ_CHECK((cap->info.flags & CPK_CAP_ACC_EXTENDED) == 0);
+	FUZZ_CHECK(cap->info.extended || !cap->present[CPK_CAP_STATIC_RESOURCES]);
 }
 
 static void

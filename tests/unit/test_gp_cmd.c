@@ -146,20 +146,20 @@ test_load_large(void)
 	CHECK_HEX(file.data, 5, "C483011170");
 	CHECK(file.len == 70005);
 	CHECK_OK(gp_load_file(lfdb, GP_LFDB_MAX, &file, NULL));
-	CHECK(file.len == 5 + 720918);
-	/* 256 blocks of 2817 bytes carry it; of 2815, not. */
-	CHECK_OK(gp_load_block_count(file.len, 2817, &count, NULL));
+	CHECK(file.len == 5 + 1048576);
+	/* 256 blocks of 4097 bytes carry it; of 4096, not. */
+	CHECK_OK(gp_load_block_count(file.len, 4097, &count, NULL));
 	CHECK(count == 256);
-	CHECK_STATUS(gp_load_block_count(file.len, 2815, &count, NULL), CPK_ERR_RANGE);
-	CHECK_OK(gp_cmd_load(file.data, file.len, 65535, 11, &b, NULL));
-	/* The last of 12: 720923 - 11 x 65535 = 38 bytes, a short Lc again. */
-	CHECK_HEX(b.data, 5, "80E8800B26");
+	CHECK_STATUS(gp_load_block_count(file.len, 4096, &count, NULL), CPK_ERR_RANGE);
+	CHECK_OK(gp_cmd_load(file.data, file.len, 65535, 16, &b, NULL));
+	/* The last of 17: 1048581 - 16 x 65535 = 21 bytes, a short Lc again. */
+	CHECK_HEX(b.data, 5, "80E8801015");
 	CHECK_OK(gp_cmd_load(file.data, file.len, 65535, 10, &b, NULL));
 	CHECK_HEX(b.data, 7, "80E8000A00FFFF");
 	cpk_error_clear(&err);
 	CHECK_STATUS(gp_load_file(lfdb, GP_LFDB_MAX + 1, &file, &err), CPK_ERR_RANGE);
-	CHECK_STR(err.msg, "load file data block of 720919 bytes: the CAP format allows at most "
-	    "720918 (its eleven loaded components of at most 65535 bytes each)");
+	CHECK_STR(err.msg, "load file data block of 1048577 bytes: cpk loads at most 1048576 "
+	    "(1 MiB)");
 	cpk_buf_free(&file);
 	cpk_buf_free(&b);
 }

@@ -1849,6 +1849,36 @@ make_zip(struct cpk_buf *out, const char *const *names, const struct cpk_buf *co
 	zip_error_fini(&ze);
 }
 
+/*
+ * The CAP of spec with its Method component's own size one too large (hdr:
+ * 3 for a u2 size, 5 for a u4 one) is refused naming the entry and both sizes.
+ */
+static void
+check_method_size_lie(struct capgen_spec *spec, size_t hdr, const char *entry, int line)
+{
+	struct cpk_buf zip = CPK_BUF_INIT;
+	struct cap_file *good = NULL;
+	struct cpk_error err;
+	char want[512];
+	size_t method_len;
+
+	spec->malform = 0;
+	build_cap(spec, &zip);
+	cpk_error_clear(&err);
+	if (cap_open_buffer("good.cap", zip.data, zip.len, &good, &err) != CPK_OK)
+		abort();
+	method_len = good->comp[CPK_CAP_METHOD].len - hdr;
+	cap_free(&good);
+	spec->malform = CAPGEN_MAL_BAD_SIZE;
+	spec->malform_tag = CAPGEN_METHOD;
+	build_cap(spec, &zip);
+	snprintf(want, sizeof(want), "CAP 'x.cap': com/example/hello/javacard/%s says its "
+	    "content is %zu bytes, but the file holds %zu", entry, method_len + 1, method_len);
+	bad_cap(line, zip.data, zip.len, CPK_ERR_PARSE, want);
+	spec->malform = 0;
+	cpk_buf_free(&zip);
+}
+
 static void
 test_cap_errors(void)
 {
@@ -1858,8 +1888,6 @@ test_cap_errors(void)
 	struct cpk_error err;
 	const char *names[2];
 	const struct cpk_buf *data[2];
-	char want[512];
-	size_t method_len;
 
 	/* 57. no Header component */
 	hello_spec(&spec);
@@ -1867,26 +1895,47 @@ test_cap_errors(void)
 	build_cap(&spec, &zip);
 	bad_cap(__LINE__, zip.data, zip.len, CPK_ERR_PARSE,
 	    "CAP 'x.cap' has no Header component (com/example/hello/javacard/Header.cap)");
-	/* 58. extended format */
+	/* 58. extended format: a u4 size that lies, a component too short for a u4
+	 * size, a component stored both as .cap and .capx */
 	hello_spec(&spec);
 	spec.extended = true;
 	build_cap(&spec, &zip);
-	bad_cap(__LINE__, zip.data, zip.len, CPK_ERR_UNSUPPORTED,
-	    "CAP 'x.cap' is an extended-format CAP file (Header flag 08, Java Card 3.1): cpk "
-	    "loads compact-format CAP files only; convert it in compact format");
-	/* 59. a component whose size field lies */
-	hello_spec(&spec);
-	build_cap(&spec, &zip);
 	cpk_error_clear(&err);
 	CHECK_OK(cap_open_buffer("good.cap", zip.data, zip.len, &good, &err));
-	method_len = good->comp[CPK_CAP_METHOD].len - 3;
+	CHECK_OK(cpk_buf_set(&hdr, good->comp[CPK_CAP_HEADER].data, good->comp[CPK_CAP_HEADER].len,
+	    NULL));
+	check_method_size_lie(&spec, 5, "Method.capx", __LINE__);
+	CHECK_OK(cpk_buf_set(&big, "\x07\x00\x00\x00", 4, NULL));
+	names[0] = "com/example/hello/javacard/Header.cap";
+	names[1] = "com/example/hello/javacard/Method.capx";
+	data[0] = &hdr;
+	data[1] = &big;
+	make_zip(&zip, names, data, 2);
+	bad_cap(__LINE__, zip.data, zip.len, CPK_ERR_PARSE,
+	    "CAP 'x.cap' has no Directory component (com/example/hello/javacard/Directory.cap)");
+	{
+		const char *n3[3] = { names[0], "com/example/hello/javacard/Method.cap", names[1] };
+		const struct cpk_buf *d3[3] = { &hdr, &good->comp[CPK_CAP_METHOD],
+			&good->comp[CPK_CAP_METHOD] };
+
+		make_zip(&zip, n3, d3, 3);
+		bad_cap(__LINE__, zip.data, zip.len, CPK_ERR_PARSE,
+		    "CAP 'x.cap': com/example/hello/javacard/Method.capx is stored twice (also as "
+		    "com/example/hello/javacard/Method.cap)");
+	}
 	cap_free(&good);
-	spec.malform = CAPGEN_MAL_BAD_SIZE;
+	/* 58b. extended format: a Method component cut inside its u4 size */
+	hello_spec(&spec);
+	spec.extended = true;
+	spec.malform = CAPGEN_MAL_TRUNCATED;
 	spec.malform_tag = CAPGEN_METHOD;
 	build_cap(&spec, &zip);
-	snprintf(want, sizeof(want), "CAP 'x.cap': com/example/hello/javacard/Method.cap says its "
-	    "content is %zu bytes, but the file holds %zu", method_len + 1, method_len);
-	bad_cap(__LINE__, zip.data, zip.len, CPK_ERR_PARSE, want);
+	cpk_error_clear(&err);
+	CHECK_STATUS(cap_open_buffer("x.cap", zip.data, zip.len, &good, &err), CPK_ERR_PARSE);
+	CHECK(good == NULL);
+	/* 59. a component whose size field lies */
+	hello_spec(&spec);
+	check_method_size_lie(&spec, 3, "Method.cap", __LINE__);
 	/* 60. the same component twice */
 	hello_spec(&spec);
 	spec.malform = CAPGEN_MAL_DUPLICATE;
@@ -1941,6 +1990,68 @@ test_cap_errors(void)
 	cpk_buf_free(&hdr);
 }
 
+/*
+ * The components of a capgen CAP plus a StaticResources.capx entry: dropped
+ * from a compact CAP (as before CAP 2.3), loaded from an extended one, where
+ * the Directory must list its size.
+ */
+static void
+test_cap_static_resources(void)
+{
+	static const uint8_t sr[] = { 0x0D, 0x00, 0x00, 0x00, 0x02, 0xAB, 0xCD };
+	struct capgen_spec spec;
+	struct cpk_buf zip = CPK_BUF_INIT, lfdb = CPK_BUF_INIT, want = CPK_BUF_INIT;
+	struct cpk_buf srb = { .data = (uint8_t *)sr, .len = sizeof(sr) };
+	const char *names[CPK_CAP_TAG_MAX + 1];
+	const struct cpk_buf *data[CPK_CAP_TAG_MAX + 1];
+	char paths[CPK_CAP_TAG_MAX + 1][96];
+	struct cap_file *cap = NULL, *with = NULL;
+	struct cpk_error err;
+	unsigned tag;
+	size_t n;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		hello_spec(&spec);
+		spec.extended = pass == 1;
+		build_cap(&spec, &zip);
+		cpk_error_clear(&err);
+		if (!CHECK_OK(cap_open_buffer("good.cap", zip.data, zip.len, &cap, &err)))
+			break;
+		for (n = 0, tag = 1; tag <= CPK_CAP_TAG_MAX; tag++) {
+			if (!cap->present[tag])
+				continue;
+			snprintf(paths[n], sizeof(paths[n]), "com/example/hello/javacard/%s.cap",
+			    cpk_cap_component_name(tag));
+			names[n] = paths[n];
+			data[n++] = &cap->comp[tag];
+		}
+		names[n] = "com/example/hello/javacard/StaticResources.capx";
+		data[n++] = &srb;
+		make_zip(&zip, names, data, n);
+		cpk_error_clear(&err);
+		if (pass == 0) {
+			CHECK_OK(cap_open_buffer("sr.cap", zip.data, zip.len, &with, &err));
+			CHECK(with != NULL && !with->present[CPK_CAP_STATIC_RESOURCES]);
+			if (with != NULL) {
+				CHECK_OK(cap_build_lfdb(with, true, &lfdb, NULL, &err));
+				CHECK_OK(cap_build_lfdb(cap, true, &want, NULL, &err));
+				CHECK_MEM(lfdb.data, lfdb.len, want.data, want.len);
+			}
+		} else {
+			CHECK_STATUS(cap_open_buffer("sr.cap", zip.data, zip.len, &with, &err),
+			    CPK_ERR_PARSE);
+			CHECK_STR(err.msg, "CAP 'sr.cap': load file data block: Directory component "
+			    "lists 0 bytes for the StaticResources component, which has 2");
+		}
+		cap_free(&with);
+		cap_free(&cap);
+	}
+	cpk_buf_free(&zip);
+	cpk_buf_free(&lfdb);
+	cpk_buf_free(&want);
+}
+
 static void
 test_cap_valid(void)
 {
@@ -1986,6 +2097,28 @@ test_cap_valid(void)
 	/* From a file. */
 	CHECK_OK(cap_open_file(tpath("hello.cap"), &cap, &err));
 	CHECK(cap != NULL && cap->present[CPK_CAP_DESCRIPTOR]);
+	cap_free(&cap);
+	/* Extended format: a Method component over 64 KB (.capx, u4 size). */
+	hello_spec(&spec);
+	spec.extended = true;
+	spec.lfdb_size = 200000;
+	build_cap(&spec, &zip);
+	cpk_error_clear(&err);
+	if (!CHECK_OK(cap_open_buffer("big.cap", zip.data, zip.len, &cap, &err))) {
+		fprintf(stderr, "  %s\n", err.msg);
+		goto out;
+	}
+	/* Block 0, three filler blocks of 65535 bytes and one for the rest. */
+	CHECK(cap->info.extended && cap->info.method_blocks == 5 && cap->info.npackages == 1);
+	CHECK(cap->comp[CPK_CAP_METHOD].len > 65538);
+	CHECK_HEX(cap->info.pkg_aid, cap->info.pkg_aid_len, HELLO_PKG);
+	CHECK_OK(cap_build_lfdb(cap, true, &lfdb, NULL, &err));
+	CHECK(lfdb.len == 200000);
+	CHECK_OK(capgen_lfdb(&spec, true, &want, &err));
+	CHECK_MEM(lfdb.data, lfdb.len, want.data, want.len);
+	CHECK_OK(cap_build_lfdb(cap, false, &lfdb, NULL, &err));
+	CHECK_OK(capgen_lfdb(&spec, false, &want, &err));
+	CHECK_MEM(lfdb.data, lfdb.len, want.data, want.len);
 out:
 	cap_free(&cap);
 	cpk_buf_free(&zip);
@@ -2286,6 +2419,7 @@ main(int argc, char **argv)
 	test_ownership();
 	test_keyset_valid();
 	test_cap_errors();
+	test_cap_static_resources();
 	test_cap_valid();
 	test_render();
 	test_block_max();

@@ -78,7 +78,7 @@ put_directory(struct cpk_buf *b, const struct pkg *k)
 	unsigned tag;
 
 	memset(d, 0, sizeof(d));
-	for (tag = 1; tag <= CPK_CAP_TAG_MAX; tag++)
+	for (tag = 1; tag <= CPK_CAP_DEBUG; tag++)
 		cpk_put_u16be(d + 2 * (tag - 1), (uint16_t)(tag == CPK_CAP_DIRECTORY ?
 		    sizeof(d) : hexlen(k->info[tag])));
 	/* static_field_size_info where CAP 2.2 has it (after 12 sizes): image_size,
@@ -167,7 +167,8 @@ test_valid(void)
 
 	CHECK_STR(cpk_cap_component_name(CPK_CAP_REF_LOCATION), "RefLocation");
 	CHECK_STR(cpk_cap_component_name(0), "unknown");
-	CHECK_STR(cpk_cap_component_name(13), "unknown");
+	CHECK_STR(cpk_cap_component_name(13), "StaticResources");
+	CHECK_STR(cpk_cap_component_name(14), "unknown");
 	cpk_buf_free(&b);
 }
 
@@ -290,9 +291,9 @@ test_header_errors(void)
 	check_pkg(&k, CPK_ERR_UNSUPPORTED, "CAP format 2.0 is not supported", __LINE__);
 	k.info[CPK_CAP_HEADER] = "DECAFFED" "04" "02" "04" "00" "01" "07" "D2760000850101";
 	check_pkg(&k, CPK_ERR_UNSUPPORTED, "CAP format 2.4 is not supported", __LINE__);
-	k.info[CPK_CAP_HEADER] = "DECAFFED" "03" "02" "0C" "00" "01" "07" "D2760000850101";
-	check_pkg(&k, CPK_ERR_UNSUPPORTED,
-	    "extended-format CAP (Header flag 08) is not supported", __LINE__);
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "02" "02" "0C" "00" "01" "07" "D2760000850101";
+	check_pkg(&k, CPK_ERR_UNSUPPORTED, "extended-format CAP (Header flag 08) in CAP format "
+	    "2.2: the extended format is CAP format 2.3", __LINE__);
 	k.info[CPK_CAP_HEADER] = "DECAFFED" "01" "02" "14" "00" "01" "07" "D2760000850101";
 	check_pkg(&k, CPK_ERR_PARSE, "Header component: flags 14 has unknown bits 10", __LINE__);
 	k.info[CPK_CAP_HEADER] = "DECAFFED" "01" "02" "04" "00" "01" "04" "D2760000";
@@ -392,6 +393,306 @@ test_applet_errors(void)
 	    "Header flag 02 (export) is set but the Export component is absent", __LINE__);
 }
 
+/*
+ * The extended format (JCVM 3.1): component contents by tag, hex; the
+ * Directory is computed (46 bytes: u4 sizes for Method, RefLocation,
+ * Descriptor, Debug and StaticResources, then the Method block count)
+ * unless given. Method, RefLocation, Descriptor and StaticResources get a
+ * u4 size.
+ */
+#define XHDR "DECAFFED" "03" "02" "0C" "00" "01" "07" "D2760000850100" \
+    "01" "00" "01" "07" "D2760000850101" "03706B67"
+/* Two blocks of 3 bytes at info offsets 9 and 12. */
+#define XMETHOD "02" "00000009" "0000000C" "000102" "000102"
+
+struct xpkg {
+	const char *info[CPK_CAP_TAG_MAX + 1];
+	int blocks;		/* Directory's Method block count; -1 = 2 */
+};
+
+static const uint8_t x_order[] = { 1, 2, 4, 3, 6, 7, 8, 10, 5, 9, 13, 11 };
+
+static void
+xpkg_default(struct xpkg *k)
+{
+	struct pkg c;
+
+	pkg_default(&c);
+	memcpy(k->info, c.info, sizeof(k->info));
+	k->info[CPK_CAP_HEADER] = XHDR;
+	k->info[CPK_CAP_APPLET] = "01" "08" "D276000085010101" "01" "0012";
+	k->info[CPK_CAP_METHOD] = XMETHOD;
+	k->blocks = -1;
+}
+
+static bool
+x_wide(unsigned tag)
+{
+	return tag == CPK_CAP_METHOD || tag == CPK_CAP_REF_LOCATION || tag == CPK_CAP_DESCRIPTOR ||
+	    tag == CPK_CAP_DEBUG || tag == CPK_CAP_STATIC_RESOURCES;
+}
+
+static void
+x_put(struct cpk_buf *b, unsigned tag, const uint8_t *content, size_t n)
+{
+	uint8_t sz[4];
+
+	cpk_put_u32be(sz, (uint32_t)n);
+	if (!x_wide(tag) || tag == CPK_CAP_DEBUG) {
+		put_component(b, tag, content, n);
+		return;
+	}
+	if (cpk_buf_append_byte(b, (uint8_t)tag, NULL) != CPK_OK ||
+	    cpk_buf_append(b, sz, 4, NULL) != CPK_OK || cpk_buf_append(b, content, n, NULL) != CPK_OK)
+		abort();
+}
+
+static void
+xpkg_build(const struct xpkg *k, struct cpk_buf *b)
+{
+	uint8_t d[46], tmp[512];
+	size_t i, pos = 0, n;
+	unsigned tag;
+
+	cpk_buf_reset(b);
+	memset(d, 0, sizeof(d));
+	for (tag = 1; tag <= CPK_CAP_TAG_MAX; tag++) {
+		n = tag == CPK_CAP_DIRECTORY ? sizeof(d) : hexlen(k->info[tag]);
+		if (x_wide(tag)) {
+			cpk_put_u32be(d + pos, (uint32_t)n);
+			pos += 4;
+		} else {
+			cpk_put_u16be(d + pos, (uint16_t)n);
+			pos += 2;
+		}
+	}
+	cpk_put_u16be(d + 36, 0x0123);		/* image_size */
+	cpk_put_u16be(d + 40, 0x0010);		/* array_init_size */
+	d[42] = 1;				/* import_count */
+	d[43] = 1;				/* applet_count */
+	d[44] = (uint8_t)(k->blocks < 0 ? 2 : k->blocks);
+	for (i = 0; i < sizeof(x_order); i++) {
+		tag = x_order[i];
+		if (tag == CPK_CAP_DIRECTORY && k->info[tag] == NULL) {
+			put_component(b, tag, d, sizeof(d));
+		} else if (k->info[tag] != NULL) {
+			n = test_unhex(k->info[tag], tmp, sizeof(tmp));
+			x_put(b, tag, tmp, n);
+		}
+	}
+}
+
+static void
+check_xpkg(const struct xpkg *k, cpk_status want, const char *needle, int line)
+{
+	struct cpk_buf b = CPK_BUF_INIT;
+	struct cpk_error err;
+
+	xpkg_build(k, &b);
+	cpk_error_clear(&err);
+	test_check_status(cpk_lfdb_parse(b.data, b.len, &info, &err), want, "xpkg", __FILE__,
+	    line);
+	test_check_msg(&err, needle, __FILE__, line);
+	cpk_buf_free(&b);
+}
+
+static void
+test_extended_valid(void)
+{
+	struct cpk_buf b = CPK_BUF_INIT;
+	struct cpk_error err;
+	struct xpkg k;
+	static const uint8_t cap_aid[] = { 0xD2, 0x76, 0x00, 0x00, 0x85, 0x01, 0x00 };
+
+	xpkg_default(&k);
+	xpkg_build(&k, &b);
+	cpk_error_clear(&err);
+	CHECK_OK(cpk_lfdb_parse(b.data, b.len, &info, &err));
+	CHECK(info.extended && info.flags == 0x0C && info.cap_minor == 3);
+	CHECK(info.pkg_aid_len == 7 && memcmp(info.pkg_aid, cap_aid, 7) == 0);
+	CHECK(info.npackages == 1 && info.method_blocks == 2);
+	CHECK(info.comp[CPK_CAP_METHOD].hdr == 5 && info.comp[CPK_CAP_METHOD].size == 15);
+	CHECK(info.comp[CPK_CAP_REF_LOCATION].hdr == 5 && info.comp[CPK_CAP_CLASS].hdr == 3);
+	CHECK(info.napplets == 1 && info.applets[0].install_block == 1 &&
+	    info.applets[0].install_method == 0x0012);
+	CHECK(info.static_image == 0x0123 && info.static_arrays == 0x0010);
+	CHECK(info.total == b.len);
+
+	/* StaticResources (u4 size) between RefLocation and Descriptor. */
+	k.info[CPK_CAP_STATIC_RESOURCES] = "0001";
+	k.info[CPK_CAP_DESCRIPTOR] = "0102";
+	xpkg_build(&k, &b);
+	CHECK_OK(cpk_lfdb_parse(b.data, b.len, &info, &err));
+	CHECK(info.comp[CPK_CAP_STATIC_RESOURCES].present &&
+	    info.comp[CPK_CAP_STATIC_RESOURCES].hdr == 5 &&
+	    info.comp[CPK_CAP_DESCRIPTOR].offset == info.comp[CPK_CAP_STATIC_RESOURCES].offset + 7);
+	cpk_buf_free(&b);
+
+	/* Compact blocks still refuse tag 13 as unknown. */
+	check_raw("0D000100", CPK_ERR_PARSE,
+	    "unknown component tag 13 at offset 0 (expected 1-11)", __LINE__);
+}
+
+static void
+test_extended_errors(void)
+{
+	struct cpk_buf b = CPK_BUF_INIT;
+	struct cpk_error err;
+	struct xpkg k;
+	size_t cut;
+
+	/* A u4-sized component cut inside its size. */
+	xpkg_default(&k);
+	xpkg_build(&k, &b);
+	CHECK_OK(cpk_lfdb_parse(b.data, b.len, &info, &err));
+	cut = info.comp[CPK_CAP_METHOD].offset + 3;
+	cpk_error_clear(&err);
+	CHECK_STATUS(cpk_lfdb_parse(b.data, cut, &info, &err), CPK_ERR_PARSE);
+	CHECK(strstr(err.msg, "of the 5 bytes of tag and size") != NULL);
+	cpk_buf_free(&b);
+	/* An unknown tag in an extended block. */
+	xpkg_default(&k);
+	k.info[12] = NULL;
+	xpkg_build(&k, &b);
+	CHECK(cpk_buf_append_byte(&b, 0x0E, NULL) == CPK_OK &&
+	    cpk_buf_append_u16be(&b, 0, NULL) == CPK_OK);
+	cpk_error_clear(&err);
+	CHECK_STATUS(cpk_lfdb_parse(b.data, b.len, &info, &err), CPK_ERR_PARSE);
+	test_check_msg(&err, "unknown component tag 14 at offset", __FILE__, __LINE__);
+	test_check_msg(&err, "(expected 1-11 or 13)", __FILE__, __LINE__);
+	cpk_buf_free(&b);
+	/* StaticResources after the Descriptor. */
+	xpkg_default(&k);
+	k.info[CPK_CAP_DESCRIPTOR] = "0102";
+	xpkg_build(&k, &b);
+	CHECK(cpk_buf_append(&b, (const uint8_t *)"\x0D\x00\x00\x00\x00", 5, NULL) == CPK_OK);
+	cpk_error_clear(&err);
+	CHECK_STATUS(cpk_lfdb_parse(b.data, b.len, &info, &err), CPK_ERR_PARSE);
+	test_check_msg(&err, "StaticResources component (tag 13) at offset", __FILE__, __LINE__);
+	test_check_msg(&err, "is out of load order: it must come before the Descriptor", __FILE__,
+	    __LINE__);
+	cpk_buf_free(&b);
+
+	/* Header. */
+	xpkg_default(&k);
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "03" "02" "0C" "00" "01" "04" "D2760000";
+	check_xpkg(&k, CPK_ERR_PARSE, "Header component: CAP AID length 4 (expected 5-16)",
+	    __LINE__);
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "03" "02" "0C" "00" "01" "07" "D2760000850100";
+	check_xpkg(&k, CPK_ERR_PARSE, "extended Header component ends before its package count",
+	    __LINE__);
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "03" "02" "0C" "00" "01" "07" "D2760000850100" "00";
+	check_xpkg(&k, CPK_ERR_PARSE, "extended Header component lists no package", __LINE__);
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "03" "02" "0C" "00" "01" "07" "D2760000850100" "01"
+	    "0001" "04" "D2760000" "00";
+	check_xpkg(&k, CPK_ERR_PARSE, "extended Header component: package 1 has an AID of 4 "
+	    "bytes (expected 5-16)", __LINE__);
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "03" "02" "0C" "00" "01" "07" "D2760000850100" "02"
+	    "0001" "07" "D2760000850101" "0001" "07" "D27600";
+	check_xpkg(&k, CPK_ERR_PARSE, "extended Header component: package 2 of 2 is truncated",
+	    __LINE__);
+	k.info[CPK_CAP_HEADER] = "DECAFFED" "03" "02" "0C" "00" "01" "07" "D2760000850100" "01"
+	    "0001" "07" "D2760000850101" "03706B";
+	check_xpkg(&k, CPK_ERR_PARSE, "extended Header component: the name of package 1 of 1 is "
+	    "truncated", __LINE__);
+	k.info[CPK_CAP_HEADER] = XHDR "00";
+	check_xpkg(&k, CPK_ERR_PARSE, "extended Header component: 1 unexpected bytes after the "
+	    "package names", __LINE__);
+
+	/* Method blocks. */
+	xpkg_default(&k);
+	k.info[CPK_CAP_METHOD] = "";
+	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component is empty (no block count)",
+	    __LINE__);
+	k.info[CPK_CAP_METHOD] = "80" "00000005";
+	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: 128 blocks (at most 127)",
+	    __LINE__);
+	k.info[CPK_CAP_METHOD] = "02" "00000009" "000000";
+	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component of 8 bytes ends inside its 2 "
+	    "block offsets", __LINE__);
+	k.info[CPK_CAP_METHOD] = "02" "00000009" "0000000F" "000102" "000102";
+	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: block 1 starts at offset 15, "
+	    "beyond its 15 bytes", __LINE__);
+	k.info[CPK_CAP_METHOD] = "02" "0000000C" "00000009" "000102" "000102";
+	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: block 1 starts at offset 9, "
+	    "not after block 0 (offset 12)", __LINE__);
+
+	/* Directory. */
+	xpkg_default(&k);
+	k.info[CPK_CAP_DIRECTORY] = "0011" "002E";
+	check_xpkg(&k, CPK_ERR_PARSE, "extended Directory component of 4 bytes ends before its "
+	    "Method block count (44 bytes of component sizes, static field sizes and counts "
+	    "come first)", __LINE__);
+	k.info[CPK_CAP_DIRECTORY] = NULL;
+	k.blocks = 3;
+	check_xpkg(&k, CPK_ERR_PARSE,
+	    "Directory component counts 3 Method blocks, the Method component has 2", __LINE__);
+
+	/* Applets. */
+	xpkg_default(&k);
+	k.info[CPK_CAP_APPLET] = "01" "08" "D276000085010101" "02" "0012";
+	check_xpkg(&k, CPK_ERR_PARSE, "Applet component: applet 1 installs from Method block 2, "
+	    "but the Method component has 2", __LINE__);
+	k.info[CPK_CAP_APPLET] = "02" "08" "D276000085010101" "00" "0012" "08" "D276000086010101"
+	    "00" "0013";
+	check_xpkg(&k, CPK_ERR_PARSE,
+	    "Applet component: applet 2 does not share the RID of applet 1", __LINE__);
+	k.info[CPK_CAP_APPLET] = "01" "08" "D276000085010101" "00";
+	check_xpkg(&k, CPK_ERR_PARSE, "Applet component: truncated at applet 1 of 1", __LINE__);
+}
+
+/* Replace b from mstart on with Method component m and tail; check the refusal. */
+static void
+splice_method(struct cpk_buf *b, size_t mstart, const struct cpk_buf *m,
+    const struct cpk_buf *tail, const char *needle, int line)
+{
+	struct cpk_error err;
+
+	cpk_buf_truncate(b, b->len - mstart);
+	x_put(b, CPK_CAP_METHOD, m->data, m->len);
+	if (cpk_buf_append(b, tail->data, tail->len, NULL) != CPK_OK)
+		abort();
+	cpk_error_clear(&err);
+	test_check_status(cpk_lfdb_parse(b->data, b->len, &info, &err), CPK_ERR_PARSE, "splice",
+	    __FILE__, line);
+	test_check_msg(&err, needle, __FILE__, line);
+}
+
+/* A block over 65535 bytes and the Directory's u4 sizes, built in memory. */
+static void
+test_extended_big_block(void)
+{
+	struct cpk_buf b = CPK_BUF_INIT, m = CPK_BUF_INIT, tail = CPK_BUF_INIT;
+	struct cpk_error err;
+	struct xpkg k;
+	size_t mstart, i;
+	uint8_t hdr[9];
+
+	/* Two blocks: at 9 and at 9 + 65536, so block 0 holds 65536 bytes. */
+	hdr[0] = 2;
+	cpk_put_u32be(hdr + 1, 9);
+	cpk_put_u32be(hdr + 5, 9 + 65536);
+	CHECK(cpk_buf_append(&m, hdr, sizeof(hdr), NULL) == CPK_OK);
+	for (i = 0; i < 65536 + 3; i++)
+		CHECK(cpk_buf_append_byte(&m, 0, NULL) == CPK_OK);
+	/* Build with a placeholder Method, then splice the big one in. */
+	xpkg_default(&k);
+	xpkg_build(&k, &b);
+	CHECK_OK(cpk_lfdb_parse(b.data, b.len, &info, &err));
+	mstart = info.comp[CPK_CAP_METHOD].offset;
+	CHECK(cpk_buf_append(&tail, b.data + mstart + 5 + 15, b.len - mstart - 5 - 15, NULL) ==
+	    CPK_OK);
+	splice_method(&b, mstart, &m, &tail, "extended Method component: block 0 holds 65536 "
+	    "bytes (at most 65535)", __LINE__);
+	/* One byte less in block 0: then the Directory's u4 Method size disagrees. */
+	cpk_put_u32be(m.data + 5, 9 + 65535);
+	splice_method(&b, mstart, &m, &tail, "Directory component lists 15 bytes for the Method "
+	    "component, which has 65548", __LINE__);
+	cpk_buf_free(&b);
+	cpk_buf_free(&m);
+	cpk_buf_free(&tail);
+}
+
 /* Every prefix of a valid block is refused, never read past. */
 static void
 test_truncations(void)
@@ -433,5 +734,8 @@ main(void)
 	test_directory_errors();
 	test_applet_errors();
 	test_truncations();
+	test_extended_valid();
+	test_extended_errors();
+	test_extended_big_block();
 	return test_summary("lfdb");
 }

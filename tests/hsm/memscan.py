@@ -7,7 +7,9 @@
 # gigabytes of them. Prints "memscan: N found in M bytes of K mappings".
 #
 # A look taken while a thread is inside the PKCS#11 module (a solib whose
-# name holds $CPK_MEMSCAN_MODULE) prints "memscan: busy" and reads nothing:
+# name holds $CPK_MEMSCAN_MODULE) is moved to a later stop at
+# $CPK_MEMSCAN_BREAK; if none comes, it prints "memscan: busy" and reads
+# nothing:
 # a software token such as SoftHSM2 runs in this process and holds a key in
 # its own working memory while it computes with it. What is searched is
 # what stays in cardc between the token's operations.
@@ -39,6 +41,21 @@ def in_module():
     return False
 
 
+# While a thread is inside the module, let the process run on to the next
+# time a thread reaches $CPK_MEMSCAN_BREAK (a cardc function called between
+# token operations) and look again: a look at an event of the run, not at a
+# moment chosen by a clock.
+stop_at = os.environ.get("CPK_MEMSCAN_BREAK", "")
+if in_module() and stop_at != "":
+    bp = gdb.Breakpoint(stop_at, internal=True)
+    for _ in range(400):
+        try:
+            gdb.execute("continue", to_string=True)
+        except gdb.error:
+            break
+        if not in_module():
+            break
+    bp.delete()
 if in_module():
     print("memscan: busy")
     raise SystemExit(0)

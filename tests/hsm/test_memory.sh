@@ -92,7 +92,8 @@ PROFILE
 	while [ "$(wc -l <"$T/scan.all")" -lt 5 ] && [ $tries -lt 40 ]; do
 		sed -n "$((fed + 1)),$((fed + 200))p" "$T/cards.jsonl" >&3
 		fed=$((fed + 200))
-		CPK_MEMSCAN_HEX=$KEY CPK_MEMSCAN_MODULE=softhsm timeout 300 gdb -batch -nx \
+		CPK_MEMSCAN_HEX=$KEY CPK_MEMSCAN_MODULE=softhsm CPK_MEMSCAN_BREAK=cpk_bundle_zip \
+		    timeout 300 gdb -batch -nx \
 		    -p "$pid" -x "$MEMSCAN" >"$T/scan.out" 2>&1
 		grep '^memscan: [0-9]' "$T/scan.out" >>"$T/scan.all" ||
 		    grep -q '^memscan: busy' "$T/scan.out" || cat "$T/scan.out" >&2

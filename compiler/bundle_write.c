@@ -2,6 +2,7 @@
 /* cpk: the bundle writer. */
 #include "bundle_write.h"
 #include "cpk_file.h"
+#include "compile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -277,9 +278,11 @@ out:
 	return st;
 }
 
-cpk_status
-cpk_bundle_write(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n,
-    const struct cpk_signer *signer, struct cpk_buf *out, struct cpk_error *err)
+/* release, when given, holds cmds: its commands are freed once the script is built. */
+static cpk_status
+bundle_write(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n,
+    struct cpk_compiled *release, const struct cpk_signer *signer, struct cpk_buf *out,
+    struct cpk_error *err)
 {
 	struct cpk_manifest mm = *m;
 	struct cpk_buf script = CPK_BUF_INIT, text = CPK_BUF_INIT;
@@ -289,8 +292,10 @@ cpk_bundle_write(const struct cpk_manifest *m, const struct cpk_command *cmds, s
 	mm.format = CPK_BUNDLE_FORMAT;
 	if (mm.compiler[0] == '\0')
 		snprintf(mm.compiler, sizeof(mm.compiler), "cpk %s", CPK_VERSION);
-	if ((st = build_script(&mm, cmds, n, &script, err)) != CPK_OK ||
-	    (st = cpk_manifest_encode(&mm, &text, err)) != CPK_OK ||
+	if ((st = build_script(&mm, cmds, n, &script, err)) != CPK_OK)
+		goto out;
+	cpk_compiled_free_commands(release);
+	if ((st = cpk_manifest_encode(&mm, &text, err)) != CPK_OK ||
 	    (st = cpk_signer_sign(signer, text.data, text.len, sig, err)) != CPK_OK ||
 	    (st = cpk_bundle_zip(text.data, text.len, sig, sizeof(sig), script.data, script.len,
 	    out, err)) != CPK_OK)
@@ -300,6 +305,20 @@ out:
 	cpk_buf_free_public(&script);
 	cpk_buf_free_public(&text);
 	return st;
+}
+
+cpk_status
+cpk_bundle_write(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n,
+    const struct cpk_signer *signer, struct cpk_buf *out, struct cpk_error *err)
+{
+	return bundle_write(m, cmds, n, NULL, signer, out, err);
+}
+
+cpk_status
+cpk_bundle_write_compiled(struct cpk_compiled *c, const struct cpk_signer *signer,
+    struct cpk_buf *out, struct cpk_error *err)
+{
+	return bundle_write(&c->manifest, c->cmds, c->ncmds, c, signer, out, err);
 }
 
 cpk_status

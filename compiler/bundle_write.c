@@ -130,11 +130,22 @@ sink_write(struct zip_sink *k, const void *p, zip_uint64_t n)
 	return (zip_int64_t)n;
 }
 
+/* Move the read or the write position (*pos) within what was written. */
+static zip_int64_t
+sink_seek(struct zip_sink *k, size_t *pos, void *data, zip_uint64_t n)
+{
+	zip_int64_t off;
+
+	if ((off = zip_source_seek_compute_offset(*pos, k->len, data, n, &k->error)) < 0)
+		return -1;
+	*pos = (size_t)off;
+	return 0;
+}
+
 static zip_int64_t
 sink_cb(void *ud, void *data, zip_uint64_t n, zip_source_cmd_t cmd)
 {
 	struct zip_sink *k = ud;
-	zip_int64_t off;
 
 	switch (cmd) {
 	case ZIP_SOURCE_OPEN:
@@ -150,11 +161,7 @@ sink_cb(void *ud, void *data, zip_uint64_t n, zip_source_cmd_t cmd)
 	case ZIP_SOURCE_CLOSE:
 		return 0;
 	case ZIP_SOURCE_SEEK:
-		if ((off = zip_source_seek_compute_offset(k->rpos, k->len, data, n,
-		    &k->error)) < 0)
-			return -1;
-		k->rpos = (size_t)off;
-		return 0;
+		return sink_seek(k, &k->rpos, data, n);
 	case ZIP_SOURCE_TELL:
 		return (zip_int64_t)k->rpos;
 	case ZIP_SOURCE_STAT:
@@ -164,22 +171,16 @@ sink_cb(void *ud, void *data, zip_uint64_t n, zip_source_cmd_t cmd)
 		((zip_stat_t *)data)->size = k->len;
 		((zip_stat_t *)data)->valid |= ZIP_STAT_SIZE;
 		return (zip_int64_t)sizeof(zip_stat_t);
-	case ZIP_SOURCE_BEGIN_WRITE:
-		k->out->len = k->base;
-		k->len = k->pos = 0;
-		return 0;
 	case ZIP_SOURCE_WRITE:
 		return sink_write(k, data, n);
 	case ZIP_SOURCE_TELL_WRITE:
 		return (zip_int64_t)k->pos;
 	case ZIP_SOURCE_SEEK_WRITE:
-		if ((off = zip_source_seek_compute_offset(k->pos, k->len, data, n,
-		    &k->error)) < 0)
-			return -1;
-		k->pos = (size_t)off;
-		return 0;
+		return sink_seek(k, &k->pos, data, n);
+	case ZIP_SOURCE_BEGIN_WRITE:
 	case ZIP_SOURCE_ROLLBACK_WRITE:
 	case ZIP_SOURCE_REMOVE:
+		/* a write starts, or is undone: nothing written */
 		k->out->len = k->base;
 		k->len = k->pos = 0;
 		return 0;

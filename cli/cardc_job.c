@@ -155,7 +155,11 @@ cardc_job_build(const struct cardc_job_args *a, struct cardc_job *j, struct cpk_
 			cpk_error_prefix(err, "%s", a->card);
 		return ret;
 	}
-	/* One card: the commands go as soon as the script holds them. */
+	/*
+	 * One card: the load file's copies go once compiled, the commands as
+	 * soon as the script holds them.
+	 */
+	profile_free_load_data(j->p);
 	return cpk_bundle_write_compiled(&j->compiled, j->signer, &j->bytes, err);
 }
 

@@ -155,8 +155,12 @@ cardc_job_build(const struct cardc_job_args *a, struct cardc_job *j, struct cpk_
 			cpk_error_prefix(err, "%s", a->card);
 		return ret;
 	}
-	return cpk_bundle_write(&j->compiled.manifest, j->compiled.cmds, j->compiled.ncmds,
-	    j->signer, &j->bytes, err);
+	/*
+	 * One card: the load file's copies go once compiled, the commands as
+	 * soon as the script holds them.
+	 */
+	profile_free_load_data(j->p);
+	return cpk_bundle_write_compiled(&j->compiled, j->signer, &j->bytes, err);
 }
 
 void

@@ -2,6 +2,7 @@
 /* cpk: the bundle writer. */
 #include "bundle_write.h"
 #include "cpk_file.h"
+#include "compile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -87,35 +88,118 @@ add_entry(zip_t *za, const char *name, const uint8_t *p, size_t n, struct cpk_er
 	return CPK_OK;
 }
 
-/* Copy the archive out of libzip's in-memory source. */
-static cpk_status
-read_source(zip_source_t *src, struct cpk_buf *out, struct cpk_error *err)
-{
-	zip_stat_t sb;
-	zip_uint64_t got;
-	zip_int64_t r = 0;
-	cpk_status st;
+/*
+ * The archive is written by libzip straight into the caller's buffer (a
+ * writable source of our own, reserved at about the bundle's size), so no
+ * archive buffer of libzip's and no copy of it exist besides the result.
+ */
+struct zip_sink {
+	struct cpk_buf *out;
+	size_t base;		/* out->len when the write began */
+	size_t len;		/* bytes of archive written */
+	size_t pos;		/* write position, from base */
+	size_t rpos;		/* read position (libzip wants a seekable source) */
+	zip_error_t error;
+};
 
-	zip_stat_init(&sb);
-	if (zip_source_stat(src, &sb) != 0 || !(sb.valid & ZIP_STAT_SIZE))
-		return zip_fail(err, "stat", zip_source_error(src));
-	if (sb.size > CPK_BUNDLE_MAX_SIZE)
-		return cpk_error_set(err, CPK_ERR_RANGE, "bundle would be %llu bytes; at most %zu",
-		    (unsigned long long)sb.size, CPK_BUNDLE_MAX_SIZE);
-	if ((st = cpk_buf_reserve(out, (size_t)sb.size, err)) != CPK_OK)
-		return st;
-	if (zip_source_open(src) != 0)
-		return zip_fail(err, "open", zip_source_error(src));
-	for (got = 0; got < sb.size; got += (zip_uint64_t)r) {
-		r = zip_source_read(src, out->data + out->len + got, sb.size - got);
-		if (r <= 0)
-			break;
+/* Zip headers for one entry (local, central) with its name; and the end record. */
+#define ZIP_ENTRY_OVERHEAD(name) (30 + 46 + 2 * (sizeof(name) - 1))
+#define ZIP_END_OVERHEAD 22
+
+static zip_int64_t
+sink_write(struct zip_sink *k, const void *p, zip_uint64_t n)
+{
+	struct cpk_error e;
+	size_t end;
+
+	if (n > CPK_BUNDLE_MAX_SIZE || k->pos > CPK_BUNDLE_MAX_SIZE - n) {
+		zip_error_set(&k->error, ZIP_ER_INVAL, 0);
+		return -1;
 	}
-	zip_source_close(src);
-	if (got != sb.size)
-		return zip_fail(err, "read", zip_source_error(src));
-	out->len += (size_t)got;
-	return CPK_OK;
+	end = k->pos + (size_t)n;
+	if (end > k->len && cpk_buf_reserve(k->out, end - k->len, &e) != CPK_OK) {
+		zip_error_set(&k->error, ZIP_ER_MEMORY, 0);
+		return -1;
+	}
+	memcpy(k->out->data + k->base + k->pos, p, (size_t)n);
+	k->pos = end;
+	if (end > k->len) {
+		k->len = end;
+		k->out->len = k->base + end;
+	}
+	return (zip_int64_t)n;
+}
+
+/* Move the read or the write position (*pos) within what was written. */
+static zip_int64_t
+sink_seek(struct zip_sink *k, size_t *pos, void *data, zip_uint64_t n)
+{
+	zip_int64_t off;
+
+	if ((off = zip_source_seek_compute_offset(*pos, k->len, data, n, &k->error)) < 0)
+		return -1;
+	*pos = (size_t)off;
+	return 0;
+}
+
+static zip_int64_t
+sink_cb(void *ud, void *data, zip_uint64_t n, zip_source_cmd_t cmd)
+{
+	struct zip_sink *k = ud;
+
+	switch (cmd) {
+	case ZIP_SOURCE_OPEN:
+		k->rpos = 0;
+		return 0;
+	case ZIP_SOURCE_READ:
+		if (n > k->len - k->rpos)
+			n = k->len - k->rpos;
+		if (n > 0)
+			memcpy(data, k->out->data + k->base + k->rpos, (size_t)n);
+		k->rpos += (size_t)n;
+		return (zip_int64_t)n;
+	case ZIP_SOURCE_CLOSE:
+		return 0;
+	case ZIP_SOURCE_SEEK:
+		return sink_seek(k, &k->rpos, data, n);
+	case ZIP_SOURCE_TELL:
+		return (zip_int64_t)k->rpos;
+	case ZIP_SOURCE_STAT:
+		if (n < sizeof(zip_stat_t))
+			return -1;
+		zip_stat_init(data);
+		((zip_stat_t *)data)->size = k->len;
+		((zip_stat_t *)data)->valid |= ZIP_STAT_SIZE;
+		return (zip_int64_t)sizeof(zip_stat_t);
+	case ZIP_SOURCE_WRITE:
+		return sink_write(k, data, n);
+	case ZIP_SOURCE_TELL_WRITE:
+		return (zip_int64_t)k->pos;
+	case ZIP_SOURCE_SEEK_WRITE:
+		return sink_seek(k, &k->pos, data, n);
+	case ZIP_SOURCE_BEGIN_WRITE:
+	case ZIP_SOURCE_ROLLBACK_WRITE:
+	case ZIP_SOURCE_REMOVE:
+		/* a write starts, or is undone: nothing written */
+		k->out->len = k->base;
+		k->len = k->pos = 0;
+		return 0;
+	case ZIP_SOURCE_COMMIT_WRITE:
+	case ZIP_SOURCE_FREE:
+		return 0;
+	case ZIP_SOURCE_ERROR:
+		return zip_error_to_data(&k->error, data, n);
+	case ZIP_SOURCE_SUPPORTS:
+		return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ,
+		    ZIP_SOURCE_CLOSE, ZIP_SOURCE_SEEK, ZIP_SOURCE_TELL, ZIP_SOURCE_STAT,
+		    ZIP_SOURCE_BEGIN_WRITE,
+		    ZIP_SOURCE_WRITE, ZIP_SOURCE_TELL_WRITE, ZIP_SOURCE_SEEK_WRITE,
+		    ZIP_SOURCE_ROLLBACK_WRITE, ZIP_SOURCE_REMOVE, ZIP_SOURCE_COMMIT_WRITE,
+		    ZIP_SOURCE_FREE, ZIP_SOURCE_ERROR, ZIP_SOURCE_SUPPORTS, -1);
+	default:
+		zip_error_set(&k->error, ZIP_ER_OPNOTSUPP, 0);
+		return -1;
+	}
 }
 
 cpk_status
@@ -123,17 +207,33 @@ cpk_bundle_zip(const uint8_t *manifest, size_t manifest_len, const uint8_t *sig,
     size_t sig_len, const uint8_t *script, size_t script_len, struct cpk_buf *out,
     struct cpk_error *err)
 {
+	struct zip_sink k;
 	zip_error_t ze;
 	zip_source_t *src = NULL;
 	zip_t *za = NULL;
+	size_t base = out->len;
 	cpk_status st;
 
+	memset(&k, 0, sizeof(k));
+	k.out = out;
+	k.base = base;
+	zip_error_init(&k.error);
 	zip_error_init(&ze);
-	if ((src = zip_source_buffer_create(NULL, 0, 0, &ze)) == NULL) {
-		st = zip_fail(err, "buffer", &ze);
+	if (manifest_len > CPK_BUNDLE_MAX_SIZE || sig_len > CPK_BUNDLE_MAX_SIZE ||
+	    script_len > CPK_BUNDLE_MAX_SIZE - manifest_len - sig_len) {
+		st = cpk_error_set(err, CPK_ERR_RANGE, "bundle would be over %zu bytes",
+		    CPK_BUNDLE_MAX_SIZE);
 		goto out;
 	}
-	zip_source_keep(src);	/* the archive's bytes stay in src after zip_close */
+	if ((st = cpk_buf_reserve(out, manifest_len + sig_len + script_len +
+	    ZIP_ENTRY_OVERHEAD(CPK_ENTRY_MANIFEST) + ZIP_ENTRY_OVERHEAD(CPK_ENTRY_SIGNATURE) +
+	    ZIP_ENTRY_OVERHEAD(CPK_ENTRY_SCRIPT) + ZIP_END_OVERHEAD, err)) != CPK_OK)
+		goto out;
+	if ((src = zip_source_function_create(sink_cb, &k, &ze)) == NULL) {
+		st = zip_fail(err, "sink", &ze);
+		goto out;
+	}
+	zip_source_keep(src);	/* freed here, after zip_close or zip_discard */
 	if ((za = zip_open_from_source(src, ZIP_TRUNCATE, &ze)) == NULL) {
 		st = zip_fail(err, "open", &ze);
 		goto out;
@@ -147,12 +247,15 @@ cpk_bundle_zip(const uint8_t *manifest, size_t manifest_len, const uint8_t *sig,
 		goto out;
 	}
 	za = NULL;
-	st = read_source(src, out, err);
+	st = CPK_OK;
 out:
 	if (za != NULL)
 		zip_discard(za);
 	zip_source_free(src);
+	if (st != CPK_OK)
+		out->len = base;
 	zip_error_fini(&ze);
+	zip_error_fini(&k.error);
 	return st;
 }
 
@@ -176,9 +279,11 @@ out:
 	return st;
 }
 
-cpk_status
-cpk_bundle_write(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n,
-    const struct cpk_signer *signer, struct cpk_buf *out, struct cpk_error *err)
+/* release, when given, holds cmds: its commands are freed once the script is built. */
+static cpk_status
+bundle_write(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n,
+    struct cpk_compiled *release, const struct cpk_signer *signer, struct cpk_buf *out,
+    struct cpk_error *err)
 {
 	struct cpk_manifest mm = *m;
 	struct cpk_buf script = CPK_BUF_INIT, text = CPK_BUF_INIT;
@@ -188,8 +293,10 @@ cpk_bundle_write(const struct cpk_manifest *m, const struct cpk_command *cmds, s
 	mm.format = CPK_BUNDLE_FORMAT;
 	if (mm.compiler[0] == '\0')
 		snprintf(mm.compiler, sizeof(mm.compiler), "cpk %s", CPK_VERSION);
-	if ((st = build_script(&mm, cmds, n, &script, err)) != CPK_OK ||
-	    (st = cpk_manifest_encode(&mm, &text, err)) != CPK_OK ||
+	if ((st = build_script(&mm, cmds, n, &script, err)) != CPK_OK)
+		goto out;
+	cpk_compiled_free_commands(release);
+	if ((st = cpk_manifest_encode(&mm, &text, err)) != CPK_OK ||
 	    (st = cpk_signer_sign(signer, text.data, text.len, sig, err)) != CPK_OK ||
 	    (st = cpk_bundle_zip(text.data, text.len, sig, sizeof(sig), script.data, script.len,
 	    out, err)) != CPK_OK)
@@ -199,6 +306,20 @@ out:
 	cpk_buf_free_public(&script);
 	cpk_buf_free_public(&text);
 	return st;
+}
+
+cpk_status
+cpk_bundle_write(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n,
+    const struct cpk_signer *signer, struct cpk_buf *out, struct cpk_error *err)
+{
+	return bundle_write(m, cmds, n, NULL, signer, out, err);
+}
+
+cpk_status
+cpk_bundle_write_compiled(struct cpk_compiled *c, const struct cpk_signer *signer,
+    struct cpk_buf *out, struct cpk_error *err)
+{
+	return bundle_write(&c->manifest, c->cmds, c->ncmds, c, signer, out, err);
 }
 
 cpk_status

@@ -16,6 +16,8 @@
 #include "cpk_error.h"
 #include "sign.h"
 
+struct cpk_compiled;	/* compile.h */
+
 /*
  * The bundle's creation time: SOURCE_DATE_EPOCH when set (a decimal number
  * of seconds; anything else is CPK_ERR_PARSE), else the current time.
@@ -34,6 +36,16 @@ cpk_status cpk_bundle_creation_time(uint64_t *out, struct cpk_error *err);
  */
 cpk_status cpk_bundle_write(const struct cpk_manifest *m, const struct cpk_command *cmds,
     size_t n, const struct cpk_signer *signer, struct cpk_buf *out, struct cpk_error *err);
+
+/*
+ * As cpk_bundle_write for a compile's output, freeing its commands
+ * (cpk_compiled_free_commands) once the script is built, before the
+ * signature and the zip: a single compile's peak holds no command array
+ * besides the script. c->manifest stays; on failure the commands may be
+ * gone too.
+ */
+cpk_status cpk_bundle_write_compiled(struct cpk_compiled *c, const struct cpk_signer *signer,
+    struct cpk_buf *out, struct cpk_error *err);
 
 /*
  * As cpk_bundle_write, into a file replaced atomically: a temporary file in

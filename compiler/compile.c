@@ -52,7 +52,7 @@ unlocks_card(const struct profile *p)
 }
 
 void
-cpk_compiled_free(struct cpk_compiled *c)
+cpk_compiled_free_commands(struct cpk_compiled *c)
 {
 	size_t i;
 
@@ -65,6 +65,17 @@ cpk_compiled_free(struct cpk_compiled *c)
 		free(apdu);
 	}
 	free(c->cmds);
+	c->cmds = NULL;
+	c->ncmds = 0;
+	c->cap = 0;
+}
+
+void
+cpk_compiled_free(struct cpk_compiled *c)
+{
+	if (c == NULL)
+		return;
+	cpk_compiled_free_commands(c);
 	memset(c, 0, sizeof(*c));
 }
 

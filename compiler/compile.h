@@ -68,5 +68,7 @@ cpk_status cpk_compile(const struct profile *p, const struct card_record *card,
 
 /* Release the commands (their bytes are cleansed). NULL accepted. */
 void cpk_compiled_free(struct cpk_compiled *c);
+/* Release the commands only (cleansed); the manifest stays. NULL accepted. */
+void cpk_compiled_free_commands(struct cpk_compiled *c);
 
 #endif

@@ -314,6 +314,25 @@ tmpl_free(struct profile_tmpl *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* The load file's bytes: the CAP, its Load File Data Block, the LOAD data. */
+static void
+load_data_free(struct profile_load *l)
+{
+	cap_free(&l->cap);
+	cpk_buf_free(&l->lfdb);
+	cpk_buf_free(&l->load_file);
+}
+
+void
+profile_free_load_data(struct profile *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nsteps; i++)
+		if (p->steps[i].kind == PROFILE_STEP_LOAD)
+			load_data_free(&p->steps[i].u.load);
+}
+
 static void
 step_free(struct profile_step *s)
 {
@@ -324,9 +343,7 @@ step_free(struct profile_step *s)
 	case PROFILE_STEP_LOAD:
 		free(s->u.load.cap_file);
 		free(s->u.load.cap_path);
-		cap_free(&s->u.load.cap);
-		cpk_buf_free(&s->u.load.lfdb);
-		cpk_buf_free(&s->u.load.load_file);
+		load_data_free(&s->u.load);
 		free(s->u.load.dap_key);
 		free(s->u.load.dap_path);
 		break;

@@ -315,6 +315,12 @@ cpk_status profile_resolve(struct profile *p, const struct profile_opts *opts,
 cpk_status profile_check(const struct profile *p, struct cpk_error *err);
 
 void profile_free(struct profile **p);
+/*
+ * Free the load steps' CAP, Load File Data Block and LOAD data once the
+ * last card is compiled (cardc compile: one card). The profile cannot
+ * compile a load step after this; everything else in it stays.
+ */
+void profile_free_load_data(struct profile *p);
 
 /* "delete", "load", ... ("table step" for PROFILE_STEP_CMD) */
 const char *profile_step_name(enum profile_step_kind kind);

@@ -21,6 +21,7 @@
 #include "bundle_fixture.h"
 #include "bundle_read.h"
 #include "bundle_write.h"
+#include "compile.h"
 #include "sign.h"
 #include "testlib.h"
 #include "verify.h"
@@ -204,6 +205,61 @@ test_write_file(void)
 	free(bad);
 	cpk_buf_free(&mem);
 	cpk_buf_free(&disk);
+}
+
+/*
+ * cpk_bundle_write_compiled writes what cpk_bundle_write writes, and the
+ * commands are gone afterwards while the manifest stays.
+ */
+static void
+test_write_compiled(void)
+{
+	struct cpk_buf want = CPK_BUF_INIT, got = CPK_BUF_INIT;
+	struct cpk_compiled c;
+	struct cpk_manifest m;
+	struct cpk_error err;
+	size_t i;
+
+	cpk_error_clear(&err);
+	write_fixture(&want);
+	memset(&c, 0, sizeof(c));
+	fixture_manifest(&c.manifest);
+	m = c.manifest;
+	c.cmds = calloc(FIXTURE_COMMANDS, sizeof(*c.cmds));
+	CHECK(c.cmds != NULL);
+	for (i = 0; i < FIXTURE_COMMANDS; i++) {
+		uint8_t *apdu = malloc(cmds[i].apdu_len);
+
+		CHECK(apdu != NULL);
+		memcpy(apdu, cmds[i].apdu, cmds[i].apdu_len);
+		c.cmds[i] = cmds[i];
+		c.cmds[i].apdu = apdu;
+	}
+	c.ncmds = c.cap = FIXTURE_COMMANDS;
+	CHECK_OK(cpk_bundle_write_compiled(&c, signer, &got, &err));
+	CHECK_MEM(got.data, got.len, want.data, want.len);
+	CHECK(c.cmds == NULL && c.ncmds == 0 && c.cap == 0);
+	CHECK(memcmp(&c.manifest, &m, sizeof(m)) == 0);
+	cpk_compiled_free(&c);
+	cpk_buf_free(&want);
+	cpk_buf_free(&got);
+}
+
+/* Entries too big for a bundle are refused before anything is written. */
+static void
+test_zip_too_big(void)
+{
+	static const uint8_t small[CPK_SIG_LEN];
+	struct cpk_buf b = CPK_BUF_INIT;
+	struct cpk_error err;
+
+	cpk_error_clear(&err);
+	CHECK_OK(cpk_buf_append(&b, "x", 1, &err));
+	CHECK_STATUS(cpk_bundle_zip(small, sizeof(small), small, sizeof(small), small,
+	    CPK_BUNDLE_MAX_SIZE, &b, &err), CPK_ERR_RANGE);
+	CHECK_MSG(&err, "bundle would be over 16777216 bytes");
+	CHECK(b.len == 1);
+	cpk_buf_free(&b);
 }
 
 static void
@@ -645,6 +701,8 @@ main(int argc, char **argv)
 		test_determinism();
 		test_write_file();
 		test_writer_refuses();
+		test_write_compiled();
+		test_zip_too_big();
 		test_rfc8032();
 		test_keygen();
 		test_creation_time();

@@ -605,6 +605,13 @@ test_profile_valid(void)
 	CHECK(s->kind == PROFILE_STEP_APDU && s->u.apdu.has_le && s->u.apdu.ne == 256);
 	CHECK_STR(s->label, "status");
 	CHECK(s->naccept == 2 && s->accept[1] == 0x6310);
+	/* A one-card compile drops the load file's copies; the rest stays. */
+	profile_free_load_data(p);
+	s = &p->steps[1];
+	CHECK(s->u.load.cap == NULL && s->u.load.lfdb.data == NULL && s->u.load.lfdb.len == 0);
+	CHECK(s->u.load.load_file.data == NULL && s->u.load.load_file.len == 0);
+	CHECK_HEX(s->u.load.package.b, s->u.load.package.len, HELLO_PKG);
+	CHECK(p->nsteps == 6 && p->steps[2].kind == PROFILE_STEP_INSTALL);
 	profile_free(&p);
 	CHECK(p == NULL);
 }

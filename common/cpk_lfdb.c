@@ -339,6 +339,9 @@ parse_method_blocks(const uint8_t *p, struct cpk_lfdb_info *out, struct cpk_erro
 		return cpk_error_set(err, CPK_ERR_PARSE,
 		    "extended Method component: %u blocks (at most %d)", count,
 		    CPK_CAP_METHOD_BLOCKS_MAX);
+	if (count == 0 && size > 1)
+		return cpk_error_set(err, CPK_ERR_PARSE,
+		    "extended Method component: no block, but %zu bytes after the count", size - 1);
 	if (cpk_cursor_left(&c) < 4u * count)
 		return cpk_error_set(err, CPK_ERR_PARSE,
 		    "extended Method component of %zu bytes ends inside its %u block offsets",

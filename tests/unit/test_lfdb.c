@@ -607,6 +607,9 @@ test_extended_errors(void)
 	k.info[CPK_CAP_METHOD] = "80" "00000005";
 	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: 128 blocks (at most 127)",
 	    __LINE__);
+	k.info[CPK_CAP_METHOD] = "00" "0102";
+	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: no block, but 2 bytes after "
+	    "the count", __LINE__);
 	k.info[CPK_CAP_METHOD] = "02" "00000009" "000000";
 	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component of 8 bytes ends inside its 2 "
 	    "block offsets", __LINE__);

@@ -331,6 +331,8 @@ read_pin(char *pin, size_t cap)
 		if (tty)
 			(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 	}
+	/* No copy of the PIN left in stdio's buffer. */
+	(void)setvbuf(in, NULL, _IONBF, 0);
 	ok = fgets(pin, (int)cap, in) != NULL;
 	if (tty) {
 		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
@@ -386,6 +388,7 @@ cardload_server_run(const struct cardload_server_args *a)
 	if ((rc = cardload_open_card(cardload_reader_choice(a->load.reader), &o.t, &o.err)) !=
 	    CLI_EXIT_OK) {
 		cardload_stop_finish();
+		cpk_cleanse(&tech, sizeof(tech));
 		return rc;
 	}
 	cardload_stop_card(&o.t);

@@ -135,6 +135,8 @@ handshake(struct agent *a, struct cpk_error *err)
 		    "agent did not offer", hr.transport, hr.format, hr.version);
 out:
 	seram_handshake_clear(&h);
+	if (body.data != NULL)
+		cpk_cleanse(body.data, body.len);	/* the technician's PIN */
 	cpk_buf_free(&body);
 	cpk_buf_free(&answer);
 	return st;

@@ -240,7 +240,7 @@ build_cmd(struct cpk_buf *out, uint8_t ins, size_t lc, bool le, uint32_t seed)
 static void
 run_matrix_cell(enum scp_version v, uint8_t i, uint8_t level, size_t keylen)
 {
-	const size_t lens[] = { 0, 1, 15, 16, 17, 100, scp_max_plain_data(level) };
+	const size_t lens[] = { 0, 1, 15, 16, 17, 100, scp_max_plain_data(v, level, CPK_APDU_SHORT_MAX_LC) };
 	struct scp_keyset keys;
 	struct pair p;
 	struct cpk_buf cmd = CPK_BUF_INIT;
@@ -387,8 +387,18 @@ test_errors(void)
 	CHECK_MSG(&err, "asks for R-ENC but SCP03 i=30");
 	CHECK_STATUS(scp_level_allowed(SCP03, 0x70, 0x07, &err), CPK_ERR_UNSUPPORTED);
 	CHECK_MSG(&err, "security level 07 is not supported");
-	CHECK(scp_max_plain_data(0x01) == 247);
-	CHECK(scp_max_plain_data(0x03) == 239);
+	CHECK(scp_max_plain_data(SCP02, 0x01, CPK_APDU_SHORT_MAX_LC) == 247);
+	CHECK(scp_max_plain_data(SCP02, 0x03, CPK_APDU_SHORT_MAX_LC) == 239);
+	CHECK(scp_max_plain_data(SCP03, 0x01, CPK_APDU_SHORT_MAX_LC) == 247);
+	CHECK(scp_max_plain_data(SCP03, 0x33, CPK_APDU_SHORT_MAX_LC) == 239);
+	/* The arithmetic per cipher block: 8 (DES) and 16 (AES) bytes. */
+	CHECK(scp_max_plain_data(SCP02, 0x03, 8 + 17) == 15);
+	CHECK(scp_max_plain_data(SCP03, 0x03, 8 + 17) == 15);
+	CHECK(scp_max_plain_data(SCP02, 0x03, 8 + 33) == 31);
+	CHECK(scp_max_plain_data(SCP03, 0x03, 8 + 31) == 15);
+	CHECK(scp_max_plain_data(SCP02, 0x03, 8 + 31) == 23);
+	CHECK(scp_max_plain_data(SCP03, 0x03, 8 + 15) == 0);
+	CHECK(scp_max_plain_data((enum scp_version)0x11, 0x01, CPK_APDU_SHORT_MAX_LC) == 0);
 
 	/* Wrong key algorithm for the protocol. */
 	make_keys(SCP03, 16, &keys);

@@ -140,15 +140,18 @@ crypto_only(const struct card_record *c, const struct scp_keyset *keys, const ui
 	size_t i, cl;
 	int rc = -1;
 
+	/* The benchmark's card is the e2e SCP03 card (i=70, key set 30): its table row. */
+	const struct scp_proto *proto = scp_proto_find(SCP03);
+
 	memset(&iu, 0, sizeof(iu));
 	memcpy(iu.kdd, c->kdd, 10);
 	iu.kvn = 0x30;
-	iu.scp = 3;
+	iu.scp = proto->id;
 	iu.i = 0x70;
-	iu.counter_len = 3;
-	memcpy(iu.counter, c->counter, 3);
-	iu.challenge_len = 8;
-	if (scp_pseudo_random_challenge(keys, SCP03, iu.counter, 3, aid, sizeof(aid),
+	iu.counter_len = scp_proto_iu_counter_len(proto, iu.i);
+	memcpy(iu.counter, c->counter, iu.counter_len);
+	iu.challenge_len = proto->challenge_len;
+	if (scp_pseudo_random_challenge(keys, SCP03, iu.counter, iu.counter_len, aid, sizeof(aid),
 	    iu.card_challenge, &cl, NULL) != CPK_OK ||
 	    scp_session_begin(&s, keys, SCP03, 0x70, hc, &iu, NULL) != CPK_OK ||
 	    scp_external_authenticate(&s, 0x03, &w, NULL) != CPK_OK)

@@ -269,7 +269,8 @@ check_channel(const struct cpk_manifest *m, struct cpk_error *err)
 		cpk_error_set(err, st, "manifest: scp %02X is not %s", m->scp, known);
 		goto out;
 	}
-	if (scp_level_name(m->level) == NULL || ((m->level & SCP_SL_RENC) && !scp_proto_has_renc(proto))) {
+	if (scp_level_name(m->level) == NULL ||
+	    ((m->level & SCP_SL_RENC) && !scp_proto_has_renc(proto))) {
 		cpk_error_set(err, st, "manifest: security level %02X is not one of 01 03 11 13%s",
 		    m->level, scp_proto_has_renc(proto) ? " 33" : "");
 		goto out;

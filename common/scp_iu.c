@@ -33,10 +33,12 @@ lengths_text(char *out, size_t size)
 			lo = hi;
 			hi = t;
 		}
-		w = lo == hi ?
-		    snprintf(out + used, size - used, "%s%zu (%s)", k == 0 ? "" : ", ", lo, p->name) :
-		    snprintf(out + used, size - used, "%s%zu or %zu (%s)", k == 0 ? "" : ", ", lo,
-		    hi, p->name);
+		if (lo == hi)
+			w = snprintf(out + used, size - used, "%s%zu (%s)", k == 0 ? "" : ", ", lo,
+			    p->name);
+		else
+			w = snprintf(out + used, size - used, "%s%zu or %zu (%s)",
+			    k == 0 ? "" : ", ", lo, hi, p->name);
 		if (w < 0)
 			break;
 		used += (size_t)w;

@@ -305,7 +305,8 @@ step_store_data(struct asm_ctx *a, const struct profile_store_data *sd, struct c
 	}
 	set_label(a, "STORE DATA", NULL, 0);
 	ret = gp_cmd_store_data_all(sd->format, items, sd->nitems,
-	    scp_max_plain_data(a->s.version, a->s.level, CPK_APDU_SHORT_MAX_LC), encrypt_sensitive, a, emit_secured, a, err);
+	    scp_max_plain_data(a->s.version, a->s.level, CPK_APDU_SHORT_MAX_LC),
+	    encrypt_sensitive, a, emit_secured, a, err);
 out:
 	if (values != NULL)
 		for (i = 0; i < sd->nitems; i++)

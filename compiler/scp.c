@@ -168,8 +168,9 @@ scp_pseudo_random_challenge_keys(const struct scp_keys *keys, enum scp_version v
 	if (ops == NULL)
 		return unknown_protocol((int)v, err);
 	if (counter_len != ops->proto->counter_len || !ops->keys_fit(keys->alg, keys->len))
-		return cpk_error_set(err, CPK_ERR_ARG, "%s challenge needs a %zu-byte counter and %s",
-		    ops->proto->name, ops->proto->counter_len, ops->keys_text);
+		return cpk_error_set(err, CPK_ERR_ARG,
+		    "%s challenge needs a %zu-byte counter and %s", ops->proto->name,
+		    ops->proto->counter_len, ops->keys_text);
 	if ((ret = ops->challenge(keys, counter, aid, aidlen, out, err)) == CPK_OK)
 		*outlen = ops->proto->challenge_len;
 	return ret;
@@ -227,7 +228,8 @@ scp_session_begin_keys(struct scp_session *s, const struct scp_keys *keys, enum 
 		goto out;
 	}
 	if (iu->counter_len > sizeof(s->counter) || iu->challenge_len > sizeof(s->card_challenge)) {
-		ret = cpk_error_set(err, CPK_ERR_ARG, "inconsistent INITIALIZE UPDATE response fields");
+		ret = cpk_error_set(err, CPK_ERR_ARG,
+		    "inconsistent INITIALIZE UPDATE response fields");
 		goto out;
 	}
 	s->version = v;
@@ -549,4 +551,24 @@ scp_encrypt_data(const struct scp_session *s, const uint8_t *data, size_t n,
 	if (s->state == SCP_STATE_NONE)
 		return cpk_error_set(err, CPK_ERR_STATE, "no secure channel for data encryption");
 	return s->ops->encrypt_data(s, data, n, out, err);
+}
+
+cpk_status
+scp_dek_encrypt_padded(const struct scp_session *s, size_t block, bool cbc,
+    const uint8_t *data, size_t n, struct cpk_buf *out, struct cpk_error *err)
+{
+	static const uint8_t zero[GP_AES_BLOCK];
+	struct cpk_buf tmp = CPK_BUF_INIT;
+	cpk_status ret;
+
+	if ((ret = gp_pad80(&tmp, data, n, block, err)) != CPK_OK)
+		goto out;
+	ret = cbc ? s->dek.ops->cbc(&s->dek, 1, zero, tmp.data, tmp.len, tmp.data, err) :
+	    s->dek.ops->ecb(&s->dek, 1, tmp.data, tmp.len, tmp.data, err);
+	if (ret != CPK_OK)
+		goto out;
+	ret = cpk_buf_append(out, tmp.data, tmp.len, err);
+out:
+	cpk_buf_free(&tmp);
+	return ret;
 }

@@ -294,16 +294,7 @@ static cpk_status
 encrypt_data(const struct scp_session *s, const uint8_t *data, size_t n, struct cpk_buf *out,
     struct cpk_error *err)
 {
-	struct cpk_buf tmp = CPK_BUF_INIT;
-	cpk_status ret;
-
-	if ((ret = gp_pad80(&tmp, data, n, GP_DES_BLOCK, err)) != CPK_OK ||
-	    (ret = s->dek.ops->ecb(&s->dek, 1, tmp.data, tmp.len, tmp.data, err)) != CPK_OK)
-		goto out;
-	ret = cpk_buf_append(out, tmp.data, tmp.len, err);
-out:
-	cpk_buf_free(&tmp);
-	return ret;
+	return scp_dek_encrypt_padded(s, GP_DES_BLOCK, false, data, n, out, err);
 }
 
 const struct scp_ops scp02_ops = {

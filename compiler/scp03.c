@@ -242,7 +242,8 @@ put_key_check(size_t keylen, struct cpk_error *err)
 {
 	if (keylen != 16 && keylen != 32)
 		return cpk_error_set(err, CPK_ERR_UNSUPPORTED,
-		    "SCP03 PUT KEY of a %zu-byte key is not supported (AES-128 or AES-256)", keylen);
+		    "SCP03 PUT KEY of a %zu-byte key is not supported (AES-128 or AES-256)",
+		    keylen);
 	return CPK_OK;
 }
 
@@ -281,18 +282,7 @@ static cpk_status
 encrypt_data(const struct scp_session *s, const uint8_t *data, size_t n, struct cpk_buf *out,
     struct cpk_error *err)
 {
-	static const uint8_t zero[GP_AES_BLOCK];
-	struct cpk_buf tmp = CPK_BUF_INIT;
-	cpk_status ret;
-
-	if ((ret = gp_pad80(&tmp, data, n, GP_AES_BLOCK, err)) != CPK_OK ||
-	    (ret = s->dek.ops->cbc(&s->dek, 1, zero, tmp.data, tmp.len, tmp.data,
-	    err)) != CPK_OK)
-		goto out;
-	ret = cpk_buf_append(out, tmp.data, tmp.len, err);
-out:
-	cpk_buf_free(&tmp);
-	return ret;
+	return scp_dek_encrypt_padded(s, GP_AES_BLOCK, true, data, n, out, err);
 }
 
 const struct scp_ops scp03_ops = {

@@ -21,6 +21,13 @@ extern const struct scp_ops scp03_ops;
 size_t scp_max_plain_blocks(uint8_t level, size_t max_data, size_t block);
 
 /*
+ * Pad data (80 00..) to whole blocks of `block` bytes and encrypt it under
+ * the session's DEK: ECB, or CBC with a zero ICV. Appends to out.
+ */
+cpk_status scp_dek_encrypt_padded(const struct scp_session *s, size_t block, bool cbc,
+    const uint8_t *data, size_t n, struct cpk_buf *out, struct cpk_error *err);
+
+/*
  * Append a protected command: header with CLA | 04, Lc = body + 8, body,
  * MAC, and Le 00 when the plain command had an Le.
  */

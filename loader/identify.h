@@ -90,8 +90,9 @@ struct cpk_identify_opts {
 	const uint8_t *sd_aid;			/* NULL: A000000151000000 */
 	size_t sd_aid_len;
 	uint8_t kvn;				/* INITIALIZE UPDATE P1; 00 = the default key set */
-	bool has_i;				/* i given by the caller (cards whose */
-	uint8_t i;				/* response has no i and no card recognition data) */
+	bool has_i;				/* i given by the caller (cards */
+	uint8_t i;				/* whose answer lacks i and which
+						   have no card recognition data) */
 	const uint8_t *host_challenge;		/* 8 bytes; NULL: random */
 };
 

@@ -241,7 +241,9 @@ build_cmd(struct cpk_buf *out, uint8_t ins, size_t lc, bool le, uint32_t seed)
 static void
 run_matrix_cell(enum scp_version v, uint8_t i, uint8_t level, size_t keylen)
 {
-	const size_t lens[] = { 0, 1, 15, 16, 17, 100, scp_max_plain_data(v, level, CPK_APDU_SHORT_MAX_LC) };
+	const size_t lens[] = {
+		0, 1, 15, 16, 17, 100, scp_max_plain_data(v, level, CPK_APDU_SHORT_MAX_LC)
+	};
 	struct scp_keyset keys;
 	struct pair p;
 	struct cpk_buf cmd = CPK_BUF_INIT;
@@ -555,12 +557,12 @@ test_table(void)
 	for (k = 0; (p = scp_proto_at(k)) != NULL; k++) {
 		ops = scp_ops_find(p->id);
 		CHECK(ops != NULL && ops->proto == p && scp_proto_find(p->id) == p);
-		CHECK(scp_proto_numbers[k] != NULL && sscanf(scp_proto_numbers[k], "%2x", &v) == 1 &&
-		    v == p->id);
+		CHECK(scp_proto_numbers[k] != NULL &&
+		    sscanf(scp_proto_numbers[k], "%2x", &v) == 1 && v == p->id);
 		CHECK(p->counter_len <= SCP_PROTO_COUNTER_MAX &&
 		    p->challenge_len <= SCP_CHALLENGE_LEN);
-		CHECK(ops != NULL && ops->wrap != NULL && ops->unwrap != NULL && ops->rmac != NULL &&
-		    ops->derive != NULL && ops->challenge != NULL && ops->max_plain_data != NULL &&
+		CHECK(ops != NULL && ops->wrap != NULL && ops->unwrap != NULL &&
+		    ops->rmac != NULL && ops->derive != NULL && ops->challenge != NULL && ops->max_plain_data != NULL &&
 		    ops->encrypt_key != NULL && ops->decrypt_key != NULL &&
 		    ops->encrypt_data != NULL && ops->keys_fit != NULL &&
 		    ops->put_key_check != NULL && (ops->renc != NULL) == scp_proto_has_renc(p));

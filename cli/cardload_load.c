@@ -30,6 +30,7 @@
 #include "pcsc.h"
 #include "receipt_write.h"
 #include "runlog.h"
+#include "scp_proto.h"
 #include "stream.h"
 #include "verify.h"
 
@@ -387,9 +388,10 @@ hook_after(void *ctx, size_t index, const struct cpk_command *c, const uint8_t *
 
 /*
  * Can this bundle still be used after a stop? It follows what the card
- * received: an SCP03 card moves its counter when INITIALIZE UPDATE reaches
- * it, an SCP02 card after a successful EXTERNAL AUTHENTICATE, and a session
- * bundle belongs to one card session. When the card or reader went away
+ * received: the protocol's row of the table (scp_proto.h) says whether the
+ * card moves its counter when INITIALIZE UPDATE reaches it (SCP03) or after
+ * a successful EXTERNAL AUTHENTICATE (SCP02), and a session bundle belongs
+ * to one card session. When the card or reader went away
  * during that very command, nobody can tell whether it arrived: "maybe".
  */
 enum used { USED_NO, USED_MAYBE, USED_YES };
@@ -398,14 +400,17 @@ static enum used
 bundle_used_up(const struct run *run)
 {
 	const struct cpk_stream_result *r = &run->r;
-	uint8_t moves = run->m->scp == 0x02 ? CPK_CMD_EXT_AUTH : CPK_CMD_INIT_UPDATE;
+	/* A checked manifest names a protocol of the table; else count it as used. */
+	const struct scp_proto *proto = scp_proto_find(run->m->scp);
+	bool on_iu = proto == NULL || proto->counter_moves_on_iu;
+	uint8_t moves = on_iu ? CPK_CMD_INIT_UPDATE : CPK_CMD_EXT_AUTH;
 	size_t i;
 
 	if (r->sent == 0)
 		return USED_NO;
 	if (run->m->mode == CPK_MODE_SESSION)
 		return USED_YES;
-	if (run->m->scp == 0x02 && r->channel_open)
+	if (!on_iu && r->channel_open)
 		return USED_YES;
 	for (i = 0; i < run->total; i++) {
 		if ((cpk_bundle_command(run->bundle, i)->flags & moves) == 0)
@@ -415,8 +420,8 @@ bundle_used_up(const struct run *run)
 		if ((r->stop == CPK_STOP_TRANSPORT || r->stop == CPK_STOP_INTERRUPTED) &&
 		    r->index == i)
 			return USED_MAYBE;
-		/* SCP02: EXTERNAL AUTHENTICATE answered, but refused: the counter stays. */
-		return run->m->scp == 0x02 ? USED_NO : USED_YES;
+		/* EXTERNAL AUTHENTICATE answered, but refused: such a counter stays. */
+		return on_iu ? USED_YES : USED_NO;
 	}
 	return USED_NO;
 }

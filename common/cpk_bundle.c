@@ -211,25 +211,16 @@ out:
 	return st;
 }
 
-static bool
-level_known(uint8_t level)
-{
-	return level == 0x01 || level == 0x03 || level == 0x11 || level == 0x13 ||
-	    level == 0x33;
-}
-
 /* Does the expected INITIALIZE UPDATE response agree with the channel fields? */
 static cpk_status
 check_iu_response(const struct cpk_manifest *m, struct cpk_error *err)
 {
+	/* check_channel found the protocol in the table. */
+	const struct scp_proto *proto = scp_proto_find(m->scp);
 	struct scp_iu_response iu;
-	size_t want;
+	size_t want = scp_proto_iu_len(proto, m->i);
 	cpk_status st = CPK_ERR_PARSE;
 
-	if (m->scp == 2)
-		want = 28;
-	else
-		want = (m->i & 0x10) ? 32 : 29;
 	if (m->iu_response_len != want) {
 		cpk_error_set(err, st,
 		    "manifest: iu-response is %zu bytes; SCP%02X with i=%02X answers %zu",
@@ -250,7 +241,7 @@ check_iu_response(const struct cpk_manifest *m, struct cpk_error *err)
 		    iu.kvn, iu.scp, m->kvn, m->scp);
 		goto out;
 	}
-	if (m->scp == 3 && iu.i != m->i) {
+	if (proto->iu_has_i && iu.i != m->i) {
 		cpk_error_set(err, st, "manifest: iu-response says i=%02X but channel i is %02X",
 		    iu.i, m->i);
 		goto out;
@@ -269,26 +260,28 @@ out:
 static cpk_status
 check_channel(const struct cpk_manifest *m, struct cpk_error *err)
 {
+	const struct scp_proto *proto = scp_proto_find(m->scp);
+	char known[64];
 	cpk_status st = CPK_ERR_PARSE;
 
-	if (m->scp != 2 && m->scp != 3) {
-		cpk_error_set(err, st, "manifest: scp %02X is not 02 or 03", m->scp);
+	if (proto == NULL) {
+		scp_proto_list_text(known, sizeof(known));
+		cpk_error_set(err, st, "manifest: scp %02X is not %s", m->scp, known);
 		goto out;
 	}
-	if (!level_known(m->level) || (m->scp == 2 && (m->level & 0x20))) {
+	if (scp_level_name(m->level) == NULL ||
+	    ((m->level & SCP_SL_RENC) && !scp_proto_has_renc(proto))) {
 		cpk_error_set(err, st, "manifest: security level %02X is not one of 01 03 11 13%s",
-		    m->level, m->scp == 3 ? " 33" : "");
+		    m->level, scp_proto_has_renc(proto) ? " 33" : "");
 		goto out;
 	}
-	if (m->counter_len != 0 && m->counter_len != (m->scp == 2 ? 2u : 3u)) {
-		cpk_error_set(err, st, "manifest: counter is %zu bytes; SCP%02X counters are %d",
-		    m->counter_len, m->scp, m->scp == 2 ? 2 : 3);
+	if (m->counter_len != 0 && m->counter_len != proto->counter_len) {
+		cpk_error_set(err, st, "manifest: counter is %zu bytes; SCP%02X counters are %zu",
+		    m->counter_len, m->scp, proto->counter_len);
 		goto out;
 	}
 	if (m->mode == CPK_MODE_OFFLINE) {
-		bool pseudo = m->scp == 3 ? (m->i & 0x10) != 0 : (m->i & 0x40) != 0;
-
-		if (!pseudo) {
+		if (!scp_proto_pseudo_random(proto, m->i)) {
 			cpk_error_set(err, st,
 			    "manifest: offline bundle for SCP%02X i=%02X, whose card challenge "
 			    "is not predictable", m->scp, m->i);

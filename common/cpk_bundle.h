@@ -239,7 +239,8 @@ struct cpk_manifest {
 	uint8_t kvn;
 	uint8_t level;				/* security level, EXTERNAL AUTHENTICATE P1 */
 	uint8_t counter[3];
-	size_t counter_len;			/* 0 = absent, else 2 (SCP02) / 3 (SCP03) */
+	size_t counter_len;			/* 0 = absent, else the protocol's
+						   counter_len (scp_proto.h) */
 	uint8_t host_challenge[8];
 	bool has_host_challenge;
 	uint8_t iu_response[32];		/* without SW1 SW2 */

@@ -2,52 +2,97 @@
 /* cpk: INITIALIZE UPDATE responses and commands as bytes (see scp_iu.h). */
 #include "scp_iu.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cpk_apdu.h"
 
-/* SCP03 i bit: pseudo-random card challenge, the response ends with the counter. */
-#define I_PSEUDO 0x10
+/* Is n the length of some response of protocol p (any i)? */
+static bool
+length_fits(const struct scp_proto *p, size_t n)
+{
+	return n == scp_proto_iu_len(p, 0x00) || n == scp_proto_iu_len(p, 0xFF);
+}
+
+/* "28 (SCP02), 29 or 32 (SCP03)": the lengths the table allows. */
+static void
+lengths_text(char *out, size_t size)
+{
+	const struct scp_proto *p;
+	size_t k, used = 0, lo, hi;
+	int w;
+
+	out[0] = '\0';
+	for (k = 0; (p = scp_proto_at(k)) != NULL && used < size; k++) {
+		lo = scp_proto_iu_len(p, 0x00);
+		hi = scp_proto_iu_len(p, 0xFF);
+		if (lo > hi) {
+			size_t t = lo;
+
+			lo = hi;
+			hi = t;
+		}
+		if (lo == hi)
+			w = snprintf(out + used, size - used, "%s%zu (%s)", k == 0 ? "" : ", ", lo,
+			    p->name);
+		else
+			w = snprintf(out + used, size - used, "%s%zu or %zu (%s)",
+			    k == 0 ? "" : ", ", lo, hi, p->name);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+}
+
+static bool
+length_known(size_t n)
+{
+	const struct scp_proto *p;
+	size_t k;
+
+	for (k = 0; (p = scp_proto_at(k)) != NULL; k++)
+		if (length_fits(p, n))
+			return true;
+	return false;
+}
 
 cpk_status
 scp_iu_response_parse(const uint8_t *p, size_t n, struct scp_iu_response *out,
     struct cpk_error *err)
 {
+	const struct scp_proto *proto;
 	struct cpk_cursor c;
-	uint8_t scp;
+	char text[160];
 
 	memset(out, 0, sizeof(*out));
-	if (n != 28 && n != 29 && n != 32)
+	if (!length_known(n) || n < SCP_KDD_LEN + 2) {
+		lengths_text(text, sizeof(text));
 		return cpk_error_set(err, CPK_ERR_PARSE,
-		    "INITIALIZE UPDATE response is %zu bytes; expected 28 (SCP02), 29 or 32 (SCP03)",
-		    n);
-	scp = p[11];
-	if ((n == 28) != (scp == 0x02) || (scp != 0x02 && scp != 0x03))
+		    "INITIALIZE UPDATE response is %zu bytes; expected %s", n, text);
+	}
+	proto = scp_proto_find(p[SCP_KDD_LEN + 1]);
+	if (proto == NULL || !length_fits(proto, n) ||
+	    proto->counter_len > SCP_PROTO_COUNTER_MAX ||
+	    proto->challenge_len > SCP_CHALLENGE_LEN)
 		return cpk_error_set(err, CPK_ERR_PARSE,
-		    "INITIALIZE UPDATE response of %zu bytes names SCP %02X", n, scp);
+		    "INITIALIZE UPDATE response of %zu bytes names SCP %02X", n,
+		    p[SCP_KDD_LEN + 1]);
 	cpk_cursor_init(&c, p, n);
 	if (!cpk_cursor_copy(&c, out->kdd, SCP_KDD_LEN) || !cpk_cursor_u8(&c, &out->kvn) ||
-	    !cpk_cursor_u8(&c, &out->scp))
+	    !cpk_cursor_u8(&c, &out->scp) || (proto->iu_has_i && !cpk_cursor_u8(&c, &out->i)))
 		return cpk_error_set(err, CPK_ERR_PARSE, "INITIALIZE UPDATE response truncated");
-	if (scp == 0x02) {
-		out->counter_len = 2;
-		out->challenge_len = 6;
-		if (!cpk_cursor_copy(&c, out->counter, 2))
-			return cpk_error_set(err, CPK_ERR_PARSE, "INITIALIZE UPDATE response truncated");
-	} else {
-		if (!cpk_cursor_u8(&c, &out->i))
-			return cpk_error_set(err, CPK_ERR_PARSE, "INITIALIZE UPDATE response truncated");
-		out->challenge_len = 8;
-		out->counter_len = (out->i & I_PSEUDO) ? 3 : 0;
-		if (n != (out->counter_len ? 32u : 29u))
-			return cpk_error_set(err, CPK_ERR_PARSE,
-			    "INITIALIZE UPDATE response is %zu bytes but i=%02X %s",
-			    n, out->i, out->counter_len ? "requires a sequence counter (32 bytes)" :
-			    "has no sequence counter (29 bytes)");
-	}
-	if (!cpk_cursor_copy(&c, out->card_challenge, out->challenge_len) ||
+	out->challenge_len = proto->challenge_len;
+	out->counter_len = scp_proto_iu_counter_len(proto, out->i);
+	if (n != scp_proto_iu_len(proto, out->i))
+		return cpk_error_set(err, CPK_ERR_PARSE,
+		    "INITIALIZE UPDATE response is %zu bytes but i=%02X %s (%zu bytes)",
+		    n, out->i, out->counter_len ? "requires a sequence counter" :
+		    "has no sequence counter", scp_proto_iu_len(proto, out->i));
+	if ((proto->iu_counter_first && !cpk_cursor_copy(&c, out->counter, out->counter_len)) ||
+	    !cpk_cursor_copy(&c, out->card_challenge, out->challenge_len) ||
 	    !cpk_cursor_copy(&c, out->card_cryptogram, 8) ||
-	    !cpk_cursor_copy(&c, out->counter, scp == 0x03 ? out->counter_len : 0))
+	    (!proto->iu_counter_first && !cpk_cursor_copy(&c, out->counter, out->counter_len)))
 		return cpk_error_set(err, CPK_ERR_PARSE, "INITIALIZE UPDATE response truncated");
 	return CPK_OK;
 }
@@ -56,31 +101,32 @@ cpk_status
 scp_iu_response_build(const struct scp_iu_response *r, struct cpk_buf *out,
     struct cpk_error *err)
 {
-	uint8_t tmp[32];
+	const struct scp_proto *proto = scp_proto_find(r->scp);
+	uint8_t tmp[64];
 	size_t n = 0;
 
-	if ((r->scp == 0x02 && (r->counter_len != 2 || r->challenge_len != 6)) ||
-	    (r->scp == 0x03 && (r->challenge_len != 8 ||
-	    r->counter_len != ((r->i & I_PSEUDO) ? 3u : 0u))) ||
-	    (r->scp != 0x02 && r->scp != 0x03))
+	if (proto == NULL || r->challenge_len != proto->challenge_len ||
+	    r->counter_len != scp_proto_iu_counter_len(proto, proto->iu_has_i ? r->i : 0) ||
+	    r->counter_len > sizeof(r->counter) || r->challenge_len > sizeof(r->card_challenge) ||
+	    scp_proto_iu_len(proto, r->i) > sizeof(tmp))
 		return cpk_error_set(err, CPK_ERR_ARG, "inconsistent INITIALIZE UPDATE response fields");
 	memcpy(tmp, r->kdd, SCP_KDD_LEN);
 	n = SCP_KDD_LEN;
 	tmp[n++] = r->kvn;
 	tmp[n++] = r->scp;
-	if (r->scp == 0x02) {
-		memcpy(tmp + n, r->counter, 2);
-		n += 2;
-	} else {
+	if (proto->iu_has_i)
 		tmp[n++] = r->i;
+	if (proto->iu_counter_first) {
+		memcpy(tmp + n, r->counter, r->counter_len);
+		n += r->counter_len;
 	}
 	memcpy(tmp + n, r->card_challenge, r->challenge_len);
 	n += r->challenge_len;
 	memcpy(tmp + n, r->card_cryptogram, 8);
 	n += 8;
-	if (r->scp == 0x03 && r->counter_len == 3) {
-		memcpy(tmp + n, r->counter, 3);
-		n += 3;
+	if (!proto->iu_counter_first) {
+		memcpy(tmp + n, r->counter, r->counter_len);
+		n += r->counter_len;
 	}
 	return cpk_buf_append(out, tmp, n, err);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * cpk: the INITIALIZE UPDATE exchange of GlobalPlatform SCP02 and SCP03,
- * as bytes. Both sides need it: the compiler builds and checks responses,
+ * cpk: the INITIALIZE UPDATE exchange of the GlobalPlatform secure
+ * channels, as bytes, laid out as each protocol's row of the table says
+ * (scp_proto.h). Both sides need it: the compiler builds and checks responses,
  * the loader compares the card's response with a bundle's expected one
  * field by field, and the manifest check validates the expected one.
  */
@@ -13,6 +14,7 @@
 
 #include "cpk_bytes.h"
 #include "cpk_error.h"
+#include "scp_proto.h"
 
 #define SCP_CHALLENGE_LEN 8
 #define SCP_KDD_LEN 10
@@ -21,16 +23,19 @@
 struct scp_iu_response {
 	uint8_t kdd[SCP_KDD_LEN];
 	uint8_t kvn;
-	uint8_t scp;			/* 02 or 03 */
-	uint8_t i;			/* SCP03 only; SCP02 responses do not carry it */
-	uint8_t counter[3];
-	size_t counter_len;		/* SCP02 2; SCP03 3 when i & 0x10, else 0 */
+	uint8_t scp;			/* the protocol byte (scp_proto_find) */
+	uint8_t i;			/* when the protocol's response carries it, else 0 */
+	uint8_t counter[SCP_PROTO_COUNTER_MAX];
+	size_t counter_len;		/* scp_proto_iu_counter_len: 0 when absent */
 	uint8_t card_challenge[SCP_CHALLENGE_LEN];
-	size_t challenge_len;		/* SCP02 6, SCP03 8 */
+	size_t challenge_len;		/* the protocol's challenge_len */
 	uint8_t card_cryptogram[8];
 };
 
-/* Parse the response: 28 bytes (SCP02), 29 or 32 bytes (SCP03). */
+/*
+ * Parse the response, of a protocol in the table and as long as its
+ * layout says (scp_proto_iu_len).
+ */
 cpk_status scp_iu_response_parse(const uint8_t *p, size_t n, struct scp_iu_response *out,
     struct cpk_error *err);
 cpk_status scp_iu_response_build(const struct scp_iu_response *r, struct cpk_buf *out,

@@ -163,12 +163,13 @@ candidate_schemes(const struct keyset *ks, enum gp_diversification out[2])
 	return 0;
 }
 
+/* Do these card keys suit the protocol (its table entry)? */
 static bool
 keys_fit(const struct scp_keyset *k, uint8_t scp)
 {
-	if (scp == SCP02)
-		return k->alg == GP_KEY_3DES && k->len == 16;
-	return k->alg == GP_KEY_AES;
+	const struct scp_ops *ops = scp_ops_find(scp);
+
+	return ops != NULL && ops->keys_fit(k->alg, k->len);
 }
 
 /*
@@ -254,8 +255,8 @@ check_ext_auth(const struct cpk_manifest *m, const struct cpk_command *c, struct
 	/*
 	 * INITIALIZE UPDATE is sent on the basic channel (offline: checked
 	 * above; session: cardload's live exchange), and the session belongs
-	 * to that channel. SCP03 leaves the channel bits out of the C-MAC, so
-	 * only this check binds EXTERNAL AUTHENTICATE to it.
+	 * to that channel. A protocol may leave the channel bits out of the
+	 * C-MAC (SCP03 does), so only this check binds EXTERNAL AUTHENTICATE to it.
 	 */
 	if ((c->apdu[0] & 0x43) != 0)
 		return cpk_error_set(err, CPK_ERR_VERIFY,

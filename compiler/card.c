@@ -9,11 +9,10 @@
 #include "cpk_apdu.h"
 #include "cpk_bytes.h"
 
-static const char *const scp_names[] = { "02", "03", NULL };
 
 const struct ydoc_field card_fields[C_COUNT] = {
 	[C_SD_AID] = { "sd-aid", YDOC_T_HEX, true, GP_AID_MIN, GP_AID_MAX, NULL, false },
-	[C_SCP] = { "scp", YDOC_T_ENUM, true, 0, 0, scp_names, false },
+	[C_SCP] = { "scp", YDOC_T_ENUM, true, 0, 0, scp_proto_numbers, false },
 	[C_I] = { "i", YDOC_T_BYTE, true, 0x00, 0xFF, NULL, false },
 	[C_KVN] = { "kvn", YDOC_T_BYTE, true, 0x01, 0xFF, NULL, false },
 	[C_KDD] = { "kdd", YDOC_T_HEX, true, SCP_KDD_LEN, SCP_KDD_LEN, NULL, false },
@@ -132,7 +131,7 @@ card_set_field(struct card_record *c, int idx, const char *s, struct cpk_error *
 	case C_SCP:
 		if ((ret = ydoc_decode_enum(f, s, &e, err)) != CPK_OK)
 			return ret;
-		c->scp = e == 0 ? SCP02 : SCP03;
+		c->scp = (enum scp_version)scp_proto_at((size_t)e)->id;
 		return CPK_OK;
 	case C_I:
 		return ydoc_decode_byte(f, s, &c->i, err);
@@ -241,7 +240,7 @@ check_session(struct card_record *c, int *bad, struct cpk_error *err)
 	if (r->kvn != c->kvn)
 		return cpk_error_set(err, CPK_ERR_PARSE,
 		    "'iu-response' is for key version %02X but 'kvn' is %02X", r->kvn, c->kvn);
-	if (c->scp == SCP03 && r->i != c->i)
+	if (scp_proto_find(r->scp)->iu_has_i && r->i != c->i)
 		return cpk_error_set(err, CPK_ERR_PARSE,
 		    "'iu-response' says i=%02X but 'i' is %02X", r->i, c->i);
 	if (r->counter_len > 0) {
@@ -261,6 +260,7 @@ check_session(struct card_record *c, int *bad, struct cpk_error *err)
 cpk_status
 card_finish(struct card_record *c, const bool *seen, int *bad, struct cpk_error *err)
 {
+	const struct scp_proto *proto;
 	cpk_status ret;
 	int i;
 
@@ -273,9 +273,10 @@ card_finish(struct card_record *c, const bool *seen, int *bad, struct cpk_error 
 	if ((ret = scp_i_supported(c->scp, c->i, err)) != CPK_OK)
 		return ret;
 	*bad = C_COUNTER;
-	if (c->counter_len != 0 && c->counter_len != (c->scp == SCP02 ? 2u : 3u))
+	proto = scp_proto_find((uint8_t)c->scp);
+	if (c->counter_len != 0 && c->counter_len != proto->counter_len)
 		return cpk_error_set(err, CPK_ERR_RANGE,
-		    "'counter' must be %d bytes for SCP%02d, got %zu", c->scp == SCP02 ? 2 : 3,
+		    "'counter' must be %zu bytes for SCP%02d, got %zu", proto->counter_len,
 		    (int)c->scp, c->counter_len);
 	if (seen[C_HOST_CHALLENGE] != seen[C_IU_RESPONSE]) {
 		*bad = seen[C_HOST_CHALLENGE] ? C_HOST_CHALLENGE : C_IU_RESPONSE;
@@ -290,8 +291,8 @@ card_finish(struct card_record *c, const bool *seen, int *bad, struct cpk_error 
 	*bad = -1;
 	/*
 	 * Without a live exchange the counter is the only way to the card's
-	 * session; with one, the response carries it when i says so (SCP02, SCP03
-	 * i & 10) and a session of SCP03 i=00/20/60 does not need it.
+	 * session; with one, the response carries it when i says so
+	 * (scp_proto_iu_counter_len) and a session without it does not need it.
 	 */
 	if (!c->has_session && c->counter_len == 0)
 		return cpk_error_set(err, CPK_ERR_PARSE,

@@ -335,7 +335,8 @@ step_store_data(struct asm_ctx *a, const struct profile_store_data *sd, struct c
 	}
 	set_label(a, "STORE DATA", NULL, 0);
 	ret = gp_cmd_store_data_all(sd->format, items, sd->nitems,
-	    scp_max_plain_data(a->s.level), encrypt_sensitive, a, emit_secured, a, err);
+	    scp_max_plain_data(a->s.version, a->s.level, CPK_APDU_SHORT_MAX_LC),
+	    encrypt_sensitive, a, emit_secured, a, err);
 out:
 	if (values != NULL)
 		for (i = 0; i < sd->nitems; i++)
@@ -353,9 +354,11 @@ static cpk_status
 throwaway_keys(const struct profile *p, const struct card_record *card, uint8_t kvn,
     struct scp_keyset *keys, struct cpk_error *err)
 {
+	/* The profile's protocol is a table entry (profile.c reads it from the table). */
+	const struct scp_ops *ops = scp_ops_find((uint8_t)p->sd.scp);
 	cpk_status ret;
 
-	keys->alg = p->sd.scp == SCP02 ? GP_KEY_3DES : GP_KEY_AES;
+	keys->alg = ops->key_alg;
 	keys->len = 16;
 	keys->kvn = kvn != 0x00 ? kvn : card->has_session ? card->iu.kvn : 0x01;
 	if ((ret = gp_random(keys->enc, keys->len, err)) != CPK_OK ||
@@ -495,6 +498,7 @@ open_offline(struct asm_ctx *a, const struct scp_keys *keys, const struct gp_aid
 {
 	const struct card_record *card = a->card;
 	struct cpk_manifest *m = &a->out->manifest;
+	const struct scp_proto *proto;
 	struct scp_iu_response iu;
 	struct cpk_buf b = CPK_BUF_INIT;
 	size_t cl;
@@ -505,9 +509,11 @@ open_offline(struct asm_ctx *a, const struct scp_keys *keys, const struct gp_aid
 	/* INITIALIZE UPDATE with KVN 00 asks for the default key set: the card answers with its version. */
 	iu.kvn = kvn != 0x00 ? kvn : keys->kvn;
 	a->out->manifest.kvn = iu.kvn;
-	iu.scp = (uint8_t)a->p->sd.scp;
-	iu.i = a->p->sd.scp == SCP03 ? a->p->sd.i : 0;
-	iu.counter_len = a->p->sd.scp == SCP02 ? 2 : 3;
+	proto = scp_proto_find((uint8_t)a->p->sd.scp);	/* a table entry: see profile.c */
+	iu.scp = proto->id;
+	iu.i = proto->iu_has_i ? a->p->sd.i : 0;
+	/* An offline bundle has a pseudo-random challenge: the response carries the counter. */
+	iu.counter_len = proto->counter_len;
 	if (card->counter_len != iu.counter_len) {
 		ret = cpk_error_set(err, CPK_ERR_ARG,
 		    "the card record's sequence counter has %zu bytes; SCP%02d needs %zu",
@@ -515,7 +521,7 @@ open_offline(struct asm_ctx *a, const struct scp_keys *keys, const struct gp_aid
 		goto out;
 	}
 	memcpy(iu.counter, card->counter, iu.counter_len);
-	iu.challenge_len = a->p->sd.scp == SCP02 ? 6 : 8;
+	iu.challenge_len = proto->challenge_len;
 	if ((ret = scp_pseudo_random_challenge_keys(keys, a->p->sd.scp, iu.counter,
 	    iu.counter_len, aid->b, aid->len, iu.card_challenge, &cl, err)) != CPK_OK ||
 	    (ret = scp_session_begin_keys(&a->s, keys, a->p->sd.scp, a->p->sd.i, hc, &iu,

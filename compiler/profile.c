@@ -18,7 +18,6 @@
 #include "ydoc.h"
 
 
-static const char *const scp_names[] = { "02", "03", NULL };
 static const char *const level_names[] = {
 	"c-mac", "c-mac+c-dec", "c-mac+r-mac", "c-mac+c-dec+r-mac", "c-mac+c-dec+r-mac+r-enc", NULL
 };
@@ -57,7 +56,7 @@ static const struct ydoc_schema top_schema = {
 enum { SD_AID, SD_SCP, SD_I, SD_KVN, SD_LEVEL, SD_MODE, SD_DM };
 static const struct ydoc_field sd_fields[] = {
 	[SD_AID] = { "aid", YDOC_T_HEX, false, GP_AID_MIN, GP_AID_MAX, NULL, false },
-	[SD_SCP] = { "scp", YDOC_T_ENUM, true, 0, 0, scp_names, false },
+	[SD_SCP] = { "scp", YDOC_T_ENUM, true, 0, 0, scp_proto_numbers, false },
 	[SD_I] = { "i", YDOC_T_BYTE, true, 0x00, 0xFF, NULL, false },
 	[SD_KVN] = { "kvn", YDOC_T_BYTE, false, 0x00, 0xFF, NULL, false },	/* 00: the default key set */
 	[SD_LEVEL] = { "security-level", YDOC_T_ENUM, true, 0, 0, level_names, false },
@@ -1269,7 +1268,7 @@ parse_sd(struct pctx *c, const struct ydoc_node *n)
 	}
 	if ((ret = ydoc_get_enum(c->file, v[SD_SCP], &sd_fields[SD_SCP], &idx, c->err)) != CPK_OK)
 		return ret;
-	sd->scp = idx == 0 ? SCP02 : SCP03;
+	sd->scp = (enum scp_version)scp_proto_at((size_t)idx)->id;
 	if ((ret = ydoc_get_byte(c->file, v[SD_I], &sd_fields[SD_I], &sd->i, c->err)) != CPK_OK)
 		return ret;
 	if (v[SD_KVN] != NULL) {

@@ -154,7 +154,7 @@ struct profile_load {
 	bool dap_has_sd;
 	struct gp_aid dap_sd;		/* else the profile's security domain */
 	struct profile_loc loc_dap, loc_dap_key;
-	size_t block_size;		/* 0 = auto: scp_max_plain_data(level) */
+	size_t block_size;		/* 0 = auto: scp_max_plain_data(scp, level, short) */
 	bool block_max;			/* block-size: max (per card: profile_load_block) */
 	bool has_sd;
 	struct gp_aid sd;		/* security domain to load into (INSTALL [for load]) */
@@ -342,7 +342,7 @@ cpk_status profile_check_card(const struct profile *p, const struct card_record 
  * The LOAD block size of a load step for this card: the profile's
  * (block-size: auto or a number), or with block-size: max the largest plain
  * data the card's record (card_max_lc) and the secure channel at the
- * profile's level allow (scp_max_plain_data_lc). CPK_ERR_RANGE, at the
+ * profile's level allow (scp_max_plain_data). CPK_ERR_RANGE, at the
  * block-size location, when the load file needs more than 256 such LOAD
  * commands: "load file is 512,000 bytes; this card takes at most 61,184
  * bytes in 256 short LOAD commands at level 03 (no extended length in its

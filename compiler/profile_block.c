@@ -42,13 +42,13 @@ profile_load_block(const struct profile *p, const struct profile_load *l,
 	*block = l->block;
 	if (!l->block_max)
 		return CPK_OK;
-	b = scp_max_plain_data_lc(p->sd.scp, p->sd.level, card_max_lc(card));
+	b = scp_max_plain_data(p->sd.scp, p->sd.level, card_max_lc(card));
 	if (gp_load_block_count(l->load_file.len, b, &count, NULL) == CPK_OK) {
 		*block = b;
 		return CPK_OK;
 	}
 	/* (SCP02 with R-MAC, short whatever the card, is refused by profile_check.) */
-	is_short = b <= scp_max_plain_data(p->sd.level);
+	is_short = b <= scp_max_plain_data(p->sd.scp, p->sd.level, CPK_APDU_SHORT_MAX_LC);
 	if (card->max_command <= CPK_APDU_SHORT_MAX_LEN)
 		snprintf(why, sizeof(why), "no extended length in its card record");
 	else

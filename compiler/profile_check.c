@@ -242,23 +242,34 @@ out:
 	return ret;
 }
 
-/* The key file's algorithm and length must suit the protocol. */
+/* The key file's algorithm and length must suit the protocol (its table entry). */
 static cpk_status
 check_key_alg(const struct profile *p, const struct keyset *ks, struct profile_loc l,
     bool for_put_key, struct cpk_error *err)
 {
-	if (p->sd.scp == SCP02 && (ks->keys.alg != GP_KEY_3DES || ks->keys.len != 16))
+	/* The profile's protocol is a table entry (profile.c reads it from the table). */
+	const struct scp_ops *ops = scp_ops_find((uint8_t)p->sd.scp);
+	struct cpk_error why;
+
+	if (!ops->keys_fit(ks->keys.alg, ks->keys.len))
 		return at(p, err, l, CPK_ERR_PARSE,
-		    "SCP02 uses 16-byte 3DES keys, but key file '%s' holds %zu-byte %s keys",
-		    ks->path, ks->keys.len, ks->keys.alg == GP_KEY_AES ? "AES" : "3DES");
-	if (p->sd.scp == SCP03 && ks->keys.alg != GP_KEY_AES)
-		return at(p, err, l, CPK_ERR_PARSE,
-		    "SCP03 uses AES keys, but key file '%s' holds 3DES keys", ks->path);
-	if (for_put_key && p->sd.scp == SCP03 && ks->keys.len == 24)
-		return at(p, err, l, CPK_ERR_UNSUPPORTED,
-		    "PUT KEY of AES-192 keys is not supported (key file '%s'): use AES-128 or "
-		    "AES-256", ks->path);
+		    "%s needs %s, but key file '%s' holds %zu-byte %s keys", ops->proto->name,
+		    ops->keys_text, ks->path, ks->keys.len,
+		    ks->keys.alg == GP_KEY_AES ? "AES" : "3DES");
+	cpk_error_clear(&why);
+	if (for_put_key && ops->put_key_check(ks->keys.len, &why) != CPK_OK)
+		return at(p, err, l, CPK_ERR_UNSUPPORTED, "%s (key file '%s')", why.msg, ks->path);
 	return CPK_OK;
+}
+
+/*
+ * The largest plain command data the profile's channel carries (short
+ * APDUs): every size check of the profile asks here.
+ */
+static size_t
+channel_max(const struct profile *p)
+{
+	return scp_max_plain_data(p->sd.scp, p->sd.level, CPK_APDU_SHORT_MAX_LC);
 }
 
 static cpk_status
@@ -374,7 +385,7 @@ resolve_load(struct profile *p, const struct profile_opts *opts, struct profile_
 		return ret;
 	if (l->dap_key != NULL && (ret = add_dap_block(p, opts, l, err)) != CPK_OK)
 		return ret;
-	l->block = l->block_size != 0 ? l->block_size : scp_max_plain_data(p->sd.level);
+	l->block = l->block_size != 0 ? l->block_size : channel_max(p);
 	return CPK_OK;
 }
 
@@ -469,18 +480,20 @@ static cpk_status
 check_sd(const struct profile *p, struct cpk_error *err)
 {
 	const struct profile_sd *sd = &p->sd;
+	const struct scp_proto *proto;
 	cpk_status ret;
 
 	if ((ret = scp_i_supported(sd->scp, sd->i, err)) != CPK_OK)
 		return relocate(p, err, sd->loc_i, ret);
 	if ((ret = scp_level_allowed(sd->scp, sd->i, sd->level, err)) != CPK_OK)
 		return relocate(p, err, sd->loc_level, ret);
-	if (sd->mode == PROFILE_MODE_OFFLINE && !scp_i_pseudo_random(sd->scp, sd->i))
+	proto = scp_proto_find((uint8_t)sd->scp);
+	if (sd->mode == PROFILE_MODE_OFFLINE && !scp_proto_pseudo_random(proto, sd->i))
 		return at(p, err, sd->loc_mode, CPK_ERR_UNSUPPORTED,
 		    "an offline bundle needs a predictable card challenge, but SCP%02d i=%02X gives "
 		    "a random one (no pseudo-random bit %02X): use 'mode: session' with a live "
 		    "INITIALIZE UPDATE exchange in the card record", (int)sd->scp, sd->i,
-		    sd->scp == SCP02 ? SCP02_I_PSEUDO : SCP03_I_PSEUDO);
+		    proto->i_pseudo);
 	return CPK_OK;
 }
 
@@ -490,7 +503,7 @@ check_fits(const struct profile *p, const struct cpk_buf *apdu, const char *what
     struct profile_loc l, struct cpk_error *err)
 {
 	size_t lc = apdu->len > 5 ? apdu->data[4] : 0;
-	size_t max = scp_max_plain_data(p->sd.level);
+	size_t max = channel_max(p);
 
 	if (lc > max)
 		return at(p, err, l, CPK_ERR_RANGE,
@@ -504,12 +517,12 @@ check_load(const struct profile *p, const struct profile_step *s, struct cpk_err
 {
 	const struct profile_load *l = &s->u.load;
 	struct cpk_buf apdu = CPK_BUF_INIT;
-	size_t max = scp_max_plain_data(p->sd.level), count;
+	size_t max = channel_max(p), count;
 	cpk_status ret;
 
 	/* block-size: max: per card (profile_load_block); here what the channel allows at most. */
 	if (l->block_max) {
-		max = scp_max_plain_data_lc(p->sd.scp, p->sd.level, CPK_APDU_EXT_MAX_LC);
+		max = scp_max_plain_data(p->sd.scp, p->sd.level, CPK_APDU_EXT_MAX_LC);
 		if ((ret = gp_load_block_count(l->load_file.len, max, &count, err)) != CPK_OK) {
 			relocate(p, err, l->loc_block, ret);
 			goto out;
@@ -703,7 +716,7 @@ static cpk_status
 check_apdu(const struct profile *p, const struct profile_step *s, struct cpk_error *err)
 {
 	const struct profile_apdu *a = &s->u.apdu;
-	size_t max = scp_max_plain_data(p->sd.level), n;
+	size_t max = channel_max(p), n;
 	cpk_status ret;
 
 	if ((ret = check_tmpl(p, &a->data, err)) != CPK_OK)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * cpk: GlobalPlatform secure channel sessions, the parts common to SCP02
- * and SCP03: key sets, INITIALIZE UPDATE, parameters, state, dispatch.
+ * cpk: GlobalPlatform secure channel sessions, the parts common to every
+ * protocol: the table of protocols, key sets, INITIALIZE UPDATE,
+ * parameters, state, and dispatch to the protocol's operations.
  */
 #include "scp.h"
 
@@ -11,8 +12,28 @@
 #include "cpk_sw.h"
 #include "scp_int.h"
 
+/* The table: every protocol cpk implements (its keyless row: common/scp_proto.c). */
+static const struct scp_ops *const protocols[] = { &scp02_ops, &scp03_ops };
+
 static cpk_status check_channel_cla(const struct scp_session *s, uint8_t cla,
     struct cpk_error *err);
+
+const struct scp_ops *
+scp_ops_find(uint8_t id)
+{
+	size_t k;
+
+	for (k = 0; k < sizeof(protocols) / sizeof(protocols[0]); k++)
+		if (protocols[k]->proto->id == id)
+			return protocols[k];
+	return NULL;
+}
+
+static cpk_status
+unknown_protocol(int v, struct cpk_error *err)
+{
+	return cpk_error_set(err, CPK_ERR_UNSUPPORTED, "secure channel protocol %d", v);
+}
 
 void
 scp_keyset_clear(struct scp_keyset *k)
@@ -73,84 +94,48 @@ scp_keyset_diversify(const struct scp_keyset *master, enum gp_diversification sc
 cpk_status
 scp_i_supported(enum scp_version v, uint8_t i, struct cpk_error *err)
 {
-	if (v == SCP02) {
-		if ((i & 0x8F) == 0x05)
-			return CPK_OK;
-		return cpk_error_set(err, CPK_ERR_UNSUPPORTED,
-		    "SCP02 i=%02X is not supported: cpk implements three-key, explicit, "
-		    "modified-APDU SCP02 with a zero initial ICV (i=05, 15, 25, 35, 45, 55, 65, 75)",
-		    i);
-	}
-	if (v == SCP03) {
-		switch (i) {
-		case 0x00: case 0x10: case 0x20: case 0x30: case 0x60: case 0x70:
-			return CPK_OK;
-		}
-		return cpk_error_set(err, CPK_ERR_UNSUPPORTED,
-		    "SCP03 i=%02X is not supported (expected 00, 10, 20, 30, 60 or 70)", i);
-	}
-	return cpk_error_set(err, CPK_ERR_UNSUPPORTED, "secure channel protocol %d", (int)v);
+	const struct scp_ops *ops = scp_ops_find((uint8_t)v);
+
+	if (ops == NULL)
+		return unknown_protocol((int)v, err);
+	return scp_proto_i_check(ops->proto, i, err);
 }
 
 bool
 scp_i_pseudo_random(enum scp_version v, uint8_t i)
 {
-	if (v == SCP02)
-		return (i & SCP02_I_PSEUDO) != 0;
-	return (i & SCP03_I_PSEUDO) != 0;
+	const struct scp_ops *ops = scp_ops_find((uint8_t)v);
+
+	return ops != NULL && scp_proto_pseudo_random(ops->proto, i);
 }
 
 cpk_status
 scp_level_allowed(enum scp_version v, uint8_t i, uint8_t level, struct cpk_error *err)
 {
-	cpk_status st;
-	bool rmac_ok, renc_ok;
+	const struct scp_ops *ops = scp_ops_find((uint8_t)v);
 
-	if ((st = scp_i_supported(v, i, err)) != CPK_OK)
-		return st;
-	switch (level) {
-	case 0x01: case 0x03: case 0x11: case 0x13: case 0x33:
-		break;
-	default:
-		return cpk_error_set(err, CPK_ERR_UNSUPPORTED,
-		    "security level %02X is not supported (expected 01, 03, 11, 13 or 33)", level);
-	}
-	rmac_ok = v == SCP02 ? (i & SCP02_I_RMAC) != 0 : (i & SCP03_I_RMAC) != 0;
-	renc_ok = v == SCP03 && (i & (SCP03_I_RMAC | SCP03_I_RENC)) ==
-	    (SCP03_I_RMAC | SCP03_I_RENC);
-	if ((level & SCP_SL_RMAC) && !rmac_ok)
-		return cpk_error_set(err, CPK_ERR_UNSUPPORTED,
-		    "security level %02X asks for R-MAC but SCP%02d i=%02X does not support it",
-		    level, (int)v, i);
-	if ((level & SCP_SL_RENC) && !renc_ok)
-		return cpk_error_set(err, CPK_ERR_UNSUPPORTED,
-		    "security level %02X asks for R-ENC but SCP%02d i=%02X does not support it",
-		    level, (int)v, i);
-	return CPK_OK;
+	if (ops == NULL)
+		return unknown_protocol((int)v, err);
+	return scp_proto_level_check(ops->proto, i, level, err);
 }
 
 size_t
-scp_max_plain_data(uint8_t level)
+scp_max_plain_blocks(uint8_t level, size_t max_data, size_t block)
 {
-	/* 255 - 8 (MAC); with C-DEC the padded ciphertext must fit in 247: 240 - 1. */
-	return scp_max_plain_data_lc(SCP03, level, CPK_APDU_SHORT_MAX_LC);
-}
-
-size_t
-scp_max_plain_data_lc(enum scp_version v, uint8_t level, size_t max_lc)
-{
-	size_t room, block = v == SCP02 ? GP_DES_BLOCK : GP_AES_BLOCK;
-
-	if (max_lc > CPK_APDU_EXT_MAX_LC)
-		max_lc = CPK_APDU_EXT_MAX_LC;
-	/* SCP02 R-MAC covers the plain command with a one-byte Lc: short commands only. */
-	if (v == SCP02 && (level & SCP_SL_RMAC) && max_lc > CPK_APDU_SHORT_MAX_LC)
-		max_lc = CPK_APDU_SHORT_MAX_LC;
-	if (max_lc < 8 + block)
+	/* The C-MAC takes 8 bytes; C-DEC pads 80 00.. to whole blocks, at least one byte. */
+	if (max_data > CPK_APDU_EXT_MAX_LC)
+		max_data = CPK_APDU_EXT_MAX_LC;
+	if (max_data < 8 + block)
 		return 0;
-	room = max_lc - 8;
-	/* C-DEC pads with 80 00..: whole cipher blocks, at least one padding byte. */
-	return (level & SCP_SL_CDEC) ? room / block * block - 1 : room;
+	return (level & SCP_SL_CDEC) ? (max_data - 8) / block * block - 1 : max_data - 8;
+}
+
+size_t
+scp_max_plain_data(enum scp_version v, uint8_t level, size_t max_data)
+{
+	const struct scp_ops *ops = scp_ops_find((uint8_t)v);
+
+	return ops != NULL ? ops->max_plain_data(level, max_data) : 0;
 }
 
 bool
@@ -197,43 +182,20 @@ scp_pseudo_random_challenge_keys(const struct scp_keys *keys, enum scp_version v
     const uint8_t *counter, size_t counter_len, const uint8_t *aid, size_t aidlen,
     uint8_t *out, size_t *outlen, struct cpk_error *err)
 {
-	uint8_t ctx[3 + SCP_AID_MAX], key[16], mac[8];
-	cpk_status ret = CPK_ERR_ARG;
+	const struct scp_ops *ops = scp_ops_find((uint8_t)v);
+	cpk_status ret;
 
 	*outlen = 0;
-	if (aidlen < 5 || aidlen > SCP_AID_MAX) {
-		ret = cpk_error_set(err, CPK_ERR_ARG, "security domain AID of %zu bytes", aidlen);
-		goto out;
-	}
-	if (v == SCP03) {
-		if (counter_len != 3 || keys->alg != GP_KEY_AES) {
-			ret = cpk_error_set(err, CPK_ERR_ARG, "SCP03 challenge needs a 3-byte counter and AES keys");
-			goto out;
-		}
-		memcpy(ctx, counter, 3);
-		memcpy(ctx + 3, aid, aidlen);
-		ret = keyref_scp03_kdf(&keys->enc, 0x02, 0x0040, ctx, 3 + aidlen, out, err);
-		if (ret == CPK_OK)
-			*outlen = 8;
-	} else if (v == SCP02) {
-		static const uint8_t zero[8];
-
-		if (counter_len != 2 || keys->alg != GP_KEY_3DES || keys->len != 16) {
-			ret = cpk_error_set(err, CPK_ERR_ARG, "SCP02 challenge needs a 2-byte counter and 3DES keys");
-			goto out;
-		}
-		if ((ret = scp02_session_key(&keys->mac, 0x0101, counter, key, err)) != CPK_OK)
-			goto out;
-		if ((ret = gp_retail_mac(key, zero, aid, aidlen, mac, err)) != CPK_OK)
-			goto out;
-		memcpy(out, mac, 6);
-		*outlen = 6;
-	} else {
-		ret = cpk_error_set(err, CPK_ERR_UNSUPPORTED, "secure channel protocol %d", (int)v);
-	}
-out:
-	cpk_cleanse(key, sizeof(key));
-	cpk_cleanse(mac, sizeof(mac));
+	if (aidlen < 5 || aidlen > SCP_AID_MAX)
+		return cpk_error_set(err, CPK_ERR_ARG, "security domain AID of %zu bytes", aidlen);
+	if (ops == NULL)
+		return unknown_protocol((int)v, err);
+	if (counter_len != ops->proto->counter_len || !ops->keys_fit(keys->alg, keys->len))
+		return cpk_error_set(err, CPK_ERR_ARG,
+		    "%s challenge needs a %zu-byte counter and %s", ops->proto->name,
+		    ops->proto->counter_len, ops->keys_text);
+	if ((ret = ops->challenge(keys, counter, aid, aidlen, out, err)) == CPK_OK)
+		*outlen = ops->proto->challenge_len;
 	return ret;
 }
 
@@ -266,6 +228,7 @@ scp_session_begin_keys(struct scp_session *s, const struct scp_keys *keys, enum 
     uint8_t i, const uint8_t host_challenge[SCP_CHALLENGE_LEN],
     const struct scp_iu_response *iu, struct cpk_error *err)
 {
+	const struct scp_ops *ops = scp_ops_find((uint8_t)v);
 	cpk_status ret;
 
 	/* s may be uninitialized: no keyref_clear of what it holds. */
@@ -277,20 +240,24 @@ scp_session_begin_keys(struct scp_session *s, const struct scp_keys *keys, enum 
 		    "the card answered for SCP%02X, but the session is SCP%02d", iu->scp, (int)v);
 		goto out;
 	}
-	if (v == SCP03 && iu->i != i) {
+	if (ops->proto->iu_has_i && iu->i != i) {
 		ret = cpk_error_set(err, CPK_ERR_VERIFY,
-		    "the card uses SCP03 i=%02X, but the session expects i=%02X", iu->i, i);
+		    "the card uses %s i=%02X, but the session expects i=%02X", ops->proto->name,
+		    iu->i, i);
 		goto out;
 	}
-	if (v == SCP02 && (keys->alg != GP_KEY_3DES || keys->len != 16)) {
-		ret = cpk_error_set(err, CPK_ERR_ARG, "SCP02 needs a 16-byte 3DES key set");
+	if (!ops->keys_fit(keys->alg, keys->len)) {
+		ret = cpk_error_set(err, CPK_ERR_ARG, "%s needs %s", ops->proto->name,
+		    ops->keys_text);
 		goto out;
 	}
-	if (v == SCP03 && (keys->alg != GP_KEY_AES || !gp_key_len_valid(GP_KEY_AES, keys->len))) {
-		ret = cpk_error_set(err, CPK_ERR_ARG, "SCP03 needs an AES-128, -192 or -256 key set");
+	if (iu->counter_len > sizeof(s->counter) || iu->challenge_len > sizeof(s->card_challenge)) {
+		ret = cpk_error_set(err, CPK_ERR_ARG,
+		    "inconsistent INITIALIZE UPDATE response fields");
 		goto out;
 	}
 	s->version = v;
+	s->ops = ops;
 	s->i = i;
 	s->kvn = iu->kvn;
 	s->key_len = keys->len;
@@ -299,7 +266,7 @@ scp_session_begin_keys(struct scp_session *s, const struct scp_keys *keys, enum 
 	s->challenge_len = iu->challenge_len;
 	memcpy(s->counter, iu->counter, iu->counter_len);
 	s->counter_len = iu->counter_len;
-	ret = v == SCP02 ? scp02_derive(s, keys, err) : scp03_derive(s, keys, err);
+	ret = ops->derive(s, keys, err);
 	if (ret != CPK_OK)
 		goto out;
 	s->state = SCP_STATE_INITIALIZED;
@@ -338,8 +305,7 @@ scp_external_authenticate(struct scp_session *s, uint8_t level, struct cpk_buf *
 	if ((ret = scp_level_allowed(s->version, s->i, level, err)) != CPK_OK)
 		return ret;
 	s->level = level;
-	ret = s->version == SCP02 ? scp02_wrap(s, &a, true, out, err) :
-	    scp03_wrap(s, &a, true, out, err);
+	ret = s->ops->wrap(s, &a, true, out, err);
 	if (ret != CPK_OK) {
 		scp_session_clear(s);
 		return ret;
@@ -379,8 +345,7 @@ scp_card_external_authenticate(struct scp_session *s, const uint8_t *apdu, size_
 	if ((ret = scp_level_allowed(s->version, s->i, a.p1, err)) != CPK_OK)
 		goto out;
 	s->level = a.p1;
-	ret = s->version == SCP02 ? scp02_unwrap(s, &a, true, &plain, err) :
-	    scp03_unwrap(s, &a, true, &plain, err);
+	ret = s->ops->unwrap(s, &a, true, &plain, err);
 	if (ret != CPK_OK)
 		goto out;
 	if ((ret = cpk_apdu_parse(plain.data, plain.len, &p, err)) != CPK_OK)
@@ -420,6 +385,7 @@ scp_wrap_command(struct scp_session *s, const uint8_t *apdu, size_t n, struct cp
     struct cpk_error *err)
 {
 	struct cpk_apdu a;
+	size_t max;
 	cpk_status ret;
 
 	if (s->state != SCP_STATE_OPEN)
@@ -431,13 +397,12 @@ scp_wrap_command(struct scp_session *s, const uint8_t *apdu, size_t n, struct cp
 	if (a.cla & 0x04)
 		return cpk_error_set(err, CPK_ERR_ARG,
 		    "CLA %02X already marks secure messaging", a.cla);
-	if (a.lc > scp_max_plain_data_lc(s->version, s->level, CPK_APDU_EXT_MAX_LC))
+	max = s->ops->max_plain_data(s->level, CPK_APDU_EXT_MAX_LC);
+	if (a.lc > max)
 		return cpk_error_set(err, CPK_ERR_RANGE,
 		    "command data of %zu bytes does not fit the secure channel "
-		    "(at most %zu at security level %02X)", a.lc,
-		    scp_max_plain_data_lc(s->version, s->level, CPK_APDU_EXT_MAX_LC), s->level);
-	return s->version == SCP02 ? scp02_wrap(s, &a, false, out, err) :
-	    scp03_wrap(s, &a, false, out, err);
+		    "(at most %zu at security level %02X)", a.lc, max, s->level);
+	return s->ops->wrap(s, &a, false, out, err);
 }
 
 cpk_status
@@ -459,12 +424,22 @@ scp_unwrap_command(struct scp_session *s, const uint8_t *apdu, size_t n, struct 
 		ret = cpk_error_set(err, CPK_ERR_VERIFY, "command without a C-MAC");
 		goto out;
 	}
-	ret = s->version == SCP02 ? scp02_unwrap(s, &a, false, out, err) :
-	    scp03_unwrap(s, &a, false, out, err);
+	ret = s->ops->unwrap(s, &a, false, out, err);
 out:
 	if (ret != CPK_OK)
 		scp_session_clear(s);
 	return ret;
+}
+
+/* R-ENC, when the protocol has it (scp_level_allowed refuses the level otherwise). */
+static cpk_status
+renc(const struct scp_session *s, int encrypt, const uint8_t *in, size_t n,
+    struct cpk_buf *out, struct cpk_error *err)
+{
+	if (s->ops->renc == NULL)
+		return cpk_error_set(err, CPK_ERR_UNSUPPORTED, "R-ENC is not part of %s",
+		    s->ops->proto->name);
+	return s->ops->renc(s, encrypt, in, n, out, err);
 }
 
 bool
@@ -487,7 +462,7 @@ scp_wrap_response(struct scp_session *s, const uint8_t *data, size_t n, uint16_t
 		goto out;
 	}
 	if ((s->level & SCP_SL_RENC) && n > 0)
-		ret = scp03_renc(s, 1, data, n, &body, err);
+		ret = renc(s, 1, data, n, &body, err);
 	else
 		ret = cpk_buf_append(&body, data, n, err);
 	if (ret != CPK_OK)
@@ -497,8 +472,7 @@ scp_wrap_response(struct scp_session *s, const uint8_t *data, size_t n, uint16_t
 		    body.len);
 		goto out;
 	}
-	ret = s->version == SCP02 ? scp02_rmac(s, body.data, body.len, sw, mac, err) :
-	    scp03_rmac(s, body.data, body.len, sw, mac, err);
+	ret = s->ops->rmac(s, body.data, body.len, sw, mac, err);
 	if (ret != CPK_OK)
 		goto out;
 	if ((ret = cpk_buf_append(out, body.data, body.len, err)) != CPK_OK ||
@@ -528,14 +502,13 @@ scp_unwrap_response(struct scp_session *s, const uint8_t *resp, size_t n, struct
 		return cpk_error_set(err, CPK_ERR_VERIFY,
 		    "response of %zu bytes is too short to carry its R-MAC", r.len);
 	body = r.len - 8;
-	ret = s->version == SCP02 ? scp02_rmac(s, r.data, body, r.sw, mac, err) :
-	    scp03_rmac(s, r.data, body, r.sw, mac, err);
+	ret = s->ops->rmac(s, r.data, body, r.sw, mac, err);
 	if (ret != CPK_OK)
 		return ret;
 	if (!cpk_ct_equal(mac, r.data + body, 8))
 		return cpk_error_set(err, CPK_ERR_VERIFY, "response R-MAC mismatch");
 	if ((s->level & SCP_SL_RENC) && body > 0)
-		return scp03_renc(s, 0, r.data, body, out, err);
+		return renc(s, 0, r.data, body, out, err);
 	return cpk_buf_append(out, r.data, body, err);
 }
 
@@ -578,62 +551,43 @@ cpk_status
 scp_encrypt_key(const struct scp_session *s, const uint8_t *key, size_t keylen, uint8_t *out,
     struct cpk_error *err)
 {
-	static const uint8_t zero[GP_AES_BLOCK];
-
 	if (s->state == SCP_STATE_NONE)
 		return cpk_error_set(err, CPK_ERR_STATE, "no secure channel for key encryption");
-	if (s->version == SCP02) {
-		if (keylen != 16)
-			return cpk_error_set(err, CPK_ERR_UNSUPPORTED,
-			    "SCP02 PUT KEY carries 16-byte 3DES keys, not %zu bytes", keylen);
-		return s->dek.ops->ecb(&s->dek, 1, key, keylen, out, err);
-	}
-	if (keylen != 16 && keylen != 32)
-		return cpk_error_set(err, CPK_ERR_UNSUPPORTED,
-		    "SCP03 PUT KEY of a %zu-byte key is not supported (AES-128 or AES-256)", keylen);
-	return s->dek.ops->cbc(&s->dek, 1, zero, key, keylen, out, err);
+	return s->ops->encrypt_key(s, key, keylen, out, err);
 }
 
 cpk_status
 scp_decrypt_key(const struct scp_session *s, const uint8_t *enc, size_t len, uint8_t *out,
     struct cpk_error *err)
 {
-	static const uint8_t zero[GP_AES_BLOCK];
-
 	if (s->state == SCP_STATE_NONE)
 		return cpk_error_set(err, CPK_ERR_STATE, "no secure channel for key decryption");
-	if (s->version == SCP02) {
-		if (len != 16)
-			return cpk_error_set(err, CPK_ERR_PARSE, "SCP02 key data of %zu bytes", len);
-		return s->dek.ops->ecb(&s->dek, 0, enc, len, out, err);
-	}
-	if (len != 16 && len != 32)
-		return cpk_error_set(err, CPK_ERR_PARSE, "SCP03 key data of %zu bytes", len);
-	return s->dek.ops->cbc(&s->dek, 0, zero, enc, len, out, err);
+	return s->ops->decrypt_key(s, enc, len, out, err);
 }
 
 cpk_status
 scp_encrypt_data(const struct scp_session *s, const uint8_t *data, size_t n,
     struct cpk_buf *out, struct cpk_error *err)
 {
+	if (s->state == SCP_STATE_NONE)
+		return cpk_error_set(err, CPK_ERR_STATE, "no secure channel for data encryption");
+	return s->ops->encrypt_data(s, data, n, out, err);
+}
+
+cpk_status
+scp_dek_encrypt_padded(const struct scp_session *s, size_t block, bool cbc,
+    const uint8_t *data, size_t n, struct cpk_buf *out, struct cpk_error *err)
+{
 	static const uint8_t zero[GP_AES_BLOCK];
 	struct cpk_buf tmp = CPK_BUF_INIT;
 	cpk_status ret;
 
-	if (s->state == SCP_STATE_NONE) {
-		ret = cpk_error_set(err, CPK_ERR_STATE, "no secure channel for data encryption");
+	if ((ret = gp_pad80(&tmp, data, n, block, err)) != CPK_OK)
 		goto out;
-	}
-	if (s->version == SCP02) {
-		if ((ret = gp_pad80(&tmp, data, n, GP_DES_BLOCK, err)) != CPK_OK ||
-		    (ret = s->dek.ops->ecb(&s->dek, 1, tmp.data, tmp.len, tmp.data, err)) != CPK_OK)
-			goto out;
-	} else {
-		if ((ret = gp_pad80(&tmp, data, n, GP_AES_BLOCK, err)) != CPK_OK ||
-		    (ret = s->dek.ops->cbc(&s->dek, 1, zero, tmp.data, tmp.len, tmp.data,
-		    err)) != CPK_OK)
-			goto out;
-	}
+	ret = cbc ? s->dek.ops->cbc(&s->dek, 1, zero, tmp.data, tmp.len, tmp.data, err) :
+	    s->dek.ops->ecb(&s->dek, 1, tmp.data, tmp.len, tmp.data, err);
+	if (ret != CPK_OK)
+		goto out;
 	ret = cpk_buf_append(out, tmp.data, tmp.len, err);
 out:
 	cpk_buf_free(&tmp);

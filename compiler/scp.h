@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * cpk: GlobalPlatform secure channels SCP02 and SCP03, both sides.
+ * cpk: GlobalPlatform secure channels, both sides.
+ *
+ * Each protocol is one `struct scp_ops` filled by one file (scp02.c,
+ * scp03.c) and listed in the table of scp.c; its keyless facts (response
+ * layout, lengths, i bits) are its row of common/scp_proto.h. The session
+ * code below asks the table and never tests a protocol number.
  *
  * One session object serves the host (cardc compiles with it; it wraps
  * commands and unwraps responses) and the card (the simulator verifies and
@@ -31,16 +36,13 @@
 #include "keyref.h"
 #include "scp_iu.h"
 
+/* The protocol byte, as the table knows it (scp_ops_find, scp_proto_find). */
 enum scp_version {
 	SCP02 = 2,
 	SCP03 = 3,
 };
 
-/* Security level bits (EXTERNAL AUTHENTICATE P1). */
-#define SCP_SL_CMAC 0x01
-#define SCP_SL_CDEC 0x02
-#define SCP_SL_RMAC 0x10
-#define SCP_SL_RENC 0x20
+/* Security level bits SCP_SL_*: common/scp_proto.h. */
 
 /* SCP02 `i` bits. */
 #define SCP02_I_3KEYS 0x01
@@ -91,6 +93,68 @@ void scp_keys_clear(struct scp_keys *k);
 cpk_status scp_keyset_diversify(const struct scp_keyset *master, enum gp_diversification scheme,
     const uint8_t kdd[SCP_KDD_LEN], struct scp_keyset *out, struct cpk_error *err);
 
+struct cpk_apdu;
+struct scp_session;
+
+/*
+ * One secure channel protocol: what its file (scpNN.c) provides. Every
+ * member is set; renc is NULL when the protocol has no R-ENC
+ * (proto->i_renc == 0). docs/ADDING-A-SECURE-CHANNEL.md.
+ */
+struct scp_ops {
+	const struct scp_proto *proto;	/* keyless facts: IU layout, lengths, i bits */
+
+	/* The static key set. */
+	enum gp_key_alg key_alg;	/* of the keys, and of throwaway keys for cardc check */
+	const char *keys_text;		/* what keys_fit wants: "a 16-byte 3DES key set" */
+	bool (*keys_fit)(enum gp_key_alg alg, size_t len);
+	/* Can PUT KEY carry a key of keylen bytes? CPK_ERR_UNSUPPORTED says which can. */
+	cpk_status (*put_key_check)(size_t keylen, struct cpk_error *err);
+
+	/*
+	 * Block-size arithmetic: the largest plain command data at `level`
+	 * when the protected command data (ciphertext, padding and MAC) may
+	 * be max_data bytes (255 for a short APDU).
+	 */
+	size_t (*max_plain_data)(uint8_t level, size_t max_data);
+
+	/*
+	 * The pseudo-random card challenge (proto->challenge_len bytes into
+	 * out) for a counter of proto->counter_len bytes and the SD AID.
+	 */
+	cpk_status (*challenge)(const struct scp_keys *keys, const uint8_t *counter,
+	    const uint8_t *aid, size_t aidlen, uint8_t *out, struct cpk_error *err);
+	/* Session keys and both cryptograms (s: i, challenges, counter set). */
+	cpk_status (*derive)(struct scp_session *s, const struct scp_keys *keys,
+	    struct cpk_error *err);
+	/*
+	 * Protect a parsed plain command; `first` marks EXTERNAL AUTHENTICATE
+	 * (initial chaining value, no encryption, no counter).
+	 */
+	cpk_status (*wrap)(struct scp_session *s, const struct cpk_apdu *a, bool first,
+	    struct cpk_buf *out, struct cpk_error *err);
+	/* Verify (and decrypt) a parsed protected command into a plain one. */
+	cpk_status (*unwrap)(struct scp_session *s, const struct cpk_apdu *a, bool first,
+	    struct cpk_buf *out, struct cpk_error *err);
+	/* The R-MAC of a response (data as sent, i.e. after R-ENC). */
+	cpk_status (*rmac)(struct scp_session *s, const uint8_t *data, size_t n, uint16_t sw,
+	    uint8_t mac[8], struct cpk_error *err);
+	/* R-ENC of response data (encrypt: pad and encrypt; else decrypt and unpad). */
+	cpk_status (*renc)(const struct scp_session *s, int encrypt, const uint8_t *in,
+	    size_t n, struct cpk_buf *out, struct cpk_error *err);
+	/* PUT KEY key material, and its inverse for the card side (same length). */
+	cpk_status (*encrypt_key)(const struct scp_session *s, const uint8_t *key,
+	    size_t keylen, uint8_t *out, struct cpk_error *err);
+	cpk_status (*decrypt_key)(const struct scp_session *s, const uint8_t *enc, size_t len,
+	    uint8_t *out, struct cpk_error *err);
+	/* Sensitive STORE DATA: padded to the cipher block and encrypted; appends to out. */
+	cpk_status (*encrypt_data)(const struct scp_session *s, const uint8_t *data, size_t n,
+	    struct cpk_buf *out, struct cpk_error *err);
+};
+
+/* The protocol's operations, or NULL when cpk does not implement it. */
+const struct scp_ops *scp_ops_find(uint8_t id);
+
 /*
  * Is this `i` one cpk implements? SCP02: three keys, modified APDU,
  * explicit initiation, zero ICV (i & 0x0F == 05), any of ICV encryption,
@@ -102,17 +166,16 @@ cpk_status scp_i_supported(enum scp_version v, uint8_t i, struct cpk_error *err)
 bool scp_i_pseudo_random(enum scp_version v, uint8_t i);
 /* Is this security level allowed for this protocol and `i`? (01 03 11 13 33) */
 cpk_status scp_level_allowed(enum scp_version v, uint8_t i, uint8_t level, struct cpk_error *err);
-/* Largest plaintext command data that fits a short APDU at this level. */
-size_t scp_max_plain_data(uint8_t level);
 /*
  * Largest plaintext command data at this level when the card takes
- * commands of `max_lc` data bytes (255: short APDUs, up to 65535 with
- * extended length): the C-MAC takes 8 bytes, C-DEC pads to whole cipher
- * blocks (8 bytes SCP02, 16 SCP03) with at least one byte. SCP02 with
- * R-MAC stays within short APDUs (its R-MAC input has a one-byte Lc).
- * 0 when nothing fits.
+ * commands of max_data protected data bytes (CPK_APDU_SHORT_MAX_LC: short
+ * APDUs, up to CPK_APDU_EXT_MAX_LC with extended length), from the
+ * protocol's row: the C-MAC takes 8 bytes, C-DEC pads to whole cipher
+ * blocks with at least one byte, and a protocol may keep some levels short
+ * (SCP02 with R-MAC). 0 when nothing fits or for a protocol cpk does not
+ * implement.
  */
-size_t scp_max_plain_data_lc(enum scp_version v, uint8_t level, size_t max_lc);
+size_t scp_max_plain_data(enum scp_version v, uint8_t level, size_t max_data);
 
 /*
  * The pseudo-random card challenge.
@@ -136,6 +199,7 @@ enum scp_state {
 
 struct scp_session {
 	enum scp_version version;
+	const struct scp_ops *ops;	/* the protocol's table entry */
 	enum scp_state state;
 	uint8_t i;
 	uint8_t kvn;
@@ -150,7 +214,7 @@ struct scp_session {
 	uint8_t host_challenge[SCP_CHALLENGE_LEN];
 	uint8_t card_challenge[SCP_CHALLENGE_LEN];
 	size_t challenge_len;
-	uint8_t counter[3];
+	uint8_t counter[SCP_PROTO_COUNTER_MAX];
 	size_t counter_len;
 	uint8_t card_cryptogram[8];
 	uint8_t host_cryptogram[8];

@@ -3,14 +3,15 @@
  * cpk: SCP02 (GlobalPlatform Card Specification 2.3.1 Appendix E):
  * three keys, explicit initiation, C-MAC on the modified APDU, zero initial
  * ICV, optional ICV encryption (i & 10), R-MAC (i & 20) and pseudo-random
- * card challenge (i & 40).
+ * card challenge (i & 40). Its keyless facts are the SCP02 row of
+ * common/scp_proto.c.
  */
 #include <string.h>
 
 #include "scp_int.h"
 
-cpk_status
-scp02_session_key(const struct keyref *key, uint16_t constant, const uint8_t counter[2],
+static cpk_status
+session_key(const struct keyref *key, uint16_t constant, const uint8_t counter[2],
     uint8_t out[16], struct cpk_error *err)
 {
 	static const uint8_t zero[GP_DES_BLOCK];
@@ -41,8 +42,8 @@ session_dek(struct scp_session *s, const struct keyref *dek, struct cpk_error *e
 	return ret;
 }
 
-cpk_status
-scp02_derive(struct scp_session *s, const struct scp_keys *keys, struct cpk_error *err)
+static cpk_status
+derive(struct scp_session *s, const struct scp_keys *keys, struct cpk_error *err)
 {
 	static const uint8_t zero[GP_DES_BLOCK];
 	uint8_t in[16];
@@ -50,9 +51,9 @@ scp02_derive(struct scp_session *s, const struct scp_keys *keys, struct cpk_erro
 
 	if (s->counter_len != 2 || s->challenge_len != 6)
 		return cpk_error_set(err, CPK_ERR_ARG, "SCP02 needs a 2-byte counter and 6-byte challenge");
-	if ((ret = scp02_session_key(&keys->mac, 0x0101, s->counter, s->s_mac, err)) != CPK_OK ||
-	    (ret = scp02_session_key(&keys->mac, 0x0102, s->counter, s->s_rmac, err)) != CPK_OK ||
-	    (ret = scp02_session_key(&keys->enc, 0x0182, s->counter, s->s_enc, err)) != CPK_OK ||
+	if ((ret = session_key(&keys->mac, 0x0101, s->counter, s->s_mac, err)) != CPK_OK ||
+	    (ret = session_key(&keys->mac, 0x0102, s->counter, s->s_rmac, err)) != CPK_OK ||
+	    (ret = session_key(&keys->enc, 0x0182, s->counter, s->s_enc, err)) != CPK_OK ||
 	    (ret = session_dek(s, &keys->dek, err)) != CPK_OK)
 		goto out;
 	/* card = MAC(host challenge || counter || card challenge) */
@@ -129,8 +130,8 @@ note_for_rmac(struct scp_session *s, const struct cpk_apdu *a, const uint8_t *pl
 	return CPK_OK;
 }
 
-cpk_status
-scp02_wrap(struct scp_session *s, const struct cpk_apdu *a, bool first, struct cpk_buf *out,
+static cpk_status
+wrap(struct scp_session *s, const struct cpk_apdu *a, bool first, struct cpk_buf *out,
     struct cpk_error *err)
 {
 	static const uint8_t zero[GP_DES_BLOCK];
@@ -162,8 +163,8 @@ out:
 	return ret;
 }
 
-cpk_status
-scp02_unwrap(struct scp_session *s, const struct cpk_apdu *a, bool first, struct cpk_buf *out,
+static cpk_status
+unwrap(struct scp_session *s, const struct cpk_apdu *a, bool first, struct cpk_buf *out,
     struct cpk_error *err)
 {
 	static const uint8_t zero[GP_DES_BLOCK];
@@ -210,8 +211,8 @@ out:
  * (CLA INS P1 P2 Lc data), Lr, the response data and SW1 SW2. The ICV is
  * the previous R-MAC, starting with the C-MAC of EXTERNAL AUTHENTICATE.
  */
-cpk_status
-scp02_rmac(struct scp_session *s, const uint8_t *data, size_t n, uint16_t sw, uint8_t mac[8],
+static cpk_status
+rmac(struct scp_session *s, const uint8_t *data, size_t n, uint16_t sw, uint8_t mac[8],
     struct cpk_error *err)
 {
 	struct cpk_buf in = CPK_BUF_INIT;
@@ -232,3 +233,94 @@ out:
 	cpk_buf_free(&in);
 	return ret;
 }
+
+/* The pseudo-random challenge: first 6 bytes of the retail MAC of the SD AID. */
+static cpk_status
+challenge(const struct scp_keys *keys, const uint8_t *counter, const uint8_t *aid,
+    size_t aidlen, uint8_t *out, struct cpk_error *err)
+{
+	static const uint8_t zero[8];
+	uint8_t key[16], mac[8];
+	cpk_status ret;
+
+	if ((ret = session_key(&keys->mac, 0x0101, counter, key, err)) != CPK_OK)
+		goto out;
+	if ((ret = gp_retail_mac(key, zero, aid, aidlen, mac, err)) != CPK_OK)
+		goto out;
+	memcpy(out, mac, 6);
+out:
+	cpk_cleanse(key, sizeof(key));
+	cpk_cleanse(mac, sizeof(mac));
+	return ret;
+}
+
+static bool
+keys_fit(enum gp_key_alg alg, size_t len)
+{
+	return alg == GP_KEY_3DES && len == 16;
+}
+
+static cpk_status
+put_key_check(size_t keylen, struct cpk_error *err)
+{
+	if (keylen != 16)
+		return cpk_error_set(err, CPK_ERR_UNSUPPORTED,
+		    "SCP02 PUT KEY carries 16-byte 3DES keys, not %zu bytes", keylen);
+	return CPK_OK;
+}
+
+static size_t
+max_plain_data(uint8_t level, size_t max_data)
+{
+	/* R-MAC covers the plain command with a one-byte Lc: short commands only. */
+	if ((level & SCP_SL_RMAC) && max_data > CPK_APDU_SHORT_MAX_LC)
+		max_data = CPK_APDU_SHORT_MAX_LC;
+	return scp_max_plain_blocks(level, max_data, GP_DES_BLOCK);
+}
+
+/* PUT KEY: 3DES-ECB under the session DEK. */
+static cpk_status
+encrypt_key(const struct scp_session *s, const uint8_t *key, size_t keylen, uint8_t *out,
+    struct cpk_error *err)
+{
+	cpk_status ret;
+
+	if ((ret = put_key_check(keylen, err)) != CPK_OK)
+		return ret;
+	return s->dek.ops->ecb(&s->dek, 1, key, keylen, out, err);
+}
+
+static cpk_status
+decrypt_key(const struct scp_session *s, const uint8_t *enc, size_t len, uint8_t *out,
+    struct cpk_error *err)
+{
+	if (len != 16)
+		return cpk_error_set(err, CPK_ERR_PARSE, "SCP02 key data of %zu bytes", len);
+	return s->dek.ops->ecb(&s->dek, 0, enc, len, out, err);
+}
+
+/* Sensitive data: padded to the DES block, 3DES-ECB under the session DEK. */
+static cpk_status
+encrypt_data(const struct scp_session *s, const uint8_t *data, size_t n, struct cpk_buf *out,
+    struct cpk_error *err)
+{
+	return scp_dek_encrypt_padded(s, GP_DES_BLOCK, false, data, n, out, err);
+}
+
+const struct scp_ops scp02_ops = {
+	.proto = &scp_proto_02,
+	.key_alg = GP_KEY_3DES,
+	.keys_text = "a 16-byte 3DES key set",
+	.keys_fit = keys_fit,
+	.put_key_check = put_key_check,
+	.max_plain_data = max_plain_data,
+	.challenge = challenge,
+	.derive = derive,
+	.wrap = wrap,
+	.unwrap = unwrap,
+	.rmac = rmac,
+	.renc = NULL,
+	.encrypt_key = encrypt_key,
+	.decrypt_key = decrypt_key,
+	.encrypt_data = encrypt_data,
+};

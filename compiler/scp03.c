@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * cpk: SCP03 (GlobalPlatform Card Specification Amendment D).
+ * cpk: SCP03 (GlobalPlatform Card Specification Amendment D). Its keyless
+ * facts are the SCP03 row of common/scp_proto.c.
  */
 #include <string.h>
 
 #include "scp_int.h"
 
 /* Session keys and cryptograms; context = host challenge || card challenge. */
-cpk_status
-scp03_derive(struct scp_session *s, const struct scp_keys *keys, struct cpk_error *err)
+static cpk_status
+derive(struct scp_session *s, const struct scp_keys *keys, struct cpk_error *err)
 {
 	uint8_t ctx[16];
 	uint16_t bits = (uint16_t)(keys->len * 8);
@@ -69,8 +70,8 @@ out:
 	return ret;
 }
 
-cpk_status
-scp03_wrap(struct scp_session *s, const struct cpk_apdu *a, bool first, struct cpk_buf *out,
+static cpk_status
+wrap(struct scp_session *s, const struct cpk_apdu *a, bool first, struct cpk_buf *out,
     struct cpk_error *err)
 {
 	struct cpk_buf body = CPK_BUF_INIT;
@@ -110,8 +111,8 @@ out:
 	return ret;
 }
 
-cpk_status
-scp03_unwrap(struct scp_session *s, const struct cpk_apdu *a, bool first, struct cpk_buf *out,
+static cpk_status
+unwrap(struct scp_session *s, const struct cpk_apdu *a, bool first, struct cpk_buf *out,
     struct cpk_error *err)
 {
 	struct cpk_buf plain = CPK_BUF_INIT;
@@ -159,8 +160,8 @@ out:
 	return ret;
 }
 
-cpk_status
-scp03_rmac(const struct scp_session *s, const uint8_t *data, size_t n, uint16_t sw,
+static cpk_status
+rmac(struct scp_session *s, const uint8_t *data, size_t n, uint16_t sw,
     uint8_t mac[8], struct cpk_error *err)
 {
 	struct cpk_buf in = CPK_BUF_INIT;
@@ -179,8 +180,8 @@ out:
 	return ret;
 }
 
-cpk_status
-scp03_renc(const struct scp_session *s, int encrypt, const uint8_t *in, size_t n,
+static cpk_status
+renc(const struct scp_session *s, int encrypt, const uint8_t *in, size_t n,
     struct cpk_buf *out, struct cpk_error *err)
 {
 	struct cpk_buf tmp = CPK_BUF_INIT;
@@ -188,10 +189,6 @@ scp03_renc(const struct scp_session *s, int encrypt, const uint8_t *in, size_t n
 	size_t plen;
 	cpk_status ret;
 
-	if (s->version != SCP03) {
-		ret = cpk_error_set(err, CPK_ERR_UNSUPPORTED, "R-ENC is an SCP03 feature");
-		goto out;
-	}
 	if ((ret = counter_icv(s, true, icv, err)) != CPK_OK)
 		goto out;
 	if (encrypt) {
@@ -218,3 +215,87 @@ out:
 	cpk_buf_free(&tmp);
 	return ret;
 }
+
+/* The pseudo-random challenge: KDF(static ENC, 02, 64 bits, counter || SD AID). */
+static cpk_status
+challenge(const struct scp_keys *keys, const uint8_t *counter, const uint8_t *aid,
+    size_t aidlen, uint8_t *out, struct cpk_error *err)
+{
+	uint8_t ctx[3 + SCP_AID_MAX];
+
+	memcpy(ctx, counter, 3);
+	memcpy(ctx + 3, aid, aidlen);
+	return keyref_scp03_kdf(&keys->enc, 0x02, 0x0040, ctx, 3 + aidlen, out, err);
+}
+
+static bool
+keys_fit(enum gp_key_alg alg, size_t len)
+{
+	return alg == GP_KEY_AES && gp_key_len_valid(GP_KEY_AES, len);
+}
+
+static cpk_status
+put_key_check(size_t keylen, struct cpk_error *err)
+{
+	if (keylen != 16 && keylen != 32)
+		return cpk_error_set(err, CPK_ERR_UNSUPPORTED,
+		    "SCP03 PUT KEY of a %zu-byte key is not supported (AES-128 or AES-256)",
+		    keylen);
+	return CPK_OK;
+}
+
+static size_t
+max_plain_data(uint8_t level, size_t max_data)
+{
+	return scp_max_plain_blocks(level, max_data, GP_AES_BLOCK);
+}
+
+/* PUT KEY: AES-CBC, zero ICV, under the static DEK. */
+static cpk_status
+encrypt_key(const struct scp_session *s, const uint8_t *key, size_t keylen, uint8_t *out,
+    struct cpk_error *err)
+{
+	static const uint8_t zero[GP_AES_BLOCK];
+	cpk_status ret;
+
+	if ((ret = put_key_check(keylen, err)) != CPK_OK)
+		return ret;
+	return s->dek.ops->cbc(&s->dek, 1, zero, key, keylen, out, err);
+}
+
+static cpk_status
+decrypt_key(const struct scp_session *s, const uint8_t *enc, size_t len, uint8_t *out,
+    struct cpk_error *err)
+{
+	static const uint8_t zero[GP_AES_BLOCK];
+
+	if (len != 16 && len != 32)
+		return cpk_error_set(err, CPK_ERR_PARSE, "SCP03 key data of %zu bytes", len);
+	return s->dek.ops->cbc(&s->dek, 0, zero, enc, len, out, err);
+}
+
+/* Sensitive data: padded to the AES block, AES-CBC, zero ICV, under the static DEK. */
+static cpk_status
+encrypt_data(const struct scp_session *s, const uint8_t *data, size_t n, struct cpk_buf *out,
+    struct cpk_error *err)
+{
+	return scp_dek_encrypt_padded(s, GP_AES_BLOCK, true, data, n, out, err);
+}
+
+const struct scp_ops scp03_ops = {
+	.proto = &scp_proto_03,
+	.key_alg = GP_KEY_AES,
+	.keys_text = "an AES-128, -192 or -256 key set",
+	.keys_fit = keys_fit,
+	.put_key_check = put_key_check,
+	.max_plain_data = max_plain_data,
+	.challenge = challenge,
+	.derive = derive,
+	.wrap = wrap,
+	.unwrap = unwrap,
+	.rmac = rmac,
+	.renc = renc,
+	.encrypt_key = encrypt_key,
+	.decrypt_key = decrypt_key,
+	.encrypt_data = encrypt_data,
+};

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * cpk: internals shared by scp.c, scp02.c and scp03.c. Not installed,
- * not used outside compiler/.
+ * cpk: internals shared by scp.c and the protocol files (scp02.c,
+ * scp03.c). Not installed, not used outside compiler/.
  */
 #ifndef CPK_SCP_INT_H
 #define CPK_SCP_INT_H
@@ -9,43 +9,23 @@
 #include "cpk_apdu.h"
 #include "scp.h"
 
-/* Session keys and cryptograms (s->version, i, challenges, counter set). */
-cpk_status scp02_derive(struct scp_session *s, const struct scp_keys *keys,
-    struct cpk_error *err);
-cpk_status scp03_derive(struct scp_session *s, const struct scp_keys *keys,
-    struct cpk_error *err);
-
-/* SCP02 session key: 3DES-CBC(key, 0, constant || counter || 00 x 12). */
-cpk_status scp02_session_key(const struct keyref *key, uint16_t constant,
-    const uint8_t counter[2], uint8_t out[16], struct cpk_error *err);
+/* The protocols, one file each; the table in scp.c lists them. */
+extern const struct scp_ops scp02_ops;
+extern const struct scp_ops scp03_ops;
 
 /*
- * Protect a parsed plain command. `first` marks EXTERNAL AUTHENTICATE:
- * zero chaining value, no encryption, no counter.
+ * Block-size arithmetic shared by the protocols: protected data of at most
+ * max_data bytes holds an 8-byte MAC and, with C-DEC, the plain data padded
+ * (80 00..) to whole cipher blocks of `block` bytes.
  */
-cpk_status scp02_wrap(struct scp_session *s, const struct cpk_apdu *a, bool first,
-    struct cpk_buf *out, struct cpk_error *err);
-cpk_status scp03_wrap(struct scp_session *s, const struct cpk_apdu *a, bool first,
-    struct cpk_buf *out, struct cpk_error *err);
+size_t scp_max_plain_blocks(uint8_t level, size_t max_data, size_t block);
 
 /*
- * Verify (and decrypt) a parsed protected command into a plain one. On a
- * MAC failure the caller closes the session.
+ * Pad data (80 00..) to whole blocks of `block` bytes and encrypt it under
+ * the session's DEK: ECB, or CBC with a zero ICV. Appends to out.
  */
-cpk_status scp02_unwrap(struct scp_session *s, const struct cpk_apdu *a, bool first,
-    struct cpk_buf *out, struct cpk_error *err);
-cpk_status scp03_unwrap(struct scp_session *s, const struct cpk_apdu *a, bool first,
-    struct cpk_buf *out, struct cpk_error *err);
-
-/* Compute the R-MAC of a response (data as sent, i.e. after R-ENC). */
-cpk_status scp02_rmac(struct scp_session *s, const uint8_t *data, size_t n, uint16_t sw,
-    uint8_t mac[8], struct cpk_error *err);
-cpk_status scp03_rmac(const struct scp_session *s, const uint8_t *data, size_t n, uint16_t sw,
-    uint8_t mac[8], struct cpk_error *err);
-
-/* SCP03 R-ENC of response data (encrypt: pad and encrypt; else decrypt and unpad). */
-cpk_status scp03_renc(const struct scp_session *s, int encrypt, const uint8_t *in, size_t n,
-    struct cpk_buf *out, struct cpk_error *err);
+cpk_status scp_dek_encrypt_padded(const struct scp_session *s, size_t block, bool cbc,
+    const uint8_t *data, size_t n, struct cpk_buf *out, struct cpk_error *err);
 
 /*
  * Lc encoding of a protected command. It is extended (00 Lc1 Lc2) when the

@@ -17,8 +17,6 @@
 static const uint8_t oid_gp_version[] = { 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x02 };
 static const uint8_t oid_gp_scp[] = { 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x04 };
 
-/* SCP03 i bit: pseudo-random challenge, the response carries the counter. */
-
 void
 cpk_card_info_init(struct cpk_card_info *ci)
 {
@@ -255,21 +253,30 @@ all_same(const uint8_t *p, size_t n, uint8_t v)
 	return true;
 }
 
+/*
+ * The i parameter: from the response when the protocol's carries it (the
+ * table says), else given, else from card recognition data naming the
+ * same protocol.
+ */
 static cpk_status
 derive_i(struct cpk_card_info *ci, bool has_i, uint8_t i, struct cpk_error *err)
 {
-	if (ci->scp == 0x03) {
+	const struct scp_proto *proto = scp_proto_find(ci->scp);	/* parsed: in the table */
+
+	if (proto->iu_has_i) {
 		ci->i = ci->iu.i;
 		if (has_i && i != ci->i)
-			note(ci, "the card answers SCP03 i=%02X; the given i=%02X is ignored", ci->i, i);
+			note(ci, "the card answers %s i=%02X; the given i=%02X is ignored",
+			    proto->name, ci->i, i);
 	} else if (has_i) {
 		ci->i = i;
-	} else if (ci->has_rec_scp && ci->rec_scp == 0x02) {
+	} else if (ci->has_rec_scp && ci->rec_scp == ci->scp) {
 		ci->i = ci->rec_i;
 	} else {
 		return cpk_error_set(err, CPK_ERR_NOT_FOUND,
-		    "the card does not announce its SCP02 'i' parameter (no card recognition "
-		    "data); give it with --scp-i (the card issuer's documentation has it)");
+		    "the card does not announce its %s 'i' parameter (no card recognition "
+		    "data); give it with --scp-i (the card issuer's documentation has it)",
+		    proto->name);
 	}
 	ci->has_i = true;
 	if (ci->has_rec_scp && (ci->rec_scp != ci->scp || ci->rec_i != ci->i))
@@ -279,35 +286,45 @@ derive_i(struct cpk_card_info *ci, bool has_i, uint8_t i, struct cpk_error *err)
 	return CPK_OK;
 }
 
+/*
+ * The next sequence counter, as the protocol's row says the card moves it
+ * (identify.h).
+ */
 static cpk_status
 derive_counter(struct cpk_card_info *ci, struct cpk_error *err)
 {
-	uint32_t v;
+	const struct scp_proto *proto = scp_proto_find(ci->scp);	/* parsed: in the table */
+	char top[2 * SCP_PROTO_COUNTER_MAX + 1];
+	size_t n = ci->iu.counter_len, k;
+	bool at_top;
 
 	ci->counter_len = 0;
-	if (ci->scp == 0x02) {
-		memcpy(ci->counter, ci->iu.counter, 2);
-		ci->counter_len = 2;
-		if (ci->counter[0] == 0xFF && ci->counter[1] == 0xFF)
-			note(ci, "the card's sequence counter is at FFFF: no session is left");
-		return CPK_OK;
-	}
-	if (ci->iu.counter_len != 3) {
-		note(ci, "SCP03 i=%02X has a random card challenge and its answer carries no "
+	if (n == 0 || n > sizeof(ci->counter)) {
+		note(ci, "%s i=%02X has a random card challenge and its answer carries no "
 		    "sequence counter: only session bundles (identify --session) can be made",
-		    ci->i);
+		    proto->name, ci->i);
 		return CPK_OK;
 	}
-	v = (uint32_t)ci->iu.counter[0] << 16 | (uint32_t)ci->iu.counter[1] << 8 |
-	    ci->iu.counter[2];
-	if (v == 0xFFFFFF)
+	memset(top, 'F', 2 * n);
+	top[2 * n] = '\0';
+	at_top = all_same(ci->iu.counter, n, 0xFF);
+	if (!proto->counter_moves_on_iu) {
+		/* Only a successful authentication moves it: the next session uses this value. */
+		memcpy(ci->counter, ci->iu.counter, n);
+		ci->counter_len = n;
+		if (at_top)
+			note(ci, "the card's sequence counter is at %s: no session is left", top);
+		return CPK_OK;
+	}
+	/* This probe used the value the card answered: the next one is one more. */
+	if (at_top)
 		return cpk_error_set(err, CPK_ERR_RANGE, "the card's sequence counter is exhausted "
-		    "(FFFFFF): no secure channel session is left with key set %02X", ci->kvn);
-	v++;
-	ci->counter[0] = (uint8_t)(v >> 16);
-	ci->counter[1] = (uint8_t)(v >> 8);
-	ci->counter[2] = (uint8_t)v;
-	ci->counter_len = 3;
+		    "(%s): no secure channel session is left with key set %02X", top, ci->kvn);
+	memcpy(ci->counter, ci->iu.counter, n);
+	for (k = n; k-- > 0;)
+		if (++ci->counter[k] != 0)
+			break;
+	ci->counter_len = n;
 	return CPK_OK;
 }
 
@@ -634,14 +651,16 @@ cpk_status
 cpk_card_record_write(const struct cpk_card_info *ci, bool session, const char *comment,
     struct cpk_buf *out, struct cpk_error *err)
 {
+	const struct scp_proto *proto;
 	cpk_status st;
 	size_t k;
 
-	if (!ci->has_iu || !ci->has_i)
+	if (!ci->has_iu || !ci->has_i || (proto = scp_proto_find(ci->scp)) == NULL)
 		return cpk_error_set(err, CPK_ERR_STATE, "the card is not identified");
 	if (!session && ci->counter_len == 0)
-		return cpk_error_set(err, CPK_ERR_STATE, "SCP03 i=%02X gives no sequence counter: "
-		    "only a session record (--session) can be written for this card", ci->i);
+		return cpk_error_set(err, CPK_ERR_STATE, "%s i=%02X gives no sequence counter: "
+		    "only a session record (--session) can be written for this card",
+		    proto->name, ci->i);
 	if (comment != NULL && (st = put_comment(out, comment, err)) != CPK_OK)
 		return st;
 	for (k = 0; k < ci->nnotes; k++)

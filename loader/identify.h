@@ -10,12 +10,13 @@
  * counter. Nothing else is sent after it, so the card stays in that
  * session (a session card record carries the exchange).
  *
- * The next sequence counter (GlobalPlatform SCP02 and SCP03):
- *   SCP03 (i & 10): every INITIALIZE UPDATE increments the counter first,
- *     so this probe used one value; next = returned + 1.
- *   SCP02: INITIALIZE UPDATE returns the current value and only a
- *     successful authentication moves it; next = returned.
- *   SCP03 without i & 10: the response carries no counter; none is given.
+ * The next sequence counter, as the protocol's row of the table
+ * (scp_proto.h, counter_moves_on_iu) says the card moves it:
+ *   every INITIALIZE UPDATE increments the counter first, so this probe
+ *     used one value; next = returned + 1;
+ *   only a successful authentication moves it; next = returned;
+ *   the response carries no counter (scp_proto_iu_counter_len 0 for this
+ *     i); none is given.
  *
  * Every card answer is untrusted: the cpk_identify_parse_* functions read
  * them through bounds-checked cursors and are what a fuzz target drives.
@@ -58,7 +59,7 @@ struct cpk_card_info {
 	bool has_i;
 	uint8_t kvn;
 	uint8_t kdd[SCP_KDD_LEN];
-	uint8_t counter[3];			/* the NEXT sequence counter */
+	uint8_t counter[SCP_PROTO_COUNTER_MAX];	/* the NEXT sequence counter */
 	size_t counter_len;			/* 0: unknown */
 
 	/* From GET DATA (each optional). */
@@ -100,8 +101,9 @@ struct cpk_identify_opts {
 	const uint8_t *sd_aid;			/* NULL: A000000151000000 */
 	size_t sd_aid_len;
 	uint8_t kvn;				/* INITIALIZE UPDATE P1; 00 = the default key set */
-	bool has_i;				/* i given by the caller (SCP02 cards */
-	uint8_t i;				/* without card recognition data) */
+	bool has_i;				/* i given by the caller (cards */
+	uint8_t i;				/* whose answer lacks i and which
+						   have no card recognition data) */
 	const uint8_t *host_challenge;		/* 8 bytes; NULL: random */
 };
 

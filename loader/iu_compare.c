@@ -47,8 +47,9 @@ compare_counter(const struct scp_iu_response *want, const struct scp_iu_response
 		snprintf(r->detail, sizeof(r->detail),
 		    "the bundle was made for %s but the card is at %s — %s; this bundle can no "
 		    "longer be used, ask for a new one", w, g,
-		    want->scp == 0x02 ? "a secure channel session succeeded since it was made" :
-		    "the card has opened other sessions since it was made");
+		    scp_proto_find(want->scp)->counter_moves_on_iu ?
+		    "the card has opened other sessions since it was made" :
+		    "a secure channel session succeeded since it was made");
 		return report(r, err, CPK_IU_STALE, "sequence counter");
 	}
 	snprintf(r->detail, sizeof(r->detail),
@@ -79,13 +80,15 @@ cpk_iu_compare(const struct cpk_manifest *m, const uint8_t *resp, size_t n,
 		    perr.msg);
 		return report(r, err, CPK_IU_MALFORMED, "response");
 	}
-	if (got.scp != want.scp || (want.scp == 0x03 && got.i != want.i)) {
+	/* Both parsed: their protocols are in the table. */
+	if (got.scp != want.scp || (scp_proto_find(want.scp)->iu_has_i && got.i != want.i)) {
+		const struct scp_proto *gp = scp_proto_find(got.scp);
 		char proto[24];
 
-		if (got.scp == 0x03)
-			snprintf(proto, sizeof(proto), "SCP03 i=%02X", got.i);
+		if (gp->iu_has_i)
+			snprintf(proto, sizeof(proto), "%s i=%02X", gp->name, got.i);
 		else
-			snprintf(proto, sizeof(proto), "SCP%02X", got.scp);
+			snprintf(proto, sizeof(proto), "%s", gp->name);
 		snprintf(r->detail, sizeof(r->detail),
 		    "the bundle is for SCP%02X i=%02X but the card answered %s — it is another "
 		    "kind of card or security domain", want.scp, m->i, proto);

@@ -444,7 +444,7 @@ cmd_get_data(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out)
 			sw = cs_refuse(c, SW_NOT_FOUND, "GET DATA C1: no key set");
 			goto out;
 		}
-		ctrlen = c->id.scp == SCP03 ? 3 : 2;
+		ctrlen = scp_proto_find((uint8_t)c->id.scp)->counter_len;
 		ctr[0] = (uint8_t)(c->keysets[0].counter >> 16);
 		ctr[1] = (uint8_t)(c->keysets[0].counter >> 8);
 		ctr[2] = (uint8_t)c->keysets[0].counter;
@@ -470,38 +470,35 @@ out:
 /* --- INITIALIZE UPDATE and EXTERNAL AUTHENTICATE --- */
 
 /*
- * The session's sequence counter by the protocol's rule, into iu (with its
- * full length: the response drops an SCP03 counter when i hides it).
+ * The session's sequence counter by the protocol's rule (its row of the
+ * table, scp_proto.h), into iu with its full length (the response drops it
+ * when i hides it).
  */
 static uint16_t
 session_counter(struct cardsim *c, struct cs_keyset *ks, struct scp_iu_response *iu)
 {
+	const struct scp_proto *p = scp_proto_find((uint8_t)c->id.scp);
+	uint32_t top = (uint32_t)1 << (8 * p->counter_len);	/* one past the largest */
 	uint16_t sw = SW_CONDITIONS;
+	size_t k;
 
-	if (c->id.scp == SCP03) {
-		/* SCP03: increment first, then use and return the new value. */
-		if (ks->counter >= 0xFFFFFFu) {
+	if (p->counter_moves_on_iu) {
+		/* Increment first, then use and return the new value. */
+		if (ks->counter >= top - 1) {
 			sw = cs_refuse(c, SW_CONDITIONS, "sequence counter exhausted");
 			goto out;
 		}
 		ks->counter++;
 		c->dirty = true;
-		iu->counter[0] = (uint8_t)(ks->counter >> 16);
-		iu->counter[1] = (uint8_t)(ks->counter >> 8);
-		iu->counter[2] = (uint8_t)ks->counter;
-		iu->counter_len = 3;
-		iu->challenge_len = 8;
-	} else {
-		/* SCP02: use the current value; EXTERNAL AUTHENTICATE increments it. */
-		if (ks->counter > 0xFFFFu) {
-			sw = cs_refuse(c, SW_CONDITIONS, "sequence counter exhausted");
-			goto out;
-		}
-		iu->counter[0] = (uint8_t)(ks->counter >> 8);
-		iu->counter[1] = (uint8_t)ks->counter;
-		iu->counter_len = 2;
-		iu->challenge_len = 6;
+	} else if (ks->counter > top - 1) {
+		/* Use the current value; EXTERNAL AUTHENTICATE increments it. */
+		sw = cs_refuse(c, SW_CONDITIONS, "sequence counter exhausted");
+		goto out;
 	}
+	for (k = 0; k < p->counter_len; k++)
+		iu->counter[k] = (uint8_t)(ks->counter >> (8 * (p->counter_len - 1 - k)));
+	iu->counter_len = p->counter_len;
+	iu->challenge_len = p->challenge_len;
 	sw = SW_OK;
 out:
 	return sw;
@@ -559,8 +556,8 @@ cmd_initialize_update(struct cardsim *c, const struct cpk_apdu *a, struct cpk_bu
 	    CPK_OK)
 		goto fail;
 	memcpy(iu.card_cryptogram, c->sc.card_cryptogram, 8);
-	if (c->id.scp == SCP03 && !(c->id.i & SCP03_I_PSEUDO))
-		iu.counter_len = 0;	/* not in the response */
+	/* The response carries the counter only when i says so. */
+	iu.counter_len = scp_proto_iu_counter_len(scp_proto_find(iu.scp), iu.i);
 	if (scp_iu_response_build(&iu, out, &err) != CPK_OK)
 		goto fail;
 	sw = SW_OK;
@@ -610,8 +607,8 @@ cmd_external_authenticate(struct cardsim *c, const uint8_t *cmd, size_t n,
 		sw = cs_refuse(c, SW_AUTH_FAILED, "EXTERNAL AUTHENTICATE: %s", err.msg);
 		goto out;
 	}
-	/* SCP02: the counter moves on once the first C-MAC of the session verified. */
-	if (c->id.scp == SCP02 && ks != NULL) {
+	/* A counter INITIALIZE UPDATE did not move moves once the first C-MAC verified. */
+	if (!scp_proto_find((uint8_t)c->id.scp)->counter_moves_on_iu && ks != NULL) {
 		ks->counter++;
 		c->dirty = true;
 	}

@@ -32,7 +32,7 @@ read_key(struct cardsim *c, struct cpk_cursor *cur, size_t idx, struct new_key *
 	uint8_t type, blen, klen, kcvlen, plain[GP_MAX_KEY], check[3];
 	size_t enclen;
 	uint16_t sw = SW_WRONG_DATA;
-	bool aes = c->id.scp == SCP03;
+	bool aes = scp_ops_find((uint8_t)c->id.scp)->key_alg == GP_KEY_AES;
 
 	cpk_error_clear(&err);
 	if (!cpk_cursor_u8(cur, &type) || !cpk_cursor_u8(cur, &blen) ||
@@ -154,7 +154,7 @@ cs_cmd_put_key(struct cardsim *c, const struct cpk_apdu *a, struct cpk_buf *out)
 		}
 	}
 	scp_keyset_clear(&ks->keys);
-	ks->keys.alg = c->id.scp == SCP03 ? GP_KEY_AES : GP_KEY_3DES;
+	ks->keys.alg = scp_ops_find((uint8_t)c->id.scp)->key_alg;
 	ks->keys.len = k[0].len;
 	ks->keys.kvn = new_kvn;
 	memcpy(ks->keys.enc, k[0].key, k[0].len);

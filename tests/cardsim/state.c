@@ -239,11 +239,14 @@ read_card(const struct yctx *y, const yaml_node_t *map, struct cardsim *c)
 	}
 	if ((st = get_uint(y, v[C_SCP], "scp", 99, &n)) != CPK_OK)
 		goto out;
-	if (n != 2 && n != 3) {
-		st = yerr(y, v[C_SCP], "'scp' must be 2 or 3");
+	if (scp_ops_find((uint8_t)n) == NULL) {
+		char known[64];
+
+		scp_proto_list_text(known, sizeof(known));
+		st = yerr(y, v[C_SCP], "'scp' must be %s", known);
 		goto out;
 	}
-	c->id.scp = n == 2 ? SCP02 : SCP03;
+	c->id.scp = (enum scp_version)n;
 	if ((st = get_byte(y, v[C_I], "i", &c->id.i)) != CPK_OK)
 		goto out;
 	if (scp_i_supported(c->id.scp, c->id.i, &e) != CPK_OK) {
@@ -285,6 +288,9 @@ static cpk_status
 read_keyset(const struct yctx *y, const yaml_node_t *map, struct cardsim *c,
     struct cs_keyset *ks)
 {
+	/* The card's protocol is a table entry (checked when the card section was read). */
+	const struct scp_ops *ops = scp_ops_find((uint8_t)c->id.scp);
+	unsigned long top = 1ul << (8 * ops->proto->counter_len);
 	const yaml_node_t *v[K_N];
 	struct scp_keyset master;
 	enum gp_diversification div = GP_DIV_NONE;
@@ -317,9 +323,9 @@ read_keyset(const struct yctx *y, const yaml_node_t *map, struct cardsim *c,
 		st = yerr(y, v[K_TYPE], "'type' must be aes or 3des, not '%s'", scalar(v[K_TYPE]));
 		goto out;
 	}
-	if ((master.alg == GP_KEY_AES) != (c->id.scp == SCP03)) {
-		st = yerr(y, v[K_TYPE], "an SCP0%d card takes %s key sets", (int)c->id.scp,
-		    c->id.scp == SCP03 ? "aes" : "3des");
+	if (master.alg != ops->key_alg) {
+		st = yerr(y, v[K_TYPE], "an %s card takes %s key sets", ops->proto->name,
+		    ops->key_alg == GP_KEY_AES ? "aes" : "3des");
 		goto out;
 	}
 	if ((v[K_KEY] != NULL) == (v[K_ENC] != NULL || v[K_MAC] != NULL || v[K_DEK] != NULL) ||
@@ -347,8 +353,7 @@ read_keyset(const struct yctx *y, const yaml_node_t *map, struct cardsim *c,
 		}
 	}
 	master.len = len[0];
-	if (!gp_key_len_valid(master.alg, master.len) ||
-	    (c->id.scp == SCP02 && master.len != 16)) {
+	if (!ops->keys_fit(master.alg, master.len)) {
 		st = yerr(y, map, "%zu-byte keys do not fit this key set's type", master.len);
 		goto out;
 	}
@@ -360,8 +365,12 @@ read_keyset(const struct yctx *y, const yaml_node_t *map, struct cardsim *c,
 			goto out;
 		}
 	}
+	/*
+	 * A counter that only EXTERNAL AUTHENTICATE moves may stand one past its
+	 * largest value: used up.
+	 */
 	if (v[K_COUNTER] != NULL && (st = get_uint(y, v[K_COUNTER], "counter",
-	    c->id.scp == SCP03 ? 0xFFFFFFul : 0x10000ul, &ctr)) != CPK_OK)
+	    ops->proto->counter_moves_on_iu ? top - 1 : top, &ctr)) != CPK_OK)
 		goto out;
 	if (div == GP_DIV_NONE) {
 		ks->keys = master;
@@ -1021,7 +1030,8 @@ cardsim_print_registry(const struct cardsim *c, FILE *out)
 	for (i = 0; i < c->nkeysets; i++)
 		fprintf(out, "KEYSET %02X  %s-%zu  counter %0*lX\n", c->keysets[i].keys.kvn,
 		    c->keysets[i].keys.alg == GP_KEY_AES ? "AES" : "3DES", c->keysets[i].keys.len * 8,
-		    c->id.scp == SCP03 ? 6 : 4, (unsigned long)c->keysets[i].counter);
+		    (int)(2 * scp_proto_find((uint8_t)c->id.scp)->counter_len),
+		    (unsigned long)c->keysets[i].counter);
 	for (i = 0; i < c->nloadfiles; i++) {
 		fprintf(out, "LOADFILE ");
 		print_aid(out, &c->loadfiles[i].aid);

@@ -1133,7 +1133,7 @@ test_state(void)
 	check_config_error("card:\n  scp: 3\n  i: 70\n  colour: red\nkey-sets: []\n",
 	    "unknown key 'colour' in 'card'", 4, __LINE__);
 	check_config_error("card:\n  scp: 3\n  i: 70\n  i: 10\n", "duplicate key 'i'", 4, __LINE__);
-	check_config_error("card:\n  scp: 4\n  i: 70\n", "'scp' must be 2 or 3", 2, __LINE__);
+	check_config_error("card:\n  scp: 4\n  i: 70\n", "'scp' must be 02 or 03", 2, __LINE__);
 	check_config_error("card:\n  scp: 3\n  i: 15\n", "SCP03 i=15 is not supported", 3,
 	    __LINE__);
 	check_config_error("card:\n  scp: 3\n  i: 70\n  isd: A0000\n", "'isd'", 4, __LINE__);

@@ -688,7 +688,7 @@ step_load(struct client *c, char **t, size_t n)
 	if (capgen_lfdb(&spec, true, &lfdb, &err) != CPK_OK)
 		goto bad;
 	if (block == 0)
-		block = scp_max_plain_data(c->s.level);
+		block = scp_max_plain_data(c->s.version, c->s.level, CPK_APDU_SHORT_MAX_LC);
 	if (alg != NULL && EVP_Digest(lfdb.data, lfdb.len, md, &mdlen, alg, NULL) != 1) {
 		fail(c, "hashing failed");
 		goto out;

@@ -812,7 +812,7 @@ parse_cell(struct matrix *m, const char *arg, size_t index, struct cell *c)
 		return false;
 	}
 	c->level = (uint8_t)level;
-	block = scp_max_plain_data(c->level);
+	block = scp_max_plain_data(m->scp, c->level, CPK_APDU_SHORT_MAX_LC);
 	/* The load file is C4, a 3-byte BER length (82 xx xx) and the LFDB. */
 	max = LOAD_BLOCKS * block - 4;
 	end++;

@@ -118,7 +118,8 @@ resolve_in_memory(struct profile *p)
 		FUZZ_CHECK(gp_load_file(l->lfdb.data, l->lfdb.len, &l->load_file, NULL) == CPK_OK);
 		FUZZ_CHECK(cap_hash(l->hash, l->lfdb.data, l->lfdb.len, l->lfdb_hash,
 		    &l->lfdb_hash_len, NULL) == CPK_OK);
-		l->block = l->block_size != 0 ? l->block_size : scp_max_plain_data(p->sd.level);
+		l->block = l->block_size != 0 ? l->block_size :
+		    scp_max_plain_data(p->sd.scp, p->sd.level, CPK_APDU_SHORT_MAX_LC);
 	}
 }
 

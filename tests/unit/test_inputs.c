@@ -222,6 +222,13 @@ static const char des_keys[] =
     "mac: 404142434445464748494A4B4C4D4E4F\n"
     "dek: 404142434445464748494A4B4C4D4E4F\n";
 
+/* TEST KEYS ONLY: an AES-192 key set, which PUT KEY cannot carry. */
+static const char aes192_keys[] =
+    "kvn: \"32\"\nalgorithm: aes\n"
+    "enc: 404142434445464748494A4B4C4D4E4F5051525354555657\n"
+    "mac: 404142434445464748494A4B4C4D4E4F5051525354555657\n"
+    "dek: 404142434445464748494A4B4C4D4E4F5051525354555657\n";
+
 static void
 setup(void)
 {
@@ -235,6 +242,7 @@ setup(void)
 	}
 	write_text("aes.yaml", aes_keys, 0600);
 	write_text("des.yaml", des_keys, 0600);
+	write_text("aes192.yaml", aes192_keys, 0600);
 	hello_spec(&spec);
 	make_cap("hello.cap", &spec);
 }
@@ -478,8 +486,21 @@ test_profile_semantic_errors(void)
 	bad_profile(__LINE__,
 	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n  security-level: c-mac\n"
 	    "keys:\n  file: des.yaml\nsteps:\n  - delete:\n      aid: " HELLO_PKG "\n",
-	    "p.yaml:8:9: SCP03 uses AES keys, but key file '%s' holds 3DES keys",
+	    "p.yaml:8:9: SCP03 needs an AES-128, -192 or -256 key set, but key file '%s' "
+	    "holds 16-byte 3DES keys",
 	    tpath("des.yaml"));
+	/* 26b. SCP02 with an AES key file: the protocol's table entry says what it needs */
+	bad_profile(__LINE__,
+	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 02\n  i: 55\n  security-level: c-mac\n"
+	    "keys:\n  file: aes.yaml\nsteps:\n  - delete:\n      aid: " HELLO_PKG "\n",
+	    "p.yaml:8:9: SCP02 needs a 16-byte 3DES key set, but key file '%s' "
+	    "holds 16-byte AES keys", tpath("aes.yaml"));
+	/* 26c. PUT KEY of an AES-192 key set over SCP03 */
+	bad_profile(__LINE__,
+	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n  security-level: c-mac\n"
+	    "keys:\n  file: aes.yaml\nsteps:\n  - put-key: {file: aes192.yaml, add: true}\n",
+	    "p.yaml:10:21: SCP03 PUT KEY of a 24-byte key is not supported (AES-128 or AES-256) "
+	    "(key file '%s')", tpath("aes192.yaml"));
 	/* 27. key version of the profile and the key file differ */
 	bad_profile(__LINE__,
 	    "profile: 1\nname: t\nsecurity-domain:\n  scp: 03\n  i: 70\n  kvn: 31\n"

@@ -10,6 +10,7 @@
  * refuse it. Also the error paths of
  * the session API, each with its message.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,7 +242,9 @@ build_cmd(struct cpk_buf *out, uint8_t ins, size_t lc, bool le, uint32_t seed)
 static void
 run_matrix_cell(enum scp_version v, uint8_t i, uint8_t level, size_t keylen)
 {
-	const size_t lens[] = { 0, 1, 15, 16, 17, 100, scp_max_plain_data(level) };
+	const size_t lens[] = {
+		0, 1, 15, 16, 17, 100, scp_max_plain_data(v, level, CPK_APDU_SHORT_MAX_LC)
+	};
 	struct scp_keyset keys;
 	struct pair p;
 	struct cpk_buf cmd = CPK_BUF_INIT;
@@ -265,9 +268,9 @@ run_matrix_cell(enum scp_version v, uint8_t i, uint8_t level, size_t keylen)
 	 * C-MAC covers the extended header) and the largest one; the card
 	 * recovers the plain command. SCP02 with R-MAC stays short.
 	 */
-	ext_max = scp_max_plain_data_lc(v, level, CPK_APDU_EXT_MAX_LC);
+	ext_max = scp_max_plain_data(v, level, CPK_APDU_EXT_MAX_LC);
 	if (v == SCP02 && (level & SCP_SL_RMAC)) {
-		CHECK(ext_max == scp_max_plain_data(level));
+		CHECK(ext_max == scp_max_plain_data(v, level, CPK_APDU_SHORT_MAX_LC));
 	} else {
 		CHECK(ext_max == ((level & SCP_SL_CDEC) ? 65519u : 65527u));
 		build_cmd(&cmd, 0xE8, 300, false, 7);
@@ -345,14 +348,14 @@ static void
 test_extended(void)
 {
 	/* Short limits as before; extended ones per protocol block size. */
-	CHECK(scp_max_plain_data_lc(SCP02, 0x03, 255) == 239);
-	CHECK(scp_max_plain_data_lc(SCP03, 0x01, 255) == 247);
-	CHECK(scp_max_plain_data_lc(SCP02, 0x03, 1010) == 999);	/* 1002 -> 1000 = 125 x 8 */
-	CHECK(scp_max_plain_data_lc(SCP03, 0x03, 1010) == 991);	/* 1002 -> 992 = 62 x 16 */
-	CHECK(scp_max_plain_data_lc(SCP03, 0x33, 65535) == 65519);
-	CHECK(scp_max_plain_data_lc(SCP02, 0x01, 100000) == 65527);
-	CHECK(scp_max_plain_data_lc(SCP02, 0x13, 65535) == 239);	/* R-MAC: short */
-	CHECK(scp_max_plain_data_lc(SCP03, 0x03, 20) == 0);
+	CHECK(scp_max_plain_data(SCP02, 0x03, 255) == 239);
+	CHECK(scp_max_plain_data(SCP03, 0x01, 255) == 247);
+	CHECK(scp_max_plain_data(SCP02, 0x03, 1010) == 999);	/* 1002 -> 1000 = 125 x 8 */
+	CHECK(scp_max_plain_data(SCP03, 0x03, 1010) == 991);	/* 1002 -> 992 = 62 x 16 */
+	CHECK(scp_max_plain_data(SCP03, 0x33, 65535) == 65519);
+	CHECK(scp_max_plain_data(SCP02, 0x01, 100000) == 65527);
+	CHECK(scp_max_plain_data(SCP02, 0x13, 65535) == 239);	/* R-MAC: short */
+	CHECK(scp_max_plain_data(SCP03, 0x03, 20) == 0);
 	check_extended_mac(SCP03, 0x00);
 	check_extended_mac(SCP02, 0x05);
 }
@@ -471,8 +474,18 @@ test_errors(void)
 	CHECK_MSG(&err, "asks for R-ENC but SCP03 i=30");
 	CHECK_STATUS(scp_level_allowed(SCP03, 0x70, 0x07, &err), CPK_ERR_UNSUPPORTED);
 	CHECK_MSG(&err, "security level 07 is not supported");
-	CHECK(scp_max_plain_data(0x01) == 247);
-	CHECK(scp_max_plain_data(0x03) == 239);
+	CHECK(scp_max_plain_data(SCP02, 0x01, CPK_APDU_SHORT_MAX_LC) == 247);
+	CHECK(scp_max_plain_data(SCP02, 0x03, CPK_APDU_SHORT_MAX_LC) == 239);
+	CHECK(scp_max_plain_data(SCP03, 0x01, CPK_APDU_SHORT_MAX_LC) == 247);
+	CHECK(scp_max_plain_data(SCP03, 0x33, CPK_APDU_SHORT_MAX_LC) == 239);
+	/* The arithmetic per cipher block: 8 (DES) and 16 (AES) bytes. */
+	CHECK(scp_max_plain_data(SCP02, 0x03, 8 + 17) == 15);
+	CHECK(scp_max_plain_data(SCP03, 0x03, 8 + 17) == 15);
+	CHECK(scp_max_plain_data(SCP02, 0x03, 8 + 33) == 31);
+	CHECK(scp_max_plain_data(SCP03, 0x03, 8 + 31) == 15);
+	CHECK(scp_max_plain_data(SCP02, 0x03, 8 + 31) == 23);
+	CHECK(scp_max_plain_data(SCP03, 0x03, 8 + 15) == 0);
+	CHECK(scp_max_plain_data((enum scp_version)0x11, 0x01, CPK_APDU_SHORT_MAX_LC) == 0);
 
 	/* Wrong key algorithm for the protocol. */
 	make_keys(SCP03, 16, &keys);
@@ -608,9 +621,78 @@ test_crypto_errors(void)
 	cpk_buf_free(&b);
 }
 
+/*
+ * The table: every keyless row (common/scp_proto.c) has its protocol file's
+ * operations and back, the numbers profiles write name the rows in order,
+ * and the layouts give the INITIALIZE UPDATE lengths GlobalPlatform defines.
+ */
+static void
+test_table(void)
+{
+	const struct scp_proto *p;
+	const struct scp_ops *ops;
+	static const uint8_t aid[] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00 };
+	uint8_t ctr[3] = { 0x00, 0x00, 0x2A }, chal[SCP_CHALLENGE_LEN];
+	struct scp_keyset keys;
+	struct cpk_error err;
+	char text[64];
+	size_t k, chal_len;
+	unsigned v;
+
+	for (k = 0; (p = scp_proto_at(k)) != NULL; k++) {
+		ops = scp_ops_find(p->id);
+		CHECK(ops != NULL && ops->proto == p && scp_proto_find(p->id) == p);
+		CHECK(scp_proto_numbers[k] != NULL &&
+		    sscanf(scp_proto_numbers[k], "%2x", &v) == 1 && v == p->id);
+		CHECK(p->counter_len <= SCP_PROTO_COUNTER_MAX &&
+		    p->challenge_len <= SCP_CHALLENGE_LEN);
+		CHECK(ops != NULL && ops->wrap != NULL && ops->unwrap != NULL &&
+		    ops->rmac != NULL && ops->derive != NULL && ops->challenge != NULL && ops->max_plain_data != NULL &&
+		    ops->encrypt_key != NULL && ops->decrypt_key != NULL &&
+		    ops->encrypt_data != NULL && ops->keys_fit != NULL &&
+		    ops->put_key_check != NULL && (ops->renc != NULL) == scp_proto_has_renc(p));
+	}
+	CHECK(k == 2 && scp_proto_numbers[k] == NULL);
+	for (v = 0; v < 256; v++)
+		CHECK((scp_ops_find((uint8_t)v) != NULL) == (scp_proto_find((uint8_t)v) != NULL));
+	scp_proto_list_text(text, sizeof(text));
+	CHECK(strcmp(text, "02 or 03") == 0);
+	CHECK(scp_proto_iu_len(scp_proto_find(0x02), 0x55) == 28);
+	CHECK(scp_proto_iu_len(scp_proto_find(0x03), 0x60) == 29);
+	CHECK(scp_proto_iu_len(scp_proto_find(0x03), 0x70) == 32);
+	CHECK(!scp_proto_has_renc(scp_proto_find(0x02)));
+	CHECK(scp_proto_find(0x11) == NULL && scp_ops_find(0x11) == NULL);
+
+	/* A protocol cpk does not implement. */
+	CHECK_STATUS(scp_i_supported((enum scp_version)0x11, 0x00, &err), CPK_ERR_UNSUPPORTED);
+	CHECK_MSG(&err, "secure channel protocol 17");
+	CHECK_STATUS(scp_level_allowed((enum scp_version)0x11, 0x00, 0x01, &err),
+	    CPK_ERR_UNSUPPORTED);
+	CHECK_MSG(&err, "secure channel protocol 17");
+	CHECK(!scp_i_pseudo_random((enum scp_version)0x11, 0x10));
+
+	/* The challenge asks the row for the counter's length and the entry for the keys. */
+	make_keys(SCP03, 16, &keys);
+	CHECK_STATUS(scp_pseudo_random_challenge(&keys, SCP03, ctr, 2, aid, sizeof(aid), chal,
+	    &chal_len, &err), CPK_ERR_ARG);
+	CHECK_MSG(&err, "SCP03 challenge needs a 3-byte counter and an AES-128, -192 or -256 "
+	    "key set");
+	CHECK_STATUS(scp_pseudo_random_challenge(&keys, SCP02, ctr, 2, aid, sizeof(aid), chal,
+	    &chal_len, &err), CPK_ERR_ARG);
+	CHECK_MSG(&err, "SCP02 challenge needs a 2-byte counter and a 16-byte 3DES key set");
+	CHECK_STATUS(scp_pseudo_random_challenge(&keys, (enum scp_version)0x11, ctr, 3, aid,
+	    sizeof(aid), chal, &chal_len, &err), CPK_ERR_UNSUPPORTED);
+	CHECK_MSG(&err, "secure channel protocol 17");
+	CHECK_OK(scp_pseudo_random_challenge(&keys, SCP03, ctr, 3, aid, sizeof(aid), chal,
+	    &chal_len, &err));
+	CHECK(chal_len == 8);
+	scp_keyset_clear(&keys);
+}
+
 int
 main(void)
 {
+	test_table();
 	test_crypto_errors();
 	test_errors();
 	test_tampered_external_authenticate();

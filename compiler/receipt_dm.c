@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "cpk_apdu.h"
+#include "scp.h"
 
 void
 receipt_dm_clear(struct receipt_dm *d)
@@ -113,7 +114,11 @@ receipt_dm_response(struct receipt_dm *d, size_t index, const uint8_t *p, size_t
 		dc.aid_len[i] = d->op.len[i];
 	}
 	dc.naids = d->op.naids;
-	if ((st = dm_receipt_verify(d->scp == 2 ? GP_KEY_3DES : GP_KEY_AES, d->key, &dc, p, n,
+	/*
+	 * The receipt key is of the protocol's key algorithm (AES-CMAC or 3DES
+	 * MAC); the bundle parser accepted only a protocol of the table.
+	 */
+	if ((st = dm_receipt_verify(scp_ops_find(d->scp)->key_alg, d->key, &dc, p, n,
 	    err)) == CPK_OK)
 		d->verified++;
 	return st;

@@ -137,7 +137,7 @@ cs_dm_confirm(struct cardsim *c, const struct dm_command *dc, struct cpk_buf *re
 	counter[1] = (uint8_t)c->id.confirmation_counter;
 	card_unique_data(c, &cud);
 	if (dm_receipt_data(counter, sizeof(counter), cud.data, cud.len, dc, &data, &err) !=
-	    CPK_OK || dm_receipt_mac(c->id.scp == SCP03 ? GP_KEY_AES : GP_KEY_3DES,
+	    CPK_OK || dm_receipt_mac(scp_ops_find((uint8_t)c->id.scp)->key_alg,
 	    c->id.receipt_key, data.data, data.len, mac, &maclen, &err) != CPK_OK ||
 	    cpk_buf_append_byte(resp, (uint8_t)maclen, &err) != CPK_OK ||
 	    cpk_buf_append(resp, mac, maclen, &err) != CPK_OK ||

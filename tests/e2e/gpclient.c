@@ -43,6 +43,11 @@
  *   wait-removed                          wait until the reader has no card
  *   print                                 print the last response data (hex) on stdout
  *   echo TEXT...                          log a line
+ *
+ * It writes SCP02's and SCP03's numbers down itself (key algorithm, counter
+ * and challenge lengths, i values) instead of asking the secure channel
+ * table, on purpose: as an independent oracle, a wrong table row fails here
+ * rather than agreeing with itself (docs/ADDING-A-SECURE-CHANNEL.md).
  */
 #include <errno.h>
 #include <getopt.h>

@@ -44,6 +44,11 @@
  * Card keys: the GlobalPlatform test keys 40..4F, static (div none) or as
  * the master of the named diversification; key version 20 (SCP02) or 30
  * (SCP03); the security domain is A000000151000000.
+ *
+ * It writes SCP02's and SCP03's numbers down itself (key algorithm, counter
+ * and challenge lengths, i values) instead of asking the secure channel
+ * table, on purpose: as an independent oracle, a wrong table row fails here
+ * rather than agreeing with itself (docs/ADDING-A-SECURE-CHANNEL.md).
  */
 #include <getopt.h>
 #include <stdarg.h>

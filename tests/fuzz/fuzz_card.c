@@ -14,6 +14,11 @@
  *   a live INITIALIZE UPDATE exchange that agrees with the record;
  * - the forms agree: an accepted record, written as a JSON line, parses to
  *   the same record (unless a value is not UTF-8, which JSON cannot hold).
+ *
+ * It writes SCP02's and SCP03's numbers down itself (key algorithm, counter
+ * and challenge lengths, i values) instead of asking the secure channel
+ * table, on purpose: as an independent oracle, a wrong table row fails here
+ * rather than agreeing with itself (docs/ADDING-A-SECURE-CHANNEL.md).
  */
 #include <stdbool.h>
 #include <stdio.h>

@@ -27,6 +27,11 @@
  *   define, key version 00);
  * - the card's largest command and response are in the record (within
  *   ISO's bounds) exactly when the ATR announced extended length.
+ *
+ * It writes SCP02's and SCP03's numbers down itself (key algorithm, counter
+ * and challenge lengths, i values) instead of asking the secure channel
+ * table, on purpose: as an independent oracle, a wrong table row fails here
+ * rather than agreeing with itself (docs/ADDING-A-SECURE-CHANNEL.md).
  */
 #include <stdbool.h>
 #include <string.h>

@@ -21,6 +21,11 @@
  * - anything else accepted would be a C-MAC forgery, reported as a crash;
  * - a refused command closes the session, its keys cleansed, and gives no
  *   data.
+ *
+ * It writes SCP02's and SCP03's numbers down itself (key algorithm, counter
+ * and challenge lengths, i values) instead of asking the secure channel
+ * table, on purpose: as an independent oracle, a wrong table row fails here
+ * rather than agreeing with itself (docs/ADDING-A-SECURE-CHANNEL.md).
  */
 #include <stdbool.h>
 #include <string.h>

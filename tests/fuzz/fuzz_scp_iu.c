@@ -10,6 +10,11 @@
  * it exactly when its `i` is supported; and the card cryptogram check
  * passes exactly when the response carries the cryptogram the host
  * computes.
+ *
+ * It writes SCP02's and SCP03's numbers down itself (key algorithm, counter
+ * and challenge lengths, i values) instead of asking the secure channel
+ * table, on purpose: as an independent oracle, a wrong table row fails here
+ * rather than agreeing with itself (docs/ADDING-A-SECURE-CHANNEL.md).
  */
 #include <stdbool.h>
 #include <string.h>

@@ -14,6 +14,11 @@
  *
  * Functions here are static inline so that each target keeps a single
  * external symbol.
+ *
+ * It writes SCP02's and SCP03's numbers down itself (key algorithm, counter
+ * and challenge lengths, i values) instead of asking the secure channel
+ * table, on purpose: as an independent oracle, a wrong table row fails here
+ * rather than agreeing with itself (docs/ADDING-A-SECURE-CHANNEL.md).
  */
 #ifndef CPK_FUZZ_SCP_PAIR_H
 #define CPK_FUZZ_SCP_PAIR_H

@@ -8,6 +8,11 @@
  *
  *   hsm_card SCP I KVN DIV offline|session
  *   (SCP 02|03, I and KVN hex, DIV none|emv|visa2|kdf3)
+ *
+ * It writes SCP02's and SCP03's numbers down itself (key algorithm, counter
+ * and challenge lengths, i values) instead of asking the secure channel
+ * table, on purpose: as an independent oracle, a wrong table row fails here
+ * rather than agreeing with itself (docs/ADDING-A-SECURE-CHANNEL.md).
  */
 #include <stdio.h>
 #include <stdlib.h>

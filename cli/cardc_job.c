@@ -150,14 +150,16 @@ cardc_job_build(const struct cardc_job_args *a, struct cardc_job *j, struct cpk_
 	copts.host_challenge = a->has_host_challenge ? a->host_challenge : NULL;
 	/* Without --host-challenge: derived from the inputs and the signing key. */
 	copts.challenge_key = j->signer;
+	/* The script alone: the bundle writer reads the commands from it. */
+	copts.script_only = true;
 	if ((ret = cpk_compile(j->p, &j->card, &copts, &j->compiled, err)) != CPK_OK) {
 		if (err->line == 0)
 			cpk_error_prefix(err, "%s", a->card);
 		return ret;
 	}
 	/*
-	 * One card: the load file's copies go once compiled, the commands as
-	 * soon as the script holds them.
+	 * One card: the load file goes once compiled, the script once it is
+	 * zipped.
 	 */
 	profile_free_load_data(j->p);
 	return cpk_bundle_write_compiled(&j->compiled, j->signer, &j->bytes, err);

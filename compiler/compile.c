@@ -147,8 +147,13 @@ emit_secured(void *vctx, const uint8_t *apdu, size_t n, struct cpk_error *err)
 	} else {
 		snprintf(label, sizeof(label), "%s", a->label);
 	}
-	/* Header, padding, MAC and Le at most 48 bytes more than the plain command. */
+	/*
+	 * Header, padding, MAC and Le: at most 48 bytes more than the plain
+	 * command. Storage too small is taken anew at that size (not doubled).
+	 */
 	cpk_buf_reset(&a->w);
+	if (a->w.cap < n + 48)
+		cpk_buf_free(&a->w);
 	if ((ret = cpk_buf_reserve(&a->w, n + 48, err)) != CPK_OK ||
 	    (ret = scp_wrap_command(&a->s, apdu, n, &a->w, err)) != CPK_OK)
 		return ret;

@@ -60,7 +60,9 @@ cpk_compiled_free_commands(struct cpk_compiled *c)
 	free(c->cmds);
 	c->cmds = NULL;
 	c->ncmds = 0;
-	cpk_buf_free(&c->script);
+	/* The commands written are cleansed; the storage reserved past them never held any. */
+	cpk_buf_reset(&c->script);
+	cpk_buf_free_public(&c->script);
 }
 
 void

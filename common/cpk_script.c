@@ -244,12 +244,12 @@ cpk_script_begin(struct cpk_buf *out, struct cpk_error *err)
 
 cpk_status
 cpk_script_add(struct cpk_buf *out, size_t start, size_t index, const struct cpk_command *c,
-    struct cpk_error *err)
+    bool check, struct cpk_error *err)
 {
 	size_t before = out->len;
 	cpk_status st;
 
-	if ((st = cpk_command_check(c, err)) != CPK_OK) {
+	if (check && (st = cpk_command_check(c, err)) != CPK_OK) {
 		cpk_error_prefix(err, "command %zu", index + 1);
 		goto out;
 	}
@@ -294,7 +294,7 @@ cpk_script_encode(const struct cpk_command *cmds, size_t n, struct cpk_buf *out,
 	if ((st = cpk_script_begin(out, err)) != CPK_OK)
 		goto out;
 	for (i = 0; i < n; i++)
-		if ((st = cpk_script_add(out, start, i, &cmds[i], err)) != CPK_OK)
+		if ((st = cpk_script_add(out, start, i, &cmds[i], true, err)) != CPK_OK)
 			goto out;
 	cpk_script_finish(out, start, n);
 	st = CPK_OK;

@@ -96,7 +96,8 @@ add_command(struct cpk_compiled *c, uint8_t flags, const char *label, const uint
 	for (i = 0; i < nsw; i++)
 		cmd.sw[i] = sw[i];
 	cmd.nsw = nsw;
-	if ((ret = cpk_script_add(&c->script, 0, c->ncmds, &cmd, err)) != CPK_OK)
+	/* Checked once, when the script is read back (cpk_compile, cpk_bundle_write_compiled). */
+	if ((ret = cpk_script_add(&c->script, 0, c->ncmds, &cmd, false, err)) != CPK_OK)
 		return ret;
 	c->ncmds++;
 	return CPK_OK;

@@ -11,7 +11,10 @@
 #             commands), an extended-format CAP of EXT-BYTES.
 # Each compile runs ROUNDS times, alternating; the lowest peak of each
 # counts (what a compile needs, without the noise of shared-library pages
-# mapped around the ones it touched). Prints both peaks of each case, their
+# mapped around the ones it touched). The compiles run without address
+# space randomization where setarch can turn it off: with it, where the
+# libraries and the heap land moves a peak by up to ~200 KB from run to
+# run, more than the load data of the short case. Prints both peaks of each case, their
 # difference, and the difference per byte of load data; fails when either
 # case is above the gate (difference <= 3x the load data).
 #
@@ -45,9 +48,15 @@ setup load install-applet hello.cap F043504B48454C4C4F F043504B48454C4C4F01 "$LO
 setup ext-base large-load big.cap F043504B4249 F043504B424901 0
 setup ext large-load big.cap F043504B4249 F043504B424901 "$EXT" --extended
 
+# The same layout for every compile (setarch -R), where it can be had.
+NORAND=
+if setarch "$(uname -m)" -R true 2>/dev/null; then
+	NORAND="setarch $(uname -m) -R"
+fi
+
 # peak CASE PROFILE CARD: one compile's peak resident set in KB (GNU time's %M).
 peak() {
-	/usr/bin/time -f "%M" -o "$W/time" "$CARDC" compile -p "$W/$1/$2.yaml" \
+	$NORAND /usr/bin/time -f "%M" -o "$W/time" "$CARDC" compile -p "$W/$1/$2.yaml" \
 	    -c "$SRCROOT/tests/cli/data/$3.yaml" -k "$W/keys" \
 	    -s "$W/test-signing.key" -o "$W/$1.cpk" >/dev/null ||
 	    { echo "compile_rss: cardc compile failed ($1)" >&2; exit 1; }
@@ -70,7 +79,8 @@ done
 
 # report NAME BASE PEAK BYTES: one case's line; fails above the gate.
 report() {
-	echo "compile peak RSS, $1 (lowest of $ROUNDS, alternating): baseline (smallest CAP)" \
+	echo "compile peak RSS, $1 (lowest of $ROUNDS, alternating${NORAND:+, no ASLR}):" \
+	    "baseline (smallest CAP)" \
 	    "$2 KB, load file of $4 bytes $3 KB"
 	awk -v b="$2" -v l="$3" -v n="$4" -v g="$GATE" 'BEGIN {
 		d = (l - b) * 1024

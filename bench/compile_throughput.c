@@ -462,9 +462,11 @@ full_card(const struct profile *p, const struct card_record *c, const struct cpk
 	memset(&opts, 0, sizeof(opts));
 	opts.host_challenge = hc;
 	opts.created = 1700000000;
+	/* As cardc compile and batch: the script alone, the bundle written from it. */
+	opts.script_only = true;
 	if (cpk_compile(p, c, &opts, &out, err) != CPK_OK)
 		return -1;
-	if (cpk_bundle_write(&out.manifest, out.cmds, out.ncmds, signer, &bundle, err) == CPK_OK) {
+	if (cpk_bundle_write_compiled(&out, signer, &bundle, err) == CPK_OK) {
 		*bundle_len = bundle.len;
 		rc = 0;
 	}

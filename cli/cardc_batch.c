@@ -513,6 +513,7 @@ compile_one(struct batch *B, const struct card_record *card, struct cpk_buf *bun
 	opts.created = B->created;
 	/* Each card's host challenge derived from its inputs and the signing key. */
 	opts.challenge_key = B->signer;
+	opts.script_only = true;	/* the bundle writer reads the commands from the script */
 	if (snprintf(it->path, sizeof(it->path), "%s/%s.cpk", B->a->outdir, card->serial) >=
 	    (int)sizeof(it->path))
 		return cpk_error_set(err, CPK_ERR_RANGE, "output path too long");
@@ -521,8 +522,7 @@ compile_one(struct batch *B, const struct card_record *card, struct cpk_buf *bun
 		return ret;
 	}
 	bundle->len = 0;
-	if ((ret = cpk_bundle_write(&c.manifest, c.cmds, c.ncmds, B->signer, bundle,
-	    err)) == CPK_OK)
+	if ((ret = cpk_bundle_write_compiled(&c, B->signer, bundle, err)) == CPK_OK)
 		ret = cpk_file_write_temp(it->path, bundle->data, bundle->len, 0600, it->tmp,
 		    sizeof(it->tmp), &it->fd, err);
 	cpk_compiled_free(&c);
@@ -629,6 +629,7 @@ compile_pending(struct batch *B, struct pending *pd, struct cpk_error *err)
 	opts.created = B->created;
 	/* Each card's host challenge derived from its inputs and the signing key. */
 	opts.challenge_key = B->signer;
+	opts.script_only = true;	/* the bundle writer reads the commands from the script */
 	cpk_buf_init(&pd->bytes);
 	memset(&pd->rb, 0, sizeof(pd->rb));
 	if (snprintf(pd->path, sizeof(pd->path), "%s/%s.cpk", B->a->outdir,
@@ -638,8 +639,7 @@ compile_pending(struct batch *B, struct pending *pd, struct cpk_error *err)
 		cpk_error_prefix(err, "card %s", pd->jb.card.serial);
 		return ret;
 	}
-	if ((ret = cpk_bundle_write(&c.manifest, c.cmds, c.ncmds, B->signer, &pd->bytes,
-	    err)) == CPK_OK)
+	if ((ret = cpk_bundle_write_compiled(&c, B->signer, &pd->bytes, err)) == CPK_OK)
 		ret = registry_issue_prepare(B->reg->dk, B->p, &pd->jb.card, &c.manifest,
 		    pd->bytes.data, pd->bytes.len, B->a->supersede, &pd->rb, err);
 	cpk_compiled_free(&c);

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "bundle_write.h"
 #include "cli_util.h"
@@ -108,12 +111,31 @@ load_card(const char *path, struct card_record *card, struct cpk_error *err)
 	return ret;
 }
 
+/*
+ * One bundle per process: buffers the size of the load file (the CAP's
+ * components, the load file, the script, the zip) are mapped each on its
+ * own and returned to the system when freed, so the peak resident set is
+ * what is live at once, not every place the heap ever held one of them
+ * (glibc would otherwise raise its threshold after the first such buffer
+ * is freed, and keep the next ones in the heap).
+ */
+#define CARDC_JOB_MMAP_THRESHOLD (16 * 1024)
+
+static void
+job_malloc_setup(void)
+{
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD)
+	(void)mallopt(M_MMAP_THRESHOLD, CARDC_JOB_MMAP_THRESHOLD);
+#endif
+}
+
 cpk_status
 cardc_job_open(const struct cardc_job_args *a, struct cardc_job *j, struct cpk_error *err)
 {
 	struct profile_opts popts = { .keydir = a->keys };
 	cpk_status ret;
 
+	job_malloc_setup();
 	memset(j, 0, sizeof(*j));
 	card_record_init(&j->card);
 	if ((ret = cpk_bundle_creation_time(&j->created, err)) != CPK_OK) {
@@ -150,14 +172,16 @@ cardc_job_build(const struct cardc_job_args *a, struct cardc_job *j, struct cpk_
 	copts.host_challenge = a->has_host_challenge ? a->host_challenge : NULL;
 	/* Without --host-challenge: derived from the inputs and the signing key. */
 	copts.challenge_key = j->signer;
+	/* The script alone: the bundle writer reads the commands from it. */
+	copts.script_only = true;
 	if ((ret = cpk_compile(j->p, &j->card, &copts, &j->compiled, err)) != CPK_OK) {
 		if (err->line == 0)
 			cpk_error_prefix(err, "%s", a->card);
 		return ret;
 	}
 	/*
-	 * One card: the load file's copies go once compiled, the commands as
-	 * soon as the script holds them.
+	 * One card: the load file goes once compiled, the script once it is
+	 * zipped.
 	 */
 	profile_free_load_data(j->p);
 	return cpk_bundle_write_compiled(&j->compiled, j->signer, &j->bytes, err);

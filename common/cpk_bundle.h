@@ -308,6 +308,21 @@ cpk_status cpk_command_check(const struct cpk_command *c, struct cpk_error *err)
 /* Append script.bin for n commands (each checked with cpk_command_check). */
 cpk_status cpk_script_encode(const struct cpk_command *cmds, size_t n, struct cpk_buf *out,
     struct cpk_error *err);
+/*
+ * The same written as the commands are made (cardc's compiler streams
+ * into one script buffer): cpk_script_begin appends the header at `start`
+ * (out->len before it), cpk_script_add appends the record of command
+ * `index` (0-based; with check, checked with cpk_command_check first; the
+ * record left out on failure; without, the caller reads the script back
+ * with cpk_script_parse, which checks every record), cpk_script_finish writes the count n (1..CPK_SCRIPT_MAX_COMMANDS,
+ * the caller's to check) into the header.
+ */
+cpk_status cpk_script_begin(struct cpk_buf *out, struct cpk_error *err);
+cpk_status cpk_script_add(struct cpk_buf *out, size_t start, size_t index,
+    const struct cpk_command *c, bool check, struct cpk_error *err);
+void cpk_script_finish(struct cpk_buf *out, size_t start, size_t n);
+/* The most bytes a command with an APDU of apdu_len bytes takes in a script. */
+size_t cpk_script_record_max(size_t apdu_len);
 
 /*
  * Parse script.bin. *out is a calloc'd array of *count commands whose apdu

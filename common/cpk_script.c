@@ -222,6 +222,56 @@ out:
 	return st;
 }
 
+size_t
+cpk_script_record_max(size_t apdu_len)
+{
+	return 4 + RECORD_FIXED + CPK_LABEL_MAX + 4 * CPK_SW_MAX + apdu_len;
+}
+
+cpk_status
+cpk_script_begin(struct cpk_buf *out, struct cpk_error *err)
+{
+	size_t start = out->len;
+	cpk_status st;
+
+	/* The count is written by cpk_script_finish. */
+	if ((st = cpk_buf_append(out, SCRIPT_MAGIC, 4, err)) != CPK_OK ||
+	    (st = cpk_buf_append_byte(out, SCRIPT_VERSION, err)) != CPK_OK ||
+	    (st = append_u32(out, 0, err)) != CPK_OK)
+		cpk_buf_truncate(out, out->len - start);
+	return st;
+}
+
+cpk_status
+cpk_script_add(struct cpk_buf *out, size_t start, size_t index, const struct cpk_command *c,
+    bool check, struct cpk_error *err)
+{
+	size_t before = out->len;
+	cpk_status st;
+
+	if (check && (st = cpk_command_check(c, err)) != CPK_OK) {
+		cpk_error_prefix(err, "command %zu", index + 1);
+		goto out;
+	}
+	if ((st = encode_record(c, out, err)) != CPK_OK)
+		goto out;
+	if (out->len - start > CPK_SCRIPT_MAX_SIZE) {
+		st = cpk_error_set(err, CPK_ERR_RANGE,
+		    "script exceeds %zu bytes at command %zu", CPK_SCRIPT_MAX_SIZE, index + 1);
+		goto out;
+	}
+out:
+	if (st != CPK_OK && out->len > before)
+		cpk_buf_truncate(out, out->len - before);
+	return st;
+}
+
+void
+cpk_script_finish(struct cpk_buf *out, size_t start, size_t n)
+{
+	cpk_put_u32be(out->data + start + 5, (uint32_t)n);
+}
+
 cpk_status
 cpk_script_encode(const struct cpk_command *cmds, size_t n, struct cpk_buf *out,
     struct cpk_error *err)
@@ -241,23 +291,12 @@ cpk_script_encode(const struct cpk_command *cmds, size_t n, struct cpk_buf *out,
 		    (cmds[i].apdu_len <= CPK_APDU_MAX_LEN ? cmds[i].apdu_len : 0);
 	if (size <= CPK_SCRIPT_MAX_SIZE && (st = cpk_buf_reserve(out, size, err)) != CPK_OK)
 		goto out;
-	if ((st = cpk_buf_append(out, SCRIPT_MAGIC, 4, err)) != CPK_OK ||
-	    (st = cpk_buf_append_byte(out, SCRIPT_VERSION, err)) != CPK_OK ||
-	    (st = append_u32(out, n, err)) != CPK_OK)
+	if ((st = cpk_script_begin(out, err)) != CPK_OK)
 		goto out;
-	for (i = 0; i < n; i++) {
-		if ((st = cpk_command_check(&cmds[i], err)) != CPK_OK) {
-			cpk_error_prefix(err, "command %zu", i + 1);
+	for (i = 0; i < n; i++)
+		if ((st = cpk_script_add(out, start, i, &cmds[i], true, err)) != CPK_OK)
 			goto out;
-		}
-		if ((st = encode_record(&cmds[i], out, err)) != CPK_OK)
-			goto out;
-		if (out->len - start > CPK_SCRIPT_MAX_SIZE) {
-			st = cpk_error_set(err, CPK_ERR_RANGE,
-			    "script exceeds %zu bytes at command %zu", CPK_SCRIPT_MAX_SIZE, i + 1);
-			goto out;
-		}
-	}
+	cpk_script_finish(out, start, n);
 	st = CPK_OK;
 out:
 	if (st != CPK_OK && out->len > start)

@@ -261,49 +261,37 @@ out:
 
 /* --- the bundle --- */
 
+/* The manifest's script fields and the command-order rules, for a script of n commands. */
 static cpk_status
-build_script(struct cpk_manifest *mm, const struct cpk_command *cmds, size_t n,
-    struct cpk_buf *script, struct cpk_error *err)
+script_fields(struct cpk_manifest *mm, const struct cpk_command *cmds, size_t n,
+    const struct cpk_buf *script, struct cpk_error *err)
 {
 	cpk_status st;
 
-	if ((st = cpk_script_encode(cmds, n, script, err)) != CPK_OK)
-		goto out;
+	mm->format = CPK_BUNDLE_FORMAT;
+	if (mm->compiler[0] == '\0')
+		snprintf(mm->compiler, sizeof(mm->compiler), "cpk %s", CPK_VERSION);
 	mm->commands = (uint32_t)n;
 	mm->script_size = (uint32_t)script->len;
 	if ((st = cpk_sha256(script->data, script->len, mm->script_sha256, err)) != CPK_OK)
-		goto out;
-	if ((st = cpk_script_check_flow(mm, cmds, n, err)) != CPK_OK)
-		goto out;
-out:
-	return st;
+		return st;
+	return cpk_script_check_flow(mm, cmds, n, err);
 }
 
-/* release, when given, holds cmds: its commands are freed once the script is built. */
+/* Sign the manifest and zip it with its signature and the script. */
 static cpk_status
-bundle_write(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n,
-    struct cpk_compiled *release, const struct cpk_signer *signer, struct cpk_buf *out,
-    struct cpk_error *err)
+seal(const struct cpk_manifest *mm, const struct cpk_buf *script,
+    const struct cpk_signer *signer, struct cpk_buf *out, struct cpk_error *err)
 {
-	struct cpk_manifest mm = *m;
-	struct cpk_buf script = CPK_BUF_INIT, text = CPK_BUF_INIT;
+	struct cpk_buf text = CPK_BUF_INIT;
 	uint8_t sig[CPK_SIG_LEN];
 	cpk_status st;
 
-	mm.format = CPK_BUNDLE_FORMAT;
-	if (mm.compiler[0] == '\0')
-		snprintf(mm.compiler, sizeof(mm.compiler), "cpk %s", CPK_VERSION);
-	if ((st = build_script(&mm, cmds, n, &script, err)) != CPK_OK)
-		goto out;
-	cpk_compiled_free_commands(release);
-	if ((st = cpk_manifest_encode(&mm, &text, err)) != CPK_OK ||
-	    (st = cpk_signer_sign(signer, text.data, text.len, sig, err)) != CPK_OK ||
-	    (st = cpk_bundle_zip(text.data, text.len, sig, sizeof(sig), script.data, script.len,
-	    out, err)) != CPK_OK)
-		goto out;
-out:
+	if ((st = cpk_manifest_encode(mm, &text, err)) == CPK_OK &&
+	    (st = cpk_signer_sign(signer, text.data, text.len, sig, err)) == CPK_OK)
+		st = cpk_bundle_zip(text.data, text.len, sig, sizeof(sig), script->data,
+		    script->len, out, err);
 	/* What the bundle holds, written out as it is: nothing here to cleanse. */
-	cpk_buf_free_public(&script);
 	cpk_buf_free_public(&text);
 	return st;
 }
@@ -312,14 +300,40 @@ cpk_status
 cpk_bundle_write(const struct cpk_manifest *m, const struct cpk_command *cmds, size_t n,
     const struct cpk_signer *signer, struct cpk_buf *out, struct cpk_error *err)
 {
-	return bundle_write(m, cmds, n, NULL, signer, out, err);
+	struct cpk_manifest mm = *m;
+	struct cpk_buf script = CPK_BUF_INIT;
+	cpk_status st;
+
+	if ((st = cpk_script_encode(cmds, n, &script, err)) == CPK_OK &&
+	    (st = script_fields(&mm, cmds, n, &script, err)) == CPK_OK)
+		st = seal(&mm, &script, signer, out, err);
+	cpk_buf_free_public(&script);
+	return st;
 }
 
 cpk_status
 cpk_bundle_write_compiled(struct cpk_compiled *c, const struct cpk_signer *signer,
     struct cpk_buf *out, struct cpk_error *err)
 {
-	return bundle_write(&c->manifest, c->cmds, c->ncmds, c, signer, out, err);
+	struct cpk_manifest mm = c->manifest;
+	struct cpk_command *cmds = c->cmds;
+	size_t n = c->ncmds;
+	cpk_status st;
+
+	/* The commands as the script holds them, for the order rules; then only the script. */
+	if (cmds == NULL &&
+	    (st = cpk_script_parse(c->script.data, c->script.len, &cmds, &n, err)) != CPK_OK)
+		goto out;
+	st = script_fields(&mm, cmds, n, &c->script, err);
+	if (cmds != c->cmds)
+		free(cmds);
+	free(c->cmds);
+	c->cmds = NULL;
+	if (st == CPK_OK)
+		st = seal(&mm, &c->script, signer, out, err);
+out:
+	cpk_compiled_free_commands(c);
+	return st;
 }
 
 cpk_status

@@ -38,11 +38,12 @@ cpk_status cpk_bundle_write(const struct cpk_manifest *m, const struct cpk_comma
     size_t n, const struct cpk_signer *signer, struct cpk_buf *out, struct cpk_error *err);
 
 /*
- * As cpk_bundle_write for a compile's output, freeing its commands
- * (cpk_compiled_free_commands) once the script is built, before the
- * signature and the zip: a single compile's peak holds no command array
- * besides the script. c->manifest stays; on failure the commands may be
- * gone too.
+ * As cpk_bundle_write for a compile's output, whose script is already
+ * written (c->script): the command views (c->cmds, or read from the script
+ * when NULL) are released once the order rules are checked, before the
+ * signature and the zip, and the script once it is zipped
+ * (cpk_compiled_free_commands). c->manifest stays; on failure the
+ * commands and the script are gone too.
  */
 cpk_status cpk_bundle_write_compiled(struct cpk_compiled *c, const struct cpk_signer *signer,
     struct cpk_buf *out, struct cpk_error *err);

@@ -349,21 +349,38 @@ cap_open_file(const char *path, struct cap_file **out, struct cpk_error *err)
 	return ret;
 }
 
+size_t
+cap_lfdb_size(const struct cap_file *cap, bool with_descriptor)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof(lfdb_order); i++) {
+		uint8_t tag = lfdb_order[i];
+
+		if (cap->present[tag] && (tag != CPK_CAP_DESCRIPTOR || with_descriptor))
+			n += cap->comp[tag].len;
+	}
+	return n;
+}
+
 cpk_status
-cap_build_lfdb(const struct cap_file *cap, bool with_descriptor, struct cpk_buf *out,
+cap_append_lfdb(const struct cap_file *cap, bool with_descriptor, struct cpk_buf *out,
     struct cpk_lfdb_info *info, struct cpk_error *err)
 {
 	struct cpk_lfdb_info *tmp = NULL;
+	size_t start = out->len, i;
 	cpk_status ret;
-	size_t i;
 
-	cpk_buf_reset(out);
 	if (with_descriptor && !cap->present[CPK_CAP_DESCRIPTOR]) {
 		ret = cpk_error_set(err, CPK_ERR_NOT_FOUND,
 		    "CAP '%s' has no Descriptor component to include in the load file (use "
 		    "'descriptor: exclude')", cap->name);
 		goto out;
 	}
+	/* Written once into storage of its size (the load file may be large). */
+	if (cap_lfdb_size(cap, with_descriptor) <= CAP_LFDB_MAX &&
+	    (ret = cpk_buf_reserve(out, cap_lfdb_size(cap, with_descriptor), err)) != CPK_OK)
+		goto out;
 	for (i = 0; i < sizeof(lfdb_order); i++) {
 		uint8_t tag = lfdb_order[i];
 
@@ -372,26 +389,43 @@ cap_build_lfdb(const struct cap_file *cap, bool with_descriptor, struct cpk_buf 
 		if ((ret = cpk_buf_append(out, cap->comp[tag].data, cap->comp[tag].len, err)) != CPK_OK)
 			goto out;
 	}
-	if (out->len > CAP_LFDB_MAX) {
+	if (out->len - start > CAP_LFDB_MAX) {
 		ret = cpk_error_set(err, CPK_ERR_RANGE,
 		    "CAP '%s': the load file data block is %zu bytes (at most %zu)", cap->name,
-		    out->len, CAP_LFDB_MAX);
+		    out->len - start, CAP_LFDB_MAX);
 		goto out;
 	}
 	if (info == NULL && (info = tmp = malloc(sizeof(*tmp))) == NULL) {
 		ret = cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((ret = cpk_lfdb_parse(out->data, out->len, info, err)) != CPK_OK) {
+	if ((ret = cpk_lfdb_parse(out->data + start, out->len - start, info, err)) != CPK_OK) {
 		cpk_error_prefix(err, "CAP '%s'", cap->name);
 		goto out;
 	}
 	ret = CPK_OK;
 out:
 	free(tmp);
-	if (ret != CPK_OK)
-		cpk_buf_reset(out);
+	if (ret != CPK_OK && out->len > start)
+		cpk_buf_truncate(out, out->len - start);
 	return ret;
+}
+
+cpk_status
+cap_build_lfdb(const struct cap_file *cap, bool with_descriptor, struct cpk_buf *out,
+    struct cpk_lfdb_info *info, struct cpk_error *err)
+{
+	cpk_buf_reset(out);
+	return cap_append_lfdb(cap, with_descriptor, out, info, err);
+}
+
+void
+cap_drop_components(struct cap_file *cap)
+{
+	size_t i;
+
+	for (i = 0; i <= CPK_CAP_TAG_MAX; i++)
+		cpk_buf_free(&cap->comp[i]);
 }
 
 cpk_status

@@ -70,6 +70,19 @@ void cap_free(struct cap_file **cap);
  */
 cpk_status cap_build_lfdb(const struct cap_file *cap, bool with_descriptor, struct cpk_buf *out,
     struct cpk_lfdb_info *info, struct cpk_error *err);
+/*
+ * The same appended to out (its size reserved first, so the block is
+ * written once); on failure out keeps its former bytes.
+ */
+cpk_status cap_append_lfdb(const struct cap_file *cap, bool with_descriptor, struct cpk_buf *out,
+    struct cpk_lfdb_info *info, struct cpk_error *err);
+/* The size of that block (the components it takes, unchecked). */
+size_t cap_lfdb_size(const struct cap_file *cap, bool with_descriptor);
+/*
+ * Release the component files once the load file is built: name and info
+ * stay (cap_has_applet), cap_build_lfdb has nothing left to build from.
+ */
+void cap_drop_components(struct cap_file *cap);
 
 /* Hash of p[0..n): SHA-1 (20 bytes) or SHA-256 (32); CAP_HASH_NONE gives 0 bytes. */
 cpk_status cap_hash(enum cap_hash alg, const uint8_t *p, size_t n, uint8_t out[CAP_HASH_MAX],

@@ -27,6 +27,7 @@ struct asm_ctx {
 	char label[CPK_LABEL_MAX + 1];
 	size_t seq, total;			/* "LOAD 3/57" numbering, 0 = none */
 	bool keyless;				/* cardc check: throwaway keys */
+	struct cpk_buf w;			/* the wrapped command, reused */
 };
 
 static const struct cpk_sw_pattern sw_9000 = { 0x9000, 0xFFFF };
@@ -54,20 +55,14 @@ unlocks_card(const struct profile *p)
 void
 cpk_compiled_free_commands(struct cpk_compiled *c)
 {
-	size_t i;
-
 	if (c == NULL)
 		return;
-	for (i = 0; i < c->ncmds; i++) {
-		uint8_t *apdu = (uint8_t *)(uintptr_t)c->cmds[i].apdu;
-
-		cpk_cleanse(apdu, c->cmds[i].apdu_len);
-		free(apdu);
-	}
 	free(c->cmds);
 	c->cmds = NULL;
 	c->ncmds = 0;
-	c->cap = 0;
+	/* The commands written are cleansed; the storage reserved past them never held any. */
+	cpk_buf_reset(&c->script);
+	cpk_buf_free_public(&c->script);
 }
 
 void
@@ -79,43 +74,31 @@ cpk_compiled_free(struct cpk_compiled *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* Append one command record, copying its APDU. */
+/* Write one command record into the script (no copy of the APDU kept elsewhere). */
 static cpk_status
 add_command(struct cpk_compiled *c, uint8_t flags, const char *label, const uint8_t *apdu,
     size_t n, const struct cpk_sw_pattern *sw, size_t nsw, struct cpk_error *err)
 {
-	struct cpk_command *cmd, *grown;
-	uint8_t *copy;
+	struct cpk_command cmd;
 	size_t i;
+	cpk_status ret;
 
 	if (c->ncmds >= CPK_SCRIPT_MAX_COMMANDS)
 		return cpk_error_set(err, CPK_ERR_RANGE,
 		    "the script would exceed %d commands", CPK_SCRIPT_MAX_COMMANDS);
 	if (nsw == 0 || nsw > CPK_SW_MAX)
 		return cpk_error_set(err, CPK_ERR_ARG, "%zu accepted status words", nsw);
-	if (c->ncmds == c->cap) {
-		size_t ncap = c->cap == 0 ? 64 : c->cap * 2;
-
-		if ((grown = calloc(ncap, sizeof(*grown))) == NULL)
-			return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
-		if (c->ncmds > 0)
-			memcpy(grown, c->cmds, c->ncmds * sizeof(*grown));
-		free(c->cmds);
-		c->cmds = grown;
-		c->cap = ncap;
-	}
-	if ((copy = malloc(n)) == NULL)
-		return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");
-	memcpy(copy, apdu, n);
-	cmd = &c->cmds[c->ncmds];
-	memset(cmd, 0, sizeof(*cmd));
-	cmd->flags = flags;
-	snprintf(cmd->label, sizeof(cmd->label), "%s", label);
-	cmd->apdu = copy;
-	cmd->apdu_len = n;
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.flags = flags;
+	snprintf(cmd.label, sizeof(cmd.label), "%s", label);
+	cmd.apdu = apdu;
+	cmd.apdu_len = n;
 	for (i = 0; i < nsw; i++)
-		cmd->sw[i] = sw[i];
-	cmd->nsw = nsw;
+		cmd.sw[i] = sw[i];
+	cmd.nsw = nsw;
+	/* Checked once, when the script is read back (cpk_compile, cpk_bundle_write_compiled). */
+	if ((ret = cpk_script_add(&c->script, 0, c->ncmds, &cmd, false, err)) != CPK_OK)
+		return ret;
 	c->ncmds++;
 	return CPK_OK;
 }
@@ -155,7 +138,6 @@ static cpk_status
 emit_secured(void *vctx, const uint8_t *apdu, size_t n, struct cpk_error *err)
 {
 	struct asm_ctx *a = vctx;
-	struct cpk_buf w = CPK_BUF_INIT;
 	struct cpk_sw_pattern sw[CPK_SW_MAX];
 	char label[CPK_LABEL_MAX + 1], count[32];
 	size_t nsw = step_sw(a->step, sw);
@@ -168,12 +150,17 @@ emit_secured(void *vctx, const uint8_t *apdu, size_t n, struct cpk_error *err)
 	} else {
 		snprintf(label, sizeof(label), "%s", a->label);
 	}
-	if ((ret = scp_wrap_command(&a->s, apdu, n, &w, err)) != CPK_OK)
-		goto out;
-	ret = add_command(a->out, CPK_CMD_SECURED, label, w.data, w.len, sw, nsw, err);
-out:
-	cpk_buf_free(&w);
-	return ret;
+	/*
+	 * Header, padding, MAC and Le: at most 48 bytes more than the plain
+	 * command. Storage too small is taken anew at that size (not doubled).
+	 */
+	cpk_buf_reset(&a->w);
+	if (a->w.cap < n + 48)
+		cpk_buf_free(&a->w);
+	if ((ret = cpk_buf_reserve(&a->w, n + 48, err)) != CPK_OK ||
+	    (ret = scp_wrap_command(&a->s, apdu, n, &a->w, err)) != CPK_OK)
+		return ret;
+	return add_command(a->out, CPK_CMD_SECURED, label, a->w.data, a->w.len, sw, nsw, err);
 }
 
 static void
@@ -641,6 +628,37 @@ fill_manifest(const struct profile *p, const struct card_record *card,
 	return CPK_OK;
 }
 
+/*
+ * Storage for the script, taken once: the load steps' LOAD commands at
+ * their largest (block, header, padding and MAC), and room for the other
+ * commands; what is not written is never touched.
+ */
+static cpk_status
+script_reserve(const struct profile *p, const struct card_record *card, struct cpk_buf *script,
+    struct cpk_error *err)
+{
+	size_t size = 9 + 64 * cpk_script_record_max(64), i, block, blocks;
+	cpk_status ret;
+
+	for (i = 0; i < p->nsteps; i++) {
+		const struct profile_load *l = &p->steps[i].u.load;
+
+		if (p->steps[i].kind != PROFILE_STEP_LOAD)
+			continue;
+		if (profile_load_block(p, l, card, &block, NULL) != CPK_OK ||
+		    gp_load_block_count(l->load_file.len, block, &blocks, NULL) != CPK_OK)
+			continue;	/* the step says why when it runs */
+		if (blocks > CPK_SCRIPT_MAX_COMMANDS ||
+		    (size += blocks * cpk_script_record_max(block + 48)) > CPK_SCRIPT_MAX_SIZE) {
+			size = CPK_SCRIPT_MAX_SIZE;
+			break;
+		}
+	}
+	if ((ret = cpk_buf_reserve(script, size, err)) != CPK_OK)
+		return ret;
+	return cpk_script_begin(script, err);
+}
+
 cpk_status
 cpk_compile(const struct profile *p, const struct card_record *card,
     const struct cpk_compile_opts *opts, struct cpk_compiled *out, struct cpk_error *err)
@@ -668,6 +686,7 @@ cpk_compile(const struct profile *p, const struct card_record *card,
 		goto out;
 	}
 	if ((ret = profile_check_card(p, card, err)) != CPK_OK ||
+	    (ret = script_reserve(p, card, &out->script, err)) != CPK_OK ||
 	    (ret = opts->keyless ? throwaway_refs(p, card, kvn, &keys, err) :
 	    keyset_card_refs(p->keys.set, p->keys.effective_div, card->kdd, &keys,
 	    err)) != CPK_OK ||
@@ -692,11 +711,17 @@ cpk_compile(const struct profile *p, const struct card_record *card,
 	    (ret = add_command(out, CPK_CMD_EXT_AUTH | CPK_CMD_SECURED, "EXTERNAL AUTHENTICATE",
 	    ea.data, ea.len, &sw_9000, 1, err)) != CPK_OK)
 		goto out;
-	ret = run_steps(&a, err);
+	if ((ret = run_steps(&a, err)) != CPK_OK)
+		goto out;
+	cpk_script_finish(&out->script, 0, out->ncmds);
+	if (!opts->script_only)
+		ret = cpk_script_parse(out->script.data, out->script.len, &out->cmds, &out->ncmds,
+		    err);
 out:
 	if (ret != CPK_OK)
 		cpk_compiled_free(out);
 	scp_session_clear(&a.s);
+	cpk_buf_free(&a.w);
 	scp_keys_clear(&keys);
 	cpk_cleanse(hc, sizeof(hc));
 	cpk_buf_free(&ea);

@@ -49,13 +49,24 @@ struct cpk_compile_opts {
 	 * asks for the holder's PIN is refused: an offline bundle cannot ask.
 	 */
 	bool holder_pin_online;
+	/*
+	 * The script alone: out->cmds stays NULL (cpk_bundle_write_compiled
+	 * reads the commands from the script). A single compile's peak then
+	 * holds no command array besides the script.
+	 */
+	bool script_only;
 };
 
 struct cpk_compiled {
 	struct cpk_manifest manifest;
-	struct cpk_command *cmds;	/* apdu pointers refer to storage owned here */
+	/*
+	 * script.bin, each command written as it is made, into storage sized
+	 * for the load files at the start: the commands exist nowhere else.
+	 */
+	struct cpk_buf script;
+	/* The commands, read from the script (apdu pointers into it); NULL with script_only. */
+	struct cpk_command *cmds;
 	size_t ncmds;
-	size_t cap;
 };
 
 /*
@@ -66,9 +77,9 @@ struct cpk_compiled {
 cpk_status cpk_compile(const struct profile *p, const struct card_record *card,
     const struct cpk_compile_opts *opts, struct cpk_compiled *out, struct cpk_error *err);
 
-/* Release the commands (their bytes are cleansed). NULL accepted. */
+/* Release the commands and the script (cleansed). NULL accepted. */
 void cpk_compiled_free(struct cpk_compiled *c);
-/* Release the commands only (cleansed); the manifest stays. NULL accepted. */
+/* Release the commands and the script only (cleansed); the manifest stays. NULL accepted. */
 void cpk_compiled_free_commands(struct cpk_compiled *c);
 
 #endif

@@ -156,23 +156,64 @@ gp_load_params(const uint32_t sizes[3], unsigned given, uint8_t out[GP_LOAD_PARA
 	*len = n;
 }
 
-cpk_status
-gp_load_file(const uint8_t *lfdb, size_t n, struct cpk_buf *out, struct cpk_error *err)
+static cpk_status
+lfdb_range(size_t n, struct cpk_error *err)
 {
-	cpk_status ret;
-
-	cpk_buf_reset(out);
 	if (n > GP_LFDB_MAX)
 		return cpk_error_set(err, CPK_ERR_RANGE,
 		    "load file data block of %zu bytes: cpk loads at most %zu (1 MiB)", n,
 		    (size_t)GP_LFDB_MAX);
-	/* Tag C4, a BER length of at most 4 bytes, the block: one allocation. */
-	if ((ret = cpk_buf_reserve(out, 1 + 4 + n, err)) != CPK_OK ||
-	    (ret = cpk_buf_append_byte(out, 0xC4, err)) != CPK_OK ||
-	    (ret = cpk_ber_len_put(out, n, err)) != CPK_OK ||
-	    (ret = cpk_buf_append(out, lfdb, n, err)) != CPK_OK)
-		cpk_buf_reset(out);
+	return CPK_OK;
+}
+
+size_t
+gp_load_file_room(size_t n)
+{
+	size_t k = cpk_ber_len_size(n);
+
+	return 1 + (k != 0 ? k : 4);
+}
+
+cpk_status
+gp_load_file_frame(struct cpk_buf *io, size_t room, struct cpk_error *err)
+{
+	struct cpk_buf hdr = CPK_BUF_INIT;
+	size_t n = io->len - room;
+	cpk_status ret;
+
+	if ((ret = lfdb_range(n, err)) != CPK_OK)
+		goto out;
+	/* Tag C4 and a BER length of at most 4 bytes, right before the block. */
+	if ((ret = cpk_buf_append_byte(&hdr, 0xC4, err)) != CPK_OK ||
+	    (ret = cpk_ber_len_put(&hdr, n, err)) != CPK_OK)
+		goto out;
+	if (hdr.len != room)
+		memmove(io->data + hdr.len, io->data + room, n);
+	memcpy(io->data, hdr.data, hdr.len);
+	io->len = hdr.len + n;
+out:
+	if (ret != CPK_OK)
+		cpk_buf_reset(io);
+	cpk_buf_free_public(&hdr);
 	return ret;
+}
+
+cpk_status
+gp_load_file(const uint8_t *lfdb, size_t n, struct cpk_buf *out, struct cpk_error *err)
+{
+	static const uint8_t room[5];
+	size_t r = gp_load_file_room(n);
+	cpk_status ret;
+
+	cpk_buf_reset(out);
+	if ((ret = lfdb_range(n, err)) != CPK_OK)
+		return ret;
+	/* One allocation: the room for the header, the block. */
+	if ((ret = cpk_buf_reserve(out, r + n, err)) != CPK_OK ||
+	    (ret = cpk_buf_append(out, room, r, err)) != CPK_OK ||
+	    (ret = cpk_buf_append(out, lfdb, n, err)) != CPK_OK)
+		return ret;
+	return gp_load_file_frame(out, r, err);
 }
 
 cpk_status

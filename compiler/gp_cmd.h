@@ -84,6 +84,13 @@ void gp_load_params(const uint32_t sizes[3], unsigned given, uint8_t out[GP_LOAD
 cpk_status gp_load_file(const uint8_t *lfdb, size_t n, struct cpk_buf *out,
     struct cpk_error *err);
 /*
+ * The same built in place, without a copy of the block: io holds `room`
+ * bytes (gp_load_file_room of the block's size) then the LFDB; the tag and
+ * length are written there. On failure io is emptied.
+ */
+size_t gp_load_file_room(size_t n);
+cpk_status gp_load_file_frame(struct cpk_buf *io, size_t room, struct cpk_error *err);
+/*
  * Number of LOAD commands for a load file of `len` bytes in blocks of
  * `block` bytes: at most 256 (P2 is one byte), CPK_ERR_RANGE otherwise
  * with a message naming both sizes.

@@ -318,8 +318,9 @@ static void
 load_data_free(struct profile_load *l)
 {
 	cap_free(&l->cap);
-	cpk_buf_free(&l->lfdb);
 	cpk_buf_free(&l->load_file);
+	l->lfdb.data = NULL;
+	l->lfdb.len = 0;
 }
 
 void

@@ -161,8 +161,12 @@ struct profile_load {
 	/* After profile_resolve: */
 	struct cap_file *cap;
 	struct gp_aid package;		/* from the CAP */
-	struct cpk_buf lfdb;		/* the Load File Data Block to load */
 	struct cpk_buf load_file;	/* [E2 DAP block] C4 <length> LFDB, cut into LOAD blocks */
+	/* The Load File Data Block to load: the tail of load_file, no copy of its own. */
+	struct {
+		const uint8_t *data;
+		size_t len;
+	} lfdb;
 	uint8_t lfdb_hash[CAP_HASH_MAX];
 	size_t lfdb_hash_len;
 	size_t block;			/* effective block size */
@@ -321,6 +325,12 @@ void profile_free(struct profile **p);
  * compile a load step after this; everything else in it stays.
  */
 void profile_free_load_data(struct profile *p);
+/*
+ * Build a load step's load file from its CAP (l->cap, l->descriptor):
+ * load_file, the lfdb view of its tail and lfdb_hash (l->hash). The
+ * components stay in the CAP (profile_resolve drops them afterwards).
+ */
+cpk_status profile_load_build(struct profile_load *l, struct cpk_error *err);
 
 /* "delete", "load", ... ("table step" for PROFILE_STEP_CMD) */
 const char *profile_step_name(enum profile_step_kind kind);

@@ -357,10 +357,38 @@ add_dap_block(struct profile *p, const struct profile_opts *opts, struct profile
 	cpk_buf_free(&l->load_file);
 	l->load_file = block;
 	cpk_buf_init(&block);
+	l->lfdb.data = l->load_file.data + l->load_file.len - l->lfdb.len;
 out:
 	cpk_buf_free(&sig);
 	cpk_buf_free(&block);
 	return ret;
+}
+
+cpk_status
+profile_load_build(struct profile_load *l, struct cpk_error *err)
+{
+	size_t size = cap_lfdb_size(l->cap, l->descriptor), room = gp_load_file_room(size), n;
+	cpk_status ret;
+
+	cpk_buf_reset(&l->load_file);
+	l->lfdb.data = NULL;
+	l->lfdb.len = 0;
+	/* C4 <length> LFDB: the block appended once, where it stays, into storage of its size. */
+	if ((ret = cpk_buf_reserve(&l->load_file, room + (size <= CAP_LFDB_MAX ? size : 0),
+	    err)) != CPK_OK)
+		return ret;
+	memset(l->load_file.data, 0, room);
+	l->load_file.len = room;
+	if ((ret = cap_append_lfdb(l->cap, l->descriptor, &l->load_file, NULL, err)) != CPK_OK) {
+		cpk_buf_reset(&l->load_file);
+		return ret;
+	}
+	n = l->load_file.len - room;
+	if ((ret = gp_load_file_frame(&l->load_file, room, err)) != CPK_OK)
+		return ret;
+	l->lfdb.data = l->load_file.data + l->load_file.len - n;
+	l->lfdb.len = n;
+	return cap_hash(l->hash, l->lfdb.data, l->lfdb.len, l->lfdb_hash, &l->lfdb_hash_len, err);
 }
 
 static cpk_status
@@ -375,12 +403,10 @@ resolve_load(struct profile *p, const struct profile_opts *opts, struct profile_
 	if ((ret = gp_aid_set(&l->package, l->cap->info.pkg_aid, l->cap->info.pkg_aid_len,
 	    err)) != CPK_OK)
 		return relocate(p, err, l->loc_cap, ret);
-	if ((ret = cap_build_lfdb(l->cap, l->descriptor, &l->lfdb, NULL, err)) != CPK_OK ||
-	    (ret = gp_load_file(l->lfdb.data, l->lfdb.len, &l->load_file, err)) != CPK_OK)
+	if ((ret = profile_load_build(l, err)) != CPK_OK)
 		return relocate(p, err, l->loc_cap, ret);
-	if ((ret = cap_hash(l->hash, l->lfdb.data, l->lfdb.len, l->lfdb_hash, &l->lfdb_hash_len,
-	    err)) != CPK_OK)
-		return relocate(p, err, l->loc_cap, ret);
+	/* Built: the load file holds the components now (the CAP keeps its info). */
+	cap_drop_components(l->cap);
 	if (l->lp_auto != 0 && (ret = auto_load_params(p, l, err)) != CPK_OK)
 		return ret;
 	if (l->dap_key != NULL && (ret = add_dap_block(p, opts, l, err)) != CPK_OK)

@@ -114,10 +114,7 @@ resolve_in_memory(struct profile *p)
 		l->cap = hello;
 		FUZZ_CHECK(gp_aid_set(&l->package, hello->info.pkg_aid, hello->info.pkg_aid_len,
 		    NULL) == CPK_OK);
-		FUZZ_CHECK(cap_build_lfdb(hello, l->descriptor, &l->lfdb, NULL, NULL) == CPK_OK);
-		FUZZ_CHECK(gp_load_file(l->lfdb.data, l->lfdb.len, &l->load_file, NULL) == CPK_OK);
-		FUZZ_CHECK(cap_hash(l->hash, l->lfdb.data, l->lfdb.len, l->lfdb_hash,
-		    &l->lfdb_hash_len, NULL) == CPK_OK);
+		FUZZ_CHECK(profile_load_build(l, NULL) == CPK_OK);
 		l->block = l->block_size != 0 ? l->block_size :
 		    scp_max_plain_data(p->sd.scp, p->sd.level, CPK_APDU_SHORT_MAX_LC);
 	}

@@ -208,8 +208,9 @@ test_write_file(void)
 }
 
 /*
- * cpk_bundle_write_compiled writes what cpk_bundle_write writes, and the
- * commands are gone afterwards while the manifest stays.
+ * cpk_bundle_write_compiled writes what cpk_bundle_write writes, from the
+ * script alone or with the command views, and the commands and the script
+ * are gone afterwards while the manifest stays.
  */
 static void
 test_write_compiled(void)
@@ -218,28 +219,34 @@ test_write_compiled(void)
 	struct cpk_compiled c;
 	struct cpk_manifest m;
 	struct cpk_error err;
-	size_t i;
+	int views;
 
 	cpk_error_clear(&err);
 	write_fixture(&want);
+	for (views = 0; views < 2; views++) {
+		memset(&c, 0, sizeof(c));
+		fixture_manifest(&c.manifest);
+		m = c.manifest;
+		CHECK_OK(cpk_script_encode(cmds, FIXTURE_COMMANDS, &c.script, &err));
+		c.ncmds = FIXTURE_COMMANDS;
+		if (views)
+			CHECK_OK(cpk_script_parse(c.script.data, c.script.len, &c.cmds, &c.ncmds,
+			    &err));
+		got.len = 0;
+		CHECK_OK(cpk_bundle_write_compiled(&c, signer, &got, &err));
+		CHECK_MEM(got.data, got.len, want.data, want.len);
+		CHECK(c.cmds == NULL && c.ncmds == 0 && c.script.data == NULL && c.script.len == 0);
+		CHECK(memcmp(&c.manifest, &m, sizeof(m)) == 0);
+		cpk_compiled_free(&c);
+	}
+	/* A script the writer cannot read is refused, and released too. */
 	memset(&c, 0, sizeof(c));
 	fixture_manifest(&c.manifest);
-	m = c.manifest;
-	c.cmds = calloc(FIXTURE_COMMANDS, sizeof(*c.cmds));
-	CHECK(c.cmds != NULL);
-	for (i = 0; i < FIXTURE_COMMANDS; i++) {
-		uint8_t *apdu = malloc(cmds[i].apdu_len);
-
-		CHECK(apdu != NULL);
-		memcpy(apdu, cmds[i].apdu, cmds[i].apdu_len);
-		c.cmds[i] = cmds[i];
-		c.cmds[i].apdu = apdu;
-	}
-	c.ncmds = c.cap = FIXTURE_COMMANDS;
-	CHECK_OK(cpk_bundle_write_compiled(&c, signer, &got, &err));
-	CHECK_MEM(got.data, got.len, want.data, want.len);
-	CHECK(c.cmds == NULL && c.ncmds == 0 && c.cap == 0);
-	CHECK(memcmp(&c.manifest, &m, sizeof(m)) == 0);
+	CHECK_OK(cpk_buf_append(&c.script, "CPKX", 4, &err));
+	got.len = 0;
+	CHECK_STATUS(cpk_bundle_write_compiled(&c, signer, &got, &err), CPK_ERR_PARSE);
+	CHECK_STR(err.msg, "script.bin: truncated header");
+	CHECK(got.len == 0 && c.script.data == NULL);
 	cpk_compiled_free(&c);
 	cpk_buf_free(&want);
 	cpk_buf_free(&got);

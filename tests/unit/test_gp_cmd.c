@@ -164,6 +164,39 @@ test_load_large(void)
 	cpk_buf_free(&b);
 }
 
+/*
+ * A load file framed in place: the room before the block takes the tag and
+ * length (gp_load_file_room: 2 to 5 bytes); more room than they need is
+ * closed up; a block too large empties the buffer.
+ */
+static void
+test_load_frame(void)
+{
+	static const uint8_t zeros[GP_LFDB_MAX + 5];
+	struct cpk_buf io = CPK_BUF_INIT;
+	struct cpk_error err;
+
+	CHECK(gp_load_file_room(5) == 2 && gp_load_file_room(128) == 3 &&
+	    gp_load_file_room(256) == 4 && gp_load_file_room(70000) == 5);
+	CHECK_OK(cpk_buf_append(&io, zeros, 2, NULL));
+	CHECK_OK(cpk_buf_append(&io, "\x01\x02\x03\x04\x05", 5, NULL));
+	CHECK_OK(gp_load_file_frame(&io, 2, NULL));
+	CHECK_HEX(io.data, io.len, "C4050102030405");
+	io.len = 0;
+	CHECK_OK(cpk_buf_append(&io, zeros, 5, NULL));
+	CHECK_OK(cpk_buf_append(&io, "\x01\x02\x03", 3, NULL));
+	CHECK_OK(gp_load_file_frame(&io, 5, NULL));
+	CHECK_HEX(io.data, io.len, "C403010203");
+	io.len = 0;
+	CHECK_OK(cpk_buf_append(&io, zeros, sizeof(zeros), NULL));
+	cpk_error_clear(&err);
+	CHECK_STATUS(gp_load_file_frame(&io, 4, &err), CPK_ERR_RANGE);
+	CHECK_STR(err.msg, "load file data block of 1048577 bytes: cpk loads at most 1048576 "
+	    "(1 MiB)");
+	CHECK(io.len == 0);
+	cpk_buf_free(&io);
+}
+
 static void
 test_install(void)
 {
@@ -365,6 +398,7 @@ main(void)
 	test_install_for_load();
 	test_load();
 	test_load_large();
+	test_load_frame();
 	test_install();
 	test_store_data();
 	test_put_key();

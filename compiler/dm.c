@@ -86,6 +86,9 @@ parse_delete(const uint8_t *data, size_t n, struct dm_command *out, struct cpk_e
 	cpk_cursor_init(&cur, data, n);
 	if (cpk_tlv_next(&cur, &t, err) != CPK_OK)
 		return CPK_ERR_PARSE;
+	if (t.len < DM_AID_MIN || t.len > DM_AID_MAX)
+		return cpk_error_set(err, CPK_ERR_PARSE, "DELETE: the AID (4F) has %zu bytes "
+		    "(%d to %d)", t.len, DM_AID_MIN, DM_AID_MAX);
 	out->kind = DM_DELETE;
 	out->aid[0] = t.value;
 	out->aid_len[0] = t.len;
@@ -155,6 +158,31 @@ dm_sign_token(const char *path, const struct cpk_buf *tdata, struct cpk_buf *tok
 	return st;
 }
 
+/* The data field of a delegated command dc once it carries a token_len-byte token. */
+static size_t
+with_token(const struct dm_command *dc, size_t token_len)
+{
+	/* INSTALL: the token's length byte replaces the empty one; DELETE: 9E <BER L> token. */
+	if (dc->kind == DM_DELETE)
+		return dc->signed_len + 1 + cpk_ber_len_size(token_len) + token_len;
+	return dc->signed_len + 1 + token_len;
+}
+
+cpk_status
+dm_data_len(uint8_t ins, uint8_t p1, const uint8_t *data, size_t n, size_t token_len,
+    size_t *total, struct cpk_error *err)
+{
+	struct dm_command dc;
+	cpk_status st;
+
+	*total = n;
+	if ((st = dm_command_parse(ins, p1, data, n, &dc, err)) != CPK_OK)
+		return st;
+	if (dc.kind != DM_NONE)
+		*total = with_token(&dc, token_len);
+	return CPK_OK;
+}
+
 cpk_status
 dm_add_token(const char *key_path, struct cpk_buf *apdu, struct cpk_error *err)
 {
@@ -186,10 +214,7 @@ dm_add_token(const char *key_path, struct cpk_buf *apdu, struct cpk_error *err)
 	}
 	if (st != CPK_OK)
 		goto out;
-	/* INSTALL: the token's length byte replaces the empty one; DELETE: 9E <BER L> token. */
-	total = dc.signed_len + 1 + token.len;
-	if (dc.kind == DM_DELETE)
-		total += token.len < 0x80 ? 1 : 2;
+	total = with_token(&dc, token.len);
 	if (total > 255) {
 		st = cpk_error_set(err, CPK_ERR_RANGE, "a %zu-byte token makes a %zu-byte command "
 		    "data field (at most 255): use an RSA-1024 token key", token.len, total);

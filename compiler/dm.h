@@ -60,6 +60,8 @@
 #define DM_RECEIPT_MAX 16
 #define DM_RECEIPT_KEY_LEN 16
 #define DM_MAX_AIDS 2
+#define DM_AID_MIN 5			/* a DELETE's AID (ISO/IEC 7816-5) */
+#define DM_AID_MAX 16
 
 enum dm_kind {
 	DM_NONE = 0,		/* not a delegated operation (INSTALL [for personalization], ...) */
@@ -86,11 +88,21 @@ struct dm_command {
  * INSTALL (E6) P1 02, 04, 08, 0C, 10 and DELETE (E4) of a 4F AID (an
  * optional B6 template, then an optional 9E token, nothing else) are
  * delegated operations; every other command is DM_NONE. CPK_ERR_PARSE when
- * an INSTALL's fields do not exactly fill the data or a DELETE is not
+ * an INSTALL's fields do not exactly fill the data, a DELETE's AID is not
+ * 5 to 16 bytes (before any receipt data is built from it) or a DELETE is not
  * 4F [B6] [9E].
  */
 cpk_status dm_command_parse(uint8_t ins, uint8_t p1, const uint8_t *data, size_t n,
     struct dm_command *out, struct cpk_error *err);
+
+/*
+ * The length of a plain command's data field (ins, p1, data of n bytes,
+ * built with an empty token) once a delegated operation carries a
+ * token_len-byte token: *total is n for a command that takes no token.
+ * CPK_ERR_PARSE as dm_command_parse.
+ */
+cpk_status dm_data_len(uint8_t ins, uint8_t p1, const uint8_t *data, size_t n,
+    size_t token_len, size_t *total, struct cpk_error *err);
 
 /* Token data: P1 | P2 | L | data[0..n) (n at most 255). out is replaced. */
 cpk_status dm_token_data(uint8_t p1, uint8_t p2, const uint8_t *data, size_t n,

@@ -923,7 +923,7 @@ test_dm_tokens(void)
 	cpk_buf_reset(&b);
 	CHECK_OK(cpk_buf_append(&b, plain.data, plain.len, &err));
 	CHECK_STATUS(dm_add_token(tpath("token2048.pem"), &b, &err), CPK_ERR_RANGE);
-	CHECK_STR(err.msg, "a 256-byte token makes a 271-byte command data field (at most 255): "
+	CHECK_STR(err.msg, "a 256-byte token makes a 272-byte command data field (at most 255): "
 	    "use an RSA-1024 token key");
 	CHECK_STATUS(dm_add_token(tpath("token-open.pem"), &b, &err), CPK_ERR_PERMISSION);
 	CHECK_MSG(&err, "has mode 0644: a key file must be accessible by its owner only");
@@ -937,10 +937,23 @@ test_dm_tokens(void)
 	CHECK_STATUS(dm_command_parse(0xE6, 0x08, (const uint8_t *)"\0\0\0\0\0\0\x01", 7, &dc,
 	    &err), CPK_ERR_PARSE);
 	CHECK_STR(err.msg, "INSTALL P1 08: 1 bytes after the token");
-	CHECK_STATUS(dm_command_parse(0xE4, 0x00, (const uint8_t *)"\x4F\x01\x01\xC9\x00", 5, &dc,
-	    &err), CPK_ERR_PARSE);
+	CHECK_STATUS(dm_command_parse(0xE4, 0x00, (const uint8_t *)"\x4F\x05\x01\x02\x03\x04"
+	    "\x05\xC9\x00", 9, &dc, &err), CPK_ERR_PARSE);
 	CHECK_STR(err.msg, "DELETE data must be 4F <AID>, then optionally B6 <control reference "
 	    "template> and 9E <token>");
+	/* A DELETE's AID: 5 to 16 bytes, held before any receipt data is built from it. */
+	CHECK_STATUS(dm_command_parse(0xE4, 0x00, (const uint8_t *)"\x4F\x04\x01\x02\x03\x04",
+	    6, &dc, &err), CPK_ERR_PARSE);
+	CHECK_STR(err.msg, "DELETE: the AID (4F) has 4 bytes (5 to 16)");
+	n = test_unhex("4F11" HELLO_APPLET "01020304050607", raw, sizeof(raw));
+	CHECK_STATUS(dm_command_parse(0xE4, 0x00, raw, n, &dc, &err), CPK_ERR_PARSE);
+	CHECK_STR(err.msg, "DELETE: the AID (4F) has 17 bytes (5 to 16)");
+	n = test_unhex("4F10" HELLO_APPLET "010203040506", raw, sizeof(raw));
+	CHECK_OK(dm_command_parse(0xE4, 0x00, raw, n, &dc, &err));
+	CHECK(dc.kind == DM_DELETE && dc.aid_len[0] == 16);
+	n = test_unhex("4F0501020304059E00", raw, sizeof(raw));
+	CHECK_OK(dm_command_parse(0xE4, 0x00, raw, n, &dc, &err));
+	CHECK(dc.kind == DM_DELETE && dc.aid_len[0] == 5 && dc.token == NULL);
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(big);
 	cpk_buf_free(&b);
@@ -1036,6 +1049,10 @@ test_profile_dm(void)
 	"  security-level: c-mac\n"
 #define DM_TAIL "keys:\n  file: aes.yaml\nsteps:\n  - delete:\n      aid: " HELLO_PKG "\n"
 #define SSD_AID "  aid: A000000151535344\n"
+#define DM_PARAMS_FIT "0102030405060708090A0102030405060708090A0102030405060708090A" \
+	"0102030405060708090A0102030405060708090A0102030405060708090A" \
+	"0102030405060708090A0102030405060708090A01"	/* 81 bytes */
+#define DM_PARAMS DM_PARAMS_FIT "01"
 	if (CHECK_OK(profile_text(DM_HEAD(SSD_AID) "  delegated-management:\n"
 	    "    token-key: token.pem\n" DM_TAIL, &p, &err)))
 		CHECK_STR(p->sd.dm_path, tpath("token.pem"));
@@ -1057,9 +1074,25 @@ test_profile_dm(void)
 	bad_profile(__LINE__, DM_HEAD(SSD_AID) "  delegated-management: {token-key: "
 	    "token2048.pem}\n" DM_TAIL, "p.yaml:8:37: token key '%s/token2048.pem' makes "
 	    "256-byte tokens: a command has room for 128 (an RSA-1024 key)", tmpdir);
+	/* A command that fits alone but not with its token: refused where the step is. */
+	bad_profile(__LINE__, DM_HEAD(SSD_AID) "  delegated-management: {token-key: token.pem}\n"
+	    "keys:\n  file: aes.yaml\nsteps:\n  - install:\n      package: " HELLO_PKG "\n"
+	    "      applet: " HELLO_APPLET "\n      params: \"" DM_PARAMS "\"\n",
+	    "p.yaml:12:5: INSTALL [for install] carries 248 bytes of data with its 128-byte "
+	    "delegated-management token; the secure channel at security level 01 (c-mac) "
+	    "carries at most 247");
+	/* 1 byte less fits. */
+	if (CHECK_OK(profile_text(DM_HEAD(SSD_AID) "  delegated-management: {token-key: "
+	    "token.pem}\nkeys:\n  file: aes.yaml\nsteps:\n  - install:\n      package: "
+	    HELLO_PKG "\n      applet: " HELLO_APPLET "\n      params: \"" DM_PARAMS_FIT "\"\n",
+	    &p, &err)))
+		CHECK(p->sd.dm_token_len == 128);
+	profile_free(&p);
 #undef DM_HEAD
 #undef DM_TAIL
 #undef SSD_AID
+#undef DM_PARAMS
+#undef DM_PARAMS_FIT
 }
 
 /* --- card records --- */

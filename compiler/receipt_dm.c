@@ -56,7 +56,8 @@ save_op(const struct dm_command *dc, struct receipt_dm_op *op)
 	op->kind = dc->kind;
 	for (i = 0; i < dc->naids; i++) {
 		op->len[i] = dc->aid_len[i] <= sizeof(op->aid[i]) ? dc->aid_len[i] : 0;
-		memcpy(op->aid[i], dc->aid[i], op->len[i]);
+		if (op->len[i] > 0)
+			memcpy(op->aid[i], dc->aid[i], op->len[i]);
 	}
 	op->naids = dc->naids;
 }
@@ -113,6 +114,8 @@ receipt_dm_response(struct receipt_dm *d, size_t index, const uint8_t *p, size_t
 		dc.aid_len[i] = d->op.len[i];
 	}
 	dc.naids = d->op.naids;
+	if (dc.kind == DM_REGISTRY_UPDATE)
+		dm_set_sd(&dc, d->sd_aid, d->sd_aid_len);
 	if ((st = dm_receipt_verify(d->scp == 2 ? GP_KEY_3DES : GP_KEY_AES, d->key, &dc, p, n,
 	    err)) == CPK_OK)
 		d->verified++;

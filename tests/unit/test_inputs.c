@@ -906,6 +906,18 @@ test_dm_tokens(void)
 	CHECK_OK(dm_command_parse(0xE4, 0x00, b.data + 5, b.len - 5, &dc, &err));
 	CHECK(dc.kind == DM_DELETE && dc.signed_len == 12 && dc.token_len == 128);
 
+	/* INSTALL [for registry update]: its empty token becomes 80 token. */
+	n = test_unhex("80E6400016" "0000" "0A" HELLO_APPLET "0104" "05EF03CF0101" "00", raw,
+	    sizeof(raw));
+	cpk_buf_reset(&b);
+	CHECK_OK(cpk_buf_append(&b, raw, n, &err));
+	CHECK_OK(dm_add_token(tpath("token.pem"), &b, &err));
+	CHECK(b.len == n + 128 && b.data[4] == 0x16 + 128 && b.data[n - 1] == 0x80);
+	CHECK(token_verifies(key, 0x40, 0x00, raw + 5, n - 6, b.data + n, 128));
+	CHECK_OK(dm_command_parse(0xE6, 0x40, b.data + 5, b.len - 5, &dc, &err));
+	CHECK(dc.kind == DM_REGISTRY_UPDATE && dc.token_len == 128 && dc.signed_len == n - 6);
+	n = test_unhex(HELLO_APPLET, raw, sizeof(raw));
+
 	/* Not a delegated operation (INSTALL [for personalization]): unchanged. */
 	CHECK_OK(gp_cmd_install_for_personalization(&aid, &plain, &err));
 	cpk_buf_reset(&b);
@@ -1023,6 +1035,48 @@ test_dm_receipts(void)
 	    "\x01\x00", 5, &err), CPK_ERR_PARSE);
 	CHECK_STR(err.msg, "the card's confirmation has a 0-byte receipt and a 2-byte counter "
 	    "(a receipt of 1 to 16 bytes and a 2-byte counter)");
+	/*
+	 * INSTALL [for registry update] (no SD named): the receipt names the
+	 * SSD as source and destination, the application, the privileges and
+	 * the parameters (a BER length: 81 80 for 128 bytes).
+	 */
+	{
+		static const uint8_t ssd[8] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x53, 0x53, 0x44 };
+		uint8_t ru[200];
+
+		n = test_unhex("0000" "0A" HELLO_APPLET "0104" "05EF03CF0101" "00", ru,
+		    sizeof(ru));
+		CHECK_OK(dm_command_parse(0xE6, 0x40, ru, n, &dc, &err));
+		CHECK(dc.kind == DM_REGISTRY_UPDATE && dc.naids == 5 && dc.token == NULL &&
+		    dc.signed_len == n - 1);
+		dm_set_sd(&dc, ssd, sizeof(ssd));
+		CHECK_OK(dm_receipt_data(counter, 2, cud, 3, &dc, &data, &err));
+		CHECK_HEX(data.data, data.len, "020007" "03C1C2C3" "08A000000151535344"
+		    "0A" HELLO_APPLET "08A000000151535344" "0104" "05EF03CF0101");
+		/* A destination named in the command stays; the source is the SSD. */
+		n = test_unhex("05A000000151" "00" "0A" HELLO_APPLET "00" "00" "00", ru,
+		    sizeof(ru));
+		CHECK_OK(dm_command_parse(0xE6, 0x40, ru, n, &dc, &err));
+		dm_set_sd(&dc, ssd, sizeof(ssd));
+		CHECK_OK(dm_receipt_data(counter, 2, cud, 3, &dc, &data, &err));
+		CHECK_HEX(data.data, data.len, "020007" "03C1C2C3" "08A000000151535344"
+		    "0A" HELLO_APPLET "05A000000151" "00" "00");
+		/* 128 bytes of parameters: 81 80. */
+		memset(ru, 0, sizeof(ru));
+		ru[2] = 5;
+		ru[8] = 0;
+		ru[9] = 0x80;
+		CHECK_OK(dm_command_parse(0xE6, 0x40, ru, 10 + 128 + 1, &dc, &err));
+		dm_set_sd(&dc, ssd, sizeof(ssd));
+		CHECK_OK(dm_receipt_data(counter, 2, cud, 3, &dc, &data, &err));
+		CHECK(data.len == 3 + 4 + 9 + 6 + 9 + 1 + 2 + 128);
+		CHECK_HEX(data.data + 32, 2, "8180");
+		/* dm_set_sd leaves the other operations alone. */
+		n = test_unhex("4F0A" HELLO_APPLET, cmd, sizeof(cmd));
+		CHECK_OK(dm_command_parse(0xE4, 0x00, cmd, n, &dc, &err));
+		dm_set_sd(&dc, ssd, sizeof(ssd));
+		CHECK(dc.naids == 1 && dc.aid_len[0] == 10);
+	}
 	/* Receipt key files. */
 	write_text("receipt.key", "707172737475767778797A7B7C7D7E7F\n", 0600);
 	write_text("receipt-short.key", "7071\n", 0600);

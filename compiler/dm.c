@@ -18,7 +18,10 @@
 static bool
 install_layout(uint8_t p1, enum dm_kind *kind, size_t *nf, int aid[DM_MAX_AIDS])
 {
-	aid[0] = aid[1] = -1;
+	size_t i;
+
+	for (i = 0; i < DM_MAX_AIDS; i++)
+		aid[i] = -1;
 	*nf = 6;
 	switch (p1) {
 	case 0x02:
@@ -33,6 +36,10 @@ install_layout(uint8_t p1, enum dm_kind *kind, size_t *nf, int aid[DM_MAX_AIDS])
 		return true;
 	case 0x10:
 		*kind = DM_EXTRADITE, aid[0] = 0, aid[1] = 2;
+		return true;
+	case 0x40:
+		/* Source SD (dm_set_sd), application, destination SD, privileges, parameters. */
+		*kind = DM_REGISTRY_UPDATE, aid[1] = 2, aid[2] = 0, aid[3] = 3, aid[4] = 4;
 		return true;
 	default:
 		return false;
@@ -65,12 +72,24 @@ parse_install(uint8_t p1, const uint8_t *data, size_t n, struct dm_command *out,
 	out->signed_len = before;
 	out->token = len[nf - 1] > 0 ? f[nf - 1] : NULL;
 	out->token_len = len[nf - 1];
-	for (i = 0; i < DM_MAX_AIDS && aid[i] >= 0; i++) {
+	for (i = 0; i < DM_MAX_AIDS; i++) {
+		if (aid[i] < 0)
+			continue;	/* a registry update's source SD: dm_set_sd */
 		out->aid[i] = f[aid[i]];
 		out->aid_len[i] = len[aid[i]];
+		out->naids = i + 1;
 	}
-	out->naids = i;
 	return CPK_OK;
+}
+
+void
+dm_set_sd(struct dm_command *dc, const uint8_t *sd, size_t len)
+{
+	if (dc->kind != DM_REGISTRY_UPDATE)
+		return;
+	dc->aid[0] = sd, dc->aid_len[0] = len;
+	if (dc->aid_len[2] == 0)
+		dc->aid[2] = sd, dc->aid_len[2] = len;
 }
 
 /* 4F AID [B6 ...] [9E token], nothing else. */
@@ -86,6 +105,9 @@ parse_delete(const uint8_t *data, size_t n, struct dm_command *out, struct cpk_e
 	cpk_cursor_init(&cur, data, n);
 	if (cpk_tlv_next(&cur, &t, err) != CPK_OK)
 		return CPK_ERR_PARSE;
+	if (t.len < DM_AID_MIN || t.len > DM_AID_MAX)
+		return cpk_error_set(err, CPK_ERR_PARSE, "DELETE: the AID (4F) has %zu bytes "
+		    "(%d to %d)", t.len, DM_AID_MIN, DM_AID_MAX);
 	out->kind = DM_DELETE;
 	out->aid[0] = t.value;
 	out->aid_len[0] = t.len;
@@ -155,6 +177,31 @@ dm_sign_token(const char *path, const struct cpk_buf *tdata, struct cpk_buf *tok
 	return st;
 }
 
+/* The data field of a delegated command dc once it carries a token_len-byte token. */
+static size_t
+with_token(const struct dm_command *dc, size_t token_len)
+{
+	/* INSTALL: the token's length byte replaces the empty one; DELETE: 9E <BER L> token. */
+	if (dc->kind == DM_DELETE)
+		return dc->signed_len + 1 + cpk_ber_len_size(token_len) + token_len;
+	return dc->signed_len + 1 + token_len;
+}
+
+cpk_status
+dm_data_len(uint8_t ins, uint8_t p1, const uint8_t *data, size_t n, size_t token_len,
+    size_t *total, struct cpk_error *err)
+{
+	struct dm_command dc;
+	cpk_status st;
+
+	*total = n;
+	if ((st = dm_command_parse(ins, p1, data, n, &dc, err)) != CPK_OK)
+		return st;
+	if (dc.kind != DM_NONE)
+		*total = with_token(&dc, token_len);
+	return CPK_OK;
+}
+
 cpk_status
 dm_add_token(const char *key_path, struct cpk_buf *apdu, struct cpk_error *err)
 {
@@ -186,10 +233,7 @@ dm_add_token(const char *key_path, struct cpk_buf *apdu, struct cpk_error *err)
 	}
 	if (st != CPK_OK)
 		goto out;
-	/* INSTALL: the token's length byte replaces the empty one; DELETE: 9E <BER L> token. */
-	total = dc.signed_len + 1 + token.len;
-	if (dc.kind == DM_DELETE)
-		total += token.len < 0x80 ? 1 : 2;
+	total = with_token(&dc, token.len);
 	if (total > 255) {
 		st = cpk_error_set(err, CPK_ERR_RANGE, "a %zu-byte token makes a %zu-byte command "
 		    "data field (at most 255): use an RSA-1024 token key", token.len, total);
@@ -251,9 +295,16 @@ dm_receipt_data(const uint8_t *counter, size_t counter_len, const uint8_t *cud, 
 	if ((st = put_lv(out, counter, counter_len, err)) != CPK_OK ||
 	    (st = put_lv(out, cud, cud_len, err)) != CPK_OK)
 		return st;
-	for (i = 0; i < cmd->naids; i++)
-		if ((st = put_lv(out, cmd->aid[i], cmd->aid_len[i], err)) != CPK_OK)
+	for (i = 0; i < cmd->naids; i++) {
+		/* A registry update's parameters take a BER length. */
+		if (cmd->kind == DM_REGISTRY_UPDATE && i == 4) {
+			if ((st = cpk_ber_len_put(out, cmd->aid_len[i], err)) != CPK_OK ||
+			    (st = cpk_buf_append(out, cmd->aid[i], cmd->aid_len[i], err)) != CPK_OK)
+				return st;
+		} else if ((st = put_lv(out, cmd->aid[i], cmd->aid_len[i], err)) != CPK_OK) {
 			return st;
+		}
+	}
 	return CPK_OK;
 }
 

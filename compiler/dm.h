@@ -11,7 +11,7 @@
  * verifies with the Token Verification public key.
  *
  *   INSTALL (for load, install, install and make selectable, make
- *   selectable, extradition): the last field, len token.
+ *   selectable, extradition, registry update): the last field, len token.
  *   DELETE: a 9E len token TLV after the 4F AID.
  *
  * Token data (C.4.1): P1 | P2 | L | the command data before the token
@@ -38,7 +38,16 @@
  *   install            executable load file AID, application AID
  *   make selectable    application AID
  *   extradition        security domain AID, application or load file AID
+ *   registry update    source SD AID, application AID, destination SD AID,
+ *                      len privileges | privileges, BER len parameters |
+ *                      parameters (the Registry Update Receipt)
  *   delete             the AID deleted
+ *
+ * A registry update's source security domain is the one the application
+ * is associated with: the security domain with Delegated Management that
+ * takes the command (dm_set_sd); its destination is the command's
+ * Security Domain AID field, or the source when that field is empty (no
+ * extradition), as cpk always sends it.
  *
  * A 16-byte AES receipt key (SCP03 cards) gives the 16-byte AES-CMAC; a
  * 16-byte 3DES key (SCP02 cards) the 8-byte full triple-DES CBC-MAC with
@@ -59,7 +68,10 @@
 #define DM_TOKEN_MAX 128		/* RSA-1024: what fits a command with its AIDs */
 #define DM_RECEIPT_MAX 16
 #define DM_RECEIPT_KEY_LEN 16
-#define DM_MAX_AIDS 2
+#define DM_MAX_AIDS 5			/* a receipt's fields after the counter and CUD */
+#define DM_FIELD_MAX 255
+#define DM_AID_MIN 5			/* a DELETE's AID (ISO/IEC 7816-5) */
+#define DM_AID_MAX 16
 
 enum dm_kind {
 	DM_NONE = 0,		/* not a delegated operation (INSTALL [for personalization], ...) */
@@ -67,6 +79,7 @@ enum dm_kind {
 	DM_INSTALL,		/* INSTALL [for install] or [for install and make selectable] */
 	DM_SELECTABLE,		/* INSTALL [for make selectable] */
 	DM_EXTRADITE,		/* INSTALL [for extradition] */
+	DM_REGISTRY_UPDATE,	/* INSTALL [for registry update] */
 	DM_DELETE,		/* DELETE of an application or a load file */
 };
 
@@ -76,21 +89,40 @@ struct dm_command {
 	size_t signed_len;		/* the data the token signs: data[0..signed_len) */
 	const uint8_t *token;		/* NULL: no token (or empty) */
 	size_t token_len;
-	const uint8_t *aid[DM_MAX_AIDS];	/* the receipt's AIDs (an empty SD AID: len 0) */
+	/* The receipt's fields: AIDs (an empty SD AID: len 0); privileges, parameters. */
+	const uint8_t *aid[DM_MAX_AIDS];
 	size_t aid_len[DM_MAX_AIDS];
 	size_t naids;
 };
 
 /*
  * Split a plain command (ins, p1, the data field) of untrusted origin:
- * INSTALL (E6) P1 02, 04, 08, 0C, 10 and DELETE (E4) of a 4F AID (an
+ * INSTALL (E6) P1 02, 04, 08, 0C, 10, 40 and DELETE (E4) of a 4F AID (an
  * optional B6 template, then an optional 9E token, nothing else) are
  * delegated operations; every other command is DM_NONE. CPK_ERR_PARSE when
- * an INSTALL's fields do not exactly fill the data or a DELETE is not
+ * an INSTALL's fields do not exactly fill the data, a DELETE's AID is not
+ * 5 to 16 bytes (before any receipt data is built from it) or a DELETE is not
  * 4F [B6] [9E].
  */
 cpk_status dm_command_parse(uint8_t ins, uint8_t p1, const uint8_t *data, size_t n,
     struct dm_command *out, struct cpk_error *err);
+
+/*
+ * The length of a plain command's data field (ins, p1, data of n bytes,
+ * built with an empty token) once a delegated operation carries a
+ * token_len-byte token: *total is n for a command that takes no token.
+ * CPK_ERR_PARSE as dm_command_parse.
+ */
+cpk_status dm_data_len(uint8_t ins, uint8_t p1, const uint8_t *data, size_t n,
+    size_t token_len, size_t *total, struct cpk_error *err);
+
+/*
+ * A registry update's receipt names its source security domain (and its
+ * destination when the command names none): sd, the security domain that
+ * takes the command (cardsim: the selected one; the receipt verifier: the
+ * bundle's). Other operations are left as they are; sd must outlive dc.
+ */
+void dm_set_sd(struct dm_command *dc, const uint8_t *sd, size_t len);
 
 /* Token data: P1 | P2 | L | data[0..n) (n at most 255). out is replaced. */
 cpk_status dm_token_data(uint8_t p1, uint8_t p2, const uint8_t *data, size_t n,

@@ -103,6 +103,7 @@ struct profile_sd {
 	 */
 	char *dm_key;			/* token-key as written, NULL: no tokens */
 	char *dm_path;			/* resolved in the key folder */
+	size_t dm_token_len;		/* its tokens' length (0: not known, DM_TOKEN_MAX) */
 	struct profile_loc loc_dm, loc_dm_key;
 };
 

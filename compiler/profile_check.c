@@ -466,6 +466,8 @@ resolve_dm(struct profile *p, const struct profile_opts *opts, struct cpk_error 
 		ret = at(p, err, p->sd.loc_dm_key, CPK_ERR_RANGE, "token key '%s' makes %zu-byte "
 		    "tokens: a command has room for %d (an RSA-1024 key)", p->sd.dm_path,
 		    token.len, DM_TOKEN_MAX);
+	if (ret == CPK_OK)
+		p->sd.dm_token_len = token.len;
 	cpk_buf_free(&tdata);
 	cpk_buf_free(&token);
 	return ret;
@@ -523,14 +525,28 @@ check_sd(const struct profile *p, struct cpk_error *err)
 	return CPK_OK;
 }
 
-/* A plain command's data must fit the channel at the profile's level. */
+/*
+ * A plain command's data must fit the channel at the profile's level, with
+ * its delegated-management token when the profile signs tokens (the key's
+ * token length; cardc check, which reads no key: an RSA-1024 token's).
+ */
 static cpk_status
 check_fits(const struct profile *p, const struct cpk_buf *apdu, const char *what,
     struct profile_loc l, struct cpk_error *err)
 {
-	size_t lc = apdu->len > 5 ? apdu->data[4] : 0;
+	size_t lc = apdu->len > 5 ? apdu->data[4] : 0, total = lc;
 	size_t max = channel_max(p);
+	size_t token = p->sd.dm_token_len > 0 ? p->sd.dm_token_len : DM_TOKEN_MAX;
+	cpk_status ret;
 
+	if (p->sd.dm_key != NULL && lc > 0 && (ret = dm_data_len(apdu->data[1], apdu->data[2],
+	    apdu->data + 5, lc, token, &total, err)) != CPK_OK)
+		return relocate(p, err, l, ret);
+	if (total > lc && total > max)
+		return at(p, err, l, CPK_ERR_RANGE,
+		    "%s carries %zu bytes of data with its %zu-byte delegated-management token; "
+		    "the secure channel at security level %02X (%s) carries at most %zu", what,
+		    total, token, p->sd.level, level_name(p->sd.level), max);
 	if (lc > max)
 		return at(p, err, l, CPK_ERR_RANGE,
 		    "%s carries %zu bytes of data; the secure channel at security level %02X (%s) "

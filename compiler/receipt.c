@@ -868,6 +868,8 @@ receipt_verify(const struct receipt *r, const struct cpk_manifest *m,
 		return CPK_OK;
 	w.dm.keys = keys;
 	w.dm.scp = m->scp;
+	w.dm.sd_aid = m->sd_aid;
+	w.dm.sd_aid_len = m->sd_aid_len;
 	st = bundle_verify_walk(m, cmds, n, keys, &h, &res->keys, err);
 	res->card_receipts = w.dm.verified;
 	receipt_dm_clear(&w.dm);

@@ -57,7 +57,8 @@ save_op(const struct dm_command *dc, struct receipt_dm_op *op)
 	op->kind = dc->kind;
 	for (i = 0; i < dc->naids; i++) {
 		op->len[i] = dc->aid_len[i] <= sizeof(op->aid[i]) ? dc->aid_len[i] : 0;
-		memcpy(op->aid[i], dc->aid[i], op->len[i]);
+		if (op->len[i] > 0)
+			memcpy(op->aid[i], dc->aid[i], op->len[i]);
 	}
 	op->naids = dc->naids;
 }
@@ -114,6 +115,8 @@ receipt_dm_response(struct receipt_dm *d, size_t index, const uint8_t *p, size_t
 		dc.aid_len[i] = d->op.len[i];
 	}
 	dc.naids = d->op.naids;
+	if (dc.kind == DM_REGISTRY_UPDATE)
+		dm_set_sd(&dc, d->sd_aid, d->sd_aid_len);
 	/*
 	 * The receipt key is of the protocol's key algorithm (AES-CMAC or 3DES
 	 * MAC); the bundle parser accepted only a protocol of the table.

@@ -25,10 +25,10 @@
 
 #define RECEIPT_DM_KEY_FILE "dm-receipt.key"
 
-/* The AIDs a receipt names, copied out of a command. */
+/* The fields a receipt names (AIDs, a registry update's privileges and parameters). */
 struct receipt_dm_op {
 	enum dm_kind kind;
-	uint8_t aid[DM_MAX_AIDS][16];
+	uint8_t aid[DM_MAX_AIDS][DM_FIELD_MAX];
 	size_t len[DM_MAX_AIDS];
 	size_t naids;
 };
@@ -36,6 +36,8 @@ struct receipt_dm_op {
 struct receipt_dm {
 	const char *keys;		/* -k: a key folder or a key set file */
 	uint8_t scp;			/* the bundle's: 2 or 3 */
+	const uint8_t *sd_aid;		/* the bundle's security domain (a registry update's) */
+	size_t sd_aid_len;
 	bool has_key;
 	uint8_t key[DM_RECEIPT_KEY_LEN];
 	bool pending_load;		/* INSTALL [for load] with a token, LOAD to come */

@@ -9,7 +9,8 @@
  * takes the card content management commands (its secure channel uses
  * the card's key sets: this card keeps one key store). With the Delegated
  * Management privilege (20) as well, INSTALL [for load], [for install],
- * [for make selectable], [for extradition] and DELETE need a token that
+ * [for make selectable], [for extradition], [for registry update] and
+ * DELETE need a token that
  * verifies with the ISD's Token Verification key (token-key), and each
  * such operation is answered with a confirmation whose receipt is made
  * with the receipt key (receipt-key); the confirmation counter goes up by
@@ -120,6 +121,8 @@ uint16_t
 cs_dm_confirm(struct cardsim *c, const struct dm_command *dc, struct cpk_buf *resp)
 {
 	struct cpk_buf cud = CPK_BUF_INIT, data = CPK_BUF_INIT;
+	const struct cs_aid *sd = cs_selected_sd_aid(c);
+	struct dm_command rc = *dc;
 	struct cpk_error err;
 	uint8_t counter[2], mac[DM_RECEIPT_MAX];
 	size_t maclen = 0;
@@ -136,7 +139,9 @@ cs_dm_confirm(struct cardsim *c, const struct dm_command *dc, struct cpk_buf *re
 	counter[0] = (uint8_t)(c->id.confirmation_counter >> 8);
 	counter[1] = (uint8_t)c->id.confirmation_counter;
 	card_unique_data(c, &cud);
-	if (dm_receipt_data(counter, sizeof(counter), cud.data, cud.len, dc, &data, &err) !=
+	/* A registry update's: the application's security domain, the selected one. */
+	dm_set_sd(&rc, sd->b, sd->len);
+	if (dm_receipt_data(counter, sizeof(counter), cud.data, cud.len, &rc, &data, &err) !=
 	    CPK_OK || dm_receipt_mac(scp_ops_find((uint8_t)c->id.scp)->key_alg,
 	    c->id.receipt_key, data.data, data.len, mac, &maclen, &err) != CPK_OK ||
 	    cpk_buf_append_byte(resp, (uint8_t)maclen, &err) != CPK_OK ||

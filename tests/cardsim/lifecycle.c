@@ -175,7 +175,7 @@ cs_install_for_extradition(struct cardsim *c, const struct cpk_apdu *a)
 /*
  * INSTALL [for registry update]: SD AID (empty: keep), 00, application AID,
  * privileges (empty: keep; 1 or 3 bytes), parameters (empty or EF {...}),
- * token.
+ * token (delegated management).
  */
 uint16_t
 cs_install_for_registry_update(struct cardsim *c, const struct cpk_apdu *a)
@@ -186,9 +186,10 @@ cs_install_for_registry_update(struct cardsim *c, const struct cpk_apdu *a)
 
 	if ((sw = cs_install_fields(c, a, f, 6, "registry update")) != SW_OK)
 		return sw;
-	if (f[1].n != 0 || f[5].n != 0)
+	/* The token (field 6) has been checked with delegated management (delegated.c). */
+	if (f[1].n != 0)
 		return cs_refuse(c, SW_WRONG_DATA, "INSTALL [for registry update]: field 2 must be "
-		    "empty; tokens are not supported");
+		    "empty");
 	if (f[0].n != 0 && (f[0].n != c->id.isd.len || memcmp(f[0].p, c->id.isd.b, f[0].n) != 0))
 		return cs_refuse(c, SW_NOT_FOUND, "INSTALL [for registry update]: no such security "
 		    "domain (this card has only the ISD)");

@@ -1426,12 +1426,15 @@ with_token(EVP_PKEY *key, const char *hex, bool forge, char *out, size_t cap)
 	append_hex(out, cap, sig, siglen);
 }
 
-/* The confirmation in resp verifies for the plain command hex (as dm.h splits it). */
+/*
+ * The confirmation in resp verifies for the plain command hex (as dm.h
+ * splits it) sent through security domain sd_hex.
+ */
 static cpk_status
-receipt_check(const char *hex, const char *key_hex, const struct cpk_buf *resp,
-    struct cpk_error *err)
+receipt_check_sd(const char *hex, const char *sd_hex, const char *key_hex,
+    const struct cpk_buf *resp, struct cpk_error *err)
 {
-	uint8_t cmd[300], key[16];
+	uint8_t cmd[300], key[16], sd[16];
 	size_t n = test_unhex(hex, cmd, sizeof(cmd));
 	struct dm_command dc;
 	cpk_status st;
@@ -1439,7 +1442,15 @@ receipt_check(const char *hex, const char *key_hex, const struct cpk_buf *resp,
 	test_unhex(key_hex, key, sizeof(key));
 	if ((st = dm_command_parse(cmd[1], cmd[2], cmd + 5, n - 5, &dc, err)) != CPK_OK)
 		return st;
+	dm_set_sd(&dc, sd, test_unhex(sd_hex, sd, sizeof(sd)));
 	return dm_receipt_verify(GP_KEY_AES, key, &dc, resp->data, resp->len, err);
+}
+
+static cpk_status
+receipt_check(const char *hex, const char *key_hex, const struct cpk_buf *resp,
+    struct cpk_error *err)
+{
+	return receipt_check_sd(hex, SSD, key_hex, resp, err);
 }
 
 /*
@@ -1456,6 +1467,8 @@ test_delegated(void)
 	    "02C900" "00";
 	static const char del_app[] = "80E400000C4F0A" APPLET;
 	static const char extradite[] = "80E6100018" "08" SSD "00" "0A" APPLET "000000";
+	static const char reg_update[] = "80E6400016" "0000" "0A" APPLET "0104" "05EF03CF0101"
+	    "00";
 	EVP_PKEY *key = EVP_RSA_gen(1024);
 	struct cpk_buf lfdb = CPK_BUF_INIT, d = CPK_BUF_INIT;
 	struct scp_keyset keys;
@@ -1533,13 +1546,28 @@ test_delegated(void)
 	CHECK_SW(sxmit(c, &s, cmd, &d), 0x9000);
 	CHECK(c->id.confirmation_counter == 3);
 	CHECK(receipt_check(extradite, RECEIPT_KEY, &d, &err) == CPK_OK);
+	/*
+	 * INSTALL [for registry update]: forged 6A80, then the privileges change
+	 * and its receipt names the SSD (source and destination), the
+	 * application, the privileges and the parameters.
+	 */
+	with_token(key, reg_update, true, cmd, sizeof(cmd));
+	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x6A80);
+	CHECK(strstr(c->why, "INSTALL: the delegated management token does not verify") != NULL);
+	CHECK(c->apps[2].priv[0] == 0x00);
+	CHECK_SW(sxmit(c, &s, reg_update, NULL), 0x6A80);	/* no token */
+	with_token(key, reg_update, false, cmd, sizeof(cmd));
+	CHECK_SW(sxmit(c, &s, cmd, &d), 0x9000);
+	CHECK(c->apps[2].priv[0] == 0x04 && c->id.confirmation_counter == 4);
+	CHECK(receipt_check(reg_update, RECEIPT_KEY, &d, &err) == CPK_OK);
+	CHECK(receipt_check_sd(reg_update, ISD, RECEIPT_KEY, &d, &err) == CPK_ERR_VERIFY);
 
 	/* DELETE with a 9E token; forged 6A80; a receipt. */
 	with_token(key, del_app, true, cmd, sizeof(cmd));
 	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x6A80);
 	with_token(key, del_app, false, cmd, sizeof(cmd));
 	CHECK_SW(sxmit(c, &s, cmd, &d), 0x9000);
-	CHECK(c->napps == 2 && c->id.confirmation_counter == 4);
+	CHECK(c->napps == 2 && c->id.confirmation_counter == 5);
 	CHECK(receipt_check(del_app, RECEIPT_KEY, &d, &err) == CPK_OK);
 
 	/* Through the ISD: a token is refused, none is needed and no receipt is given. */
@@ -1547,7 +1575,7 @@ test_delegated(void)
 	CHECK_SW(sxmit(c, &s, cmd, NULL), 0x6A80);
 	CHECK(strstr(c->why, "no Delegated Management privilege") != NULL);
 	CHECK_SW(sxmit(c, &s, install, &d), 0x9000);
-	CHECK(d.len == 0 && c->id.confirmation_counter == 4);
+	CHECK(d.len == 0 && c->id.confirmation_counter == 5);
 
 	/* An SSD without the privilege manages no content. */
 	CHECK_SW(open_session_at(c, "00A4040008" SSD_NO_DM "00", &keys, SCP03, 0x70, 0x01, &s,

@@ -191,6 +191,23 @@ check "dap: the first LOAD starts with the ISD's DAP block" \
 check "delegated-install: INSTALL [for load] carries a token" \
     grep -Eq "^       80E60200AA09F043504B48454C4C4F08A00000015153534414[0-9A-F]{40}0080[0-9A-F]{256}$" \
     "$T/out"
+# The delegated registry update example: INSTALL [for registry update] ends
+# with a 128-byte token (no SD, the applet, privileges 04, no parameters).
+"$CARDC" verify "$T/delegated-registry-update.cpk" -k "$KEYS" >"$T/out" 2>&1
+check "delegated-registry-update: INSTALL [for registry update] carries a token" \
+    grep -Eq "^       80E640009100000AF043504B48454C4C4F0101040080[0-9A-F]{256}$" "$T/out"
+# A command that fits the secure channel alone but not with its token is
+# refused at compile time where its step is written, with both lengths.
+big=$(python3 -c 'print("CF01" * 50)')
+sed "s|^      privileges: \[card-reset\].*|&\n      system-params: $big|" \
+    "$T/p/delegated-registry-update.yaml" >"$T/p-dm-big.yaml"
+expect 1 "$T/p-dm-big.yaml:36:5: INSTALL [for registry update] carries 247 bytes of data with its 128-byte delegated-management token; the secure channel at security level 13 (c-mac+c-dec+r-mac) carries at most 239" \
+    "$CARDC" compile -p "$T/p-dm-big.yaml" -c "$(card_for "$T/p-dm-big.yaml")" -k "$KEYS" \
+    -s "$SIGN" -o "$T/dm-big.cpk"
+check "dm-big: no bundle" test ! -e "$T/dm-big.cpk"
+# cardc check, which reads no key, counts a 128-byte token.
+expect 1 "" "$CARDC" check "$T/p-dm-big.yaml"
+check "dm-big: cardc check names the step" grep -qF "$T/p-dm-big.yaml:36:5: error: INSTALL [for registry update] carries 247 bytes of data with its 128-byte delegated-management token" "$T/out"
 # The load parameters example: INSTALL [for load] carries the sizes computed
 # from hello.cap: C6 the LFDB without Descriptor, C7 as written, C8 the static
 # field image (4 bytes: capgen's counter and DATA reference) and its 8-byte array.

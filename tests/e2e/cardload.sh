@@ -531,7 +531,8 @@ test_dap() {
 # checks them with KEYDIR/dm-receipt.key; with another receipt key the
 # receipt is not authentic; without one it cannot be verified. A DELETE
 # whose token has one byte altered is refused (6A80); the genuine one is
-# answered with a receipt that verifies.
+# answered with a receipt that verifies. So is a registry update, whose
+# forged token is refused (6A80).
 test_delegated() {
 	local del forged
 	harness_start_pcscd
@@ -576,6 +577,28 @@ test_delegated() {
 	receipt_verify 1 "$WORK/dm.json" "$WORK/dm.cpk" "$WORK/keys2"
 	grep -qF "no receipt key '$WORK/keys2/dm-receipt.key'" "$WORK/rv.err" ||
 	    harness_die "receipt verify without the receipt key"
+	# INSTALL [for registry update] by the SSD
+	# (profiles/delegated-registry-update.yaml): with a token another key
+	# signed it is refused (6A80) and the applet's privileges stay; the
+	# genuine one gives it Card Reset (04) and a Registry Update Receipt that
+	# verifies.
+	cp "$SRC/profiles/delegated-registry-update.yaml" "$WORK/p/" || harness_die "profile"
+	sed 's/token-key: test-token-rsa1024.pem/token-key: other.pem/' \
+	    "$WORK/p/delegated-registry-update.yaml" >"$WORK/p/forged-ru.yaml"
+	identify card --sd A000000151535344
+	compile "$WORK/p/forged-ru.yaml" "$WORK/card.yaml" "$WORK/forged-ru.cpk"
+	cardload_run 4 "$WORK/forged-ru.cpk"
+	err_has "(INSTALL [for registry update] ${APP}) with 6A80"
+	print_registry
+	registry_has "^APP ${APP} .* privileges 00 "
+	identify card --sd A000000151535344
+	compile "$WORK/p/delegated-registry-update.yaml" "$WORK/card.yaml" "$WORK/ru.cpk"
+	cardload_run 0 --receipt "$WORK/ru.json" "$WORK/ru.cpk"
+	receipt_verify 0 "$WORK/ru.json" "$WORK/ru.cpk"
+	rv_is verdict loaded
+	rv_says "the card's delegated-management receipts with the receipt key"
+	print_registry
+	registry_has "^APP ${APP} .* privileges 04 "
 	# A DELETE whose token has one byte altered (sent as an apdu step, as
 	# written): refused (6A80), the application stays; the genuine DELETE,
 	# compiled from the delete step, is answered with a receipt that verifies.
@@ -611,7 +634,7 @@ print(d.hex().upper())' "$del") || harness_die "forge"
 	print_registry
 	registry_has "^LOADFILE ${PKG} "
 	registry_lacks "^APP ${APP} "
-	grep -q "^  confirmation-counter: 3$" "$WORK/card.state" || harness_die "three receipts"
+	grep -q "^  confirmation-counter: 4$" "$WORK/card.state" || harness_die "four receipts"
 }
 
 # DAP by a supplementary security domain (issue 14 item 4 with item 5): the

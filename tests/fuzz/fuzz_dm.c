@@ -8,9 +8,10 @@
  * Input: byte 0 picks INS (even: INSTALL E6, odd: DELETE E4), byte 1 is
  * P1, the rest is the data field, parsed as a command and as a
  * confirmation. Whatever the input, nothing crashes, and:
- * - a delegated command's signed part, token and AIDs lie inside the
- *   data, the token follows the signed part, and the receipt data built
- *   from it has the AIDs' lengths;
+ * - a delegated command's signed part, token and receipt fields lie
+ *   inside the data, the token follows the signed part, a DELETE's AID
+ *   has 5 to 16 bytes, and the receipt data built from it has the
+ *   fields' lengths;
  * - an accepted confirmation's three fields lie inside the input, fill it
  *   exactly, with a 1..16-byte receipt and a 2-byte counter, and the
  *   receipt never verifies for a MAC the input did not contain (a zero key
@@ -18,6 +19,7 @@
  */
 #include <string.h>
 
+#include "cpk_tlv.h"
 #include "dm.h"
 #include "fuzz.h"
 
@@ -45,9 +47,13 @@ check_command(uint8_t ins, uint8_t p1, const uint8_t *data, size_t n)
 	FUZZ_CHECK(dc.signed_len <= n && dc.naids >= 1 && dc.naids <= DM_MAX_AIDS);
 	FUZZ_CHECK(dc.token == NULL || (dc.token_len > 0 && dc.token > data + dc.signed_len &&
 	    inside(dc.token, dc.token_len, data, n)));
+	FUZZ_CHECK(dc.kind != DM_DELETE || (dc.aid_len[0] >= DM_AID_MIN &&
+	    dc.aid_len[0] <= DM_AID_MAX));
 	for (i = 0; i < dc.naids; i++) {
 		FUZZ_CHECK(inside(dc.aid[i], dc.aid_len[i], data, n));
-		want += 1 + dc.aid_len[i];
+		/* A registry update's parameters: a BER length. */
+		want += (dc.kind == DM_REGISTRY_UPDATE && i == 4 ?
+		    cpk_ber_len_size(dc.aid_len[i]) : 1) + dc.aid_len[i];
 	}
 	FUZZ_CHECK(dm_receipt_data(counter, 2, cud, 1, &dc, &rd, NULL) == CPK_OK &&
 	    rd.len == want);

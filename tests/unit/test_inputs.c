@@ -927,6 +927,18 @@ test_dm_tokens(void)
 	CHECK_OK(dm_command_parse(0xE4, 0x00, b.data + 5, b.len - 5, &dc, &err));
 	CHECK(dc.kind == DM_DELETE && dc.signed_len == 12 && dc.token_len == 128);
 
+	/* INSTALL [for registry update]: its empty token becomes 80 token. */
+	n = test_unhex("80E6400016" "0000" "0A" HELLO_APPLET "0104" "05EF03CF0101" "00", raw,
+	    sizeof(raw));
+	cpk_buf_reset(&b);
+	CHECK_OK(cpk_buf_append(&b, raw, n, &err));
+	CHECK_OK(dm_add_token(tpath("token.pem"), &b, &err));
+	CHECK(b.len == n + 128 && b.data[4] == 0x16 + 128 && b.data[n - 1] == 0x80);
+	CHECK(token_verifies(key, 0x40, 0x00, raw + 5, n - 6, b.data + n, 128));
+	CHECK_OK(dm_command_parse(0xE6, 0x40, b.data + 5, b.len - 5, &dc, &err));
+	CHECK(dc.kind == DM_REGISTRY_UPDATE && dc.token_len == 128 && dc.signed_len == n - 6);
+	n = test_unhex(HELLO_APPLET, raw, sizeof(raw));
+
 	/* Not a delegated operation (INSTALL [for personalization]): unchanged. */
 	CHECK_OK(gp_cmd_install_for_personalization(&aid, &plain, &err));
 	cpk_buf_reset(&b);
@@ -944,7 +956,7 @@ test_dm_tokens(void)
 	cpk_buf_reset(&b);
 	CHECK_OK(cpk_buf_append(&b, plain.data, plain.len, &err));
 	CHECK_STATUS(dm_add_token(tpath("token2048.pem"), &b, &err), CPK_ERR_RANGE);
-	CHECK_STR(err.msg, "a 256-byte token makes a 271-byte command data field (at most 255): "
+	CHECK_STR(err.msg, "a 256-byte token makes a 272-byte command data field (at most 255): "
 	    "use an RSA-1024 token key");
 	CHECK_STATUS(dm_add_token(tpath("token-open.pem"), &b, &err), CPK_ERR_PERMISSION);
 	CHECK_MSG(&err, "has mode 0644: a key file must be accessible by its owner only");
@@ -958,10 +970,23 @@ test_dm_tokens(void)
 	CHECK_STATUS(dm_command_parse(0xE6, 0x08, (const uint8_t *)"\0\0\0\0\0\0\x01", 7, &dc,
 	    &err), CPK_ERR_PARSE);
 	CHECK_STR(err.msg, "INSTALL P1 08: 1 bytes after the token");
-	CHECK_STATUS(dm_command_parse(0xE4, 0x00, (const uint8_t *)"\x4F\x01\x01\xC9\x00", 5, &dc,
-	    &err), CPK_ERR_PARSE);
+	CHECK_STATUS(dm_command_parse(0xE4, 0x00, (const uint8_t *)"\x4F\x05\x01\x02\x03\x04"
+	    "\x05\xC9\x00", 9, &dc, &err), CPK_ERR_PARSE);
 	CHECK_STR(err.msg, "DELETE data must be 4F <AID>, then optionally B6 <control reference "
 	    "template> and 9E <token>");
+	/* A DELETE's AID: 5 to 16 bytes, held before any receipt data is built from it. */
+	CHECK_STATUS(dm_command_parse(0xE4, 0x00, (const uint8_t *)"\x4F\x04\x01\x02\x03\x04",
+	    6, &dc, &err), CPK_ERR_PARSE);
+	CHECK_STR(err.msg, "DELETE: the AID (4F) has 4 bytes (5 to 16)");
+	n = test_unhex("4F11" HELLO_APPLET "01020304050607", raw, sizeof(raw));
+	CHECK_STATUS(dm_command_parse(0xE4, 0x00, raw, n, &dc, &err), CPK_ERR_PARSE);
+	CHECK_STR(err.msg, "DELETE: the AID (4F) has 17 bytes (5 to 16)");
+	n = test_unhex("4F10" HELLO_APPLET "010203040506", raw, sizeof(raw));
+	CHECK_OK(dm_command_parse(0xE4, 0x00, raw, n, &dc, &err));
+	CHECK(dc.kind == DM_DELETE && dc.aid_len[0] == 16);
+	n = test_unhex("4F0501020304059E00", raw, sizeof(raw));
+	CHECK_OK(dm_command_parse(0xE4, 0x00, raw, n, &dc, &err));
+	CHECK(dc.kind == DM_DELETE && dc.aid_len[0] == 5 && dc.token == NULL);
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(big);
 	cpk_buf_free(&b);
@@ -1031,6 +1056,48 @@ test_dm_receipts(void)
 	    "\x01\x00", 5, &err), CPK_ERR_PARSE);
 	CHECK_STR(err.msg, "the card's confirmation has a 0-byte receipt and a 2-byte counter "
 	    "(a receipt of 1 to 16 bytes and a 2-byte counter)");
+	/*
+	 * INSTALL [for registry update] (no SD named): the receipt names the
+	 * SSD as source and destination, the application, the privileges and
+	 * the parameters (a BER length: 81 80 for 128 bytes).
+	 */
+	{
+		static const uint8_t ssd[8] = { 0xA0, 0x00, 0x00, 0x01, 0x51, 0x53, 0x53, 0x44 };
+		uint8_t ru[200];
+
+		n = test_unhex("0000" "0A" HELLO_APPLET "0104" "05EF03CF0101" "00", ru,
+		    sizeof(ru));
+		CHECK_OK(dm_command_parse(0xE6, 0x40, ru, n, &dc, &err));
+		CHECK(dc.kind == DM_REGISTRY_UPDATE && dc.naids == 5 && dc.token == NULL &&
+		    dc.signed_len == n - 1);
+		dm_set_sd(&dc, ssd, sizeof(ssd));
+		CHECK_OK(dm_receipt_data(counter, 2, cud, 3, &dc, &data, &err));
+		CHECK_HEX(data.data, data.len, "020007" "03C1C2C3" "08A000000151535344"
+		    "0A" HELLO_APPLET "08A000000151535344" "0104" "05EF03CF0101");
+		/* A destination named in the command stays; the source is the SSD. */
+		n = test_unhex("05A000000151" "00" "0A" HELLO_APPLET "00" "00" "00", ru,
+		    sizeof(ru));
+		CHECK_OK(dm_command_parse(0xE6, 0x40, ru, n, &dc, &err));
+		dm_set_sd(&dc, ssd, sizeof(ssd));
+		CHECK_OK(dm_receipt_data(counter, 2, cud, 3, &dc, &data, &err));
+		CHECK_HEX(data.data, data.len, "020007" "03C1C2C3" "08A000000151535344"
+		    "0A" HELLO_APPLET "05A000000151" "00" "00");
+		/* 128 bytes of parameters: 81 80. */
+		memset(ru, 0, sizeof(ru));
+		ru[2] = 5;
+		ru[8] = 0;
+		ru[9] = 0x80;
+		CHECK_OK(dm_command_parse(0xE6, 0x40, ru, 10 + 128 + 1, &dc, &err));
+		dm_set_sd(&dc, ssd, sizeof(ssd));
+		CHECK_OK(dm_receipt_data(counter, 2, cud, 3, &dc, &data, &err));
+		CHECK(data.len == 3 + 4 + 9 + 6 + 9 + 1 + 2 + 128);
+		CHECK_HEX(data.data + 32, 2, "8180");
+		/* dm_set_sd leaves the other operations alone. */
+		n = test_unhex("4F0A" HELLO_APPLET, cmd, sizeof(cmd));
+		CHECK_OK(dm_command_parse(0xE4, 0x00, cmd, n, &dc, &err));
+		dm_set_sd(&dc, ssd, sizeof(ssd));
+		CHECK(dc.naids == 1 && dc.aid_len[0] == 10);
+	}
 	/* Receipt key files. */
 	write_text("receipt.key", "707172737475767778797A7B7C7D7E7F\n", 0600);
 	write_text("receipt-short.key", "7071\n", 0600);
@@ -1057,6 +1124,10 @@ test_profile_dm(void)
 	"  security-level: c-mac\n"
 #define DM_TAIL "keys:\n  file: aes.yaml\nsteps:\n  - delete:\n      aid: " HELLO_PKG "\n"
 #define SSD_AID "  aid: A000000151535344\n"
+#define DM_PARAMS_FIT "0102030405060708090A0102030405060708090A0102030405060708090A" \
+	"0102030405060708090A0102030405060708090A0102030405060708090A" \
+	"0102030405060708090A0102030405060708090A01"	/* 81 bytes */
+#define DM_PARAMS DM_PARAMS_FIT "01"
 	if (CHECK_OK(profile_text(DM_HEAD(SSD_AID) "  delegated-management:\n"
 	    "    token-key: token.pem\n" DM_TAIL, &p, &err)))
 		CHECK_STR(p->sd.dm_path, tpath("token.pem"));
@@ -1078,9 +1149,25 @@ test_profile_dm(void)
 	bad_profile(__LINE__, DM_HEAD(SSD_AID) "  delegated-management: {token-key: "
 	    "token2048.pem}\n" DM_TAIL, "p.yaml:8:37: token key '%s/token2048.pem' makes "
 	    "256-byte tokens: a command has room for 128 (an RSA-1024 key)", tmpdir);
+	/* A command that fits alone but not with its token: refused where the step is. */
+	bad_profile(__LINE__, DM_HEAD(SSD_AID) "  delegated-management: {token-key: token.pem}\n"
+	    "keys:\n  file: aes.yaml\nsteps:\n  - install:\n      package: " HELLO_PKG "\n"
+	    "      applet: " HELLO_APPLET "\n      params: \"" DM_PARAMS "\"\n",
+	    "p.yaml:12:5: INSTALL [for install] carries 248 bytes of data with its 128-byte "
+	    "delegated-management token; the secure channel at security level 01 (c-mac) "
+	    "carries at most 247");
+	/* 1 byte less fits. */
+	if (CHECK_OK(profile_text(DM_HEAD(SSD_AID) "  delegated-management: {token-key: "
+	    "token.pem}\nkeys:\n  file: aes.yaml\nsteps:\n  - install:\n      package: "
+	    HELLO_PKG "\n      applet: " HELLO_APPLET "\n      params: \"" DM_PARAMS_FIT "\"\n",
+	    &p, &err)))
+		CHECK(p->sd.dm_token_len == 128);
+	profile_free(&p);
 #undef DM_HEAD
 #undef DM_TAIL
 #undef SSD_AID
+#undef DM_PARAMS
+#undef DM_PARAMS_FIT
 }
 
 /* --- card records --- */

@@ -420,7 +420,7 @@ xpkg_default(struct xpkg *k)
 	pkg_default(&c);
 	memcpy(k->info, c.info, sizeof(k->info));
 	k->info[CPK_CAP_HEADER] = XHDR;
-	k->info[CPK_CAP_APPLET] = "01" "08" "D276000085010101" "01" "0012";
+	k->info[CPK_CAP_APPLET] = "01" "08" "D276000085010101" "01" "0001";
 	k->info[CPK_CAP_METHOD] = XMETHOD;
 	k->blocks = -1;
 }
@@ -514,7 +514,7 @@ test_extended_valid(void)
 	CHECK(info.comp[CPK_CAP_METHOD].hdr == 5 && info.comp[CPK_CAP_METHOD].size == 15);
 	CHECK(info.comp[CPK_CAP_REF_LOCATION].hdr == 5 && info.comp[CPK_CAP_CLASS].hdr == 3);
 	CHECK(info.napplets == 1 && info.applets[0].install_block == 1 &&
-	    info.applets[0].install_method == 0x0012);
+	    info.applets[0].install_method == 0x0001);
 	CHECK(info.static_image == 0x0123 && info.static_arrays == 0x0010);
 	CHECK(info.total == b.len);
 
@@ -616,9 +616,19 @@ test_extended_errors(void)
 	k.info[CPK_CAP_METHOD] = "02" "00000009" "0000000F" "000102" "000102";
 	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: block 1 starts at offset 15, "
 	    "beyond its 15 bytes", __LINE__);
-	k.info[CPK_CAP_METHOD] = "02" "0000000C" "00000009" "000102" "000102";
+	k.info[CPK_CAP_METHOD] = "02" "00000009" "00000009" "000102" "000102";
 	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: block 1 starts at offset 9, "
-	    "not after block 0 (offset 12)", __LINE__);
+	    "not after block 0 (offset 9)", __LINE__);
+	/* The offsets count from the block count (byte 0 of the info item). */
+	k.info[CPK_CAP_METHOD] = "02" "00000008" "0000000C" "000102" "000102";
+	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: block 0 starts at offset 8, "
+	    "inside its block offset table (blocks start at offset 9)", __LINE__);
+	k.info[CPK_CAP_METHOD] = "02" "00000000" "0000000C" "000102" "000102";
+	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: block 0 starts at offset 0, "
+	    "inside its block offset table (blocks start at offset 9)", __LINE__);
+	k.info[CPK_CAP_METHOD] = "02" "0000000A" "0000000C" "000102" "000102";
+	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: 1 bytes between its block "
+	    "offset table and block 0 (offset 10) belong to no block", __LINE__);
 
 	/* Directory. */
 	xpkg_default(&k);
@@ -636,8 +646,15 @@ test_extended_errors(void)
 	k.info[CPK_CAP_APPLET] = "01" "08" "D276000085010101" "02" "0012";
 	check_xpkg(&k, CPK_ERR_PARSE, "Applet component: applet 1 installs from Method block 2, "
 	    "but the Method component has 2", __LINE__);
-	k.info[CPK_CAP_APPLET] = "02" "08" "D276000085010101" "00" "0012" "08" "D276000086010101"
-	    "00" "0013";
+	k.info[CPK_CAP_APPLET] = "01" "08" "D276000085010101" "01" "0003";
+	check_xpkg(&k, CPK_ERR_PARSE, "Applet component: applet 1 installs from offset 3 of "
+	    "Method block 1, which holds 3 bytes", __LINE__);
+	k.info[CPK_CAP_APPLET] = "02" "08" "D276000085010101" "00" "0002" "08" "D276000085010102"
+	    "00" "0012";
+	check_xpkg(&k, CPK_ERR_PARSE, "Applet component: applet 2 installs from offset 18 of "
+	    "Method block 0, which holds 3 bytes", __LINE__);
+	k.info[CPK_CAP_APPLET] = "02" "08" "D276000085010101" "00" "0001" "08" "D276000086010101"
+	    "00" "0002";
 	check_xpkg(&k, CPK_ERR_PARSE,
 	    "Applet component: applet 2 does not share the RID of applet 1", __LINE__);
 	k.info[CPK_CAP_APPLET] = "01" "08" "D276000085010101" "00";
@@ -689,6 +706,15 @@ test_extended_big_block(void)
 	    "bytes (at most 65535)", __LINE__);
 	/* One byte less in block 0: then the Directory's u4 Method size disagrees. */
 	cpk_put_u32be(m.data + 5, 9 + 65535);
+	splice_method(&b, mstart, &m, &tail, "Directory component lists 15 bytes for the Method "
+	    "component, which has 65548", __LINE__);
+	/* The last block runs to the end of the component: at 12, it holds 65536 bytes. */
+	cpk_put_u32be(m.data + 1, 9);
+	cpk_put_u32be(m.data + 5, 12);
+	splice_method(&b, mstart, &m, &tail, "extended Method component: block 1 holds 65536 "
+	    "bytes (at most 65535)", __LINE__);
+	/* At 13 it holds 65535: the Method component passes, the Directory disagrees. */
+	cpk_put_u32be(m.data + 5, 13);
 	splice_method(&b, mstart, &m, &tail, "Directory component lists 15 bytes for the Method "
 	    "component, which has 65548", __LINE__);
 	cpk_buf_free(&b);

@@ -533,13 +533,38 @@ test_extended_valid(void)
 	    "unknown component tag 13 at offset 0 (expected 1-11)", __LINE__);
 }
 
+/* Malformed extended Method components and what the parser says. */
+static const struct {
+	const char *hex, *msg;
+	int line;
+} bad_methods[] = {
+	{ "", "extended Method component is empty (no block count)", __LINE__ },
+	{ "80" "00000005", "extended Method component: 128 blocks (at most 127)", __LINE__ },
+	{ "00" "0102", "extended Method component: no block, but 2 bytes after the count",
+	  __LINE__ },
+	{ "02" "00000009" "000000", "extended Method component of 8 bytes ends inside its 2 "
+	  "block offsets", __LINE__ },
+	{ "02" "00000009" "0000000F" "000102" "000102", "extended Method component: block 1 "
+	  "starts at offset 15, beyond its 15 bytes", __LINE__ },
+	{ "02" "00000009" "00000009" "000102" "000102", "extended Method component: block 1 "
+	  "starts at offset 9, not after block 0 (offset 9)", __LINE__ },
+	{ "02" "00000008" "0000000C" "000102" "000102", "extended Method component: block 0 "
+	  "starts at offset 8, inside its block offset table (blocks start at offset 9)",
+	  __LINE__ },
+	{ "02" "00000000" "0000000C" "000102" "000102", "extended Method component: block 0 "
+	  "starts at offset 0, inside its block offset table (blocks start at offset 9)",
+	  __LINE__ },
+	{ "02" "0000000A" "0000000C" "000102" "000102", "extended Method component: 1 bytes "
+	  "between its block offset table and block 0 (offset 10) belong to no block", __LINE__ },
+};
+
 static void
 test_extended_errors(void)
 {
 	struct cpk_buf b = CPK_BUF_INIT;
 	struct cpk_error err;
 	struct xpkg k;
-	size_t cut;
+	size_t cut, i;
 
 	/* A u4-sized component cut inside its size. */
 	xpkg_default(&k);
@@ -599,36 +624,12 @@ test_extended_errors(void)
 	check_xpkg(&k, CPK_ERR_PARSE, "extended Header component: 1 unexpected bytes after the "
 	    "package names", __LINE__);
 
-	/* Method blocks. */
+	/* Method blocks; offsets count from the block count (byte 0 of the info item). */
 	xpkg_default(&k);
-	k.info[CPK_CAP_METHOD] = "";
-	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component is empty (no block count)",
-	    __LINE__);
-	k.info[CPK_CAP_METHOD] = "80" "00000005";
-	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: 128 blocks (at most 127)",
-	    __LINE__);
-	k.info[CPK_CAP_METHOD] = "00" "0102";
-	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: no block, but 2 bytes after "
-	    "the count", __LINE__);
-	k.info[CPK_CAP_METHOD] = "02" "00000009" "000000";
-	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component of 8 bytes ends inside its 2 "
-	    "block offsets", __LINE__);
-	k.info[CPK_CAP_METHOD] = "02" "00000009" "0000000F" "000102" "000102";
-	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: block 1 starts at offset 15, "
-	    "beyond its 15 bytes", __LINE__);
-	k.info[CPK_CAP_METHOD] = "02" "00000009" "00000009" "000102" "000102";
-	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: block 1 starts at offset 9, "
-	    "not after block 0 (offset 9)", __LINE__);
-	/* The offsets count from the block count (byte 0 of the info item). */
-	k.info[CPK_CAP_METHOD] = "02" "00000008" "0000000C" "000102" "000102";
-	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: block 0 starts at offset 8, "
-	    "inside its block offset table (blocks start at offset 9)", __LINE__);
-	k.info[CPK_CAP_METHOD] = "02" "00000000" "0000000C" "000102" "000102";
-	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: block 0 starts at offset 0, "
-	    "inside its block offset table (blocks start at offset 9)", __LINE__);
-	k.info[CPK_CAP_METHOD] = "02" "0000000A" "0000000C" "000102" "000102";
-	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: 1 bytes between its block "
-	    "offset table and block 0 (offset 10) belong to no block", __LINE__);
+	for (i = 0; i < sizeof(bad_methods) / sizeof(bad_methods[0]); i++) {
+		k.info[CPK_CAP_METHOD] = bad_methods[i].hex;
+		check_xpkg(&k, CPK_ERR_PARSE, bad_methods[i].msg, bad_methods[i].line);
+	}
 
 	/* Directory. */
 	xpkg_default(&k);

@@ -33,7 +33,10 @@
  * that disagree with the presence of the Applet and Export components, a
  * Directory that ends before its static field sizes, Directory sizes or
  * Method block counts that disagree with the components, malformed
- * extended Header and Method components, and malformed Applet components.
+ * extended Header and Method components (block 0 not right after the offset
+ * table, offsets that do not rise within the component, a block of more than
+ * 65535 bytes, the last one included), and malformed Applet components (in
+ * the extended format an install method offset outside its Method block).
  */
 #ifndef CPK_LFDB_H
 #define CPK_LFDB_H

@@ -256,13 +256,9 @@ serial_set_free(struct serial_set *set)
 static bool
 skip_line(char *s, size_t *len)
 {
-	size_t i;
-
 	while (*len > 0 && (s[*len - 1] == '\n' || s[*len - 1] == '\r'))
 		s[--*len] = '\0';
-	for (i = 0; i < *len && (s[i] == ' ' || s[i] == '\t'); i++)
-		;
-	return i == *len || s[i] == '#';
+	return card_line_blank(s, *len);
 }
 
 /*
@@ -359,21 +355,9 @@ parse_record(struct batch *B, const char *line, size_t len, struct job *jb)
 	card_record_init(&jb->card);
 	cpk_error_clear(&jb->err);
 	jb->bad = true;
-	if (len > CARD_LINE_MAX) {
-		cpk_error_set_at(&jb->err, CPK_ERR_RANGE, B->name, jb->line, 0,
-		    "record of more than %d bytes", CARD_LINE_MAX);
+	if (card_parse_line(&B->hdr, B->json_lines, B->name, jb->line, line, len, &jb->card,
+	    &jb->err) != CPK_OK)
 		return;
-	}
-	if ((B->json_lines ? card_parse_json(B->name, jb->line, line, len, &jb->card, &jb->err) :
-	    card_parse_csv(&B->hdr, B->name, jb->line, line, len, &jb->card, &jb->err)) != CPK_OK) {
-		if (jb->err.line == 0) {
-			char msg[sizeof(jb->err.msg)];
-
-			memcpy(msg, jb->err.msg, sizeof(msg));
-			cpk_error_set_at(&jb->err, jb->err.status, B->name, jb->line, 0, "%s", msg);
-		}
-		return;
-	}
 	if (jb->card.serial[0] == '\0') {
 		cpk_error_set_at(&jb->err, CPK_ERR_ARG, B->name, jb->line, 0,
 		    "the card record has no 'serial': batch names each bundle SERIAL.cpk");
@@ -787,15 +771,13 @@ static cpk_status
 detect_format(struct batch *B, struct cpk_error *err)
 {
 	char *line;
-	size_t len, i;
+	size_t len;
 	unsigned lineno;
 
 	if (!next_line(B, &line, &len, &lineno))
 		return B->read_errno == 0 ? CPK_OK : cpk_error_set(err, CPK_ERR_IO,
 		    "cannot read '%s': %s", B->name, strerror(B->read_errno));
-	for (i = 0; line[i] == ' ' || line[i] == '\t'; i++)
-		;
-	if (line[i] == '{') {
+	if (card_line_json(line, len)) {
 		B->json_lines = true;
 		if ((B->pending = strdup(line)) == NULL)
 			return cpk_error_set(err, CPK_ERR_NOMEM, "out of memory");

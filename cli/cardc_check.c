@@ -141,16 +141,6 @@ check_card(struct check *c, const struct profile *p, struct card_record *card,
 }
 
 static bool
-blank_or_comment(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'); i++)
-		;
-	return i == n || s[i] == '#';
-}
-
-static bool
 ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), k = strlen(suffix);
@@ -189,9 +179,9 @@ check_cards(struct check *c, const struct profile *p, const char *name,
 		lineno++;
 		if (len > 0 && s[off + len - 1] == '\r')
 			len--;
-		if (!blank_or_comment(s + off, len)) {
+		if (!card_line_blank(s + off, len)) {
 			if (!header && !json) {
-				json = s[off + strspn(s + off, " \t")] == '{';
+				json = card_line_json(s + off, len);
 				if (!json) {
 					header = true;
 					if (card_csv_header_parse(name, lineno, s + off, len, &hdr,
@@ -205,11 +195,8 @@ check_cards(struct check *c, const struct profile *p, const char *name,
 			card_record_init(&card);
 			c->cards++;
 			cpk_error_clear(&err);
-			if (len > CARD_LINE_MAX)
-				cpk_error_set_at(&err, CPK_ERR_RANGE, name, lineno, 0,
-				    "record of more than %d bytes", CARD_LINE_MAX);
-			else if ((json ? card_parse_json(name, lineno, s + off, len, &card, &err) :
-			    card_parse_csv(&hdr, name, lineno, s + off, len, &card, &err)) == CPK_OK)
+			if (card_parse_line(&hdr, json, name, lineno, s + off, len, &card, &err) ==
+			    CPK_OK)
 				check_card(c, p, &card, name, lineno);
 			if (err.status != CPK_OK)
 				add(c, &err, name, lineno);

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -316,7 +315,7 @@ report(struct online *o)
 static bool
 read_pin(char *pin, size_t cap)
 {
-	struct termios old, quiet;
+	struct cli_echo echo = { STDIN_FILENO, false, { 0 } };
 	FILE *in = stdin;
 	bool tty = isatty(STDIN_FILENO) == 1, ok;
 	size_t n;
@@ -324,20 +323,15 @@ read_pin(char *pin, size_t cap)
 	if (tty) {
 		fprintf(stderr, "cardload: PIN: ");
 		fflush(stderr);
-		if (tcgetattr(STDIN_FILENO, &old) != 0)
-			tty = false;
-		quiet = old;
-		quiet.c_lflag &= (tcflag_t)~ECHO;
-		if (tty)
-			(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		/* Settings are restored only if they could be read. */
+		(void)cli_echo_off(STDIN_FILENO, &echo);
 	}
 	/* No copy of the PIN left in stdio's buffer. */
 	(void)setvbuf(in, NULL, _IONBF, 0);
 	ok = fgets(pin, (int)cap, in) != NULL;
-	if (tty) {
-		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	cli_echo_restore(&echo);
+	if (tty)
 		fputc('\n', stderr);
-	}
 	n = ok ? strcspn(pin, "\r\n") : 0;
 	if (!ok || n == 0 || pin[n] == '\0') {
 		cpk_cleanse(pin, cap);

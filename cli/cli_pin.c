@@ -68,12 +68,38 @@ out:
 	return st;
 }
 
+bool
+cli_echo_off(int fd, struct cli_echo *e)
+{
+	struct termios quiet;
+
+	e->fd = fd;
+	e->saved = false;
+	if (tcgetattr(fd, &e->old) != 0) {
+		memset(&e->old, 0, sizeof(e->old));
+		return false;
+	}
+	e->saved = true;
+	quiet = e->old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	(void)tcsetattr(fd, TCSAFLUSH, &quiet);
+	return true;
+}
+
+void
+cli_echo_restore(struct cli_echo *e)
+{
+	if (!e->saved)
+		return;
+	(void)tcsetattr(e->fd, TCSAFLUSH, &e->old);
+	e->saved = false;
+}
+
 cpk_status
 cli_pin_prompt(const char *prompt, char *pin, size_t cap, size_t *len, struct cpk_error *err)
 {
-	struct termios old, quiet;
+	struct cli_echo echo;
 	FILE *tty;
-	bool saved;
 	cpk_status st = CPK_OK;
 
 	*len = 0;
@@ -84,15 +110,10 @@ cli_pin_prompt(const char *prompt, char *pin, size_t cap, size_t *len, struct cp
 	(void)setvbuf(tty, NULL, _IONBF, 0);
 	fputs(prompt, tty);
 	fflush(tty);
-	if ((saved = tcgetattr(fileno(tty), &old) == 0)) {
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-		(void)tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
-	}
+	(void)cli_echo_off(fileno(tty), &echo);
 	if (fgets(pin, (int)cap, tty) == NULL)
 		st = cpk_error_set(err, CPK_ERR_ARG, "no PIN given");
-	if (saved)
-		(void)tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	cli_echo_restore(&echo);
 	fputc('\n', tty);
 	fclose(tty);
 	*len = st == CPK_OK ? strcspn(pin, "\r\n") : 0;

@@ -320,14 +320,17 @@ out:
 
 /*
  * The extended Method component: u1 block count, u4 block offsets, blocks
- * of at most 65535 bytes each. The offsets must rise within the component;
- * the gap between two of them is a block's size.
+ * of at most 65535 bytes each. An offset counts from the first byte of the
+ * info item (the block count), as the other components' offsets into a
+ * component count from its info item (JCVM 3.1 6.10): block 0 starts right
+ * after the offset table, the offsets rise within the component, the gap
+ * between two of them is a block's size and the last block runs to the end.
  */
 static cpk_status
 parse_method_blocks(const uint8_t *p, struct cpk_lfdb_info *out, struct cpk_error *err)
 {
 	struct cpk_cursor c;
-	size_t size = out->comp[CPK_CAP_METHOD].size, i;
+	size_t size = out->comp[CPK_CAP_METHOD].size, table_end, i;
 	uint32_t off, prev = 0;
 	uint8_t count;
 
@@ -342,12 +345,21 @@ parse_method_blocks(const uint8_t *p, struct cpk_lfdb_info *out, struct cpk_erro
 	if (count == 0 && size > 1)
 		return cpk_error_set(err, CPK_ERR_PARSE,
 		    "extended Method component: no block, but %zu bytes after the count", size - 1);
+	table_end = 1 + 4u * (size_t)count;
 	if (cpk_cursor_left(&c) < 4u * count)
 		return cpk_error_set(err, CPK_ERR_PARSE,
 		    "extended Method component of %zu bytes ends inside its %u block offsets",
 		    size, count);
 	for (i = 0; i < count; i++) {
 		(void)cpk_cursor_u32be(&c, &off);
+		if (i == 0 && off < table_end)
+			return cpk_error_set(err, CPK_ERR_PARSE,
+			    "extended Method component: block 0 starts at offset %u, inside its block "
+			    "offset table (blocks start at offset %zu)", (unsigned)off, table_end);
+		if (i == 0 && off > table_end && off < size)
+			return cpk_error_set(err, CPK_ERR_PARSE,
+			    "extended Method component: %zu bytes between its block offset table and "
+			    "block 0 (offset %u) belong to no block", off - table_end, (unsigned)off);
 		if (off >= size)
 			return cpk_error_set(err, CPK_ERR_PARSE,
 			    "extended Method component: block %zu starts at offset %u, beyond its "
@@ -360,8 +372,17 @@ parse_method_blocks(const uint8_t *p, struct cpk_lfdb_info *out, struct cpk_erro
 			return cpk_error_set(err, CPK_ERR_PARSE,
 			    "extended Method component: block %zu holds %u bytes (at most %u)",
 			    i - 1, (unsigned)(off - prev), METHOD_BLOCK_MAX);
+		if (i > 0)
+			out->method_block_size[i - 1] = off - prev;
 		prev = off;
 	}
+	/* The last block runs to the end of the component. */
+	if (count > 0 && size - prev > METHOD_BLOCK_MAX)
+		return cpk_error_set(err, CPK_ERR_PARSE,
+		    "extended Method component: block %u holds %zu bytes (at most %u)", count - 1,
+		    size - prev, METHOD_BLOCK_MAX);
+	if (count > 0)
+		out->method_block_size[count - 1] = size - prev;
 	out->method_blocks = count;
 	return CPK_OK;
 }
@@ -502,6 +523,14 @@ parse_applets(const uint8_t *p, struct cpk_lfdb_info *out, struct cpk_error *err
 			goto out;
 		}
 		/* Extended: the applets share one RID (JCVM 3.1 6.6), the CAP AID's or not. */
+		/* Extended: the install method offset is into its Method block (6.6). */
+		if (out->extended && a->install_method >= out->method_block_size[a->install_block]) {
+			st = cpk_error_set(err, CPK_ERR_PARSE,
+			    "Applet component: applet %zu installs from offset %u of Method block %u, "
+			    "which holds %zu bytes", i + 1, a->install_method, a->install_block,
+			    out->method_block_size[a->install_block]);
+			goto out;
+		}
 		if (out->extended && memcmp(a->aid, out->applets[0].aid, 5) != 0) {
 			st = cpk_error_set(err, CPK_ERR_PARSE,
 			    "Applet component: applet %zu does not share the RID of applet 1", i + 1);

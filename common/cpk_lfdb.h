@@ -16,9 +16,11 @@
  * Descriptor and StaticResources(13) components have a u4 size, the
  * Header names the CAP file's AID and lists its packages, the Directory
  * lists those four sizes as u4 and counts the Method component's blocks,
- * the Method component is u1 block count, u4 block offsets and blocks of at
+ * the Method component is u1 block count, u4 block offsets (counted from
+ * its info item's first byte, the count: block 0 starts right after the
+ * offset table, the last block runs to the component's end) and blocks of at
  * most 65535 bytes each, and each applet of the Applet component has a u1
- * Method block index before its u2 install method offset. StaticResources,
+ * Method block index before its u2 install method offset into that block. StaticResources,
  * when present, is loaded after RefLocation and before Descriptor. The compiler
  * builds one from a CAP file and checks it with this parser; the card
  * simulator parses what it receives in LOAD the same way a card would.
@@ -31,7 +33,10 @@
  * that disagree with the presence of the Applet and Export components, a
  * Directory that ends before its static field sizes, Directory sizes or
  * Method block counts that disagree with the components, malformed
- * extended Header and Method components, and malformed Applet components.
+ * extended Header and Method components (block 0 not right after the offset
+ * table, offsets that do not rise within the component, a block of more than
+ * 65535 bytes, the last one included), and malformed Applet components (in
+ * the extended format an install method offset outside its Method block).
  */
 #ifndef CPK_LFDB_H
 #define CPK_LFDB_H
@@ -101,6 +106,8 @@ struct cpk_lfdb_info {
 	size_t pkg_aid_len;
 	size_t npackages;		/* 1; the extended Header's package count */
 	size_t method_blocks;		/* extended format: Method blocks; 0 otherwise */
+	/* extended format: bytes of each Method block (the last runs to the end) */
+	size_t method_block_size[CPK_CAP_METHOD_BLOCKS_MAX];
 	size_t napplets;		/* 0 when there is no Applet component */
 	struct cpk_lfdb_applet applets[CPK_LFDB_MAX_APPLETS];
 	struct cpk_lfdb_component comp[CPK_CAP_TAG_MAX + 1];	/* indexed by tag */

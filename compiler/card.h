@@ -139,4 +139,18 @@ void card_csv_header_free(struct card_csv_header *h);
 cpk_status card_parse_csv(const struct card_csv_header *h, const char *name, unsigned lineno,
     const char *line, size_t len, struct card_record *out, struct cpk_error *err);
 
+/*
+ * A cards file, line by line (cardc batch and cardc check read it alike):
+ * card_line_blank: a line of spaces, tabs and CRs, or a comment ('#');
+ * card_line_json: the first line with content starts with '{' (JSON lines,
+ * else it is the CSV header); card_parse_line: one record, JSON when json,
+ * else CSV under h, refused over CARD_LINE_MAX bytes; an error that names no
+ * line is placed at name:lineno.
+ */
+bool card_line_blank(const char *line, size_t len);
+bool card_line_json(const char *line, size_t len);
+cpk_status card_parse_line(const struct card_csv_header *h, bool json, const char *name,
+    unsigned lineno, const char *line, size_t len, struct card_record *out,
+    struct cpk_error *err);
+
 #endif

@@ -74,6 +74,27 @@ check_components(const uint8_t *p, size_t n)
 		FUZZ_CHECK(info.comp[required[i]].present);
 }
 
+/*
+ * Extended Method blocks, offsets from the info item's first byte (the
+ * count): block 0 right after the offset table, each block where the one
+ * before ends, 1 to 65535 bytes, the last one up to the component's end.
+ */
+static void
+check_method_blocks(const uint8_t *p)
+{
+	const uint8_t *m = p + info.comp[CPK_CAP_METHOD].offset + 5;
+	size_t i, at = 1 + 4 * info.method_blocks, off;
+
+	for (i = 0; i < info.method_blocks; i++) {
+		off = (size_t)m[1 + 4 * i] << 24 | (size_t)m[2 + 4 * i] << 16 |
+		    (size_t)m[3 + 4 * i] << 8 | m[4 + 4 * i];
+		FUZZ_CHECK(off == at);
+		FUZZ_CHECK(info.method_block_size[i] >= 1 && info.method_block_size[i] <= 65535);
+		at += info.method_block_size[i];
+	}
+	FUZZ_CHECK(info.method_blocks == 0 || at == info.comp[CPK_CAP_METHOD].size);
+}
+
 static void
 check_header(const uint8_t *p)
 {
@@ -95,6 +116,7 @@ check_header(const uint8_t *p)
 	if (info.extended) {
 		FUZZ_CHECK(d[DIR_EXT_BLOCKS] == info.method_blocks);
 		FUZZ_CHECK(p[info.comp[CPK_CAP_METHOD].offset + 5] == info.method_blocks);
+		check_method_blocks(p);
 	}
 	FUZZ_CHECK(((info.flags & CPK_CAP_ACC_APPLET) != 0) == info.comp[CPK_CAP_APPLET].present);
 	FUZZ_CHECK(((info.flags & CPK_CAP_ACC_EXPORT) != 0) == info.comp[CPK_CAP_EXPORT].present);
@@ -128,6 +150,7 @@ check_applets(const uint8_t *p)
 		if (info.extended) {
 			FUZZ_CHECK(a->install_block == q[1 + a->aid_len]);
 			FUZZ_CHECK(a->install_block < info.method_blocks);
+			FUZZ_CHECK(a->install_method < info.method_block_size[a->install_block]);
 			FUZZ_CHECK(memcmp(a->aid, info.applets[0].aid, 5) == 0);
 			q++;
 		} else {

@@ -420,7 +420,7 @@ xpkg_default(struct xpkg *k)
 	pkg_default(&c);
 	memcpy(k->info, c.info, sizeof(k->info));
 	k->info[CPK_CAP_HEADER] = XHDR;
-	k->info[CPK_CAP_APPLET] = "01" "08" "D276000085010101" "01" "0012";
+	k->info[CPK_CAP_APPLET] = "01" "08" "D276000085010101" "01" "0001";
 	k->info[CPK_CAP_METHOD] = XMETHOD;
 	k->blocks = -1;
 }
@@ -514,7 +514,7 @@ test_extended_valid(void)
 	CHECK(info.comp[CPK_CAP_METHOD].hdr == 5 && info.comp[CPK_CAP_METHOD].size == 15);
 	CHECK(info.comp[CPK_CAP_REF_LOCATION].hdr == 5 && info.comp[CPK_CAP_CLASS].hdr == 3);
 	CHECK(info.napplets == 1 && info.applets[0].install_block == 1 &&
-	    info.applets[0].install_method == 0x0012);
+	    info.applets[0].install_method == 0x0001);
 	CHECK(info.static_image == 0x0123 && info.static_arrays == 0x0010);
 	CHECK(info.total == b.len);
 
@@ -533,13 +533,38 @@ test_extended_valid(void)
 	    "unknown component tag 13 at offset 0 (expected 1-11)", __LINE__);
 }
 
+/* Malformed extended Method components and what the parser says. */
+static const struct {
+	const char *hex, *msg;
+	int line;
+} bad_methods[] = {
+	{ "", "extended Method component is empty (no block count)", __LINE__ },
+	{ "80" "00000005", "extended Method component: 128 blocks (at most 127)", __LINE__ },
+	{ "00" "0102", "extended Method component: no block, but 2 bytes after the count",
+	  __LINE__ },
+	{ "02" "00000009" "000000", "extended Method component of 8 bytes ends inside its 2 "
+	  "block offsets", __LINE__ },
+	{ "02" "00000009" "0000000F" "000102" "000102", "extended Method component: block 1 "
+	  "starts at offset 15, beyond its 15 bytes", __LINE__ },
+	{ "02" "00000009" "00000009" "000102" "000102", "extended Method component: block 1 "
+	  "starts at offset 9, not after block 0 (offset 9)", __LINE__ },
+	{ "02" "00000008" "0000000C" "000102" "000102", "extended Method component: block 0 "
+	  "starts at offset 8, inside its block offset table (blocks start at offset 9)",
+	  __LINE__ },
+	{ "02" "00000000" "0000000C" "000102" "000102", "extended Method component: block 0 "
+	  "starts at offset 0, inside its block offset table (blocks start at offset 9)",
+	  __LINE__ },
+	{ "02" "0000000A" "0000000C" "000102" "000102", "extended Method component: 1 bytes "
+	  "between its block offset table and block 0 (offset 10) belong to no block", __LINE__ },
+};
+
 static void
 test_extended_errors(void)
 {
 	struct cpk_buf b = CPK_BUF_INIT;
 	struct cpk_error err;
 	struct xpkg k;
-	size_t cut;
+	size_t cut, i;
 
 	/* A u4-sized component cut inside its size. */
 	xpkg_default(&k);
@@ -599,26 +624,12 @@ test_extended_errors(void)
 	check_xpkg(&k, CPK_ERR_PARSE, "extended Header component: 1 unexpected bytes after the "
 	    "package names", __LINE__);
 
-	/* Method blocks. */
+	/* Method blocks; offsets count from the block count (byte 0 of the info item). */
 	xpkg_default(&k);
-	k.info[CPK_CAP_METHOD] = "";
-	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component is empty (no block count)",
-	    __LINE__);
-	k.info[CPK_CAP_METHOD] = "80" "00000005";
-	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: 128 blocks (at most 127)",
-	    __LINE__);
-	k.info[CPK_CAP_METHOD] = "00" "0102";
-	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: no block, but 2 bytes after "
-	    "the count", __LINE__);
-	k.info[CPK_CAP_METHOD] = "02" "00000009" "000000";
-	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component of 8 bytes ends inside its 2 "
-	    "block offsets", __LINE__);
-	k.info[CPK_CAP_METHOD] = "02" "00000009" "0000000F" "000102" "000102";
-	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: block 1 starts at offset 15, "
-	    "beyond its 15 bytes", __LINE__);
-	k.info[CPK_CAP_METHOD] = "02" "0000000C" "00000009" "000102" "000102";
-	check_xpkg(&k, CPK_ERR_PARSE, "extended Method component: block 1 starts at offset 9, "
-	    "not after block 0 (offset 12)", __LINE__);
+	for (i = 0; i < sizeof(bad_methods) / sizeof(bad_methods[0]); i++) {
+		k.info[CPK_CAP_METHOD] = bad_methods[i].hex;
+		check_xpkg(&k, CPK_ERR_PARSE, bad_methods[i].msg, bad_methods[i].line);
+	}
 
 	/* Directory. */
 	xpkg_default(&k);
@@ -636,8 +647,15 @@ test_extended_errors(void)
 	k.info[CPK_CAP_APPLET] = "01" "08" "D276000085010101" "02" "0012";
 	check_xpkg(&k, CPK_ERR_PARSE, "Applet component: applet 1 installs from Method block 2, "
 	    "but the Method component has 2", __LINE__);
-	k.info[CPK_CAP_APPLET] = "02" "08" "D276000085010101" "00" "0012" "08" "D276000086010101"
-	    "00" "0013";
+	k.info[CPK_CAP_APPLET] = "01" "08" "D276000085010101" "01" "0003";
+	check_xpkg(&k, CPK_ERR_PARSE, "Applet component: applet 1 installs from offset 3 of "
+	    "Method block 1, which holds 3 bytes", __LINE__);
+	k.info[CPK_CAP_APPLET] = "02" "08" "D276000085010101" "00" "0002" "08" "D276000085010102"
+	    "00" "0012";
+	check_xpkg(&k, CPK_ERR_PARSE, "Applet component: applet 2 installs from offset 18 of "
+	    "Method block 0, which holds 3 bytes", __LINE__);
+	k.info[CPK_CAP_APPLET] = "02" "08" "D276000085010101" "00" "0001" "08" "D276000086010101"
+	    "00" "0002";
 	check_xpkg(&k, CPK_ERR_PARSE,
 	    "Applet component: applet 2 does not share the RID of applet 1", __LINE__);
 	k.info[CPK_CAP_APPLET] = "01" "08" "D276000085010101" "00";
@@ -689,6 +707,15 @@ test_extended_big_block(void)
 	    "bytes (at most 65535)", __LINE__);
 	/* One byte less in block 0: then the Directory's u4 Method size disagrees. */
 	cpk_put_u32be(m.data + 5, 9 + 65535);
+	splice_method(&b, mstart, &m, &tail, "Directory component lists 15 bytes for the Method "
+	    "component, which has 65548", __LINE__);
+	/* The last block runs to the end of the component: at 12, it holds 65536 bytes. */
+	cpk_put_u32be(m.data + 1, 9);
+	cpk_put_u32be(m.data + 5, 12);
+	splice_method(&b, mstart, &m, &tail, "extended Method component: block 1 holds 65536 "
+	    "bytes (at most 65535)", __LINE__);
+	/* At 13 it holds 65535: the Method component passes, the Directory disagrees. */
+	cpk_put_u32be(m.data + 5, 13);
 	splice_method(&b, mstart, &m, &tail, "Directory component lists 15 bytes for the Method "
 	    "component, which has 65548", __LINE__);
 	cpk_buf_free(&b);

@@ -5,9 +5,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define ZIP_EOCD_SIG 0x06054b50u
@@ -552,17 +554,26 @@ cpk_bundle_verified(const struct cpk_bundle *b, struct cpk_error *why, enum cpk_
 cpk_status
 cpk_bundle_read_fd(int fd, const char *name, struct cpk_buf *out, struct cpk_error *err)
 {
-	uint8_t chunk[65536];
-	size_t start = out->len, want;
+	struct stat sb;
+	size_t start = out->len, want = 65536, left;
 	ssize_t r;
 	cpk_status st;
 
+	/*
+	 * Read straight into the buffer, a regular file's size (and one byte to
+	 * see its end) reserved first: no bounce buffer, no copy, no growth.
+	 */
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= 0 &&
+	    (uintmax_t)sb.st_size <= CPK_BUNDLE_MAX_SIZE)
+		want = (size_t)sb.st_size + 1;
 	for (;;) {
 		/* Never read more than one byte past the cap. */
-		want = CPK_BUNDLE_MAX_SIZE + 1 - (out->len - start);
-		if (want > sizeof(chunk))
-			want = sizeof(chunk);
-		r = read(fd, chunk, want);
+		left = CPK_BUNDLE_MAX_SIZE + 1 - (out->len - start);
+		if (want > left)
+			want = left;
+		if ((st = cpk_buf_reserve(out, want, err)) != CPK_OK)
+			goto out;
+		r = read(fd, out->data + out->len, want);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -572,13 +583,13 @@ cpk_bundle_read_fd(int fd, const char *name, struct cpk_buf *out, struct cpk_err
 		}
 		if (r == 0)
 			break;
-		if ((st = cpk_buf_append(out, chunk, (size_t)r, err)) != CPK_OK)
-			goto out;
+		out->len += (size_t)r;
 		if (out->len - start > CPK_BUNDLE_MAX_SIZE) {
 			st = cpk_error_set(err, CPK_ERR_RANGE, "'%s' is larger than %zu bytes: not "
 			    "a bundle", name, CPK_BUNDLE_MAX_SIZE);
 			goto out;
 		}
+		want = out->cap > out->len ? out->cap - out->len : 65536;
 	}
 	st = CPK_OK;
 out:

@@ -100,6 +100,12 @@ gates_failed=0
 
 harness_start_pcscd
 echo "loader overhead: cardload / bare SCardTransmit replay, both spawn to exit"
+# The build's choice (meson option cardload_libcrypto): ~1 MB of resident memory.
+if ldd "$CARDLOAD" | grep -q 'libcrypto\.so'; then
+	echo "cardload links libcrypto: shared (cardload_libcrypto=shared)"
+else
+	echo "cardload links libcrypto: static (cardload_libcrypto=static)"
+fi
 bench_size small 0
 bench_size large 48000
 if [ "$gates_failed" = 0 ]; then

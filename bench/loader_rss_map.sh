@@ -12,21 +12,13 @@
 
 . "${E2E_DIR:?}/harness.sh"
 harness_enter "$@"
+. "$(dirname "$0")/loader_lib.sh"
 
 : "${CARDLOAD:?}" "${CARDC:?}" "${CAPGEN:?}" "${CPK_SOURCE_ROOT:?}"
 command -v gdb >/dev/null || harness_die "gdb is needed"
 SRC=$CPK_SOURCE_ROOT
-PKG=F043504B48454C4C4F
-APP=F043504B48454C4C4F01
 
-harness_setup bench-loader-rss-map
-mkdir -p "$WORK/keys" "$WORK/p" "$WORK/home" || harness_die "mkdir"
-export HOME=$WORK/home XDG_STATE_HOME=$WORK/home/state XDG_CONFIG_HOME=$WORK/home/config
-cp "$SRC/keys/test-signing.key" "$SRC/keys/gp-test-keys-aes.yaml" "$WORK/keys/" &&
-    chmod 600 "$WORK"/keys/* && cp "$SRC/profiles/install-applet.yaml" "$WORK/p/" ||
-	harness_die "setup"
-PUB=$WORK/keys/test-signing.pub
-install -m 0644 "$SRC/keys/test-signing.pub" "$PUB" || harness_die "setup"
+loader_bench_setup bench-loader-rss-map
 
 cat >"$WORK/points.gdb" <<GDB
 set pagination off
@@ -66,15 +58,7 @@ GDB
 
 harness_start_pcscd
 for size in 0 48000; do
-	rm -f "$WORK/card.state"
-	"$CAPGEN" -o "$WORK/p/hello.cap" --package $PKG --applet $APP --size "$size" >/dev/null ||
-		harness_die "capgen"
-	harness_start_cardsim --config "$E2E_DIR/cards/scp03.yaml" --state "$WORK/card.state"
-	harness_wait_card
-	harness_run "$CARDLOAD" identify -o "$WORK/card.yaml" </dev/null 2>/dev/null ||
-		harness_die "identify failed"
-	"$CARDC" compile -p "$WORK/p/install-applet.yaml" -c "$WORK/card.yaml" -k "$WORK/keys" \
-	    -s "$WORK/keys/test-signing.key" -o "$WORK/b.cpk" || harness_die "compile"
+	loader_bench_bundle "$size" "$WORK/b.cpk"
 	echo "### CAP size $size"
 	gdb -q -batch -x "$WORK/points.gdb" --args "$CARDLOAD" --trust "$PUB" \
 	    --log "$WORK/run.log" "$WORK/b.cpk" </dev/null 2>&1 |

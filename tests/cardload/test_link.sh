@@ -83,10 +83,12 @@ if [ -n "$map" ]; then
 	}
 	grep -q '^Cross Reference Table' "$map" ||
 		{ echo "FAIL: $map has no cross reference table (-Wl,--cref)" >&2; exit 1; }
-	# Symbol, then the file defining it, then one line per file using it.
+	# Symbol, then the file defining it (on the next line after a long
+	# name), then one line per file using it.
 	awk '/^Cross Reference Table/ { on = 1; next }
 	    !on || /^Symbol  / || NF == 0 { next }
-	    /^[^ ]/ { sym = $1; crypto = ($2 ~ /libcrypto\.a\(/); next }
+	    /^[^ ]/ { sym = $1; definer = (NF == 1); crypto = ($2 ~ /libcrypto\.a\(/); next }
+	    definer { definer = 0; crypto = ($1 ~ /libcrypto\.a\(/); next }
 	    crypto && $1 !~ /libcrypto\.a\(/ { print sym }' "$map" | sort -u >"$t/crypto-used"
 else
 	[ -n "$libcrypto" ] && [ -f "$libcrypto" ] ||

@@ -24,22 +24,12 @@
 
 . "${E2E_DIR:?}/harness.sh"
 harness_enter "$@"
+. "$(dirname "$0")/loader_lib.sh"
 
 ROUNDS=${1:-7}
 : "${CARDLOAD:?}" "${CARDC:?}" "${CAPGEN:?}" "${LOADER_OVERHEAD:?}" "${CPK_SOURCE_ROOT:?}"
-SRC=$CPK_SOURCE_ROOT
-PKG=F043504B48454C4C4F
-APP=F043504B48454C4C4F01
 
-harness_setup bench-loader-overhead
-mkdir -p "$WORK/keys" "$WORK/p" "$WORK/home" || harness_die "mkdir"
-export HOME=$WORK/home XDG_STATE_HOME=$WORK/home/state XDG_CONFIG_HOME=$WORK/home/config
-cp "$SRC/keys/test-signing.key" "$SRC/keys/gp-test-keys-aes.yaml" "$WORK/keys/" &&
-    chmod 600 "$WORK"/keys/* && cp "$SRC/profiles/install-applet.yaml" "$WORK/p/" ||
-	harness_die "setup"
-# A trust anchor owned by the user running the bench, writable by nobody else.
-PUB=$WORK/keys/test-signing.pub
-install -m 0644 "$SRC/keys/test-signing.pub" "$PUB" || harness_die "setup"
+loader_bench_setup bench-loader-overhead
 
 # Restore the card to its identified state and insert it.
 fresh_card() {
@@ -55,17 +45,9 @@ median() {
 # bench_size LABEL CAP-SIZE
 bench_size() {
 	local label=$1 size=$2 r ncmd mc mr
-	rm -f "$WORK/card.state"
-	"$CAPGEN" -o "$WORK/p/hello.cap" --package $PKG --applet $APP --size "$size" >/dev/null ||
-		harness_die "capgen"
-	harness_start_cardsim --config "$E2E_DIR/cards/scp03.yaml" --state "$WORK/card.state"
-	harness_wait_card
-	harness_run "$CARDLOAD" identify -o "$WORK/card.yaml" </dev/null 2>/dev/null ||
-		harness_die "identify failed"
+	loader_bench_bundle "$size" "$WORK/$label.cpk"
 	harness_stop_cardsim
 	cp "$WORK/card.state" "$WORK/identified.state"
-	"$CARDC" compile -p "$WORK/p/install-applet.yaml" -c "$WORK/card.yaml" -k "$WORK/keys" \
-	    -s "$WORK/keys/test-signing.key" -o "$WORK/$label.cpk" || harness_die "compile"
 	"$LOADER_OVERHEAD" extract "$WORK/$label.cpk" "$PUB" >"$WORK/$label.apdus" ||
 		harness_die "extract"
 	ncmd=$(wc -l <"$WORK/$label.apdus")
@@ -100,6 +82,12 @@ gates_failed=0
 
 harness_start_pcscd
 echo "loader overhead: cardload / bare SCardTransmit replay, both spawn to exit"
+# The build's choice (meson option cardload_libcrypto): ~1 MB of resident memory.
+if ldd "$CARDLOAD" | grep -q 'libcrypto\.so'; then
+	echo "cardload links libcrypto: shared (cardload_libcrypto=shared)"
+else
+	echo "cardload links libcrypto: static (cardload_libcrypto=static)"
+fi
 bench_size small 0
 bench_size large 48000
 if [ "$gates_failed" = 0 ]; then

@@ -6,6 +6,7 @@
  * action, load.
  */
 #include "cardload.h"
+#include "fetch.h"
 
 #include <stdio.h>
 
@@ -51,5 +52,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "cardload: FAILED: initializing OpenSSL\n");
 		return CLI_EXIT_ERROR;
 	}
+	/* The same for the shared libcrypto libcurl brings (a second copy when
+	 * cardload links libcrypto statically: meson option cardload_libcrypto). */
+	cpk_fetch_tls_without_config();
 	return cli_main(&cardload, argc, argv);
 }

@@ -21,6 +21,28 @@ cpk_ct_equal(const void *a, const void *b, size_t n)
 	return CRYPTO_memcmp(a, b, n) == 0;
 }
 
+/* The CRC of each nibble value: two lookups a byte, a table of 64 bytes. */
+static const uint32_t crc32_nibble[16] = {
+	0x00000000u, 0x1db71064u, 0x3b6e20c8u, 0x26d930acu,
+	0x76dc4190u, 0x6b6b51f4u, 0x4db26158u, 0x5005713cu,
+	0xedb88320u, 0xf00f9344u, 0xd6d6a3e8u, 0xcb61b38cu,
+	0x9b64c2b0u, 0x86d3d2d4u, 0xa00ae278u, 0xbdbdf21cu,
+};
+
+uint32_t
+cpk_crc32(uint32_t crc, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	crc = ~crc;
+	for (i = 0; i < n; i++) {
+		crc ^= p[i];
+		crc = (crc >> 4) ^ crc32_nibble[crc & 0x0fu];
+		crc = (crc >> 4) ^ crc32_nibble[crc & 0x0fu];
+	}
+	return ~crc;
+}
+
 void
 cpk_put_u16be(uint8_t *p, uint16_t v)
 {

@@ -93,6 +93,12 @@ bool cpk_ct_equal(const void *a, const void *b, size_t n);
 /* Overwrite memory so that the compiler cannot elide it. */
 void cpk_cleanse(void *p, size_t n);
 
+/*
+ * The CRC-32 of zip (ISO 3309, reflected polynomial 0xEDB88320) over
+ * p[0..n), continuing from crc (0 to start).
+ */
+uint32_t cpk_crc32(uint32_t crc, const uint8_t *p, size_t n);
+
 /* Big-endian stores. */
 void cpk_put_u16be(uint8_t *p, uint16_t v);
 void cpk_put_u32be(uint8_t *p, uint32_t v);

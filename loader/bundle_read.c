@@ -5,11 +5,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
-#include <zip.h>
 
 #define ZIP_EOCD_SIG 0x06054b50u
 #define ZIP_CDIR_SIG 0x02014b50u
@@ -44,6 +45,7 @@ struct zentry {
 	size_t pos;		/* index in the central directory */
 	uint16_t flags, method;
 	uint32_t crc, csize, usize, offset;
+	size_t data;		/* where its bytes start (zip_check_layout) */
 };
 
 static uint16_t
@@ -228,7 +230,7 @@ out:
  * the central directory: nothing before, between or overlapping them.
  */
 static cpk_status
-zip_check_layout(const uint8_t *p, const struct zentry ent[CPK_ENTRY_COUNT], size_t cd_off,
+zip_check_layout(const uint8_t *p, struct zentry ent[CPK_ENTRY_COUNT], size_t cd_off,
     struct cpk_error *err)
 {
 	uint64_t at = 0, end;
@@ -263,12 +265,20 @@ zip_check_layout(const uint8_t *p, const struct zentry ent[CPK_ENTRY_COUNT], siz
 			    "compression method" : le32(h + 14) != ent[idx].crc ? "CRC-32" : "sizes");
 			goto out;
 		}
+		/* The same name too (entry_index() matched the directory's). */
+		if (at + ZIP_LOCAL_LEN + le16(h + 26) > cd_off ||
+		    entry_index(h + ZIP_LOCAL_LEN, le16(h + 26)) != idx) {
+			cpk_error_set(err, st, "damaged zip archive: the local header of entry '%s' "
+			    "disagrees with the central directory (name)", entry_names[idx]);
+			goto out;
+		}
 		end = at + ZIP_LOCAL_LEN + le16(h + 26) + le16(h + 28) + ent[idx].csize;
 		if (end > cd_off) {
 			cpk_error_set(err, st, "truncated or damaged zip archive: entry '%s' runs "
 			    "into the central directory", entry_names[idx]);
 			goto out;
 		}
+		ent[idx].data = (size_t)(end - ent[idx].csize);
 		at = end;
 	}
 	if (at != cd_off) {
@@ -281,7 +291,7 @@ out:
 	return st;
 }
 
-/* Step 1a: the central directory alone, before libzip reads anything. */
+/* Step 1a: the central directory and the local headers, before any entry is read. */
 static cpk_status
 zip_check_directory(const uint8_t *p, size_t n, struct zentry ent[CPK_ENTRY_COUNT],
     struct cpk_error *err)
@@ -320,94 +330,29 @@ out:
 	return st;
 }
 
-/* Read one entry through libzip: exactly `size` bytes, CRC checked at the end. */
+/*
+ * Step 1b: copy the entries out, each checked against its CRC-32. They are
+ * stored (zip_check_entry), and zip_check_layout placed each one inside
+ * the file, after a local header that agrees with the directory.
+ */
 static cpk_status
-zip_read_entry(zip_t *za, int idx, size_t size, struct cpk_buf *out, struct cpk_error *err)
-{
-	const char *name = entry_names[idx];
-	zip_file_t *zf = NULL;
-	zip_int64_t r;
-	cpk_status st;
-
-	if ((st = cpk_buf_reserve(out, size + 1, err)) != CPK_OK)
-		goto out;
-	st = CPK_ERR_PARSE;
-	if ((zf = zip_fopen_index(za, (zip_uint64_t)idx, 0)) == NULL) {
-		cpk_error_set(err, st, "damaged zip archive: cannot open entry '%s': %s", name,
-		    zip_strerror(za));
-		goto out;
-	}
-	for (;;) {
-		r = zip_fread(zf, out->data + out->len, size + 1 - out->len);
-		if (r < 0) {
-			cpk_error_set(err, st, "damaged zip archive: entry '%s': %s", name,
-			    zip_file_strerror(zf));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		out->len += (size_t)r;
-		if (out->len > size) {
-			cpk_error_set(err, st, "damaged zip archive: entry '%s' holds more than the "
-			    "%zu bytes its directory entry says", name, size);
-			goto out;
-		}
-	}
-	if (out->len != size) {
-		cpk_error_set(err, st, "truncated zip archive: entry '%s' holds %zu of %zu bytes",
-		    name, out->len, size);
-		goto out;
-	}
-	st = CPK_OK;
-out:
-	if (zf != NULL)
-		zip_fclose(zf);
-	return st;
-}
-
-/* Step 1b: libzip checks local headers against the directory and reads the entries. */
-static cpk_status
-zip_extract(const uint8_t *p, size_t n, const struct zentry ent[CPK_ENTRY_COUNT],
-    struct cpk_bundle *b, struct cpk_error *err)
+zip_extract(const uint8_t *p, const struct zentry ent[CPK_ENTRY_COUNT], struct cpk_bundle *b,
+    struct cpk_error *err)
 {
 	struct cpk_buf *dst[CPK_ENTRY_COUNT] = { &b->manifest_text, &b->sig, &b->script };
-	zip_error_t ze;
-	zip_source_t *src = NULL;
-	zip_t *za = NULL;
+	const uint8_t *data;
 	int idx;
-	cpk_status st = CPK_ERR_PARSE;
+	cpk_status st = CPK_OK;
 
-	zip_error_init(&ze);
-	if ((src = zip_source_buffer_create(p, n, 0, &ze)) == NULL) {
-		st = cpk_error_set(err, CPK_ERR_NOMEM, "zip: %s", zip_error_strerror(&ze));
-		goto out;
-	}
-	if ((za = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze)) == NULL) {
-		cpk_error_set(err, st, "damaged zip archive: %s", zip_error_strerror(&ze));
-		goto out;
-	}
-	src = NULL;	/* the archive owns it now */
-	if (zip_get_num_entries(za, 0) != CPK_ENTRY_COUNT) {
-		cpk_error_set(err, st, "damaged zip archive: inconsistent entry count");
-		goto out;
-	}
-	for (idx = 0; idx < CPK_ENTRY_COUNT; idx++) {
-		const char *name = zip_get_name(za, (zip_uint64_t)idx, ZIP_FL_ENC_RAW);
-
-		if (name == NULL || strcmp(name, entry_names[idx]) != 0) {
-			cpk_error_set(err, st, "damaged zip archive: entry %d is not '%s'", idx + 1,
+	for (idx = 0; idx < CPK_ENTRY_COUNT && st == CPK_OK; idx++) {
+		data = p + ent[idx].data;
+		if (cpk_crc32(0, data, ent[idx].usize) != ent[idx].crc)
+			st = cpk_error_set(err, CPK_ERR_PARSE, "damaged zip archive: entry '%s': CRC "
+			    "error (its bytes do not match the CRC-32 of its header)",
 			    entry_names[idx]);
-			goto out;
-		}
-		if ((st = zip_read_entry(za, idx, ent[idx].usize, dst[idx], err)) != CPK_OK)
-			goto out;
+		else
+			st = cpk_buf_set(dst[idx], data, ent[idx].usize, err);
 	}
-	st = CPK_OK;
-out:
-	if (za != NULL)
-		zip_discard(za);
-	zip_source_free(src);
-	zip_error_fini(&ze);
 	return st;
 }
 
@@ -517,7 +462,7 @@ cpk_bundle_open(const uint8_t *data, size_t len, const struct cpk_trust *trust, 
 		goto out;
 	}
 	if ((st = zip_check_directory(data, len, ent, err)) != CPK_OK ||
-	    (st = zip_extract(data, len, ent, b, err)) != CPK_OK)
+	    (st = zip_extract(data, ent, b, err)) != CPK_OK)
 		goto out;
 	if ((st = check_signature(b, trust, flags, diag, err)) != CPK_OK ||
 	    (st = check_contents(b, diag, err)) != CPK_OK)
@@ -609,17 +554,26 @@ cpk_bundle_verified(const struct cpk_bundle *b, struct cpk_error *why, enum cpk_
 cpk_status
 cpk_bundle_read_fd(int fd, const char *name, struct cpk_buf *out, struct cpk_error *err)
 {
-	uint8_t chunk[65536];
-	size_t start = out->len, want;
+	struct stat sb;
+	size_t start = out->len, want = 65536, left;
 	ssize_t r;
 	cpk_status st;
 
+	/*
+	 * Read straight into the buffer, a regular file's size (and one byte to
+	 * see its end) reserved first: no bounce buffer, no copy, no growth.
+	 */
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= 0 &&
+	    (uintmax_t)sb.st_size <= CPK_BUNDLE_MAX_SIZE)
+		want = (size_t)sb.st_size + 1;
 	for (;;) {
 		/* Never read more than one byte past the cap. */
-		want = CPK_BUNDLE_MAX_SIZE + 1 - (out->len - start);
-		if (want > sizeof(chunk))
-			want = sizeof(chunk);
-		r = read(fd, chunk, want);
+		left = CPK_BUNDLE_MAX_SIZE + 1 - (out->len - start);
+		if (want > left)
+			want = left;
+		if ((st = cpk_buf_reserve(out, want, err)) != CPK_OK)
+			goto out;
+		r = read(fd, out->data + out->len, want);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -629,13 +583,13 @@ cpk_bundle_read_fd(int fd, const char *name, struct cpk_buf *out, struct cpk_err
 		}
 		if (r == 0)
 			break;
-		if ((st = cpk_buf_append(out, chunk, (size_t)r, err)) != CPK_OK)
-			goto out;
+		out->len += (size_t)r;
 		if (out->len - start > CPK_BUNDLE_MAX_SIZE) {
 			st = cpk_error_set(err, CPK_ERR_RANGE, "'%s' is larger than %zu bytes: not "
 			    "a bundle", name, CPK_BUNDLE_MAX_SIZE);
 			goto out;
 		}
+		want = out->cap > out->len ? out->cap - out->len : 65536;
 	}
 	st = CPK_OK;
 out:

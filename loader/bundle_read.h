@@ -9,9 +9,11 @@
  *   1. checks the zip container from its central directory: exactly
  *      manifest.yaml, manifest.sig, script.bin in that order, no extra,
  *      missing or duplicate entry, stored (not compressed), not encrypted,
- *      each under its size cap; then reads each entry through libzip
- *      (local headers checked against the central directory, CRC checked),
- *      never more than its cap;
+ *      each under its size cap; every local header where the directory
+ *      puts it and saying what the directory says (name, flags, method,
+ *      CRC, sizes), the entries back to back up to the directory; then
+ *      copies each entry out of the bytes, its CRC-32 checked (no zip
+ *      library: cardload does not map libzip and what it brings);
  *   2. checks the signature: key id against the trust anchors first, then
  *      Ed25519 over the exact bytes of manifest.yaml;
  *   3. parses the signed manifest (the format version first);

@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "cpk_bundle.h"
 
@@ -45,10 +46,37 @@ static struct {
 } api;
 
 #define CURL_SONAME "libcurl.so.4"
+#define CRYPTO_SONAME "libcrypto.so.3"
 
 static pthread_once_t api_once = PTHREAD_ONCE_INIT;
 static bool api_ok;
 static char api_error[256];
+static bool tls_without_config;
+
+void
+cpk_fetch_tls_without_config(void)
+{
+	tls_without_config = true;
+}
+
+/*
+ * The shared libcrypto, if there is one: started without its configuration
+ * file before libcurl's libssl asks for it (OPENSSL_init_ssl loads it by
+ * default; once started, that request does nothing). libcurl built on
+ * another TLS library does not need it: then it is not there, or unused.
+ */
+static void
+crypto_no_config(void)
+{
+	int (*init)(uint64_t opts, const OPENSSL_INIT_SETTINGS *settings);
+	void *lib;
+
+	if ((lib = dlopen(CRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		return;
+	*(void **)&init = dlsym(lib, "OPENSSL_init_crypto");
+	if (init != NULL)
+		(void)init(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+}
 
 static void
 api_load(void)
@@ -56,6 +84,8 @@ api_load(void)
 	void *lib;
 	const char *e;
 
+	if (tls_without_config)
+		crypto_no_config();
 	/* The library stays loaded for the life of the process. */
 	if ((lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		e = dlerror();

@@ -32,6 +32,15 @@ struct cpk_fetch_opts {
 	const char *client_cert, *client_key;
 };
 
+/*
+ * Before libcurl is loaded, start the shared libcrypto it uses (through
+ * libssl) without OpenSSL's configuration file, as cardload's own copy
+ * is: with libcrypto linked into cardload statically that library is a
+ * second copy with a state of its own. Call once, before any fetch; a
+ * program that does not call it leaves libcurl's OpenSSL as it finds it.
+ */
+void cpk_fetch_tls_without_config(void);
+
 /* Does s look like a URL ("scheme://...")? Says nothing about the scheme. */
 bool cpk_fetch_is_url(const char *s);
 /* Is s an https:// URL (the scheme in any case)? */

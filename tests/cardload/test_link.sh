@@ -8,12 +8,18 @@
 #   - no key-file writer (cpk_keyfile_encode: cardc keygen's, not the loader's);
 #   - libcrypto only for what verifying needs: every libcrypto function
 #     cardload imports is on the allow-list below, so a new import (a cipher,
-#     a MAC, a key generator) fails here until someone argues for it.
+#     a MAC, a key generator) fails here until someone argues for it. With
+#     libcrypto linked statically (meson option cardload_libcrypto=static)
+#     the imports are read from the link's cross reference table (MAP: the
+#     functions of libcrypto.a that cardload's own code calls), and no
+#     shared libcrypto may be among its libraries: nothing may map a
+#     second copy at start (libzip did; it is gone from cardload).
 #
-# usage: test_link.sh CARDLOAD LIBCPK_COMPILER.a
+# usage: test_link.sh CARDLOAD LIBCPK_COMPILER.a [MAP]
 set -eu
-cardload=${1:?usage: test_link.sh CARDLOAD LIBCPK_COMPILER.a}
-compiler=${2:?usage: test_link.sh CARDLOAD LIBCPK_COMPILER.a}
+cardload=${1:?usage: test_link.sh CARDLOAD LIBCPK_COMPILER.a [MAP]}
+compiler=${2:?usage: test_link.sh CARDLOAD LIBCPK_COMPILER.a [MAP]}
+map=${3:-}
 for tool in readelf nm ldd; do
 	command -v $tool >/dev/null 2>&1 || { echo "$tool (binutils) is needed" >&2; exit 1; }
 done
@@ -70,10 +76,27 @@ OPENSSL_cleanse
 OPENSSL_init_crypto
 LIST
 libcrypto=$(ldd "$cardload" | awk '$1 ~ /^libcrypto\.so/ { print $3 }')
-[ -n "$libcrypto" ] && [ -f "$libcrypto" ] || { echo "FAIL: cardload does not link libcrypto?" >&2; exit 1; }
-nm -D --defined-only "$libcrypto" | awk '{ print $NF }' | sed 's/@.*//' | sort -u >"$t/libcrypto"
-nm -D --undefined-only "$cardload" | awk '{ print $NF }' | sed 's/@.*//' | sort -u >"$t/imports"
-comm -12 "$t/libcrypto" "$t/imports" >"$t/crypto-used"
+if [ -n "$map" ]; then
+	[ -z "$libcrypto" ] || {
+		echo "FAIL: cardload links libcrypto statically, yet maps $libcrypto too" >&2
+		exit 1
+	}
+	grep -q '^Cross Reference Table' "$map" ||
+		{ echo "FAIL: $map has no cross reference table (-Wl,--cref)" >&2; exit 1; }
+	# Symbol, then the file defining it (on the next line after a long
+	# name), then one line per file using it.
+	awk '/^Cross Reference Table/ { on = 1; next }
+	    !on || /^Symbol  / || NF == 0 { next }
+	    /^[^ ]/ { sym = $1; definer = (NF == 1); crypto = ($2 ~ /libcrypto\.a\(/); next }
+	    definer { definer = 0; crypto = ($1 ~ /libcrypto\.a\(/); next }
+	    crypto && $1 !~ /libcrypto\.a\(/ { print sym }' "$map" | sort -u >"$t/crypto-used"
+else
+	[ -n "$libcrypto" ] && [ -f "$libcrypto" ] ||
+		{ echo "FAIL: cardload does not link libcrypto?" >&2; exit 1; }
+	nm -D --defined-only "$libcrypto" | awk '{ print $NF }' | sed 's/@.*//' | sort -u >"$t/libcrypto"
+	nm -D --undefined-only "$cardload" | awk '{ print $NF }' | sed 's/@.*//' | sort -u >"$t/imports"
+	comm -12 "$t/libcrypto" "$t/imports" >"$t/crypto-used"
+fi
 [ -s "$t/crypto-used" ] || { echo "FAIL: no libcrypto imports read from $cardload" >&2; exit 1; }
 if comm -23 "$t/crypto-used" "$t/allowed" | grep . >&2; then
 	echo "FAIL: cardload imports libcrypto functions not on the allow-list (above)" >&2
@@ -82,4 +105,4 @@ fi
 
 echo "cardload-link: $(wc -l <"$t/needed") shared libraries, no libyaml;" \
     "none of $(wc -l <"$t/compiler") compiler symbols; $(wc -l <"$t/crypto-used") libcrypto" \
-    "functions, all allowed"
+    "functions, all allowed${map:+ (libcrypto linked statically)}"

@@ -1530,6 +1530,16 @@ test_https() {
 	# 404, too large, http://, nobody listening.
 	cardload_run 1 --cacert "$WORK/server.pem" "$url/nosuch.cpk"
 	err_has "the server answered HTTP 404"
+	# OPENSSL_CONF is not read for TLS either (cardload(1)), libcrypto linked
+	# into cardload or not: a configuration whose provider cannot load (with
+	# config_diagnostics, which makes that fatal) changes nothing.
+	printf '%s\n' 'config_diagnostics = 1' 'openssl_conf = openssl_init' \
+	    '[openssl_init]' 'providers = provider_sect' '[provider_sect]' \
+	    'cpk_no_such_provider = no_such_sect' '[no_such_sect]' 'activate = 1' \
+	    >"$WORK/openssl-bad.cnf"
+	OPENSSL_CONF="$WORK/openssl-bad.cnf" cardload_run 1 --cacert "$WORK/server.pem" \
+	    "$url/nosuch.cpk"
+	err_has "the server answered HTTP 404"
 	# Credentials and tokens in the URL are used, never shown or logged.
 	cardload_run 1 --json --cacert "$WORK/server.pem" \
 	    "https://tech:s3cret@127.0.0.1:$port/nosuch.cpk?token=t0ken"

@@ -406,7 +406,7 @@ test_container(void)
 
 	/*
 	 * The local header says what the central directory says: a reader
-	 * trusting either sees the same entry (flags, method, CRC, sizes).
+	 * trusting either sees the same entry (flags, method, CRC, sizes, name).
 	 */
 	base_entries(e);
 	{
@@ -421,6 +421,7 @@ test_container(void)
 			{ 14, 0x5a, "CRC-32" },
 			{ 18, 0x01, "sizes" },
 			{ 22, 0x01, "sizes" },
+			{ 30, 0x20, "name" },		/* "Manifest.sig" */
 		};
 		char want[160];
 

@@ -184,6 +184,28 @@ test_buf(void)
 	cpk_buf_free_public(NULL);
 }
 
+/* --- CRC-32 --- */
+
+static void
+test_crc32(void)
+{
+	static const char fox[] = "The quick brown fox jumps over the lazy dog";
+	uint8_t b[1031];
+	size_t i;
+
+	/* CRC-32/ISO-HDLC (zip): its check value, and values zlib's crc32() gives. */
+	CHECK(cpk_crc32(0, (const uint8_t *)"123456789", 9) == 0xcbf43926u);
+	CHECK(cpk_crc32(0, NULL, 0) == 0);
+	CHECK(cpk_crc32(0, (const uint8_t *)"a", 1) == 0xe8b7be43u);
+	CHECK(cpk_crc32(0, (const uint8_t *)fox, sizeof(fox) - 1) == 0x414fa339u);
+	for (i = 0; i < sizeof(b); i++)
+		b[i] = (uint8_t)(i * 151u + 7u);
+	CHECK(cpk_crc32(0, b, 500) == 0xe9b669f3u);
+	CHECK(cpk_crc32(0, b, sizeof(b)) == 0x1ef28a52u);
+	/* Continued over two parts: the CRC of the whole. */
+	CHECK(cpk_crc32(cpk_crc32(0, b, 500), b + 500, sizeof(b) - 500) == 0x1ef28a52u);
+}
+
 /* --- cursors --- */
 
 static void
@@ -1089,6 +1111,7 @@ main(void)
 	test_json_escape();
 	test_hex();
 	test_buf();
+	test_crc32();
 	test_cursor();
 	test_tlv_parse();
 	test_tlv_find();

@@ -902,7 +902,11 @@ watch(void *arg)
 		}
 		if (atomic_load(&B->stop) == 0) {
 			atomic_store(&B->stop, sig);
-			(void)write(B->wake[1], "", 1);
+			/* One byte into an empty blocking pipe whose reader is
+			 * open: only EINTR can stop it.  Should it fail anyway,
+			 * the reader still sees B->stop on its next byte. */
+			while (write(B->wake[1], "", 1) < 0 && errno == EINTR)
+				;
 		}
 		pthread_mutex_unlock(&B->wmu);
 	}

@@ -729,7 +729,7 @@ apdu_array(const json_t *v, const struct path *p, bool response, struct seram_ap
 {
 	struct seram_apdu *a = NULL;
 	struct path c;
-	size_t n, i;
+	size_t n = 0, i;
 	cpk_status st;
 
 	*out = NULL;
@@ -930,7 +930,7 @@ accept_list(const json_t *v, const struct path *p, size_t ncapdu, struct seram_a
 {
 	struct seram_accept *a;
 	struct path c, cs;
-	size_t n, i, k, nsw;
+	size_t n = 0, i, k, nsw = 0;
 	char s[5];
 	cpk_status st;
 
@@ -969,7 +969,7 @@ label_list(const json_t *v, const struct path *p, size_t ncapdu,
 {
 	char (*l)[CPK_LABEL_MAX + 1];
 	struct path c;
-	size_t n, i;
+	size_t n = 0, i;
 	cpk_status st;
 
 	if ((st = array_of(v, p, ncapdu, ncapdu, &n, err)) != CPK_OK)
@@ -1104,7 +1104,7 @@ seram_order_decode(const uint8_t *p, size_t n, struct seram_order *out, struct c
 	struct path root = { "" }, c, ci;
 	json_t *doc = NULL, *v;
 	json_int_t d;
-	size_t i, ncmds;
+	size_t i, ncmds = 0;
 	cpk_status st;
 
 	memset(out, 0, sizeof(*out));
@@ -1202,7 +1202,7 @@ seram_report_decode(const uint8_t *p, size_t n, struct seram_report *out, struct
 {
 	struct path root = { "" }, c, ci, cl;
 	json_t *doc = NULL, *v, *one, *t, *l;
-	size_t i, nresp;
+	size_t i, nresp = 0;
 	int type;
 	cpk_status st;
 

@@ -545,7 +545,7 @@ check_secret(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj, const struct p11_uri *u,
     enum gp_key_alg alg, size_t *len, struct cpk_error *err)
 {
 	CK_ULONG type, vlen = 0;
-	bool sensitive, extractable;
+	bool sensitive = false, extractable = true;	/* the refused answer until read */
 	cpk_status ret;
 
 	if ((ret = get_ulong(h, obj, CKA_KEY_TYPE, &type, err)) != CPK_OK ||
@@ -580,7 +580,7 @@ p11_secret_key(const struct p11_uri *u, enum gp_key_alg alg, struct keyref *out,
 	struct p11_object *o;
 	CK_SESSION_HANDLE h;
 	CK_OBJECT_HANDLE obj;
-	size_t len;
+	size_t len = 0;
 	cpk_status ret;
 
 	memset(out, 0, sizeof(*out));

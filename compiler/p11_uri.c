@@ -163,7 +163,7 @@ set_attr(const struct attr *a, const char *v, size_t n, struct p11_uri *u,
     struct cpk_error *err)
 {
 	uint8_t tmp[P11_URI_PATH_MAX];
-	size_t len;
+	size_t len = 0;
 	cpk_status ret;
 
 	if (u->has & a->bit)

@@ -184,7 +184,7 @@ static const char *const card_keys[C_N] = {
 static cpk_status
 read_extlen(const struct yctx *y, const yaml_node_t *n, bool has_atr, struct cardsim *c)
 {
-	unsigned long v;
+	unsigned long v = 0;
 	cpk_status st;
 
 	if ((st = get_uint(y, n, "extended-length", 65535, &v)) != CPK_OK)
@@ -203,7 +203,7 @@ read_card(const struct yctx *y, const yaml_node_t *map, struct cardsim *c)
 {
 	const yaml_node_t *v[C_N];
 	struct cpk_error e;
-	unsigned long n;
+	unsigned long n = 0;
 	size_t len;
 	cpk_status st = CPK_ERR_PARSE;
 
@@ -393,7 +393,7 @@ read_loadfile(const struct yctx *y, const yaml_node_t *map, struct cs_loadfile *
 {
 	const yaml_node_t *v[L_N], *m;
 	yaml_node_item_t *it;
-	unsigned long size;
+	unsigned long size = 0;
 	unsigned maj, min;
 	char tail;
 	cpk_status st = CPK_ERR_PARSE;
@@ -658,7 +658,7 @@ read_holder_pin(const struct yctx *y, const yaml_node_t *map, struct cardsim *c)
 {
 	struct cs_holder_pin *h = &c->id.holder;
 	const yaml_node_t *v[H_N];
-	unsigned long n;
+	unsigned long n = 0;
 	const char *pin;
 	size_t len, i;
 	cpk_status st;
@@ -714,7 +714,7 @@ read_document(const struct yctx *y, struct cardsim *c)
 {
 	const yaml_node_t *v[T_N];
 	yaml_node_t *root = yaml_document_get_root_node(y->doc);
-	unsigned long ver;
+	unsigned long ver = 0;
 	cpk_status st = CPK_ERR_PARSE;
 
 	if (root == NULL) {

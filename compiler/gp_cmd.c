@@ -178,15 +178,25 @@ cpk_status
 gp_load_file_frame(struct cpk_buf *io, size_t room, struct cpk_error *err)
 {
 	struct cpk_buf hdr = CPK_BUF_INIT;
-	size_t n = io->len - room;
+	size_t n = io->len >= room ? io->len - room : 0;
 	cpk_status ret;
 
+	if (io->len < room) {
+		ret = cpk_error_set(err, CPK_ERR_ARG, "load file: %zu bytes cannot hold a %zu-byte "
+		    "header room", io->len, room);
+		goto out;
+	}
 	if ((ret = lfdb_range(n, err)) != CPK_OK)
 		goto out;
 	/* Tag C4 and a BER length of at most 4 bytes, right before the block. */
 	if ((ret = cpk_buf_append_byte(&hdr, 0xC4, err)) != CPK_OK ||
 	    (ret = cpk_ber_len_put(&hdr, n, err)) != CPK_OK)
 		goto out;
+	if (hdr.len > room) {
+		ret = cpk_error_set(err, CPK_ERR_ARG, "load file: a %zu-byte header does not fit "
+		    "the %zu bytes left for it", hdr.len, room);
+		goto out;
+	}
 	if (hdr.len != room)
 		memmove(io->data + hdr.len, io->data + room, n);
 	memcpy(io->data, hdr.data, hdr.len);

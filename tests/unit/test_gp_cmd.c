@@ -194,6 +194,17 @@ test_load_frame(void)
 	CHECK_STR(err.msg, "load file data block of 1048577 bytes: cpk loads at most 1048576 "
 	    "(1 MiB)");
 	CHECK(io.len == 0);
+	/* Room too small for the header, or more room than bytes: refused, no write. */
+	CHECK_OK(cpk_buf_append(&io, zeros, 2 + 300, NULL));
+	cpk_error_clear(&err);
+	CHECK_STATUS(gp_load_file_frame(&io, 2, &err), CPK_ERR_ARG);
+	CHECK_STR(err.msg, "load file: a 4-byte header does not fit the 2 bytes left for it");
+	CHECK(io.len == 0);
+	CHECK_OK(cpk_buf_append(&io, zeros, 1, NULL));
+	cpk_error_clear(&err);
+	CHECK_STATUS(gp_load_file_frame(&io, 2, &err), CPK_ERR_ARG);
+	CHECK_STR(err.msg, "load file: 1 bytes cannot hold a 2-byte header room");
+	CHECK(io.len == 0);
 	cpk_buf_free(&io);
 }
 
